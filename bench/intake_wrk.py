@@ -1,0 +1,271 @@
+"""The intake bench's max-rate scenarios driven by wrk (C, an event loop per thread) and bench/wrk_intake.lua.
+
+The Python load generator needs about a core to send ~350 requests/s, so on a small machine its max-rate
+figures measure the client. wrk sends the same bodies for a fraction of that. Per thread count: GET /healthz
+(the baseline), PagerDuty v2 triggers and Alertmanager notifications, each alert with a key of its own.
+
+The Lua script stops sending after --seconds and then holds its connections idle for DRAIN_SECONDS, so the
+requests in flight are answered before wrk stops and every alert the server stored had its 202 counted:
+the 202s must equal the growth of the alert total.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import math
+import os
+import resource
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+
+from bench.intake_report import accepted_rate
+from bench.load import ScenarioResult
+from bench.scenarios import Check
+from bench.server import Server
+from bench.wrk_install import find_wrk
+
+SCRIPT = Path(__file__).resolve().with_name("wrk_intake.lua")
+# On 2 CPUs -t1 and -t2 left the server the same CPU (~93 % of a core) and gave rates within run-to-run noise:
+# wrk itself needs ~3 % of a core at ~1,000 requests/s. --wrk-threads 1,2 runs both.
+THREADS = "2"
+CONNECTIONS = 32
+DRAIN_SECONDS = 2
+TIMEOUT = "10s"  # wrk counts a slower answer as a timeout error
+RESULT_PREFIX = "WRK_RESULT "
+SCENARIOS = (  # role, WRK_KIND, the status that counts, the scenario's name
+    ("baseline", "healthz", "200", "GET /healthz (baseline)"),
+    ("pagerduty", "pagerduty", "202", "POST /v2/enqueue"),
+    ("alertmanager", "alertmanager", "202", "POST /intake/alertmanager/{key}"),
+)
+
+
+Outcome = tuple[ScenarioResult, Check | None]
+
+
+@dataclass(frozen=True)
+class WrkOptions:
+    binary: str
+    threads: tuple[int, ...]
+    connections: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class WrkRun:
+    """What one wrk run printed (its WRK_RESULT line, or nothing), and the CPU both sides used."""
+
+    report: dict[str, Any]
+    server_cpu_pct: float
+    client_cpu_pct: float
+    problem: str = ""
+
+
+def thread_counts(text: str) -> tuple[int, ...]:
+    try:
+        counts = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        counts = ()
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError(f"--wrk-threads: positive integers, comma-separated, not {text!r}")
+    return counts
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--wrk-threads",
+        type=thread_counts,
+        default=THREADS,
+        help=f"intake: wrk thread counts to run, comma-separated, e.g. 1,2 (default {THREADS})",
+    )
+    parser.add_argument(
+        "--wrk-connections",
+        type=int,
+        default=CONNECTIONS,
+        help=f"intake: wrk connections (default {CONNECTIONS})",
+    )
+    parser.add_argument("--no-wrk", action="store_true", help="intake: skip the wrk max-rate scenarios")
+
+
+def options_for(args: argparse.Namespace, console: Console) -> WrkOptions | None:
+    """None when wrk is off or cannot be had (find_wrk says so and installs it if it may)."""
+    if args.no_wrk:
+        return None
+    threads: tuple[int, ...] = args.wrk_threads
+    binary = find_wrk(console)
+    if binary is None:
+        return None
+    connections = max(args.wrk_connections, max(threads))  # wrk wants at least a connection per thread
+    return WrkOptions(binary=binary, threads=threads, connections=connections, seconds=args.seconds)
+
+
+def wrk_command(options: WrkOptions, threads: int, base_url: str) -> list[str]:
+    duration = math.ceil(options.seconds) + DRAIN_SECONDS
+    return [
+        options.binary,
+        f"-t{threads}",
+        f"-c{options.connections}",
+        f"-d{duration}s",
+        "--timeout",
+        TIMEOUT,
+        "-s",
+        str(SCRIPT),
+        base_url,
+    ]
+
+
+def parse_report(stdout: str) -> dict[str, Any]:
+    for line in stdout.splitlines():
+        if line.startswith(RESULT_PREFIX):
+            report: dict[str, Any] = json.loads(line[len(RESULT_PREFIX) :])
+            return report
+    return {}
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk's, once it has been waited for
+    return usage.ru_utime + usage.ru_stime
+
+
+async def run_wrk(server: Server, options: WrkOptions, threads: int, kind: str, key: str, tag: int) -> WrkRun:
+    """One wrk run; the server's CPU over the sending phase, wrk's own CPU over the whole run."""
+    env = {**os.environ, "WRK_KIND": kind, "WRK_INTEGRATION_KEY": key}
+    env.update(WRK_SECONDS=f"{options.seconds:g}", WRK_TAG=str(tag))
+    client_cpu, server_cpu, started = _children_cpu(), server.cpu_seconds(), time.perf_counter()
+    process = await asyncio.create_subprocess_exec(
+        *wrk_command(options, threads, server.base_url),
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    await asyncio.sleep(options.seconds)
+    server_pct = 100 * (server.cpu_seconds() - server_cpu) / (time.perf_counter() - started)
+    limit = math.ceil(options.seconds) + DRAIN_SECONDS + 60
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), timeout=limit)
+    except TimeoutError:
+        process.kill()  # wrk stops itself at -d; this is a hang
+        await process.wait()
+        raise
+    report = parse_report(out.decode(errors="replace"))
+    sending = float(report.get("elapsed_s") or 0) or options.seconds
+    client_pct = 100 * (_children_cpu() - client_cpu) / sending
+    if report:
+        return WrkRun(report, server_pct, client_pct)
+    problem = f"wrk exited {process.returncode} without a WRK_RESULT line: {err.decode(errors='replace')}"
+    return WrkRun(report, server_pct, client_pct, problem.strip()[-500:])
+
+
+def _errors(report: dict[str, Any], expect: str) -> tuple[int, dict[str, int], list[str]]:
+    """Answers other than `expect`, socket errors and requests left unanswered, with the statuses."""
+    statuses = {code: int(count) for code, count in sorted(report["statuses"].items())}
+    sockets = {name: int(count) for name, count in report["errors"].items() if name != "status" and count}
+    unanswered = int(report["sent"]) - int(report["answered"])
+    if unanswered:
+        statuses["unanswered"] = unanswered
+    others = sum(count for code, count in statuses.items() if code not in (expect, "unanswered"))
+    samples = [f"wrk socket errors: {sockets}"] if sockets else []
+    if unanswered:
+        samples.append(f"{unanswered} requests still unanswered when wrk stopped")
+    return others + sum(sockets.values()) + unanswered, statuses, samples
+
+
+def failed_result(name: str, run: WrkRun) -> ScenarioResult:
+    nan = math.nan
+    return ScenarioResult(
+        name=name,
+        requests=0,
+        ok=0,
+        errors=1,
+        seconds=0.0,
+        rate=0.0,
+        p50_ms=nan,
+        p90_ms=nan,
+        p99_ms=nan,
+        statuses={},
+        error_samples=[run.problem],
+        client_cpu_pct=run.client_cpu_pct,
+        server_cpu_pct=run.server_cpu_pct,
+    )
+
+
+def scenario_result(name: str, run: WrkRun, expect: str) -> ScenarioResult:
+    """wrk's report as a table row: answers per second over the sending phase, wrk's latency percentiles."""
+    report = run.report
+    if not report:
+        return failed_result(name, run)
+    errors, statuses, samples = _errors(report, expect)
+    seconds = float(report["elapsed_s"])
+    latency = report["latency_us"]
+    answered = int(report["answered"])
+    return ScenarioResult(
+        name=name,
+        requests=answered,
+        ok=statuses.get(expect, 0),
+        errors=errors,
+        seconds=round(seconds, 3),
+        rate=answered / seconds if seconds else 0.0,
+        p50_ms=latency["p50"] / 1000,
+        p90_ms=latency["p90"] / 1000,
+        p99_ms=latency["p99"] / 1000,
+        statuses=statuses,
+        error_samples=samples,
+        client_cpu_pct=run.client_cpu_pct,
+        server_cpu_pct=run.server_cpu_pct,
+    )
+
+
+async def alert_total(api: httpx.AsyncClient) -> int:
+    response = await api.get("/api/v1/alerts", params={"limit": 1})
+    response.raise_for_status()
+    return int(response.json()["total"])
+
+
+@dataclass(frozen=True)
+class WrkBench:
+    server: Server
+    api: httpx.AsyncClient  # with the admin token, for the alert total
+    options: WrkOptions
+    keys: dict[str, str]
+
+
+async def stored(bench: WrkBench, threads: int, scenario: tuple[str, str, str, str], tag: int) -> Outcome:
+    """One wrk run; for intake, the check that the alert total grew by the 202s (every key is new)."""
+    role, kind, expect, name = scenario
+    label = f"wrk -t{threads} -c{bench.options.connections}"
+    before = await alert_total(bench.api)
+    run = await run_wrk(bench.server, bench.options, threads, kind, bench.keys.get(kind, ""), tag)
+    result = scenario_result(f"{label}: {name}", run, expect)
+    if kind == "healthz":
+        return result, None
+    added = await alert_total(bench.api) - before
+    return result, Check(
+        f"{label} {role}: keys answered 202 (all distinct) vs alerts added", result.ok, added
+    )
+
+
+async def wrk_scenarios(bench: WrkBench) -> tuple[dict[str, ScenarioResult], list[Check]]:
+    """Per thread count: the baseline, then each intake kind; x baseline against wrk's own baseline."""
+    results: dict[str, ScenarioResult] = {}
+    checks = []
+    tag = 0
+    for threads in bench.options.threads:
+        baseline = math.nan
+        for scenario in SCENARIOS:
+            tag += 1  # part of every key (Lua: two hex digits, more past 255): no two runs share a key
+            result, check = await stored(bench, threads, scenario, tag)
+            if check is None:
+                baseline = result.rate
+            else:
+                ratio = accepted_rate(result) / baseline if baseline else None
+                result = dataclasses.replace(result, vs_baseline=ratio)
+                checks.append(check)
+            results[f"wrk-{scenario[0]}-t{threads}"] = result
+    return results, checks

@@ -1,0 +1,1 @@
+"""Alerts: intake from real senders, deduplication, grouping, routing and rules."""

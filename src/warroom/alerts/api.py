@@ -1,0 +1,195 @@
+"""/api/v1/alerts and /api/v1/integrations: thin routes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from warroom.alerts import integrations, service, views
+from warroom.alerts.schemas import (
+    AlertEventOut,
+    AlertOut,
+    AlertPage,
+    AttachRequest,
+    IntegrationCreate,
+    IntegrationOut,
+    IntegrationPatch,
+)
+from warroom.auth.models import User
+from warroom.context import AppContext
+from warroom.deps import CatalogWriter, ContextDep, IncidentWriter, InternalReader, ReadSession, WriteSession
+from warroom.errors import Conflict, NotFound
+from warroom.incidents.service import get_incident
+from warroom.notify.models import OutgoingMessage
+from warroom.paging.engine import escalate_now
+
+router = APIRouter(prefix="/api/v1", tags=["alerts"])
+
+
+@router.get("/alerts", response_model=AlertPage)
+async def list_alerts(
+    _user: InternalReader,
+    session: ReadSession,
+    status: Annotated[list[str], Query(description="triggered, acknowledged, resolved")] = [],  # noqa: B006
+    severity: Annotated[list[str], Query()] = [],  # noqa: B006
+    service_slug: Annotated[str | None, Query(alias="service")] = None,
+    integration: int | None = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    since: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> AlertPage:
+    filters = service.AlertFilter(
+        status=tuple(status),
+        severity=tuple(severity),
+        service=service_slug,
+        integration_id=integration,
+        text=q,
+        since=since,
+    )
+    rows, total = await service.list_alerts(session=session, filters=filters, limit=limit, offset=offset)
+    return AlertPage(items=await views.alerts_out(session, rows), total=total, limit=limit, offset=offset)
+
+
+@router.get("/alerts/{ref}", response_model=AlertOut)
+async def read_alert(ref: str, _user: InternalReader, session: ReadSession) -> AlertOut:
+    return (await views.alerts_out(session, [await service.get_alert(session=session, ref=ref)]))[0]
+
+
+@router.get("/alerts/{ref}/events", response_model=list[AlertEventOut])
+async def alert_history(ref: str, _user: InternalReader, session: ReadSession) -> list[AlertEventOut]:
+    alert = await service.get_alert(session=session, ref=ref)
+    return [
+        AlertEventOut(at=e.at, action=e.action, actor=e.actor, request_id=e.request_id, data=e.data)
+        for e in await service.alert_events(session=session, alert_id=alert.id)
+    ]
+
+
+@router.get("/alerts/{ref}/messages")
+async def alert_messages(ref: str, _user: InternalReader, session: ReadSession) -> list[dict[str, object]]:
+    """Every page sent (or being sent) for this alert: to whom, how, its state, attempts and last error."""
+    alert = await service.get_alert(session=session, ref=ref)
+    rows = await session.execute(
+        select(OutgoingMessage, User.email)
+        .outerjoin(User, User.id == OutgoingMessage.user_id)
+        .where(OutgoingMessage.alert_id == alert.id)
+        .order_by(OutgoingMessage.id)
+    )
+    return [
+        {
+            "id": m.id,
+            "user": email,
+            "channel": m.channel,
+            "state": m.state,
+            "attempts": m.attempts,
+            "last_error": m.last_error,
+            "due_at": m.due_at,
+            "sent_at": m.sent_at,
+        }
+        for m, email in rows.all()
+    ]
+
+
+@router.post("/alerts/{ref}/acknowledge", response_model=AlertOut)
+async def acknowledge_alert(
+    ref: str, user: IncidentWriter, session: WriteSession, context: ContextDep
+) -> AlertOut:
+    alert = await service.get_alert(session=session, ref=ref, for_update=True)
+    await service.acknowledge(session=session, alert=alert, actor=user, now=context.clock.now())
+    return (await views.alerts_out(session, [alert]))[0]
+
+
+@router.post("/alerts/{ref}/resolve", response_model=AlertOut)
+async def resolve_alert(
+    ref: str, user: IncidentWriter, session: WriteSession, context: ContextDep
+) -> AlertOut:
+    alert = await service.get_alert(session=session, ref=ref, for_update=True)
+    await service.resolve(session=session, alert=alert, actor=user, now=context.clock.now())
+    return (await views.alerts_out(session, [alert]))[0]
+
+
+@router.post("/alerts/{ref}/escalate", response_model=AlertOut)
+async def escalate_alert(
+    ref: str, user: IncidentWriter, session: WriteSession, context: ContextDep
+) -> AlertOut:
+    """Page the next step of the policy now, without waiting for its delay."""
+    alert = await service.get_alert(session=session, ref=ref, for_update=True)
+    if not await escalate_now(session=session, alert_id=alert.id, actor=user.email, now=context.clock.now()):
+        raise Conflict(f"alert {alert.id} is not being paged (no policy, acknowledged, or finished)")
+    return (await views.alerts_out(session, [alert]))[0]
+
+
+@router.post("/alerts/{ref}/attach", response_model=AlertOut)
+async def attach_alert(
+    ref: str, body: AttachRequest, user: IncidentWriter, session: WriteSession, context: ContextDep
+) -> AlertOut:
+    alert = await service.get_alert(session=session, ref=ref, for_update=True)
+    incident = await get_incident(session=session, ref=body.incident, for_update=True)
+    await service.attach(session=session, alert=alert, incident=incident, actor=user, now=context.clock.now())
+    return (await views.alerts_out(session, [alert]))[0]
+
+
+@router.get("/integrations", response_model=list[IntegrationOut])
+async def list_integrations(
+    _user: InternalReader, session: ReadSession, context: ContextDep
+) -> list[IntegrationOut]:
+    base = context.settings.resolved_base_url()
+    return [
+        views.integration_out(i, slug, base, last)
+        for i, slug, last in await integrations.list_integrations(session=session)
+    ]
+
+
+async def _one(session: AsyncSession, context: AppContext, integration_id: int) -> IntegrationOut:
+    rows = await integrations.list_integrations(session=session, integration_id=integration_id)
+    if not rows:
+        raise NotFound(f"no integration {integration_id}")
+    row, slug, last = rows[0]
+    return views.integration_out(row, slug, context.settings.resolved_base_url(), last)
+
+
+@router.post("/integrations", status_code=201, response_model=IntegrationOut)
+async def create_integration(
+    body: IntegrationCreate, _admin: CatalogWriter, session: WriteSession, context: ContextDep
+) -> IntegrationOut:
+    created = await integrations.create_integration(session=session, data=body, now=context.clock.now())
+    return await _one(session, context, created.id)
+
+
+@router.get("/integrations/{integration_id}", response_model=IntegrationOut)
+async def read_integration(
+    integration_id: int, _user: InternalReader, session: ReadSession, context: ContextDep
+) -> IntegrationOut:
+    await integrations.get_integration(session=session, integration_id=integration_id)
+    return await _one(session, context, integration_id)
+
+
+@router.patch("/integrations/{integration_id}", response_model=IntegrationOut)
+async def update_integration(
+    integration_id: int,
+    body: IntegrationPatch,
+    _admin: CatalogWriter,
+    session: WriteSession,
+    context: ContextDep,
+) -> IntegrationOut:
+    row = await integrations.get_integration(session=session, integration_id=integration_id)
+    await integrations.update_integration(session=session, integration=row, patch=body)
+    if context.intake:
+        context.intake.cache.forget()
+    return await _one(session, context, integration_id)
+
+
+@router.post("/integrations/{integration_id}/rotate", response_model=IntegrationOut)
+async def rotate_integration_key(
+    integration_id: int, _admin: CatalogWriter, session: WriteSession, context: ContextDep
+) -> IntegrationOut:
+    """A new key; the old one stops working at once here, and within seconds on other server processes."""
+    row = await integrations.get_integration(session=session, integration_id=integration_id)
+    await integrations.rotate_key(session=session, integration=row, now=context.clock.now())
+    if context.intake:
+        context.intake.cache.forget()
+    return await _one(session, context, integration_id)

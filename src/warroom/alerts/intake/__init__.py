@@ -1,0 +1,1 @@
+"""One module per wire format: each turns a sender's request into normalised AlertEventIn values."""

@@ -1,0 +1,208 @@
+"""Alert use cases outside the hot path: list, read, acknowledge, resolve, attach. Callers commit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from warroom.alerts.incident_notes import note_on_incident
+from warroom.alerts.models import Alert, AlertEvent, RawEvent
+from warroom.alerts.store import Lookup
+from warroom.auth.models import User
+from warroom.catalog.models import Service
+from warroom.errors import Conflict, NotFound
+from warroom.incidents.models import Incident
+from warroom.incidents.service import record
+from warroom.paging.engine import stop_paging
+
+OPSGENIE_STATUS = {"triggered": "open", "acknowledged": "open", "resolved": "closed"}
+OPSGENIE_ACTIONS = {
+    "create": "Create",
+    "acknowledge": "Acknowledge",
+    "unacknowledge": "UnAcknowledge",
+    "close": "Close",
+    "notes": "AddNote",
+}
+
+
+@dataclass(frozen=True)
+class AlertFilter:
+    status: tuple[str, ...] = ()
+    severity: tuple[str, ...] = ()
+    service: str | None = None
+    integration_id: int | None = None
+    incident_id: int | None = None
+    text: str | None = None
+    since: datetime | None = None
+
+
+def _filtered(query: Select[Any], f: AlertFilter) -> Select[Any]:
+    if f.status:
+        query = query.where(Alert.status.in_(f.status))
+    if f.severity:
+        query = query.where(Alert.severity.in_(f.severity))
+    if f.service:
+        query = query.where(Alert.service_id.in_(select(Service.id).where(Service.slug == f.service)))
+    if f.integration_id is not None:
+        query = query.where(Alert.integration_id == f.integration_id)
+    if f.incident_id is not None:
+        query = query.where(Alert.incident_id == f.incident_id)
+    if f.text:
+        pattern = f"%{f.text.lower()}%"
+        query = query.where(
+            or_(func.lower(Alert.title).like(pattern), func.lower(Alert.dedup_key).like(pattern))
+        )
+    if f.since:
+        query = query.where(Alert.last_seen_at >= f.since)
+    return query
+
+
+async def list_alerts(
+    *, session: AsyncSession, filters: AlertFilter, limit: int, offset: int
+) -> tuple[list[Alert], int]:
+    total = await session.scalar(_filtered(select(func.count(Alert.id)), filters))
+    query = _filtered(select(Alert), filters).order_by(Alert.last_seen_at.desc(), Alert.id.desc())
+    return list((await session.scalars(query.limit(limit).offset(offset))).all()), int(total or 0)
+
+
+async def get_alert(*, session: AsyncSession, ref: str, for_update: bool = False) -> Alert:
+    """By number, by uid, or by the dedup key of an open alert (what `warroom ack KEY` passes)."""
+    if ref.isdigit():
+        query = select(Alert).where(Alert.id == int(ref))
+    elif len(ref) == 36 and ref.count("-") == 4:
+        query = select(Alert).where(Alert.uid == ref)
+    else:
+        query = select(Alert).where(Alert.dedup_key == ref, Alert.status != "resolved")
+    if for_update:
+        query = query.with_for_update()
+    found = list((await session.scalars(query.limit(2))).all())
+    if not found:
+        raise NotFound(f"no alert {ref!r}")
+    if len(found) > 1:
+        raise Conflict(f"several open alerts have the key {ref!r}; use the alert's number")
+    return found[0]
+
+
+async def _event(
+    session: AsyncSession, alert: Alert, action: str, actor: str, now: datetime, **data: Any
+) -> None:
+    session.add(AlertEvent(alert_id=alert.id, request_id=None, at=now, action=action, actor=actor, data=data))
+    await note_on_incident(session=session, alert_id=alert.id, action=action, actor=actor, now=now)
+    await session.flush()
+
+
+async def acknowledge(*, session: AsyncSession, alert: Alert, actor: User, now: datetime) -> bool:
+    """Acknowledge: paging stops, unsent messages are cancelled, and the alert's history says who."""
+    if alert.status != "triggered":
+        return False
+    alert.status, alert.acknowledged_at, alert.acknowledged_by = "acknowledged", now, actor.email
+    await _event(session, alert, "acknowledged", actor.email, now)
+    await stop_paging(session=session, alert_ids=[alert.id], state="acknowledged", actor=actor.email, now=now)
+    return True
+
+
+async def resolve(*, session: AsyncSession, alert: Alert, actor: User, now: datetime) -> bool:
+    if alert.status == "resolved":
+        return False
+    alert.status, alert.resolved_at, alert.resolved_by = "resolved", now, actor.email
+    await _event(session, alert, "resolved", actor.email, now)
+    await stop_paging(session=session, alert_ids=[alert.id], state="resolved", actor=actor.email, now=now)
+    return True
+
+
+async def attach(
+    *, session: AsyncSession, alert: Alert, incident: Incident, actor: User | str, now: datetime
+) -> None:
+    if alert.incident_id == incident.id:
+        raise Conflict(f"alert {alert.id} is already attached to INC-{incident.id}")
+    alert.incident_id = incident.id
+    label = actor if isinstance(actor, str) else actor.email
+    await record(
+        session,
+        incident,
+        label,
+        "alert_attached",
+        now,
+        alert_id=alert.id,
+        title=alert.title,
+        severity=alert.severity,
+        dedup_key=alert.dedup_key,
+    )
+    session.add(
+        AlertEvent(
+            alert_id=alert.id,
+            request_id=None,
+            at=now,
+            action="attached",
+            actor=label,
+            data={"incident": f"INC-{incident.id}"},
+        )
+    )
+    await session.flush()
+
+
+async def alert_events(*, session: AsyncSession, alert_id: int) -> list[AlertEvent]:
+    query = select(AlertEvent).where(AlertEvent.alert_id == alert_id).order_by(AlertEvent.at, AlertEvent.id)
+    return list((await session.scalars(query)).all())
+
+
+async def request_status(
+    *, session: AsyncSession, integration_id: int, request_id: str
+) -> dict[str, Any] | None:
+    """Opsgenie's GET /v2/alerts/requests/{id}: what a request did, from its stored raw event."""
+    raw = await session.scalar(
+        select(RawEvent).where(RawEvent.request_id == request_id, RawEvent.integration_id == integration_id)
+    )
+    if raw is None:
+        return None
+    outcome = (raw.result.get("events") or [{}])[0]
+    done = outcome.get("outcome") not in (None, "dropped")
+    return {
+        "success": done,
+        "isSuccess": done,
+        "action": OPSGENIE_ACTIONS.get(raw.route.get("op", ""), "Create"),
+        "processedAt": raw.received_at.isoformat(),
+        "integrationId": str(integration_id),
+        "status": f"{outcome.get('outcome', 'dropped')} alert",
+        "alertId": outcome.get("alert_uid") or "",
+        "alias": outcome.get("dedup_key") or "",
+    }
+
+
+async def opsgenie_alert(
+    *, session: AsyncSession, integration_id: int, lookup: Lookup
+) -> dict[str, Any] | None:
+    """Opsgenie's GET /v2/alerts/{identifier}: the alert in Opsgenie's field names (alias: the latest one)."""
+    query = select(Alert).where(Alert.integration_id == integration_id)
+    if lookup.identifier_type == "alias":
+        query = query.where(Alert.dedup_key == lookup.identifier).order_by(Alert.id.desc())
+    elif lookup.identifier_type == "tiny":
+        query = query.where(Alert.id == (int(lookup.identifier) if lookup.identifier.isdigit() else -1))
+    else:
+        query = query.where(Alert.uid == lookup.identifier)
+    alert = await session.scalar(query.limit(1))
+    if alert is None:
+        return None
+    return {
+        "id": alert.uid,
+        "tinyId": str(alert.id),
+        "alias": alert.dedup_key,
+        "message": alert.title,
+        "status": OPSGENIE_STATUS[alert.status],
+        "acknowledged": alert.acknowledged_at is not None,
+        "isSeen": alert.acknowledged_at is not None,
+        "count": alert.count,
+        "description": alert.description,
+        "priority": alert.raw_severity or "P3",
+        "source": alert.source,
+        "tags": [t for t in (alert.labels.get("tags") or "").split(",") if t],
+        "createdAt": alert.first_seen_at.isoformat(),
+        "updatedAt": alert.last_seen_at.isoformat(),
+        "lastOccurredAt": alert.last_seen_at.isoformat(),
+        "integration": {"id": str(integration_id), "type": "API"},
+        "details": alert.details.get("details", {}),
+    }

@@ -1,0 +1,152 @@
+"""create_app(settings) -> FastAPI: mounts every router and owns the database engine's lifetime."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse, JSONResponse
+from sqlalchemy import text
+
+from warroom import __version__
+from warroom.alerts.api import router as alerts_router
+from warroom.alerts.intake_api import router as intake_router
+from warroom.alerts.intake_flow import IntakeRuntime
+from warroom.alerts.rules_api import ping_router
+from warroom.alerts.rules_api import router as rules_router
+from warroom.alerts.writer import IntakeWriter
+from warroom.auth.api import router as auth_router
+from warroom.catalog.api import router as catalog_router
+from warroom.clock import Clock, SystemClock
+from warroom.config import Settings
+from warroom.context import AppContext
+from warroom.db import SessionFactories, create_engine_for
+from warroom.incidents.api import router as incidents_router
+from warroom.jobs.api import router as jobs_router
+from warroom.jobs.worker import Worker, periodic_checks
+from warroom.notify.api import router as notify_router
+from warroom.oncall.api import feeds as ical_router
+from warroom.oncall.api import router as oncall_router
+from warroom.paging.api import router as ack_router
+from warroom.problems import BodyLimitMiddleware, install_problem_handlers
+from warroom.procedure.api import router as procedure_router
+from warroom.procedure.loader import LoadedProcedure, load_default_procedure, load_procedure_file
+from warroom.procedure.service import register_version
+
+# Intake first: it is the hot path, and routes are matched in order. ping_router before intake_router:
+# /intake/heartbeat/{key} must win over /intake/{kind}/{key}.
+ROUTERS = (
+    ping_router, intake_router, incidents_router, alerts_router, rules_router, auth_router, catalog_router,
+    procedure_router, oncall_router, ical_router, ack_router, notify_router, jobs_router,
+)  # fmt: skip
+INTAKE_PREFIXES = ("/v2/", "/intake/")
+INTAKE_MAX_BYTES = 512 * 1024  # PagerDuty's documented limit; the same for every sender
+
+
+def load_configured_procedure(settings: Settings) -> LoadedProcedure:
+    """The procedure named by WARROOM_PROCEDURE, else the shipped default; raises ProcedureInvalid."""
+    return load_procedure_file(settings.procedure) if settings.procedure else load_default_procedure()
+
+
+def build_context(settings: Settings, clock: Clock | None, procedure: LoadedProcedure | None) -> AppContext:
+    db = SessionFactories(create_engine_for(settings.resolved_database_url()))
+    context = AppContext(
+        settings=settings, db=db, procedure=procedure or load_configured_procedure(settings),
+        clock=clock or SystemClock(),
+    )  # fmt: skip
+    context.intake = IntakeRuntime(writer=IntakeWriter(db, on_commit=lambda: context.wake_worker()))
+    return context
+
+
+def _lifespan(
+    context: AppContext, *, run_worker: bool
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        async with context.db.write() as session:
+            await register_version(session=session, loaded=context.procedure, now=context.clock.now())
+            await session.commit()
+        stop = asyncio.Event()
+        worker_task = None
+        if run_worker:
+            worker = Worker(context, periodic=periodic_checks())
+            context.wake_worker = worker.wake
+            worker_task = asyncio.create_task(worker.run_forever(stop), name="worker")
+        yield
+        stop.set()
+        if worker_task is not None:
+            await worker_task
+        if context.intake is not None:
+            await context.intake.writer.stop()
+        await context.db.engine.dispose()
+
+    return lifespan
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    procedure: LoadedProcedure | None = None,
+    run_worker: bool = False,
+) -> FastAPI:
+    """The API and UI; with `run_worker`, this process also runs the job worker (what `warroom run` does)."""
+    context = build_context(settings, clock, procedure)
+    app = FastAPI(
+        title="warroom",
+        version=__version__,
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+        lifespan=_lifespan(context, run_worker=run_worker),
+    )
+    app.state.warroom = context
+    install_problem_handlers(app)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        prefix_limits={p: INTAKE_MAX_BYTES for p in INTAKE_PREFIXES},
+    )
+    for router in ROUTERS:
+        app.include_router(router)
+    _add_health(app, context)
+    return app
+
+
+def _add_health(app: FastAPI, context: AppContext) -> None:
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> JSONResponse:
+        body: dict[str, Any] = {
+            "status": "ok",
+            "version": __version__,
+            "procedure": context.procedure.version_hash,
+        }
+        try:
+            async with context.db.read() as session:
+                await session.execute(text("SELECT 1"))
+            body["database"] = {"status": "ok", "dialect": context.db.dialect}
+        except Exception as error:  # noqa: BLE001  (a health check reports any failure instead of raising)
+            body["status"] = "degraded"
+            body["database"] = {
+                "status": "unreachable",
+                "dialect": context.db.dialect,
+                "error": type(error).__name__,
+            }
+            return JSONResponse(body, status_code=503)
+        return JSONResponse(body)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def home() -> str:
+        return (
+            "<!doctype html><title>warroom</title><h1>warroom</h1>"
+            "<p>The incident API is at <a href=/api/v1/docs>/api/v1/docs</a>; "
+            "health at <a href=/healthz>/healthz</a>.</p>"
+        )
+
+
+def app_from_environment() -> FastAPI:
+    """The app as `warroom serve --processes N` starts it in each process: settings from the environment."""
+    return create_app(Settings())

@@ -1,0 +1,84 @@
+"""Who may do what, and the shape of secrets. Pure: no I/O."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    admin = "admin"
+    responder = "responder"
+    viewer = "viewer"
+    stakeholder = "stakeholder"
+
+
+class Permission(StrEnum):
+    incident_read = "incident:read"  # an incident's status, severity, phase and stakeholder updates
+    incident_internal = "incident:internal"  # timeline, internal notes, roles, tasks
+    incident_write = "incident:write"
+    catalog_read = "catalog:read"
+    catalog_write = "catalog:write"
+    users_manage = "users:manage"
+
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.admin: frozenset(Permission),
+    Role.responder: frozenset(
+        {
+            Permission.incident_read,
+            Permission.incident_internal,
+            Permission.incident_write,
+            Permission.catalog_read,
+        }
+    ),
+    Role.viewer: frozenset({Permission.incident_read, Permission.incident_internal, Permission.catalog_read}),
+    Role.stakeholder: frozenset({Permission.incident_read, Permission.catalog_read}),
+}
+
+TOKEN_PREFIX = "wr_"
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+$")
+MIN_PASSWORD_LENGTH = 10
+
+
+def allows(role: str, permission: Permission) -> bool:
+    try:
+        return permission in ROLE_PERMISSIONS[Role(role)]
+    except ValueError:
+        return False
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def token_display_prefix(token: str) -> str:
+    return token[: len(TOKEN_PREFIX) + 6]
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def email_problem(email: str) -> str | None:
+    if len(email) > 320:
+        return "is longer than 320 characters"
+    return None if EMAIL_PATTERN.match(email) else "is not an email address"
+
+
+def password_problem(password: str) -> str | None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"must be at least {MIN_PASSWORD_LENGTH} characters"
+    if len(password) > 1024:
+        return "is longer than 1024 characters"
+    return None
+
+
+def new_password() -> str:
+    return secrets.token_urlsafe(15)

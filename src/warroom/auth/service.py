@@ -1,0 +1,189 @@
+"""Users, teams and tokens. Functions flush; the caller commits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from warroom.auth.domain import (
+    Role,
+    email_problem,
+    hash_token,
+    new_token,
+    normalise_email,
+    password_problem,
+    token_display_prefix,
+)
+from warroom.auth.models import ApiToken, Team, TeamMember, User
+from warroom.errors import Conflict, NotAuthenticated, NotFound, invalid
+
+_hasher = PasswordHasher()
+
+
+def _check_role(role: str) -> Role:
+    try:
+        return Role(role)
+    except ValueError:
+        allowed = ", ".join(r.value for r in Role)
+        raise invalid("role", f"unknown role {role!r}; allowed: {allowed}") from None
+
+
+async def find_user(*, session: AsyncSession, email: str) -> User | None:
+    return await session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+async def get_user(*, session: AsyncSession, user_id: int) -> User:
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"no user with id {user_id}")
+    return user
+
+
+async def resolve_user(*, session: AsyncSession, ref: str | int) -> User:
+    """A user by id or email, as people type them in the API and CLI."""
+    if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+        return await get_user(session=session, user_id=int(ref))
+    user = await find_user(session=session, email=ref)
+    if user is None:
+        raise NotFound(f"no user with email {ref!r}")
+    return user
+
+
+async def create_user(
+    *, session: AsyncSession, email: str, name: str, role: str, now: datetime, password: str | None = None
+) -> User:
+    email = normalise_email(email)
+    problem = email_problem(email)
+    if problem:
+        raise invalid("email", problem)
+    checked_role = _check_role(role)
+    if await find_user(session=session, email=email) is not None:
+        raise Conflict(f"a user with email {email} already exists")
+    user = User(
+        email=email, name=name.strip() or email, role=checked_role.value, is_active=True, created_at=now
+    )
+    if password is not None:
+        _set_password(user, password)
+    session.add(user)
+    await session.flush()
+    return user
+
+
+def _set_password(user: User, password: str) -> None:
+    problem = password_problem(password)
+    if problem:
+        raise invalid("password", problem)
+    user.password_hash = _hasher.hash(password)
+
+
+async def set_password(*, session: AsyncSession, user: User, password: str) -> None:
+    _set_password(user, password)
+    await session.flush()
+
+
+async def set_role(*, session: AsyncSession, user: User, role: str) -> None:
+    user.role = _check_role(role).value
+    await session.flush()
+
+
+def verify_password(user: User, password: str) -> bool:
+    if not user.password_hash or not user.is_active:
+        return False
+    try:
+        return _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+async def list_users(*, session: AsyncSession) -> list[User]:
+    return list((await session.scalars(select(User).order_by(User.id))).all())
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: ApiToken
+    secret: str  # shown once; only its hash is stored
+
+
+async def create_token(*, session: AsyncSession, user: User, name: str, now: datetime) -> IssuedToken:
+    secret = new_token()
+    token = ApiToken(
+        user_id=user.id,
+        name=name,
+        prefix=token_display_prefix(secret),
+        token_hash=hash_token(secret),
+        created_at=now,
+    )
+    session.add(token)
+    await session.flush()
+    return IssuedToken(token=token, secret=secret)
+
+
+async def authenticate_token(*, session: AsyncSession, secret: str) -> User:
+    row = await session.execute(
+        select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == hash_token(secret))
+    )
+    found = row.first()
+    if found is None:
+        raise NotAuthenticated("the token is not valid")
+    token, user = found
+    if token.revoked_at is not None:
+        raise NotAuthenticated("the token has been revoked")
+    if not user.is_active:
+        raise NotAuthenticated("the user is deactivated")
+    return user
+
+
+async def revoke_token(*, session: AsyncSession, token_id: int, now: datetime) -> None:
+    token = await session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound(f"no token with id {token_id}")
+    token.revoked_at = now
+    await session.flush()
+
+
+async def count_users(*, session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).select_from(User)) or 0)
+
+
+async def create_team(*, session: AsyncSession, slug: str, name: str, now: datetime) -> Team:
+    if await session.scalar(select(Team).where(Team.slug == slug)) is not None:
+        raise Conflict(f"a team with slug {slug!r} already exists")
+    team = Team(slug=slug, name=name, created_at=now)
+    session.add(team)
+    await session.flush()
+    return team
+
+
+async def get_team(*, session: AsyncSession, slug: str) -> Team:
+    team = await session.scalar(select(Team).where(Team.slug == slug))
+    if team is None:
+        raise NotFound(f"no team {slug!r}")
+    return team
+
+
+async def add_team_member(*, session: AsyncSession, team: Team, user: User) -> None:
+    exists = await session.scalar(
+        select(TeamMember).where(TeamMember.team_id == team.id, TeamMember.user_id == user.id)
+    )
+    if exists is None:
+        session.add(TeamMember(team_id=team.id, user_id=user.id))
+        await session.flush()
+
+
+async def list_teams(*, session: AsyncSession) -> list[tuple[Team, list[User]]]:
+    teams = (await session.scalars(select(Team).order_by(Team.slug))).all()
+    rows = (
+        await session.execute(select(TeamMember.team_id, User).join(User, User.id == TeamMember.user_id))
+    ).all()
+    members: dict[int, list[User]] = {}
+    for team_id, user in rows:
+        members.setdefault(team_id, []).append(user)
+    return [(team, members.get(team.id, [])) for team in teams]

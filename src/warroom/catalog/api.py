@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from warroom.catalog import service
+from warroom.catalog.models import Service
+from warroom.catalog.schemas import ServiceCreate, ServiceOut
+from warroom.deps import CatalogReader, CatalogWriter, ContextDep, ReadSession, WriteSession
+
+router = APIRouter(prefix="/api/v1/services", tags=["services"])
+
+
+def service_out(row: Service) -> ServiceOut:
+    return ServiceOut(
+        id=row.id, slug=row.slug, name=row.name, description=row.description, created_at=row.created_at
+    )
+
+
+@router.get("", response_model=list[ServiceOut])
+async def list_services(_user: CatalogReader, session: ReadSession) -> list[ServiceOut]:
+    return [service_out(s) for s in await service.list_services(session=session)]
+
+
+@router.post("", status_code=201, response_model=ServiceOut)
+async def create_service(
+    body: ServiceCreate, _admin: CatalogWriter, session: WriteSession, context: ContextDep
+) -> ServiceOut:
+    row = await service.create_service(
+        session=session,
+        slug=body.slug,
+        name=body.name,
+        description=body.description,
+        team_slug=body.team,
+        now=context.clock.now(),
+    )
+    return service_out(row)
+
+
+@router.get("/{slug}", response_model=ServiceOut)
+async def read_service(slug: str, _user: CatalogReader, session: ReadSession) -> ServiceOut:
+    return service_out(await service.get_service(session=session, slug=slug))

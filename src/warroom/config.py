@@ -1,0 +1,77 @@
+"""Settings from the environment (prefix WARROOM_), with a secret key generated on first run."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path("var")
+SUPPORTED_DATABASES = ("sqlite:", "sqlite+aiosqlite:", "postgresql:", "postgresql+psycopg:")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WARROOM_", extra="ignore")
+
+    data_dir: Path = Field(default=DEFAULT_DATA_DIR, description="Where the SQLite file and secret live.")
+    database_url: str = Field(default="", description="SQLAlchemy URL; default: SQLite under data_dir.")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    base_url: str = Field(default="", description="Public URL used in links; default http://host:port.")
+    secret_key: SecretStr | None = None
+    procedure: Path | None = Field(default=None, description="procedure.yaml; default: the shipped one.")
+    log_level: str = "info"
+    admin_email: str = "admin@warroom.local"
+    max_body_bytes: int = 5 * 1_048_576
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_from: str = "warroom@localhost"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    notify_timeout_seconds: float = 15.0
+    job_lease_seconds: float = Field(
+        default=120.0, gt=0, description="A dead worker's jobs return after this."
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        if value and not value.startswith(SUPPORTED_DATABASES):
+            raise ValueError(f"use a sqlite:/// or postgresql:// URL, not {value.split(':', 1)[0]!r}")
+        return value
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'warroom.db').as_posix()}"
+
+    def resolved_base_url(self) -> str:
+        return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def ensure_secret_key(self) -> SecretStr:
+        """Return the configured key, else the one stored under data_dir, created on first use.
+
+        Several processes may start together on a fresh data dir: the key is written to a private temporary
+        file and linked into place, so exactly one wins and everyone reads the winner's key back.
+        """
+        if self.secret_key is not None:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            draft = self.data_dir / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+            draft.write_text(secrets.token_urlsafe(48))
+            draft.chmod(0o600)
+            with contextlib.suppress(FileExistsError):
+                os.link(draft, path)
+            draft.unlink()
+        key = path.read_text().strip()
+        if not key:
+            raise ValueError(f"{path} is empty; remove it to have a new key generated")
+        self.secret_key = SecretStr(key)
+        return self.secret_key

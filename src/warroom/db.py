@@ -1,0 +1,125 @@
+"""Declarative base, engines and session factories for SQLite (aiosqlite) and PostgreSQL (psycopg 3).
+
+Write transactions on SQLite begin with BEGIN IMMEDIATE: a deferred transaction that reads and then writes
+fails with SQLITE_BUSY when another writer committed in between, while IMMEDIATE waits its turn instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import AbstractAsyncContextManager, nullcontext
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, MetaData, TypeDecorator, event
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+SQLITE_BEGIN_OPTION = "warroom_sqlite_begin"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on both databases (SQLite stores naive text, so tz is re-attached on load)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def async_url(url: str) -> str:
+    """Pick the async driver for a plain URL (sqlite:/// or postgresql://)."""
+    parsed = make_url(url)
+    driver = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+psycopg"}.get(parsed.drivername)
+    return parsed.set(drivername=driver).render_as_string(hide_password=False) if driver else url
+
+
+def sync_url(url: str) -> str:
+    """The same database through a synchronous driver (Alembic runs synchronously)."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    driver = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg"}[backend]
+    return parsed.set(drivername=driver).render_as_string(hide_password=False)
+
+
+def install_sqlite_pragmas(sync_engine: Any) -> None:
+    """WAL, foreign keys, a busy timeout, and transactions begun by us (so IMMEDIATE is possible)."""
+
+    @event.listens_for(sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        mode = conn.get_execution_options().get(SQLITE_BEGIN_OPTION, "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def create_engine_for(url: str, *, echo: bool = False) -> AsyncEngine:
+    full = async_url(url)
+    if full.startswith("sqlite"):
+        engine = create_async_engine(full, echo=echo)
+        install_sqlite_pragmas(engine.sync_engine)
+        return engine
+    # At most 20 connections per process, waiting (not failing) for one beyond that: N servers and M
+    # workers must fit PostgreSQL's max_connections (100 by default), or a job that already delivered
+    # its page fails to record it, and its retry pages again.
+    return create_async_engine(
+        full, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10, pool_timeout=120
+    )
+
+
+class SessionFactories:
+    """`read` for queries; `write` for changes (BEGIN IMMEDIATE on SQLite, plain on PostgreSQL).
+
+    `write_turn` queues a process's SQLite writers in order: SQLite admits one writer at a time, and its busy
+    handler retries with growing sleeps, which gave some requests a 1-2 s tail under load. PostgreSQL writers
+    run concurrently (row locks order them), so there it is a no-op.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.write_turn: AbstractAsyncContextManager[object] = (
+            asyncio.Lock() if engine.dialect.name == "sqlite" else nullcontext()
+        )
+        writer = engine.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+        self.read = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        self.write = async_sessionmaker(writer, expire_on_commit=False, autoflush=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+
+def session_for(factories: SessionFactories, *, write: bool) -> AsyncSession:
+    return (factories.write if write else factories.read)()

@@ -1,0 +1,1 @@
+"""Incidents: severity, roles, phases, tasks, status updates and the response-target clock."""

@@ -1,0 +1,262 @@
+"""Thin routes for /api/v1/incidents: validate, call the service, shape the answer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from warroom.auth.domain import Permission, allows
+from warroom.auth.models import User
+from warroom.context import AppContext
+from warroom.deps import (
+    ContextDep,
+    IncidentReader,
+    IncidentWriter,
+    InternalReader,
+    ReadSession,
+    WriteSession,
+)
+from warroom.incidents import collaboration, domain, service, views
+from warroom.incidents.models import Incident
+from warroom.incidents.schemas import (
+    IncidentCreate,
+    IncidentOut,
+    IncidentPage,
+    IncidentPatch,
+    PhaseChange,
+    ResolveRequest,
+    RoleChange,
+    RolesOut,
+    TaskCreate,
+    TaskOut,
+    TaskPatch,
+    TimelineEventOut,
+    UpdateCreate,
+    UpdateOut,
+)
+from warroom.timeline.service import list_events
+
+router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
+
+
+async def _one(context: AppContext, session: AsyncSession, incident: Incident, user: User) -> IncidentOut:
+    shown = await views.incidents_out(
+        session=session,
+        loaded=context.procedure,
+        incidents=[incident],
+        now=context.clock.now(),
+        show_roles=allows(user.role, Permission.incident_internal),
+    )
+    return shown[0]
+
+
+@router.post("", status_code=201, response_model=IncidentOut)
+async def declare(
+    body: IncidentCreate, user: IncidentWriter, session: WriteSession, context: ContextDep
+) -> IncidentOut:
+    incident = await service.declare_incident(
+        session=session, loaded=context.procedure, actor=user, data=body, now=context.clock.now()
+    )
+    return await _one(context, session, incident, user)
+
+
+@router.get("", response_model=IncidentPage)
+async def list_incidents(
+    user: IncidentReader,
+    session: ReadSession,
+    context: ContextDep,
+    status: Annotated[list[str], Query(description="active, resolved, closed")] = [],  # noqa: B006
+    severity: Annotated[list[str], Query()] = [],  # noqa: B006
+    service_slug: Annotated[str | None, Query(alias="service")] = None,
+    q: Annotated[str | None, Query(max_length=200, description="Text in the title or summary")] = None,
+    declared_after: datetime | None = None,
+    declared_before: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> IncidentPage:
+    filters = service.IncidentFilter(
+        status=status,
+        severity=severity,
+        service=service_slug,
+        text=q,
+        declared_after=declared_after,
+        declared_before=declared_before,
+    )
+    rows, total = await service.list_incidents(session=session, filters=filters, limit=limit, offset=offset)
+    items = await views.incidents_out(
+        session=session,
+        loaded=context.procedure,
+        incidents=rows,
+        now=context.clock.now(),
+        show_roles=allows(user.role, Permission.incident_internal),
+    )
+    return IncidentPage(items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get("/{ref}", response_model=IncidentOut)
+async def read(ref: str, user: IncidentReader, session: ReadSession, context: ContextDep) -> IncidentOut:
+    incident = await service.get_incident(session=session, ref=ref)
+    return await _one(context, session, incident, user)
+
+
+@router.patch("/{ref}", response_model=IncidentOut)
+async def patch(
+    ref: str, body: IncidentPatch, user: IncidentWriter, session: WriteSession, context: ContextDep
+) -> IncidentOut:
+    incident = await service.get_incident(session=session, ref=ref, for_update=True)
+    await service.update_incident(
+        session=session,
+        loaded=context.procedure,
+        actor=user,
+        incident=incident,
+        patch=body,
+        now=context.clock.now(),
+    )
+    return await _one(context, session, incident, user)
+
+
+@router.post("/{ref}/acknowledge", response_model=IncidentOut)
+async def acknowledge(
+    ref: str, user: IncidentWriter, session: WriteSession, context: ContextDep
+) -> IncidentOut:
+    incident = await service.get_incident(session=session, ref=ref, for_update=True)
+    await service.acknowledge(session=session, actor=user, incident=incident, now=context.clock.now())
+    return await _one(context, session, incident, user)
+
+
+@router.get("/{ref}/roles", response_model=RolesOut)
+async def roles(ref: str, _user: InternalReader, session: ReadSession, context: ContextDep) -> RolesOut:
+    incident = await service.get_incident(session=session, ref=ref)
+    history = [
+        views.holding_out(a, u)
+        for a, u in await collaboration.role_history(session=session, incident_id=incident.id)
+    ]
+    current = [h for h in history if h.unassigned_at is None]
+    missing = domain.missing_roles(
+        context.procedure.procedure, severity=incident.severity, held_roles={h.role for h in current}
+    )
+    return RolesOut(current=current, history=history, missing=missing)
+
+
+@router.post("/{ref}/roles", response_model=RolesOut)
+async def change_role(
+    ref: str, body: RoleChange, user: IncidentWriter, session: WriteSession, context: ContextDep
+) -> RolesOut:
+    incident = await service.get_incident(session=session, ref=ref, for_update=True)
+    change = collaboration.assign_role if body.action == "assign" else collaboration.unassign_role
+    await change(
+        session=session,
+        loaded=context.procedure,
+        actor=user,
+        incident=incident,
+        role=body.role,
+        user_ref=body.user,
+        now=context.clock.now(),
+    )
+    return await roles(ref, user, session, context)
+
+
+@router.post("/{ref}/phase", response_model=IncidentOut)
+async def change_phase(
+    ref: str, body: PhaseChange, user: IncidentWriter, session: WriteSession, context: ContextDep
+) -> IncidentOut:
+    incident = await service.get_incident(session=session, ref=ref, for_update=True)
+    await service.move_phase(
+        session=session,
+        loaded=context.procedure,
+        actor=user,
+        incident=incident,
+        target=body.phase,
+        reason=body.reason,
+        now=context.clock.now(),
+    )
+    return await _one(context, session, incident, user)
+
+
+@router.post("/{ref}/resolve", response_model=IncidentOut)
+async def resolve(
+    ref: str,
+    user: IncidentWriter,
+    session: WriteSession,
+    context: ContextDep,
+    body: ResolveRequest | None = None,
+) -> IncidentOut:
+    """Move to the procedure's resolving phase from wherever the incident is (review, by default)."""
+    incident = await service.get_incident(session=session, ref=ref, for_update=True)
+    target = domain.resolution_phase(context.procedure.procedure, current=incident.phase)
+    await service.move_phase(
+        session=session,
+        loaded=context.procedure,
+        actor=user,
+        incident=incident,
+        target=target,
+        reason=body.reason if body else "",
+        now=context.clock.now(),
+    )
+    return await _one(context, session, incident, user)
+
+
+@router.get("/{ref}/tasks", response_model=list[TaskOut])
+async def tasks(ref: str, _user: InternalReader, session: ReadSession) -> list[TaskOut]:
+    incident = await service.get_incident(session=session, ref=ref)
+    return await views.tasks_out(
+        session, await collaboration.list_tasks(session=session, incident_id=incident.id)
+    )
+
+
+@router.post("/{ref}/tasks", status_code=201, response_model=TaskOut)
+async def add_task(
+    ref: str, body: TaskCreate, user: IncidentWriter, session: WriteSession, context: ContextDep
+) -> TaskOut:
+    incident = await service.get_incident(session=session, ref=ref, for_update=True)
+    task = await collaboration.add_task(
+        session=session, actor=user, incident=incident, data=body, now=context.clock.now()
+    )
+    return (await views.tasks_out(session, [task]))[0]
+
+
+@router.patch("/{ref}/tasks/{task_id}", response_model=TaskOut)
+async def update_task(
+    ref: str, task_id: int, body: TaskPatch, user: IncidentWriter, session: WriteSession, context: ContextDep
+) -> TaskOut:
+    incident = await service.get_incident(session=session, ref=ref, for_update=True)
+    task = await collaboration.get_task(session=session, incident=incident, task_id=task_id)
+    await collaboration.update_task(
+        session=session, actor=user, incident=incident, task=task, patch=body, now=context.clock.now()
+    )
+    return (await views.tasks_out(session, [task]))[0]
+
+
+@router.get("/{ref}/updates", response_model=list[UpdateOut])
+async def updates(ref: str, user: IncidentReader, session: ReadSession) -> list[UpdateOut]:
+    """Stakeholders see stakeholder updates only; responders and viewers see internal notes too."""
+    incident = await service.get_incident(session=session, ref=ref)
+    audiences = (
+        ("internal", "stakeholder") if allows(user.role, Permission.incident_internal) else ("stakeholder",)
+    )
+    found = await collaboration.list_updates(session=session, incident_id=incident.id, audiences=audiences)
+    return await views.updates_out(session, found)
+
+
+@router.post("/{ref}/updates", status_code=201, response_model=UpdateOut)
+async def post_update(
+    ref: str, body: UpdateCreate, user: IncidentWriter, session: WriteSession, context: ContextDep
+) -> UpdateOut:
+    incident = await service.get_incident(session=session, ref=ref, for_update=True)
+    update = await collaboration.post_update(
+        session=session, actor=user, incident=incident, data=body, now=context.clock.now()
+    )
+    return (await views.updates_out(session, [update]))[0]
+
+
+@router.get("/{ref}/timeline", response_model=list[TimelineEventOut])
+async def timeline(ref: str, _user: InternalReader, session: ReadSession) -> list[TimelineEventOut]:
+    incident = await service.get_incident(session=session, ref=ref)
+    events = await list_events(session=session, incident_id=incident.id)
+    return [
+        TimelineEventOut(seq=e.seq, at=e.at, actor=e.actor, kind=e.kind, data=e.data, hash=e.hash)
+        for e in events
+    ]

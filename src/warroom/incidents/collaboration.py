@@ -1,0 +1,192 @@
+"""Roles, tasks and status updates on an incident. Each change lands on the timeline; callers commit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from warroom.auth.models import User
+from warroom.auth.service import resolve_user
+from warroom.errors import Conflict, NotFound, invalid
+from warroom.incidents import domain
+from warroom.incidents.models import Incident, RoleAssignment, StatusUpdate, Task
+from warroom.incidents.schemas import TaskCreate, TaskPatch, UpdateCreate
+from warroom.incidents.service import acknowledge, held_roles, record
+from warroom.procedure.loader import LoadedProcedure
+
+
+async def _user_field(session: AsyncSession, ref: str, field: str) -> User:
+    try:
+        return await resolve_user(session=session, ref=ref)
+    except NotFound as error:
+        raise invalid(field, error.detail) from None
+
+
+async def assign_role(
+    *,
+    session: AsyncSession,
+    loaded: LoadedProcedure,
+    actor: User,
+    incident: Incident,
+    role: str,
+    user_ref: str,
+    now: datetime,
+) -> RoleAssignment:
+    """Assign a role; a single-holder role passes from its current holder. Any holder acknowledges."""
+    domain.check_role(loaded.procedure, role)
+    user = await _user_field(session, user_ref, "user")
+    current = [a for a in await held_roles(session=session, incident_id=incident.id) if a.role == role]
+    if any(a.user_id == user.id for a in current):
+        raise Conflict(f"{user.email} already holds {role}")
+    if not loaded.procedure.role(role).multiple:
+        for holding in current:
+            holding.unassigned_at, holding.unassigned_by_id = now, actor.id
+            await record(
+                session,
+                incident,
+                actor,
+                "role_unassigned",
+                now,
+                role=role,
+                user=await _email(session, holding),
+            )
+    holding = RoleAssignment(
+        incident_id=incident.id, role=role, user_id=user.id, assigned_at=now, assigned_by_id=actor.id
+    )
+    session.add(holding)
+    await record(session, incident, actor, "role_assigned", now, role=role, user=user.email)
+    await acknowledge(session=session, actor=actor, incident=incident, now=now)
+    incident.updated_at = now
+    await session.flush()
+    return holding
+
+
+async def _email(session: AsyncSession, holding: RoleAssignment) -> str:
+    user = await session.get(User, holding.user_id)
+    return user.email if user else str(holding.user_id)
+
+
+async def unassign_role(
+    *,
+    session: AsyncSession,
+    loaded: LoadedProcedure,
+    actor: User,
+    incident: Incident,
+    role: str,
+    user_ref: str,
+    now: datetime,
+) -> None:
+    domain.check_role(loaded.procedure, role)
+    user = await _user_field(session, user_ref, "user")
+    holdings = [
+        a
+        for a in await held_roles(session=session, incident_id=incident.id)
+        if a.role == role and a.user_id == user.id
+    ]
+    if not holdings:
+        raise Conflict(f"{user.email} does not hold {role}")
+    for holding in holdings:
+        holding.unassigned_at, holding.unassigned_by_id = now, actor.id
+    await record(session, incident, actor, "role_unassigned", now, role=role, user=user.email)
+    incident.updated_at = now
+    await session.flush()
+
+
+async def role_history(*, session: AsyncSession, incident_id: int) -> list[tuple[RoleAssignment, User]]:
+    rows = await session.execute(
+        select(RoleAssignment, User)
+        .join(User, User.id == RoleAssignment.user_id)
+        .where(RoleAssignment.incident_id == incident_id)
+        .order_by(RoleAssignment.assigned_at, RoleAssignment.id)
+    )
+    return [(a, u) for a, u in rows.all()]
+
+
+async def add_task(
+    *, session: AsyncSession, actor: User, incident: Incident, data: TaskCreate, now: datetime
+) -> Task:
+    assignee = await _user_field(session, data.assignee, "assignee") if data.assignee else None
+    task = Task(
+        incident_id=incident.id,
+        title=data.title,
+        assignee_id=assignee.id if assignee else None,
+        due_at=data.due_at,
+        done=False,
+        created_at=now,
+    )
+    session.add(task)
+    await session.flush()
+    await record(
+        session,
+        incident,
+        actor,
+        "task_added",
+        now,
+        task_id=task.id,
+        title=task.title,
+        assignee=assignee.email if assignee else None,
+        due_at=data.due_at.isoformat() if data.due_at else None,
+    )
+    incident.updated_at = now
+    return task
+
+
+async def get_task(*, session: AsyncSession, incident: Incident, task_id: int) -> Task:
+    task = await session.get(Task, task_id)
+    if task is None or task.incident_id != incident.id:
+        raise NotFound(f"no task {task_id} on {domain.incident_ref(incident.id)}")
+    return task
+
+
+async def update_task(
+    *, session: AsyncSession, actor: User, incident: Incident, task: Task, patch: TaskPatch, now: datetime
+) -> Task:
+    changes: dict[str, object] = {}
+    if patch.title is not None and patch.title != task.title:
+        task.title = changes["title"] = patch.title
+    if patch.assignee is not None:
+        assignee = await _user_field(session, patch.assignee, "assignee") if patch.assignee else None
+        task.assignee_id = assignee.id if assignee else None
+        changes["assignee"] = assignee.email if assignee else None
+    if patch.due_at is not None:
+        task.due_at = patch.due_at
+        changes["due_at"] = patch.due_at.isoformat()
+    if patch.done is not None and patch.done != task.done:
+        task.done, task.done_at = patch.done, (now if patch.done else None)
+        changes["done"] = patch.done
+    if changes:
+        kind = "task_done" if changes.get("done") is True else "task_updated"
+        await record(session, incident, actor, kind, now, task_id=task.id, title=task.title, changes=changes)
+        incident.updated_at = now
+    await session.flush()
+    return task
+
+
+async def list_tasks(*, session: AsyncSession, incident_id: int) -> list[Task]:
+    query = select(Task).where(Task.incident_id == incident_id).order_by(Task.id)
+    return list((await session.scalars(query)).all())
+
+
+async def post_update(
+    *, session: AsyncSession, actor: User, incident: Incident, data: UpdateCreate, now: datetime
+) -> StatusUpdate:
+    update = StatusUpdate(
+        incident_id=incident.id, audience=data.audience, body=data.body, author_id=actor.id, posted_at=now
+    )
+    session.add(update)
+    await session.flush()
+    kind = "stakeholder_update" if data.audience == "stakeholder" else "note"
+    await record(session, incident, actor, kind, now, update_id=update.id, body=data.body)
+    incident.updated_at = now
+    return update
+
+
+async def list_updates(
+    *, session: AsyncSession, incident_id: int, audiences: tuple[str, ...]
+) -> list[StatusUpdate]:
+    query = select(StatusUpdate).where(
+        StatusUpdate.incident_id == incident_id, StatusUpdate.audience.in_(audiences)
+    )
+    return list((await session.scalars(query.order_by(StatusUpdate.posted_at, StatusUpdate.id))).all())

@@ -1,0 +1,157 @@
+"""Request and response shapes for incidents."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+Text300 = Field(min_length=1, max_length=300)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class IncidentCreate(Strict):
+    title: str = Text300
+    severity: str = Field(max_length=16)
+    type: str | None = Field(default=None, max_length=64, description="Default: the procedure's first type.")
+    summary: str = Field(default="", max_length=20_000)
+    customer_impact: str = Field(default="", max_length=20_000)
+    services: list[str] = Field(default_factory=list, max_length=100, description="Service slugs.")
+    detected_at: AwareDatetime | None = None
+    impact_started_at: AwareDatetime | None = None
+
+
+class IncidentPatch(Strict):
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+    summary: str | None = Field(default=None, max_length=20_000)
+    customer_impact: str | None = Field(default=None, max_length=20_000)
+    type: str | None = Field(default=None, max_length=64)
+    services: list[str] | None = Field(default=None, max_length=100)
+    severity: str | None = Field(default=None, max_length=16)
+    severity_reason: str | None = Field(default=None, max_length=2_000)
+
+
+class RoleChange(Strict):
+    role: str = Field(max_length=64)
+    user: str = Field(min_length=1, max_length=320, description="The user's email or id.")
+    action: Literal["assign", "unassign"] = "assign"
+
+
+class PhaseChange(Strict):
+    phase: str = Field(max_length=64)
+    reason: str = Field(default="", max_length=2_000)
+
+
+class ResolveRequest(Strict):
+    reason: str = Field(default="", max_length=2_000)
+
+
+class TaskCreate(Strict):
+    title: str = Text300
+    assignee: str | None = Field(default=None, max_length=320, description="Email or id.")
+    due_at: AwareDatetime | None = None
+
+
+class TaskPatch(Strict):
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+    assignee: str | None = Field(default=None, max_length=320, description="Email or id; empty unassigns.")
+    due_at: AwareDatetime | None = None
+    done: bool | None = None
+
+
+class UpdateCreate(Strict):
+    audience: Literal["internal", "stakeholder"] = "internal"
+    body: str = Field(min_length=1, max_length=20_000)
+
+
+class UserRef(BaseModel):
+    id: int
+    email: str
+    name: str
+
+
+class RoleHolding(BaseModel):
+    role: str
+    user: UserRef
+    assigned_at: datetime
+    unassigned_at: datetime | None
+
+
+class TargetClock(BaseModel):
+    target: str
+    deadline: datetime
+    acknowledged_at: datetime | None
+    met: bool | None
+    overdue: bool
+    remaining_seconds: float
+
+
+class IncidentOut(BaseModel):
+    id: int
+    ref: str
+    title: str
+    severity: str
+    type: str
+    phase: str
+    status: str
+    summary: str
+    customer_impact: str
+    services: list[str]
+    procedure_version: str
+    declared_at: datetime
+    declared_by: UserRef | None
+    detected_at: datetime | None
+    impact_started_at: datetime | None
+    acknowledged_at: datetime | None
+    contained_at: datetime | None
+    mitigated_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    updated_at: datetime
+    roles: list[RoleHolding] | None = Field(description="Current holders; hidden from stakeholders.")
+    missing_roles: list[str]
+    response_target: TargetClock
+
+
+class IncidentPage(BaseModel):
+    items: list[IncidentOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class TaskOut(BaseModel):
+    id: int
+    title: str
+    assignee: UserRef | None
+    due_at: datetime | None
+    done: bool
+    done_at: datetime | None
+    created_at: datetime
+
+
+class UpdateOut(BaseModel):
+    id: int
+    audience: str
+    body: str
+    author: UserRef | None
+    posted_at: datetime
+
+
+class TimelineEventOut(BaseModel):
+    seq: int
+    at: datetime
+    actor: str
+    kind: str
+    data: dict[str, Any]
+    hash: str
+
+
+class RolesOut(BaseModel):
+    current: list[RoleHolding]
+    history: list[RoleHolding]
+    missing: list[str]

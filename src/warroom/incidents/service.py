@@ -1,0 +1,280 @@
+"""Incident use cases. Every change writes its timeline event in the same transaction; callers commit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, delete, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from warroom.auth.models import User
+from warroom.catalog.models import Service
+from warroom.catalog.service import services_by_slug
+from warroom.errors import NotFound
+from warroom.incidents import domain
+from warroom.incidents.models import Incident, IncidentService, RoleAssignment, Task
+from warroom.incidents.schemas import IncidentCreate, IncidentPatch
+from warroom.procedure.loader import LoadedProcedure
+from warroom.timeline.domain import GENESIS_HASH
+from warroom.timeline.service import append_event
+
+
+async def record(
+    session: AsyncSession, incident: Incident, actor: User | str, kind: str, at: datetime, **data: Any
+) -> None:
+    label = actor if isinstance(actor, str) else actor.email
+    await append_event(session=session, incident=incident, at=at, actor=label, kind=kind, data=data)
+
+
+async def declare_incident(
+    *, session: AsyncSession, loaded: LoadedProcedure, actor: User | str, data: IncidentCreate, now: datetime
+) -> Incident:
+    """Declare an incident; `actor` is a user, or a label like "rule: db alerts" when warroom declares it."""
+    procedure = loaded.procedure
+    domain.check_severity(procedure, data.severity)
+    incident_type = domain.check_type(procedure, data.type or procedure.type_ids()[0])
+    domain.check_milestone_order(
+        impact_started_at=data.impact_started_at, detected_at=data.detected_at, declared_at=now
+    )
+    services = await services_by_slug(session=session, slugs=data.services, field="services")
+    initial = procedure.phase(procedure.initial_phase)
+    incident = Incident(
+        title=data.title,
+        summary=data.summary,
+        customer_impact=data.customer_impact,
+        severity=data.severity,
+        type=incident_type,
+        phase=initial.id,
+        status=initial.status,
+        procedure_hash=loaded.version_hash,
+        declared_by_id=actor.id if isinstance(actor, User) else None,
+        declared_at=now,
+        detected_at=data.detected_at or now,
+        impact_started_at=data.impact_started_at,
+        updated_at=now,
+        timeline_seq=0,
+        timeline_head=GENESIS_HASH,
+    )
+    session.add(incident)
+    await session.flush()
+    session.add_all(IncidentService(incident_id=incident.id, service_id=s.id) for s in services)
+    await _record_declaration(session, loaded, incident, actor, [s.slug for s in services])
+    return incident
+
+
+async def _record_declaration(
+    session: AsyncSession, loaded: LoadedProcedure, incident: Incident, actor: User | str, services: list[str]
+) -> None:
+    """The milestones known at declaration, then the declaration itself with the playbook it started."""
+    playbook = loaded.procedure.incident_type(incident.type).playbook
+    if incident.impact_started_at:
+        await record(session, incident, actor, "impact_started", incident.impact_started_at)
+    await record(session, incident, actor, "detected", incident.detected_at or incident.declared_at)
+    await record(
+        session,
+        incident,
+        actor,
+        "declared",
+        incident.declared_at,
+        title=incident.title,
+        severity=incident.severity,
+        type=incident.type,
+        phase=incident.phase,
+        services=services,
+        procedure_version=loaded.version_hash,
+        playbook=list(playbook),
+    )
+    session.add_all(
+        Task(incident_id=incident.id, title=title, done=False, created_at=incident.declared_at)
+        for title in playbook
+    )
+    await session.flush()
+
+
+async def get_incident(*, session: AsyncSession, ref: str, for_update: bool = False) -> Incident:
+    incident_id = domain.parse_ref(ref)
+    if incident_id is None:
+        raise NotFound(f"no incident {ref!r} (use an id or a ref like INC-42)")
+    query = select(Incident).where(Incident.id == incident_id)
+    if for_update:
+        query = (
+            query.with_for_update()
+        )  # PostgreSQL row lock; SQLite writers are serialised by BEGIN IMMEDIATE
+    incident = await session.scalar(query)
+    if incident is None:
+        raise NotFound(f"no incident {domain.incident_ref(incident_id)}")
+    return incident
+
+
+@dataclass(frozen=True)
+class IncidentFilter:
+    status: Sequence[str] = ()
+    severity: Sequence[str] = ()
+    service: str | None = None
+    text: str | None = None
+    declared_after: datetime | None = None
+    declared_before: datetime | None = None
+
+
+def _filtered(query: Select[Any], f: IncidentFilter) -> Select[Any]:
+    if f.status:
+        query = query.where(Incident.status.in_(f.status))
+    if f.severity:
+        query = query.where(Incident.severity.in_(f.severity))
+    if f.service:
+        query = query.where(
+            Incident.id.in_(
+                select(IncidentService.incident_id)
+                .join(Service, Service.id == IncidentService.service_id)
+                .where(Service.slug == f.service)
+            )
+        )
+    if f.text:
+        pattern = f"%{f.text.lower()}%"
+        query = query.where(
+            or_(func.lower(Incident.title).like(pattern), func.lower(Incident.summary).like(pattern))
+        )
+    if f.declared_after:
+        query = query.where(Incident.declared_at >= f.declared_after)
+    if f.declared_before:
+        query = query.where(Incident.declared_at < f.declared_before)
+    return query
+
+
+async def list_incidents(
+    *, session: AsyncSession, filters: IncidentFilter, limit: int, offset: int
+) -> tuple[list[Incident], int]:
+    total = await session.scalar(_filtered(select(func.count(Incident.id)), filters))
+    query = _filtered(select(Incident), filters).order_by(Incident.declared_at.desc(), Incident.id.desc())
+    rows = await session.scalars(query.limit(limit).offset(offset))
+    return list(rows.all()), int(total or 0)
+
+
+async def update_incident(
+    *,
+    session: AsyncSession,
+    loaded: LoadedProcedure,
+    actor: User,
+    incident: Incident,
+    patch: IncidentPatch,
+    now: datetime,
+) -> Incident:
+    procedure = loaded.procedure
+    if patch.severity is not None:
+        domain.check_severity_change(
+            procedure, current=incident.severity, new=patch.severity, reason=patch.severity_reason
+        )
+    if patch.type is not None:
+        domain.check_type(procedure, patch.type)
+    services = None
+    if patch.services is not None:
+        services = await services_by_slug(session=session, slugs=patch.services, field="services")
+    await _apply_fields(session, incident, patch, actor, now)
+    if services is not None:
+        await _replace_services(session, incident, services, actor, now)
+    if patch.severity is not None:
+        old, incident.severity = incident.severity, patch.severity
+        await record(
+            session,
+            incident,
+            actor,
+            "severity_changed",
+            now,
+            old=old,
+            new=patch.severity,
+            reason=(patch.severity_reason or "").strip(),
+        )
+    incident.updated_at = now
+    await session.flush()
+    return incident
+
+
+async def _apply_fields(
+    session: AsyncSession, incident: Incident, patch: IncidentPatch, actor: User, now: datetime
+) -> None:
+    changes = {
+        name: value
+        for name in ("title", "summary", "customer_impact", "type")
+        if (value := getattr(patch, name)) is not None and value != getattr(incident, name)
+    }
+    for name, value in changes.items():
+        setattr(incident, name, value)
+    if changes:
+        await record(session, incident, actor, "updated", now, changes=changes)
+
+
+async def service_slugs(*, session: AsyncSession, incident_ids: Sequence[int]) -> dict[int, list[str]]:
+    rows = await session.execute(
+        select(IncidentService.incident_id, Service.slug)
+        .join(Service, Service.id == IncidentService.service_id)
+        .where(IncidentService.incident_id.in_(incident_ids))
+        .order_by(Service.slug)
+    )
+    found: dict[int, list[str]] = {i: [] for i in incident_ids}
+    for incident_id, slug in rows.all():
+        found[incident_id].append(slug)
+    return found
+
+
+async def _replace_services(
+    session: AsyncSession, incident: Incident, services: list[Service], actor: User, now: datetime
+) -> None:
+    before = (await service_slugs(session=session, incident_ids=[incident.id]))[incident.id]
+    after = sorted(s.slug for s in services)
+    if before == after:
+        return
+    await session.execute(delete(IncidentService).where(IncidentService.incident_id == incident.id))
+    session.add_all(IncidentService(incident_id=incident.id, service_id=s.id) for s in services)
+    await record(session, incident, actor, "services_changed", now, old=before, new=after)
+
+
+async def held_roles(*, session: AsyncSession, incident_id: int) -> list[RoleAssignment]:
+    query = select(RoleAssignment).where(
+        RoleAssignment.incident_id == incident_id, RoleAssignment.unassigned_at.is_(None)
+    )
+    return list((await session.scalars(query.order_by(RoleAssignment.id))).all())
+
+
+async def move_phase(
+    *,
+    session: AsyncSession,
+    loaded: LoadedProcedure,
+    actor: User,
+    incident: Incident,
+    target: str,
+    reason: str,
+    now: datetime,
+) -> Incident:
+    holders = {a.role for a in await held_roles(session=session, incident_id=incident.id)}
+    move = domain.check_phase_move(
+        loaded.procedure,
+        current=incident.phase,
+        target=target,
+        severity=incident.severity,
+        held_roles=holders,
+    )
+    old = incident.phase
+    incident.phase, incident.status, incident.updated_at = move.target.id, move.target.status, now
+    if move.reopens:
+        incident.resolved_at = incident.closed_at = None
+        await record(session, incident, actor, domain.REOPEN_KIND, now, phase=old, reason=reason)
+    await record(session, incident, actor, "phase_changed", now, old=old, new=move.target.id, reason=reason)
+    for milestone in move.milestones:
+        if getattr(incident, f"{milestone}_at") is None:
+            setattr(incident, f"{milestone}_at", now)
+            await record(session, incident, actor, milestone, now)
+    await session.flush()
+    return incident
+
+
+async def acknowledge(*, session: AsyncSession, actor: User, incident: Incident, now: datetime) -> bool:
+    """First acknowledgement stops the response-target clock; later ones change nothing."""
+    if incident.acknowledged_at is not None:
+        return False
+    incident.acknowledged_at = incident.updated_at = now
+    await record(session, incident, actor, "acknowledged", now)
+    await session.flush()
+    return True

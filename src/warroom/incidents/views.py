@@ -1,0 +1,149 @@
+"""Build response shapes from rows, loading related rows for a whole page at once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from warroom.auth.models import User
+from warroom.incidents import domain
+from warroom.incidents.models import Incident, RoleAssignment, StatusUpdate, Task
+from warroom.incidents.schemas import IncidentOut, RoleHolding, TargetClock, TaskOut, UpdateOut, UserRef
+from warroom.incidents.service import service_slugs
+from warroom.procedure.domain import target_status
+from warroom.procedure.loader import LoadedProcedure
+
+
+def user_ref(user: User | None) -> UserRef | None:
+    return UserRef(id=user.id, email=user.email, name=user.name) if user else None
+
+
+async def users_by_id(session: AsyncSession, ids: Sequence[int | None]) -> dict[int, User]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return {u.id: u for u in (await session.scalars(select(User).where(User.id.in_(wanted)))).all()}
+
+
+def holding_out(holding: RoleAssignment, user: User) -> RoleHolding:
+    return RoleHolding(
+        role=holding.role,
+        user=UserRef(id=user.id, email=user.email, name=user.name),
+        assigned_at=holding.assigned_at,
+        unassigned_at=holding.unassigned_at,
+    )
+
+
+def target_clock(loaded: LoadedProcedure, incident: Incident, now: datetime) -> TargetClock:
+    status = target_status(
+        loaded.procedure, incident.severity, incident.declared_at, incident.acknowledged_at, now
+    )
+    return TargetClock(
+        target=loaded.procedure.severity(incident.severity).response_target,
+        deadline=status.deadline,
+        acknowledged_at=status.acknowledged_at,
+        met=status.met,
+        overdue=status.overdue,
+        remaining_seconds=status.remaining_seconds,
+    )
+
+
+async def incidents_out(
+    *,
+    session: AsyncSession,
+    loaded: LoadedProcedure,
+    incidents: Sequence[Incident],
+    now: datetime,
+    show_roles: bool,
+) -> list[IncidentOut]:
+    ids = [i.id for i in incidents]
+    slugs = await service_slugs(session=session, incident_ids=ids)
+    holdings = (
+        await session.scalars(
+            select(RoleAssignment)
+            .where(RoleAssignment.incident_id.in_(ids), RoleAssignment.unassigned_at.is_(None))
+            .order_by(RoleAssignment.id)
+        )
+    ).all()
+    users = await users_by_id(session, [h.user_id for h in holdings] + [i.declared_by_id for i in incidents])
+    by_incident: dict[int, list[RoleAssignment]] = {}
+    for holding in holdings:
+        by_incident.setdefault(holding.incident_id, []).append(holding)
+    return [
+        _incident_out(loaded, i, by_incident.get(i.id, []), now, roles=show_roles, users=users, slugs=slugs)
+        for i in incidents
+    ]
+
+
+def _incident_out(
+    loaded: LoadedProcedure,
+    incident: Incident,
+    current: list[RoleAssignment],
+    now: datetime,
+    *,
+    roles: bool,
+    users: dict[int, User],
+    slugs: dict[int, list[str]],
+) -> IncidentOut:
+    missing = domain.missing_roles(
+        loaded.procedure, severity=incident.severity, held_roles={h.role for h in current}
+    )
+    return IncidentOut(
+        id=incident.id,
+        ref=domain.incident_ref(incident.id),
+        title=incident.title,
+        severity=incident.severity,
+        type=incident.type,
+        phase=incident.phase,
+        status=incident.status,
+        summary=incident.summary,
+        customer_impact=incident.customer_impact,
+        services=slugs[incident.id],
+        procedure_version=incident.procedure_hash,
+        declared_at=incident.declared_at,
+        declared_by=user_ref(users.get(incident.declared_by_id or 0)),
+        detected_at=incident.detected_at,
+        impact_started_at=incident.impact_started_at,
+        acknowledged_at=incident.acknowledged_at,
+        contained_at=incident.contained_at,
+        mitigated_at=incident.mitigated_at,
+        resolved_at=incident.resolved_at,
+        closed_at=incident.closed_at,
+        updated_at=incident.updated_at,
+        roles=[holding_out(h, users[h.user_id]) for h in current] if roles else None,
+        missing_roles=missing,
+        response_target=target_clock(loaded, incident, now),
+    )
+
+
+async def tasks_out(session: AsyncSession, tasks: Sequence[Task]) -> list[TaskOut]:
+    users = await users_by_id(session, [t.assignee_id for t in tasks])
+    return [
+        TaskOut(
+            id=t.id,
+            title=t.title,
+            assignee=user_ref(users.get(t.assignee_id or 0)),
+            due_at=t.due_at,
+            done=t.done,
+            done_at=t.done_at,
+            created_at=t.created_at,
+        )
+        for t in tasks
+    ]
+
+
+async def updates_out(session: AsyncSession, updates: Sequence[StatusUpdate]) -> list[UpdateOut]:
+    users = await users_by_id(session, [u.author_id for u in updates])
+    return [
+        UpdateOut(
+            id=u.id,
+            audience=u.audience,
+            body=u.body,
+            author=user_ref(users.get(u.author_id or 0)),
+            posted_at=u.posted_at,
+        )
+        for u in updates
+    ]

@@ -1,0 +1,133 @@
+"""Enqueue, claim, finish. Claiming is one statement: SKIP LOCKED on PostgreSQL, a single writer on SQLite."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from warroom.jobs.domain import LEASE, backoff, error_text
+from warroom.jobs.models import Job
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    kind: str
+    payload: dict[str, Any]
+    queue: str = "default"
+    run_at: datetime | None = None
+    idempotency_key: str | None = None
+    max_attempts: int = 5
+
+
+def job_row(spec: JobSpec, now: datetime) -> dict[str, Any]:
+    """Column values for a bulk insert (the intake path adds jobs without ORM objects)."""
+    return {
+        "kind": spec.kind,
+        "queue": spec.queue,
+        "payload": spec.payload,
+        "state": "pending",
+        "attempts": 0,
+        "max_attempts": spec.max_attempts,
+        "run_at": spec.run_at or now,
+        "idempotency_key": spec.idempotency_key,
+        "created_at": now,
+    }
+
+
+async def notify_workers(session: AsyncSession, queue: str = "default") -> None:
+    """On PostgreSQL, wake the workers' loop for `queue` when this transaction commits (NOTIFY is sent at
+    commit, and identical notifications in one transaction are folded into one)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_notify('warroom_jobs', :queue)"), {"queue": queue})
+
+
+async def enqueue(*, session: AsyncSession, spec: JobSpec, now: datetime) -> Job:
+    job = Job(**job_row(spec, now))
+    session.add(job)
+    await session.flush()
+    await notify_workers(session, spec.queue)
+    return job
+
+
+def _claimable(now: datetime, queues: Sequence[str] | None) -> Any:
+    due = or_(
+        and_(Job.state == "pending", Job.run_at <= now),
+        and_(Job.state == "running", Job.locked_until < now),  # its worker died mid-job
+    )
+    return and_(due, Job.queue.in_(queues)) if queues else due
+
+
+async def claim(
+    *,
+    session: AsyncSession,
+    now: datetime,
+    limit: int,
+    queues: Sequence[str] | None = None,
+    lease: timedelta = LEASE,
+) -> list[Job]:
+    """Lease up to `limit` due jobs to this worker. The caller commits at once, so others see the lease."""
+    candidates = select(Job.id).where(_claimable(now, queues)).order_by(Job.run_at, Job.id).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    statement = (
+        update(Job)
+        .where(Job.id.in_(candidates.scalar_subquery()))
+        .values(state="running", attempts=Job.attempts + 1, locked_until=now + lease)
+        .returning(Job)
+        .execution_options(synchronize_session=False)
+    )
+    return list((await session.scalars(statement)).all())
+
+
+async def finish(*, session: AsyncSession, job_id: int, now: datetime) -> None:
+    await session.execute(
+        update(Job)
+        .where(Job.id == job_id)
+        .values(state="done", finished_at=now, locked_until=None, last_error=None)
+    )
+
+
+async def fail(*, session: AsyncSession, job: Job, error: BaseException, now: datetime) -> None:
+    """Retry with backoff until max_attempts, then park as failed with the error visible."""
+    final = job.attempts >= job.max_attempts
+    await session.execute(
+        update(Job)
+        .where(Job.id == job.id)
+        .values(
+            state="failed" if final else "pending",
+            run_at=job.run_at if final else now + backoff(job.attempts),
+            locked_until=None,
+            last_error=error_text(error),
+            finished_at=now if final else None,
+        )
+    )
+
+
+async def retry(*, session: AsyncSession, job_id: int, now: datetime) -> None:
+    """Put a failed job back in line (the UI's and API's retry button)."""
+    await session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.state == "failed")
+        .values(state="pending", run_at=now, attempts=0, finished_at=None)
+    )
+
+
+async def counts(*, session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(select(Job.state, func.count()).group_by(Job.state))
+    return {state: int(n) for state, n in rows.all()}
+
+
+async def list_jobs(
+    *, session: AsyncSession, state: str | None = None, kind: str | None = None, limit: int = 100
+) -> list[Job]:
+    query = select(Job).order_by(Job.id.desc()).limit(limit)
+    if state:
+        query = query.where(Job.state == state)
+    if kind:
+        query = query.where(Job.kind == kind)
+    return list((await session.scalars(query)).all())

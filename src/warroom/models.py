@@ -1,0 +1,49 @@
+"""Imports every table so metadata is complete (Alembic and the schema test read Base.metadata)."""
+
+from warroom.alerts.models import Alert, AlertEvent, Integration, RawEvent, ServiceChange
+from warroom.alerts.rule_models import AlertRule, Heartbeat, MaintenanceWindow, RoutingRule
+from warroom.auth.models import ApiToken, Team, TeamMember, User
+from warroom.catalog.models import Service
+from warroom.db import Base
+from warroom.incidents.models import Incident, IncidentService, RoleAssignment, StatusUpdate, Task
+from warroom.jobs.models import Job
+from warroom.notify.models import ContactMethod, NotificationRule, OutgoingMessage
+from warroom.oncall.models import EscalationPolicy, EscalationStep, Schedule, ScheduleLayer, ScheduleOverride
+from warroom.paging.models import Escalation
+from warroom.procedure.models import ProcedureVersion
+from warroom.timeline.models import TimelineEvent
+
+__all__ = [
+    "Alert",
+    "AlertEvent",
+    "AlertRule",
+    "ApiToken",
+    "Base",
+    "ContactMethod",
+    "Escalation",
+    "EscalationPolicy",
+    "EscalationStep",
+    "Heartbeat",
+    "Incident",
+    "IncidentService",
+    "Integration",
+    "Job",
+    "MaintenanceWindow",
+    "NotificationRule",
+    "OutgoingMessage",
+    "ProcedureVersion",
+    "RawEvent",
+    "RoleAssignment",
+    "RoutingRule",
+    "Schedule",
+    "ScheduleLayer",
+    "ScheduleOverride",
+    "Service",
+    "ServiceChange",
+    "StatusUpdate",
+    "Task",
+    "Team",
+    "TeamMember",
+    "TimelineEvent",
+    "User",
+]

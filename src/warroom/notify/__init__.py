@@ -1,0 +1,1 @@
+"""Contact methods, personal notification rules, and outgoing messages delivered through channels."""

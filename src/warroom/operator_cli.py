@@ -1,0 +1,217 @@
+"""Operator commands: thin HTTP clients of a running server (WARROOM_URL, WARROOM_TOKEN)."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.console import Console
+from rich.table import Table
+
+out = Console()
+DEFAULT_URL = "http://127.0.0.1:8080"
+
+
+class ApiFailure(Exception):
+    """The server refused, or could not be reached; the message is for the person at the terminal."""
+
+
+def _client() -> httpx.Client:
+    token = os.environ.get("WARROOM_TOKEN", "")
+    if not token:
+        raise ApiFailure("set WARROOM_TOKEN to an API token (warroom token create --email you@x --name cli)")
+    url = os.environ.get("WARROOM_URL", DEFAULT_URL).rstrip("/")
+    return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30.0)
+
+
+def call(method: str, path: str, **kwargs: Any) -> Any:
+    try:
+        with _client() as client:
+            response = client.request(method, path, **kwargs)
+    except httpx.InvalidURL as error:
+        url = os.environ.get("WARROOM_URL", DEFAULT_URL)
+        raise ApiFailure(f"WARROOM_URL {url!r} is not a valid URL ({error})") from None
+    except httpx.TransportError as error:
+        url = os.environ.get("WARROOM_URL", DEFAULT_URL)
+        raise ApiFailure(f"cannot reach warroom at {url} ({type(error).__name__}: {error})") from None
+    if response.is_error:
+        raise ApiFailure(_problem_line(response))
+    return response.json()
+
+
+def _problem_line(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return f"{response.status_code} {response.reason_phrase}"
+    detail = body.get("detail") if isinstance(body, dict) else None
+    return f"{response.status_code} {detail or response.reason_phrase}"
+
+
+def when(value: str | None) -> str:
+    if not value:
+        return "-"
+    return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _clock(target: dict[str, Any]) -> str:
+    if target["met"] is True:
+        return "met"
+    minutes = abs(target["remaining_seconds"]) / 60
+    if target["overdue"]:
+        return f"[red]overdue {minutes:.0f}m[/]"
+    return f"{minutes:.0f}m left"
+
+
+def declare(
+    title: Annotated[str, typer.Argument(help="What is wrong, in a few words.")],
+    severity: Annotated[str, typer.Option("--severity", "-s", help="P1..P4 (see the procedure).")],
+    type_: Annotated[
+        str | None, typer.Option("--type", help="Incident type; default: the procedure's first.")
+    ] = None,
+    summary: Annotated[str, typer.Option(help="What is known so far.")] = "",
+    impact: Annotated[str, typer.Option(help="Customer impact.")] = "",
+    service: Annotated[
+        list[str] | None, typer.Option("--service", help="Affected service slug (repeatable).")
+    ] = None,
+) -> None:
+    """Declare an incident and print its ref."""
+    body = {
+        "title": title,
+        "severity": severity,
+        "summary": summary,
+        "customer_impact": impact,
+        "services": service or [],
+    }
+    if type_:
+        body["type"] = type_
+    incident = call("POST", "/api/v1/incidents", json=body)
+    out.print(
+        f"{incident['ref']} declared: {incident['title']} ({incident['severity']}, {incident['phase']})",
+        highlight=False,
+    )
+
+
+def incidents(
+    status: Annotated[list[str] | None, typer.Option(help="active, resolved or closed (repeatable).")] = None,
+    severity: Annotated[list[str] | None, typer.Option(help="Repeatable.")] = None,
+    service: Annotated[str | None, typer.Option(help="Service slug.")] = None,
+    search: Annotated[str | None, typer.Option(help="Text in the title or summary.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=200)] = 50,
+) -> None:
+    """List incidents as a table, newest first."""
+    params: dict[str, Any] = {"status": status or [], "severity": severity or [], "limit": limit}
+    if service:
+        params["service"] = service
+    if search:
+        params["q"] = search
+    page = call("GET", "/api/v1/incidents", params=params)
+    table = Table(title=f"{page['total']} incident(s)")
+    for column in ("Ref", "Sev", "Status", "Phase", "Title", "Declared", "Target"):
+        table.add_column(column)
+    for item in page["items"]:
+        table.add_row(
+            item["ref"],
+            item["severity"],
+            item["status"],
+            item["phase"],
+            item["title"],
+            when(item["declared_at"]),
+            _clock(item["response_target"]),
+        )
+    out.print(table)
+
+
+def show(ref: Annotated[str, typer.Argument(help="INC-42 or 42.")]) -> None:
+    """Show an incident: state, roles, tasks and its timeline."""
+    incident = call("GET", f"/api/v1/incidents/{ref}")
+    out.print(f"[bold]{incident['ref']}[/] {incident['title']}", highlight=False)
+    out.print(
+        f"severity {incident['severity']} | {incident['status']} | phase {incident['phase']} | "
+        f"target {_clock(incident['response_target'])}",
+        highlight=False,
+    )
+    for holding in incident.get("roles") or []:
+        out.print(
+            f"  {holding['role']}: {holding['user']['name']} <{holding['user']['email']}>", highlight=False
+        )
+    if incident["missing_roles"]:
+        out.print(f"  [yellow]missing roles:[/] {', '.join(incident['missing_roles'])}")
+    for task in call("GET", f"/api/v1/incidents/{ref}/tasks"):
+        out.print(f"  [{'x' if task['done'] else ' '}] {task['title']}", highlight=False, markup=False)
+    table = Table(title="Timeline")
+    for column in ("#", "At", "Who", "What", "Details"):
+        table.add_column(column)
+    for event in call("GET", f"/api/v1/incidents/{ref}/timeline"):
+        details = ", ".join(f"{k}={v}" for k, v in event["data"].items() if v not in (None, "", []))
+        table.add_row(str(event["seq"]), when(event["at"]), event["actor"], event["kind"], details[:80])
+    out.print(table)
+
+
+def assign(
+    ref: Annotated[str, typer.Argument(help="INC-42 or 42.")],
+    role: Annotated[str, typer.Argument(help="e.g. incident_commander.")],
+    user: Annotated[str, typer.Argument(help="Email or user id.")],
+    unassign: Annotated[bool, typer.Option("--unassign", help="Take the role away instead.")] = False,
+) -> None:
+    """Give someone a role on an incident (or take it away)."""
+    action = "unassign" if unassign else "assign"
+    roles = call(
+        "POST", f"/api/v1/incidents/{ref}/roles", json={"role": role, "user": user, "action": action}
+    )
+    holders = ", ".join(f"{h['role']}={h['user']['email']}" for h in roles["current"]) or "none"
+    out.print(f"{ref}: {action}ed {role} ({user}); roles now: {holders}", highlight=False)
+
+
+def phase(
+    ref: Annotated[str, typer.Argument(help="INC-42 or 42.")],
+    target: Annotated[str, typer.Argument(help="The phase to move to.")],
+    reason: Annotated[str, typer.Option(help="Why, for the timeline.")] = "",
+) -> None:
+    """Move an incident to another phase."""
+    incident = call("POST", f"/api/v1/incidents/{ref}/phase", json={"phase": target, "reason": reason})
+    out.print(f"{incident['ref']} is now in {incident['phase']} ({incident['status']})", highlight=False)
+
+
+def update(
+    ref: Annotated[str, typer.Argument(help="INC-42 or 42.")],
+    body: Annotated[str, typer.Argument(help="The text.")],
+    stakeholder: Annotated[bool, typer.Option("--stakeholder", help="Visible to stakeholders.")] = False,
+) -> None:
+    """Post an internal note, or a stakeholder update with --stakeholder."""
+    audience = "stakeholder" if stakeholder else "internal"
+    call("POST", f"/api/v1/incidents/{ref}/updates", json={"audience": audience, "body": body})
+    out.print(f"{ref}: {audience} update posted", highlight=False)
+
+
+def resolve(
+    ref: Annotated[str, typer.Argument(help="INC-42 or 42.")],
+    reason: Annotated[str, typer.Option(help="Why, for the timeline.")] = "",
+) -> None:
+    """Resolve an incident (moves it to the procedure's resolving phase)."""
+    incident = call("POST", f"/api/v1/incidents/{ref}/resolve", json={"reason": reason})
+    out.print(
+        f"{incident['ref']} resolved: now in {incident['phase']} ({incident['status']})", highlight=False
+    )
+
+
+def oncall(
+    at: Annotated[str | None, typer.Option(help="An instant, e.g. 2026-12-24T03:00Z (default: now).")] = None,
+) -> None:
+    """Who is on call now (or at --at) for each schedule, and until when."""
+    params = {"at": at.replace("Z", "+00:00")} if at else {}
+    table = Table(title=f"On call {'at ' + at if at else 'now'}")
+    for column in ("Schedule", "Who", "From", "Until"):
+        table.add_column(column)
+    for row in call("GET", "/api/v1/oncall", params=params):
+        who = row["user"] or "[red]nobody (gap)[/]"
+        table.add_row(row["schedule"], who, row["source"], when(row["until"]))
+    out.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    for command in (declare, incidents, show, assign, phase, update, resolve, oncall):
+        app.command(rich_help_panel="Operator (talk to a server: WARROOM_URL, WARROOM_TOKEN)")(command)

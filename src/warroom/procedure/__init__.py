@@ -1,0 +1,1 @@
+"""The incident procedure as code: schema, loader, deadline rules and Markdown rendering."""

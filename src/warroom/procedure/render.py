@@ -1,0 +1,145 @@
+"""Render a loaded procedure as a Markdown standard operating procedure (SOP).
+
+The output is meant to be printed, pinned in a wiki or read during an incident, so ids are
+translated to names and durations are spelled out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from warroom.procedure.domain import WEEKDAYS, describe_target
+from warroom.procedure.loader import LoadedProcedure
+from warroom.procedure.schemas import BusinessHours, IncidentType, Phase, Procedure, Role, Severity
+
+_DAY_NAMES = dict(
+    zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"), strict=True)
+)
+
+
+def _cell(text: str) -> str:
+    # A pipe or newline inside a table cell would break the table.
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _bullets(items: Iterable[str], prefix: str = "- ") -> list[str]:
+    return [f"{prefix}{item}" for item in items]
+
+
+def _yes_no(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def _role_names(procedure: Procedure, role_ids: Iterable[str]) -> str:
+    return ", ".join(procedure.role(role_id).name for role_id in role_ids) or "none"
+
+
+def _severity_table(procedure: Procedure) -> list[str]:
+    lines = [
+        "| Severity | Name | Response target | Updates every | Status page | Required roles |",
+        "|---|---|---|---|---|---|",
+    ]
+    for severity in procedure.severities:
+        cadence = describe_target(severity.update_cadence) if severity.update_cadence else "as needed"
+        cells = [
+            severity.id,
+            severity.name,
+            describe_target(severity.response_target),
+            cadence,
+            _yes_no(severity.status_page),
+            _role_names(procedure, severity.required_roles),
+        ]
+        lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
+    return lines
+
+
+def _severity_section(severity: Severity) -> list[str]:
+    lines = [f"### {severity.id} {severity.name}", ""]
+    if severity.description:
+        lines += [severity.description, ""]
+    if severity.examples:
+        lines += ["Examples:", "", *_bullets(severity.examples), ""]
+    lines += [f"Who is paged: {', '.join(severity.page) or 'nobody'}.", ""]
+    review = "required before closing" if severity.review_required else "optional"
+    lines += [f"Post-incident review: {review}.", ""]
+    return lines
+
+
+def _role_section(role: Role) -> list[str]:
+    holders = "several people" if role.multiple else "one person"
+    lines = [f"### {role.name}", "", f"Held by {holders} at a time.", ""]
+    if role.description:
+        lines += [role.description, ""]
+    if role.responsibilities:
+        lines += ["Responsibilities:", "", *_bullets(role.responsibilities), ""]
+    return lines
+
+
+def _phase_section(procedure: Procedure, number: int, phase: Phase) -> list[str]:
+    initial = " (initial phase)" if phase.id == procedure.initial_phase else ""
+    lines = [f"### {number}. {phase.name}{initial}", ""]
+    if phase.description:
+        lines += [phase.description, ""]
+    lines += [f"Incident status: {phase.status}.", ""]
+    if phase.milestones:
+        lines += [f"Entering this phase records: {', '.join(phase.milestones)}.", ""]
+    if phase.entry_roles:
+        names = _role_names(procedure, phase.entry_roles)
+        lines += [f"Assign before entering (when the severity requires them): {names}.", ""]
+    if phase.exit_criteria:
+        lines += ["Exit criteria:", "", *_bullets(phase.exit_criteria, "- [ ] "), ""]
+    next_names = ", ".join(procedure.phase(phase_id).name for phase_id in phase.next)
+    lines += [f"Next: {next_names or 'nothing (final phase)'}.", ""]
+    return lines
+
+
+def _type_section(procedure: Procedure, incident_type: IncidentType) -> list[str]:
+    lines = [f"### {incident_type.name}", ""]
+    if incident_type.description:
+        lines += [incident_type.description, ""]
+    if incident_type.default_severity:
+        severity = procedure.severity(incident_type.default_severity)
+        lines += [f"Default severity: {severity.id} {severity.name}.", ""]
+    if incident_type.restricted:
+        lines += ["Restricted: only participants can see these incidents.", ""]
+    if incident_type.playbook:
+        steps = [f"{i}. {step}" for i, step in enumerate(incident_type.playbook, start=1)]
+        lines += ["Playbook:", "", *steps, ""]
+    return lines
+
+
+def _business_hours_section(hours: BusinessHours) -> list[str]:
+    days = ", ".join(_DAY_NAMES[day] for day in hours.days)
+    span = f"{hours.start.isoformat('minutes')}-{hours.end.isoformat('minutes')}"
+    lines = [f"- Days: {days}", f"- Hours: {span}", f"- Time zone: {hours.timezone}"]
+    holidays = ", ".join(day.isoformat() for day in hours.holidays)
+    lines.append(f"- Holidays: {holidays or 'none'}")
+    return [*lines, ""]
+
+
+def render_markdown(loaded: LoadedProcedure) -> str:
+    """The whole procedure as one Markdown document."""
+    procedure = loaded.procedure
+    lines = [
+        f"# {procedure.name}",
+        "",
+        f"Version {procedure.version} (`{loaded.short_hash}`)",
+        "",
+        "## Severities",
+        "",
+        *_severity_table(procedure),
+        "",
+    ]
+    for severity in procedure.severities:
+        lines += _severity_section(severity)
+    lines += ["## Roles", ""]
+    for role in procedure.roles:
+        lines += _role_section(role)
+    lines += ["## Phases", ""]
+    for number, phase in enumerate(procedure.phases, start=1):
+        lines += _phase_section(procedure, number, phase)
+    lines += ["## Incident types", ""]
+    for incident_type in procedure.incident_types:
+        lines += _type_section(procedure, incident_type)
+    lines += ["## Business hours", "", *_business_hours_section(procedure.business_hours)]
+    return "\n".join(lines).rstrip("\n") + "\n"

@@ -1,0 +1,94 @@
+"""Shared fixtures: one migrated database per backend per test session, emptied after every test.
+
+Every database test takes `db_url`, parametrised over SQLite and PostgreSQL. PostgreSQL is the server at
+127.0.0.1:5432 (trust auth, database `test`); a session creates its own `warroom_test_<hex>` database and
+drops it at the end. Where the server cannot be reached the PostgreSQL cases skip, unless
+WARROOM_REQUIRE_POSTGRES=1 (CI), where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+
+from warroom.db import Base, sync_url
+from warroom.migrate import upgrade
+from warroom.models import Base as _models_loaded  # noqa: F401  (every table on the metadata)
+
+PG_ADMIN_DSN = os.environ.get("WARROOM_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # a Monday
+
+
+def _pg_reachable() -> str | None:
+    try:
+        with psycopg.connect(PG_ADMIN_DSN, connect_timeout=3):
+            return None
+    except psycopg.OperationalError as error:
+        return str(error).splitlines()[0]
+
+
+def _pg_url(name: str) -> str:
+    base = sa.engine.make_url(PG_ADMIN_DSN.replace("postgresql://", "postgresql+psycopg://", 1))
+    return base.set(database=name).render_as_string(hide_password=False).replace("+psycopg", "", 1)
+
+
+@pytest.fixture(scope="session")
+def postgresql_database() -> Iterator[str]:
+    problem = _pg_reachable()
+    if problem:
+        if os.environ.get("WARROOM_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL is required (WARROOM_REQUIRE_POSTGRES=1) but unreachable: {problem}")
+        pytest.skip(f"PostgreSQL at {PG_ADMIN_DSN} is unreachable: {problem}")
+    name = f"warroom_test_{secrets.token_hex(6)}"
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = _pg_url(name)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def sqlite_database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'warroom.db'}"
+    upgrade(url)
+    return url
+
+
+def empty_all_tables(url: str) -> None:
+    engine = sa.create_engine(sync_url(url))
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(sa.text(f"DELETE FROM {table}"))
+    engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    url: str = request.getfixturevalue(f"{request.param}_database")
+    try:
+        yield url
+    finally:
+        empty_all_tables(url)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "var"
+    path.mkdir()
+    return path

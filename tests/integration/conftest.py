@@ -1,0 +1,79 @@
+"""An app on the test database, driven through httpx's ASGI transport, with a frozen clock."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from tests.conftest import START
+from warroom.app import create_app
+from warroom.auth import service as auth
+from warroom.clock import FrozenClock
+from warroom.config import Settings
+from warroom.context import AppContext
+
+ROLES = ("admin", "responder", "viewer", "stakeholder")
+
+
+@dataclass
+class Api:
+    """A client per role against one app, plus the app's clock and context for tests that need them."""
+
+    clients: dict[str, httpx.AsyncClient]
+    anonymous: httpx.AsyncClient
+    clock: FrozenClock
+    context: AppContext
+    app: FastAPI
+    emails: dict[str, str] = field(default_factory=dict)
+
+    def __getattr__(self, role: str) -> httpx.AsyncClient:
+        try:
+            return self.clients[role]
+        except KeyError:
+            raise AttributeError(role) from None
+
+
+async def _tokens(context: AppContext) -> tuple[dict[str, str], dict[str, str]]:
+    tokens, emails = {}, {}
+    async with context.db.write() as session:
+        for role in ROLES:
+            user = await auth.create_user(
+                session=session, email=f"{role}@test.warroom", name=role.title(), role=role, now=START
+            )
+            tokens[role] = (
+                await auth.create_token(session=session, user=user, name="test", now=START)
+            ).secret
+            emails[role] = user.email
+        await session.commit()
+    return tokens, emails
+
+
+@pytest.fixture
+async def api(db_url: str, data_dir: Path) -> AsyncIterator[Api]:
+    clock = FrozenClock(START)
+    app = create_app(Settings(database_url=db_url, data_dir=data_dir), clock=clock)
+    context: AppContext = app.state.warroom
+    async with app.router.lifespan_context(app):
+        tokens, emails = await _tokens(context)
+        transport = httpx.ASGITransport(app=app)
+        clients = {
+            role: httpx.AsyncClient(
+                transport=transport,
+                base_url="http://warroom.test",
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            for role, token in tokens.items()
+        }
+        anonymous = httpx.AsyncClient(transport=transport, base_url="http://warroom.test")
+        try:
+            yield Api(
+                clients=clients, anonymous=anonymous, clock=clock, context=context, app=app, emails=emails
+            )
+        finally:
+            for client in [*clients.values(), anonymous]:
+                await client.aclose()

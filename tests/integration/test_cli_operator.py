@@ -1,0 +1,157 @@
+"""Operator commands against a real `warroom serve` process on the test database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from tests.process import ServerProcess, free_port, plain, run_cli, running_server
+from warroom.cli import app
+
+EMAIL = "operator@example.com"
+
+
+@dataclass
+class Operator:
+    server: ServerProcess
+    token: str
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"WARROOM_URL": self.server.url, "WARROOM_TOKEN": self.token}
+
+    def ok(self, *args: str) -> str:
+        """Run an operator command in-process; it must succeed. Returns its stdout, rendered 200 wide."""
+        result = CliRunner().invoke(app, list(args), env={**self.env, "COLUMNS": "200"})
+        assert result.exit_code == 0, (args, result.output, result.exception)
+        return result.stdout
+
+    def fails(self, *args: str, env: dict[str, str] | None = None) -> str:
+        return fails_in_one_line(args, {**self.env, **(env or {})})
+
+    def api(self, path: str) -> Any:
+        response = httpx.get(
+            f"{self.server.url}{path}", headers={"Authorization": f"Bearer {self.token}"}, timeout=10
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+def fails_in_one_line(args: Sequence[str], env: dict[str, str]) -> str:
+    """The console script exits 1 and prints exactly one line, `error: ...`, on stderr; no traceback."""
+    done = run_cli(args, env)
+    assert done.returncode == 1, (done.returncode, done.stdout, done.stderr)
+    assert done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
+    return lines[0]
+
+
+@pytest.fixture
+def operator(db_url: str, data_dir: Path, tmp_path: Path) -> Iterator[Operator]:
+    """A server on the test database and a responder's token; the server stops before tables are emptied."""
+    created = CliRunner().invoke(
+        app,
+        ["token", "create", "--email", EMAIL, "--name", "cli", "--role", "responder"],
+        env={"WARROOM_DATABASE_URL": db_url, "WARROOM_DATA_DIR": str(data_dir)},
+    )
+    assert created.exit_code == 0, created.output
+    env = {"WARROOM_DATABASE_URL": db_url, "WARROOM_DATA_DIR": str(data_dir)}
+    with running_server(env, log_dir=tmp_path / "server") as server:
+        yield Operator(server=server, token=created.stdout.strip())
+
+
+def declare(operator: Operator, title: str = "Checkout down", severity: str = "P1") -> str:
+    line = plain(operator.ok("declare", title, "--severity", severity))
+    found = re.fullmatch(rf"(INC-\d+) declared: {re.escape(title)} \({severity}, triage\)", line)
+    assert found, line
+    return found.group(1)
+
+
+def table_rows(output: str) -> list[list[str]]:
+    """The body rows of rich tables in `output`, as lists of stripped cells."""
+    return [
+        [c.strip() for c in line.split("│")[1:-1]] for line in output.splitlines() if line.startswith("│")
+    ]
+
+
+def in_order(wanted: Sequence[str], seen: Sequence[str]) -> bool:
+    remaining = iter(seen)
+    return all(kind in remaining for kind in wanted)
+
+
+@pytest.mark.slow
+def test_an_incident_from_declaration_to_resolution(operator: Operator) -> None:
+    ref = declare(operator)
+
+    listed = operator.ok("incidents")
+    assert "1 incident(s)" in listed
+    rows = table_rows(listed)
+    assert [row[:5] for row in rows] == [[ref, "P1", "active", "triage", "Checkout down"]]
+
+    assigned = plain(operator.ok("assign", ref, "incident_commander", EMAIL))
+    assert assigned == f"{ref}: assigned incident_commander ({EMAIL}); roles now: incident_commander={EMAIL}"
+    assert plain(operator.ok("phase", ref, "containment")) == f"{ref} is now in containment (active)"
+    assert plain(operator.ok("update", ref, "Rolled back deploy 4812")) == f"{ref}: internal update posted"
+    stakeholder = plain(operator.ok("update", ref, "Card payments recover", "--stakeholder"))
+    assert stakeholder == f"{ref}: stakeholder update posted"
+    assert plain(operator.ok("resolve", ref)) == f"{ref} resolved: now in review (resolved)"
+
+    shown = operator.ok("show", ref)
+    assert plain(shown).startswith(f"{ref} Checkout down severity P1 | resolved | phase review | target met")
+    assert f"incident_commander: {EMAIL} <{EMAIL}>" in shown
+    timeline = table_rows(shown.split("Timeline", 1)[1])
+    kinds = [row[3] for row in timeline]
+    wanted = ["declared", "role_assigned", "phase_changed", "note", "stakeholder_update", "phase_changed"]
+    assert in_order([*wanted, "resolved"], kinds), kinds
+    assert [row[0] for row in timeline] == [str(n) for n in range(1, len(timeline) + 1)]
+    assert all(row[2] == EMAIL for row in timeline)
+    details = {row[3]: row[4] for row in timeline}
+    assert "body=Card payments recover" in details["stakeholder_update"]
+    assert "old=containment, new=review" in [row[4] for row in timeline if row[3] == "phase_changed"][-1]
+
+    api_kinds = [event["kind"] for event in operator.api(f"/api/v1/incidents/{ref}/timeline")]
+    assert api_kinds == kinds  # show lists every event, in order
+    assert operator.api(f"/api/v1/incidents/{ref}")["status"] == "resolved"
+
+
+@pytest.mark.slow
+def test_bad_operator_input_is_one_line_and_changes_nothing(operator: Operator) -> None:
+    line = operator.fails("declare", "x", "--severity", "P9")
+    assert line == "error: 422 severity: unknown severity 'P9'; allowed: P1, P2, P3, P4"
+    assert operator.api("/api/v1/incidents")["total"] == 0
+
+    ref = declare(operator, "Search slow", "P3")
+    line = operator.fails("phase", ref, "eradication")
+    assert line.startswith("error: 409 cannot move from triage to eradication")
+    assert line.endswith("allowed from triage: containment, recovery, review, closed")
+    assert operator.api(f"/api/v1/incidents/{ref}")["phase"] == "triage"
+
+    assert operator.fails("show", "INC-9999") == "error: 404 no incident INC-9999"
+    assert operator.fails("incidents", env={"WARROOM_TOKEN": "wr_not-a-real-token"}).startswith("error: 401 ")
+    assert [e["kind"] for e in operator.api(f"/api/v1/incidents/{ref}/timeline")].count("phase_changed") == 0
+
+
+def test_a_missing_token_is_explained() -> None:
+    line = fails_in_one_line(["incidents"], {"WARROOM_URL": "http://127.0.0.1:9", "WARROOM_TOKEN": ""})
+    assert line.startswith("error: set WARROOM_TOKEN to an API token")
+
+
+def test_a_server_that_is_not_there_cannot_be_reached() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    line = fails_in_one_line(
+        ["declare", "x", "--severity", "P1"], {"WARROOM_URL": url, "WARROOM_TOKEN": "wr_x"}
+    )
+    assert line.startswith(f"error: cannot reach warroom at {url} (ConnectError:")
+
+
+def test_a_malformed_server_url_is_one_line_not_a_traceback() -> None:
+    line = fails_in_one_line(["incidents"], {"WARROOM_URL": "http://[::1", "WARROOM_TOKEN": "wr_x"})
+    assert "http://[::1" in line

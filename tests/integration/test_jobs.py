@@ -1,0 +1,125 @@
+"""The durable job table and the worker: claim, lease, retry with backoff, park as failed, retry by hand."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from tests.integration.conftest import Api
+from warroom.jobs import service
+from warroom.jobs.domain import LEASE, backoff
+from warroom.jobs.models import Job
+from warroom.jobs.registry import JobRun, handlers
+from warroom.jobs.worker import Worker, periodic_checks
+
+
+def test_the_registered_job_kinds_and_periodic_checks() -> None:
+    """The worker's plumbing, listed: a new kind or check must be added here on purpose."""
+    assert sorted(handlers()) == ["alert.triage", "escalation.step", "escalation.unack_check", "notify.send"]
+    assert [check.__name__ for check in periodic_checks()] == ["check_heartbeats"]
+
+
+def test_backoff_doubles_and_is_capped() -> None:
+    assert [backoff(n).total_seconds() for n in (1, 2, 3, 4)] == [5, 10, 20, 40]
+    assert backoff(30) == timedelta(minutes=10)
+
+
+async def enqueue(api: Api, kind: str, **payload: Any) -> int:
+    async with api.context.db.write() as session:
+        job = await service.enqueue(session=session, spec=service.JobSpec(kind, payload, max_attempts=2),
+                                    now=api.clock.now())  # fmt: skip
+        await session.commit()
+        return job.id
+
+
+async def claim(api: Api, limit: int = 10) -> list[Job]:
+    async with api.context.db.write() as session:
+        jobs = await service.claim(session=session, now=api.clock.now(), limit=limit)
+        await session.commit()
+        return jobs
+
+
+async def job(api: Api, job_id: int) -> Job:
+    async with api.context.db.read() as session:
+        found = await session.get(Job, job_id)
+        assert found is not None
+        return found
+
+
+async def test_a_claimed_job_is_leased_until_its_lease_lapses(api: Api) -> None:
+    job_id = await enqueue(api, "test.any")
+    (claimed,) = await claim(api)
+    assert (claimed.id, claimed.state, claimed.attempts) == (job_id, "running", 1)
+    assert await claim(api) == []
+    api.clock.advance(LEASE + timedelta(seconds=1))  # its worker died
+    (again,) = await claim(api)
+    assert (again.id, again.attempts) == (job_id, 2)
+
+
+async def test_concurrent_claims_never_share_a_job(api: Api) -> None:
+    ids = {await enqueue(api, "test.any", n=n) for n in range(30)}
+    batches = await asyncio.gather(*(claim(api, limit=7) for _ in range(6)))
+    claimed = [j.id for batch in batches for j in batch]
+    assert sorted(claimed) == sorted(ids)
+
+
+async def test_failures_retry_with_backoff_then_park_with_the_error(api: Api) -> None:
+    calls: list[int] = []
+
+    async def boom(run: JobRun, payload: dict[str, Any]) -> None:
+        calls.append(run.attempt)
+        raise RuntimeError(f"downstream said no ({payload['n']})")
+
+    worker = Worker(api.context, kinds={"test.boom": boom})
+    job_id = await enqueue(api, "test.boom", n=7)
+    assert await worker.run_once() == 1
+    first = await job(api, job_id)
+    assert (first.state, first.attempts) == ("pending", 1)
+    assert first.last_error == "RuntimeError: downstream said no (7)"
+    assert first.run_at == api.clock.now() + backoff(1)
+    assert await worker.run_once() == 0  # not due yet
+    api.clock.advance(backoff(1))
+    await worker.run_once()
+    parked = await job(api, job_id)
+    assert (parked.state, parked.attempts, calls) == ("failed", 2, [1, 2])
+    failed = (await api.viewer.get("/api/v1/jobs", params={"state": "failed"})).json()
+    assert [(j["id"], j["last_error"]) for j in failed] == [(job_id, "RuntimeError: downstream said no (7)")]
+    assert (await api.responder.post(f"/api/v1/jobs/{job_id}/retry")).status_code == 403
+    retried = await api.admin.post(f"/api/v1/jobs/{job_id}/retry")
+    assert retried.status_code == 200 and retried.json()["state"] == "pending"
+    assert (await api.admin.post(f"/api/v1/jobs/{job_id}/retry")).status_code == 409
+
+
+async def test_a_job_and_its_effects_commit_together(api: Api) -> None:
+    """A handler that writes and then fails leaves nothing behind: the write rolls back with it."""
+
+    async def half(run: JobRun, payload: dict[str, Any]) -> None:
+        await service.enqueue(session=run.session, spec=service.JobSpec("test.child", {}), now=run.now)
+        raise RuntimeError("after the write")
+
+    worker = Worker(api.context, kinds={"test.half": half})
+    await enqueue(api, "test.half")
+    await worker.run_once()
+    async with api.context.db.read() as session:
+        kinds = [j.kind for j in await service.list_jobs(session=session)]
+    assert kinds == ["test.half"]
+
+
+async def test_unknown_kinds_fail_visibly(api: Api) -> None:
+    job_id = await enqueue(api, "test.nobody-handles-this")
+    await Worker(api.context, kinds={}).run_once()
+    assert "no handler for job kind" in ((await job(api, job_id)).last_error or "")
+
+
+@pytest.mark.parametrize("state", ["done"])
+async def test_counts_by_state(api: Api, state: str) -> None:
+    async def fine(run: JobRun, payload: dict[str, Any]) -> None:
+        return None
+
+    await enqueue(api, "test.fine")
+    await Worker(api.context, kinds={"test.fine": fine}).run_once()
+    async with api.context.db.read() as session:
+        assert await service.counts(session=session) == {state: 1}

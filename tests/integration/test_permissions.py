@@ -1,0 +1,227 @@
+"""Walk every /api/v1 endpoint with every role: allowed roles get through, others get 403, nobody gets in
+without a token, and a refused write changes nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.integration.conftest import ROLES, Api
+
+ANY = set(ROLES)
+READ = ANY
+INTERNAL = {"admin", "responder", "viewer"}
+WRITE = {"admin", "responder"}
+ADMIN = {"admin"}
+
+
+def endpoints(role: str) -> dict[tuple[str, str], tuple[set[str], dict[str, Any] | None]]:
+    """(method, path) -> (roles allowed, JSON body). Bodies differ per role so repeats don't clash."""
+    return {
+        ("GET", "/api/v1/incidents"): (READ, None),
+        ("POST", "/api/v1/incidents"): (WRITE, {"title": f"by {role}", "severity": "P3"}),
+        ("GET", "/api/v1/incidents/{ref}"): (READ, None),
+        ("PATCH", "/api/v1/incidents/{ref}"): (WRITE, {"summary": f"edited by {role}"}),
+        ("POST", "/api/v1/incidents/{ref}/acknowledge"): (WRITE, None),
+        ("GET", "/api/v1/incidents/{ref}/roles"): (INTERNAL, None),
+        ("POST", "/api/v1/incidents/{ref}/roles"): (
+            WRITE,
+            {"role": "technical_lead", "user": f"{role}@test.warroom"},
+        ),
+        ("POST", "/api/v1/incidents/{ref}/phase"): (WRITE, {"phase": "containment"}),
+        ("POST", "/api/v1/incidents/{ref}/resolve"): (WRITE, {"reason": "done"}),
+        ("GET", "/api/v1/incidents/{ref}/tasks"): (INTERNAL, None),
+        ("POST", "/api/v1/incidents/{ref}/tasks"): (WRITE, {"title": f"task by {role}"}),
+        ("PATCH", "/api/v1/incidents/{ref}/tasks/{task_id}"): (WRITE, {"title": f"renamed by {role}"}),
+        ("GET", "/api/v1/incidents/{ref}/updates"): (READ, None),
+        ("POST", "/api/v1/incidents/{ref}/updates"): (
+            WRITE,
+            {"audience": "internal", "body": f"note {role}"},
+        ),
+        ("GET", "/api/v1/incidents/{ref}/timeline"): (INTERNAL, None),
+        ("GET", "/api/v1/me"): (ANY, None),
+        ("POST", "/api/v1/me/tokens"): (ANY, {"name": "laptop"}),
+        ("GET", "/api/v1/users"): (INTERNAL, None),
+        ("POST", "/api/v1/users"): (ADMIN, {"email": f"new-{role}@test.warroom", "role": "viewer"}),
+        ("GET", "/api/v1/teams"): (READ, None),
+        ("POST", "/api/v1/teams"): (ADMIN, {"slug": f"team-{role}", "name": "Team"}),
+        ("GET", "/api/v1/services"): (READ, None),
+        ("POST", "/api/v1/services"): (ADMIN, {"slug": f"svc-{role}", "name": "Svc"}),
+        ("GET", "/api/v1/services/{slug}"): (READ, None),
+        ("GET", "/api/v1/procedure"): (READ, None),
+        ("GET", "/api/v1/procedure/sop"): (READ, None),
+        ("GET", "/api/v1/alerts"): (INTERNAL, None),
+        ("GET", "/api/v1/alerts/{ref}"): (INTERNAL, None),
+        ("GET", "/api/v1/alerts/{ref}/events"): (INTERNAL, None),
+        ("POST", "/api/v1/alerts/{ref}/acknowledge"): (WRITE, None),
+        ("POST", "/api/v1/alerts/{ref}/resolve"): (WRITE, None),
+        ("POST", "/api/v1/alerts/{ref}/escalate"): (WRITE, None),
+        ("GET", "/api/v1/alerts/{ref}/messages"): (INTERNAL, None),
+        ("GET", "/api/v1/jobs"): (INTERNAL, None),
+        ("GET", "/api/v1/jobs/counts"): (INTERNAL, None),
+        ("POST", "/api/v1/jobs/{job_id}/retry"): (ADMIN, None),
+        ("POST", "/api/v1/alerts/{ref}/attach"): (WRITE, {"incident": "1"}),
+        ("GET", "/api/v1/integrations"): (INTERNAL, None),
+        ("POST", "/api/v1/integrations"): (ADMIN, {"kind": "alertmanager", "service": "walk"}),
+        ("GET", "/api/v1/integrations/{integration_id}"): (INTERNAL, None),
+        ("PATCH", "/api/v1/integrations/{integration_id}"): (ADMIN, {"name": f"renamed by {role}"}),
+        ("POST", "/api/v1/integrations/{integration_id}/rotate"): (ADMIN, None),
+        ("GET", "/api/v1/routing-rules"): (INTERNAL, None),
+        ("POST", "/api/v1/routing-rules"): (ADMIN, {"name": role, "conditions": [], "service": "walk"}),
+        ("DELETE", "/api/v1/routing-rules/{rule_id}"): (ADMIN, None),
+        ("GET", "/api/v1/services/{slug}/alert-rules"): (INTERNAL, None),
+        ("POST", "/api/v1/services/{slug}/alert-rules"): (ADMIN, {"name": role, "action": "page"}),
+        ("DELETE", "/api/v1/services/{slug}/alert-rules/{rule_id}"): (ADMIN, None),
+        ("GET", "/api/v1/services/{slug}/maintenance"): (INTERNAL, None),
+        ("POST", "/api/v1/services/{slug}/maintenance"): (
+            WRITE,
+            {"starts_at": "2026-03-02T10:00:00Z", "ends_at": "2026-03-02T11:00:00Z", "reason": role},
+        ),
+        ("DELETE", "/api/v1/services/{slug}/maintenance/{window_id}"): (WRITE, None),
+        ("GET", "/api/v1/services/{slug}/changes"): (INTERNAL, None),
+        ("GET", "/api/v1/heartbeats"): (INTERNAL, None),
+        ("POST", "/api/v1/heartbeats"): (ADMIN, {"service": "walk", "name": role, "interval_seconds": 60}),
+        ("GET", "/api/v1/schedules"): (INTERNAL, None),
+        ("POST", "/api/v1/schedules"): (ADMIN, {"slug": f"s-{role}", "name": role}),
+        ("GET", "/api/v1/schedules/{ref}"): (INTERNAL, None),
+        ("POST", "/api/v1/schedules/{ref}/layers"): (ADMIN, LAYER),
+        ("POST", "/api/v1/schedules/{ref}/overrides"): (
+            WRITE,
+            {"user": "1", "starts_at": "2026-03-02T10:00:00Z", "ends_at": "2026-03-02T11:00:00Z"},
+        ),
+        ("GET", "/api/v1/schedules/{ref}/final"): (INTERNAL, None),
+        ("POST", "/api/v1/schedules/{ref}/overrides/import"): (WRITE, None),
+        ("GET", "/api/v1/oncall"): (INTERNAL, None),
+        ("DELETE", "/api/v1/schedules/{ref}/overrides/{override_id}"): (WRITE, None),
+        ("DELETE", "/api/v1/escalation-policies/{slug}"): (ADMIN, None),
+        ("DELETE", "/api/v1/schedules/{ref}"): (ADMIN, None),
+        ("GET", "/api/v1/me/shifts"): (ANY, None),
+        ("GET", "/api/v1/escalation-policies"): (INTERNAL, None),
+        ("POST", "/api/v1/escalation-policies"): (
+            ADMIN,
+            {
+                "slug": f"p-{role}",
+                "name": role,
+                "steps": [{"delay_seconds": 0, "targets": [{"type": "user", "ref": "1"}]}],
+            },
+        ),
+        ("GET", "/api/v1/me/contact-methods"): (ANY, None),
+        ("GET", "/api/v1/me/ical"): (ANY, None),
+        ("POST", "/api/v1/me/contact-methods"): (ANY, {"kind": "email", "address": f"{role}@example.org"}),
+        ("DELETE", "/api/v1/me/contact-methods/{method_id}"): (ANY, None),
+        ("GET", "/api/v1/me/notification-rules"): (ANY, None),
+        ("POST", "/api/v1/me/notification-rules"): (ANY, {"contact_method": 999}),
+    }
+
+
+LAYER = {
+    "name": "base",
+    "participants": ["1"],
+    "start": "2026-03-02T09:00:00Z",
+    "shift_length": 1,
+    "shift_unit": "weeks",
+    "time_zone": "Europe/Berlin",
+}
+
+
+def api_routes(api: Api) -> set[tuple[str, str]]:
+    """Read from the OpenAPI document, so an endpoint added without a row here fails the test."""
+    paths = api.app.openapi()["paths"]
+    return {
+        (method.upper(), path)
+        for path, item in paths.items()
+        if path.startswith("/api/v1")
+        for method in item
+    }
+
+
+async def fixtures(api: Api) -> dict[str, str]:
+    incident = (await api.admin.post("/api/v1/incidents", json={"title": "walk", "severity": "P4"})).json()
+    task = (await api.admin.post(f"/api/v1/incidents/{incident['ref']}/tasks", json={"title": "t"})).json()
+    await api.admin.post("/api/v1/services", json={"slug": "walk", "name": "Walk"})
+    integration = (
+        await api.admin.post("/api/v1/integrations", json={"kind": "webhook", "service": "walk"})
+    ).json()
+    sent = await api.anonymous.post(
+        f"/intake/webhook/{integration['key']}", json={"id": "a1", "title": "walk"}
+    )
+    assert sent.status_code == 202, sent.text
+    window = {"starts_at": "2026-03-02T10:00:00Z", "ends_at": "2026-03-02T11:00:00Z", "reason": "walk"}
+    window_id = (await api.admin.post("/api/v1/services/walk/maintenance", json=window)).json()["id"]
+    schedule = await api.admin.post(
+        "/api/v1/schedules", json={"slug": "walk-s", "name": "Walk", "layers": [LAYER]}
+    )
+    assert schedule.status_code == 201, schedule.text
+    return {
+        "ref": incident["ref"],
+        "task_id": str(task["id"]),
+        "slug": "walk",
+        "integration_id": str(integration["id"]),
+        "rule_id": "999",
+        "window_id": str(window_id),
+        "alert": str(sent.json()["events"][0]["alert_id"]),
+        "schedule": "walk-s",
+        "job_id": "1",
+        "override_id": "999",
+        "method_id": "999",
+    }
+
+
+def fill(template: str, names: dict[str, str]) -> str:
+    """Alert routes name their alert `{ref}` too; give them the alert's number, not the incident's ref."""
+    if template.startswith("/api/v1/alerts/"):
+        return template.format(**{**names, "ref": names["alert"]})
+    if template.startswith("/api/v1/schedules/"):
+        return template.format(**{**names, "ref": names["schedule"]})
+    return template.format(**names)
+
+
+async def timeline_length(api: Api, ref: str) -> int:
+    return len((await api.admin.get(f"/api/v1/incidents/{ref}/timeline")).json())
+
+
+async def test_every_endpoint_is_in_the_table(api: Api) -> None:
+    assert api_routes(api) == set(endpoints("admin"))
+
+
+async def test_every_role_on_every_endpoint(api: Api) -> None:
+    names = await fixtures(api)
+    for role in ROLES:
+        for (method, template), (allowed, body) in endpoints(role).items():
+            path = fill(template, names)
+            before = await timeline_length(api, names["ref"])
+            response = await api.clients[role].request(method, path, json=body)
+            if role in allowed:
+                assert response.status_code not in (401, 403), (role, method, path, response.text)
+                assert response.status_code < 500, (role, method, path, response.text)
+            else:
+                assert response.status_code == 403, (role, method, path, response.status_code)
+                assert response.headers["content-type"] == "application/problem+json"
+                assert await timeline_length(api, names["ref"]) == before, (role, method, path)
+
+
+async def test_no_token_or_a_bad_token_is_401(api: Api) -> None:
+    names = await fixtures(api)
+    for method, template in endpoints("anonymous"):
+        response = await api.anonymous.request(method, fill(template, names))
+        assert response.status_code == 401, (method, template)
+    bad = await api.anonymous.get("/api/v1/incidents", headers={"Authorization": "Bearer wr_not-a-token"})
+    assert bad.status_code == 401 and bad.json()["detail"] == "the token is not valid"
+
+
+async def test_stakeholders_see_stakeholder_updates_only(api: Api) -> None:
+    ref = (await fixtures(api))["ref"]
+    await api.responder.post(
+        f"/api/v1/incidents/{ref}/updates", json={"audience": "internal", "body": "secret"}
+    )
+    await api.responder.post(
+        f"/api/v1/incidents/{ref}/updates", json={"audience": "stakeholder", "body": "public"}
+    )
+    seen = (await api.stakeholder.get(f"/api/v1/incidents/{ref}/updates")).json()
+    assert [u["body"] for u in seen] == ["public"]
+    assert {u["body"] for u in (await api.viewer.get(f"/api/v1/incidents/{ref}/updates")).json()} == {
+        "secret",
+        "public",
+    }
+    incident = (await api.stakeholder.get(f"/api/v1/incidents/{ref}")).json()
+    assert incident["roles"] is None
+    assert (await api.stakeholder.get(f"/api/v1/incidents/{ref}/timeline")).status_code == 403

@@ -1,0 +1,122 @@
+"""The Markdown SOP rendered from a procedure."""
+
+from __future__ import annotations
+
+import textwrap
+
+from warroom.procedure.loader import load_default_procedure, load_procedure_text
+from warroom.procedure.render import render_markdown
+
+LOADED = load_default_procedure()
+MARKDOWN = render_markdown(LOADED)
+LINES = MARKDOWN.splitlines()
+
+
+def section(title: str) -> str:
+    """The text of a ``## title`` section, up to the next level-2 heading."""
+    start = LINES.index(f"## {title}")
+    end = next((i for i in range(start + 1, len(LINES)) if LINES[i].startswith("## ")), len(LINES))
+    return "\n".join(LINES[start:end])
+
+
+def test_title_names_procedure_version_and_short_hash() -> None:
+    assert LINES[0] == "# Default incident procedure"
+    assert "Version 2026.1" in MARKDOWN
+    assert f"`{LOADED.version_hash[:12]}`" in MARKDOWN
+
+
+def test_severity_table_rows() -> None:
+    assert "| Severity | Name | Response target | Updates every | Status page | Required roles |" in LINES
+    expected_rows = [
+        "| P1 | Critical | 15 minutes | 30 minutes | yes | "
+        "Incident commander, Communications lead, Technical lead |",
+        "| P2 | High | 30 minutes | 1 hour | yes | Incident commander, Technical lead |",
+        "| P3 | Medium | 4 hours | 4 hours | no | Incident commander |",
+        "| P4 | Low | next business day | as needed | no | none |",
+    ]
+    rows = [line for line in LINES if line.startswith("| P")]
+    assert rows == expected_rows
+
+
+def test_severity_sections_list_examples_paging_and_review() -> None:
+    p1 = MARKDOWN.split("### P1 Critical", 1)[1].split("### P2", 1)[0]
+    for example in LOADED.procedure.severity("P1").examples:
+        assert f"- {example}" in p1
+    assert "Who is paged: primary on-call, secondary on-call, incident commander on duty." in p1
+    assert "Post-incident review: required before closing." in p1
+    p4 = MARKDOWN.split("### P4 Low", 1)[1]
+    assert "Post-incident review: optional." in p4
+
+
+def test_roles_say_how_many_people_hold_them() -> None:
+    roles = section("Roles")
+    technical = roles.split("### Technical lead", 1)[1].split("###", 1)[0]
+    assert "Held by several people at a time." in technical
+    commander = roles.split("### Incident commander", 1)[1].split("###", 1)[0]
+    assert "Held by one person at a time." in commander
+    for responsibility in LOADED.procedure.role("scribe").responsibilities:
+        assert f"- {responsibility}" in roles
+
+
+def test_phases_in_order_with_exit_criteria_checklists_and_next_names() -> None:
+    phases = section("Phases")
+    headings = [line for line in phases.splitlines() if line.startswith("### ")]
+    assert headings == [
+        "### 1. Triage (initial phase)",
+        "### 2. Containment",
+        "### 3. Eradication",
+        "### 4. Recovery",
+        "### 5. Review",
+        "### 6. Closed",
+    ]
+    for phase in LOADED.procedure.phases:
+        for criterion in phase.exit_criteria:
+            assert f"- [ ] {criterion}" in phases
+    assert "Next: Containment, Recovery, Review, Closed." in phases
+    assert "Next: Review, Closed, Containment." in phases
+    containment = phases.split("### 2. Containment", 1)[1].split("### 3.", 1)[0]
+    assert "Assign before entering (when the severity requires them): Incident commander." in containment
+
+
+def test_a_section_per_incident_type_with_numbered_playbook() -> None:
+    types = section("Incident types")
+    for incident_type in LOADED.procedure.incident_types:
+        body = types.split(f"### {incident_type.name}\n", 1)[1].split("\n### ", 1)[0]
+        for number, step in enumerate(incident_type.playbook, start=1):
+            assert f"{number}. {step}" in body
+    security = types.split("### Security incident", 1)[1].split("\n### ", 1)[0]
+    assert "Restricted" in security
+    assert "Default severity: P1 Critical." in security
+
+
+def test_business_hours_section() -> None:
+    hours = section("Business hours")
+    assert "- Days: Monday, Tuesday, Wednesday, Thursday, Friday" in hours
+    assert "- Hours: 09:00-17:00" in hours
+    assert "- Time zone: UTC" in hours
+    assert "- Holidays: none" in hours
+
+
+def test_table_cells_escape_pipes_and_holidays_are_listed() -> None:
+    text = textwrap.dedent(
+        """\
+        name: Small
+        version: "7"
+        business_hours: {timezone: Europe/Berlin, start: "08:00", end: "16:30", holidays: [2026-12-25]}
+        severities:
+          - {id: SEV1, name: "Bad | worse", response_target: 1h30m, update_cadence: 2h}
+        phases:
+          - {id: open, name: Open, next: [done]}
+          - {id: done, name: Done, status: closed}
+        initial_phase: open
+        """
+    )
+    markdown = render_markdown(load_procedure_text(text))
+    assert "| SEV1 | Bad \\| worse | 1 hour 30 minutes | 2 hours | no | none |" in markdown.splitlines()
+    assert "- Holidays: 2026-12-25" in markdown
+    assert "- Hours: 08:00-16:30" in markdown
+    assert "Next: nothing (final phase)." in markdown
+
+
+def test_render_is_deterministic() -> None:
+    assert render_markdown(load_default_procedure()) == MARKDOWN
