@@ -3,7 +3,7 @@
 Per database: a fresh database, `warroom serve`, an admin whose one contact method is a webhook to the
 bench's sink (bench/paging_sink.py), and two services with one-step policies paging that admin: `bench`
 pages at once, `drain` holds its step for a day. Then, with N `warroom worker` processes beside the server
-(1 on SQLite, a single-writer database; 1 and 2 on PostgreSQL):
+(on SQLite, a single-writer database, the worker runs inside the server; 1 and 2 on PostgreSQL):
 
 - latency: alerts paced open-loop at --paging-rate/s (default 50) for --seconds (default 60) to
   POST /intake/webhook/{key}; each page's arrival at the sink minus its alert's POST start. Every alert must
@@ -144,7 +144,7 @@ def _fill_latency(result: LatencyResult, sent: Sent, seen: Collector) -> None:
 
 async def latency_scenario(bench: PagingBench, workers: int) -> LatencyResult:
     rate, seconds = bench.args.paging_rate, bench.args.paging_seconds
-    name = f"{rate:g}/s for {seconds:g} s, {workers} worker{'s' if workers > 1 else ''}"
+    name = f"{rate:g}/s for {seconds:g} s, {worker_label(workers)}"
     result = LatencyResult(name=name, workers=workers, rate=rate, seconds=seconds)
     prefix = f"lat-w{workers}-"
     with running_workers(bench.server, workers, f"latency-{workers}") as procs:
@@ -214,7 +214,7 @@ def _fill_drain(
 
 async def drain_scenario(bench: PagingBench, workers: int) -> DrainResult:
     count = bench.args.drain_count
-    name = f"{count:,} steps due at once, {workers} worker{'s' if workers > 1 else ''}"
+    name = f"{count:,} steps due at once, {worker_label(workers)}"
     result, prefix = DrainResult(name=name, workers=workers, count=count), f"drain-w{workers}-"
     with running_workers(bench.server, workers, f"drain-{workers}") as procs:
         after, bench.jobs.peak_connections = bench.jobs.watermark(), (0, 0)
@@ -264,6 +264,13 @@ def targets(database: str, run: PagingRun) -> list[Target]:
     return found
 
 
+def worker_label(workers: int) -> str:
+    """0 workers means the worker runs inside the server process."""
+    if workers == 0:
+        return "worker in the server process"
+    return f"{workers} worker{'s' if workers > 1 else ''}"
+
+
 def admin_token(server: Server) -> str:
     args = ["token", "create", "--email", ADMIN_EMAIL, "--name", "bench", "--role", "admin"]
     lines = [line.strip() for line in admin(args, server.env).splitlines() if line.strip()]
@@ -275,7 +282,7 @@ def admin_token(server: Server) -> str:
 async def run_server(server: Server, args: argparse.Namespace, run: PagingRun) -> None:
     """Set up, then each scenario in turn; results land in `run` as they come (a failure keeps the rest)."""
     postgres = run.database == "postgresql"
-    counts = args.paging_workers if postgres else [1]
+    counts = args.paging_workers if postgres else [0]
     token, jobs = admin_token(server), JobsTable(server.env["WARROOM_DATABASE_URL"])
     try:
         with running_sink() as sink:
@@ -309,7 +316,13 @@ def run_database(name: str, args: argparse.Namespace, console: Console) -> Pagin
         data_dir = Path(tmp)
         console.print(f"[bold]{name}[/]: paging bench in {data_dir} ...")
         try:
-            with DATABASES[name](data_dir) as url, running_server(url, data_dir) as server:
+            # SQLite admits one writer: its worker runs inside the server process (`serve --with-worker`,
+            # what `warroom run` does), so intake and jobs take turns in-process instead of busy-waiting.
+            embedded = name == "sqlite"
+            with (
+                DATABASES[name](data_dir) as url,
+                running_server(url, data_dir, with_worker=embedded) as server,
+            ):
                 asyncio.run(run_server(server, args, run))
         except DatabaseUnavailable as error:
             run.skipped = str(error)
@@ -325,7 +338,7 @@ def main(args: argparse.Namespace, console: Console, settings: dict[str, object]
     """Each database in turn; the tables, the targets, and RESULTS. Non-zero if a run failed."""
     settings = {key: value for key, value in settings.items() if key not in ("concurrency", "max_requests")}
     settings.update(seconds=args.paging_seconds, rate=args.paging_rate, drain_count=args.drain_count)
-    settings.update(workers={"sqlite": [1], "postgresql": args.paging_workers}, queues=queue_limits())
+    settings.update(workers={"sqlite": [0], "postgresql": args.paging_workers}, queues=queue_limits())
     settings.update(load_average_at_start=os.getloadavg(), target_p99_ms=TARGET_P99_MS)
     settings.update(target_drain_seconds=TARGET_DRAIN_SECONDS)
     settings.update(

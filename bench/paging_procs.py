@@ -193,7 +193,7 @@ def queue_limits() -> dict[str, object]:
     except ImportError:
         return {}
     return {
-        queue: {"slots": slots, "per_minute": per_minute} for queue, (slots, per_minute) in QUEUES.items()
+        queue: {"slots": q.slots, "per_minute": q.per_minute, "group": q.group} for queue, q in QUEUES.items()
     }
 
 

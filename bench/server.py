@@ -135,7 +135,9 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def running_server(database_url: str, data_dir: Path, processes: int = 1) -> Iterator[Server]:
+def running_server(
+    database_url: str, data_dir: Path, processes: int = 1, *, with_worker: bool = False
+) -> Iterator[Server]:
     """Migrate, issue the bench token, start `warroom serve --processes N`, yield once /healthz is 200."""
     env = server_env(database_url, data_dir, free_port())
     admin(["migrate"], env)
@@ -148,6 +150,7 @@ def running_server(database_url: str, data_dir: Path, processes: int = 1) -> Ite
     )
     with server.stderr_path.open("wb") as err, (data_dir / "server.stdout.log").open("wb") as out:
         command = [str(WARROOM), "serve", "--processes", str(processes)]
+        command += ["--with-worker"] if with_worker else []
         process = subprocess.Popen(command, env=env, cwd=data_dir, stdout=out, stderr=err)
         server = dataclasses.replace(server, pid=process.pid)
         try:

@@ -153,11 +153,20 @@ def serve(
         int,
         typer.Option("--processes", min=1, max=64, help="Server processes sharing the port (PostgreSQL)."),
     ] = 1,
+    with_worker: Annotated[
+        bool,
+        typer.Option(
+            "--with-worker",
+            help="Run the job worker in this process too (the way for SQLite, which admits one writer).",
+        ),
+    ] = False,
 ) -> None:
     """Serve the API and UI (expects a migrated database). Run `warroom worker` beside it for jobs."""
+    if with_worker and processes > 1:
+        raise typer.BadParameter("--with-worker needs --processes 1; run `warroom worker` beside them")
     settings = Settings()
     settings.ensure_secret_key()  # before any process forks: they must all sign with one key
-    _serve(settings, _procedure(settings), processes=processes)
+    _serve(settings, _procedure(settings), processes=processes, run_worker=with_worker)
 
 
 def _serve(

@@ -123,3 +123,25 @@ class SessionFactories:
 
 def session_for(factories: SessionFactories, *, write: bool) -> AsyncSession:
     return (factories.write if write else factories.read)()
+
+
+class LazyTurn:
+    """A process's write turn, taken only when first needed and given back on exit: a delivery job must
+    not hold SQLite's turn while it waits on the network, only for its short writes after."""
+
+    def __init__(self, turn: AbstractAsyncContextManager[object]) -> None:
+        self._turn = turn
+        self._held = False
+
+    async def take(self) -> None:
+        if not self._held:
+            await self._turn.__aenter__()
+            self._held = True
+
+    async def __aenter__(self) -> LazyTurn:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._held:
+            self._held = False
+            await self._turn.__aexit__(None, None, None)

@@ -13,7 +13,7 @@ from warroom.jobs import service
 from warroom.jobs.domain import LEASE, backoff
 from warroom.jobs.models import Job
 from warroom.jobs.registry import JobRun, handlers
-from warroom.jobs.worker import Worker, periodic_checks
+from warroom.jobs.worker import Worker, groups, periodic_checks
 
 
 def test_the_registered_job_kinds_and_periodic_checks() -> None:
@@ -123,3 +123,33 @@ async def test_counts_by_state(api: Api, state: str) -> None:
     await Worker(api.context, kinds={"test.fine": fine}).run_once()
     async with api.context.db.read() as session:
         assert await service.counts(session=session) == {state: 1}
+
+
+def test_grouped_kinds_share_a_transaction_and_others_run_alone() -> None:
+    jobs = [Job(id=n, kind=kind) for n, kind in enumerate(["escalation.step"] * 5 + ["notify.send"] * 2)]
+    cut = [[j.id for j in group] for group in groups(jobs, 2)]
+    assert sorted(cut) == [[0, 1], [2, 3], [4], [5], [6]]
+    assert groups(jobs[:3], 1) == [[jobs[0]], [jobs[1]], [jobs[2]]]
+
+
+async def test_one_bad_job_in_a_group_fails_alone_and_the_rest_apply_once(api: Api) -> None:
+    """A group runs in one transaction; when one job raises, the group is undone and each job runs on its
+    own, so the good ones apply exactly once and only the bad one is retried."""
+    runs: list[int] = []
+
+    async def step(run: JobRun, payload: dict[str, Any]) -> None:
+        runs.append(payload["n"])
+        await service.enqueue(
+            session=run.session, spec=service.JobSpec("test.child", dict(payload)), now=run.now
+        )
+        if payload["n"] == 3:
+            raise RuntimeError("step 3 is broken")
+
+    ids = [await enqueue(api, "escalation.step", n=n) for n in range(6)]
+    await Worker(api.context, kinds={"escalation.step": step}).run_once()
+    assert runs == [0, 1, 2, 3, 0, 1, 2, 3, 4, 5]  # the group to the failure, then each alone
+    states = {job_id: (await job(api, job_id)).state for job_id in ids}
+    assert [states[i] for i in ids] == ["done", "done", "done", "pending", "done", "done"]
+    async with api.context.db.read() as session:
+        children = [j.payload["n"] for j in await service.list_jobs(session=session, kind="test.child")]
+    assert sorted(children) == [0, 1, 2, 4, 5]

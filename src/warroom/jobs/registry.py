@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +21,14 @@ class JobRun:
     context: AppContext
     job_id: int
     attempt: int
+    # Shared by the jobs of one group (one transaction, one `now`): lookups that cannot change within it.
+    memo: dict[str, Any] = field(default_factory=dict)
+    # Deliveries call this before their first write to `session` (SQLite's one writer, taken in turn).
+    take_turn: Callable[[], Awaitable[None]] = field(default=lambda: _no_turn())
+
+
+async def _no_turn() -> None:
+    return None
 
 
 Handler = Callable[[JobRun, dict[str, Any]], Awaitable[None]]

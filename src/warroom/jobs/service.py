@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy import and_, event, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
 
 from warroom.jobs.domain import LEASE, backoff, error_text
 from warroom.jobs.models import Job
@@ -39,11 +40,24 @@ def job_row(spec: JobSpec, now: datetime) -> dict[str, Any]:
     }
 
 
+NOTIFIED = "warroom.jobs.notified"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_notified(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the outermost transaction ended: the next one notifies afresh
+        session.info.pop(NOTIFIED, None)
+
+
 async def notify_workers(session: AsyncSession, queue: str = "default") -> None:
     """On PostgreSQL, wake the workers' loop for `queue` when this transaction commits (NOTIFY is sent at
-    commit, and identical notifications in one transaction are folded into one)."""
-    if session.get_bind().dialect.name == "postgresql":
+    commit). Once per queue per transaction: a group of jobs queues many, and each NOTIFY is a round trip."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    notified: set[str] = session.info.setdefault(NOTIFIED, set())
+    if queue not in notified:
         await session.execute(text("SELECT pg_notify('warroom_jobs', :queue)"), {"queue": queue})
+        notified.add(queue)
 
 
 async def enqueue(*, session: AsyncSession, spec: JobSpec, now: datetime) -> Job:
@@ -81,13 +95,14 @@ async def claim(
         .returning(Job)
         .execution_options(synchronize_session=False)
     )
-    return list((await session.scalars(statement)).all())
+    claimed = (await session.scalars(statement)).all()
+    return sorted(claimed, key=lambda job: (job.run_at, job.id))  # RETURNING keeps no order
 
 
-async def finish(*, session: AsyncSession, job_id: int, now: datetime) -> None:
+async def finish(*, session: AsyncSession, job_ids: list[int], now: datetime) -> None:
     await session.execute(
         update(Job)
-        .where(Job.id == job_id)
+        .where(Job.id.in_(job_ids))
         .values(state="done", finished_at=now, locked_until=None, last_error=None)
     )
 

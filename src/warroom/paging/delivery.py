@@ -23,7 +23,7 @@ from warroom.paging.models import Escalation
 
 async def _claim(run: JobRun, message_id: int) -> OutgoingMessage | None:
     """Move the message to `sending` in a short transaction of its own; None when it must not be sent."""
-    async with run.context.db.write() as session:
+    async with run.context.db.write_turn, run.context.db.write() as session:
         message = await session.get(OutgoingMessage, message_id)
         if message is None or message.state in ("sent", "cancelled", "failed"):
             return None
@@ -40,7 +40,7 @@ async def _claim(run: JobRun, message_id: int) -> OutgoingMessage | None:
 
 async def _record_failure(run: JobRun, message_id: int, error: DeliveryFailed) -> None:
     final = run.attempt >= NOTIFY_ATTEMPTS
-    async with run.context.db.write() as session:
+    async with run.context.db.write_turn, run.context.db.write() as session:
         await session.execute(
             update(OutgoingMessage)
             .where(OutgoingMessage.id == message_id)
@@ -67,6 +67,7 @@ async def send_message(run: JobRun, payload: dict[str, Any]) -> None:
     except DeliveryFailed as error:
         await _record_failure(run, message.id, error)
         raise
+    await run.take_turn()
     await run.session.execute(
         update(OutgoingMessage)
         .where(OutgoingMessage.id == message.id)

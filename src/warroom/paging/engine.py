@@ -9,8 +9,9 @@ messages not yet sent.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -30,6 +31,7 @@ from warroom.oncall.service import policy_steps, target_users
 from warroom.paging.acklinks import make_token
 from warroom.paging.models import Escalation
 
+T = TypeVar("T")
 URGENT = frozenset({"critical", "error"})
 NOTIFY_ATTEMPTS = 5
 REPEAT_PAUSE = timedelta(minutes=5)  # between rounds, when the first step has no delay of its own
@@ -88,7 +90,10 @@ async def _page_user(run: JobRun, escalation: Escalation, alert: Alert, user_id:
     subject = f"[{alert.severity.upper()}] {alert.title}"[:300]
     body = f"{alert.title}\n{alert.description[:2000]}\nAlert #{alert.id} ({alert.dedup_key})".strip()
     channels = []
-    for rule, method in await plan_for(session=session, user_id=user_id, urgency=escalation.urgency):
+    plan_key = f"plan:{user_id}:{escalation.urgency}"
+    if plan_key not in run.memo:
+        run.memo[plan_key] = await plan_for(session=session, user_id=user_id, urgency=escalation.urgency)
+    for rule, method in run.memo[plan_key]:
         key = (
             f"msg:{escalation.id}:{escalation.generation}:{escalation.round}:{step}:{user_id}:"
             f"{rule.id if rule else 'm' + str(method.id)}"
@@ -137,6 +142,14 @@ async def _trail(
             await record(session, incident, "warroom", "paged", now, alert_id=alert.id, **data)
 
 
+async def _memo(run: JobRun, key: str, lookup: Callable[..., Awaitable[T]], **kwargs: Any) -> T:
+    """A lookup done once per group of step jobs (one transaction, one `now`), not once per step."""
+    if key not in run.memo:
+        run.memo[key] = await lookup(session=run.session, **kwargs)
+    found: T = run.memo[key]
+    return found
+
+
 async def run_step(run: JobRun, payload: dict[str, Any]) -> None:
     session = run.session
     escalation = await session.get(Escalation, int(payload["escalation_id"]), with_for_update=True)
@@ -149,12 +162,13 @@ async def run_step(run: JobRun, payload: dict[str, Any]) -> None:
     ):
         return  # a stale job from before a restart, or a duplicate
     alert = await session.get(Alert, escalation.alert_id)
-    steps = await policy_steps(session=session, policy_id=escalation.policy_id)
+    steps = await _memo(run, f"steps:{escalation.policy_id}", policy_steps, policy_id=escalation.policy_id)
     if alert is None or not steps:
         escalation.state = "exhausted"
         return
     current = steps[escalation.step]
-    for user_id in await target_users(session=session, targets=current.targets, at=run.now):
+    targets = await _memo(run, f"targets:{current.id}", target_users, targets=current.targets, at=run.now)
+    for user_id in targets:
         channels = await _page_user(run, escalation, alert, user_id, escalation.step)
         user = await session.get(User, user_id)
         if user is not None:
