@@ -13,7 +13,7 @@ from warroom.jobs import service
 from warroom.jobs.domain import LEASE, backoff
 from warroom.jobs.models import Job
 from warroom.jobs.registry import JobRun, handlers
-from warroom.jobs.worker import Worker, groups, periodic_checks
+from warroom.jobs.worker import Worker, deal, groups, periodic_checks
 
 
 def test_the_registered_job_kinds_and_periodic_checks() -> None:
@@ -130,6 +130,9 @@ def test_grouped_kinds_share_a_transaction_and_others_run_alone() -> None:
     cut = [[j.id for j in group] for group in groups(jobs, 2)]
     assert sorted(cut) == [[0, 1], [2, 3], [4], [5], [6]]
     assert groups(jobs[:3], 1) == [[jobs[0]], [jobs[1]], [jobs[2]]]
+    shares = deal(groups(jobs, 2), 2)  # never more tasks than free slots, whatever the claim brought
+    assert [[[j.id for j in g] for g in share] for share in shares] == [[[5], [0, 1], [4]], [[6], [2, 3]]]
+    assert len(deal([[j] for j in jobs], 10)) == len(jobs) and deal([], 3) == []
 
 
 async def test_one_bad_job_in_a_group_fails_alone_and_the_rest_apply_once(api: Api) -> None:

@@ -105,6 +105,10 @@ class Worker:
             await session.commit()
         return jobs
 
+    async def _run_groups(self, share: list[list[Job]]) -> None:
+        for group in share:
+            await self._run_group(group)
+
     async def _run_group(self, jobs: list[Job]) -> None:
         """Several jobs of one kind in one transaction; if any fails, each runs again on its own, so one
         bad job costs the group a retry but never fails the others."""
@@ -159,10 +163,10 @@ class Worker:
             except Exception as error:  # noqa: BLE001  (a lost database must not end the worker)
                 log.error("claim failed", queue=queue, error=repr(error))
                 jobs = []
-            for group in groups(jobs, limits.group):
-                for _ in group:
-                    bucket.take(time.monotonic())
-                task = asyncio.create_task(self._run_group(group))
+            for _ in jobs:
+                bucket.take(time.monotonic())
+            for share in deal(groups(jobs, limits.group), limits.slots - len(running)):
+                task = asyncio.create_task(self._run_groups(share))
                 running.add(task)
                 task.add_done_callback(running.discard)
                 task.add_done_callback(lambda _task: wake.set())  # a slot is free again
@@ -208,6 +212,15 @@ class Worker:
             if listener is not None:
                 listener.cancel()
                 await asyncio.gather(listener, return_exceptions=True)
+
+
+def deal(work: list[list[Job]], slots: int) -> list[list[list[Job]]]:
+    """Groups dealt round-robin into at most `slots` shares, each run in turn by one task: a claim sized
+    for full groups may bring back single jobs, and they must not run more at once than there are slots."""
+    shares: list[list[list[Job]]] = [[] for _ in range(max(1, min(slots, len(work))))]
+    for number, group in enumerate(work):
+        shares[number % len(shares)].append(group)
+    return [share for share in shares if share]
 
 
 async def _first(*events: asyncio.Event) -> None:
