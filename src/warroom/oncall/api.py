@@ -1,4 +1,6 @@
-"""/api/v1/schedules, /api/v1/escalation-policies, /api/v1/oncall, iCal feeds, and /ack links."""
+"""/api/v1/schedules (with their layers and overrides), /api/v1/oncall, and iCal feeds.
+
+Escalation policies are in `policy_api`."""
 
 from __future__ import annotations
 
@@ -13,7 +15,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.auth.models import User
-from warroom.catalog.models import Service
 from warroom.context import AppContext
 from warroom.deps import (
     CatalogWriter,
@@ -26,13 +27,11 @@ from warroom.deps import (
 )
 from warroom.errors import NotFound
 from warroom.oncall import ical, service
-from warroom.oncall.models import EscalationPolicy, Schedule, ScheduleLayer, ScheduleOverride
+from warroom.oncall.models import Schedule, ScheduleLayer, ScheduleOverride
 from warroom.oncall.schemas import (
     LayerIn,
     OnCallOut,
     OverrideCreate,
-    PolicyCreate,
-    PolicyOut,
     ScheduleCreate,
     ScheduleOut,
     SpanOut,
@@ -254,42 +253,3 @@ async def user_feed(user_id: int, token: str, session: ReadSession, context: Con
         ]
     body = ical.user_ical(shifts, user.email, f"On call: {user.email}", f"warroom-user-{user_id}")
     return Response(body, media_type="text/calendar")
-
-
-async def policy_out(session: AsyncSession, policy: EscalationPolicy) -> PolicyOut:
-    steps = await service.policy_steps(session=session, policy_id=policy.id)
-    slugs = (
-        await session.scalars(select(Service.slug).where(Service.escalation_policy_id == policy.id))
-    ).all()
-    return PolicyOut(
-        id=policy.id,
-        slug=policy.slug,
-        name=policy.name,
-        repeat=policy.repeat,
-        unack_timeout_seconds=policy.unack_timeout_seconds,
-        steps=[{"delay_seconds": s.delay_seconds, "targets": s.targets} for s in steps],
-        services=list(slugs),
-    )
-
-
-@router.get("/escalation-policies", response_model=list[PolicyOut])
-async def list_policies(_user: InternalReader, session: ReadSession) -> list[PolicyOut]:
-    policies = (await session.scalars(select(EscalationPolicy).order_by(EscalationPolicy.slug))).all()
-    return [await policy_out(session, p) for p in policies]
-
-
-@router.delete("/escalation-policies/{slug}", status_code=204)
-async def delete_policy(slug: str, _admin: CatalogWriter, session: WriteSession) -> None:
-    """Its services stop paging until they point at another policy; running escalations are cancelled."""
-    policy = await session.scalar(select(EscalationPolicy).where(EscalationPolicy.slug == slug))
-    if policy is None:
-        raise NotFound(f"no escalation policy {slug!r}")
-    await session.delete(policy)
-
-
-@router.post("/escalation-policies", status_code=201, response_model=PolicyOut)
-async def create_policy(
-    body: PolicyCreate, _admin: CatalogWriter, session: WriteSession, context: ContextDep
-) -> PolicyOut:
-    policy = await service.create_policy(session=session, data=body, now=context.clock.now())
-    return await policy_out(session, policy)

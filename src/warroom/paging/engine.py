@@ -26,7 +26,7 @@ from warroom.jobs.service import JobSpec, enqueue
 from warroom.notify.models import OutgoingMessage
 from warroom.notify.service import plan_for
 from warroom.oncall.models import EscalationPolicy
-from warroom.oncall.service import policy_steps, target_users
+from warroom.oncall.policy_service import policy_steps, target_users
 from warroom.paging.acklinks import make_token
 from warroom.paging.models import Escalation
 

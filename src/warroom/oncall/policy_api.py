@@ -1,0 +1,53 @@
+"""/api/v1/escalation-policies: thin routes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from warroom.catalog.models import Service
+from warroom.deps import CatalogWriter, ContextDep, InternalReader, ReadSession, WriteSession
+from warroom.oncall import policy_service
+from warroom.oncall.models import EscalationPolicy
+from warroom.oncall.schemas import PolicyCreate, PolicyOut
+
+router = APIRouter(prefix="/api/v1", tags=["on-call"])
+
+
+async def policy_out(session: AsyncSession, policy: EscalationPolicy) -> PolicyOut:
+    steps = await policy_service.policy_steps(session=session, policy_id=policy.id)
+    slugs = (
+        await session.scalars(
+            select(Service.slug).where(Service.escalation_policy_id == policy.id).order_by(Service.slug)
+        )
+    ).all()
+    return PolicyOut(
+        id=policy.id,
+        slug=policy.slug,
+        name=policy.name,
+        repeat=policy.repeat,
+        unack_timeout_seconds=policy.unack_timeout_seconds,
+        steps=[{"delay_seconds": s.delay_seconds, "targets": s.targets} for s in steps],
+        services=list(slugs),
+    )
+
+
+@router.get("/escalation-policies", response_model=list[PolicyOut])
+async def list_policies(_user: InternalReader, session: ReadSession) -> list[PolicyOut]:
+    policies = (await session.scalars(select(EscalationPolicy).order_by(EscalationPolicy.slug))).all()
+    return [await policy_out(session, p) for p in policies]
+
+
+@router.post("/escalation-policies", status_code=201, response_model=PolicyOut)
+async def create_policy(
+    body: PolicyCreate, _admin: CatalogWriter, session: WriteSession, context: ContextDep
+) -> PolicyOut:
+    policy = await policy_service.create_policy(session=session, data=body, now=context.clock.now())
+    return await policy_out(session, policy)
+
+
+@router.delete("/escalation-policies/{slug}", status_code=204)
+async def delete_policy(slug: str, _admin: CatalogWriter, session: WriteSession) -> None:
+    """Its services stop paging until they point at another policy; running escalations are cancelled."""
+    await session.delete(await policy_service.get_policy(session=session, slug=slug))
