@@ -83,7 +83,15 @@ def endpoints(role: str) -> dict[tuple[str, str], tuple[set[str], dict[str, Any]
         ("GET", "/api/v1/schedules"): (INTERNAL, None),
         ("POST", "/api/v1/schedules"): (ADMIN, {"slug": f"s-{role}", "name": role}),
         ("GET", "/api/v1/schedules/{ref}"): (INTERNAL, None),
-        ("POST", "/api/v1/schedules/{ref}/layers"): (ADMIN, LAYER),
+        ("PATCH", "/api/v1/schedules/{ref}"): (ADMIN, {"name": f"renamed by {role}"}),
+        ("POST", "/api/v1/schedules/{ref}/layers"): (ADMIN, {**LAYER, "name": f"layer by {role}"}),
+        ("PATCH", "/api/v1/schedules/{ref}/layers/{layer_id}"): (ADMIN, {"priority": 5}),
+        ("DELETE", "/api/v1/schedules/{ref}/layers/{layer_id}"): (ADMIN, None),
+        ("GET", "/api/v1/schedules/{ref}/overrides"): (INTERNAL, None),
+        ("PATCH", "/api/v1/schedules/{ref}/overrides/{override_id}"): (
+            WRITE,
+            {"ends_at": "2026-03-02T12:00:00Z"},
+        ),
         ("POST", "/api/v1/schedules/{ref}/overrides"): (
             WRITE,
             {"user": "1", "starts_at": "2026-03-02T10:00:00Z", "ends_at": "2026-03-02T11:00:00Z"},
@@ -151,6 +159,9 @@ async def fixtures(api: Api) -> dict[str, str]:
         "/api/v1/schedules", json={"slug": "walk-s", "name": "Walk", "layers": [LAYER]}
     )
     assert schedule.status_code == 201, schedule.text
+    cover = {"user": "1", "starts_at": "2026-03-02T10:00:00Z", "ends_at": "2026-03-02T11:00:00Z"}
+    override = await api.admin.post("/api/v1/schedules/walk-s/overrides", json=cover)
+    assert override.status_code == 201, override.text
     return {
         "ref": incident["ref"],
         "task_id": str(task["id"]),
@@ -161,7 +172,8 @@ async def fixtures(api: Api) -> dict[str, str]:
         "alert": str(sent.json()["events"][0]["alert_id"]),
         "schedule": "walk-s",
         "job_id": "1",
-        "override_id": "999",
+        "override_id": str(override.json()["id"]),
+        "layer_id": str(schedule.json()["layers"][0]["id"]),
         "method_id": "999",
     }
 

@@ -30,10 +30,14 @@ from warroom.oncall import ical, service
 from warroom.oncall.models import Schedule, ScheduleLayer, ScheduleOverride
 from warroom.oncall.schemas import (
     LayerIn,
+    LayerPatch,
     OnCallOut,
     OverrideCreate,
+    OverrideOut,
+    OverridePatch,
     ScheduleCreate,
     ScheduleOut,
+    SchedulePatch,
     SpanOut,
 )
 
@@ -48,7 +52,9 @@ async def _names(session: AsyncSession) -> dict[str, str]:
 async def schedule_out(session: AsyncSession, context: AppContext, schedule: Schedule) -> ScheduleOut:
     names = await _names(session)
     layers = (
-        await session.scalars(select(ScheduleLayer).where(ScheduleLayer.schedule_id == schedule.id))
+        await session.scalars(
+            select(ScheduleLayer).where(ScheduleLayer.schedule_id == schedule.id).order_by(ScheduleLayer.id)
+        )
     ).all()
     return ScheduleOut(
         id=schedule.id,
@@ -57,12 +63,16 @@ async def schedule_out(session: AsyncSession, context: AppContext, schedule: Sch
         time_zone=schedule.time_zone,
         layers=[
             {
+                "id": layer.id,
                 "name": layer.name,
                 "priority": layer.priority,
                 "time_zone": layer.time_zone,
                 "participants": [names.get(str(p), str(p)) for p in layer.participant_ids],
                 "start": layer.start.isoformat(),
+                "end": layer.end.isoformat() if layer.end else None,
                 "shift": f"{layer.shift_length} {layer.shift_unit}",
+                "shift_length": layer.shift_length,
+                "shift_unit": layer.shift_unit,
                 "restrictions": layer.restrictions,
             }
             for layer in layers
@@ -93,6 +103,16 @@ async def read_schedule(
     return await schedule_out(session, context, await service.get_schedule(session=session, ref=ref))
 
 
+@router.patch("/schedules/{ref}", response_model=ScheduleOut)
+async def update_schedule(
+    ref: str, body: SchedulePatch, _admin: CatalogWriter, session: WriteSession, context: ContextDep
+) -> ScheduleOut:
+    """Rename it (name, slug) or change its display time zone; its layers keep their own zones."""
+    schedule = await service.get_schedule(session=session, ref=ref)
+    await service.update_schedule(session=session, schedule=schedule, patch=body)
+    return await schedule_out(session, context, schedule)
+
+
 @router.post("/schedules/{ref}/layers", status_code=201, response_model=ScheduleOut)
 async def add_layer(
     ref: str, body: LayerIn, _admin: CatalogWriter, session: WriteSession, context: ContextDep
@@ -102,17 +122,78 @@ async def add_layer(
     return await schedule_out(session, context, schedule)
 
 
-@router.post("/schedules/{ref}/overrides", status_code=201, response_model=SpanOut)
+@router.patch("/schedules/{ref}/layers/{layer_id}", response_model=ScheduleOut)
+async def update_layer(
+    ref: str,
+    layer_id: int,
+    body: LayerPatch,
+    _admin: CatalogWriter,
+    session: WriteSession,
+    context: ContextDep,
+) -> ScheduleOut:
+    """Change a rotation: the fields sent replace the old ones (`participants`, `restrictions` wholesale)."""
+    schedule = await service.get_schedule(session=session, ref=ref)
+    layer = await service.get_layer(session=session, schedule=schedule, layer_id=layer_id)
+    await service.update_layer(session=session, schedule=schedule, layer=layer, patch=body)
+    return await schedule_out(session, context, schedule)
+
+
+@router.delete("/schedules/{ref}/layers/{layer_id}", status_code=204)
+async def delete_layer(ref: str, layer_id: int, _admin: CatalogWriter, session: WriteSession) -> None:
+    schedule = await service.get_schedule(session=session, ref=ref)
+    layer = await service.get_layer(session=session, schedule=schedule, layer_id=layer_id)
+    await service.delete_layer(session=session, layer=layer)
+
+
+def override_out(row: ScheduleOverride, names: dict[str, str]) -> OverrideOut:
+    return OverrideOut(
+        id=row.id,
+        start=row.starts_at,
+        end=row.ends_at,
+        user=names.get(str(row.user_id)),
+        source="override",
+        created_by=row.created_by,
+        created_at=row.created_at,
+    )
+
+
+@router.get("/schedules/{ref}/overrides", response_model=list[OverrideOut])
+async def list_overrides(
+    ref: str,
+    _user: InternalReader,
+    session: ReadSession,
+    context: ContextDep,
+    since: Annotated[datetime | None, Query(description="Those ending after this (default: now).")] = None,
+) -> list[OverrideOut]:
+    schedule = await service.get_schedule(session=session, ref=ref)
+    rows = await service.list_overrides(
+        session=session, schedule=schedule, since=since or context.clock.now()
+    )
+    names = await _names(session)
+    return [override_out(row, names) for row in rows]
+
+
+@router.post("/schedules/{ref}/overrides", status_code=201, response_model=OverrideOut)
 async def add_override(
     ref: str, body: OverrideCreate, user: IncidentWriter, session: WriteSession, context: ContextDep
-) -> SpanOut:
+) -> OverrideOut:
     """Someone covers a window (responders may swap shifts without an admin)."""
     schedule = await service.get_schedule(session=session, ref=ref)
     row = await service.add_override(
         session=session, schedule=schedule, data=body, actor=user.email, now=context.clock.now()
     )
-    names = await _names(session)
-    return SpanOut(start=row.starts_at, end=row.ends_at, user=names.get(str(row.user_id)), source="override")
+    return override_out(row, await _names(session))
+
+
+@router.patch("/schedules/{ref}/overrides/{override_id}", response_model=OverrideOut)
+async def update_override(
+    ref: str, override_id: int, body: OverridePatch, _user: IncidentWriter, session: WriteSession
+) -> OverrideOut:
+    """Move an override's window or hand it to someone else."""
+    schedule = await service.get_schedule(session=session, ref=ref)
+    row = await service.get_override(session=session, schedule=schedule, override_id=override_id)
+    await service.update_override(session=session, override=row, patch=body)
+    return override_out(row, await _names(session))
 
 
 @router.post("/schedules/{ref}/overrides/import", status_code=201)
@@ -162,10 +243,9 @@ async def delete_schedule(ref: str, _admin: CatalogWriter, session: WriteSession
 @router.delete("/schedules/{ref}/overrides/{override_id}", status_code=204)
 async def delete_override(ref: str, override_id: int, _user: IncidentWriter, session: WriteSession) -> None:
     schedule = await service.get_schedule(session=session, ref=ref)
-    override = await session.get(ScheduleOverride, override_id)
-    if override is None or override.schedule_id != schedule.id:
-        raise NotFound(f"no override {override_id} on {schedule.slug}")
-    await session.delete(override)
+    await session.delete(
+        await service.get_override(session=session, schedule=schedule, override_id=override_id)
+    )
 
 
 @router.get("/me/shifts", response_model=list[SpanOut])
