@@ -100,6 +100,8 @@ def endpoints(role: str) -> dict[tuple[str, str], tuple[set[str], dict[str, Any]
         ("POST", "/api/v1/schedules/{ref}/overrides/import"): (WRITE, None),
         ("GET", "/api/v1/oncall"): (INTERNAL, None),
         ("DELETE", "/api/v1/schedules/{ref}/overrides/{override_id}"): (WRITE, None),
+        ("GET", "/api/v1/escalation-policies/{slug}"): (INTERNAL, None),
+        ("PATCH", "/api/v1/escalation-policies/{slug}"): (ADMIN, {"name": f"renamed by {role}"}),
         ("DELETE", "/api/v1/escalation-policies/{slug}"): (ADMIN, None),
         ("DELETE", "/api/v1/schedules/{ref}"): (ADMIN, None),
         ("GET", "/api/v1/me/shifts"): (ANY, None),
@@ -162,6 +164,11 @@ async def fixtures(api: Api) -> dict[str, str]:
     cover = {"user": "1", "starts_at": "2026-03-02T10:00:00Z", "ends_at": "2026-03-02T11:00:00Z"}
     override = await api.admin.post("/api/v1/schedules/walk-s/overrides", json=cover)
     assert override.status_code == 201, override.text
+    steps = [{"delay_seconds": 0, "targets": [{"type": "schedule", "ref": "walk-s"}]}]
+    policy = await api.admin.post(
+        "/api/v1/escalation-policies", json={"slug": "walk", "name": "W", "steps": steps}
+    )
+    assert policy.status_code == 201, policy.text
     return {
         "ref": incident["ref"],
         "task_id": str(task["id"]),

@@ -1,4 +1,5 @@
-"""/api/v1/escalation-policies: thin routes."""
+"""/api/v1/escalation-policies: thin routes (what a policy change does to running escalations is in
+`policy_service`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from warroom.catalog.models import Service
 from warroom.deps import CatalogWriter, ContextDep, InternalReader, ReadSession, WriteSession
 from warroom.oncall import policy_service
 from warroom.oncall.models import EscalationPolicy
-from warroom.oncall.schemas import PolicyCreate, PolicyOut
+from warroom.oncall.schemas import PolicyCreate, PolicyOut, PolicyPatch
 
 router = APIRouter(prefix="/api/v1", tags=["on-call"])
 
@@ -44,6 +45,22 @@ async def create_policy(
     body: PolicyCreate, _admin: CatalogWriter, session: WriteSession, context: ContextDep
 ) -> PolicyOut:
     policy = await policy_service.create_policy(session=session, data=body, now=context.clock.now())
+    return await policy_out(session, policy)
+
+
+@router.get("/escalation-policies/{slug}", response_model=PolicyOut)
+async def read_policy(slug: str, _user: InternalReader, session: ReadSession) -> PolicyOut:
+    return await policy_out(session, await policy_service.get_policy(session=session, slug=slug))
+
+
+@router.patch("/escalation-policies/{slug}", response_model=PolicyOut)
+async def update_policy(
+    slug: str, body: PolicyPatch, _admin: CatalogWriter, session: WriteSession
+) -> PolicyOut:
+    """Change what is sent. `steps` replaces every step; alerts being paged walk the new steps from where
+    they are (with fewer steps than that, the last step pages next)."""
+    policy = await policy_service.get_policy(session=session, slug=slug)
+    await policy_service.update_policy(session=session, policy=policy, patch=body)
     return await policy_out(session, policy)
 
 

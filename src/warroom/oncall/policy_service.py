@@ -1,18 +1,26 @@
-"""Escalation policies: create them, and whom a step pages. Callers commit."""
+"""Escalation policies: create, read, change, and whom a step pages. Callers commit.
+
+Changing a policy while alerts are being paged through it: a running escalation keeps its place (the index of
+its next step, and its round) and walks the new steps from there. The next step already scheduled still runs
+when it was due (its wait came from the old steps); later waits come from the new steps. If the new policy is
+shorter than that index, the escalation pages the new last step (the most senior people) instead of stopping
+silently: see `paging.engine.run_step`. A lower `repeat` ends a walk after its current round; a new
+`unack_timeout_seconds` applies from the next acknowledgement.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.auth.models import Team, TeamMember, User
 from warroom.catalog.models import Service
 from warroom.errors import Conflict, NotFound, invalid
 from warroom.oncall.models import EscalationPolicy, EscalationStep, Schedule
-from warroom.oncall.schemas import PolicyCreate
+from warroom.oncall.schemas import PolicyCreate, PolicyPatch, StepIn
 from warroom.oncall.service import on_call_at, user_ref_id
 
 
@@ -29,9 +37,34 @@ async def _target(session: AsyncSession, target: dict[str, str], field: str) -> 
     return {"type": kind, "id": found}
 
 
+async def _step_rows(session: AsyncSession, policy_id: int, steps: list[StepIn]) -> list[EscalationStep]:
+    """Every step checked (targets resolved) before any is stored."""
+    rows = []
+    for position, step in enumerate(steps):
+        targets = [
+            await _target(session, t, f"steps[{position}].targets[{i}]") for i, t in enumerate(step.targets)
+        ]
+        rows.append(
+            EscalationStep(
+                policy_id=policy_id, position=position, delay_seconds=step.delay_seconds, targets=targets
+            )
+        )
+    return rows
+
+
+async def _service_ids(session: AsyncSession, slugs: list[str]) -> list[int]:
+    found = dict(
+        (await session.execute(select(Service.slug, Service.id).where(Service.slug.in_(slugs)))).all()
+    )
+    if missing := sorted(set(slugs) - set(found)):
+        raise invalid("services", f"unknown service(s): {', '.join(missing)}")
+    return list(found.values())
+
+
 async def create_policy(*, session: AsyncSession, data: PolicyCreate, now: datetime) -> EscalationPolicy:
     if await session.scalar(select(EscalationPolicy).where(EscalationPolicy.slug == data.slug)) is not None:
         raise Conflict(f"an escalation policy {data.slug!r} already exists")
+    services = await _service_ids(session, data.services) if data.services else []
     policy = EscalationPolicy(
         slug=data.slug,
         name=data.name,
@@ -41,21 +74,10 @@ async def create_policy(*, session: AsyncSession, data: PolicyCreate, now: datet
     )
     session.add(policy)
     await session.flush()
-    for position, step in enumerate(data.steps):
-        targets = [
-            await _target(session, t, f"steps[{position}].targets[{i}]") for i, t in enumerate(step.targets)
-        ]
-        session.add(
-            EscalationStep(
-                policy_id=policy.id, position=position, delay_seconds=step.delay_seconds, targets=targets
-            )
-        )
-    if data.services:
-        found = (await session.scalars(select(Service.slug).where(Service.slug.in_(data.services)))).all()
-        if missing := sorted(set(data.services) - set(found)):
-            raise invalid("services", f"unknown service(s): {', '.join(missing)}")
+    session.add_all(await _step_rows(session, policy.id, data.steps))
+    if services:
         await session.execute(
-            update(Service).where(Service.slug.in_(data.services)).values(escalation_policy_id=policy.id)
+            update(Service).where(Service.id.in_(services)).values(escalation_policy_id=policy.id)
         )
     await session.flush()
     return policy
@@ -65,6 +87,33 @@ async def get_policy(*, session: AsyncSession, slug: str) -> EscalationPolicy:
     policy = await session.scalar(select(EscalationPolicy).where(EscalationPolicy.slug == slug))
     if policy is None:
         raise NotFound(f"no escalation policy {slug!r}")
+    return policy
+
+
+async def update_policy(
+    *, session: AsyncSession, policy: EscalationPolicy, patch: PolicyPatch
+) -> EscalationPolicy:
+    """Change what was sent; everything is checked before anything changes (see the module's note on
+    escalations already running)."""
+    changes = patch.changes()
+    steps = await _step_rows(session, policy.id, changes["steps"]) if "steps" in changes else None
+    services = await _service_ids(session, changes["services"]) if "services" in changes else None
+    for name in ("name", "repeat", "unack_timeout_seconds"):
+        if name in changes:
+            setattr(policy, name, changes[name])
+    if steps is not None:
+        await session.execute(delete(EscalationStep).where(EscalationStep.policy_id == policy.id))
+        session.add_all(steps)
+    if services is not None:
+        await session.execute(
+            update(Service)
+            .where(Service.escalation_policy_id == policy.id, Service.id.not_in(services))
+            .values(escalation_policy_id=None)
+        )
+        await session.execute(
+            update(Service).where(Service.id.in_(services)).values(escalation_policy_id=policy.id)
+        )
+    await session.flush()
     return policy
 
 

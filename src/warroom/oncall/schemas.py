@@ -122,6 +122,19 @@ class PolicyCreate(Strict):
     )
 
 
+class PolicyPatch(Patch):
+    """`steps` replaces every step, in order; `services` replaces the set of services paging through it (those
+    left out stop paging through this policy); `unack_timeout_seconds: null` turns the re-page off."""
+
+    nullable: ClassVar[frozenset[str]] = frozenset({"unack_timeout_seconds"})
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    repeat: int | None = Field(default=None, ge=0, le=20)
+    unack_timeout_seconds: int | None = Field(default=None, ge=60, le=7 * 86_400)
+    steps: list[StepIn] | None = Field(default=None, min_length=1, max_length=20)
+    services: list[str] | None = Field(default=None, max_length=200)
+
+
 class PolicyOut(BaseModel):
     id: int
     slug: str

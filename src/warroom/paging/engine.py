@@ -153,7 +153,10 @@ async def run_step(run: JobRun, payload: dict[str, Any]) -> None:
     if alert is None or not steps:
         escalation.state = "exhausted"
         return
-    current = steps[escalation.step]
+    # The policy's steps may have been replaced since this job was queued (policy_service's note): walk the
+    # new steps from the same place, and if there are fewer now, page the last one rather than nobody. The
+    # walk's own counter stays as it is, so message keys never repeat one already used in this round.
+    current = steps[min(escalation.step, len(steps) - 1)]
     for user_id in await target_users(session=session, targets=current.targets, at=run.now):
         channels = await _page_user(run, escalation, alert, user_id, escalation.step)
         user = await session.get(User, user_id)
@@ -165,7 +168,7 @@ async def run_step(run: JobRun, payload: dict[str, Any]) -> None:
 async def _advance(run: JobRun, escalation: Escalation, steps: list[Any]) -> None:
     policy = await run.session.get(EscalationPolicy, escalation.policy_id)
     next_step, next_round = escalation.step + 1, escalation.round
-    if next_step == len(steps):
+    if next_step >= len(steps):
         if policy is None or escalation.round >= policy.repeat:
             escalation.state = "exhausted"
             return
