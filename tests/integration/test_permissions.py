@@ -117,9 +117,12 @@ def endpoints(role: str) -> dict[tuple[str, str], tuple[set[str], dict[str, Any]
         ("GET", "/api/v1/me/contact-methods"): (ANY, None),
         ("GET", "/api/v1/me/ical"): (ANY, None),
         ("POST", "/api/v1/me/contact-methods"): (ANY, {"kind": "email", "address": f"{role}@example.org"}),
+        ("PATCH", "/api/v1/me/contact-methods/{method_id}"): (ANY, {"label": f"by {role}"}),
         ("DELETE", "/api/v1/me/contact-methods/{method_id}"): (ANY, None),
         ("GET", "/api/v1/me/notification-rules"): (ANY, None),
         ("POST", "/api/v1/me/notification-rules"): (ANY, {"contact_method": 999}),
+        ("PATCH", "/api/v1/me/notification-rules/{rule_id}"): (ANY, {"delay_seconds": 60}),
+        ("DELETE", "/api/v1/me/notification-rules/{rule_id}"): (ANY, None),
     }
 
 
