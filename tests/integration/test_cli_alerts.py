@@ -87,6 +87,8 @@ def test_integration_alerts_ack_and_replay(site: Site) -> None:
     assert f"{len(body['alerts'])} alert(s)" in listing and first["fingerprint"][:24] in listing
     acked = site.operator_cli("ack", first["fingerprint"])
     assert "is acknowledged" in acked
+    assert "is triggered" in site.operator_cli("unack", first["fingerprint"])
+    assert "is acknowledged" in site.operator_cli("ack", first["fingerprint"])
     replayed = site.admin_cli("alerts", "replay")
     assert f"replayed 1 request(s) into {len(body['alerts'])} alert(s); 0 rejected" in replayed
     assert "/intake/alertmanager/" in site.admin_cli("integration", "list")

@@ -53,6 +53,7 @@ def endpoints(role: str) -> dict[tuple[str, str], tuple[set[str], dict[str, Any]
         ("GET", "/api/v1/alerts/{ref}"): (INTERNAL, None),
         ("GET", "/api/v1/alerts/{ref}/events"): (INTERNAL, None),
         ("POST", "/api/v1/alerts/{ref}/acknowledge"): (WRITE, None),
+        ("POST", "/api/v1/alerts/{ref}/unacknowledge"): (WRITE, None),
         ("POST", "/api/v1/alerts/{ref}/resolve"): (WRITE, None),
         ("POST", "/api/v1/alerts/{ref}/escalate"): (WRITE, None),
         ("GET", "/api/v1/alerts/{ref}/messages"): (INTERNAL, None),
