@@ -152,6 +152,12 @@ def ack(ref: Annotated[str, typer.Argument(help="The alert's number, uid or dedu
     out.print(f"alert {alert['id']} ({alert['dedup_key']}) is {alert['status']}", highlight=False)
 
 
+def unack(ref: Annotated[str, typer.Argument(help="The alert's number, uid or dedup key.")]) -> None:
+    """Unacknowledge an alert: it is triggered again and paging restarts from the first step."""
+    alert = call("POST", f"/api/v1/alerts/{ref}/unacknowledge")
+    out.print(f"alert {alert['id']} ({alert['dedup_key']}) is {alert['status']}", highlight=False)
+
+
 def worker() -> None:
     """Run the job worker (triage, heartbeats; paging when it lands) until stopped."""
     from warroom.app import build_context
@@ -185,5 +191,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(
         alerts_app, name="alerts", rich_help_panel="Operator (talk to a server: WARROOM_URL, WARROOM_TOKEN)"
     )
-    app.command(rich_help_panel="Operator (talk to a server: WARROOM_URL, WARROOM_TOKEN)")(ack)
+    for command in (ack, unack):
+        app.command(rich_help_panel="Operator (talk to a server: WARROOM_URL, WARROOM_TOKEN)")(command)
     app.command()(worker)

@@ -30,6 +30,7 @@ from warroom.jobs.worker import Worker, periodic_checks
 from warroom.notify.api import router as notify_router
 from warroom.oncall.api import feeds as ical_router
 from warroom.oncall.api import router as oncall_router
+from warroom.oncall.policy_api import router as policy_router
 from warroom.paging.api import router as ack_router
 from warroom.problems import BodyLimitMiddleware, install_problem_handlers
 from warroom.procedure.api import router as procedure_router
@@ -40,7 +41,7 @@ from warroom.procedure.service import register_version
 # /intake/heartbeat/{key} must win over /intake/{kind}/{key}.
 ROUTERS = (
     ping_router, intake_router, incidents_router, alerts_router, rules_router, auth_router, catalog_router,
-    procedure_router, oncall_router, ical_router, ack_router, notify_router, jobs_router,
+    procedure_router, oncall_router, policy_router, ical_router, ack_router, notify_router, jobs_router,
 )  # fmt: skip
 INTAKE_PREFIXES = ("/v2/", "/intake/")
 INTAKE_MAX_BYTES = 512 * 1024  # PagerDuty's documented limit; the same for every sender

@@ -18,8 +18,9 @@ from warroom.incidents import collaboration, service
 from warroom.incidents.models import Incident
 from warroom.incidents.schemas import IncidentCreate, IncidentPatch, TaskCreate, TaskPatch, UpdateCreate
 from warroom.notify.service import add_contact_method
+from warroom.oncall.policy_service import create_policy
 from warroom.oncall.schemas import LayerIn, PolicyCreate, ScheduleCreate, StepIn
-from warroom.oncall.service import create_policy, create_schedule
+from warroom.oncall.service import create_schedule
 from warroom.procedure.loader import LoadedProcedure
 
 PEOPLE = [

@@ -1,5 +1,6 @@
 """On-call commands, through the API (WARROOM_URL, WARROOM_TOKEN): schedules, overrides, policies, and my
-contact methods and notification rules. Creation takes a YAML or JSON file shaped like the API's body."""
+contact methods and notification rules. Creating and updating take a YAML or JSON file shaped like the API's
+body (for an update, only the fields to change)."""
 
 from __future__ import annotations
 
@@ -17,9 +18,11 @@ from warroom.operator_cli import ApiFailure, call, when
 out = Console(soft_wrap=True)
 PANEL = "Operator (talk to a server: WARROOM_URL, WARROOM_TOKEN)"
 schedule_app = typer.Typer(
-    help="Schedules: list, create from a file, show who is on call when.", no_args_is_help=True
+    help="Schedules: list, create or update from a file, show who is on call when.", no_args_is_help=True
 )
-policy_app = typer.Typer(help="Escalation policies: list, create from a file.", no_args_is_help=True)
+policy_app = typer.Typer(
+    help="Escalation policies: list, create or update from a file.", no_args_is_help=True
+)
 contact_app = typer.Typer(help="My contact methods and notification rules.", no_args_is_help=True)
 
 
@@ -46,7 +49,10 @@ def schedule_list() -> None:
         (
             s["slug"],
             s["name"],
-            ", ".join(f"{layer['name']}: {' > '.join(layer['participants'])}" for layer in s["layers"]),
+            ", ".join(
+                f"#{layer['id']} {layer['name']}: {' > '.join(layer['participants'])}"
+                for layer in s["layers"]
+            ),
         )
         for s in call("GET", "/api/v1/schedules")
     ]
@@ -60,6 +66,23 @@ def schedule_create(
     """Create a schedule from a file."""
     created = call("POST", "/api/v1/schedules", json=_load(file))
     out.print(f"schedule {created['slug']} created; iCal feed: {created['ical_url']}", highlight=False)
+
+
+@schedule_app.command("update")
+def schedule_update(
+    slug: Annotated[str, typer.Argument(help="The schedule.")],
+    file: Annotated[Path, typer.Argument(help="YAML/JSON: the fields to change.")],
+    layer: Annotated[
+        int | None, typer.Option(help="Change this layer (its id, from `schedule list`) instead.")
+    ] = None,
+) -> None:
+    """Change a schedule (name, slug, time_zone) or, with --layer, one of its layers."""
+    path = f"/api/v1/schedules/{slug}" + (f"/layers/{layer}" if layer is not None else "")
+    changed = call("PATCH", path, json=_load(file))
+    what = (
+        f"layer {layer} of schedule {changed['slug']}" if layer is not None else f"schedule {changed['slug']}"
+    )
+    out.print(f"{what} updated", highlight=False)
 
 
 @schedule_app.command("show")
@@ -105,6 +128,16 @@ def policy_create(
     """Create an escalation policy from a file."""
     created = call("POST", "/api/v1/escalation-policies", json=_load(file))
     out.print(f"policy {created['slug']} created with {len(created['steps'])} step(s)", highlight=False)
+
+
+@policy_app.command("update")
+def policy_update(
+    slug: Annotated[str, typer.Argument(help="The policy.")],
+    file: Annotated[Path, typer.Argument(help="YAML/JSON: the fields to change; steps replace all steps.")],
+) -> None:
+    """Change an escalation policy; alerts being paged walk the new steps from where they are."""
+    changed = call("PATCH", f"/api/v1/escalation-policies/{slug}", json=_load(file))
+    out.print(f"policy {changed['slug']} updated: {len(changed['steps'])} step(s)", highlight=False)
 
 
 @contact_app.command("add")

@@ -87,6 +87,8 @@ def test_integration_alerts_ack_and_replay(site: Site) -> None:
     assert f"{len(body['alerts'])} alert(s)" in listing and first["fingerprint"][:24] in listing
     acked = site.operator_cli("ack", first["fingerprint"])
     assert "is acknowledged" in acked
+    assert "is triggered" in site.operator_cli("unack", first["fingerprint"])
+    assert "is acknowledged" in site.operator_cli("ack", first["fingerprint"])
     replayed = site.admin_cli("alerts", "replay")
     assert f"replayed 1 request(s) into {len(body['alerts'])} alert(s); 0 rejected" in replayed
     assert "/intake/alertmanager/" in site.admin_cli("integration", "list")
@@ -134,7 +136,16 @@ def test_on_call_commands(site: Site, tmp_path: Path) -> None:
         "    shift_length: 1\n    shift_unit: weeks\n    time_zone: Europe/Berlin\n"
     )
     assert "schedule payments created; iCal feed:" in site.operator_cli("schedule", "create", str(schedule))
-    assert "weekly: root@example.com" in site.operator_cli("schedule", "list")
+    listed = site.operator_cli("schedule", "list")
+    layer = re.search(r"#(\d+) weekly: root@example.com", listed)
+    assert layer, listed
+    change = tmp_path / "change.yaml"
+    change.write_text("name: Payments team\n")
+    assert "schedule payments updated" in site.operator_cli("schedule", "update", "payments", str(change))
+    change.write_text("shift_length: 2\n")
+    updated = site.operator_cli("schedule", "update", "payments", str(change), "--layer", layer.group(1))
+    assert f"layer {layer.group(1)} of schedule payments updated" in updated
+    assert site.api("GET", "/api/v1/schedules/payments")["layers"][0]["shift"] == "2 weeks"
     assert "root@example.com" in site.operator_cli("schedule", "show", "payments", "--days", "3")
     covered = site.operator_cli(
         "schedule",
@@ -162,6 +173,9 @@ def test_on_call_commands(site: Site, tmp_path: Path) -> None:
     )
     assert "policy pay created with 1 step(s)" in site.operator_cli("policy", "create", str(policy))
     assert "checkout" in site.operator_cli("policy", "list")
+    change.write_text("repeat: 2\n")
+    assert "policy pay updated: 1 step(s)" in site.operator_cli("policy", "update", "pay", str(change))
+    assert site.api("GET", "/api/v1/escalation-policies/pay")["repeat"] == 2
     added = site.operator_cli("contact", "add", "--kind", "email", "--address", "root@example.com")
     method = re.search(r"contact method (\d+)", added)
     assert method, added

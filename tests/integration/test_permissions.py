@@ -53,6 +53,7 @@ def endpoints(role: str) -> dict[tuple[str, str], tuple[set[str], dict[str, Any]
         ("GET", "/api/v1/alerts/{ref}"): (INTERNAL, None),
         ("GET", "/api/v1/alerts/{ref}/events"): (INTERNAL, None),
         ("POST", "/api/v1/alerts/{ref}/acknowledge"): (WRITE, None),
+        ("POST", "/api/v1/alerts/{ref}/unacknowledge"): (WRITE, None),
         ("POST", "/api/v1/alerts/{ref}/resolve"): (WRITE, None),
         ("POST", "/api/v1/alerts/{ref}/escalate"): (WRITE, None),
         ("GET", "/api/v1/alerts/{ref}/messages"): (INTERNAL, None),
@@ -83,7 +84,15 @@ def endpoints(role: str) -> dict[tuple[str, str], tuple[set[str], dict[str, Any]
         ("GET", "/api/v1/schedules"): (INTERNAL, None),
         ("POST", "/api/v1/schedules"): (ADMIN, {"slug": f"s-{role}", "name": role}),
         ("GET", "/api/v1/schedules/{ref}"): (INTERNAL, None),
-        ("POST", "/api/v1/schedules/{ref}/layers"): (ADMIN, LAYER),
+        ("PATCH", "/api/v1/schedules/{ref}"): (ADMIN, {"name": f"renamed by {role}"}),
+        ("POST", "/api/v1/schedules/{ref}/layers"): (ADMIN, {**LAYER, "name": f"layer by {role}"}),
+        ("PATCH", "/api/v1/schedules/{ref}/layers/{layer_id}"): (ADMIN, {"priority": 5}),
+        ("DELETE", "/api/v1/schedules/{ref}/layers/{layer_id}"): (ADMIN, None),
+        ("GET", "/api/v1/schedules/{ref}/overrides"): (INTERNAL, None),
+        ("PATCH", "/api/v1/schedules/{ref}/overrides/{override_id}"): (
+            WRITE,
+            {"ends_at": "2026-03-02T12:00:00Z"},
+        ),
         ("POST", "/api/v1/schedules/{ref}/overrides"): (
             WRITE,
             {"user": "1", "starts_at": "2026-03-02T10:00:00Z", "ends_at": "2026-03-02T11:00:00Z"},
@@ -92,6 +101,8 @@ def endpoints(role: str) -> dict[tuple[str, str], tuple[set[str], dict[str, Any]
         ("POST", "/api/v1/schedules/{ref}/overrides/import"): (WRITE, None),
         ("GET", "/api/v1/oncall"): (INTERNAL, None),
         ("DELETE", "/api/v1/schedules/{ref}/overrides/{override_id}"): (WRITE, None),
+        ("GET", "/api/v1/escalation-policies/{slug}"): (INTERNAL, None),
+        ("PATCH", "/api/v1/escalation-policies/{slug}"): (ADMIN, {"name": f"renamed by {role}"}),
         ("DELETE", "/api/v1/escalation-policies/{slug}"): (ADMIN, None),
         ("DELETE", "/api/v1/schedules/{ref}"): (ADMIN, None),
         ("GET", "/api/v1/me/shifts"): (ANY, None),
@@ -107,9 +118,12 @@ def endpoints(role: str) -> dict[tuple[str, str], tuple[set[str], dict[str, Any]
         ("GET", "/api/v1/me/contact-methods"): (ANY, None),
         ("GET", "/api/v1/me/ical"): (ANY, None),
         ("POST", "/api/v1/me/contact-methods"): (ANY, {"kind": "email", "address": f"{role}@example.org"}),
+        ("PATCH", "/api/v1/me/contact-methods/{method_id}"): (ANY, {"label": f"by {role}"}),
         ("DELETE", "/api/v1/me/contact-methods/{method_id}"): (ANY, None),
         ("GET", "/api/v1/me/notification-rules"): (ANY, None),
         ("POST", "/api/v1/me/notification-rules"): (ANY, {"contact_method": 999}),
+        ("PATCH", "/api/v1/me/notification-rules/{rule_id}"): (ANY, {"delay_seconds": 60}),
+        ("DELETE", "/api/v1/me/notification-rules/{rule_id}"): (ANY, None),
     }
 
 
@@ -151,6 +165,14 @@ async def fixtures(api: Api) -> dict[str, str]:
         "/api/v1/schedules", json={"slug": "walk-s", "name": "Walk", "layers": [LAYER]}
     )
     assert schedule.status_code == 201, schedule.text
+    cover = {"user": "1", "starts_at": "2026-03-02T10:00:00Z", "ends_at": "2026-03-02T11:00:00Z"}
+    override = await api.admin.post("/api/v1/schedules/walk-s/overrides", json=cover)
+    assert override.status_code == 201, override.text
+    steps = [{"delay_seconds": 0, "targets": [{"type": "schedule", "ref": "walk-s"}]}]
+    policy = await api.admin.post(
+        "/api/v1/escalation-policies", json={"slug": "walk", "name": "W", "steps": steps}
+    )
+    assert policy.status_code == 201, policy.text
     return {
         "ref": incident["ref"],
         "task_id": str(task["id"]),
@@ -161,7 +183,8 @@ async def fixtures(api: Api) -> dict[str, str]:
         "alert": str(sent.json()["events"][0]["alert_id"]),
         "schedule": "walk-s",
         "job_id": "1",
-        "override_id": "999",
+        "override_id": str(override.json()["id"]),
+        "layer_id": str(schedule.json()["layers"][0]["id"]),
         "method_id": "999",
     }
 

@@ -103,6 +103,17 @@ async def acknowledge_alert(
     return (await views.alerts_out(session, [alert]))[0]
 
 
+@router.post("/alerts/{ref}/unacknowledge", response_model=AlertOut)
+async def unacknowledge_alert(
+    ref: str, user: IncidentWriter, session: WriteSession, context: ContextDep
+) -> AlertOut:
+    """An acknowledged alert goes back to triggered and is paged again from the policy's first step
+    (a triggered alert is left as it is; a resolved one is 409)."""
+    alert = await service.get_alert(session=session, ref=ref, for_update=True)
+    await service.unacknowledge(session=session, alert=alert, actor=user, now=context.clock.now())
+    return (await views.alerts_out(session, [alert]))[0]
+
+
 @router.post("/alerts/{ref}/resolve", response_model=AlertOut)
 async def resolve_alert(
     ref: str, user: IncidentWriter, session: WriteSession, context: ContextDep

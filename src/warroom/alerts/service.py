@@ -1,4 +1,4 @@
-"""Alert use cases outside the hot path: list, read, acknowledge, resolve, attach. Callers commit."""
+"""Alert use cases outside the hot path: list, read, (un)acknowledge, resolve, attach. Callers commit."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from warroom.catalog.models import Service
 from warroom.errors import Conflict, NotFound
 from warroom.incidents.models import Incident
 from warroom.incidents.service import record
-from warroom.paging.engine import stop_paging
+from warroom.paging.engine import restart_paging, stop_paging
 
 OPSGENIE_STATUS = {"triggered": "open", "acknowledged": "open", "resolved": "closed"}
 OPSGENIE_ACTIONS = {
@@ -102,6 +102,20 @@ async def acknowledge(*, session: AsyncSession, alert: Alert, actor: User, now: 
     alert.status, alert.acknowledged_at, alert.acknowledged_by = "acknowledged", now, actor.email
     await _event(session, alert, "acknowledged", actor.email, now)
     await stop_paging(session=session, alert_ids=[alert.id], state="acknowledged", actor=actor.email, now=now)
+    return True
+
+
+async def unacknowledge(*, session: AsyncSession, alert: Alert, actor: User, now: datetime) -> bool:
+    """Back to triggered: paging starts again from the first step (old step jobs no-op), on its history."""
+    if alert.status == "resolved":
+        raise Conflict(f"alert {alert.id} is resolved; only an acknowledged alert can be unacknowledged")
+    if alert.status != "acknowledged":
+        return False
+    alert.status, alert.acknowledged_at, alert.acknowledged_by = "triggered", None, None
+    await _event(session, alert, "unacknowledged", actor.email, now)
+    await restart_paging(
+        session=session, alert_id=alert.id, now=now, reason=f"unacknowledged by {actor.email}"
+    )
     return True
 
 

@@ -1,52 +1,30 @@
-"""My contact methods and notification rules (each person manages their own)."""
+"""My contact methods and notification rules (each person manages their own: another person's are 404)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
 
 from warroom.deps import ContextDep, CurrentUser, ReadSession, WriteSession
 from warroom.notify import service
+from warroom.notify.models import ContactMethod, NotificationRule
+from warroom.notify.schemas import MethodIn, MethodOut, MethodPatch, RuleIn, RuleOut, RulePatch
 
 router = APIRouter(prefix="/api/v1/me", tags=["notifications"])
 
 
-class MethodIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    kind: str = Field(description="email, webhook or apprise")
-    address: str = Field(min_length=3, max_length=1000)
-    label: str = Field(default="", max_length=200)
+def method_out(m: ContactMethod) -> MethodOut:
+    return MethodOut(id=m.id, kind=m.kind, address=m.address, label=m.label)
 
 
-class MethodOut(BaseModel):
-    id: int
-    kind: str
-    address: str
-    label: str
-
-
-class RuleIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    contact_method: int
-    delay_seconds: int = Field(default=0, ge=0, le=86_400)
-    urgency: str = Field(default="high", description="high (P1/P2, critical) or low")
-
-
-class RuleOut(BaseModel):
-    id: int
-    contact_method: int
-    delay_seconds: int
-    urgency: str
+def rule_out(r: NotificationRule) -> RuleOut:
+    return RuleOut(
+        id=r.id, contact_method=r.contact_method_id, delay_seconds=r.delay_seconds, urgency=r.urgency
+    )
 
 
 @router.get("/contact-methods", response_model=list[MethodOut])
 async def my_methods(user: CurrentUser, session: ReadSession) -> list[MethodOut]:
-    return [
-        MethodOut(id=m.id, kind=m.kind, address=m.address, label=m.label)
-        for m in await service.list_methods(session=session, user_id=user.id)
-    ]
+    return [method_out(m) for m in await service.list_methods(session=session, user_id=user.id)]
 
 
 @router.post("/contact-methods", status_code=201, response_model=MethodOut)
@@ -61,7 +39,15 @@ async def add_method(
         label=body.label,
         now=context.clock.now(),
     )
-    return MethodOut(id=m.id, kind=m.kind, address=m.address, label=m.label)
+    return method_out(m)
+
+
+@router.patch("/contact-methods/{method_id}", response_model=MethodOut)
+async def update_method(
+    method_id: int, body: MethodPatch, user: CurrentUser, session: WriteSession
+) -> MethodOut:
+    method = await service.get_method(session=session, user_id=user.id, method_id=method_id)
+    return method_out(await service.update_method(session=session, method=method, patch=body))
 
 
 @router.delete("/contact-methods/{method_id}", status_code=204)
@@ -71,10 +57,7 @@ async def delete_method(method_id: int, user: CurrentUser, session: WriteSession
 
 @router.get("/notification-rules", response_model=list[RuleOut])
 async def my_rules(user: CurrentUser, session: ReadSession) -> list[RuleOut]:
-    return [
-        RuleOut(id=r.id, contact_method=r.contact_method_id, delay_seconds=r.delay_seconds, urgency=r.urgency)
-        for r in await service.list_rules(session=session, user_id=user.id)
-    ]
+    return [rule_out(r) for r in await service.list_rules(session=session, user_id=user.id)]
 
 
 @router.post("/notification-rules", status_code=201, response_model=RuleOut)
@@ -86,6 +69,16 @@ async def add_rule(body: RuleIn, user: CurrentUser, session: WriteSession) -> Ru
         delay_seconds=body.delay_seconds,
         urgency=body.urgency,
     )
-    return RuleOut(
-        id=r.id, contact_method=r.contact_method_id, delay_seconds=r.delay_seconds, urgency=r.urgency
-    )
+    return rule_out(r)
+
+
+@router.patch("/notification-rules/{rule_id}", response_model=RuleOut)
+async def update_rule(rule_id: int, body: RulePatch, user: CurrentUser, session: WriteSession) -> RuleOut:
+    rule = await service.get_rule(session=session, user_id=user.id, rule_id=rule_id)
+    return rule_out(await service.update_rule(session=session, rule=rule, patch=body))
+
+
+@router.delete("/notification-rules/{rule_id}", status_code=204)
+async def delete_rule(rule_id: int, user: CurrentUser, session: WriteSession) -> None:
+    rule = await service.get_rule(session=session, user_id=user.id, rule_id=rule_id)
+    await service.delete_rule(session=session, rule=rule)

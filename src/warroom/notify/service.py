@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from warroom.errors import NotFound, invalid
 from warroom.notify.channels import CHANNELS
 from warroom.notify.models import ContactMethod, NotificationRule
+from warroom.notify.schemas import MethodPatch, RulePatch
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
@@ -36,14 +37,38 @@ async def add_contact_method(
     return method
 
 
-async def add_rule(
-    *, session: AsyncSession, user_id: int, contact_method_id: int, delay_seconds: int, urgency: str
-) -> NotificationRule:
+async def get_method(*, session: AsyncSession, user_id: int, method_id: int) -> ContactMethod:
+    method = await session.get(ContactMethod, method_id)
+    if method is None or method.user_id != user_id:
+        raise NotFound(f"no contact method {method_id}")
+    return method
+
+
+async def update_method(*, session: AsyncSession, method: ContactMethod, patch: MethodPatch) -> ContactMethod:
+    """Messages already created keep the address they were made with; later pages use the new one."""
+    changes = patch.changes()
+    kind, address = changes.get("kind", method.kind), changes.get("address", method.address)
+    if "kind" in changes or "address" in changes:
+        _check_address(kind, address)
+    method.kind, method.address = kind, address
+    if "label" in changes:
+        method.label = changes["label"] or kind
+    await session.flush()
+    return method
+
+
+async def _check_rule(session: AsyncSession, user_id: int, contact_method_id: int, urgency: str) -> None:
     method = await session.get(ContactMethod, contact_method_id)
     if method is None or method.user_id != user_id:
         raise invalid("contact_method", f"no contact method {contact_method_id} of yours")
     if urgency not in ("high", "low"):
         raise invalid("urgency", "must be high or low")
+
+
+async def add_rule(
+    *, session: AsyncSession, user_id: int, contact_method_id: int, delay_seconds: int, urgency: str
+) -> NotificationRule:
+    await _check_rule(session, user_id, contact_method_id, urgency)
     rule = NotificationRule(
         user_id=user_id, contact_method_id=contact_method_id, delay_seconds=delay_seconds, urgency=urgency
     )
@@ -81,8 +106,29 @@ async def plan_for(
 
 
 async def delete_method(*, session: AsyncSession, user_id: int, method_id: int) -> None:
-    method = await session.get(ContactMethod, method_id)
-    if method is None or method.user_id != user_id:
-        raise NotFound(f"no contact method {method_id}")
-    await session.delete(method)
+    await session.delete(await get_method(session=session, user_id=user_id, method_id=method_id))
+    await session.flush()
+
+
+async def get_rule(*, session: AsyncSession, user_id: int, rule_id: int) -> NotificationRule:
+    rule = await session.get(NotificationRule, rule_id)
+    if rule is None or rule.user_id != user_id:
+        raise NotFound(f"no notification rule {rule_id}")
+    return rule
+
+
+async def update_rule(*, session: AsyncSession, rule: NotificationRule, patch: RulePatch) -> NotificationRule:
+    changes = patch.changes()
+    method_id = changes.get("contact_method", rule.contact_method_id)
+    urgency = changes.get("urgency", rule.urgency)
+    await _check_rule(session, rule.user_id, method_id, urgency)
+    rule.contact_method_id, rule.urgency = method_id, urgency
+    if "delay_seconds" in changes:
+        rule.delay_seconds = changes["delay_seconds"]
+    await session.flush()
+    return rule
+
+
+async def delete_rule(*, session: AsyncSession, rule: NotificationRule) -> None:
+    await session.delete(rule)
     await session.flush()

@@ -1,4 +1,6 @@
-"""/api/v1/schedules, /api/v1/escalation-policies, /api/v1/oncall, iCal feeds, and /ack links."""
+"""/api/v1/schedules (with their layers and overrides), /api/v1/oncall, and iCal feeds.
+
+Escalation policies are in `policy_api`."""
 
 from __future__ import annotations
 
@@ -13,7 +15,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.auth.models import User
-from warroom.catalog.models import Service
 from warroom.context import AppContext
 from warroom.deps import (
     CatalogWriter,
@@ -26,15 +27,17 @@ from warroom.deps import (
 )
 from warroom.errors import NotFound
 from warroom.oncall import ical, service
-from warroom.oncall.models import EscalationPolicy, Schedule, ScheduleLayer, ScheduleOverride
+from warroom.oncall.models import Schedule, ScheduleLayer, ScheduleOverride
 from warroom.oncall.schemas import (
     LayerIn,
+    LayerPatch,
     OnCallOut,
     OverrideCreate,
-    PolicyCreate,
-    PolicyOut,
+    OverrideOut,
+    OverridePatch,
     ScheduleCreate,
     ScheduleOut,
+    SchedulePatch,
     SpanOut,
 )
 
@@ -49,7 +52,9 @@ async def _names(session: AsyncSession) -> dict[str, str]:
 async def schedule_out(session: AsyncSession, context: AppContext, schedule: Schedule) -> ScheduleOut:
     names = await _names(session)
     layers = (
-        await session.scalars(select(ScheduleLayer).where(ScheduleLayer.schedule_id == schedule.id))
+        await session.scalars(
+            select(ScheduleLayer).where(ScheduleLayer.schedule_id == schedule.id).order_by(ScheduleLayer.id)
+        )
     ).all()
     return ScheduleOut(
         id=schedule.id,
@@ -58,12 +63,16 @@ async def schedule_out(session: AsyncSession, context: AppContext, schedule: Sch
         time_zone=schedule.time_zone,
         layers=[
             {
+                "id": layer.id,
                 "name": layer.name,
                 "priority": layer.priority,
                 "time_zone": layer.time_zone,
                 "participants": [names.get(str(p), str(p)) for p in layer.participant_ids],
                 "start": layer.start.isoformat(),
+                "end": layer.end.isoformat() if layer.end else None,
                 "shift": f"{layer.shift_length} {layer.shift_unit}",
+                "shift_length": layer.shift_length,
+                "shift_unit": layer.shift_unit,
                 "restrictions": layer.restrictions,
             }
             for layer in layers
@@ -94,6 +103,16 @@ async def read_schedule(
     return await schedule_out(session, context, await service.get_schedule(session=session, ref=ref))
 
 
+@router.patch("/schedules/{ref}", response_model=ScheduleOut)
+async def update_schedule(
+    ref: str, body: SchedulePatch, _admin: CatalogWriter, session: WriteSession, context: ContextDep
+) -> ScheduleOut:
+    """Rename it (name, slug) or change its display time zone; its layers keep their own zones."""
+    schedule = await service.get_schedule(session=session, ref=ref)
+    await service.update_schedule(session=session, schedule=schedule, patch=body)
+    return await schedule_out(session, context, schedule)
+
+
 @router.post("/schedules/{ref}/layers", status_code=201, response_model=ScheduleOut)
 async def add_layer(
     ref: str, body: LayerIn, _admin: CatalogWriter, session: WriteSession, context: ContextDep
@@ -103,17 +122,78 @@ async def add_layer(
     return await schedule_out(session, context, schedule)
 
 
-@router.post("/schedules/{ref}/overrides", status_code=201, response_model=SpanOut)
+@router.patch("/schedules/{ref}/layers/{layer_id}", response_model=ScheduleOut)
+async def update_layer(
+    ref: str,
+    layer_id: int,
+    body: LayerPatch,
+    _admin: CatalogWriter,
+    session: WriteSession,
+    context: ContextDep,
+) -> ScheduleOut:
+    """Change a rotation: the fields sent replace the old ones (`participants`, `restrictions` wholesale)."""
+    schedule = await service.get_schedule(session=session, ref=ref)
+    layer = await service.get_layer(session=session, schedule=schedule, layer_id=layer_id)
+    await service.update_layer(session=session, schedule=schedule, layer=layer, patch=body)
+    return await schedule_out(session, context, schedule)
+
+
+@router.delete("/schedules/{ref}/layers/{layer_id}", status_code=204)
+async def delete_layer(ref: str, layer_id: int, _admin: CatalogWriter, session: WriteSession) -> None:
+    schedule = await service.get_schedule(session=session, ref=ref)
+    layer = await service.get_layer(session=session, schedule=schedule, layer_id=layer_id)
+    await service.delete_layer(session=session, layer=layer)
+
+
+def override_out(row: ScheduleOverride, names: dict[str, str]) -> OverrideOut:
+    return OverrideOut(
+        id=row.id,
+        start=row.starts_at,
+        end=row.ends_at,
+        user=names.get(str(row.user_id)),
+        source="override",
+        created_by=row.created_by,
+        created_at=row.created_at,
+    )
+
+
+@router.get("/schedules/{ref}/overrides", response_model=list[OverrideOut])
+async def list_overrides(
+    ref: str,
+    _user: InternalReader,
+    session: ReadSession,
+    context: ContextDep,
+    since: Annotated[datetime | None, Query(description="Those ending after this (default: now).")] = None,
+) -> list[OverrideOut]:
+    schedule = await service.get_schedule(session=session, ref=ref)
+    rows = await service.list_overrides(
+        session=session, schedule=schedule, since=since or context.clock.now()
+    )
+    names = await _names(session)
+    return [override_out(row, names) for row in rows]
+
+
+@router.post("/schedules/{ref}/overrides", status_code=201, response_model=OverrideOut)
 async def add_override(
     ref: str, body: OverrideCreate, user: IncidentWriter, session: WriteSession, context: ContextDep
-) -> SpanOut:
+) -> OverrideOut:
     """Someone covers a window (responders may swap shifts without an admin)."""
     schedule = await service.get_schedule(session=session, ref=ref)
     row = await service.add_override(
         session=session, schedule=schedule, data=body, actor=user.email, now=context.clock.now()
     )
-    names = await _names(session)
-    return SpanOut(start=row.starts_at, end=row.ends_at, user=names.get(str(row.user_id)), source="override")
+    return override_out(row, await _names(session))
+
+
+@router.patch("/schedules/{ref}/overrides/{override_id}", response_model=OverrideOut)
+async def update_override(
+    ref: str, override_id: int, body: OverridePatch, _user: IncidentWriter, session: WriteSession
+) -> OverrideOut:
+    """Move an override's window or hand it to someone else."""
+    schedule = await service.get_schedule(session=session, ref=ref)
+    row = await service.get_override(session=session, schedule=schedule, override_id=override_id)
+    await service.update_override(session=session, override=row, patch=body)
+    return override_out(row, await _names(session))
 
 
 @router.post("/schedules/{ref}/overrides/import", status_code=201)
@@ -163,10 +243,9 @@ async def delete_schedule(ref: str, _admin: CatalogWriter, session: WriteSession
 @router.delete("/schedules/{ref}/overrides/{override_id}", status_code=204)
 async def delete_override(ref: str, override_id: int, _user: IncidentWriter, session: WriteSession) -> None:
     schedule = await service.get_schedule(session=session, ref=ref)
-    override = await session.get(ScheduleOverride, override_id)
-    if override is None or override.schedule_id != schedule.id:
-        raise NotFound(f"no override {override_id} on {schedule.slug}")
-    await session.delete(override)
+    await session.delete(
+        await service.get_override(session=session, schedule=schedule, override_id=override_id)
+    )
 
 
 @router.get("/me/shifts", response_model=list[SpanOut])
@@ -254,42 +333,3 @@ async def user_feed(user_id: int, token: str, session: ReadSession, context: Con
         ]
     body = ical.user_ical(shifts, user.email, f"On call: {user.email}", f"warroom-user-{user_id}")
     return Response(body, media_type="text/calendar")
-
-
-async def policy_out(session: AsyncSession, policy: EscalationPolicy) -> PolicyOut:
-    steps = await service.policy_steps(session=session, policy_id=policy.id)
-    slugs = (
-        await session.scalars(select(Service.slug).where(Service.escalation_policy_id == policy.id))
-    ).all()
-    return PolicyOut(
-        id=policy.id,
-        slug=policy.slug,
-        name=policy.name,
-        repeat=policy.repeat,
-        unack_timeout_seconds=policy.unack_timeout_seconds,
-        steps=[{"delay_seconds": s.delay_seconds, "targets": s.targets} for s in steps],
-        services=list(slugs),
-    )
-
-
-@router.get("/escalation-policies", response_model=list[PolicyOut])
-async def list_policies(_user: InternalReader, session: ReadSession) -> list[PolicyOut]:
-    policies = (await session.scalars(select(EscalationPolicy).order_by(EscalationPolicy.slug))).all()
-    return [await policy_out(session, p) for p in policies]
-
-
-@router.delete("/escalation-policies/{slug}", status_code=204)
-async def delete_policy(slug: str, _admin: CatalogWriter, session: WriteSession) -> None:
-    """Its services stop paging until they point at another policy; running escalations are cancelled."""
-    policy = await session.scalar(select(EscalationPolicy).where(EscalationPolicy.slug == slug))
-    if policy is None:
-        raise NotFound(f"no escalation policy {slug!r}")
-    await session.delete(policy)
-
-
-@router.post("/escalation-policies", status_code=201, response_model=PolicyOut)
-async def create_policy(
-    body: PolicyCreate, _admin: CatalogWriter, session: WriteSession, context: ContextDep
-) -> PolicyOut:
-    policy = await service.create_policy(session=session, data=body, now=context.clock.now())
-    return await policy_out(session, policy)

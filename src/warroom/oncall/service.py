@@ -1,24 +1,37 @@
-"""Schedules and escalation policies: store them, and answer "who is on call" from the pure maths."""
+"""Schedules (layers, overrides): store and change them, and answer "who is on call" from the pure maths.
+
+Escalation policies are in `policy_service`. Callers commit.
+"""
 
 from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from warroom.auth.models import Team, TeamMember, User
+from warroom.auth.models import User
 from warroom.auth.service import resolve_user
-from warroom.catalog.models import Service
 from warroom.errors import Conflict, NotFound, invalid
 from warroom.oncall import domain, ical
-from warroom.oncall.models import EscalationPolicy, EscalationStep, Schedule, ScheduleLayer, ScheduleOverride
-from warroom.oncall.schemas import LayerIn, OverrideCreate, PolicyCreate, ScheduleCreate
+from warroom.oncall.models import Schedule, ScheduleLayer, ScheduleOverride
+from warroom.oncall.schemas import (
+    LayerIn,
+    LayerPatch,
+    OverrideCreate,
+    OverridePatch,
+    RestrictionIn,
+    ScheduleCreate,
+    SchedulePatch,
+)
+
+LAYER_COLUMNS = ("name", "priority", "start", "end", "shift_length", "shift_unit", "time_zone")
 
 
-async def _user_id(session: AsyncSession, ref: str, field: str) -> int:
+async def user_ref_id(session: AsyncSession, ref: str, field: str) -> int:
     try:
         return (await resolve_user(session=session, ref=ref)).id
     except NotFound as error:
@@ -45,10 +58,25 @@ def rotation_of(layer: ScheduleLayer) -> domain.Rotation:
     )
 
 
+def _check_zone(field: str, name: str) -> None:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise invalid(
+            field, f"unknown time zone {name!r}: use an IANA name such as 'Europe/Berlin'"
+        ) from None
+
+
+def _restrictions(restrictions: list[RestrictionIn]) -> list[dict[str, Any]]:
+    return [{"days": r.days, "start": r.start.isoformat(), "end": r.end.isoformat()} for r in restrictions]
+
+
+async def _participant_ids(session: AsyncSession, refs: list[str], field: str) -> list[int]:
+    return [await user_ref_id(session, ref, field) for ref in refs]
+
+
 async def _layer_row(session: AsyncSession, schedule_id: int, data: LayerIn, index: int) -> ScheduleLayer:
-    participants = [
-        await _user_id(session, ref, f"layers[{index}].participants") for ref in data.participants
-    ]
+    participants = await _participant_ids(session, data.participants, f"layers[{index}].participants")
     row = ScheduleLayer(
         schedule_id=schedule_id,
         name=data.name,
@@ -59,10 +87,7 @@ async def _layer_row(session: AsyncSession, schedule_id: int, data: LayerIn, ind
         shift_length=data.shift_length,
         shift_unit=data.shift_unit,
         time_zone=data.time_zone,
-        restrictions=[
-            {"days": r.days, "start": r.start.isoformat(), "end": r.end.isoformat()}
-            for r in data.restrictions
-        ],
+        restrictions=_restrictions(data.restrictions),
     )
     try:
         rotation_of(row)
@@ -74,6 +99,7 @@ async def _layer_row(session: AsyncSession, schedule_id: int, data: LayerIn, ind
 async def create_schedule(*, session: AsyncSession, data: ScheduleCreate, now: datetime) -> Schedule:
     if await session.scalar(select(Schedule).where(Schedule.slug == data.slug)) is not None:
         raise Conflict(f"a schedule {data.slug!r} already exists")
+    _check_zone("time_zone", data.time_zone)
     schedule = Schedule(
         slug=data.slug,
         name=data.name,
@@ -92,18 +118,71 @@ async def create_schedule(*, session: AsyncSession, data: ScheduleCreate, now: d
     return schedule
 
 
-async def add_layer(*, session: AsyncSession, schedule: Schedule, data: LayerIn) -> ScheduleLayer:
+async def update_schedule(*, session: AsyncSession, schedule: Schedule, patch: SchedulePatch) -> Schedule:
+    changes = patch.changes()
+    if "time_zone" in changes:
+        _check_zone("time_zone", changes["time_zone"])
+    slug = changes.get("slug", schedule.slug)
+    if slug != schedule.slug and await session.scalar(select(Schedule.id).where(Schedule.slug == slug)):
+        raise Conflict(f"a schedule {slug!r} already exists")
+    for name, value in changes.items():
+        setattr(schedule, name, value)
+    await session.flush()
+    return schedule
+
+
+async def _check_layer_name(session: AsyncSession, schedule: Schedule, name: str) -> None:
     taken = await session.scalar(
-        select(ScheduleLayer.id).where(
-            ScheduleLayer.schedule_id == schedule.id, ScheduleLayer.name == data.name
-        )
+        select(ScheduleLayer.id).where(ScheduleLayer.schedule_id == schedule.id, ScheduleLayer.name == name)
     )
     if taken is not None:
-        raise Conflict(f"schedule {schedule.slug} already has a layer named {data.name!r}")
+        raise Conflict(f"schedule {schedule.slug} already has a layer named {name!r}")
+
+
+async def add_layer(*, session: AsyncSession, schedule: Schedule, data: LayerIn) -> ScheduleLayer:
+    await _check_layer_name(session, schedule, data.name)
     row = await _layer_row(session, schedule.id, data, 0)
     session.add(row)
     await session.flush()
     return row
+
+
+async def get_layer(*, session: AsyncSession, schedule: Schedule, layer_id: int) -> ScheduleLayer:
+    layer = await session.get(ScheduleLayer, layer_id)
+    if layer is None or layer.schedule_id != schedule.id:
+        raise NotFound(f"no layer {layer_id} in schedule {schedule.slug}")
+    return layer
+
+
+async def update_layer(
+    *, session: AsyncSession, schedule: Schedule, layer: ScheduleLayer, patch: LayerPatch
+) -> ScheduleLayer:
+    """Change the fields sent; the layer as a whole is checked (a valid rotation) before anything changes."""
+    changes = patch.changes()
+    if changes.get("name", layer.name) != layer.name:
+        await _check_layer_name(session, schedule, changes["name"])
+    values: dict[str, Any] = {name: changes.get(name, getattr(layer, name)) for name in LAYER_COLUMNS}
+    values["participant_ids"] = (
+        await _participant_ids(session, changes["participants"], "participants")
+        if "participants" in changes
+        else layer.participant_ids
+    )
+    values["restrictions"] = (
+        _restrictions(changes["restrictions"]) if "restrictions" in changes else layer.restrictions
+    )
+    try:
+        rotation_of(ScheduleLayer(schedule_id=schedule.id, **values))
+    except ValueError as error:
+        raise invalid("body", str(error)) from None
+    for name, value in values.items():
+        setattr(layer, name, value)
+    await session.flush()
+    return layer
+
+
+async def delete_layer(*, session: AsyncSession, layer: ScheduleLayer) -> None:
+    await session.delete(layer)
+    await session.flush()
 
 
 async def get_schedule(*, session: AsyncSession, ref: str) -> Schedule:
@@ -117,11 +196,10 @@ async def get_schedule(*, session: AsyncSession, ref: str) -> Schedule:
 async def add_override(
     *, session: AsyncSession, schedule: Schedule, data: OverrideCreate, actor: str, now: datetime
 ) -> ScheduleOverride:
-    if data.ends_at <= data.starts_at:
-        raise invalid("ends_at", "must be after starts_at")
+    _check_window(data.starts_at, data.ends_at)
     row = ScheduleOverride(
         schedule_id=schedule.id,
-        user_id=await _user_id(session, data.user, "user"),
+        user_id=await user_ref_id(session, data.user, "user"),
         starts_at=data.starts_at,
         ends_at=data.ends_at,
         created_by=actor,
@@ -130,6 +208,44 @@ async def add_override(
     session.add(row)
     await session.flush()
     return row
+
+
+def _check_window(starts_at: datetime, ends_at: datetime) -> None:
+    if ends_at <= starts_at:
+        raise invalid("ends_at", "must be after starts_at")
+
+
+async def get_override(*, session: AsyncSession, schedule: Schedule, override_id: int) -> ScheduleOverride:
+    override = await session.get(ScheduleOverride, override_id)
+    if override is None or override.schedule_id != schedule.id:
+        raise NotFound(f"no override {override_id} on {schedule.slug}")
+    return override
+
+
+async def list_overrides(
+    *, session: AsyncSession, schedule: Schedule, since: datetime
+) -> list[ScheduleOverride]:
+    """The schedule's overrides that end after `since`, earliest first."""
+    query = (
+        select(ScheduleOverride)
+        .where(ScheduleOverride.schedule_id == schedule.id, ScheduleOverride.ends_at > since)
+        .order_by(ScheduleOverride.starts_at, ScheduleOverride.id)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def update_override(
+    *, session: AsyncSession, override: ScheduleOverride, patch: OverridePatch
+) -> ScheduleOverride:
+    changes = patch.changes()
+    starts_at = changes.get("starts_at", override.starts_at)
+    ends_at = changes.get("ends_at", override.ends_at)
+    _check_window(starts_at, ends_at)
+    if "user" in changes:
+        override.user_id = await user_ref_id(session, changes["user"], "user")
+    override.starts_at, override.ends_at = starts_at, ends_at
+    await session.flush()
+    return override
 
 
 async def schedule_model(*, session: AsyncSession, schedule_id: int, around: datetime) -> domain.Schedule:
@@ -165,78 +281,6 @@ async def final_schedule(
 
 async def list_schedules(*, session: AsyncSession) -> list[Schedule]:
     return list((await session.scalars(select(Schedule).order_by(Schedule.slug))).all())
-
-
-async def _target(session: AsyncSession, target: dict[str, str], field: str) -> dict[str, Any]:
-    kind, ref = target.get("type"), target.get("ref", "")
-    if kind == "user":
-        return {"type": "user", "id": await _user_id(session, ref, field)}
-    model: Any = {"schedule": Schedule, "team": Team}.get(kind or "")
-    if model is None:
-        raise invalid(field, "type must be user, schedule or team")
-    found = await session.scalar(select(model.id).where(model.slug == ref))
-    if found is None:
-        raise invalid(field, f"no {kind} {ref!r}")
-    return {"type": kind, "id": found}
-
-
-async def create_policy(*, session: AsyncSession, data: PolicyCreate, now: datetime) -> EscalationPolicy:
-    if await session.scalar(select(EscalationPolicy).where(EscalationPolicy.slug == data.slug)) is not None:
-        raise Conflict(f"an escalation policy {data.slug!r} already exists")
-    policy = EscalationPolicy(
-        slug=data.slug,
-        name=data.name,
-        repeat=data.repeat,
-        unack_timeout_seconds=data.unack_timeout_seconds,
-        created_at=now,
-    )
-    session.add(policy)
-    await session.flush()
-    for position, step in enumerate(data.steps):
-        targets = [
-            await _target(session, t, f"steps[{position}].targets[{i}]") for i, t in enumerate(step.targets)
-        ]
-        session.add(
-            EscalationStep(
-                policy_id=policy.id, position=position, delay_seconds=step.delay_seconds, targets=targets
-            )
-        )
-    if data.services:
-        found = (await session.scalars(select(Service.slug).where(Service.slug.in_(data.services)))).all()
-        if missing := sorted(set(data.services) - set(found)):
-            raise invalid("services", f"unknown service(s): {', '.join(missing)}")
-        await session.execute(
-            update(Service).where(Service.slug.in_(data.services)).values(escalation_policy_id=policy.id)
-        )
-    await session.flush()
-    return policy
-
-
-async def policy_steps(*, session: AsyncSession, policy_id: int) -> list[EscalationStep]:
-    query = (
-        select(EscalationStep).where(EscalationStep.policy_id == policy_id).order_by(EscalationStep.position)
-    )
-    return list((await session.scalars(query)).all())
-
-
-async def target_users(*, session: AsyncSession, targets: list[dict[str, Any]], at: datetime) -> list[int]:
-    """The people a step pages at `at`: users as named, a schedule's on-call person, a team's members."""
-    found: list[int] = []
-    for target in targets:
-        if target["type"] == "user":
-            found.append(int(target["id"]))
-        elif target["type"] == "schedule":
-            schedule = await session.get(Schedule, int(target["id"]))
-            span = await on_call_at(session=session, schedule=schedule, at=at) if schedule else None
-            if span is not None and span.user is not None:
-                found.append(int(span.user))
-        else:
-            members = await session.scalars(
-                select(TeamMember.user_id).where(TeamMember.team_id == int(target["id"]))
-            )
-            found.extend(members.all())
-    active = set((await session.scalars(select(User.id).where(User.id.in_(found), User.is_active))).all())
-    return [u for u in dict.fromkeys(found) if u in active]
 
 
 async def import_overrides(

@@ -27,7 +27,7 @@ from warroom.jobs.service import JobSpec, enqueue
 from warroom.notify.models import OutgoingMessage
 from warroom.notify.service import plan_for
 from warroom.oncall.models import EscalationPolicy
-from warroom.oncall.service import policy_steps, target_users
+from warroom.oncall.policy_service import policy_steps, target_users
 from warroom.paging.acklinks import make_token
 from warroom.paging.models import Escalation
 
@@ -166,7 +166,10 @@ async def run_step(run: JobRun, payload: dict[str, Any]) -> None:
     if alert is None or not steps:
         escalation.state = "exhausted"
         return
-    current = steps[escalation.step]
+    # The policy's steps may have been replaced since this job was queued (policy_service's note): walk the
+    # new steps from the same place, and if there are fewer now, page the last one rather than nobody. The
+    # walk's own counter stays as it is, so message keys never repeat one already used in this round.
+    current = steps[min(escalation.step, len(steps) - 1)]
     targets = await _memo(run, f"targets:{current.id}", target_users, targets=current.targets, at=run.now)
     for user_id in targets:
         channels = await _page_user(run, escalation, alert, user_id, escalation.step)
@@ -179,7 +182,7 @@ async def run_step(run: JobRun, payload: dict[str, Any]) -> None:
 async def _advance(run: JobRun, escalation: Escalation, steps: list[Any]) -> None:
     policy = await run.session.get(EscalationPolicy, escalation.policy_id)
     next_step, next_round = escalation.step + 1, escalation.round
-    if next_step == len(steps):
+    if next_step >= len(steps):
         if policy is None or escalation.round >= policy.repeat:
             escalation.state = "exhausted"
             return
