@@ -266,3 +266,33 @@ async def import_overrides(
         )
     await session.flush()
     return len(overrides), skipped
+
+
+async def on_call_everywhere(*, session: AsyncSession, at: datetime) -> list[tuple[Schedule, domain.Span]]:
+    """Who is on call at `at` on every schedule, in three queries however many schedules there are."""
+    schedules = await list_schedules(session=session)
+    layers = (await session.scalars(select(ScheduleLayer))).all()
+    overrides = (
+        await session.scalars(
+            select(ScheduleOverride).where(
+                ScheduleOverride.starts_at <= at + domain.DEFAULT_HORIZON,
+                ScheduleOverride.ends_at > at - domain.DEFAULT_HORIZON,
+            )
+        )
+    ).all()
+    found = []
+    for schedule in schedules:
+        model = domain.Schedule(
+            layers=tuple(
+                domain.Layer(layer.name, layer.priority, rotation_of(layer))
+                for layer in layers
+                if layer.schedule_id == schedule.id
+            ),
+            overrides=tuple(
+                domain.Override(str(o.user_id), o.starts_at, o.ends_at)
+                for o in overrides
+                if o.schedule_id == schedule.id
+            ),
+        )
+        found.append((schedule, domain.on_call_at(model, at)))
+    return found
