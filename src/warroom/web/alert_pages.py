@@ -155,5 +155,5 @@ async def attach(alert_id: int, request: Request, user: PageWriter, context: Con
     except (Conflict, InvalidInput) as error:
         query = AlertQuery.of(QueryParams(urlsplit(back).query))
         forms = {alert_id: refused(values, error)}
-        await _list_page(request, context, user, query, attach=forms, status=error.status)
+        return await _list_page(request, context, user, query, attach=forms, status=error.status)
     return redirect(request, back, flash=f"Alert #{alert_id} attached to INC-{incident.id}")

@@ -50,7 +50,7 @@ async def act(
     except (InvalidInput, Conflict, ValidationError) as error:
         state = refused(values, error, renames=renames)
         status = error.status if isinstance(error, Conflict | InvalidInput) else 422
-        await show_incident(request, context, user, ref, forms={form: state}, status=status)
+        return await show_incident(request, context, user, ref, forms={form: state}, status=status)
     return redirect(request, f"/incidents/{canonical(ref)}#{form}", flash=done)
 
 
