@@ -51,10 +51,16 @@ class AlertQuery:
         )
 
     def url(self, **changes: object) -> str:
-        fields = {"status": self.status, "severity": self.severity, "service": self.service, "q": self.q}
-        fields.update(changes)  # type: ignore[arg-type]
+        """This query's address with some parameters changed (the pages and tabs link with it)."""
+        offset = changes.pop("offset", self.offset)
+        fields: dict[str, object] = {
+            "status": self.status,
+            "severity": self.severity,
+            "service": self.service,
+            "q": self.q,
+            **changes,
+        }
         pairs = [(k, v) for k, vs in fields.items() for v in (vs if isinstance(vs, tuple) else (vs,)) if v]
-        offset = changes.get("offset", self.offset)
         if offset:
             pairs.append(("offset", offset))
         return "/alerts" + (f"?{urlencode(pairs)}" if pairs else "")

@@ -89,7 +89,8 @@ async def load_dashboard(
 ) -> Dashboard:
     board = Dashboard()
     board.open, board.open_total = await _incidents(session, loaded, ("active",), OPEN_SHOWN, now, user)
-    board.open.sort(key=lambda pair: (pair[1], pair[0].declared_at))
+    # Most severe first; within a severity, those still waiting for a response first, oldest first.
+    board.open.sort(key=lambda pair: (pair[1], pair[0].acknowledged_at is not None, pair[0].declared_at))
     board.resolved, _ = await _incidents(session, loaded, ("resolved", "closed"), RESOLVED_SHOWN, now, user)
     if allows(user.role, Permission.incident_internal):
         rows, board.alerts_total = await alerts.list_alerts(
