@@ -77,7 +77,9 @@ def _lifespan(
             worker = Worker(context, periodic=periodic_checks())
             context.wake_worker = worker.wake
             worker_task = asyncio.create_task(worker.run_forever(stop), name="worker")
+        undo_drain = _app.state.web.feed.drain_on_exit_signals()
         yield
+        undo_drain()
         await _app.state.web.feed.stop()
         stop.set()
         if worker_task is not None:

@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
+import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from types import FrameType
 from typing import Any
 
 import structlog
@@ -40,8 +43,12 @@ log = structlog.get_logger("warroom.web.live")
 
 @dataclass(frozen=True)
 class Change:
-    source: str  # "timeline" or "alerts"
+    source: str  # "timeline", "alerts", or "stop" (the process is shutting down: end the stream)
     incident_id: int | None = None
+
+
+STOP = Change("stop")
+EXIT_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @dataclass
@@ -90,17 +97,57 @@ class LiveFeed:
         self.interval = interval
         self._queues: set[asyncio.Queue[Change]] = set()
         self._task: asyncio.Task[None] | None = None
+        self.draining = False
 
     @asynccontextmanager
     async def subscribe(self) -> AsyncIterator[asyncio.Queue[Change]]:
         queue: asyncio.Queue[Change] = asyncio.Queue(maxsize=1000)
         self._queues.add(queue)
+        if self.draining:
+            queue.put_nowait(STOP)
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="warroom-live-feed")
         try:
             yield queue
         finally:
             self._queues.discard(queue)
+
+    def drain(self) -> None:
+        """Tell every open stream to end now (and any opened later), so a shutdown need not wait for them."""
+        self.draining = True
+        self._publish([STOP])
+
+    def drain_on_exit_signals(self) -> Callable[[], None]:
+        """Drain when the process is told to stop (SIGTERM, SIGINT), then run what handled the signal before.
+
+        uvicorn's graceful shutdown waits for open responses to finish, and a live stream only finishes on its
+        own after a while: without this, a server with browsers connected takes that long to stop. The handler
+        that was there (uvicorn's) still runs, so shutdown proceeds as before. Returns the undo. Only the main
+        thread may touch signal handlers; elsewhere this does nothing.
+        """
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+        loop = asyncio.get_running_loop()
+        previous = {sig: signal.getsignal(sig) for sig in EXIT_SIGNALS}
+
+        def handler(sig: int, frame: FrameType | None) -> None:
+            loop.call_soon_threadsafe(self.drain)
+            before = previous[signal.Signals(sig)]
+            if callable(before):
+                before(sig, frame)
+            elif before == signal.SIG_DFL:
+                signal.signal(sig, signal.SIG_DFL)
+                signal.raise_signal(sig)
+
+        for sig in EXIT_SIGNALS:
+            signal.signal(sig, handler)
+
+        def undo() -> None:
+            for sig, before in previous.items():
+                if signal.getsignal(sig) is handler:
+                    signal.signal(sig, before)
+
+        return undo
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -127,6 +174,9 @@ class LiveFeed:
         changes = [Change("timeline", incident_id) for incident_id in sorted(changed_incidents)]
         if alerts_changed:
             changes.append(Change("alerts"))
+        self._publish(changes)
+
+    def _publish(self, changes: list[Change]) -> None:
         for queue in list(self._queues):
             for change in changes:
                 if queue.full():  # a stuck page: drop its oldest news rather than grow without bound

@@ -6,8 +6,9 @@
   regions.
   Stakeholders may not read the timeline, so they get `changed` only.
 
-A stream ends itself after STREAM_LIFETIME and the browser reconnects at once (`retry:`): no stream holds a
-server's graceful shutdown for long, and a reconnect picks up where it left off.
+A stream ends itself after STREAM_LIFETIME, and at once when the process is told to stop (see
+LiveFeed.drain_on_exit_signals); the browser reconnects (`retry:`), to this or another server process, and
+picks up where it left off.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from warroom.deps import ContextDep
 from warroom.incidents import service
 from warroom.web.deps import OptionalUser
 from warroom.web.incident_data import new_events
-from warroom.web.live import Change
+from warroom.web.live import STOP, Change
 from warroom.web.render import web_state
 
 router = APIRouter(include_in_schema=False)
@@ -71,7 +72,7 @@ async def _stream(request: Request, context: AppContext, watch: Watch) -> AsyncI
             yield chunk
         while (left := ends - time.monotonic()) > 0:
             changes = await _next_changes(queue, min(HEARTBEAT, left))
-            if await request.is_disconnected():
+            if STOP in changes or await request.is_disconnected():
                 return
             if not changes:
                 yield ": ping\n\n"
