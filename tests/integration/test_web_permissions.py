@@ -118,7 +118,7 @@ async def test_read_only_roles_see_no_write_controls(web: Web) -> None:
             assert set(posts) == own, (role, path, posts)
             assert 'href="/declare"' not in page
     viewer_alerts = (await web["viewer"].client.get("/alerts")).text
-    assert "disk full" in viewer_alerts and "Acknowledge" not in viewer_alerts
+    assert "disk full" in viewer_alerts and "Acknowledge alert" not in viewer_alerts
     assert (await web["viewer"].client.get("/declare")).status_code == 403
 
 
