@@ -306,3 +306,17 @@ async def test_dashboard_shows_open_incidents_by_severity_with_their_clocks(web:
     regions = await web["viewer"].client.get("/", params={"fragment": "1"})
     assert regions.status_code == 200 and 'id="dash-open" data-region' in regions.text
     assert "<html" not in regions.text
+
+
+async def test_a_long_timeline_shows_the_newest_events_and_links_to_the_rest(
+    web: Web, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("warroom.web.incident_data.TIMELINE_SHOWN", 3)
+    ref = await declared(web.api)  # "detected" and "declared"
+    for n in range(3):
+        await web.api.responder.post(f"/api/v1/incidents/{ref}/updates", json={"body": f"note {n}"})
+    page = (await web["viewer"].client.get(f"/incidents/{ref}")).text
+    assert page.count('<li class="ev ') == 3 and "note 2" in page and "Detected" not in page
+    assert "Show the 2 older events" in page
+    everything = (await web["viewer"].client.get(f"/incidents/{ref}", params={"timeline": "all"})).text
+    assert everything.count('<li class="ev ') == 5 and "older events" not in everything

@@ -21,10 +21,10 @@ from warroom.incidents.schemas import IncidentOut, RoleHolding, TaskOut, UpdateO
 from warroom.procedure.loader import LoadedProcedure
 from warroom.procedure.schemas import Phase, Procedure, Role
 from warroom.timeline.models import TimelineEvent
-from warroom.timeline.service import list_events
 from warroom.web.timeline_view import EventView, describe_all
 
 ATTACHED_ALERTS_SHOWN = 100
+TIMELINE_SHOWN = 300  # the newest; a long incident's page stays fast (`?timeline=all` shows every event)
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,7 @@ class IncidentPage:
     tasks: list[TaskOut] = field(default_factory=list)
     events: list[EventView] = field(default_factory=list)
     last_seq: int = 0
+    older_events: int = 0  # events not shown (only the newest TIMELINE_SHOWN are, unless asked)
     alerts: list[AlertOut] = field(default_factory=list)
     alerts_total: int = 0
     updates: list[UpdateOut] = field(default_factory=list)
@@ -67,7 +68,13 @@ def role_rows(procedure: Procedure, incident: IncidentOut) -> list[RoleRow]:
 
 
 async def load_incident_page(
-    *, session: AsyncSession, loaded: LoadedProcedure, user: User, ref: str, now: datetime
+    *,
+    session: AsyncSession,
+    loaded: LoadedProcedure,
+    user: User,
+    ref: str,
+    now: datetime,
+    everything: bool = False,
 ) -> IncidentPage:
     incident = await service.get_incident(session=session, ref=ref)
     internal = allows(user.role, Permission.incident_internal)
@@ -84,7 +91,7 @@ async def load_incident_page(
         internal=internal,
     )
     if page.internal:
-        await _internal_parts(session, loaded, incident, page)
+        await _internal_parts(session, loaded, incident, page, everything)
     else:
         found = await collaboration.list_updates(
             session=session, incident_id=incident.id, audiences=("stakeholder",)
@@ -94,14 +101,18 @@ async def load_incident_page(
 
 
 async def _internal_parts(
-    session: AsyncSession, loaded: LoadedProcedure, incident: Incident, page: IncidentPage
+    session: AsyncSession, loaded: LoadedProcedure, incident: Incident, page: IncidentPage, everything: bool
 ) -> None:
     page.roles = role_rows(loaded.procedure, page.incident)
     page.tasks = await views.tasks_out(
         session, await collaboration.list_tasks(session=session, incident_id=incident.id)
     )
-    events = await list_events(session=session, incident_id=incident.id)
-    page.events = list(reversed(describe_all(events, loaded.procedure)))
+    query = select(TimelineEvent).where(TimelineEvent.incident_id == incident.id)
+    if not everything:
+        query = query.where(TimelineEvent.seq > incident.timeline_seq - TIMELINE_SHOWN)
+    events = list((await session.scalars(query.order_by(TimelineEvent.seq.desc()))).all())
+    page.events = describe_all(events, loaded.procedure)
+    page.older_events = events[-1].seq - 1 if events else 0
     page.last_seq = incident.timeline_seq
     rows, page.alerts_total = await alerts.list_alerts(
         session=session,

@@ -32,7 +32,12 @@ async def show_incident(
     now = context.clock.now()
     async with context.db.read() as session:
         page = await load_incident_page(
-            session=session, loaded=context.procedure, user=user, ref=ref, now=now
+            session=session,
+            loaded=context.procedure,
+            user=user,
+            ref=ref,
+            now=now,
+            everything=request.query_params.get("timeline") == "all",
         )
     template = "incident_regions.html" if request.query_params.get("fragment") else "incident.html"
     return render(
