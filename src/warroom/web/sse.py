@@ -79,10 +79,17 @@ async def _stream(request: Request, context: AppContext, watch: Watch) -> AsyncI
                 continue
             async for chunk in watch.on(context, changes):
                 yield chunk
+            await asyncio.sleep(watch.min_gap)  # what arrives meanwhile goes out together next time
 
 
 class Watch:
-    """What one stream cares about; the dashboard's cares about everything."""
+    """What one stream cares about; the dashboard's cares about everything.
+
+    During an alert storm something changes every poll; the dashboard then refetches at most once per
+    `min_gap` seconds instead of as often as the poller ticks.
+    """
+
+    min_gap = 1.0
 
     async def catch_up(self, context: AppContext) -> AsyncIterator[str]:
         return
@@ -93,6 +100,8 @@ class Watch:
 
 
 class IncidentWatch(Watch):
+    min_gap = 0.0
+
     def __init__(self, incident_id: int, after: int, internal: bool, template: Template) -> None:
         self.incident_id, self.after, self.internal = incident_id, after, internal
         self.template = template
