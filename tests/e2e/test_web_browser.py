@@ -1,12 +1,14 @@
 """The war room in a real browser against a real `warroom run`, at desktop and phone sizes: sign in (by
 keyboard), declare a P1 and see it on a second person's dashboard within 2 s with no reload, assign a
-commander, post an update that appears live on the second person's incident page, move phases, and
-acknowledge an alert from the alerts page. Each page is saved as a screenshot under tests/artifacts/web/."""
+commander, post an update that appears live on the second person's incident page, move phases, acknowledge
+an alert from the alerts page, and add a schedule override and see who is on call change. Each page is
+saved as a screenshot under tests/artifacts/web/."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -105,6 +107,7 @@ def test_the_war_room_flow(stack: Stack, browser: Any, size_name: str) -> None:
         wait_live(watcher)
         run_the_war_room(me, watcher, stack, shots, ref)
         acknowledge_from_alerts_page(me, stack, shots, size_name)
+        override_the_schedule(me, stack, shots)
 
         for path in ("/", f"/incidents/{ref}", "/alerts", "/declare", "/procedure", "/account"):
             me.goto(f"{stack.url}{path}")
@@ -192,3 +195,23 @@ def acknowledge_from_alerts_page(me: Any, stack: Stack, shots: Shots, size_name:
         alert = api.get(f"/api/v1/alerts/{alert_id}").json()
     assert alert["status"] == "acknowledged" and alert["acknowledged_by"] == stack.admin_email
     shots.take(me, "alerts-acknowledged")
+
+
+def override_the_schedule(me: Any, stack: Stack, shots: Shots) -> None:
+    """The demo's "Payments on call" schedule is in UTC, so the form's local times are UTC here."""
+    from playwright.sync_api import expect
+
+    me.goto(f"{stack.url}/schedules")
+    section = me.locator("#schedule-payments-oncall")
+    expect(section).not_to_contain_text("On call now: Wanda Watcher")
+    shots.take(me, "schedules")
+    section.locator("summary", has_text="Add an override").click()
+    now = datetime.now(UTC)
+    section.get_by_label("Who covers").fill(stack.watcher_email)
+    section.get_by_label("From (UTC time)").fill((now - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M"))
+    section.get_by_label("Until (UTC time)").fill((now + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"))
+    section.get_by_role("button", name="Add override").click()
+    expect(me.locator(".flash")).to_have_text("Override added to Payments on call")
+    expect(me.locator("#schedule-payments-oncall")).to_contain_text("On call now: Wanda Watcher")
+    expect(me.locator("#schedule-payments-oncall")).to_contain_text("(override)")
+    shots.take(me, "schedules-override")

@@ -320,3 +320,48 @@ async def test_a_long_timeline_shows_the_newest_events_and_links_to_the_rest(
     assert "Show the 2 older events" in page
     everything = (await web["viewer"].client.get(f"/incidents/{ref}", params={"timeline": "all"})).text
     assert everything.count('<li class="ev ') == 5 and "older events" not in everything
+
+
+async def make_schedule(api: Api) -> None:
+    layer = {
+        "name": "base",
+        "participants": [api.emails["responder"]],
+        "start": "2026-03-02T08:00:00Z",  # 09:00 in Berlin: the responder from now on, every week
+        "shift_length": 1,
+        "shift_unit": "weeks",
+        "time_zone": "Europe/Berlin",
+    }
+    body = {"slug": "primary", "name": "Primary", "time_zone": "Europe/Berlin", "layers": [layer]}
+    assert (await api.admin.post("/api/v1/schedules", json=body)).status_code == 201
+
+
+async def test_schedules_show_two_weeks_with_gaps_and_take_an_override(web: Web) -> None:
+    await make_schedule(web.api)
+    page = await web["viewer"].client.get("/schedules")
+    shown = text_of(page.text)
+    assert "Primary" in shown and "On call now: Responder" in shown
+    assert "1 gap in two weeks" in shown  # midnight to the first handoff at 08:00 UTC, before the rotation
+    assert page.text.count('class="gap"') == 1
+
+    you = web["responder"]
+    refused = await you.post(
+        "/schedules/primary/overrides",
+        {"user": web.api.emails["admin"], "starts_at": "2026-03-02T15:00", "ends_at": "2026-03-02T14:00"},
+    )
+    assert refused.status_code == 422
+    assert field_error(refused.text, "primary-ends_at") == "must be after starts_at"
+    assert field_value(refused.text, "primary-starts_at") == "2026-03-02T15:00"
+    missing = await you.post("/schedules/primary/overrides", {"user": "", "starts_at": "", "ends_at": "x"})
+    assert field_error(missing.text, "primary-user") == "name someone (email)"
+    assert field_error(missing.text, "primary-starts_at") == "is required"
+    assert field_error(missing.text, "primary-ends_at") == "give a date and time"
+
+    # 10:30 to 13:00 Berlin time is 09:30 to 12:00 UTC: the admin covers now (10:00 UTC).
+    form = {"user": web.api.emails["admin"], "starts_at": "2026-03-02T10:30", "ends_at": "2026-03-02T13:00"}
+    done = await you.post("/schedules/primary/overrides", form)
+    assert done.status_code == 303 and done.headers["location"] == "/schedules#schedule-primary"
+    after = text_of((await you.client.get("/schedules")).text)
+    assert "On call now: Admin until" in after and "(override)" in after
+    final = (await web.api.viewer.get("/api/v1/schedules/primary/final", params={"days": 1})).json()
+    assert {"start": "2026-03-02T10:00:00Z", "end": "2026-03-02T12:00:00Z"}.items() <= final[0].items()
+    assert final[0]["source"] == "override"

@@ -57,7 +57,17 @@ async def world(api: Api) -> dict[str, str]:
     }
     assert (await api.anonymous.post("/v2/enqueue", json=event)).status_code == 202
     alert = (await api.viewer.get("/api/v1/alerts")).json()["items"][0]
-    return {"ref": ref, "task_id": str(task["id"]), "alert_id": str(alert["id"])}
+    layer = {
+        "name": "base",
+        "participants": [api.emails["responder"]],
+        "start": "2026-03-02T09:00:00Z",
+        "shift_length": 1,
+        "shift_unit": "weeks",
+        "time_zone": "Europe/Berlin",
+    }
+    schedule = {"slug": "primary", "name": "Primary", "layers": [layer]}
+    assert (await api.admin.post("/api/v1/schedules", json=schedule)).status_code == 201
+    return {"ref": ref, "task_id": str(task["id"]), "alert_id": str(alert["id"]), "slug": "primary"}
 
 
 async def snapshot(api: Api, ref: str) -> dict[str, Any]:
@@ -68,6 +78,7 @@ async def snapshot(api: Api, ref: str) -> dict[str, Any]:
             (a["status"], a["incident"]) for a in (await api.admin.get("/api/v1/alerts")).json()["items"]
         ],
         "tasks": [t["done"] for t in (await api.admin.get(f"/api/v1/incidents/{ref}/tasks")).json()],
+        "final": (await api.admin.get("/api/v1/schedules/primary/final")).json(),
     }
 
 
@@ -84,6 +95,11 @@ FORMS: dict[str, dict[str, str]] = {
     "/alerts/{alert_id}/acknowledge": {},
     "/alerts/{alert_id}/resolve": {},
     "/alerts/{alert_id}/attach": {"incident": "INC-1"},
+    "/schedules/{slug}/overrides": {
+        "user": "admin@test.warroom",
+        "starts_at": "2026-03-02T12:00",
+        "ends_at": "2026-03-02T14:00",
+    },
 }
 
 
@@ -109,7 +125,7 @@ async def test_read_only_roles_see_no_write_controls(web: Web) -> None:
     writer_page = (await web["responder"].client.get(f"/incidents/{ref}")).text
     assert f'action="/incidents/{ref}/updates"' in writer_page and 'href="/declare"' in writer_page
     for role in READ_ONLY:
-        for path in ("/", f"/incidents/{ref}", "/procedure", "/account"):
+        for path in ("/", f"/incidents/{ref}", "/procedure", "/account", "/schedules"):
             page = (await web[role].client.get(path)).text
             posts = re.findall(r'<form method="post" action="([^"]+)"', page)
             own = {
@@ -135,5 +151,6 @@ async def test_stakeholders_see_status_and_stakeholder_updates_only(web: Web) ->
     assert "we are on it" in page and "internal detail" not in page
     assert "Timeline" not in page and "Tasks" not in page and "Incident commander" not in page
     assert (await web["stakeholder"].client.get("/alerts")).status_code == 403
+    assert (await web["stakeholder"].client.get("/schedules")).status_code == 403
     dashboard = text_of((await web["stakeholder"].client.get("/")).text)
     assert "Open incidents" in dashboard and "Triggered alerts" not in dashboard

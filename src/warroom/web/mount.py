@@ -29,6 +29,7 @@ from warroom.web import (
     incident_actions,
     incident_pages,
     procedure_page,
+    schedule_pages,
     sse,
 )
 from warroom.web.deps import SignInRequired
@@ -45,6 +46,7 @@ ROUTERS = (
     incident_actions.router,
     alert_pages.router,
     procedure_page.router,
+    schedule_pages.router,
     sse.router,
 )
 MACHINE_PREFIXES = ("/api/", "/v2/", "/intake/", "/ack/", "/ical/", "/healthz", "/metrics")
