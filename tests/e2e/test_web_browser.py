@@ -26,6 +26,16 @@ from tests.process import running_server
 SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 360, "height": 740}}
 LIVE_WITHIN_MS = 2000
 
+
+def cover(size_name: str, stack: Stack) -> tuple[str, str]:
+    """Who takes over the demo schedule in each run (one server serves both, so each names someone new)."""
+    return (
+        (stack.watcher_email, "Wanda Watcher")
+        if size_name == "desktop"
+        else ("carol@demo.warroom", "Carol Mendes")
+    )
+
+
 pytestmark = pytest.mark.slow
 
 
@@ -107,7 +117,7 @@ def test_the_war_room_flow(stack: Stack, browser: Any, size_name: str) -> None:
         wait_live(watcher)
         run_the_war_room(me, watcher, stack, shots, ref)
         acknowledge_from_alerts_page(me, stack, shots, size_name)
-        override_the_schedule(me, stack, shots)
+        override_the_schedule(me, stack, shots, *cover(size_name, stack))
 
         for path in ("/", f"/incidents/{ref}", "/alerts", "/declare", "/procedure", "/account"):
             me.goto(f"{stack.url}{path}")
@@ -138,7 +148,7 @@ def declare_p1(me: Any, stack: Stack, shots: Shots, title: str) -> str:
     shots.take(me, "declare")
     me.get_by_role("button", name="Declare incident").click()
     me.wait_for_url(f"{stack.url}/incidents/INC-*")
-    ref = me.url.rsplit("/", 1)[1]
+    ref = str(me.url).rsplit("/", 1)[1]
     expect(me.locator("#inc-header")).to_contain_text(title)
     expect(me.locator(".flash")).to_have_text(f"{ref} declared")
     return ref
@@ -197,21 +207,21 @@ def acknowledge_from_alerts_page(me: Any, stack: Stack, shots: Shots, size_name:
     shots.take(me, "alerts-acknowledged")
 
 
-def override_the_schedule(me: Any, stack: Stack, shots: Shots) -> None:
+def override_the_schedule(me: Any, stack: Stack, shots: Shots, email: str, name: str) -> None:
     """The demo's "Payments on call" schedule is in UTC, so the form's local times are UTC here."""
     from playwright.sync_api import expect
 
     me.goto(f"{stack.url}/schedules")
     section = me.locator("#schedule-payments-oncall")
-    expect(section).not_to_contain_text("On call now: Wanda Watcher")
+    expect(section).not_to_contain_text(f"On call now: {name}")
     shots.take(me, "schedules")
     section.locator("summary", has_text="Add an override").click()
     now = datetime.now(UTC)
-    section.get_by_label("Who covers").fill(stack.watcher_email)
+    section.get_by_label("Who covers").fill(email)
     section.get_by_label("From (UTC time)").fill((now - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M"))
     section.get_by_label("Until (UTC time)").fill((now + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"))
     section.get_by_role("button", name="Add override").click()
     expect(me.locator(".flash")).to_have_text("Override added to Payments on call")
-    expect(me.locator("#schedule-payments-oncall")).to_contain_text("On call now: Wanda Watcher")
+    expect(me.locator("#schedule-payments-oncall")).to_contain_text(f"On call now: {name}")
     expect(me.locator("#schedule-payments-oncall")).to_contain_text("(override)")
     shots.take(me, "schedules-override")
