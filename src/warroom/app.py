@@ -8,7 +8,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from warroom import __version__
@@ -36,6 +36,7 @@ from warroom.problems import BodyLimitMiddleware, install_problem_handlers
 from warroom.procedure.api import router as procedure_router
 from warroom.procedure.loader import LoadedProcedure, load_default_procedure, load_procedure_file
 from warroom.procedure.service import register_version
+from warroom.web.mount import install_web
 
 # Intake first: it is the hot path, and routes are matched in order. ping_router before intake_router:
 # /intake/heartbeat/{key} must win over /intake/{kind}/{key}.
@@ -65,6 +66,7 @@ def build_context(settings: Settings, clock: Clock | None, procedure: LoadedProc
 def _lifespan(
     context: AppContext, *, run_worker: bool
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    # The web UI's live feed lives on app.state.web (see warroom.web.mount); it stops with the app.
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         async with context.db.write() as session:
@@ -76,7 +78,10 @@ def _lifespan(
             worker = Worker(context, periodic=periodic_checks())
             context.wake_worker = worker.wake
             worker_task = asyncio.create_task(worker.run_forever(stop), name="worker")
+        undo_drain = _app.state.web.feed.drain_on_exit_signals()
         yield
+        undo_drain()
+        await _app.state.web.feed.stop()
         stop.set()
         if worker_task is not None:
             await worker_task
@@ -114,6 +119,7 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router)
     _add_health(app, context)
+    install_web(app, context)
     return app
 
 
@@ -138,14 +144,6 @@ def _add_health(app: FastAPI, context: AppContext) -> None:
             }
             return JSONResponse(body, status_code=503)
         return JSONResponse(body)
-
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    async def home() -> str:
-        return (
-            "<!doctype html><title>warroom</title><h1>warroom</h1>"
-            "<p>The incident API is at <a href=/api/v1/docs>/api/v1/docs</a>; "
-            "health at <a href=/healthz>/healthz</a>.</p>"
-        )
 
 
 def app_from_environment() -> FastAPI:

@@ -141,9 +141,17 @@ async def authenticate_token(*, session: AsyncSession, secret: str) -> User:
     return user
 
 
-async def revoke_token(*, session: AsyncSession, token_id: int, now: datetime) -> None:
+async def list_tokens(*, session: AsyncSession, user_id: int) -> list[ApiToken]:
+    query = select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id.desc())
+    return list((await session.scalars(query)).all())
+
+
+async def revoke_token(
+    *, session: AsyncSession, token_id: int, now: datetime, owner_id: int | None = None
+) -> None:
+    """Revoke a token; with `owner_id`, only one of that user's own (another's is "not found")."""
     token = await session.get(ApiToken, token_id)
-    if token is None:
+    if token is None or (owner_id is not None and token.user_id != owner_id):
         raise NotFound(f"no token with id {token_id}")
     token.revoked_at = now
     await session.flush()

@@ -310,3 +310,47 @@ async def import_overrides(
         )
     await session.flush()
     return len(overrides), skipped
+
+
+async def schedule_models(
+    *, session: AsyncSession, around: datetime
+) -> list[tuple[Schedule, domain.Schedule]]:
+    """Every schedule with its model for the pure maths near `around`, in three queries in all."""
+    schedules = await list_schedules(session=session)
+    layers = (await session.scalars(select(ScheduleLayer).order_by(ScheduleLayer.id))).all()
+    overrides = (
+        await session.scalars(
+            select(ScheduleOverride)
+            .where(
+                ScheduleOverride.starts_at <= around + domain.DEFAULT_HORIZON,
+                ScheduleOverride.ends_at > around - domain.DEFAULT_HORIZON,
+            )
+            .order_by(ScheduleOverride.id)
+        )
+    ).all()
+    return [
+        (
+            schedule,
+            domain.Schedule(
+                layers=tuple(
+                    domain.Layer(layer.name, layer.priority, rotation_of(layer))
+                    for layer in layers
+                    if layer.schedule_id == schedule.id
+                ),
+                overrides=tuple(
+                    domain.Override(str(o.user_id), o.starts_at, o.ends_at)
+                    for o in overrides
+                    if o.schedule_id == schedule.id
+                ),
+            ),
+        )
+        for schedule in schedules
+    ]
+
+
+async def on_call_everywhere(*, session: AsyncSession, at: datetime) -> list[tuple[Schedule, domain.Span]]:
+    """Who is on call at `at` on every schedule, in three queries however many schedules there are."""
+    return [
+        (schedule, domain.on_call_at(model, at))
+        for schedule, model in await schedule_models(session=session, around=at)
+    ]

@@ -1,0 +1,114 @@
+"""Who is asking, may they, and did the form come from our page (CSRF): dependencies for the web routes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from warroom.auth.domain import Permission, allows
+from warroom.auth.models import User
+from warroom.context import AppContext
+from warroom.deps import ContextDep
+from warroom.errors import PermissionDenied
+from warroom.web.render import session_of, web_state
+from warroom.web.sessions import CSRF_FIELD, CSRF_HEADER
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class SignInRequired(Exception):
+    """Raised by a page that needs a signed-in user; answered with a redirect to the sign-in page."""
+
+
+class CsrfRefused(PermissionDenied):
+    title = "Forbidden: the form is stale or did not come from warroom"
+
+
+async def optional_user(request: Request, context: ContextDep) -> User | None:
+    """The signed-in user, fresh from the database (role, active flag, password), or None."""
+    if hasattr(request.state, "web_user"):
+        cached: User | None = request.state.web_user
+        return cached
+    session = session_of(request)
+    user = None
+    if session.user_id is not None:
+        async with context.db.read() as db:
+            user = await db.get(User, session.user_id)
+        codec = web_state(request).codec
+        if user is None or not user.is_active or codec.fingerprint(user) != session.fingerprint:
+            user = None
+            session.user_id, session.fingerprint, session.dirty = None, "", True
+    request.state.web_user = user
+    return user
+
+
+OptionalUser = Annotated[User | None, Depends(optional_user)]
+
+
+async def page_user(user: OptionalUser) -> User:
+    if user is None:
+        raise SignInRequired()
+    return user
+
+
+PageUser = Annotated[User, Depends(page_user)]
+
+
+def page_permission(permission: Permission) -> Callable[[User], Awaitable[User]]:
+    async def check(user: PageUser) -> User:
+        if not allows(user.role, permission):
+            raise PermissionDenied(f"the {user.role} role may not do this ({permission.value})")
+        return user
+
+    return check
+
+
+PageReader = Annotated[User, Depends(page_permission(Permission.incident_read))]
+PageInternal = Annotated[User, Depends(page_permission(Permission.incident_internal))]
+PageWriter = Annotated[User, Depends(page_permission(Permission.incident_write))]
+
+
+async def csrf_checked(request: Request) -> None:
+    """Every unsafe request carries the session's CSRF token, in the form or in a header."""
+    if request.method in SAFE_METHODS:
+        return
+    token = request.headers.get(CSRF_HEADER)
+    if token is None:
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        token = value if isinstance(value, str) else None
+    if not web_state(request).codec.csrf_ok(session_of(request), token):
+        raise CsrfRefused("the form is stale or did not come from this site: reload the page and try again")
+
+
+@asynccontextmanager
+async def writing(context: AppContext) -> AsyncIterator[AsyncSession]:
+    """A write transaction that commits only when the block succeeds.
+
+    Web forms catch domain errors to show them next to the field, so they cannot use the API's WriteSession
+    dependency (it would commit whatever the failed service call had flushed): the error leaves this block,
+    which rolls back, and is caught outside it.
+    """
+    async with context.db.write_turn, context.db.write() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        await session.commit()
+
+
+async def form_data(request: Request) -> dict[str, str | list[str]]:
+    """The posted form as plain strings; a repeated field (checkboxes) becomes a list."""
+    form = await request.form()
+    values: dict[str, str | list[str]] = {}
+    for key in form:
+        if key == CSRF_FIELD:
+            continue
+        items = [v for v in form.getlist(key) if isinstance(v, str)]
+        values[key] = items if len(items) > 1 else (items[0] if items else "")
+    return values

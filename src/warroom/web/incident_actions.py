@@ -1,0 +1,213 @@
+"""The war room's forms: post an update, change severity or phase, assign roles, tasks, attach alerts.
+
+Each calls the same service function as the API, inside a transaction that commits only on success. A refused
+form re-renders the page with the message next to its field and the typed values kept (status 409/422).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from warroom.alerts import service as alerts
+from warroom.auth.models import User
+from warroom.context import AppContext
+from warroom.deps import ContextDep
+from warroom.errors import Conflict, InvalidInput, NotFound, invalid
+from warroom.incidents import collaboration, service
+from warroom.incidents.models import Incident
+from warroom.incidents.schemas import IncidentPatch, TaskCreate, TaskPatch, UpdateCreate
+from warroom.web.deps import PageWriter, csrf_checked, form_data, writing
+from warroom.web.forms import FormValues, refused, text
+from warroom.web.incident_pages import canonical, show_incident
+from warroom.web.render import redirect
+
+router = APIRouter(dependencies=[Depends(csrf_checked)], include_in_schema=False)
+Change = Callable[[AsyncSession, Incident], Awaitable[None]]
+
+
+async def act(
+    request: Request,
+    context: AppContext,
+    user: User,
+    ref: str,
+    form: str,
+    change: Change,
+    *,
+    values: FormValues,
+    done: str,
+    renames: Mapping[str, str] | None = None,
+) -> Response:
+    """Run `change` on the locked incident; on success redirect (PRG), on refusal show the form again."""
+    try:
+        async with writing(context) as session:
+            incident = await service.get_incident(session=session, ref=ref, for_update=True)
+            await change(session, incident)
+    except (InvalidInput, Conflict, ValidationError) as error:
+        state = refused(values, error, renames=renames)
+        status = error.status if isinstance(error, Conflict | InvalidInput) else 422
+        return await show_incident(request, context, user, ref, forms={form: state}, status=status)
+    return redirect(request, f"/incidents/{canonical(ref)}#{form}", flash=done)
+
+
+@router.post("/incidents/{ref}/updates")
+async def post_update(ref: str, request: Request, user: PageWriter, context: ContextDep) -> Response:
+    values = await form_data(request)
+
+    async def change(session: AsyncSession, incident: Incident) -> None:
+        data = UpdateCreate(audience=text(values, "audience") or "internal", body=text(values, "body"))
+        await collaboration.post_update(
+            session=session, actor=user, incident=incident, data=data, now=context.clock.now()
+        )
+
+    audience = text(values, "audience")
+    done = "Stakeholder update posted" if audience == "stakeholder" else "Note added to the timeline"
+    return await act(request, context, user, ref, "update", change, values=values, done=done)
+
+
+@router.post("/incidents/{ref}/severity")
+async def change_severity(ref: str, request: Request, user: PageWriter, context: ContextDep) -> Response:
+    values = await form_data(request)
+
+    async def change(session: AsyncSession, incident: Incident) -> None:
+        patch = IncidentPatch(
+            severity=text(values, "severity") or None, severity_reason=text(values, "severity_reason")
+        )
+        if patch.severity is None:
+            raise invalid("severity", "choose a severity")
+        await service.update_incident(
+            session=session,
+            loaded=context.procedure,
+            actor=user,
+            incident=incident,
+            patch=patch,
+            now=context.clock.now(),
+        )
+
+    return await act(request, context, user, ref, "severity", change, values=values, done="Severity changed")
+
+
+@router.post("/incidents/{ref}/phase")
+async def change_phase(ref: str, request: Request, user: PageWriter, context: ContextDep) -> Response:
+    values = await form_data(request)
+
+    async def change(session: AsyncSession, incident: Incident) -> None:
+        await service.move_phase(
+            session=session,
+            loaded=context.procedure,
+            actor=user,
+            incident=incident,
+            target=text(values, "phase"),
+            reason=text(values, "reason")[:2000],
+            now=context.clock.now(),
+        )
+
+    return await act(request, context, user, ref, "phase", change, values=values, done="Phase changed")
+
+
+@router.post("/incidents/{ref}/roles")
+async def change_role(ref: str, request: Request, user: PageWriter, context: ContextDep) -> Response:
+    values = await form_data(request)
+    unassign = text(values, "action") == "unassign"
+
+    async def change(session: AsyncSession, incident: Incident) -> None:
+        if not text(values, "user"):
+            raise invalid("user", "name someone (email)")
+        move = collaboration.unassign_role if unassign else collaboration.assign_role
+        await move(
+            session=session,
+            loaded=context.procedure,
+            actor=user,
+            incident=incident,
+            role=text(values, "role"),
+            user_ref=text(values, "user"),
+            now=context.clock.now(),
+        )
+
+    form = "unassign" if unassign else "roles"
+    return await act(
+        request,
+        context,
+        user,
+        ref,
+        form,
+        change,
+        values=values,
+        done="Role taken back" if unassign else "Role assigned",
+    )
+
+
+@router.post("/incidents/{ref}/acknowledge")
+async def acknowledge(ref: str, request: Request, user: PageWriter, context: ContextDep) -> Response:
+    values = await form_data(request)
+
+    async def change(session: AsyncSession, incident: Incident) -> None:
+        await service.acknowledge(session=session, actor=user, incident=incident, now=context.clock.now())
+
+    return await act(request, context, user, ref, "header", change, values=values, done="Acknowledged")
+
+
+@router.post("/incidents/{ref}/tasks")
+async def add_task(ref: str, request: Request, user: PageWriter, context: ContextDep) -> Response:
+    values = await form_data(request)
+
+    async def change(session: AsyncSession, incident: Incident) -> None:
+        data = TaskCreate(title=text(values, "title"), assignee=text(values, "assignee") or None)
+        await collaboration.add_task(
+            session=session, actor=user, incident=incident, data=data, now=context.clock.now()
+        )
+
+    return await act(request, context, user, ref, "tasks", change, values=values, done="Task added")
+
+
+@router.post("/incidents/{ref}/tasks/{task_id}")
+async def toggle_task(
+    ref: str, task_id: int, request: Request, user: PageWriter, context: ContextDep
+) -> Response:
+    values = await form_data(request)
+    done = text(values, "done") == "1"
+
+    async def change(session: AsyncSession, incident: Incident) -> None:
+        task = await collaboration.get_task(session=session, incident=incident, task_id=task_id)
+        await collaboration.update_task(
+            session=session,
+            actor=user,
+            incident=incident,
+            task=task,
+            patch=TaskPatch(done=done),
+            now=context.clock.now(),
+        )
+
+    return await act(
+        request,
+        context,
+        user,
+        ref,
+        "tasks",
+        change,
+        values=values,
+        done="Task done" if done else "Task reopened",
+    )
+
+
+@router.post("/incidents/{ref}/alerts")
+async def attach_alert(ref: str, request: Request, user: PageWriter, context: ContextDep) -> Response:
+    values = await form_data(request)
+
+    async def change(session: AsyncSession, incident: Incident) -> None:
+        wanted = text(values, "alert").lstrip("#")
+        if not wanted:
+            raise invalid("alert", "give the alert's number")
+        try:
+            alert = await alerts.get_alert(session=session, ref=wanted, for_update=True)
+        except (Conflict, NotFound) as error:
+            raise invalid("alert", error.detail) from None
+        await alerts.attach(
+            session=session, alert=alert, incident=incident, actor=user, now=context.clock.now()
+        )
+
+    return await act(request, context, user, ref, "alerts", change, values=values, done="Alert attached")

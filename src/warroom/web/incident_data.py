@@ -1,0 +1,140 @@
+"""Everything the incident page shows, loaded with a fixed number of queries whatever the incident's size."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from warroom.alerts import service as alerts
+from warroom.alerts import views as alert_views
+from warroom.alerts.schemas import AlertOut
+from warroom.auth.domain import Permission, allows
+from warroom.auth.models import User
+from warroom.auth.service import list_users
+from warroom.incidents import collaboration, service, views
+from warroom.incidents.models import Incident
+from warroom.incidents.schemas import IncidentOut, RoleHolding, TaskOut, UpdateOut
+from warroom.procedure.loader import LoadedProcedure
+from warroom.procedure.schemas import Phase, Procedure, Role
+from warroom.timeline.models import TimelineEvent
+from warroom.web.timeline_view import EventView, describe_all
+
+ATTACHED_ALERTS_SHOWN = 100
+TIMELINE_SHOWN = 300  # the newest; a long incident's page stays fast (`?timeline=all` shows every event)
+
+
+@dataclass(frozen=True)
+class RoleRow:
+    role: Role
+    holders: list[RoleHolding]
+    required: bool
+
+
+@dataclass
+class IncidentPage:
+    incident: IncidentOut
+    severity_rank: int
+    phase: Phase
+    next_phases: list[Phase]
+    roles: list[RoleRow] = field(default_factory=list)
+    tasks: list[TaskOut] = field(default_factory=list)
+    events: list[EventView] = field(default_factory=list)
+    last_seq: int = 0
+    older_events: int = 0  # events not shown (only the newest TIMELINE_SHOWN are, unless asked)
+    alerts: list[AlertOut] = field(default_factory=list)
+    alerts_total: int = 0
+    updates: list[UpdateOut] = field(default_factory=list)
+    people: list[User] = field(default_factory=list)
+    internal: bool = False
+
+
+def severity_rank(procedure: Procedure, severity: str) -> int:
+    """0 for the most severe level; drives the badge style (4 styles that differ in greyscale too)."""
+    ids = procedure.severity_ids()
+    return min(ids.index(severity) if severity in ids else len(ids) - 1, 3)
+
+
+def role_rows(procedure: Procedure, incident: IncidentOut) -> list[RoleRow]:
+    required = set(procedure.severity(incident.severity).required_roles)
+    holders = incident.roles or []
+    return [
+        RoleRow(role=r, holders=[h for h in holders if h.role == r.id], required=r.id in required)
+        for r in procedure.roles
+    ]
+
+
+async def load_incident_page(
+    *,
+    session: AsyncSession,
+    loaded: LoadedProcedure,
+    user: User,
+    ref: str,
+    now: datetime,
+    everything: bool = False,
+) -> IncidentPage:
+    incident = await service.get_incident(session=session, ref=ref)
+    internal = allows(user.role, Permission.incident_internal)
+    (shown,) = await views.incidents_out(
+        session=session, loaded=loaded, incidents=[incident], now=now, show_roles=internal
+    )
+    procedure = loaded.procedure
+    phase = procedure.phase(incident.phase)
+    page = IncidentPage(
+        incident=shown,
+        severity_rank=severity_rank(procedure, incident.severity),
+        phase=phase,
+        next_phases=[procedure.phase(p) for p in phase.next],
+        internal=internal,
+    )
+    if page.internal:
+        await _internal_parts(session, loaded, incident, page, everything)
+    else:
+        found = await collaboration.list_updates(
+            session=session, incident_id=incident.id, audiences=("stakeholder",)
+        )
+        page.updates = list(reversed(await views.updates_out(session, found)))
+    return page
+
+
+async def _internal_parts(
+    session: AsyncSession, loaded: LoadedProcedure, incident: Incident, page: IncidentPage, everything: bool
+) -> None:
+    page.roles = role_rows(loaded.procedure, page.incident)
+    page.tasks = await views.tasks_out(
+        session, await collaboration.list_tasks(session=session, incident_id=incident.id)
+    )
+    query = select(TimelineEvent).where(TimelineEvent.incident_id == incident.id)
+    if not everything:
+        query = query.where(TimelineEvent.seq > incident.timeline_seq - TIMELINE_SHOWN)
+    events = list((await session.scalars(query.order_by(TimelineEvent.seq.desc()))).all())
+    page.events = describe_all(events, loaded.procedure)
+    page.older_events = events[-1].seq - 1 if events else 0
+    page.last_seq = incident.timeline_seq
+    rows, page.alerts_total = await alerts.list_alerts(
+        session=session,
+        filters=alerts.AlertFilter(incident_id=incident.id),
+        limit=ATTACHED_ALERTS_SHOWN,
+        offset=0,
+    )
+    page.alerts = await alert_views.alerts_out(session, rows)
+    page.people = [u for u in await list_users(session=session) if u.is_active]
+
+
+async def new_events(
+    *, session: AsyncSession, loaded: LoadedProcedure, incident_id: int, after: int
+) -> list[EventView]:
+    """The events after `after`, oldest first: per-incident `seq` has no gaps (the incident row is locked)."""
+    query = (
+        select(TimelineEvent)
+        .where(TimelineEvent.incident_id == incident_id, TimelineEvent.seq > after)
+        .order_by(TimelineEvent.seq)
+    )
+    return describe_all(list((await session.scalars(query)).all()), loaded.procedure)
+
+
+def page_values(page: IncidentPage) -> dict[str, Any]:
+    return {"page": page, "incident": page.incident}

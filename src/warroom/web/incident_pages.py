@@ -1,0 +1,67 @@
+"""The incident page (the war room) and its live regions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from warroom.auth.models import User
+from warroom.context import AppContext
+from warroom.deps import ContextDep
+from warroom.incidents.domain import incident_ref
+from warroom.web.deps import PageReader, csrf_checked
+from warroom.web.forms import FormState
+from warroom.web.incident_data import load_incident_page
+from warroom.web.render import render
+
+router = APIRouter(dependencies=[Depends(csrf_checked)], include_in_schema=False)
+
+
+async def show_incident(
+    request: Request,
+    context: AppContext,
+    user: User,
+    ref: str,
+    *,
+    forms: Mapping[str, FormState] | None = None,
+    status: int = 200,
+) -> Response:
+    """The whole page, or only its live regions when the page script asks for them (`?fragment=1`)."""
+    now = context.clock.now()
+    async with context.db.read() as session:
+        page = await load_incident_page(
+            session=session,
+            loaded=context.procedure,
+            user=user,
+            ref=ref,
+            now=now,
+            everything=request.query_params.get("timeline") == "all",
+        )
+    template = "incident_regions.html" if request.query_params.get("fragment") else "incident.html"
+    return render(
+        request,
+        template,
+        status=status,
+        user=user,
+        page=page,
+        incident=page.incident,
+        procedure=context.procedure.procedure,
+        now=now,
+        forms={"severity": FormState(values={"severity": page.incident.severity}), **(forms or {})},
+        title=f"{page.incident.ref} {page.incident.title}",
+    )
+
+
+@router.get("/incidents/{ref}")
+async def incident_page(ref: str, request: Request, user: PageReader, context: ContextDep) -> Response:
+    return await show_incident(request, context, user, ref)
+
+
+def canonical(ref: str) -> str:
+    """`inc-7` and `7` both mean INC-7 (unknown refs are left for the lookup to refuse)."""
+    from warroom.incidents.domain import parse_ref
+
+    found = parse_ref(ref)
+    return incident_ref(found) if found is not None else ref

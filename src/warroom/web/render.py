@@ -1,0 +1,153 @@
+"""Jinja2 (autoescaped) and the few helpers every page uses: render, redirect, flash, time formatting."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.resources import files
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from warroom.auth.domain import Permission, allows
+from warroom.auth.models import User
+from warroom.web.forms import FormState
+from warroom.web.sessions import COOKIE, FLASH_COOKIE, SessionCodec, WebSession, cookie_settings
+
+if TYPE_CHECKING:
+    from warroom.web.live import LiveFeed
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+
+@dataclass
+class WebState:
+    templates: Environment
+    codec: SessionCodec
+    feed: LiveFeed
+    static_version: str
+    sop_html: str
+
+
+def web_state(request: Request) -> WebState:
+    state: WebState = request.app.state.web
+    return state
+
+
+def duration(seconds: float) -> str:
+    """`95` -> `1m 35s`; `7260` -> `2h 1m`; `200000` -> `2d 7h`."""
+    total = int(abs(seconds))
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    if minutes:
+        return f"{minutes}m {secs:02d}s" if minutes < 10 else f"{minutes}m"
+    return f"{secs}s"
+
+
+def iso(value: datetime | None) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else ""
+
+
+def short_time(value: datetime | None) -> str:
+    """UTC as text; the page script rewrites it in the reader's time zone."""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if value else ""
+
+
+def static_version() -> str:
+    digest = hashlib.sha256()
+    for name in ("warroom.css", "warroom.js"):
+        digest.update((files("warroom.web") / "static" / name).read_bytes())
+    return digest.hexdigest()[:10]
+
+
+def make_templates() -> Environment:
+    env = Environment(
+        loader=PackageLoader("warroom.web", "templates"),
+        autoescape=select_autoescape(["html"], default=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(duration=duration, iso=iso, short_time=short_time, urlquote=quote)
+    return env
+
+
+def session_of(request: Request) -> WebSession:
+    """The visitor's session, read once per request (every visitor has one, signed in or not)."""
+    found: WebSession | None = getattr(request.state, "web_session", None)
+    if found is None:
+        found = web_state(request).codec.load(request.cookies.get(COOKIE))
+        request.state.web_session = found
+    return found
+
+
+def finish(request: Request, response: Response) -> Response:
+    """Write the session cookie when it changed or is due for renewal, and the security headers."""
+    state = web_state(request)
+    session = session_of(request)
+    if session.dirty:
+        response.set_cookie(COOKIE, state.codec.dump(session), **cookie_settings(state.codec))
+    if getattr(request.state, "flash_seen", False):
+        response.delete_cookie(FLASH_COOKIE, path="/")
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def render(
+    request: Request, template: str, *, status: int = 200, user: User | None = None, **values: Any
+) -> Response:
+    state = web_state(request)
+    session = session_of(request)
+    flash = state.codec.load_flash(request.cookies.get(FLASH_COOKIE))
+    request.state.flash_seen = flash is not None
+    context = {
+        "request": request,
+        "path": request.url.path,
+        "user": user,
+        "can_write": bool(user and allows(user.role, Permission.incident_write)),
+        "can_internal": bool(user and allows(user.role, Permission.incident_internal)),
+        "csrf": state.codec.csrf_token(session),
+        "flash": flash,
+        "static_version": state.static_version,
+        "forms": {},
+        "blank": FormState(),
+        **values,
+    }
+    html = state.templates.get_template(template).render(context)
+    return finish(request, HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"}))
+
+
+def redirect(request: Request, url: str, *, flash: str | None = None, tone: str = "ok") -> Response:
+    """303 See Other (POST, then redirect, then GET), with an optional one-time message."""
+    response = RedirectResponse(url, status_code=303)
+    if flash:
+        codec = web_state(request).codec
+        response.set_cookie(
+            FLASH_COOKIE, codec.dump_flash(flash, tone), max_age=120, httponly=True, samesite="lax", path="/"
+        )
+    return finish(request, response)
+
+
+def safe_next(target: str | None) -> str:
+    """Only local paths: `next=https://evil.example` must not turn sign-in into an open redirect."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target

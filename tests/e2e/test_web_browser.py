@@ -1,0 +1,227 @@
+"""The war room in a real browser against a real `warroom run`, at desktop and phone sizes: sign in (by
+keyboard), declare a P1 and see it on a second person's dashboard within 2 s with no reload, assign a
+commander, post an update that appears live on the second person's incident page, move phases, acknowledge
+an alert from the alerts page, and add a schedule override and see who is on call change. Each page is
+saved as a screenshot under tests/artifacts/web/."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.e2e.browser_helpers import (
+    Shots,
+    Stack,
+    browser_or_skip,
+    no_sideways_scroll,
+    playwright_browser,
+    stack_of,
+)
+from tests.process import running_server
+
+SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 360, "height": 740}}
+LIVE_WITHIN_MS = 2000
+
+
+def cover(size_name: str, stack: Stack) -> tuple[str, str]:
+    """Who takes over the demo schedule in each run (one server serves both, so each names someone new)."""
+    return (
+        (stack.watcher_email, "Wanda Watcher")
+        if size_name == "desktop"
+        else ("carol@demo.warroom", "Carol Mendes")
+    )
+
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    browser_or_skip()
+    root = tmp_path_factory.mktemp("web-e2e")
+    env = {"WARROOM_DATA_DIR": str(root / "var"), "WARROOM_LOG_LEVEL": "warning"}
+    with running_server(env, ("run",), log_dir=root / "logs") as server:
+        yield stack_of(server)
+
+
+@pytest.fixture(scope="module")
+def browser(stack: Stack) -> Iterator[Any]:
+    yield from playwright_browser()
+
+
+def sign_in_by_keyboard(page: Any, stack: Stack, email: str, password: str) -> None:
+    page.goto(f"{stack.url}/")
+    assert page.url.startswith(f"{stack.url}/login?next=")
+    for _ in range(6):  # skip link, brand, then the first field
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "f-email":
+            break
+    assert page.evaluate("document.activeElement.id") == "f-email", "the email field is not reachable by Tab"
+    page.keyboard.type(email)
+    page.keyboard.press("Tab")
+    page.keyboard.type(password)
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{stack.url}/")
+
+
+def wait_live(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    expect(page.locator("#live-status")).to_have_text("live", timeout=10_000)
+
+
+def open_action(page: Any, summary: str) -> None:
+    details = page.locator("details.action", has=page.locator("summary", has_text=summary))
+    if details.get_attribute("open") is None:
+        details.locator("summary").click()
+
+
+@pytest.mark.parametrize("size_name", list(SIZES))
+def test_the_war_room_flow(stack: Stack, browser: Any, size_name: str) -> None:
+    from playwright.sync_api import expect
+
+    size = SIZES[size_name]
+    shots = Shots(size_name)
+    me_context = browser.new_context(viewport=size)
+    watcher_context = browser.new_context(viewport=size)
+    try:
+        me, watcher = me_context.new_page(), watcher_context.new_page()
+        errors: list[str] = []
+        for page in (me, watcher):
+            page.on("pageerror", lambda error: errors.append(str(error)))
+
+        me.goto(f"{stack.url}/login")
+        shots.take(me, "login", full_page=False)
+        sign_in_by_keyboard(me, stack, stack.admin_email, stack.admin_password)
+        sign_in_by_keyboard(watcher, stack, stack.watcher_email, stack.watcher_password)
+        wait_live(watcher)
+        shots.take(watcher, "dashboard-viewer")
+        expect(watcher.get_by_role("link", name="Declare")).to_have_count(
+            0
+        )  # a viewer gets no write controls
+
+        title = f"Checkout is down ({size_name})"
+        ref = declare_p1(me, stack, shots, title)
+        started = time.monotonic()
+        expect(watcher.locator("#dash-open")).to_contain_text(title, timeout=LIVE_WITHIN_MS)
+        seen_after = time.monotonic() - started
+        assert seen_after < LIVE_WITHIN_MS / 1000, seen_after
+        expect(watcher.locator("#dash-open")).to_contain_text("P1")
+        shots.take(watcher, "dashboard-live")
+
+        watcher.goto(f"{stack.url}/incidents/{ref}")
+        wait_live(watcher)
+        run_the_war_room(me, watcher, stack, shots, ref)
+        acknowledge_from_alerts_page(me, stack, shots, size_name)
+        override_the_schedule(me, stack, shots, *cover(size_name, stack))
+
+        for path in ("/", f"/incidents/{ref}", "/alerts", "/declare", "/procedure", "/account"):
+            me.goto(f"{stack.url}{path}")
+            no_sideways_scroll(me)
+        shots.take(me, "account")
+        me.goto(f"{stack.url}/procedure")
+        shots.take(me, "procedure", full_page=False)
+        assert errors == [], errors
+    finally:
+        me_context.close()
+        watcher_context.close()
+
+
+def declare_p1(me: Any, stack: Stack, shots: Shots, title: str) -> str:
+    from playwright.sync_api import expect
+
+    me.goto(f"{stack.url}/")
+    me.get_by_role("link", name="Declare").click()
+    me.wait_for_url(f"{stack.url}/declare")
+    me.get_by_role("button", name="Declare incident").click()  # nothing chosen: refused, field by field
+    expect(me.locator("#f-title-error")).to_have_text("is required")
+    expect(me.locator("#f-severity-error")).to_have_text("choose a severity")
+    shots.take(me, "declare-refused")
+    me.get_by_label("What is happening?").fill(title)
+    me.locator("label.choice", has_text="P1 Critical").click()
+    me.get_by_role("checkbox", name="Checkout", exact=True).check()
+    me.get_by_label("Summary (optional)").fill("All card payments fail with 502.")
+    shots.take(me, "declare")
+    me.get_by_role("button", name="Declare incident").click()
+    me.wait_for_url(f"{stack.url}/incidents/INC-*")
+    ref = str(me.url).rsplit("/", 1)[1]
+    expect(me.locator("#inc-header")).to_contain_text(title)
+    expect(me.locator(".flash")).to_have_text(f"{ref} declared")
+    return ref
+
+
+def run_the_war_room(me: Any, watcher: Any, stack: Stack, shots: Shots, ref: str) -> None:
+    from playwright.sync_api import expect
+
+    shots.take(me, "incident-declared")
+    open_action(me, "Assign a role")
+    me.get_by_label("Role", exact=True).select_option("incident_commander")
+    me.get_by_label("Person (email)").fill(stack.admin_email)
+    me.get_by_role("button", name="Assign", exact=True).click()
+    expect(me.locator(".flash")).to_have_text("Role assigned")
+    expect(me.locator("#inc-header .roles")).to_contain_text("Incident commander · required Administrator")
+    expect(me.locator("#inc-header")).to_contain_text("target met")  # assigning acknowledged it
+    expect(watcher.locator("#timeline")).to_contain_text(
+        f"Incident commander assigned to {stack.admin_email}", timeout=LIVE_WITHIN_MS
+    )
+
+    update = "Rolled back deploy 4812; error rate falling."
+    me.get_by_label("Text").fill(update)
+    me.get_by_role("button", name="Post", exact=True).click()
+    expect(me.locator("#timeline li").first).to_contain_text(update)
+    expect(watcher.locator("#timeline li").first).to_contain_text(update, timeout=LIVE_WITHIN_MS)
+
+    for target, name in (("containment", "Containment"), ("recovery", "Recovery")):
+        open_action(me, "Move to another phase")
+        me.get_by_label("Next phase").select_option(target)
+        me.get_by_label("Reason (optional)").fill(f"into {target}")
+        me.get_by_role("button", name="Move phase").click()
+        expect(me.locator("#inc-header .phase-steps .current")).to_have_text(name)
+        expect(watcher.locator("#inc-header .phase-steps .current")).to_have_text(
+            name, timeout=LIVE_WITHIN_MS
+        )
+    shots.take(me, "incident-recovery")
+    shots.take(watcher, "incident-viewer-live")
+
+
+def acknowledge_from_alerts_page(me: Any, stack: Stack, shots: Shots, size_name: str) -> None:
+    from playwright.sync_api import expect
+
+    summary = f"Payments API latency high ({size_name})"
+    stack.trigger_alert(f"latency-{size_name}", summary)
+    me.goto(f"{stack.url}/alerts")
+    row = me.locator(".rows > li", has_text=summary)
+    expect(row).to_contain_text("triggered")
+    shots.take(me, "alerts")
+    alert_id = row.get_attribute("id").removeprefix("alert-")
+    row.get_by_role("button", name=f"Acknowledge alert #{alert_id}").click()
+    expect(me.locator(".flash")).to_have_text(f"Alert #{alert_id} acknowledged")
+    expect(me.locator(f"#alert-{alert_id}")).to_contain_text("acknowledged")
+    with stack.api() as api:
+        alert = api.get(f"/api/v1/alerts/{alert_id}").json()
+    assert alert["status"] == "acknowledged" and alert["acknowledged_by"] == stack.admin_email
+    shots.take(me, "alerts-acknowledged")
+
+
+def override_the_schedule(me: Any, stack: Stack, shots: Shots, email: str, name: str) -> None:
+    """The demo's "Payments on call" schedule is in UTC, so the form's local times are UTC here."""
+    from playwright.sync_api import expect
+
+    me.goto(f"{stack.url}/schedules")
+    section = me.locator("#schedule-payments-oncall")
+    expect(section).not_to_contain_text(f"On call now: {name}")
+    shots.take(me, "schedules")
+    section.locator("summary", has_text="Add an override").click()
+    now = datetime.now(UTC)
+    section.get_by_label("Who covers").fill(email)
+    section.get_by_label("From (UTC time)").fill((now - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M"))
+    section.get_by_label("Until (UTC time)").fill((now + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"))
+    section.get_by_role("button", name="Add override").click()
+    expect(me.locator(".flash")).to_have_text("Override added to Payments on call")
+    expect(me.locator("#schedule-payments-oncall")).to_contain_text(f"On call now: {name}")
+    expect(me.locator("#schedule-payments-oncall")).to_contain_text("(override)")
+    shots.take(me, "schedules-override")

@@ -1,0 +1,156 @@
+"""Viewers and stakeholders see no write controls, and the server refuses their writes anyway: every web
+form route, found from the routers the UI mounts so a new one cannot be forgotten, answers them 403 and
+changes nothing."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+
+from tests.integration.conftest import Api
+from tests.integration.web_helpers import Web, open_web, text_of
+from warroom.web.mount import ROUTERS
+
+ANYONE_SIGNED_IN = {
+    "/login",
+    "/logout",
+    "/account/password",
+    "/account/tokens",
+    "/account/tokens/{token_id}/revoke",
+}
+READ_ONLY = ("viewer", "stakeholder")
+
+
+@pytest.fixture
+async def web(api: Api) -> AsyncIterator[Web]:
+    async with open_web(api) as found:
+        yield found
+
+
+def web_posts() -> set[str]:
+    """Every form route the web UI mounts (mount.ROUTERS is what install_web includes)."""
+    return {
+        route.path
+        for router in ROUTERS
+        for route in router.routes
+        if isinstance(route, APIRoute) and "POST" in route.methods
+    }
+
+
+async def world(api: Api) -> dict[str, str]:
+    """An incident with a task and an alert, so every path has something real to point at."""
+    incident = (await api.responder.post("/api/v1/incidents", json={"title": "t", "severity": "P2"})).json()
+    ref = incident["ref"]
+    task = (await api.responder.post(f"/api/v1/incidents/{ref}/tasks", json={"title": "t"})).json()
+    await api.admin.post("/api/v1/services", json={"slug": "checkout", "name": "Checkout"})
+    key = (
+        await api.admin.post("/api/v1/integrations", json={"kind": "pagerduty", "service": "checkout"})
+    ).json()["key"]
+    event = {
+        "routing_key": key,
+        "event_action": "trigger",
+        "payload": {"summary": "disk full", "source": "db", "severity": "error"},
+    }
+    assert (await api.anonymous.post("/v2/enqueue", json=event)).status_code == 202
+    alert = (await api.viewer.get("/api/v1/alerts")).json()["items"][0]
+    layer = {
+        "name": "base",
+        "participants": [api.emails["responder"]],
+        "start": "2026-03-02T09:00:00Z",
+        "shift_length": 1,
+        "shift_unit": "weeks",
+        "time_zone": "Europe/Berlin",
+    }
+    schedule = {"slug": "primary", "name": "Primary", "layers": [layer]}
+    assert (await api.admin.post("/api/v1/schedules", json=schedule)).status_code == 201
+    return {"ref": ref, "task_id": str(task["id"]), "alert_id": str(alert["id"]), "slug": "primary"}
+
+
+async def snapshot(api: Api, ref: str) -> dict[str, Any]:
+    return {
+        "incidents": (await api.admin.get("/api/v1/incidents")).json()["total"],
+        "timeline": len((await api.admin.get(f"/api/v1/incidents/{ref}/timeline")).json()),
+        "alerts": [
+            (a["status"], a["incident"]) for a in (await api.admin.get("/api/v1/alerts")).json()["items"]
+        ],
+        "tasks": [t["done"] for t in (await api.admin.get(f"/api/v1/incidents/{ref}/tasks")).json()],
+        "final": (await api.admin.get("/api/v1/schedules/primary/final")).json(),
+    }
+
+
+FORMS: dict[str, dict[str, str]] = {
+    "/declare": {"title": "sneaky", "severity": "P1"},
+    "/incidents/{ref}/updates": {"body": "sneaky"},
+    "/incidents/{ref}/severity": {"severity": "P1", "severity_reason": "sneaky"},
+    "/incidents/{ref}/phase": {"phase": "containment"},
+    "/incidents/{ref}/roles": {"role": "incident_commander", "user": "admin@test.warroom"},
+    "/incidents/{ref}/acknowledge": {},
+    "/incidents/{ref}/tasks": {"title": "sneaky"},
+    "/incidents/{ref}/tasks/{task_id}": {"done": "1"},
+    "/incidents/{ref}/alerts": {"alert": "1"},
+    "/alerts/{alert_id}/acknowledge": {},
+    "/alerts/{alert_id}/resolve": {},
+    "/alerts/{alert_id}/attach": {"incident": "INC-1"},
+    "/schedules/{slug}/overrides": {
+        "user": "admin@test.warroom",
+        "starts_at": "2026-03-02T12:00",
+        "ends_at": "2026-03-02T14:00",
+    },
+}
+
+
+async def test_every_web_write_refuses_viewers_and_stakeholders_and_changes_nothing(web: Web) -> None:
+    writes = web_posts() - ANYONE_SIGNED_IN
+    assert writes == set(FORMS), "a web form route without a row in FORMS: say who may use it"
+    ids = await world(web.api)
+    before = await snapshot(web.api, ids["ref"])
+    for role in READ_ONLY:
+        for template, form in FORMS.items():
+            response = await web[role].post(template.format(**ids), form)
+            assert response.status_code == 403, (role, template, response.status_code)
+            assert "may not do this" in text_of(response.text)
+    assert await snapshot(web.api, ids["ref"]) == before
+    for template, form in FORMS.items():  # and the same forms do go through for a responder
+        response = await web["responder"].post(template.format(**ids), form)
+        assert response.status_code in (201, 303, 409, 422), (template, response.status_code)
+
+
+async def test_read_only_roles_see_no_write_controls(web: Web) -> None:
+    ids = await world(web.api)
+    ref = ids["ref"]
+    writer_page = (await web["responder"].client.get(f"/incidents/{ref}")).text
+    assert f'action="/incidents/{ref}/updates"' in writer_page and 'href="/declare"' in writer_page
+    for role in READ_ONLY:
+        for path in ("/", f"/incidents/{ref}", "/procedure", "/account", "/schedules"):
+            page = (await web[role].client.get(path)).text
+            posts = re.findall(r'<form method="post" action="([^"]+)"', page)
+            own = {
+                p for p in posts if p in ANYONE_SIGNED_IN or re.fullmatch(r"/account/tokens/\d+/revoke", p)
+            }
+            assert set(posts) == own, (role, path, posts)
+            assert 'href="/declare"' not in page
+    viewer_alerts = (await web["viewer"].client.get("/alerts")).text
+    assert "disk full" in viewer_alerts and "Acknowledge alert" not in viewer_alerts
+    assert (await web["viewer"].client.get("/declare")).status_code == 403
+
+
+async def test_stakeholders_see_status_and_stakeholder_updates_only(web: Web) -> None:
+    ids = await world(web.api)
+    ref = ids["ref"]
+    await web["responder"].post(
+        f"/incidents/{ref}/updates", {"audience": "internal", "body": "internal detail"}
+    )
+    await web["responder"].post(
+        f"/incidents/{ref}/updates", {"audience": "stakeholder", "body": "we are on it"}
+    )
+    page = text_of((await web["stakeholder"].client.get(f"/incidents/{ref}")).text)
+    assert "we are on it" in page and "internal detail" not in page
+    assert "Timeline" not in page and "Tasks" not in page and "Incident commander" not in page
+    assert (await web["stakeholder"].client.get("/alerts")).status_code == 403
+    assert (await web["stakeholder"].client.get("/schedules")).status_code == 403
+    dashboard = text_of((await web["stakeholder"].client.get("/")).text)
+    assert "Open incidents" in dashboard and "Triggered alerts" not in dashboard
