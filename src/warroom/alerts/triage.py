@@ -38,12 +38,16 @@ def alert_facts(alert: Alert) -> dict[str, Any]:
     }
 
 
-async def routed_service(session: AsyncSession, facts: dict[str, Any]) -> int | None:
+async def routing_rules(session: AsyncSession) -> list[RoutingRule]:
     rules = await session.scalars(
         select(RoutingRule)
         .where(RoutingRule.enabled.is_(True))
         .order_by(RoutingRule.position, RoutingRule.id)
     )
+    return list(rules.all())
+
+
+def routed_service(rules: list[RoutingRule], facts: dict[str, Any]) -> int | None:
     return next((rule.service_id for rule in rules if matches(facts, rule.conditions)), None)
 
 
@@ -63,15 +67,13 @@ async def active_window(
     )
 
 
-async def first_rule(
-    session: AsyncSession, service_id: int | None, facts: dict[str, Any]
-) -> AlertRule | None:
+async def service_rules(session: AsyncSession, service_id: int | None) -> list[AlertRule]:
     if service_id is None:
-        return None
+        return []
     rules = await session.scalars(
         select(AlertRule).where(AlertRule.service_id == service_id).order_by(AlertRule.position, AlertRule.id)
     )
-    return next((rule for rule in rules if matches(facts, rule.conditions)), None)
+    return list(rules.all())
 
 
 async def lock_group(session: AsyncSession, group_key: str) -> None:
@@ -120,13 +122,19 @@ async def triage_alert(run: JobRun, payload: dict[str, Any]) -> None:
     if alert is None or alert.triaged:
         return  # deleted, or a retry after the work committed
     facts = alert_facts(alert)
-    alert.service_id = await routed_service(session, facts) or alert.service_id
+    routing = run.memo.get("routing")
+    if routing is None:  # one read per group of triage jobs (one transaction)
+        routing = run.memo["routing"] = await routing_rules(session)
+    alert.service_id = routed_service(routing, facts) or alert.service_id
     alert.triaged = True
     window = await active_window(session, alert.service_id, alert.first_seen_at)
     if window is not None:
         alert.suppressed = f"maintenance: {window.reason}"[:200]
         return
-    rule = await first_rule(session, alert.service_id, facts)
+    key = f"rules:{alert.service_id}"
+    if key not in run.memo:
+        run.memo[key] = await service_rules(session, alert.service_id)
+    rule = next((r for r in run.memo[key] if matches(facts, r.conditions)), None)
     if rule is not None and rule.action in ("declare", "group"):
         incident = await open_group_incident(session, alert) if rule.action == "group" else None
         incident = incident or await _declare_for(run, alert, rule)

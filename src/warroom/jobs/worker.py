@@ -52,8 +52,10 @@ QUEUES: dict[str, QueueLimits] = {
     "notify.apprise": QueueLimits(slots=4, per_minute=600),
     "notify.log": QueueLimits(slots=2, per_minute=6_000),
 }
-# Kinds whose jobs may share a transaction: each is idempotent and touches few rows.
-GROUPED_KINDS = frozenset({"escalation.step", "escalation.unack_check"})
+# Kinds whose jobs may share a transaction: each is idempotent and touches few rows. (Triage may take a
+# per-group advisory lock; two groups taking two such locks in opposite orders deadlock, PostgreSQL ends
+# one, and its jobs then run one by one.)
+GROUPED_KINDS = frozenset({"alert.triage", "escalation.step", "escalation.unack_check"})
 
 
 def groups(jobs: list[Job], size: int) -> list[list[Job]]:
