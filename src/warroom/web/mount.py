@@ -27,9 +27,11 @@ from warroom.web import (
     dashboard,
     declare_page,
     incident_actions,
+    incident_list,
     incident_pages,
     procedure_page,
     schedule_pages,
+    service_pages,
     sse,
 )
 from warroom.web.deps import SignInRequired
@@ -42,11 +44,13 @@ ROUTERS = (
     auth_pages.router,
     dashboard.router,
     declare_page.router,
+    incident_list.router,
     incident_pages.router,
     incident_actions.router,
     alert_pages.router,
     procedure_page.router,
     schedule_pages.router,
+    service_pages.router,
     sse.router,
 )
 MACHINE_PREFIXES = ("/api/", "/v2/", "/intake/", "/ack/", "/ical/", "/healthz", "/metrics")

@@ -1,0 +1,77 @@
+"""The incidents list and the catalog pages (services, integrations and routing, escalation policies) on both
+databases: they render, a good form goes through, a refused one keeps what was typed, read-only roles are
+refused."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.integration.conftest import Api
+from tests.integration.web_helpers import Web, field_error, field_value, open_web, text_of
+
+
+@pytest.fixture
+async def web(api: Api) -> AsyncIterator[Web]:
+    async with open_web(api) as found:
+        yield found
+
+
+async def declare(api: Api, title: str, severity: str) -> str:
+    response = await api.responder.post("/api/v1/incidents", json={"title": title, "severity": severity})
+    assert response.status_code == 201, response.text
+    return str(response.json()["ref"])
+
+
+async def test_incidents_list_filters_by_status_and_severity_and_pages(web: Web) -> None:
+    for n in range(53):
+        await declare(web.api, f"Incident number {n}", "P1" if n % 2 else "P3")
+    resolved = await declare(web.api, "Old database outage", "P2")
+    done = await web.api.responder.patch(f"/api/v1/incidents/{resolved}", json={"status": "resolved"})
+    assert done.status_code in (200, 409, 422), done.text
+    viewer = web["stakeholder"].client
+    first = await viewer.get("/incidents")
+    assert first.status_code == 200
+    shown = text_of(first.text)
+    assert "54 matches" in shown and "1\u201350 of 54" in shown and "Older →" in shown
+    assert 'href="/incidents" aria-current="page"' in first.text  # the top bar's link
+    second = text_of((await viewer.get("/incidents", params={"offset": "50"})).text)
+    assert "51\u201354 of 54" in second and "Incident number 0" in second
+    p1 = text_of((await viewer.get("/incidents", params={"severity": "P1"})).text)
+    assert "26 matches" in p1 and "Incident number 1 " in p1 and "Incident number 2 " not in p1
+    found = text_of((await viewer.get("/incidents", params={"q": "database"})).text)
+    assert "1 match" in found and "Old database outage" in found
+
+
+async def test_services_page_lists_owner_and_policy_and_admins_add_and_edit(web: Web) -> None:
+    admin = web["admin"]
+    await web.api.admin.post("/api/v1/teams", json={"slug": "payments", "name": "Payments team"})
+    form = {"slug": "checkout", "name": "Checkout", "description": "card payments", "team": "payments"}
+    done = await admin.post("/services", form)
+    assert done.status_code == 303, done.text
+    page = text_of((await web["viewer"].client.get("/services")).text)
+    assert "Checkout" in page and "Team: Payments team" in page and "no policy" in page
+    assert "Add a service" not in page and "Edit Checkout" not in page
+
+    bad = await admin.post("/services", {"slug": "Not A Slug", "name": "", "description": "kept"})
+    assert bad.status_code == 422
+    assert field_error(bad.text, "new-slug") and field_error(bad.text, "new-name") == "is required"
+    assert (
+        field_value(bad.text, "new-slug") == "Not A Slug"
+        and field_value(bad.text, "new-description") == "kept"
+    )
+
+    again = await admin.post("/services", {**form, "name": "Twice"})
+    assert again.status_code == 409 and field_value(again.text, "new-name") == "Twice"
+
+    edit = await admin.post("/services/checkout", {"name": "", "description": "x", "team": "nope"})
+    assert edit.status_code == 422 and field_error(edit.text, "edit-checkout-name") == "is required"
+    edited = await admin.post("/services/checkout", {"name": "Checkout API", "description": "", "team": ""})
+    assert edited.status_code == 303
+    page = text_of((await admin.client.get("/services")).text)
+    assert "Checkout API" in page and "Team: none" in page
+
+    for role in ("responder", "viewer", "stakeholder"):
+        assert (await web[role].post("/services", {"slug": "x", "name": "x"})).status_code == 403
+    assert (await web["stakeholder"].client.get("/services")).status_code == 403
