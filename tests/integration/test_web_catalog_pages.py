@@ -75,3 +75,44 @@ async def test_services_page_lists_owner_and_policy_and_admins_add_and_edit(web:
     for role in ("responder", "viewer", "stakeholder"):
         assert (await web[role].post("/services", {"slug": "x", "name": "x"})).status_code == 403
     assert (await web["stakeholder"].client.get("/services")).status_code == 403
+
+
+async def test_integrations_show_url_and_key_to_admins_rotate_and_routing_rules(web: Web) -> None:
+    admin = web["admin"]
+    await web.api.admin.post("/api/v1/services", json={"slug": "checkout", "name": "Checkout"})
+    refused = await admin.post("/integrations", {"kind": "pagerduty", "service": "", "name": "PD prod"})
+    assert refused.status_code == 422
+    assert field_error(refused.text, "integration-service") == "choose the service its alerts go to"
+    assert field_value(refused.text, "integration-name") == "PD prod"
+    done = await admin.post("/integrations", {"kind": "pagerduty", "service": "checkout", "name": "PD prod"})
+    assert done.status_code == 303
+    key = (await web.api.admin.get("/api/v1/integrations")).json()[0]["key"]
+    page = await admin.client.get("/integrations")
+    assert key in page.text and 'data-copy="key-1"' in page.text and "Last event: never" in text_of(page.text)
+    event = {
+        "routing_key": key,
+        "event_action": "trigger",
+        "payload": {"summary": "s", "source": "x", "severity": "info"},
+    }
+    assert (await web.api.anonymous.post("/v2/enqueue", json=event)).status_code == 202
+    assert "Last event: never" not in text_of((await admin.client.get("/integrations")).text)
+    viewer_page = (await web["viewer"].client.get("/integrations")).text
+    assert "PD prod" in viewer_page and key not in viewer_page and "Rotate key" not in viewer_page
+
+    assert (await admin.post("/integrations/1/rotate", {})).status_code == 303
+    assert (await web.api.anonymous.post("/v2/enqueue", json=event)).status_code != 202  # the old key is dead
+    assert key not in (await admin.client.get("/integrations")).text
+
+    form = {"name": "DB alerts", "field": "source", "op": "matches", "value": "db-(", "service": "checkout"}
+    bad = await admin.post("/routing-rules", form)
+    assert bad.status_code == 422 and "regular expression" in (field_error(bad.text, "rule-value") or "")
+    assert field_value(bad.text, "rule-name") == "DB alerts"
+    ok = await admin.post("/routing-rules", {**form, "value": "db-.*"})
+    assert ok.status_code == 303
+    rules = (await web.api.admin.get("/api/v1/routing-rules")).json()
+    assert rules[0]["conditions"] == [{"field": "source", "op": "matches", "value": "db-.*"}]
+    assert "source matches db-.*" in text_of((await admin.client.get("/integrations")).text)
+    assert (await web["responder"].post(f"/routing-rules/{rules[0]['id']}/delete", {})).status_code == 403
+    assert (await admin.post(f"/routing-rules/{rules[0]['id']}/delete", {})).status_code == 303
+    assert (await web.api.admin.get("/api/v1/routing-rules")).json() == []
+    assert (await web["stakeholder"].client.get("/integrations")).status_code == 403

@@ -57,6 +57,8 @@ async def world(api: Api) -> dict[str, str]:
     }
     assert (await api.anonymous.post("/v2/enqueue", json=event)).status_code == 202
     alert = (await api.viewer.get("/api/v1/alerts")).json()["items"][0]
+    routing = {"name": "r", "conditions": [{"field": "source", "value": "nothing"}], "service": "checkout"}
+    rule = (await api.admin.post("/api/v1/routing-rules", json=routing)).json()
     layer = {
         "name": "base",
         "participants": [api.emails["responder"]],
@@ -73,6 +75,8 @@ async def world(api: Api) -> dict[str, str]:
         "alert_id": str(alert["id"]),
         "slug": "primary",
         "service": "checkout",
+        "integration_id": "1",
+        "rule_id": str(rule["id"]),
     }
 
 
@@ -85,6 +89,9 @@ async def snapshot(api: Api, ref: str) -> dict[str, Any]:
         ],
         "tasks": [t["done"] for t in (await api.admin.get(f"/api/v1/incidents/{ref}/tasks")).json()],
         "final": (await api.admin.get("/api/v1/schedules/primary/final")).json(),
+        "services": (await api.admin.get("/api/v1/services")).json(),
+        "integrations": (await api.admin.get("/api/v1/integrations")).json(),
+        "routing": (await api.admin.get("/api/v1/routing-rules")).json(),
     }
 
 
@@ -112,6 +119,16 @@ FORMS: dict[str, dict[str, str]] = {
 ADMIN_FORMS: dict[str, dict[str, str]] = {
     "/services": {"slug": "sneaky", "name": "Sneaky"},
     "/services/{service}": {"name": "Sneaky"},
+    "/integrations": {"kind": "pagerduty", "service": "checkout"},
+    "/integrations/{integration_id}/rotate": {},
+    "/routing-rules": {
+        "name": "sneaky",
+        "field": "source",
+        "op": "equals",
+        "value": "x",
+        "service": "checkout",
+    },
+    "/routing-rules/{rule_id}/delete": {},
 }
 
 

@@ -29,6 +29,7 @@ from warroom.web import (
     incident_actions,
     incident_list,
     incident_pages,
+    integration_pages,
     procedure_page,
     schedule_pages,
     service_pages,
@@ -51,6 +52,7 @@ ROUTERS = (
     procedure_page.router,
     schedule_pages.router,
     service_pages.router,
+    integration_pages.router,
     sse.router,
 )
 MACHINE_PREFIXES = ("/api/", "/v2/", "/intake/", "/ack/", "/ical/", "/healthz", "/metrics")
