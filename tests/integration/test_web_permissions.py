@@ -21,6 +21,11 @@ ANYONE_SIGNED_IN = {
     "/account/password",
     "/account/tokens",
     "/account/tokens/{token_id}/revoke",
+    "/me/notifications/methods",  # my own contact methods and rules: anyone who may be paged
+    "/me/notifications/methods/{method_id}/delete",
+    "/me/notifications/methods/{method_id}/test",
+    "/me/notifications/rules",
+    "/me/notifications/rules/{rule_id}/delete",
 }
 READ_ONLY = ("viewer", "stakeholder")
 

@@ -30,6 +30,7 @@ from warroom.web import (
     incident_list,
     incident_pages,
     integration_pages,
+    notify_pages,
     procedure_page,
     schedule_pages,
     service_pages,
@@ -53,6 +54,7 @@ ROUTERS = (
     schedule_pages.router,
     service_pages.router,
     integration_pages.router,
+    notify_pages.router,
     sse.router,
 )
 MACHINE_PREFIXES = ("/api/", "/v2/", "/intake/", "/ack/", "/ical/", "/healthz", "/metrics")
