@@ -11,6 +11,8 @@ import pytest
 from tests.integration.conftest import Api
 from tests.integration.web_helpers import Web, field_error, field_value, open_web, text_of
 
+POLICIES = "/api/v1/escalation-policies"
+
 
 @pytest.fixture
 async def web(api: Api) -> AsyncIterator[Web]:
@@ -116,3 +118,45 @@ async def test_integrations_show_url_and_key_to_admins_rotate_and_routing_rules(
     assert (await admin.post(f"/routing-rules/{rules[0]['id']}/delete", {})).status_code == 303
     assert (await web.api.admin.get("/api/v1/routing-rules")).json() == []
     assert (await web["stakeholder"].client.get("/integrations")).status_code == 403
+
+
+async def test_policies_read_by_name_and_edited_by_replacing_steps(web: Web) -> None:
+    api = web.api
+    await api.admin.post("/api/v1/services", json={"slug": "checkout", "name": "Checkout"})
+    await api.admin.post("/api/v1/teams", json={"slug": "sre", "name": "SRE team"})
+    step = {"delay_seconds": 0, "targets": [{"type": "user", "ref": api.emails["responder"]}]}
+    body = {"slug": "main", "name": "Main policy", "repeat": 1, "steps": [step], "services": ["checkout"]}
+    assert (await api.admin.post(POLICIES, json=body)).status_code == 201
+    listing = text_of((await web["viewer"].client.get("/policies")).text)
+    assert (
+        "Main policy" in listing
+        and "at once, page user Responder" in listing
+        and "Services: Checkout" in listing
+    )
+    viewer_detail = await web["viewer"].client.get("/policies/main")
+    assert viewer_detail.status_code == 200 and "Save policy" not in viewer_detail.text
+
+    admin = web["admin"]
+    detail = await admin.client.get("/policies/main")
+    assert field_value(detail.text, "policy-steps") == f"0: user:{api.emails['responder']}"
+    steps = f"0: user:{api.emails['responder']}\n10: team:sre, user:nobody@x.y"
+    bad = await admin.post(
+        "/policies/main", {"name": "Main", "steps": steps, "repeat": "1", "unack_minutes": ""}
+    )
+    assert bad.status_code == 422 and "nobody@x.y" in (field_error(bad.text, "policy-steps") or "")
+    assert field_value(bad.text, "policy-steps") == steps
+    garbled = await admin.post("/policies/main", {"name": "Main", "steps": "soon: user:a", "repeat": "x"})
+    assert garbled.status_code == 422 and field_error(garbled.text, "policy-repeat")
+    steps = f"0: user:{api.emails['responder']}\n10: team:sre"
+    done = await admin.post(
+        "/policies/main", {"name": "Main", "steps": steps, "repeat": "0", "unack_minutes": "30"}
+    )
+    assert done.status_code == 303
+    page = text_of((await admin.client.get("/policies/main")).text)
+    assert "after 10m more, page team SRE team" in page and "within 30m" in page and "no repeat" in page
+    saved = (await api.admin.get(f"{POLICIES}/main")).json()
+    assert [s["delay_seconds"] for s in saved["steps"]] == [0, 600] and saved["unack_timeout_seconds"] == 1800
+    assert (
+        await web["responder"].post("/policies/main", {"name": "x", "steps": "0: team:sre"})
+    ).status_code == 403
+    assert (await web["viewer"].client.get("/policies/nope")).status_code == 404

@@ -74,6 +74,9 @@ async def world(api: Api) -> dict[str, str]:
     }
     schedule = {"slug": "primary", "name": "Primary", "layers": [layer]}
     assert (await api.admin.post("/api/v1/schedules", json=schedule)).status_code == 201
+    step = {"delay_seconds": 0, "targets": [{"type": "user", "ref": api.emails["responder"]}]}
+    policy = {"slug": "main", "name": "Main", "steps": [step]}
+    assert (await api.admin.post("/api/v1/escalation-policies", json=policy)).status_code == 201
     return {
         "ref": ref,
         "task_id": str(task["id"]),
@@ -82,6 +85,7 @@ async def world(api: Api) -> dict[str, str]:
         "service": "checkout",
         "integration_id": "1",
         "rule_id": str(rule["id"]),
+        "policy": "main",
     }
 
 
@@ -97,6 +101,7 @@ async def snapshot(api: Api, ref: str) -> dict[str, Any]:
         "services": (await api.admin.get("/api/v1/services")).json(),
         "integrations": (await api.admin.get("/api/v1/integrations")).json(),
         "routing": (await api.admin.get("/api/v1/routing-rules")).json(),
+        "policies": (await api.admin.get("/api/v1/escalation-policies")).json(),
     }
 
 
@@ -134,6 +139,7 @@ ADMIN_FORMS: dict[str, dict[str, str]] = {
         "service": "checkout",
     },
     "/routing-rules/{rule_id}/delete": {},
+    "/policies/{policy}": {"name": "Sneaky", "steps": "0: schedule:primary"},
 }
 
 

@@ -31,6 +31,7 @@ from warroom.web import (
     incident_pages,
     integration_pages,
     notify_pages,
+    policy_pages,
     procedure_page,
     schedule_pages,
     service_pages,
@@ -55,6 +56,7 @@ ROUTERS = (
     service_pages.router,
     integration_pages.router,
     notify_pages.router,
+    policy_pages.router,
     sse.router,
 )
 MACHINE_PREFIXES = ("/api/", "/v2/", "/intake/", "/ack/", "/ical/", "/healthz", "/metrics")
