@@ -21,6 +21,11 @@ ANYONE_SIGNED_IN = {
     "/account/password",
     "/account/tokens",
     "/account/tokens/{token_id}/revoke",
+    "/me/notifications/methods",  # my own contact methods and rules: anyone who may be paged
+    "/me/notifications/methods/{method_id}/delete",
+    "/me/notifications/methods/{method_id}/test",
+    "/me/notifications/rules",
+    "/me/notifications/rules/{rule_id}/delete",
 }
 READ_ONLY = ("viewer", "stakeholder")
 
@@ -57,6 +62,8 @@ async def world(api: Api) -> dict[str, str]:
     }
     assert (await api.anonymous.post("/v2/enqueue", json=event)).status_code == 202
     alert = (await api.viewer.get("/api/v1/alerts")).json()["items"][0]
+    routing = {"name": "r", "conditions": [{"field": "source", "value": "nothing"}], "service": "checkout"}
+    rule = (await api.admin.post("/api/v1/routing-rules", json=routing)).json()
     layer = {
         "name": "base",
         "participants": [api.emails["responder"]],
@@ -67,7 +74,19 @@ async def world(api: Api) -> dict[str, str]:
     }
     schedule = {"slug": "primary", "name": "Primary", "layers": [layer]}
     assert (await api.admin.post("/api/v1/schedules", json=schedule)).status_code == 201
-    return {"ref": ref, "task_id": str(task["id"]), "alert_id": str(alert["id"]), "slug": "primary"}
+    step = {"delay_seconds": 0, "targets": [{"type": "user", "ref": api.emails["responder"]}]}
+    policy = {"slug": "main", "name": "Main", "steps": [step]}
+    assert (await api.admin.post("/api/v1/escalation-policies", json=policy)).status_code == 201
+    return {
+        "ref": ref,
+        "task_id": str(task["id"]),
+        "alert_id": str(alert["id"]),
+        "slug": "primary",
+        "service": "checkout",
+        "integration_id": "1",
+        "rule_id": str(rule["id"]),
+        "policy": "main",
+    }
 
 
 async def snapshot(api: Api, ref: str) -> dict[str, Any]:
@@ -79,6 +98,10 @@ async def snapshot(api: Api, ref: str) -> dict[str, Any]:
         ],
         "tasks": [t["done"] for t in (await api.admin.get(f"/api/v1/incidents/{ref}/tasks")).json()],
         "final": (await api.admin.get("/api/v1/schedules/primary/final")).json(),
+        "services": (await api.admin.get("/api/v1/services")).json(),
+        "integrations": (await api.admin.get("/api/v1/integrations")).json(),
+        "routing": (await api.admin.get("/api/v1/routing-rules")).json(),
+        "policies": (await api.admin.get("/api/v1/escalation-policies")).json(),
     }
 
 
@@ -102,20 +125,43 @@ FORMS: dict[str, dict[str, str]] = {
     },
 }
 
+# Catalog and user administration: admins only (responders are refused too).
+ADMIN_FORMS: dict[str, dict[str, str]] = {
+    "/services": {"slug": "sneaky", "name": "Sneaky"},
+    "/services/{service}": {"name": "Sneaky"},
+    "/integrations": {"kind": "pagerduty", "service": "checkout"},
+    "/integrations/{integration_id}/rotate": {},
+    "/routing-rules": {
+        "name": "sneaky",
+        "field": "source",
+        "op": "equals",
+        "value": "x",
+        "service": "checkout",
+    },
+    "/routing-rules/{rule_id}/delete": {},
+    "/policies/{policy}": {"name": "Sneaky", "steps": "0: schedule:primary"},
+}
+
 
 async def test_every_web_write_refuses_viewers_and_stakeholders_and_changes_nothing(web: Web) -> None:
     writes = web_posts() - ANYONE_SIGNED_IN
-    assert writes == set(FORMS), "a web form route without a row in FORMS: say who may use it"
+    assert writes == set(FORMS) | set(ADMIN_FORMS), "a web form route without a row: say who may use it"
     ids = await world(web.api)
     before = await snapshot(web.api, ids["ref"])
     for role in READ_ONLY:
-        for template, form in FORMS.items():
+        for template, form in {**FORMS, **ADMIN_FORMS}.items():
             response = await web[role].post(template.format(**ids), form)
             assert response.status_code == 403, (role, template, response.status_code)
             assert "may not do this" in text_of(response.text)
+    for template, form in ADMIN_FORMS.items():
+        refused = await web["responder"].post(template.format(**ids), form)
+        assert refused.status_code == 403, (template, refused.status_code)
     assert await snapshot(web.api, ids["ref"]) == before
     for template, form in FORMS.items():  # and the same forms do go through for a responder
         response = await web["responder"].post(template.format(**ids), form)
+        assert response.status_code in (201, 303, 409, 422), (template, response.status_code)
+    for template, form in ADMIN_FORMS.items():
+        response = await web["admin"].post(template.format(**ids), form)
         assert response.status_code in (201, 303, 409, 422), (template, response.status_code)
 
 
@@ -125,7 +171,15 @@ async def test_read_only_roles_see_no_write_controls(web: Web) -> None:
     writer_page = (await web["responder"].client.get(f"/incidents/{ref}")).text
     assert f'action="/incidents/{ref}/updates"' in writer_page and 'href="/declare"' in writer_page
     for role in READ_ONLY:
-        for path in ("/", f"/incidents/{ref}", "/procedure", "/account", "/schedules"):
+        for path in (
+            "/",
+            f"/incidents/{ref}",
+            "/incidents",
+            "/procedure",
+            "/account",
+            "/schedules",
+            "/services",
+        ):
             page = (await web[role].client.get(path)).text
             posts = re.findall(r'<form method="post" action="([^"]+)"', page)
             own = {

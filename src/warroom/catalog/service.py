@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from warroom.auth.models import Team
 from warroom.catalog.models import Service
 from warroom.errors import Conflict, NotFound, invalid
+from warroom.oncall.models import EscalationPolicy
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
@@ -64,3 +66,60 @@ async def services_by_slug(*, session: AsyncSession, slugs: Sequence[str], field
     if missing:
         raise invalid(field, f"unknown service(s): {', '.join(missing)}")
     return [found[slug] for slug in wanted]
+
+
+async def _team_id(session: AsyncSession, team_slug: str | None) -> int | None:
+    if not team_slug:
+        return None
+    team = await session.scalar(select(Team.id).where(Team.slug == team_slug))
+    if team is None:
+        raise invalid("team", f"no team {team_slug!r}")
+    return team
+
+
+async def _policy_id(session: AsyncSession, policy_slug: str | None) -> int | None:
+    if not policy_slug:
+        return None
+    policy = await session.scalar(select(EscalationPolicy.id).where(EscalationPolicy.slug == policy_slug))
+    if policy is None:
+        raise invalid("policy", f"no escalation policy {policy_slug!r}")
+    return policy
+
+
+async def update_service(
+    *,
+    session: AsyncSession,
+    service: Service,
+    name: str,
+    description: str,
+    team_slug: str | None,
+    policy_slug: str | None,
+) -> Service:
+    """Replace the editable fields (a web form sends them all); an empty team or policy clears it."""
+    if not name.strip():
+        raise invalid("name", "is required")
+    service.team_id = await _team_id(session, team_slug)
+    service.escalation_policy_id = await _policy_id(session, policy_slug)
+    service.name, service.description = name.strip(), description
+    await session.flush()
+    return service
+
+
+@dataclass(frozen=True)
+class ServiceRow:
+    service: Service
+    team_slug: str | None
+    team_name: str | None
+    policy_slug: str | None
+    policy_name: str | None
+
+
+async def service_rows(*, session: AsyncSession) -> list[ServiceRow]:
+    """Every service with its owning team and escalation policy, in one query."""
+    query = (
+        select(Service, Team.slug, Team.name, EscalationPolicy.slug, EscalationPolicy.name)
+        .outerjoin(Team, Team.id == Service.team_id)
+        .outerjoin(EscalationPolicy, EscalationPolicy.id == Service.escalation_policy_id)
+        .order_by(Service.slug)
+    )
+    return [ServiceRow(*row) for row in (await session.execute(query)).all()]

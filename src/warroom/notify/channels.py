@@ -53,6 +53,12 @@ def signature(secret: str, payload: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), payload, hashlib.sha256).hexdigest()
 
 
+def _links(delivery: Delivery) -> str:
+    """The acknowledge and details lines, leaving out those a message has not got (a test message)."""
+    lines = [("Acknowledge", delivery.ack_url), ("Details", delivery.alert_url)]
+    return "".join(f"{name}: {url}\n" for name, url in lines if url)
+
+
 async def _email(delivery: Delivery, settings: Settings) -> None:
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = (
@@ -61,9 +67,7 @@ async def _email(delivery: Delivery, settings: Settings) -> None:
         delivery.subject,
     )
     message["Message-ID"] = f"<{delivery.idempotency_key}@warroom>"
-    message.set_content(
-        f"{delivery.body}\n\nAcknowledge: {delivery.ack_url}\nDetails: {delivery.alert_url}\n"
-    )
+    message.set_content(f"{delivery.body}\n\n{_links(delivery)}")
     password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
     try:
         await aiosmtplib.send(
@@ -107,7 +111,7 @@ async def _apprise(delivery: Delivery, settings: Settings) -> None:
     notifier = apprise.Apprise()
     if not notifier.add(delivery.address):
         raise DeliveryFailed("Apprise does not understand this URL")
-    body = f"{delivery.body}\nAcknowledge: {delivery.ack_url}"
+    body = f"{delivery.body}\nAcknowledge: {delivery.ack_url}" if delivery.ack_url else delivery.body
     try:
         sent = await asyncio.wait_for(
             notifier.async_notify(body=body, title=delivery.subject), settings.notify_timeout_seconds

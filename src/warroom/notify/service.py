@@ -9,8 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.errors import NotFound, invalid
+from warroom.jobs.service import JobSpec, enqueue
 from warroom.notify.channels import CHANNELS
-from warroom.notify.models import ContactMethod, NotificationRule
+from warroom.notify.models import ContactMethod, NotificationRule, OutgoingMessage
 from warroom.notify.schemas import MethodPatch, RulePatch
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -132,3 +133,40 @@ async def update_rule(*, session: AsyncSession, rule: NotificationRule, patch: R
 async def delete_rule(*, session: AsyncSession, rule: NotificationRule) -> None:
     await session.delete(rule)
     await session.flush()
+
+
+TEST_ATTEMPTS = 5  # as many as a page: delivery marks a message failed after paging.engine.NOTIFY_ATTEMPTS
+
+
+async def queue_test_message(
+    *, session: AsyncSession, user_id: int, method_id: int, now: datetime
+) -> OutgoingMessage:
+    """A real message to one of my contact methods, through the same durable `notify.send` job as a page (no
+    alert, no escalation): proves the address works before an incident depends on it."""
+    method = await get_method(session=session, user_id=user_id, method_id=method_id)
+    message = OutgoingMessage(
+        idempotency_key=f"test:{method.id}:{now.timestamp():.6f}",
+        escalation_id=None,
+        alert_id=None,
+        user_id=user_id,
+        contact_method_id=method.id,
+        channel=method.kind,
+        address=method.address,
+        subject="warroom test message",
+        body=f"This is a test from warroom to your contact method {method.label!r}. Nothing is wrong.",
+        state="pending",
+        due_at=now,
+        created_at=now,
+    )
+    session.add(message)
+    await session.flush()
+    spec = JobSpec(
+        "notify.send",
+        {"message_id": message.id},
+        queue=f"notify.{method.kind}",
+        run_at=now,
+        idempotency_key=f"send:{message.id}",
+        max_attempts=TEST_ATTEMPTS,
+    )
+    await enqueue(session=session, spec=spec, now=now)
+    return message

@@ -70,6 +70,8 @@ def page_permission(permission: Permission) -> Callable[[User], Awaitable[User]]
 PageReader = Annotated[User, Depends(page_permission(Permission.incident_read))]
 PageInternal = Annotated[User, Depends(page_permission(Permission.incident_internal))]
 PageWriter = Annotated[User, Depends(page_permission(Permission.incident_write))]
+PageCatalogWriter = Annotated[User, Depends(page_permission(Permission.catalog_write))]
+PageAdmin = Annotated[User, Depends(page_permission(Permission.users_manage))]
 
 
 async def csrf_checked(request: Request) -> None:

@@ -27,9 +27,14 @@ from warroom.web import (
     dashboard,
     declare_page,
     incident_actions,
+    incident_list,
     incident_pages,
+    integration_pages,
+    notify_pages,
+    policy_pages,
     procedure_page,
     schedule_pages,
+    service_pages,
     sse,
 )
 from warroom.web.deps import SignInRequired
@@ -42,11 +47,16 @@ ROUTERS = (
     auth_pages.router,
     dashboard.router,
     declare_page.router,
+    incident_list.router,
     incident_pages.router,
     incident_actions.router,
     alert_pages.router,
     procedure_page.router,
     schedule_pages.router,
+    service_pages.router,
+    integration_pages.router,
+    notify_pages.router,
+    policy_pages.router,
     sse.router,
 )
 MACHINE_PREFIXES = ("/api/", "/v2/", "/intake/", "/ack/", "/ical/", "/healthz", "/metrics")

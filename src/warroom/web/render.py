@@ -124,6 +124,8 @@ def render(
         "user": user,
         "can_write": bool(user and allows(user.role, Permission.incident_write)),
         "can_internal": bool(user and allows(user.role, Permission.incident_internal)),
+        "can_catalog": bool(user and allows(user.role, Permission.catalog_write)),
+        "can_admin": bool(user and allows(user.role, Permission.users_manage)),
         "csrf": state.codec.csrf_token(session),
         "flash": flash,
         "static_version": state.static_version,
