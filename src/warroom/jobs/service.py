@@ -61,9 +61,16 @@ async def notify_workers(session: AsyncSession, queue: str = "default") -> None:
 
 
 async def enqueue(*, session: AsyncSession, spec: JobSpec, now: datetime) -> Job:
+    job = await stage(session=session, spec=spec, now=now)
+    await session.flush()
+    return job
+
+
+async def stage(*, session: AsyncSession, spec: JobSpec, now: datetime) -> Job:
+    """Add a job without flushing: a group of escalation steps stages hundreds, and the ORM then writes
+    them in one multi-row INSERT at commit instead of one round trip each."""
     job = Job(**job_row(spec, now))
     session.add(job)
-    await session.flush()
     await notify_workers(session, spec.queue)
     return job
 

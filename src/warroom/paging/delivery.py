@@ -12,7 +12,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.jobs.registry import JobRun
 from warroom.notify.channels import Delivery, DeliveryFailed, deliver
@@ -21,10 +22,18 @@ from warroom.paging.engine import NOTIFY_ATTEMPTS
 from warroom.paging.models import Escalation
 
 
-async def _claim(run: JobRun, message_id: int) -> OutgoingMessage | None:
+async def _find(session: AsyncSession, payload: dict[str, Any]) -> OutgoingMessage | None:
+    """Escalation steps name the message by its idempotency key (they do not flush to learn its id)."""
+    if "message_id" in payload:
+        return await session.get(OutgoingMessage, int(payload["message_id"]))
+    key = str(payload["message_key"])
+    return await session.scalar(select(OutgoingMessage).where(OutgoingMessage.idempotency_key == key))
+
+
+async def _claim(run: JobRun, payload: dict[str, Any]) -> OutgoingMessage | None:
     """Move the message to `sending` in a short transaction of its own; None when it must not be sent."""
     async with run.context.db.write_turn, run.context.db.write() as session:
-        message = await session.get(OutgoingMessage, message_id)
+        message = await _find(session, payload)
         if message is None or message.state in ("sent", "cancelled", "failed"):
             return None
         escalation = await session.get(Escalation, message.escalation_id) if message.escalation_id else None
@@ -50,7 +59,7 @@ async def _record_failure(run: JobRun, message_id: int, error: DeliveryFailed) -
 
 
 async def send_message(run: JobRun, payload: dict[str, Any]) -> None:
-    message = await _claim(run, int(payload["message_id"]))
+    message = await _claim(run, payload)
     if message is None:
         return
     delivery = Delivery(

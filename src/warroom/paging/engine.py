@@ -23,7 +23,7 @@ from warroom.catalog.models import Service
 from warroom.incidents.models import Incident
 from warroom.incidents.service import record
 from warroom.jobs.registry import JobRun
-from warroom.jobs.service import JobSpec, enqueue
+from warroom.jobs.service import JobSpec, enqueue, stage
 from warroom.notify.models import OutgoingMessage
 from warroom.notify.service import plan_for
 from warroom.oncall.models import EscalationPolicy
@@ -113,17 +113,16 @@ async def _page_user(run: JobRun, escalation: Escalation, alert: Alert, user_id:
             due_at=due,
             created_at=now,
         )
-        session.add(message)
-        await session.flush()
+        session.add(message)  # flushed with the group: the job finds it by its key, not its id
         spec = JobSpec(
             "notify.send",
-            {"message_id": message.id, "ack_url": ack_url},
+            {"message_key": key, "ack_url": ack_url},
             queue=f"notify.{method.kind}",
             run_at=due,
-            idempotency_key=f"send:{message.id}",
+            idempotency_key=f"send:{key}",
             max_attempts=NOTIFY_ATTEMPTS,
         )
-        await enqueue(session=session, spec=spec, now=now)
+        await stage(session=session, spec=spec, now=now)
         channels.append(method.kind)
     return channels
 
@@ -191,7 +190,7 @@ async def _advance(run: JobRun, escalation: Escalation, steps: list[Any]) -> Non
     delay = timedelta(seconds=steps[next_step].delay_seconds)
     if next_step == 0 and delay == timedelta(0):
         delay = REPEAT_PAUSE
-    await enqueue(session=run.session, spec=step_spec(escalation, run.now + delay), now=run.now)
+    await stage(session=run.session, spec=step_spec(escalation, run.now + delay), now=run.now)
 
 
 async def restart_paging(*, session: AsyncSession, alert_id: int, now: datetime, reason: str) -> bool:
