@@ -18,7 +18,7 @@ import httpx
 import psycopg
 from rich.console import Console
 
-from bench import intake, paging
+from bench import intake, paging, web
 from bench.databases import DATABASES, DatabaseUnavailable
 from bench.load import LoadOptions
 from bench.report import print_run, write_json
@@ -42,9 +42,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument(
         "--suite",
-        choices=("api", "intake", "paging", "all"),
+        choices=("api", "intake", "paging", "web", "all"),
         default="all",
-        help="API, alert intake, paging, or all three (default all)",
+        help="API, alert intake, paging, web pages, or all four (default all)",
     )
     intake.add_arguments(parser)
     paging.add_arguments(parser)
@@ -131,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         codes.append(intake.main(args, console, settings))
     if args.suite in ("paging", "all"):
         codes.append(paging.main(args, console, settings))
+    if args.suite in ("web", "all"):
+        codes.append(web.main(args, console, settings))
     return max(codes)
 
 

@@ -26,6 +26,8 @@ PAGES = {
     "integrations": "/integrations",
     "policies": "/policies",
     "notifications": "/me/notifications",
+    "admin-users": "/admin/users",
+    "admin-teams": "/admin/teams",
 }
 
 pytestmark = pytest.mark.slow

@@ -77,6 +77,9 @@ async def world(api: Api) -> dict[str, str]:
     step = {"delay_seconds": 0, "targets": [{"type": "user", "ref": api.emails["responder"]}]}
     policy = {"slug": "main", "name": "Main", "steps": [step]}
     assert (await api.admin.post("/api/v1/escalation-policies", json=policy)).status_code == 201
+    target = {"email": "target@test.warroom", "name": "Target", "role": "responder"}
+    person = (await api.admin.post("/api/v1/users", json=target)).json()
+    assert (await api.admin.post("/api/v1/teams", json={"slug": "ops", "name": "Ops"})).status_code == 201
     return {
         "ref": ref,
         "task_id": str(task["id"]),
@@ -86,6 +89,8 @@ async def world(api: Api) -> dict[str, str]:
         "integration_id": "1",
         "rule_id": str(rule["id"]),
         "policy": "main",
+        "user_id": str(person["id"]),
+        "team": "ops",
     }
 
 
@@ -102,6 +107,8 @@ async def snapshot(api: Api, ref: str) -> dict[str, Any]:
         "integrations": (await api.admin.get("/api/v1/integrations")).json(),
         "routing": (await api.admin.get("/api/v1/routing-rules")).json(),
         "policies": (await api.admin.get("/api/v1/escalation-policies")).json(),
+        "users": (await api.admin.get("/api/v1/users")).json(),
+        "teams": (await api.admin.get("/api/v1/teams")).json(),
     }
 
 
@@ -140,6 +147,13 @@ ADMIN_FORMS: dict[str, dict[str, str]] = {
     },
     "/routing-rules/{rule_id}/delete": {},
     "/policies/{policy}": {"name": "Sneaky", "steps": "0: schedule:primary"},
+    "/admin/users": {"email": "sneaky@test.warroom", "role": "admin", "password": "sneaky sneaky"},
+    "/admin/users/{user_id}/role": {"role": "admin"},
+    "/admin/users/{user_id}/deactivate": {},
+    "/admin/users/{user_id}/reactivate": {},
+    "/admin/teams": {"slug": "sneaky", "name": "Sneaky"},
+    "/admin/teams/{team}/members": {"user": "target@test.warroom"},
+    "/admin/teams/{team}/members/{user_id}/remove": {},
 }
 
 

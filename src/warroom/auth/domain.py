@@ -82,3 +82,16 @@ def password_problem(password: str) -> str | None:
 
 def new_password() -> str:
     return secrets.token_urlsafe(15)
+
+
+def self_change_problem(
+    *, actor_id: int, target_id: int, role: str | None = None, active: bool | None = None
+) -> str | None:
+    """An admin may not lock themselves out: no deactivating or demoting their own account."""
+    if actor_id != target_id:
+        return None
+    if active is False:
+        return "you cannot deactivate your own account: ask another admin"
+    if role is not None and role != Role.admin.value:
+        return "you cannot take away your own admin role: ask another admin"
+    return None

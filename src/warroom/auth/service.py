@@ -17,10 +17,11 @@ from warroom.auth.domain import (
     new_token,
     normalise_email,
     password_problem,
+    self_change_problem,
     token_display_prefix,
 )
 from warroom.auth.models import ApiToken, Team, TeamMember, User
-from warroom.errors import Conflict, NotAuthenticated, NotFound, invalid
+from warroom.errors import Conflict, FieldProblem, NotAuthenticated, NotFound, invalid
 
 _hasher = PasswordHasher()
 
@@ -63,7 +64,8 @@ async def create_user(
         raise invalid("email", problem)
     checked_role = _check_role(role)
     if await find_user(session=session, email=email) is not None:
-        raise Conflict(f"a user with email {email} already exists")
+        message = f"a user with email {email} already exists"
+        raise Conflict(message, [FieldProblem("email", "is already used by another user")])
     user = User(
         email=email, name=name.strip() or email, role=checked_role.value, is_active=True, created_at=now
     )
@@ -86,8 +88,24 @@ async def set_password(*, session: AsyncSession, user: User, password: str) -> N
     await session.flush()
 
 
-async def set_role(*, session: AsyncSession, user: User, role: str) -> None:
-    user.role = _check_role(role).value
+async def set_role(*, session: AsyncSession, user: User, role: str, actor: User | None = None) -> None:
+    """Change a user's role; with `actor`, the admin making the change may not demote themselves."""
+    checked = _check_role(role).value
+    if actor is not None:
+        problem = self_change_problem(actor_id=actor.id, target_id=user.id, role=checked)
+        if problem:
+            raise Conflict(problem, [FieldProblem("role", problem)])
+    user.role = checked
+    await session.flush()
+
+
+async def set_active(*, session: AsyncSession, user: User, active: bool, actor: User | None = None) -> None:
+    """Deactivate (no sign-in, no token works) or reactivate a user; nobody deactivates themselves."""
+    if actor is not None:
+        problem = self_change_problem(actor_id=actor.id, target_id=user.id, active=active)
+        if problem:
+            raise Conflict(problem)
+    user.is_active = active
     await session.flush()
 
 
@@ -163,7 +181,8 @@ async def count_users(*, session: AsyncSession) -> int:
 
 async def create_team(*, session: AsyncSession, slug: str, name: str, now: datetime) -> Team:
     if await session.scalar(select(Team).where(Team.slug == slug)) is not None:
-        raise Conflict(f"a team with slug {slug!r} already exists")
+        message = f"a team with slug {slug!r} already exists"
+        raise Conflict(message, [FieldProblem("slug", "is already used by another team")])
     team = Team(slug=slug, name=name, created_at=now)
     session.add(team)
     await session.flush()
@@ -186,10 +205,22 @@ async def add_team_member(*, session: AsyncSession, team: Team, user: User) -> N
         await session.flush()
 
 
+async def remove_team_member(*, session: AsyncSession, team: Team, user: User) -> None:
+    found = await session.scalar(
+        select(TeamMember).where(TeamMember.team_id == team.id, TeamMember.user_id == user.id)
+    )
+    if found is None:
+        raise NotFound(f"{user.email} is not a member of {team.name}")
+    await session.delete(found)
+    await session.flush()
+
+
 async def list_teams(*, session: AsyncSession) -> list[tuple[Team, list[User]]]:
     teams = (await session.scalars(select(Team).order_by(Team.slug))).all()
     rows = (
-        await session.execute(select(TeamMember.team_id, User).join(User, User.id == TeamMember.user_id))
+        await session.execute(
+            select(TeamMember.team_id, User).join(User, User.id == TeamMember.user_id).order_by(User.email)
+        )
     ).all()
     members: dict[int, list[User]] = {}
     for team_id, user in rows:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from html import escape
-
-from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
 
 from warroom.alerts.incident_notes import note_on_incident
 from warroom.alerts.models import Alert, AlertEvent
@@ -14,47 +12,65 @@ from warroom.deps import ContextDep
 from warroom.paging.acklinks import BadLink, read_token
 from warroom.paging.engine import stop_paging
 from warroom.paging.models import Escalation
+from warroom.web.render import render
 
 router = APIRouter(tags=["paging"])
-PAGE = "<!doctype html><meta name=viewport content='width=device-width'><title>warroom</title>{}"
 
 
-def _page(body: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(PAGE.format(body), status_code=status)
+def _page(
+    request: Request, detail: str, status: int = 200, *, alert: Alert | None = None, confirm: bool = False
+) -> Response:
+    """The link's page in the UI's look (styles, phone layout, security headers); nobody is signed in."""
+    heading = "Acknowledge link" if status < 400 else "This link does not work"
+    return render(
+        request,
+        "ack.html",
+        status=status,
+        alert=alert,
+        confirm=confirm,
+        heading=heading,
+        detail=detail,
+        title=alert.title if alert else heading,
+    )
 
 
 @router.get("/ack/{token}", response_class=HTMLResponse, summary="Confirm an acknowledgement")
-async def confirm(token: str, context: ContextDep) -> HTMLResponse:
+async def confirm(token: str, request: Request, context: ContextDep) -> Response:
     secret = context.settings.ensure_secret_key().get_secret_value()
     try:
         escalation_id, _user = read_token(secret, token, context.clock.now())
     except BadLink as error:
-        return _page(f"<p>{escape(str(error))}</p>", 400)
+        return _page(request, str(error), 400)
     async with context.db.read() as session:
         escalation = await session.get(Escalation, escalation_id)
         alert = await session.get(Alert, escalation.alert_id) if escalation else None
     if alert is None:
-        return _page("<p>This alert no longer exists.</p>", 404)
-    return _page(
-        f"<h1>{escape(alert.title)}</h1><p>Status: {escape(alert.status)}</p>"
-        f"<form method=post><button type=submit>Acknowledge</button></form>"
-    )
+        return _page(request, "This alert no longer exists.", 404)
+    if alert.status != "triggered":
+        return _page(request, _settled(alert), alert=alert)
+    return _page(request, "", alert=alert, confirm=True)
+
+
+def _settled(alert: Alert) -> str:
+    if alert.status == "acknowledged":
+        return f"Already acknowledged by {alert.acknowledged_by or 'someone'}: nothing to do."
+    return f"This alert is {alert.status}: nothing to do."
 
 
 @router.post("/ack/{token}", response_class=HTMLResponse, summary="Acknowledge from a notification")
-async def acknowledge(token: str, context: ContextDep) -> HTMLResponse:
+async def acknowledge(token: str, request: Request, context: ContextDep) -> Response:
     secret = context.settings.ensure_secret_key().get_secret_value()
     now = context.clock.now()
     try:
         escalation_id, user_id = read_token(secret, token, now)
     except BadLink as error:
-        return _page(f"<p>{escape(str(error))}</p>", 400)
+        return _page(request, str(error), 400)
     async with context.db.write_turn, context.db.write() as session:
         escalation = await session.get(Escalation, escalation_id)
         alert = await session.get(Alert, escalation.alert_id, with_for_update=True) if escalation else None
         user = await session.get(User, user_id)
         if alert is None or user is None:
-            return _page("<p>This alert no longer exists.</p>", 404)
+            return _page(request, "This alert no longer exists.", 404)
         if alert.status == "triggered":
             alert.status, alert.acknowledged_at, alert.acknowledged_by = "acknowledged", now, user.email
             session.add(
@@ -74,6 +90,4 @@ async def acknowledge(token: str, context: ContextDep) -> HTMLResponse:
                 session=session, alert_ids=[alert.id], state="acknowledged", actor=user.email, now=now
             )
         await session.commit()
-    return _page(
-        f"<h1>{escape(alert.title)}</h1><p>Acknowledged by {escape(user.email)}. Paging stopped.</p>"
-    )
+    return _page(request, f"Acknowledged by {user.email}. Paging stopped.", alert=alert)

@@ -22,6 +22,8 @@ from starlette.exceptions import HTTPException
 from warroom.context import AppContext
 from warroom.errors import DomainError
 from warroom.web import (
+    admin_teams,
+    admin_users,
     alert_pages,
     auth_pages,
     dashboard,
@@ -57,6 +59,8 @@ ROUTERS = (
     integration_pages.router,
     notify_pages.router,
     policy_pages.router,
+    admin_users.router,
+    admin_teams.router,
     sse.router,
 )
 MACHINE_PREFIXES = ("/api/", "/v2/", "/intake/", "/ack/", "/ical/", "/healthz", "/metrics")
