@@ -5,7 +5,14 @@ from warroom.alerts.rule_models import AlertRule, Heartbeat, MaintenanceWindow, 
 from warroom.auth.models import ApiToken, Team, TeamMember, User
 from warroom.catalog.models import Service
 from warroom.db import Base
-from warroom.incidents.models import Incident, IncidentService, RoleAssignment, StatusUpdate, Task
+from warroom.incidents.models import (
+    Incident,
+    IncidentLink,
+    IncidentService,
+    RoleAssignment,
+    StatusUpdate,
+    Task,
+)
 from warroom.jobs.models import Job
 from warroom.notify.models import ContactMethod, NotificationRule, OutgoingMessage
 from warroom.oncall.models import EscalationPolicy, EscalationStep, Schedule, ScheduleLayer, ScheduleOverride
@@ -25,6 +32,7 @@ __all__ = [
     "EscalationStep",
     "Heartbeat",
     "Incident",
+    "IncidentLink",
     "IncidentService",
     "Integration",
     "Job",

@@ -266,6 +266,62 @@ async def test_tasks_and_updates(api: Api) -> None:
     assert (await kinds(api, ref))[-3:] == ["task_added", "task_done", "note"]
 
 
+async def test_links_are_added_shown_and_removed(api: Api) -> None:
+    ref = (await declare(api))["ref"]
+    body = {"title": "Grafana: checkout", "url": "https://grafana.example.org/d/checkout?from=now-1h"}
+    created = await api.responder.post(f"/api/v1/incidents/{ref}/links", json=body)
+    assert created.status_code == 201, created.text
+    link = created.json()
+    assert (link["title"], link["url"]) == (body["title"], body["url"])
+    assert link["added_by"]["email"] == api.emails["responder"] and link["added_at"] == "2026-03-02T10:00:00Z"
+    shown = (await api.viewer.get(f"/api/v1/incidents/{ref}")).json()["links"]
+    assert [(x["id"], x["url"]) for x in shown] == [(link["id"], body["url"])]
+    assert (await api.stakeholder.get(f"/api/v1/incidents/{ref}")).json()["links"] is None
+    removed = await api.responder.delete(f"/api/v1/incidents/{ref}/links/{link['id']}")
+    assert removed.status_code == 204
+    assert (await api.viewer.get(f"/api/v1/incidents/{ref}")).json()["links"] == []
+    again = await api.responder.delete(f"/api/v1/incidents/{ref}/links/{link['id']}")
+    assert again.status_code == 404
+    assert (await kinds(api, ref))[-2:] == ["link_added", "link_removed"]
+    events = (await api.responder.get(f"/api/v1/incidents/{ref}/timeline")).json()
+    assert events[-1]["data"] == {"link_id": link["id"], "title": body["title"], "url": body["url"]}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"title": "x", "url": "javascript:alert(1)"}, "url"),
+        ({"title": "x", "url": "ftp://files.example.org/a"}, "url"),
+        ({"title": "x", "url": "https://"}, "url"),
+        ({"title": "x", "url": "grafana.example.org"}, "url"),
+        ({"title": "  ", "url": "https://example.org"}, "title"),
+        ({"title": "x" * 201, "url": "https://example.org"}, "title"),
+    ],
+)
+async def test_a_bad_link_is_422_and_changes_nothing(api: Api, body: dict[str, str], field: str) -> None:
+    incident = await declare(api)
+    ref = incident["ref"]
+    before = await kinds(api, ref)
+    refused = await api.responder.post(f"/api/v1/incidents/{ref}/links", json=body)
+    assert refused.status_code == 422 and refused.headers["content-type"] == PROBLEM
+    assert field in refused.text
+    after = (await api.viewer.get(f"/api/v1/incidents/{ref}")).json()
+    assert after["links"] == [] and after["updated_at"] == incident["updated_at"]
+    assert await kinds(api, ref) == before
+
+
+async def test_viewers_may_not_add_or_remove_links(api: Api) -> None:
+    ref = (await declare(api))["ref"]
+    body = {"title": "Runbook", "url": "http://wiki.example.org/runbook"}
+    refused = await api.viewer.post(f"/api/v1/incidents/{ref}/links", json=body)
+    assert refused.status_code == 403
+    link = (await api.responder.post(f"/api/v1/incidents/{ref}/links", json=body)).json()
+    before = await kinds(api, ref)
+    assert (await api.viewer.delete(f"/api/v1/incidents/{ref}/links/{link['id']}")).status_code == 403
+    links = (await api.viewer.get(f"/api/v1/incidents/{ref}")).json()["links"]
+    assert [x["id"] for x in links] == [link["id"]] and await kinds(api, ref) == before
+
+
 async def test_response_target_clock_counts_down_then_overdue(api: Api) -> None:
     ref = (await declare(api, severity="P1"))["ref"]
     api.clock.advance(timedelta(minutes=10))

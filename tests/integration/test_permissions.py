@@ -32,6 +32,11 @@ def endpoints(role: str) -> dict[tuple[str, str], tuple[set[str], dict[str, Any]
         ("GET", "/api/v1/incidents/{ref}/tasks"): (INTERNAL, None),
         ("POST", "/api/v1/incidents/{ref}/tasks"): (WRITE, {"title": f"task by {role}"}),
         ("PATCH", "/api/v1/incidents/{ref}/tasks/{task_id}"): (WRITE, {"title": f"renamed by {role}"}),
+        ("POST", "/api/v1/incidents/{ref}/links"): (
+            WRITE,
+            {"title": f"link by {role}", "url": f"https://example.org/{role}"},
+        ),
+        ("DELETE", "/api/v1/incidents/{ref}/links/{link_id}"): (WRITE, None),
         ("GET", "/api/v1/incidents/{ref}/updates"): (READ, None),
         ("POST", "/api/v1/incidents/{ref}/updates"): (
             WRITE,
@@ -151,6 +156,11 @@ def api_routes(api: Api) -> set[tuple[str, str]]:
 async def fixtures(api: Api) -> dict[str, str]:
     incident = (await api.admin.post("/api/v1/incidents", json={"title": "walk", "severity": "P4"})).json()
     task = (await api.admin.post(f"/api/v1/incidents/{incident['ref']}/tasks", json={"title": "t"})).json()
+    link = (
+        await api.admin.post(
+            f"/api/v1/incidents/{incident['ref']}/links", json={"title": "l", "url": "https://example.org"}
+        )
+    ).json()
     await api.admin.post("/api/v1/services", json={"slug": "walk", "name": "Walk"})
     integration = (
         await api.admin.post("/api/v1/integrations", json={"kind": "webhook", "service": "walk"})
@@ -176,6 +186,7 @@ async def fixtures(api: Api) -> dict[str, str]:
     return {
         "ref": incident["ref"],
         "task_id": str(task["id"]),
+        "link_id": str(link["id"]),
         "slug": "walk",
         "integration_id": str(integration["id"]),
         "rule_id": "999",

@@ -213,6 +213,47 @@ async def test_refused_war_room_forms_keep_the_text_and_name_the_field(web: Web)
     assert await timeline_kinds(web.api, ref) == before  # nothing refused reached the timeline
 
 
+async def test_links_are_added_opened_in_a_new_tab_and_removed(web: Web) -> None:
+    ref = await declared(web.api)
+    you = web["responder"]
+    form = {"title": "Checkout dashboard", "url": "https://grafana.example.org/d/checkout?a=1&b=2"}
+    added = await you.post(f"/incidents/{ref}/links", form)
+    assert added.status_code == 303 and added.headers["location"] == f"/incidents/{ref}#links"
+    (link,) = (await web.api.viewer.get(f"/api/v1/incidents/{ref}")).json()["links"]
+    page = (await you.client.get(f"/incidents/{ref}")).text
+    assert (
+        '<a href="https://grafana.example.org/d/checkout?a=1&amp;b=2" target="_blank" '
+        'rel="noopener noreferrer" class="row-title">Checkout dashboard</a>'
+    ) in page
+    assert f'action="/incidents/{ref}/links/{link["id"]}/delete"' in page
+    assert "Link added: Checkout dashboard" in text_of(page)
+    viewer_page = (await web["viewer"].client.get(f"/incidents/{ref}")).text
+    assert "Checkout dashboard" in viewer_page and "/links" not in viewer_page.replace("#links", "")
+    removed = await you.post(f"/incidents/{ref}/links/{link['id']}/delete", {})
+    assert removed.status_code == 303
+    assert (await web.api.viewer.get(f"/api/v1/incidents/{ref}")).json()["links"] == []
+    assert (await timeline_kinds(web.api, ref))[-2:] == ["link_added", "link_removed"]
+    page = text_of((await you.client.get(f"/incidents/{ref}")).text)
+    assert "No links." in page and "Link removed: Checkout dashboard" in page
+
+
+async def test_a_refused_link_keeps_what_was_typed_and_names_the_field(web: Web) -> None:
+    ref = await declared(web.api)
+    before = await timeline_kinds(web.api, ref)
+    refused = await web["responder"].post(
+        f"/incidents/{ref}/links", {"title": "Runbook", "url": "javascript:alert(1)"}
+    )
+    assert refused.status_code == 422
+    assert field_error(refused.text, "link-url") == "must be an http:// or https:// address with a host"
+    assert field_value(refused.text, "link-title") == "Runbook"
+    assert field_value(refused.text, "link-url") == "javascript:alert(1)"
+    untitled = await web["responder"].post(f"/incidents/{ref}/links", {"title": " ", "url": "https://x.org"})
+    assert untitled.status_code == 422 and field_error(untitled.text, "link-title") == "is required"
+    assert field_value(untitled.text, "link-url") == "https://x.org"
+    assert await timeline_kinds(web.api, ref) == before
+    assert (await web.api.viewer.get(f"/api/v1/incidents/{ref}")).json()["links"] == []
+
+
 async def test_a_p1_cannot_enter_containment_without_its_roles_and_says_which(web: Web) -> None:
     ref = await declared(web.api)
     refused = await web["responder"].post(f"/incidents/{ref}/phase", {"phase": "containment"})

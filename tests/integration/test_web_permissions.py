@@ -51,6 +51,8 @@ async def world(api: Api) -> dict[str, str]:
     incident = (await api.responder.post("/api/v1/incidents", json={"title": "t", "severity": "P2"})).json()
     ref = incident["ref"]
     task = (await api.responder.post(f"/api/v1/incidents/{ref}/tasks", json={"title": "t"})).json()
+    link = {"title": "Dashboard", "url": "https://grafana.example.org/d/1"}
+    link_id = (await api.responder.post(f"/api/v1/incidents/{ref}/links", json=link)).json()["id"]
     await api.admin.post("/api/v1/services", json={"slug": "checkout", "name": "Checkout"})
     key = (
         await api.admin.post("/api/v1/integrations", json={"kind": "pagerduty", "service": "checkout"})
@@ -83,6 +85,7 @@ async def world(api: Api) -> dict[str, str]:
     return {
         "ref": ref,
         "task_id": str(task["id"]),
+        "link_id": str(link_id),
         "alert_id": str(alert["id"]),
         "slug": "primary",
         "service": "checkout",
@@ -102,6 +105,7 @@ async def snapshot(api: Api, ref: str) -> dict[str, Any]:
             (a["status"], a["incident"]) for a in (await api.admin.get("/api/v1/alerts")).json()["items"]
         ],
         "tasks": [t["done"] for t in (await api.admin.get(f"/api/v1/incidents/{ref}/tasks")).json()],
+        "links": (await api.admin.get(f"/api/v1/incidents/{ref}")).json()["links"],
         "final": (await api.admin.get("/api/v1/schedules/primary/final")).json(),
         "services": (await api.admin.get("/api/v1/services")).json(),
         "integrations": (await api.admin.get("/api/v1/integrations")).json(),
@@ -121,6 +125,8 @@ FORMS: dict[str, dict[str, str]] = {
     "/incidents/{ref}/acknowledge": {},
     "/incidents/{ref}/tasks": {"title": "sneaky"},
     "/incidents/{ref}/tasks/{task_id}": {"done": "1"},
+    "/incidents/{ref}/links": {"title": "sneaky", "url": "https://example.org/sneaky"},
+    "/incidents/{ref}/links/{link_id}/delete": {},
     "/incidents/{ref}/alerts": {"alert": "1"},
     "/alerts/{alert_id}/acknowledge": {},
     "/alerts/{alert_id}/resolve": {},

@@ -26,6 +26,8 @@ from warroom.incidents.schemas import (
     IncidentOut,
     IncidentPage,
     IncidentPatch,
+    LinkCreate,
+    LinkOut,
     PhaseChange,
     ResolveRequest,
     RoleChange,
@@ -228,6 +230,32 @@ async def update_task(
         session=session, actor=user, incident=incident, task=task, patch=body, now=context.clock.now()
     )
     return (await views.tasks_out(session, [task]))[0]
+
+
+@router.post("/{ref}/links", status_code=201, response_model=LinkOut)
+async def add_link(
+    ref: str, body: LinkCreate, user: IncidentWriter, session: WriteSession, context: ContextDep
+) -> LinkOut:
+    incident = await service.get_incident(session=session, ref=ref, for_update=True)
+    link = await collaboration.add_link(
+        session=session,
+        incident=incident,
+        title=body.title,
+        url=body.url,
+        actor=user,
+        now=context.clock.now(),
+    )
+    return (await views.links_out(session, [link]))[0]
+
+
+@router.delete("/{ref}/links/{link_id}", status_code=204)
+async def remove_link(
+    ref: str, link_id: int, user: IncidentWriter, session: WriteSession, context: ContextDep
+) -> None:
+    incident = await service.get_incident(session=session, ref=ref, for_update=True)
+    await collaboration.remove_link(
+        session=session, incident=incident, link_id=link_id, actor=user, now=context.clock.now()
+    )
 
 
 @router.get("/{ref}/updates", response_model=list[UpdateOut])

@@ -1,8 +1,9 @@
-"""Roles, tasks and status updates on an incident. Each change lands on the timeline; callers commit."""
+"""Roles, tasks, status updates and links on an incident. Each lands on the timeline; callers commit."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,7 +12,7 @@ from warroom.auth.models import User
 from warroom.auth.service import resolve_user
 from warroom.errors import Conflict, NotFound, invalid
 from warroom.incidents import domain
-from warroom.incidents.models import Incident, RoleAssignment, StatusUpdate, Task
+from warroom.incidents.models import Incident, IncidentLink, RoleAssignment, StatusUpdate, Task
 from warroom.incidents.schemas import TaskCreate, TaskPatch, UpdateCreate
 from warroom.incidents.service import acknowledge, held_roles, record
 from warroom.procedure.loader import LoadedProcedure
@@ -190,3 +191,57 @@ async def list_updates(
         StatusUpdate.incident_id == incident_id, StatusUpdate.audience.in_(audiences)
     )
     return list((await session.scalars(query.order_by(StatusUpdate.posted_at, StatusUpdate.id))).all())
+
+
+LINK_TITLE_MAX = 200
+LINK_URL_MAX = 2000
+
+
+def _link_fields(title: str, url: str) -> tuple[str, str]:
+    """The stripped title and URL, or the field that is wrong: only http(s) URLs with a host."""
+    title, url = title.strip(), url.strip()
+    if not title:
+        raise invalid("title", "is required")
+    if len(title) > LINK_TITLE_MAX:
+        raise invalid("title", f"at most {LINK_TITLE_MAX} characters")
+    if len(url) > LINK_URL_MAX:
+        raise invalid("url", f"at most {LINK_URL_MAX} characters")
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        raise invalid("url", "is not a valid URL") from None
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        raise invalid("url", "must be an http:// or https:// address with a host")
+    return title, url
+
+
+async def add_link(
+    *, session: AsyncSession, incident: Incident, title: str, url: str, actor: User, now: datetime
+) -> IncidentLink:
+    title, url = _link_fields(title, url)
+    link = IncidentLink(incident_id=incident.id, title=title, url=url, added_by_id=actor.id, added_at=now)
+    session.add(link)
+    await session.flush()
+    await record(session, incident, actor, "link_added", now, link_id=link.id, title=title, url=url)
+    incident.updated_at = now
+    return link
+
+
+async def remove_link(
+    *, session: AsyncSession, incident: Incident, link_id: int, actor: User, now: datetime
+) -> None:
+    link = await session.get(IncidentLink, link_id)
+    if link is None or link.incident_id != incident.id:
+        raise NotFound(f"no link {link_id} on {domain.incident_ref(incident.id)}")
+    await session.delete(link)
+    await record(
+        session, incident, actor, "link_removed", now, link_id=link_id, title=link.title, url=link.url
+    )
+    incident.updated_at = now
+    await session.flush()
+
+
+async def list_links(*, session: AsyncSession, incident_ids: list[int]) -> list[IncidentLink]:
+    query = select(IncidentLink).where(IncidentLink.incident_id.in_(incident_ids))
+    return list((await session.scalars(query.order_by(IncidentLink.id))).all())

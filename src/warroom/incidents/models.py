@@ -86,3 +86,16 @@ class StatusUpdate(Base):
     body: Mapped[str] = mapped_column(Text)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     posted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class IncidentLink(Base):
+    """A titled URL on an incident: the dashboard, the chat channel, the ticket, the runbook."""
+
+    __tablename__ = "incident_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(String(2000))
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -68,6 +68,11 @@ class UpdateCreate(Strict):
     body: str = Field(min_length=1, max_length=20_000)
 
 
+class LinkCreate(Strict):
+    title: str = Field(max_length=1_000, description="1 to 200 characters.")
+    url: str = Field(max_length=10_000, description="An http:// or https:// address with a host.")
+
+
 class UserRef(BaseModel):
     id: int
     email: str
@@ -79,6 +84,14 @@ class RoleHolding(BaseModel):
     user: UserRef
     assigned_at: datetime
     unassigned_at: datetime | None
+
+
+class LinkOut(BaseModel):
+    id: int
+    title: str
+    url: str
+    added_by: UserRef | None
+    added_at: datetime
 
 
 class TargetClock(BaseModel):
@@ -115,6 +128,7 @@ class IncidentOut(BaseModel):
     roles: list[RoleHolding] | None = Field(description="Current holders; hidden from stakeholders.")
     missing_roles: list[str]
     response_target: TargetClock
+    links: list[LinkOut] | None = Field(default=None, description="Oldest first; hidden from stakeholders.")
 
 
 class IncidentPage(BaseModel):

@@ -10,8 +10,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.auth.models import User
 from warroom.incidents import domain
-from warroom.incidents.models import Incident, RoleAssignment, StatusUpdate, Task
-from warroom.incidents.schemas import IncidentOut, RoleHolding, TargetClock, TaskOut, UpdateOut, UserRef
+from warroom.incidents.collaboration import list_links
+from warroom.incidents.models import Incident, IncidentLink, RoleAssignment, StatusUpdate, Task
+from warroom.incidents.schemas import (
+    IncidentOut,
+    LinkOut,
+    RoleHolding,
+    TargetClock,
+    TaskOut,
+    UpdateOut,
+    UserRef,
+)
 from warroom.incidents.service import service_slugs
 from warroom.procedure.domain import target_status
 from warroom.procedure.loader import LoadedProcedure
@@ -72,10 +81,22 @@ async def incidents_out(
     by_incident: dict[int, list[RoleAssignment]] = {}
     for holding in holdings:
         by_incident.setdefault(holding.incident_id, []).append(holding)
-    return [
+    shown = [
         _incident_out(loaded, i, by_incident.get(i.id, []), now, roles=show_roles, users=users, slugs=slugs)
         for i in incidents
     ]
+    if show_roles:  # links, like roles, are for responders and viewers, not stakeholders
+        await _add_links(session, shown)
+    return shown
+
+
+async def _add_links(session: AsyncSession, shown: list[IncidentOut]) -> None:
+    links = await list_links(session=session, incident_ids=[i.id for i in shown])
+    by_incident: dict[int, list[LinkOut]] = {i.id: [] for i in shown}
+    for link, out in zip(links, await links_out(session, links), strict=True):
+        by_incident[link.incident_id].append(out)
+    for incident in shown:
+        incident.links = by_incident[incident.id]
 
 
 def _incident_out(
@@ -146,4 +167,18 @@ async def updates_out(session: AsyncSession, updates: Sequence[StatusUpdate]) ->
             posted_at=u.posted_at,
         )
         for u in updates
+    ]
+
+
+async def links_out(session: AsyncSession, links: Sequence[IncidentLink]) -> list[LinkOut]:
+    users = await users_by_id(session, [link.added_by_id for link in links])
+    return [
+        LinkOut(
+            id=link.id,
+            title=link.title,
+            url=link.url,
+            added_by=user_ref(users.get(link.added_by_id or 0)),
+            added_at=link.added_at,
+        )
+        for link in links
     ]

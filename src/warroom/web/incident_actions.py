@@ -1,4 +1,4 @@
-"""The war room's forms: post an update, change severity or phase, assign roles, tasks, attach alerts.
+"""The war room's forms: post an update, change severity or phase, assign roles, tasks, links, attach alerts.
 
 Each calls the same service function as the API, inside a transaction that commits only on success. A refused
 form re-renders the page with the message next to its field and the typed values kept (status 409/422).
@@ -192,6 +192,37 @@ async def toggle_task(
         values=values,
         done="Task done" if done else "Task reopened",
     )
+
+
+@router.post("/incidents/{ref}/links")
+async def add_link(ref: str, request: Request, user: PageWriter, context: ContextDep) -> Response:
+    values = await form_data(request)
+
+    async def change(session: AsyncSession, incident: Incident) -> None:
+        await collaboration.add_link(
+            session=session,
+            incident=incident,
+            title=text(values, "title"),
+            url=text(values, "url"),
+            actor=user,
+            now=context.clock.now(),
+        )
+
+    return await act(request, context, user, ref, "links", change, values=values, done="Link added")
+
+
+@router.post("/incidents/{ref}/links/{link_id}/delete")
+async def remove_link(
+    ref: str, link_id: int, request: Request, user: PageWriter, context: ContextDep
+) -> Response:
+    values = await form_data(request)
+
+    async def change(session: AsyncSession, incident: Incident) -> None:
+        await collaboration.remove_link(
+            session=session, incident=incident, link_id=link_id, actor=user, now=context.clock.now()
+        )
+
+    return await act(request, context, user, ref, "links", change, values=values, done="Link removed")
 
 
 @router.post("/incidents/{ref}/alerts")

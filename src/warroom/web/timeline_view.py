@@ -95,6 +95,13 @@ def _alert(verb: str) -> Describer:
     return describe
 
 
+def _link(verb: str) -> Describer:
+    def describe(d: Mapping[str, Any], _n: dict[str, dict[str, str]]) -> tuple[str, str]:
+        return f"Link {verb}: {d.get('title', '')}", str(d.get("url") or "")
+
+    return describe
+
+
 def _updated(d: Mapping[str, Any], _n: dict[str, dict[str, str]]) -> tuple[str, str]:
     changes = d.get("changes") or {}
     return f"Edited {', '.join(sorted(changes))}", "\n".join(f"{k}: {v}" for k, v in sorted(changes.items()))
@@ -125,6 +132,8 @@ DESCRIBERS: dict[str, Describer] = {
     "task_updated": _task("changed"),
     "note": lambda d, _n: ("Internal note", str(d.get("body", ""))),
     "stakeholder_update": lambda d, _n: ("Stakeholder update", str(d.get("body", ""))),
+    "link_added": _link("added"),
+    "link_removed": _link("removed"),
     "alert_attached": _alert("attached"),
     "alert_acknowledged": _alert("acknowledged"),
     "alert_resolved": _alert("resolved"),
