@@ -107,15 +107,6 @@ class Worker:
             await session.commit()
         return jobs
 
-    def limits(self, queue: str) -> QueueLimits:
-        """SQLite runs one writer at a time: more than one slot for the queues that write the whole time
-        only makes them queue for the write turn, where deliveries (three short turns each) starve behind
-        them. One slot lets the turn alternate between a group of steps and the deliveries."""
-        limits = QUEUES[queue]
-        if self.context.db.dialect == "sqlite" and not queue.startswith("notify."):
-            return QueueLimits(slots=1, per_minute=limits.per_minute, group=limits.group)
-        return limits
-
     async def _run_groups(self, share: list[list[Job]]) -> None:
         for group in share:
             await self._run_group(group)
@@ -161,7 +152,7 @@ class Worker:
                 await session.commit()
 
     async def _queue_loop(self, queue: str, stop: asyncio.Event) -> None:
-        limits = self.limits(queue)
+        limits = QUEUES[queue]
         rate = limits.per_minute / 60
         bucket = Bucket(rate, max(rate, 1.0), max(rate, 1.0), time.monotonic())
         wake = self._wakes.setdefault(queue, asyncio.Event())
