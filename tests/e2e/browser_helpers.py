@@ -119,6 +119,18 @@ def no_sideways_scroll(page: Any) -> None:
     assert width <= viewport, f"{page.url} is {width}px wide in a {viewport}px viewport"
 
 
+def nav_links_in_view(page: Any) -> None:
+    """Every top-bar link shows whole: none slides under the bar's edge or the buttons beside it."""
+    nav = page.locator("nav.nav").bounding_box()
+    me = page.locator("header .me").bounding_box()
+    for link in page.locator("nav.nav a").all():
+        box = link.bounding_box()
+        name = link.inner_text()
+        assert box["x"] + box["width"] <= nav["x"] + nav["width"] + 1, f"{name!r} is cut off in {page.url}"
+        beside = box["y"] < me["y"] + me["height"] and me["y"] < box["y"] + box["height"]
+        assert not beside or box["x"] + box["width"] <= me["x"] + 1, f"{name!r} is under the buttons"
+
+
 def playwright_browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 

@@ -13,6 +13,7 @@ from tests.e2e.browser_helpers import (
     Shots,
     Stack,
     browser_or_skip,
+    nav_links_in_view,
     no_sideways_scroll,
     playwright_browser,
     stack_of,
@@ -67,6 +68,7 @@ def test_new_pages_render_at_each_size(stack: Stack, browser: Any, size_name: st
             response = page.goto(f"{stack.url}{path}")
             assert response is not None and response.status == 200, path
             no_sideways_scroll(page)
+            nav_links_in_view(page)
             shots.take(page, f"p2-{name}")
         page.goto(f"{stack.url}/integrations")
         page.locator("[data-copy^=key-]").first.click()
