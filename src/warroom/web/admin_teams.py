@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from pydantic import ValidationError
 
 from warroom.auth import service as auth
 from warroom.auth.models import User
 from warroom.auth.schemas import TeamCreate
 from warroom.context import AppContext
 from warroom.deps import ContextDep
-from warroom.errors import Conflict, FieldProblem, InvalidInput, NotFound, invalid
+from warroom.errors import Conflict, InvalidInput, NotFound, invalid
 from warroom.web.deps import PageAdmin, csrf_checked, form_data, writing
-from warroom.web.forms import FormState, FormValues, field_messages, refused, text
+from warroom.web.forms import FormState, FormValues, parsed, refused, text
 from warroom.web.render import redirect, render
 
 router = APIRouter(dependencies=[Depends(csrf_checked)], include_in_schema=False)
@@ -51,11 +50,8 @@ async def teams(request: Request, user: PageAdmin, context: ContextDep) -> Respo
 
 
 def _create_data(values: FormValues) -> TeamCreate:
-    try:
-        return TeamCreate(slug=text(values, "slug"), name=text(values, "name"))
-    except ValidationError as error:
-        problems = [FieldProblem(f, m) for f, m in field_messages(error)]
-        raise InvalidInput("the team was not added", problems) from None
+    fields = {"slug": text(values, "slug"), "name": text(values, "name")}
+    return parsed(TeamCreate, fields, "the team was not added")
 
 
 @router.post("/admin/teams")

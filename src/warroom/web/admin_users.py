@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from pydantic import ValidationError
 
 from warroom.auth import service as auth
 from warroom.auth.domain import Role
@@ -14,9 +13,9 @@ from warroom.auth.models import User
 from warroom.auth.schemas import UserCreate
 from warroom.context import AppContext
 from warroom.deps import ContextDep
-from warroom.errors import Conflict, FieldProblem, InvalidInput, NotFound
+from warroom.errors import Conflict, InvalidInput, NotFound
 from warroom.web.deps import PageAdmin, csrf_checked, form_data, writing
-from warroom.web.forms import FormState, FormValues, field_messages, refused, text
+from warroom.web.forms import FormState, FormValues, parsed, refused, text
 from warroom.web.render import redirect, render
 
 router = APIRouter(dependencies=[Depends(csrf_checked)], include_in_schema=False)
@@ -54,16 +53,8 @@ async def users(request: Request, user: PageAdmin, context: ContextDep) -> Respo
 
 
 def _create_data(values: FormValues) -> UserCreate:
-    try:
-        return UserCreate(
-            email=text(values, "email"),
-            name=text(values, "name"),
-            role=text(values, "role"),
-            password=text(values, "password"),
-        )
-    except ValidationError as error:
-        problems = [FieldProblem(f, m) for f, m in field_messages(error)]
-        raise InvalidInput("the user was not added", problems) from None
+    fields = {name: text(values, name) for name in ("email", "name", "role", "password")}
+    return parsed(UserCreate, fields, "the user was not added")
 
 
 @router.post("/admin/users")

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from warroom.errors import DomainError
+from warroom.errors import DomainError, FieldProblem, InvalidInput
 
 FormValues = Mapping[str, str | list[str]]
 
@@ -70,6 +71,18 @@ def refused(
     if not state.failed:
         state.message = str(error)
     return state
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def parsed(model: type[Model], data: Mapping[str, Any], refusal: str) -> Model:
+    """A form's fields as `model`; what pydantic refuses becomes field problems, shown by each field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        problems = [FieldProblem(f, m) for f, m in field_messages(error)]
+        raise InvalidInput(refusal, problems) from None
 
 
 def field_messages(error: ValidationError) -> list[tuple[str, str]]:

@@ -7,7 +7,6 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from pydantic import ValidationError
 
 from warroom.alerts import integrations, rules_service
 from warroom.alerts.rule_models import RoutingRule
@@ -20,7 +19,7 @@ from warroom.context import AppContext
 from warroom.deps import ContextDep
 from warroom.errors import Conflict, FieldProblem, InvalidInput, NotFound, invalid
 from warroom.web.deps import PageCatalogWriter, PageInternal, csrf_checked, form_data, writing
-from warroom.web.forms import FormState, FormValues, field_messages, refused, text
+from warroom.web.forms import FormState, FormValues, parsed, refused, text
 from warroom.web.render import redirect, render
 
 router = APIRouter(dependencies=[Depends(csrf_checked)], include_in_schema=False)
@@ -64,13 +63,8 @@ async def integration_list(request: Request, user: PageInternal, context: Contex
 
 
 def _integration_data(values: FormValues) -> IntegrationCreate:
-    try:
-        return IntegrationCreate.model_validate(
-            {"kind": text(values, "kind"), "service": text(values, "service"), "name": text(values, "name")}
-        )
-    except ValidationError as error:
-        problems = [FieldProblem(f, m) for f, m in field_messages(error)]
-        raise InvalidInput("the integration was not added", problems) from None
+    fields = {name: text(values, name) for name in ("kind", "service", "name")}
+    return parsed(IntegrationCreate, fields, "the integration was not added")
 
 
 @router.post("/integrations")

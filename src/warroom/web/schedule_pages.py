@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from pydantic import ValidationError
 from sqlalchemy import select
 
 from warroom.auth.models import User
@@ -19,7 +18,7 @@ from warroom.oncall import domain
 from warroom.oncall.schemas import OverrideCreate
 from warroom.oncall.service import add_override, get_schedule, schedule_models
 from warroom.web.deps import PageInternal, PageWriter, csrf_checked, form_data, writing
-from warroom.web.forms import FormState, FormValues, field_messages, refused, text
+from warroom.web.forms import FormState, FormValues, parsed, refused, text
 from warroom.web.render import redirect, render
 
 router = APIRouter(dependencies=[Depends(csrf_checked)], include_in_schema=False)
@@ -154,11 +153,7 @@ def _override(values: FormValues, zone: ZoneInfo) -> OverrideCreate:
         problems.append(FieldProblem("user", "name someone (email)"))
     if problems:
         raise InvalidInput("the override was not added", problems)
-    try:
-        return OverrideCreate(user=text(values, "user"), **times)
-    except ValidationError as error:
-        problems = [FieldProblem(f, m) for f, m in field_messages(error)]
-        raise InvalidInput("the override was not added", problems) from None
+    return parsed(OverrideCreate, {"user": text(values, "user"), **times}, "the override was not added")
 
 
 @router.post("/schedules/{slug}/overrides")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from pydantic import ValidationError
 from sqlalchemy import select
 
 from warroom.auth.models import Team, User
@@ -12,10 +11,10 @@ from warroom.catalog import service as catalog
 from warroom.catalog.schemas import ServiceCreate
 from warroom.context import AppContext
 from warroom.deps import ContextDep
-from warroom.errors import Conflict, FieldProblem, InvalidInput, NotFound
+from warroom.errors import Conflict, InvalidInput, NotFound
 from warroom.oncall.models import EscalationPolicy
 from warroom.web.deps import PageCatalogWriter, PageInternal, csrf_checked, form_data, writing
-from warroom.web.forms import FormState, FormValues, field_messages, refused, text
+from warroom.web.forms import FormState, FormValues, parsed, refused, text
 from warroom.web.render import redirect, render
 
 router = APIRouter(dependencies=[Depends(csrf_checked)], include_in_schema=False)
@@ -69,16 +68,10 @@ async def services(request: Request, user: PageInternal, context: ContextDep) ->
 
 
 def _create_data(values: FormValues) -> ServiceCreate:
-    try:
-        return ServiceCreate(
-            slug=text(values, "slug"),
-            name=text(values, "name"),
-            description=text(values, "description"),
-            team=text(values, "team") or None,
-        )
-    except ValidationError as error:
-        problems = [FieldProblem(f, m) for f, m in field_messages(error)]
-        raise InvalidInput("the service was not added", problems) from None
+    fields = {name: text(values, name) for name in ("slug", "name", "description")}
+    return parsed(
+        ServiceCreate, {**fields, "team": text(values, "team") or None}, "the service was not added"
+    )
 
 
 @router.post("/services")
