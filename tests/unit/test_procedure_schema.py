@@ -363,3 +363,21 @@ def test_entry_roles_must_be_defined_roles() -> None:
     assert list(problems) == ["phases[0].entry_roles[0]"]
     assert problems["phases[0].entry_roles[0]"].line == line_of(text, "entry_roles: [boss]")
     assert "unknown role 'boss'" in problems["phases[0].entry_roles[0]"].message
+
+
+def test_review_templates_are_chosen_per_type_and_checked() -> None:
+    procedure = load_default_procedure().procedure
+    security = procedure.review_template_for("security")
+    assert security is not None and security.id == "security" and len(security.questions) == 3
+    standard = procedure.review_template_for("outage")
+    assert standard is not None and standard.id == procedure.review_templates[0].id
+    text = MINIMAL + textwrap.dedent(
+        """\
+        review_templates:
+          - {id: standard, name: Standard}
+        incident_types:
+          - {id: outage, name: Outage, review_template: forensic}
+        """
+    )
+    problems = by_path(problems_of(text))
+    assert "unknown review template 'forensic'" in problems["incident_types[0].review_template"].message

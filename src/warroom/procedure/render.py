@@ -108,6 +108,17 @@ def _type_section(procedure: Procedure, incident_type: IncidentType) -> list[str
     return lines
 
 
+def _review_templates_section(procedure: Procedure) -> list[str]:
+    if not procedure.review_templates:
+        return []
+    lines = ["## Post-incident review templates", ""]
+    for template in procedure.review_templates:
+        users = [t.name for t in procedure.incident_types if procedure.review_template_for(t.id) == template]
+        lines += [f"### {template.name}", "", f"Used for: {', '.join(users) or 'no incident type'}.", ""]
+        lines += [*_bullets(template.questions), ""] if template.questions else []
+    return lines
+
+
 def _business_hours_section(hours: BusinessHours) -> list[str]:
     days = ", ".join(_DAY_NAMES[day] for day in hours.days)
     span = f"{hours.start.isoformat('minutes')}-{hours.end.isoformat('minutes')}"
@@ -141,5 +152,6 @@ def render_markdown(loaded: LoadedProcedure) -> str:
     lines += ["## Incident types", ""]
     for incident_type in procedure.incident_types:
         lines += _type_section(procedure, incident_type)
+    lines += _review_templates_section(procedure)
     lines += ["## Business hours", "", *_business_hours_section(procedure.business_hours)]
     return "\n".join(lines).rstrip("\n") + "\n"

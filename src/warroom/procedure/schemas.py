@@ -175,9 +175,18 @@ class IncidentType(_Model):
     default_severity: str | None = None
     restricted: bool = False
     playbook: list[str] = Field(default_factory=list)
+    review_template: str | None = None  # a review_templates id; None: the first template
 
 
-_Item = TypeVar("_Item", Severity, Role, Phase, IncidentType)
+class ReviewTemplate(_Model):
+    """Questions a post-incident review of this kind answers, beyond the standard sections."""
+
+    id: SnakeId
+    name: NonEmpty
+    questions: list[NonEmpty] = Field(default_factory=list)
+
+
+_Item = TypeVar("_Item", Severity, Role, Phase, IncidentType, ReviewTemplate)
 
 
 def _find(items: list[_Item], item_id: str, kind: str) -> _Item:
@@ -198,6 +207,7 @@ class Procedure(_Model):
     phases: list[Phase] = Field(min_length=1)
     initial_phase: str = "triage"
     incident_types: list[IncidentType] = Field(default_factory=list)
+    review_templates: list[ReviewTemplate] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -222,6 +232,12 @@ class Procedure(_Model):
 
     def incident_type(self, type_id: str) -> IncidentType:
         return _find(self.incident_types, type_id, "incident type")
+
+    def review_template_for(self, type_id: str) -> ReviewTemplate | None:
+        chosen = self.incident_type(type_id).review_template if type_id in self.type_ids() else None
+        if chosen is not None:
+            return _find(self.review_templates, chosen, "review template")
+        return self.review_templates[0] if self.review_templates else None
 
     def severity_ids(self) -> list[str]:
         return [s.id for s in self.severities]
@@ -253,6 +269,7 @@ _SECTIONS: dict[str, str] = {
     "roles": "role",
     "phases": "phase",
     "incident_types": "incident type",
+    "review_templates": "review template",
 }
 
 
@@ -326,6 +343,7 @@ def _check_defaults(
     data: Mapping[str, Any],
     severities: set[str] | None,
     phases: set[str] | None,
+    templates: set[str] | None,
     problems: list[CrossCheckProblem],
 ) -> None:
     initial = _initial_phase(data)
@@ -336,6 +354,11 @@ def _check_defaults(
         if severities is not None and isinstance(default, str) and default not in severities:
             problems.append(
                 (("incident_types", i, "default_severity"), _unknown("severity", default, severities))
+            )
+        template = item.get("review_template")
+        if templates is not None and isinstance(template, str) and template not in templates:
+            problems.append(
+                (("incident_types", i, "review_template"), _unknown("review template", template, templates))
             )
 
 
@@ -385,6 +408,6 @@ def cross_check(procedure: Procedure | Mapping[str, Any]) -> list[CrossCheckProb
     _check_references(data, "severities", "required_roles", "roles", ids["roles"], problems)
     _check_references(data, "phases", "next", "phases", ids["phases"], problems)
     _check_references(data, "phases", "entry_roles", "roles", ids["roles"], problems)
-    _check_defaults(data, ids["severities"], ids["phases"], problems)
+    _check_defaults(data, ids["severities"], ids["phases"], ids["review_templates"], problems)
     _check_phase_graph(data, ids["phases"], problems)
     return problems
