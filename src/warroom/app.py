@@ -27,6 +27,8 @@ from warroom.db import SessionFactories, create_engine_for
 from warroom.incidents.api import router as incidents_router
 from warroom.jobs.api import router as jobs_router
 from warroom.jobs.worker import Worker, periodic_checks
+from warroom.metrics.api import exposition_router
+from warroom.metrics.api import router as metrics_router
 from warroom.notify.api import router as notify_router
 from warroom.oncall.api import feeds as ical_router
 from warroom.oncall.api import router as oncall_router
@@ -36,6 +38,8 @@ from warroom.problems import BodyLimitMiddleware, install_problem_handlers
 from warroom.procedure.api import router as procedure_router
 from warroom.procedure.loader import LoadedProcedure, load_default_procedure, load_procedure_file
 from warroom.procedure.service import register_version
+from warroom.reviews.api import items_router as action_items_router
+from warroom.reviews.api import router as reviews_router
 from warroom.web.mount import install_web
 
 # Intake first: it is the hot path, and routes are matched in order. ping_router before intake_router:
@@ -43,6 +47,7 @@ from warroom.web.mount import install_web
 ROUTERS = (
     ping_router, intake_router, incidents_router, alerts_router, rules_router, auth_router, catalog_router,
     procedure_router, oncall_router, policy_router, ical_router, ack_router, notify_router, jobs_router,
+    metrics_router, exposition_router, reviews_router, action_items_router,
 )  # fmt: skip
 INTAKE_PREFIXES = ("/v2/", "/intake/")
 INTAKE_MAX_BYTES = 512 * 1024  # PagerDuty's documented limit; the same for every sender

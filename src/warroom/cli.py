@@ -23,6 +23,7 @@ from warroom.config import Settings
 from warroom.db import SessionFactories, create_engine_for
 from warroom.demo import load_demo
 from warroom.errors import DomainError
+from warroom.metrics import cli as metrics_cli
 from warroom.migrate import upgrade
 from warroom.procedure.loader import (
     LoadedProcedure,
@@ -32,6 +33,7 @@ from warroom.procedure.loader import (
 )
 from warroom.procedure.render import render_markdown
 from warroom.procedure.service import register_version
+from warroom.reviews import cli as reviews_cli
 from warroom.timeline.service import verify_all
 
 T = TypeVar("T")
@@ -50,6 +52,8 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 operator_cli.register(app)
+metrics_cli.register(app)
+reviews_cli.register(app)
 alerts_cli.register(app)
 oncall_cli.register(app)
 

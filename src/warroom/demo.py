@@ -14,6 +14,7 @@ from warroom.alerts.schemas import IntegrationCreate
 from warroom.auth import service as auth
 from warroom.auth.models import User
 from warroom.catalog.service import create_service
+from warroom.demo_review import publish_demo_review
 from warroom.incidents import collaboration, service
 from warroom.incidents.models import Incident
 from warroom.incidents.schemas import IncidentCreate, IncidentPatch, TaskCreate, TaskPatch, UpdateCreate
@@ -213,7 +214,7 @@ async def _closed_incident(
         type="outage",
         services=["checkout", "payments-api"],
         summary="Card authorisations timed out after a connection-pool change in payments-api.",
-        customer_impact="About 30% of card checkouts failed for 47 minutes.",
+        customer_impact="About 30% of card checkouts failed for 41 minutes.",
         impact_started_at=start - timedelta(minutes=9),
         detected_at=start - timedelta(minutes=4),
     )
@@ -233,5 +234,12 @@ async def _closed_incident(
     await story.say(20, carol, "stakeholder", "Card payments are working again. A review will follow.")
     await story.finish_playbook(1, bob)
     await story.phase(1, alice, "review", "error rate normal for 20 minutes")
-    await story.phase(2880, alice, "closed", "review held, follow-ups filed")
+    await publish_demo_review(
+        session=session,
+        procedure=loaded.procedure,
+        incident=incident,
+        people=[alice, bob, carol],
+        at=story.after(1440),
+    )
+    await story.phase(1440, alice, "closed", "review published, follow-ups owned")
     return incident

@@ -18,9 +18,11 @@ from warroom.notify.models import ContactMethod, NotificationRule, OutgoingMessa
 from warroom.oncall.models import EscalationPolicy, EscalationStep, Schedule, ScheduleLayer, ScheduleOverride
 from warroom.paging.models import Escalation
 from warroom.procedure.models import ProcedureVersion
+from warroom.reviews.models import ActionItem, Review, ReviewReviewer, ReviewTimelineEntry
 from warroom.timeline.models import TimelineEvent
 
 __all__ = [
+    "ActionItem",
     "Alert",
     "AlertEvent",
     "AlertRule",
@@ -41,6 +43,9 @@ __all__ = [
     "OutgoingMessage",
     "ProcedureVersion",
     "RawEvent",
+    "Review",
+    "ReviewReviewer",
+    "ReviewTimelineEntry",
     "RoleAssignment",
     "RoutingRule",
     "Schedule",

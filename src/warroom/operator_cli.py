@@ -19,7 +19,7 @@ class ApiFailure(Exception):
     """The server refused, or could not be reached; the message is for the person at the terminal."""
 
 
-def _client() -> httpx.Client:
+def client() -> httpx.Client:
     token = os.environ.get("WARROOM_TOKEN", "")
     if not token:
         raise ApiFailure("set WARROOM_TOKEN to an API token (warroom token create --email you@x --name cli)")
@@ -29,8 +29,8 @@ def _client() -> httpx.Client:
 
 def call(method: str, path: str, **kwargs: Any) -> Any:
     try:
-        with _client() as client:
-            response = client.request(method, path, **kwargs)
+        with client() as http:
+            response = http.request(method, path, **kwargs)
     except httpx.InvalidURL as error:
         url = os.environ.get("WARROOM_URL", DEFAULT_URL)
         raise ApiFailure(f"WARROOM_URL {url!r} is not a valid URL ({error})") from None
@@ -77,14 +77,16 @@ def declare(
     service: Annotated[
         list[str] | None, typer.Option("--service", help="Affected service slug (repeatable).")
     ] = None,
+    drill: Annotated[bool, typer.Option("--drill", help="A drill: left out of metrics by default.")] = False,
 ) -> None:
     """Declare an incident and print its ref."""
-    body = {
+    body: dict[str, Any] = {
         "title": title,
         "severity": severity,
         "summary": summary,
         "customer_impact": impact,
         "services": service or [],
+        "drill": drill,
     }
     if type_:
         body["type"] = type_

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -88,7 +91,7 @@ def in_order(wanted: Sequence[str], seen: Sequence[str]) -> bool:
 
 
 @pytest.mark.slow
-def test_an_incident_from_declaration_to_resolution(operator: Operator) -> None:
+def test_an_incident_from_declaration_to_resolution(operator: Operator, tmp_path: Path) -> None:
     ref = declare(operator)
 
     listed = operator.ok("incidents")
@@ -120,6 +123,45 @@ def test_an_incident_from_declaration_to_resolution(operator: Operator) -> None:
     api_kinds = [event["kind"] for event in operator.api(f"/api/v1/incidents/{ref}/timeline")]
     assert api_kinds == kinds  # show lists every event, in order
     assert operator.api(f"/api/v1/incidents/{ref}")["status"] == "resolved"
+    report_covers_the_incident_and_leaves_the_drill_out(operator)
+    review_follow_ups_are_listed_and_exported(operator, ref, tmp_path)
+
+
+def review_follow_ups_are_listed_and_exported(operator: Operator, ref: str, tmp_path: Path) -> None:
+    item = {"title": "Alert on pool saturation", "type": "prevent", "owner": EMAIL, "due_on": "2020-01-01"}
+    response = httpx.post(
+        f"{operator.server.url}/api/v1/incidents/{ref}/review/action-items",
+        json=item,
+        headers={"Authorization": f"Bearer {operator.token}"},
+        timeout=10,
+    )
+    assert response.status_code == 201, response.text
+    overdue = table_rows(operator.ok("actions", "--overdue", "--mine"))
+    assert [row[2:7] for row in overdue] == [
+        ["Alert on pool saturation", "prevent", EMAIL, "2020-01-01", "open (overdue)"]
+    ]
+    refused = operator.fails("actions", "--owner", "nobody@example.com")
+    assert refused == "error: 404 no user with email 'nobody@example.com'"
+    target = tmp_path / "review.md"
+    assert plain(operator.ok("review", "export", ref, "-o", str(target))) == f"wrote {target}"
+    text = target.read_text(encoding="utf-8")
+    assert text.startswith(f"# Post-incident review: {ref} Checkout down")
+    assert "| Alert on pool saturation | prevent |" in text
+    page = tmp_path / "review.html"
+    operator.ok("review", "export", ref, "--format", "html", "-o", str(page))
+    assert "<td>Alert on pool saturation</td>" in page.read_text(encoding="utf-8")
+
+
+def report_covers_the_incident_and_leaves_the_drill_out(operator: Operator) -> None:
+    assert plain(operator.ok("declare", "Game day", "--severity", "P4", "--drill")).endswith("(P4, triage)")
+    body = json.loads(operator.ok("report", "--since", "1d", "--format", "json"))
+    assert body["overall"]["incidents"] == 1
+    assert body["overall"]["metrics"]["time_to_resolve"]["count"] == 1
+    with_drills = operator.ok("report", "--since", "1d", "--format", "csv", "--include-drills")
+    rows = list(csv.reader(io.StringIO(with_drills)))
+    assert rows[0][:5] == ["group", "incidents", "reopened", "target_met", "target_missed"]
+    assert [row[:2] for row in rows[1:]] == [["all", "2"], ["P1", "1"], ["P4", "1"]]
+    assert table_rows(operator.ok("report"))[0][:2] == ["all", "1"]
 
 
 @pytest.mark.slow
@@ -135,6 +177,7 @@ def test_bad_operator_input_is_one_line_and_changes_nothing(operator: Operator) 
     assert operator.api(f"/api/v1/incidents/{ref}")["phase"] == "triage"
 
     assert operator.fails("show", "INC-9999") == "error: 404 no incident INC-9999"
+    assert operator.fails("report", "--since", "ninety").startswith("error: 422 since: invalid duration")
     assert operator.fails("incidents", env={"WARROOM_TOKEN": "wr_not-a-real-token"}).startswith("error: 401 ")
     assert [e["kind"] for e in operator.api(f"/api/v1/incidents/{ref}/timeline")].count("phase_changed") == 0
 

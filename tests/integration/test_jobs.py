@@ -19,7 +19,10 @@ from warroom.jobs.worker import Worker, deal, groups, periodic_checks
 def test_the_registered_job_kinds_and_periodic_checks() -> None:
     """The worker's plumbing, listed: a new kind or check must be added here on purpose."""
     assert sorted(handlers()) == ["alert.triage", "escalation.step", "escalation.unack_check", "notify.send"]
-    assert [check.__name__ for check in periodic_checks()] == ["check_heartbeats"]
+    assert [check.__name__ for check in periodic_checks()] == [
+        "check_heartbeats",
+        "remind_overdue_action_items",
+    ]
 
 
 def test_backoff_doubles_and_is_capped() -> None:

@@ -53,6 +53,23 @@ def endpoints(role: str) -> dict[tuple[str, str], tuple[set[str], dict[str, Any]
         ("POST", "/api/v1/services"): (ADMIN, {"slug": f"svc-{role}", "name": "Svc"}),
         ("GET", "/api/v1/services/{slug}"): (READ, None),
         ("GET", "/api/v1/procedure"): (READ, None),
+        ("GET", "/api/v1/metrics"): (INTERNAL, None),
+        ("GET", "/api/v1/incidents/{ref}/review"): (INTERNAL, None),
+        ("POST", "/api/v1/incidents/{ref}/review"): (WRITE, None),
+        ("PATCH", "/api/v1/incidents/{ref}/review"): (WRITE, {"went_well": f"by {role}"}),
+        ("POST", "/api/v1/incidents/{ref}/review/status"): (WRITE, {"status": "in_review"}),
+        ("POST", "/api/v1/incidents/{ref}/review/reviewers"): (WRITE, {"user": "1"}),
+        ("GET", "/api/v1/incidents/{ref}/review/timeline"): (INTERNAL, None),
+        ("PATCH", "/api/v1/incidents/{ref}/review/timeline/{seq}"): (WRITE, {"highlighted": True}),
+        ("POST", "/api/v1/incidents/{ref}/review/notes"): (
+            WRITE,
+            {"at": "2026-03-02T09:00:00Z", "note": f"by {role}"},
+        ),
+        ("GET", "/api/v1/incidents/{ref}/review/export.md"): (INTERNAL, None),
+        ("GET", "/api/v1/incidents/{ref}/review/export.html"): (INTERNAL, None),
+        ("POST", "/api/v1/incidents/{ref}/review/action-items"): (WRITE, {"title": f"by {role}"}),
+        ("GET", "/api/v1/action-items"): (INTERNAL, None),
+        ("PATCH", "/api/v1/action-items/{item_id}"): (WRITE, {"status": "in_progress"}),
         ("GET", "/api/v1/procedure/sop"): (READ, None),
         ("GET", "/api/v1/alerts"): (INTERNAL, None),
         ("GET", "/api/v1/alerts/{ref}"): (INTERNAL, None),
@@ -197,6 +214,8 @@ async def fixtures(api: Api) -> dict[str, str]:
         "override_id": str(override.json()["id"]),
         "layer_id": str(schedule.json()["layers"][0]["id"]),
         "method_id": "999",
+        "seq": "1",
+        "item_id": "1",
     }
 
 

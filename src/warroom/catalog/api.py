@@ -12,8 +12,9 @@ router = APIRouter(prefix="/api/v1/services", tags=["services"])
 
 def service_out(row: Service) -> ServiceOut:
     return ServiceOut(
-        id=row.id, slug=row.slug, name=row.name, description=row.description, created_at=row.created_at
-    )
+        id=row.id, slug=row.slug, name=row.name, description=row.description,
+        cost_per_minute=row.cost_per_minute, created_at=row.created_at,
+    )  # fmt: skip
 
 
 @router.get("", response_model=list[ServiceOut])
@@ -32,6 +33,7 @@ async def create_service(
         description=body.description,
         team_slug=body.team,
         now=context.clock.now(),
+        cost_per_minute=body.cost_per_minute,
     )
     return service_out(row)
 

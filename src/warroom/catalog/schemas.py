@@ -12,6 +12,9 @@ class ServiceCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=5_000)
     team: str | None = Field(default=None, max_length=64, description="The owning team's slug.")
+    cost_per_minute: float | None = Field(
+        default=None, ge=0, description="What a minute of outage costs, for review impact estimates."
+    )
 
 
 class ServiceOut(BaseModel):
@@ -19,4 +22,5 @@ class ServiceOut(BaseModel):
     slug: str
     name: str
     description: str
+    cost_per_minute: float | None = None
     created_at: datetime

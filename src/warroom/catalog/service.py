@@ -26,6 +26,7 @@ async def create_service(
     now: datetime,
     description: str = "",
     team_slug: str | None = None,
+    cost_per_minute: float | None = None,
 ) -> Service:
     if not SLUG_PATTERN.match(slug):
         raise invalid("slug", "use lower-case letters, digits and dashes (at most 64)")
@@ -37,7 +38,10 @@ async def create_service(
         if team is None:
             raise invalid("team", f"no team {team_slug!r}")
         team_id = team.id
-    service = Service(slug=slug, name=name, description=description, team_id=team_id, created_at=now)
+    service = Service(
+        slug=slug, name=name, description=description, team_id=team_id, cost_per_minute=cost_per_minute,
+        created_at=now,
+    )  # fmt: skip
     session.add(service)
     await session.flush()
     return service
@@ -86,6 +90,18 @@ async def _policy_id(session: AsyncSession, policy_slug: str | None) -> int | No
     return policy
 
 
+def _cost(text: str) -> float | None:
+    if not text.strip():
+        return None
+    try:
+        cost = float(text)
+    except ValueError:
+        raise invalid("cost_per_minute", "a number, such as 120 or 85.50") from None
+    if cost < 0 or cost != cost or cost == float("inf"):
+        raise invalid("cost_per_minute", "zero or more")
+    return cost
+
+
 async def update_service(
     *,
     session: AsyncSession,
@@ -94,13 +110,15 @@ async def update_service(
     description: str,
     team_slug: str | None,
     policy_slug: str | None,
+    cost_per_minute: str = "",
 ) -> Service:
-    """Replace the editable fields (a web form sends them all); an empty team or policy clears it."""
+    """Replace the editable fields (a web form sends them all); an empty team, policy or cost clears it."""
     if not name.strip():
         raise invalid("name", "is required")
     service.team_id = await _team_id(session, team_slug)
     service.escalation_policy_id = await _policy_id(session, policy_slug)
     service.name, service.description = name.strip(), description
+    service.cost_per_minute = _cost(cost_per_minute)
     await session.flush()
     return service
 

@@ -79,7 +79,13 @@ class PhaseMove:
 
 
 def check_phase_move(
-    procedure: Procedure, *, current: str, target: str, severity: str, held_roles: Collection[str]
+    procedure: Procedure,
+    *,
+    current: str,
+    target: str,
+    severity: str,
+    held_roles: Collection[str],
+    review_published: bool = True,
 ) -> PhaseMove:
     """Validate one move of the state machine and say what it implies (reopen, milestones)."""
     if target not in procedure.phase_ids():
@@ -99,6 +105,12 @@ def check_phase_move(
         raise IllegalTransition(
             f"{severity} incidents must pass through review before they close",
             [FieldProblem("phase", "review is required for this severity")],
+            {"allowed": list(here.next)},
+        )
+    if destination.status == "closed" and level.review_required and not review_published:
+        raise IllegalTransition(
+            f"{severity} incidents need a published review before they close",
+            [FieldProblem("phase", "publish the review first")],
             {"allowed": list(here.next)},
         )
     needed = [r for r in destination.entry_roles if r in level.required_roles and r not in held_roles]

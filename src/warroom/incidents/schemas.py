@@ -23,6 +23,7 @@ class IncidentCreate(Strict):
     services: list[str] = Field(default_factory=list, max_length=100, description="Service slugs.")
     detected_at: AwareDatetime | None = None
     impact_started_at: AwareDatetime | None = None
+    drill: bool = Field(default=False, description="A drill: runs the real procedure, left out of metrics.")
 
 
 class IncidentPatch(Strict):
@@ -124,6 +125,7 @@ class IncidentOut(BaseModel):
     mitigated_at: datetime | None
     resolved_at: datetime | None
     closed_at: datetime | None
+    drill: bool = False
     updated_at: datetime
     roles: list[RoleHolding] | None = Field(description="Current holders; hidden from stakeholders.")
     missing_roles: list[str]

@@ -54,6 +54,7 @@ async def declare_incident(
         declared_at=now,
         detected_at=data.detected_at or now,
         impact_started_at=data.impact_started_at,
+        drill=data.drill,
         updated_at=now,
         timeline_seq=0,
         timeline_head=GENESIS_HASH,
@@ -86,6 +87,7 @@ async def _record_declaration(
         services=services,
         procedure_version=loaded.version_hash,
         playbook=list(playbook),
+        **({"drill": True} if incident.drill else {}),
     )
     session.add_all(
         Task(incident_id=incident.id, title=title, done=False, created_at=incident.declared_at)
@@ -248,6 +250,9 @@ async def move_phase(
     reason: str,
     now: datetime,
 ) -> Incident:
+    # Reviews build on incidents (they record onto its timeline), so they are imported here, not at the top.
+    from warroom.reviews import service as reviews
+
     holders = {a.role for a in await held_roles(session=session, incident_id=incident.id)}
     move = domain.check_phase_move(
         loaded.procedure,
@@ -255,6 +260,7 @@ async def move_phase(
         target=target,
         severity=incident.severity,
         held_roles=holders,
+        review_published=await reviews.is_published(session=session, incident_id=incident.id),
     )
     old = incident.phase
     incident.phase, incident.status, incident.updated_at = move.target.id, move.target.status, now
@@ -266,6 +272,10 @@ async def move_phase(
         if getattr(incident, f"{milestone}_at") is None:
             setattr(incident, f"{milestone}_at", now)
             await record(session, incident, actor, milestone, now)
+    if move.target.status == "resolved":
+        await reviews.draft_review(
+            session=session, procedure=loaded.procedure, incident=incident, actor=actor, now=now
+        )
     await session.flush()
     return incident
 

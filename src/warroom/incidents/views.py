@@ -133,6 +133,7 @@ def _incident_out(
         mitigated_at=incident.mitigated_at,
         resolved_at=incident.resolved_at,
         closed_at=incident.closed_at,
+        drill=incident.drill,
         updated_at=incident.updated_at,
         roles=[holding_out(h, users[h.user_id]) for h in current] if roles else None,
         missing_roles=missing,

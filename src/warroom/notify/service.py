@@ -138,22 +138,20 @@ async def delete_rule(*, session: AsyncSession, rule: NotificationRule) -> None:
 TEST_ATTEMPTS = 5  # as many as a page: delivery marks a message failed after paging.engine.NOTIFY_ATTEMPTS
 
 
-async def queue_test_message(
-    *, session: AsyncSession, user_id: int, method_id: int, now: datetime
+async def queue_message(
+    *, session: AsyncSession, method: ContactMethod, key: str, subject: str, body: str, now: datetime
 ) -> OutgoingMessage:
-    """A real message to one of my contact methods, through the same durable `notify.send` job as a page (no
-    alert, no escalation): proves the address works before an incident depends on it."""
-    method = await get_method(session=session, user_id=user_id, method_id=method_id)
+    """A message to one contact method through the durable `notify.send` job; `key` makes it idempotent."""
     message = OutgoingMessage(
-        idempotency_key=f"test:{method.id}:{now.timestamp():.6f}",
+        idempotency_key=key,
         escalation_id=None,
         alert_id=None,
-        user_id=user_id,
+        user_id=method.user_id,
         contact_method_id=method.id,
         channel=method.kind,
         address=method.address,
-        subject="warroom test message",
-        body=f"This is a test from warroom to your contact method {method.label!r}. Nothing is wrong.",
+        subject=subject,
+        body=body,
         state="pending",
         due_at=now,
         created_at=now,
@@ -170,3 +168,20 @@ async def queue_test_message(
     )
     await enqueue(session=session, spec=spec, now=now)
     return message
+
+
+async def queue_test_message(
+    *, session: AsyncSession, user_id: int, method_id: int, now: datetime
+) -> OutgoingMessage:
+    """A real message to one of my contact methods, through the same durable `notify.send` job as a page (no
+    alert, no escalation): proves the address works before an incident depends on it."""
+    method = await get_method(session=session, user_id=user_id, method_id=method_id)
+    body = f"This is a test from warroom to your contact method {method.label!r}. Nothing is wrong."
+    return await queue_message(
+        session=session,
+        method=method,
+        key=f"test:{method.id}:{now.timestamp():.6f}",
+        subject="warroom test message",
+        body=body,
+        now=now,
+    )

@@ -1,0 +1,84 @@
+"""`warroom report`: response metrics from a running server, as a table, CSV or JSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from warroom.metrics.domain import GROUPINGS, METRICS
+from warroom.metrics.domain import format_duration as duration
+from warroom.operator_cli import call, out
+
+STAT_NAMES = ("count", "mean", "p50", "p90")
+
+
+class Format(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def rows(body: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    return [("all", body["overall"]), *body["groups"].items()]
+
+
+def _table(body: dict[str, Any]) -> Table:
+    table = Table(title=f"Incidents from {body['start'][:10]} to {body['end'][:10]}, by {body['group_by']}")
+    for column in ("group", "incidents", "in target", "ack p50", "contain p50", "resolve p50", "resolve p90"):
+        table.add_column(column)
+    for name, summary in rows(body):
+        metrics = summary["metrics"]
+        table.add_row(
+            name,
+            str(summary["incidents"]),
+            _percent(summary["target_compliance"]),
+            duration(metrics["time_to_acknowledge"]["p50"]),
+            duration(metrics["time_to_contain"]["p50"]),
+            duration(metrics["time_to_resolve"]["p50"]),
+            duration(metrics["time_to_resolve"]["p90"]),
+        )
+    return table
+
+
+def _csv(body: dict[str, Any]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    stat_columns = [f"{m}_{s}" + ("" if s == "count" else "_seconds") for m in METRICS for s in STAT_NAMES]
+    writer.writerow(["group", "incidents", "reopened", "target_met", "target_missed", *stat_columns])
+    for name, summary in rows(body):
+        stats = [summary["metrics"][m][s] for m in METRICS for s in STAT_NAMES]
+        counts = [summary[k] for k in ("incidents", "reopened", "target_met", "target_missed")]
+        writer.writerow([name, *counts, *("" if v is None else v for v in stats)])
+    return buffer.getvalue()
+
+
+def report(
+    since: Annotated[str, typer.Option(help="How far back from now: 30d, 90d, 12h ...")] = "90d",
+    group_by: Annotated[str, typer.Option(help=", ".join(GROUPINGS))] = "severity",
+    format_: Annotated[Format, typer.Option("--format", help="table, csv or json")] = Format.table,
+    include_drills: Annotated[bool, typer.Option("--include-drills", help="Count drills too.")] = False,
+) -> None:
+    """Response metrics (time to detect, acknowledge, contain, resolve, recover) from timeline milestones."""
+    params = {"since": since, "group_by": group_by, "include_drills": str(include_drills).lower()}
+    body = call("GET", "/api/v1/metrics", params=params)
+    if format_ is Format.json:
+        sys.stdout.write(json.dumps(body, indent=2) + "\n")
+    elif format_ is Format.csv:
+        sys.stdout.write(_csv(body))
+    else:
+        out.print(_table(body))
+
+
+def register(app: typer.Typer) -> None:
+    app.command(rich_help_panel="Operator (talk to a server: WARROOM_URL, WARROOM_TOKEN)")(report)

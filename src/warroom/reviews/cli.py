@@ -1,0 +1,85 @@
+"""`warroom actions` and `warroom review ...`: operator commands, thin HTTP clients of the review API."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.table import Table
+
+from warroom.operator_cli import ApiFailure, call, client, out
+
+
+class ExportFormat(StrEnum):
+    md = "md"
+    html = "html"
+
+
+PANEL = "Operator (talk to a server: WARROOM_URL, WARROOM_TOKEN)"
+review_app = typer.Typer(help="Post-incident reviews.", no_args_is_help=True)
+
+
+def actions(
+    overdue: Annotated[bool, typer.Option("--overdue", help="Only items past their due date.")] = False,
+    mine: Annotated[bool, typer.Option("--mine", help="Only items I own.")] = False,
+    owner: Annotated[str | None, typer.Option(help="Only items this email owns.")] = None,
+    incident: Annotated[str | None, typer.Option(help="Only this incident's items (INC-n).")] = None,
+) -> None:
+    """List post-incident action items, soonest due first, so none rots unseen."""
+    params: dict[str, Any] = {"overdue": str(overdue).lower()}
+    if mine:
+        owner = call("GET", "/api/v1/me")["email"]
+    if owner:
+        params["owner"] = owner
+    if incident:
+        params["incident"] = incident
+    items = call("GET", "/api/v1/action-items", params=params)
+    table = Table(title=f"{len(items)} action item(s)" + (" overdue" if overdue else ""))
+    for column in ("id", "incident", "title", "type", "owner", "due", "status"):
+        table.add_column(column)
+    for item in items:
+        status = item["status"] + (" (overdue)" if item["overdue"] else "")
+        table.add_row(
+            str(item["id"]), item["incident"], item["title"], item["type"], item["owner"] or "-",
+            item["due_on"] or "-", status,
+        )  # fmt: skip
+    out.print(table)
+
+
+def export(
+    ref: Annotated[str, typer.Argument(help="The incident, e.g. INC-42.")],
+    format_: Annotated[ExportFormat, typer.Option("--format", help="md or html")] = ExportFormat.md,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+) -> None:
+    """Export the incident's review as Markdown or as a standalone, printable HTML page."""
+    try:
+        with client() as http:
+            response = http.get(f"/api/v1/incidents/{ref}/review/export.{format_.value}")
+    except httpx.TransportError as error:
+        raise ApiFailure(f"cannot reach warroom ({type(error).__name__}: {error})") from None
+    if response.is_error:
+        raise ApiFailure(f"{response.status_code} {response.json().get('detail', response.reason_phrase)}")
+    if output is None:
+        sys.stdout.write(response.text)
+    else:
+        output.write_text(response.text, encoding="utf-8")
+        out.print(f"wrote {output}", highlight=False)
+
+
+def publish(ref: Annotated[str, typer.Argument(help="The incident, e.g. INC-42.")]) -> None:
+    """Publish a review that is in review."""
+    review = call("POST", f"/api/v1/incidents/{ref}/review/status", json={"status": "published"})
+    out.print(f"{review['incident']}: review {review['status']}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command(rich_help_panel=PANEL)(actions)
+    review_app.command("export")(export)
+    review_app.command("publish")(publish)
+    app.add_typer(review_app, name="review", rich_help_panel=PANEL)
