@@ -116,7 +116,21 @@ def no_sideways_scroll(page: Any) -> None:
     """Readable at the viewport's width: nothing pushes the page wider than the screen."""
     width = page.evaluate("document.documentElement.scrollWidth")
     viewport = page.viewport_size["width"]
-    assert width <= viewport, f"{page.url} is {width}px wide in a {viewport}px viewport"
+    if width > viewport:
+        culprits = page.evaluate(WIDE_ELEMENTS, viewport)
+        raise AssertionError(f"{page.url} is {width}px wide in a {viewport}px viewport; too wide: {culprits}")
+
+
+# The innermost elements whose right edge passes the viewport: what to fix when a page scrolls sideways.
+WIDE_ELEMENTS = """(viewport) => {
+  const wide = [...document.querySelectorAll("body *")]
+    .filter(e => e.getBoundingClientRect().right > viewport + 1);
+  const innermost = wide.filter(e => ![...e.children].some(c => wide.includes(c)));
+  innermost.sort((a, b) => b.getBoundingClientRect().right - a.getBoundingClientRect().right);
+  return innermost.slice(0, 5).map(e => `${e.tagName.toLowerCase()}${e.id ? "#" + e.id : ""}` +
+    `${e.className ? "." + String(e.className).split(" ").join(".") : ""} ` +
+    `(${Math.round(e.getBoundingClientRect().right)}px): ${(e.textContent || "").trim().slice(0, 60)}`);
+}"""
 
 
 def nav_links_in_view(page: Any) -> None:

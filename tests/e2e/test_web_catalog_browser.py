@@ -4,6 +4,7 @@ person to look at; the copy button puts an integration's key on the clipboard.""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,6 +30,7 @@ PAGES = {
     "notifications": "/me/notifications",
     "admin-users": "/admin/users",
     "admin-teams": "/admin/teams",
+    "metrics": "/reports",
 }
 
 pytestmark = pytest.mark.slow
@@ -80,5 +82,52 @@ def test_new_pages_render_at_each_size(stack: Stack, browser: Any, size_name: st
         first.click()
         no_sideways_scroll(page)
         shots.take(page, "p2-policy-detail")
+    finally:
+        context.close()
+
+
+def test_a_review_is_curated_and_published_in_the_browser(stack: Stack, browser: Any) -> None:
+    """Resolve an incident, then in the browser: mark a key moment, hide a line, add a note, write the five
+    whys, name a reviewer, ask for review and publish; the published page is read-only. The demo's closed
+    incident shows its own published review."""
+    from playwright.sync_api import expect
+
+    with stack.api() as api:
+        made = api.post("/api/v1/incidents", json={"title": "Search is slow", "severity": "P3"})
+        ref = made.json()["ref"]
+        assert api.post(f"/api/v1/incidents/{ref}/resolve", json={}).status_code == 200
+    context = browser.new_context(viewport=SIZES["desktop"])
+    page = context.new_page()
+    shots = Shots("desktop")
+    try:
+        sign_in(page, stack)
+        page.goto(f"{stack.url}/incidents/{ref}")
+        page.click("#review-link")
+        expect(page.locator("#review-status")).to_have_text("draft")
+        page.locator("#line-1 button[value=highlight]").click()
+        expect(page.locator("#line-1")).to_have_class(re.compile(r"\bkey\b"))
+        page.locator("#line-2 button[value=hide]").click()
+        expect(page.locator("#line-2")).to_contain_text("hidden")
+        page.fill("#note-at", "2026-01-05T09:30")
+        page.fill("#note-text", "Index rebuild started")
+        page.click("#note-add")
+        expect(page.locator(".review-timeline li").first).to_contain_text("Index rebuild started")
+        page.fill("#r-five_whys", "Why slow? Rebuild\nWhy a rebuild? Nightly job ran late")
+        page.click("#review-save")
+        page.fill("#reviewer-user", stack.watcher_email)
+        page.click("#reviewer-add")
+        expect(page.locator("#reviewers")).to_contain_text(stack.watcher_email)
+        page.click("#status-in_review")
+        expect(page.locator("#review-status")).to_have_text("in review")
+        page.click("#status-published")
+        expect(page.locator("#review-status")).to_have_text("published")
+        expect(page.locator("#five-whys li")).to_have_count(2)
+        expect(page.locator("#r-five_whys")).to_have_count(0)  # read-only now
+        no_sideways_scroll(page)
+        shots.take(page, "review-published")
+        page.goto(f"{stack.url}/incidents/INC-1/review")  # the demo's closed incident
+        expect(page.locator("#review-status")).to_have_text("published")
+        expect(page.locator("#action-items")).to_contain_text("overdue")
+        shots.take(page, "review-demo")
     finally:
         context.close()

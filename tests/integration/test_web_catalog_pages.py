@@ -73,6 +73,13 @@ async def test_services_page_lists_owner_and_policy_and_admins_add_and_edit(web:
     assert edited.status_code == 303
     page = text_of((await admin.client.get("/services")).text)
     assert "Checkout API" in page and "Team: none" in page
+    costly = {"name": "Checkout API", "description": "", "cost_per_minute": "lots"}
+    refused = await admin.post("/services/checkout", costly)
+    assert refused.status_code == 422
+    assert field_error(refused.text, "edit-checkout-cost_per_minute") == "a number, such as 120 or 85.50"
+    assert (await admin.post("/services/checkout", {**costly, "cost_per_minute": "85.5"})).status_code == 303
+    listed = (await web.api.viewer.get("/api/v1/services/checkout")).json()
+    assert listed["cost_per_minute"] == 85.5
 
     for role in ("responder", "viewer", "stakeholder"):
         assert (await web[role].post("/services", {"slug": "x", "name": "x"})).status_code == 403

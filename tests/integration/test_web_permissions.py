@@ -50,6 +50,7 @@ async def world(api: Api) -> dict[str, str]:
     """An incident with a task and an alert, so every path has something real to point at."""
     incident = (await api.responder.post("/api/v1/incidents", json={"title": "t", "severity": "P2"})).json()
     ref = incident["ref"]
+    assert (await api.responder.post(f"/api/v1/incidents/{ref}/review")).status_code == 201
     task = (await api.responder.post(f"/api/v1/incidents/{ref}/tasks", json={"title": "t"})).json()
     link = {"title": "Dashboard", "url": "https://grafana.example.org/d/1"}
     link_id = (await api.responder.post(f"/api/v1/incidents/{ref}/links", json=link)).json()["id"]
@@ -94,6 +95,8 @@ async def world(api: Api) -> dict[str, str]:
         "policy": "main",
         "user_id": str(person["id"]),
         "team": "ops",
+        "seq": "1",
+        "item_id": "1",
     }
 
 
@@ -131,6 +134,14 @@ FORMS: dict[str, dict[str, str]] = {
     "/alerts/{alert_id}/acknowledge": {},
     "/alerts/{alert_id}/resolve": {},
     "/alerts/{alert_id}/attach": {"incident": "INC-1"},
+    "/incidents/{ref}/review/draft": {},
+    "/incidents/{ref}/review/edit": {"summary": "sneaky"},
+    "/incidents/{ref}/review/timeline/{seq}": {"action": "hide"},
+    "/incidents/{ref}/review/notes": {"at": "2026-03-02T09:00", "note": "sneaky"},
+    "/incidents/{ref}/review/reviewers": {"user": "admin@test.warroom"},
+    "/incidents/{ref}/review/status": {"status": "in_review"},
+    "/incidents/{ref}/review/action-items": {"title": "sneaky"},
+    "/incidents/{ref}/review/action-items/{item_id}": {"status": "done"},
     "/schedules/{slug}/overrides": {
         "user": "admin@test.warroom",
         "starts_at": "2026-03-02T12:00",

@@ -22,6 +22,9 @@ from warroom.incidents.schemas import IncidentOut
 from warroom.oncall.domain import Span
 from warroom.oncall.service import on_call_everywhere
 from warroom.procedure.loader import LoadedProcedure
+from warroom.reviews import actions
+from warroom.reviews import views as review_views
+from warroom.reviews.schemas import ActionItemOut
 from warroom.web.deps import PageReader, csrf_checked
 from warroom.web.incident_data import severity_rank
 from warroom.web.render import render
@@ -30,6 +33,7 @@ router = APIRouter(dependencies=[Depends(csrf_checked)], include_in_schema=False
 OPEN_SHOWN = 100
 ALERTS_SHOWN = 20
 RESOLVED_SHOWN = 10
+OVERDUE_SHOWN = 10
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class Dashboard:
     alerts_total: int = 0
     on_call: list[OnCall] = field(default_factory=list)
     resolved: list[tuple[IncidentOut, int]] = field(default_factory=list)
+    overdue: list[ActionItemOut] = field(default_factory=list)
 
 
 async def _incidents(
@@ -98,6 +103,8 @@ async def load_dashboard(
         )
         board.alerts = await alert_views.alerts_out(session, rows)
         board.on_call = await _on_call(session, now)
+        items = await actions.list_action_items(session=session, today=now.date(), overdue=True)
+        board.overdue = await review_views.action_items_out(session, items[:OVERDUE_SHOWN], now.date())
     return board
 
 

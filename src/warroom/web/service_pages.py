@@ -19,7 +19,7 @@ from warroom.web.render import redirect, render
 
 router = APIRouter(dependencies=[Depends(csrf_checked)], include_in_schema=False)
 NEW = "new"  # the add form's key among the page's forms
-FIELDS = frozenset({"slug", "name", "description", "team", "policy"})
+FIELDS = frozenset({"slug", "name", "description", "team", "policy", "cost_per_minute"})
 
 
 async def _page(
@@ -45,6 +45,9 @@ async def _page(
                 "description": r.service.description,
                 "team": r.team_slug or "",
                 "policy": r.policy_slug or "",
+                "cost_per_minute": ""
+                if r.service.cost_per_minute is None
+                else f"{r.service.cost_per_minute:g}",
             }
         )
         for r in rows
@@ -95,6 +98,7 @@ async def create(request: Request, user: PageCatalogWriter, context: ContextDep)
                 description=data.description,
                 team_slug=data.team,
                 policy_slug=text(values, "policy") or None,
+                cost_per_minute=text(values, "cost_per_minute"),
             )
     except (InvalidInput, Conflict) as error:
         state = refused(values, error, fields=FIELDS)
@@ -115,6 +119,7 @@ async def edit(service: str, request: Request, user: PageCatalogWriter, context:
                 description=text(values, "description"),
                 team_slug=text(values, "team") or None,
                 policy_slug=text(values, "policy") or None,
+                cost_per_minute=text(values, "cost_per_minute"),
             )
     except InvalidInput as error:
         state = refused(values, error, fields=FIELDS)

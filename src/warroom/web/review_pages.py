@@ -1,0 +1,236 @@
+"""The post-incident review in the browser: read it, curate its timeline, write it, name reviewers, publish
+it, add action items, and download it as Markdown. Every form calls the same service as the API; a refusal
+comes back as a message at the top of the page and changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from warroom.context import AppContext
+from warroom.deps import ContextDep
+from warroom.errors import DomainError, NotFound
+from warroom.incidents.models import Incident
+from warroom.incidents.service import get_incident
+from warroom.reviews import actions, service, views
+from warroom.reviews.html_export import review_html
+from warroom.reviews.models import ACTION_STATUSES, ACTION_TYPES, Review
+from warroom.reviews.schemas import ActionItemCreate, ActionItemPatch, CurationPatch, NoteCreate, ReviewPatch
+from warroom.web.deps import PageInternal, PageWriter, csrf_checked, form_data, writing
+from warroom.web.forms import FormValues, text
+from warroom.web.incident_pages import canonical
+from warroom.web.render import redirect, render
+
+router = APIRouter(dependencies=[Depends(csrf_checked)], include_in_schema=False)
+Change = Callable[[AsyncSession, Incident, Review], Awaitable[None]]
+TEXT_FIELDS = (
+    "summary", "impact", "trigger", "detection", "detection_improvement",
+    "went_well", "went_wrong", "got_lucky",
+)  # fmt: skip
+LIST_FIELDS = ("five_whys", "contributing_factors")
+
+
+@router.get("/incidents/{ref}/review")
+async def review_page(ref: str, request: Request, user: PageInternal, context: ContextDep) -> Response:
+    today = context.clock.now().date()
+    async with context.db.read() as session:
+        incident = await get_incident(session=session, ref=ref)
+        review = await service.find_review(session=session, incident_id=incident.id)
+        shown = lines = None
+        if review is not None:
+            shown = await views.review_out(
+                session=session,
+                procedure=context.procedure.procedure,
+                incident=incident,
+                review=review,
+                today=today,
+            )
+            lines = await service.curated_timeline(
+                session=session, procedure=context.procedure.procedure, review=review, include_hidden=True
+            )
+    return render(
+        request, "review.html", user=user, incident=incident, ref=canonical(ref), review=shown, lines=lines,
+        action_types=ACTION_TYPES, action_statuses=ACTION_STATUSES, title=f"Review of {canonical(ref)}",
+    )  # fmt: skip
+
+
+@router.get("/incidents/{ref}/review.{kind}")
+async def review_export(ref: str, kind: str, user: PageInternal, context: ContextDep) -> Response:
+    """`review.md` (Markdown) or `review.html` (a standalone page with print CSS, as a download)."""
+    if kind not in ("md", "html"):
+        raise NotFound(f"no export as {kind!r}; use review.md or review.html")
+    async with context.db.read() as session:
+        incident = await get_incident(session=session, ref=ref)
+        review = await service.get_review(session=session, incident=incident)
+        body = await views.review_markdown(
+            session=session, procedure=context.procedure.procedure, incident=incident, review=review,
+            today=context.clock.now().date(),
+        )  # fmt: skip
+    if kind == "md":
+        return PlainTextResponse(body, media_type="text/markdown; charset=utf-8")
+    page = review_html(body, title=f"Review of INC-{incident.id} {incident.title}")
+    name = f"review-INC-{incident.id}.html"
+    return HTMLResponse(page, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+async def _act(request: Request, context: AppContext, ref: str, change: Change, done: str) -> Response:
+    here = f"/incidents/{canonical(ref)}/review"
+    try:
+        async with writing(context) as session:
+            incident = await get_incident(session=session, ref=ref, for_update=True)
+            review = await service.get_review(session=session, incident=incident)
+            await change(session, incident, review)
+    except DomainError as error:
+        return redirect(request, here, flash=error.detail, tone="error")
+    except ValidationError as error:
+        problem = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
+        return redirect(request, here, flash=problem, tone="error")
+    return redirect(request, here, flash=done)
+
+
+@router.post("/incidents/{ref}/review/draft")
+async def draft(ref: str, request: Request, user: PageWriter, context: ContextDep) -> Response:
+    async with writing(context) as session:
+        incident = await get_incident(session=session, ref=ref, for_update=True)
+        await service.draft_review(
+            session=session,
+            procedure=context.procedure.procedure,
+            incident=incident,
+            actor=user,
+            now=context.clock.now(),
+        )
+    return redirect(request, f"/incidents/{canonical(ref)}/review", flash="Review drafted")
+
+
+def _patch(values: FormValues, questions: list[str]) -> ReviewPatch:
+    """The edit form as a patch; the template's questions come as answer-0, answer-1, ... in their order."""
+    fields: dict[str, object] = {name: text(values, name) for name in TEXT_FIELDS}
+    fields["answers"] = {q: text(values, f"answer-{i}") for i, q in enumerate(questions)}
+    for name in LIST_FIELDS:
+        fields[name] = [line.strip() for line in text(values, name).splitlines() if line.strip()]
+    customers = text(values, "customers_affected")
+    fields["customers_affected"] = int(customers) if customers.isdigit() else None
+    return ReviewPatch.model_validate(fields)
+
+
+@router.post("/incidents/{ref}/review/edit")
+async def edit(ref: str, request: Request, user: PageWriter, context: ContextDep) -> Response:
+    values = await form_data(request)
+
+    async def change(session: AsyncSession, incident: Incident, review: Review) -> None:
+        procedure = context.procedure.procedure
+        patch = _patch(values, service.questions(procedure, review))
+        await service.update_review(
+            session=session, procedure=procedure, incident=incident, review=review, patch=patch, actor=user,
+            now=context.clock.now(),
+        )  # fmt: skip
+
+    return await _act(request, context, ref, change, "Review saved")
+
+
+CURATION = {
+    "highlight": CurationPatch(highlighted=True), "unhighlight": CurationPatch(highlighted=False),
+    "hide": CurationPatch(hidden=True), "show": CurationPatch(hidden=False),
+}  # fmt: skip
+
+
+def _annotation(values: FormValues) -> CurationPatch:
+    """A note on the event and, if given, its corrected time (UTC); the event keeps its recorded time."""
+    fields: dict[str, object] = {"note": text(values, "note")}
+    if text(values, "at"):
+        fields["at"] = datetime.fromisoformat(text(values, "at")).replace(tzinfo=UTC)
+    return CurationPatch.model_validate(fields)
+
+
+@router.post("/incidents/{ref}/review/timeline/{seq}")
+async def curate(ref: str, seq: int, request: Request, user: PageWriter, context: ContextDep) -> Response:
+    values = await form_data(request)
+    action = text(values, "action")
+
+    async def change(session: AsyncSession, _incident: Incident, review: Review) -> None:
+        patch = CURATION.get(action) or _annotation(values)
+        await service.curate(
+            session=session, review=review, seq=seq, patch=patch, actor=user, now=context.clock.now()
+        )
+
+    return await _act(request, context, ref, change, f"Timeline event #{seq} updated")
+
+
+@router.post("/incidents/{ref}/review/notes")
+async def note(ref: str, request: Request, user: PageWriter, context: ContextDep) -> Response:
+    values = await form_data(request)
+
+    async def change(session: AsyncSession, _incident: Incident, review: Review) -> None:
+        at = datetime.fromisoformat(text(values, "at")).replace(tzinfo=UTC) if text(values, "at") else None
+        data = NoteCreate.model_validate({"at": at, "note": text(values, "note")})
+        await service.add_note(session=session, review=review, data=data, actor=user, now=context.clock.now())
+
+    return await _act(request, context, ref, change, "Note added to the review timeline")
+
+
+@router.post("/incidents/{ref}/review/reviewers")
+async def reviewer(ref: str, request: Request, user: PageWriter, context: ContextDep) -> Response:
+    values = await form_data(request)
+
+    async def change(session: AsyncSession, incident: Incident, review: Review) -> None:
+        await service.add_reviewer(
+            session=session, incident=incident, review=review, user_ref=text(values, "user"), actor=user,
+            now=context.clock.now(),
+        )  # fmt: skip
+
+    return await _act(request, context, ref, change, "Reviewer added")
+
+
+@router.post("/incidents/{ref}/review/status")
+async def status(ref: str, request: Request, user: PageWriter, context: ContextDep) -> Response:
+    target = text(await form_data(request), "status")
+
+    async def change(session: AsyncSession, incident: Incident, review: Review) -> None:
+        await service.change_status(
+            session=session,
+            incident=incident,
+            review=review,
+            target=target,
+            actor=user,
+            now=context.clock.now(),
+        )
+
+    return await _act(request, context, ref, change, f"Review is now {target.replace('_', ' ')}")
+
+
+@router.post("/incidents/{ref}/review/action-items")
+async def action_item(ref: str, request: Request, user: PageWriter, context: ContextDep) -> Response:
+    values = await form_data(request)
+
+    async def change(session: AsyncSession, incident: Incident, review: Review) -> None:
+        fields = {k: text(values, k) or None for k in ("title", "type", "owner", "due_on", "tracker_url")}
+        data = ActionItemCreate.model_validate({k: v for k, v in fields.items() if v is not None})
+        await actions.add_action_item(
+            session=session, incident=incident, review=review, data=data, actor=user, now=context.clock.now()
+        )
+
+    return await _act(request, context, ref, change, "Action item added")
+
+
+@router.post("/incidents/{ref}/review/action-items/{item_id}")
+async def action_item_status(
+    ref: str, item_id: int, request: Request, user: PageWriter, context: ContextDep
+) -> Response:
+    """Move an action item along (open, in progress, done, won't do): allowed after publication too."""
+    values = await form_data(request)
+
+    async def change(session: AsyncSession, incident: Incident, _review: Review) -> None:
+        item = await actions.get_action_item(session=session, item_id=item_id)
+        if item.incident_id != incident.id:
+            raise NotFound(f"no action item {item_id} on this incident")
+        patch = ActionItemPatch.model_validate({"status": text(values, "status")})
+        await actions.update_action_item(
+            session=session, incident=incident, item=item, patch=patch, actor=user, now=context.clock.now()
+        )
+
+    return await _act(request, context, ref, change, "Action item updated")
