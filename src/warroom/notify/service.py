@@ -142,26 +142,43 @@ async def queue_message(
     *, session: AsyncSession, method: ContactMethod, key: str, subject: str, body: str, now: datetime
 ) -> OutgoingMessage:
     """A message to one contact method through the durable `notify.send` job; `key` makes it idempotent."""
+    return await queue_to_address(
+        session=session, channel=method.kind, address=method.address, key=key, subject=subject, body=body,
+        now=now, user_id=method.user_id, contact_method_id=method.id,
+    )  # fmt: skip
+
+
+async def queue_to_address(
+    *,
+    session: AsyncSession,
+    channel: str,
+    address: str,
+    key: str,
+    subject: str,
+    body: str,
+    now: datetime,
+    user_id: int | None = None,
+    contact_method_id: int | None = None,
+) -> OutgoingMessage:
+    """A message to any address on a channel (a stakeholder list, a status-page subscriber), through the
+    durable `notify.send` job on the channel's own queue. A second call with the same `key` returns the
+    first message instead of sending twice."""
+    if channel not in CHANNELS:
+        raise invalid("channel", f"unknown channel {channel!r}; channels: {', '.join(CHANNELS)}")
+    existing = await session.scalar(select(OutgoingMessage).where(OutgoingMessage.idempotency_key == key))
+    if existing is not None:
+        return existing
     message = OutgoingMessage(
-        idempotency_key=key,
-        escalation_id=None,
-        alert_id=None,
-        user_id=method.user_id,
-        contact_method_id=method.id,
-        channel=method.kind,
-        address=method.address,
-        subject=subject,
-        body=body,
-        state="pending",
-        due_at=now,
-        created_at=now,
-    )
+        idempotency_key=key, escalation_id=None, alert_id=None, user_id=user_id,
+        contact_method_id=contact_method_id, channel=channel, address=address, subject=subject[:300],
+        body=body, state="pending", due_at=now, created_at=now,
+    )  # fmt: skip
     session.add(message)
     await session.flush()
     spec = JobSpec(
         "notify.send",
         {"message_id": message.id},
-        queue=f"notify.{method.kind}",
+        queue=f"notify.{channel}",
         run_at=now,
         idempotency_key=f"send:{message.id}",
         max_attempts=TEST_ATTEMPTS,
