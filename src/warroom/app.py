@@ -21,6 +21,8 @@ from warroom.alerts.writer import IntakeWriter
 from warroom.auth.api import router as auth_router
 from warroom.catalog.api import router as catalog_router
 from warroom.clock import Clock, SystemClock
+from warroom.comms.api import preview_router as update_preview_router
+from warroom.comms.api import router as stakeholders_router
 from warroom.config import Settings
 from warroom.context import AppContext
 from warroom.db import SessionFactories, create_engine_for
@@ -47,7 +49,8 @@ from warroom.web.mount import install_web
 ROUTERS = (
     ping_router, intake_router, incidents_router, alerts_router, rules_router, auth_router, catalog_router,
     procedure_router, oncall_router, policy_router, ical_router, ack_router, notify_router, jobs_router,
-    metrics_router, exposition_router, reviews_router, action_items_router,
+    metrics_router, exposition_router, reviews_router, action_items_router, stakeholders_router,
+    update_preview_router,
 )  # fmt: skip
 INTAKE_PREFIXES = ("/v2/", "/intake/")
 INTAKE_MAX_BYTES = 512 * 1024  # PagerDuty's documented limit; the same for every sender

@@ -100,7 +100,9 @@ def demo() -> None:
     async def work(db: SessionFactories) -> str:
         async with db.write() as session:
             await register_version(session=session, loaded=loaded, now=SystemClock().now())
-            incident = await load_demo(session=session, loaded=loaded, now=SystemClock().now())
+            incident = await load_demo(
+                session=session, loaded=loaded, now=SystemClock().now(), base_url=settings.resolved_base_url()
+            )
             await session.commit()
         return f"demo loaded: INC-{incident.id}" if incident else "demo data is already loaded"
 
@@ -118,7 +120,13 @@ def prepare(settings: Settings, *, with_demo: bool) -> LoadedProcedure:
         async with db.write() as session:
             await register_version(session=session, loaded=loaded, now=now)
             admin = await create_first_admin(session=session, email=settings.admin_email, now=now)
-            incident = await load_demo(session=session, loaded=loaded, now=now) if with_demo else None
+            incident = (
+                await load_demo(
+                    session=session, loaded=loaded, now=now, base_url=settings.resolved_base_url()
+                )
+                if with_demo
+                else None
+            )
             await session.commit()
         if admin:
             out.print("[bold green]First run: an admin was created. This is shown once.[/]")

@@ -14,6 +14,7 @@ from warroom.alerts.schemas import IntegrationCreate
 from warroom.auth import service as auth
 from warroom.auth.models import User
 from warroom.catalog.service import create_service
+from warroom.comms import service as comms
 from warroom.demo_review import publish_demo_review
 from warroom.incidents import collaboration, service
 from warroom.incidents.models import Incident
@@ -32,6 +33,11 @@ PEOPLE = [
     ("erin@demo.warroom", "Erin Park", "stakeholder", None),
 ]
 TEAMS = [("payments", "Payments"), ("platform", "Platform")]
+STAKEHOLDERS = [
+    ("internal", "support-leads@demo.warroom", "Support leads"),
+    ("executives", "leadership@demo.warroom", "Leadership team"),
+    ("customers", "key-accounts@demo.warroom", "Key account contacts"),
+]
 SERVICES = [
     ("checkout", "Checkout", "Cart and checkout pages", "payments"),
     ("payments-api", "Payments API", "Card authorisation and capture", "payments"),
@@ -46,7 +52,9 @@ async def demo_loaded(*, session: AsyncSession) -> bool:
     )
 
 
-async def load_demo(*, session: AsyncSession, loaded: LoadedProcedure, now: datetime) -> Incident | None:
+async def load_demo(
+    *, session: AsyncSession, loaded: LoadedProcedure, now: datetime, base_url: str
+) -> Incident | None:
     """Idempotent: returns None when the demo is already there."""
     if await demo_loaded(session=session):
         return None
@@ -64,7 +72,19 @@ async def load_demo(*, session: AsyncSession, loaded: LoadedProcedure, now: date
         )
     await _alerting(session, loaded, now)
     await _on_call(session, people, now)
-    return await _closed_incident(session, loaded, people, now - timedelta(days=6))
+    incident = await _closed_incident(session, loaded, people, now - timedelta(days=6), base_url)
+    await _stakeholder_lists(session, loaded, now)
+    return incident
+
+
+async def _stakeholder_lists(session: AsyncSession, loaded: LoadedProcedure, now: datetime) -> None:
+    """After the story, so its past updates send nothing; on the `log` channel, so a stakeholder update
+    posted in the demo shows up in the server's log instead of failing on a mail server nobody set up."""
+    for audience, address, label in STAKEHOLDERS:
+        await comms.add_recipient(
+            session=session, loaded=loaded, audience=audience, channel="log", address=address, label=label,
+            now=now,
+        )  # fmt: skip
 
 
 async def _on_call(session: AsyncSession, people: dict[str, User], now: datetime) -> None:
@@ -128,9 +148,15 @@ class _Story:
     """Plays one incident forward in time through the same services the API uses."""
 
     def __init__(
-        self, session: AsyncSession, loaded: LoadedProcedure, incident: Incident, start: datetime
+        self,
+        session: AsyncSession,
+        loaded: LoadedProcedure,
+        incident: Incident,
+        start: datetime,
+        base_url: str,
     ) -> None:
         self.session, self.loaded, self.incident, self.at = session, loaded, incident, start
+        self.base_url = base_url
 
     def after(self, minutes: int) -> datetime:
         self.at += timedelta(minutes=minutes)
@@ -150,8 +176,9 @@ class _Story:
     async def say(self, minutes: int, actor: User, audience: str, body: str) -> None:
         data = UpdateCreate(audience=audience, body=body)
         await collaboration.post_update(
-            session=self.session, actor=actor, incident=self.incident, data=data, now=self.after(minutes)
-        )
+            session=self.session, loaded=self.loaded, actor=actor, incident=self.incident, data=data,
+            now=self.after(minutes), base_url=self.base_url,
+        )  # fmt: skip
 
     async def phase(self, minutes: int, actor: User, target: str, reason: str) -> None:
         await service.move_phase(
@@ -205,7 +232,7 @@ class _Story:
 
 
 async def _closed_incident(
-    session: AsyncSession, loaded: LoadedProcedure, people: dict[str, User], start: datetime
+    session: AsyncSession, loaded: LoadedProcedure, people: dict[str, User], start: datetime, base_url: str
 ) -> Incident:
     alice, bob, carol = (people[e] for e in ("alice@demo.warroom", "bob@demo.warroom", "carol@demo.warroom"))
     data = IncidentCreate(
@@ -219,7 +246,7 @@ async def _closed_incident(
         detected_at=start - timedelta(minutes=4),
     )
     incident = await service.declare_incident(session=session, loaded=loaded, actor=bob, data=data, now=start)
-    story = _Story(session, loaded, incident, start)
+    story = _Story(session, loaded, incident, start, base_url)
     await story.assign(3, bob, "incident_commander", alice)
     await story.assign(1, alice, "technical_lead", bob)
     await story.say(

@@ -71,6 +71,13 @@ def endpoints(role: str) -> dict[tuple[str, str], tuple[set[str], dict[str, Any]
         ("GET", "/api/v1/action-items"): (INTERNAL, None),
         ("PATCH", "/api/v1/action-items/{item_id}"): (WRITE, {"status": "in_progress"}),
         ("GET", "/api/v1/procedure/sop"): (READ, None),
+        ("GET", "/api/v1/stakeholders"): (INTERNAL, None),
+        ("POST", "/api/v1/stakeholders"): (
+            WRITE,
+            {"audience": "internal", "address": f"{role}@lists.example"},
+        ),
+        ("DELETE", "/api/v1/stakeholders/{recipient_id}"): (WRITE, None),
+        ("POST", "/api/v1/incidents/{ref}/updates/preview"): (WRITE, {"body": f"preview by {role}"}),
         ("GET", "/api/v1/alerts"): (INTERNAL, None),
         ("GET", "/api/v1/alerts/{ref}"): (INTERNAL, None),
         ("GET", "/api/v1/alerts/{ref}/events"): (INTERNAL, None),
@@ -216,6 +223,7 @@ async def fixtures(api: Api) -> dict[str, str]:
         "method_id": "999",
         "seq": "1",
         "item_id": "1",
+        "recipient_id": "999",
     }
 
 

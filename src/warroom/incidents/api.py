@@ -275,8 +275,9 @@ async def post_update(
 ) -> UpdateOut:
     incident = await service.get_incident(session=session, ref=ref, for_update=True)
     update = await collaboration.post_update(
-        session=session, actor=user, incident=incident, data=body, now=context.clock.now()
-    )
+        session=session, loaded=context.procedure, actor=user, incident=incident, data=body,
+        now=context.clock.now(), base_url=context.settings.resolved_base_url(),
+    )  # fmt: skip
     return (await views.updates_out(session, [update]))[0]
 
 

@@ -10,11 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.auth.models import User
 from warroom.auth.service import resolve_user
+from warroom.comms import service as comms
+from warroom.comms.domain import Rendered
 from warroom.errors import Conflict, NotFound, invalid
 from warroom.incidents import domain
 from warroom.incidents.models import Incident, IncidentLink, RoleAssignment, StatusUpdate, Task
 from warroom.incidents.schemas import TaskCreate, TaskPatch, UpdateCreate
-from warroom.incidents.service import acknowledge, held_roles, record
+from warroom.incidents.service import acknowledge, held_roles, record, refresh_update_due
 from warroom.procedure.loader import LoadedProcedure
 
 
@@ -171,15 +173,39 @@ async def list_tasks(*, session: AsyncSession, incident_id: int) -> list[Task]:
 
 
 async def post_update(
-    *, session: AsyncSession, actor: User, incident: Incident, data: UpdateCreate, now: datetime
+    *,
+    session: AsyncSession,
+    loaded: LoadedProcedure,
+    actor: User,
+    incident: Incident,
+    data: UpdateCreate,
+    now: datetime,
+    base_url: str,
 ) -> StatusUpdate:
+    """An internal note, or a stakeholder update: rendered for each audience by the procedure's templates,
+    queued to everyone on their lists, and restarting the update cadence."""
+    rendered: list[Rendered] = []
+    if data.audience == "stakeholder":
+        incident.last_update_at = now
+        refresh_update_due(loaded, incident)
+        rendered = await comms.render_update(
+            session=session, loaded=loaded, base_url=base_url, incident=incident, body=data.body,
+            author=actor, audiences=data.audiences, now=now, next_update_at=incident.next_update_due_at,
+        )  # fmt: skip
+    elif data.audiences is not None:
+        raise invalid("audiences", "only a stakeholder update goes to audiences")
     update = StatusUpdate(
         incident_id=incident.id, audience=data.audience, body=data.body, author_id=actor.id, posted_at=now
     )
     session.add(update)
     await session.flush()
-    kind = "stakeholder_update" if data.audience == "stakeholder" else "note"
-    await record(session, incident, actor, kind, now, update_id=update.id, body=data.body)
+    if data.audience == "stakeholder":
+        queued = await comms.distribute(session=session, update=update, rendered=rendered, now=now)
+        sent_to = {"audiences": [r.audience for r in rendered], "messages": queued}
+        await record(session, incident, actor, "stakeholder_update", now, update_id=update.id, body=data.body,
+                     **sent_to)  # fmt: skip
+    else:
+        await record(session, incident, actor, "note", now, update_id=update.id, body=data.body)
     incident.updated_at = now
     return update
 

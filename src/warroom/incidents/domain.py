@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from warroom.errors import Conflict, FieldProblem, IllegalTransition, InvalidInput, invalid
+from warroom.procedure.domain import parse_duration
 from warroom.procedure.schemas import Phase, Procedure
 
 REF_PATTERN = re.compile(r"^(?:inc-)?(\d{1,12})$", re.IGNORECASE)
@@ -141,3 +142,19 @@ def resolution_phase(procedure: Procedure, *, current: str) -> str:
         [FieldProblem("phase", f"allowed from {current}: {_choices(here.next)}")],
         {"allowed": list(here.next)},
     )
+
+
+def next_update_due(
+    procedure: Procedure,
+    *,
+    severity: str,
+    status: str,
+    declared_at: datetime,
+    last_update_at: datetime | None,
+) -> datetime | None:
+    """When the next stakeholder update is due: the severity's cadence after the last update (or the
+    declaration), while the incident is active; None when the severity sets no cadence."""
+    cadence = procedure.severity(severity).update_cadence
+    if cadence is None or status != "active":
+        return None
+    return (last_update_at or declared_at) + parse_duration(cadence)

@@ -32,6 +32,11 @@ class Incident(Base):
     mitigated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Stakeholder-update cadence: the last update, when the next is due (None when the severity sets no
+    # cadence or the incident is not active), and the last reminder to the communications lead.
+    last_update_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    next_update_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    update_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Drills run the real procedure; metrics leave them out unless asked.
     drill: Mapped[bool] = mapped_column(default=False, server_default=false())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

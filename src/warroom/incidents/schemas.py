@@ -67,6 +67,12 @@ class TaskPatch(Strict):
 class UpdateCreate(Strict):
     audience: Literal["internal", "stakeholder"] = "internal"
     body: str = Field(min_length=1, max_length=20_000)
+    audiences: list[str] | None = Field(
+        default=None,
+        max_length=20,
+        description="For a stakeholder update: the procedure's audiences to send it to (default: every "
+        "audience that hears about this severity).",
+    )
 
 
 class LinkCreate(Strict):
@@ -126,6 +132,10 @@ class IncidentOut(BaseModel):
     resolved_at: datetime | None
     closed_at: datetime | None
     drill: bool = False
+    next_update_due_at: datetime | None = Field(
+        default=None, description="When the severity's update cadence wants the next stakeholder update."
+    )
+    update_overdue: bool = False
     updated_at: datetime
     roles: list[RoleHolding] | None = Field(description="Current holders; hidden from stakeholders.")
     missing_roles: list[str]

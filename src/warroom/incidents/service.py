@@ -29,6 +29,16 @@ async def record(
     await append_event(session=session, incident=incident, at=at, actor=label, kind=kind, data=data)
 
 
+def refresh_update_due(loaded: LoadedProcedure, incident: Incident) -> None:
+    """Keep `next_update_due_at` right after anything that moves it: declaration, severity, status, update."""
+    due = domain.next_update_due(
+        loaded.procedure, severity=incident.severity, status=incident.status,
+        declared_at=incident.declared_at, last_update_at=incident.last_update_at,
+    )  # fmt: skip
+    if due != incident.next_update_due_at:
+        incident.next_update_due_at, incident.update_reminded_at = due, None
+
+
 async def declare_incident(
     *, session: AsyncSession, loaded: LoadedProcedure, actor: User | str, data: IncidentCreate, now: datetime
 ) -> Incident:
@@ -59,6 +69,7 @@ async def declare_incident(
         timeline_seq=0,
         timeline_head=GENESIS_HASH,
     )
+    refresh_update_due(loaded, incident)
     session.add(incident)
     await session.flush()
     session.add_all(IncidentService(incident_id=incident.id, service_id=s.id) for s in services)
@@ -189,6 +200,7 @@ async def update_incident(
             new=patch.severity,
             reason=(patch.severity_reason or "").strip(),
         )
+        refresh_update_due(loaded, incident)
     incident.updated_at = now
     await session.flush()
     return incident
@@ -264,6 +276,7 @@ async def move_phase(
     )
     old = incident.phase
     incident.phase, incident.status, incident.updated_at = move.target.id, move.target.status, now
+    refresh_update_due(loaded, incident)
     if move.reopens:
         incident.resolved_at = incident.closed_at = None
         await record(session, incident, actor, domain.REOPEN_KIND, now, phase=old, reason=reason)

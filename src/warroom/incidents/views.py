@@ -134,6 +134,8 @@ def _incident_out(
         resolved_at=incident.resolved_at,
         closed_at=incident.closed_at,
         drill=incident.drill,
+        next_update_due_at=incident.next_update_due_at,
+        update_overdue=incident.next_update_due_at is not None and incident.next_update_due_at <= now,
         updated_at=incident.updated_at,
         roles=[holding_out(h, users[h.user_id]) for h in current] if roles else None,
         missing_roles=missing,

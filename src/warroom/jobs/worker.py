@@ -237,6 +237,7 @@ async def _first(*events: asyncio.Event) -> None:
 def periodic_checks() -> list[Periodic]:
     """What the worker checks on every pass besides due jobs (listed here, and checked by a test)."""
     from warroom.alerts.heartbeats import check_heartbeats
+    from warroom.comms.reminders import remind_due_updates
     from warroom.reviews.reminders import remind_overdue_action_items
 
-    return [check_heartbeats, remind_overdue_action_items]
+    return [check_heartbeats, remind_overdue_action_items, remind_due_updates]

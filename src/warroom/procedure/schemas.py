@@ -34,6 +34,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from warroom.procedure.comms_schema import Communications, check_communications
 from warroom.procedure.domain import NEXT_BUSINESS_DAY, parse_duration
 
 Loc = tuple[str | int, ...]
@@ -208,6 +209,7 @@ class Procedure(_Model):
     initial_phase: str = "triage"
     incident_types: list[IncidentType] = Field(default_factory=list)
     review_templates: list[ReviewTemplate] = Field(default_factory=list)
+    communications: Communications = Field(default_factory=Communications)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -410,4 +412,5 @@ def cross_check(procedure: Procedure | Mapping[str, Any]) -> list[CrossCheckProb
     _check_references(data, "phases", "entry_roles", "roles", ids["roles"], problems)
     _check_defaults(data, ids["severities"], ids["phases"], ids["review_templates"], problems)
     _check_phase_graph(data, ids["phases"], problems)
+    check_communications(data, ids["severities"], problems)
     return problems

@@ -22,7 +22,7 @@ from warroom.incidents import collaboration, service
 from warroom.incidents.models import Incident
 from warroom.incidents.schemas import IncidentPatch, TaskCreate, TaskPatch, UpdateCreate
 from warroom.web.deps import PageWriter, csrf_checked, form_data, writing
-from warroom.web.forms import FormValues, refused, text
+from warroom.web.forms import FormValues, as_list, refused, text
 from warroom.web.incident_pages import canonical, show_incident
 from warroom.web.render import redirect
 
@@ -59,10 +59,18 @@ async def post_update(ref: str, request: Request, user: PageWriter, context: Con
     values = await form_data(request)
 
     async def change(session: AsyncSession, incident: Incident) -> None:
-        data = UpdateCreate(audience=text(values, "audience") or "internal", body=text(values, "body"))
-        await collaboration.post_update(
-            session=session, actor=user, incident=incident, data=data, now=context.clock.now()
+        audience = text(values, "audience") or "internal"
+        # The form shows the severity's audiences as checkboxes: what is ticked is where it goes.
+        chosen = (
+            as_list(values, "audiences")
+            if audience == "stakeholder" and "audiences_shown" in values
+            else None
         )
+        data = UpdateCreate(audience=audience, body=text(values, "body"), audiences=chosen)
+        await collaboration.post_update(
+            session=session, loaded=context.procedure, actor=user, incident=incident, data=data,
+            now=context.clock.now(), base_url=context.settings.resolved_base_url(),
+        )  # fmt: skip
 
     audience = text(values, "audience")
     done = "Stakeholder update posted" if audience == "stakeholder" else "Note added to the timeline"
