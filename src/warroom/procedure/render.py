@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from warroom.procedure.comms_schema import SAMPLE_CONTEXT, TEMPLATES, UpdateTemplate
 from warroom.procedure.domain import WEEKDAYS, describe_target
 from warroom.procedure.loader import LoadedProcedure
 from warroom.procedure.schemas import BusinessHours, IncidentType, Phase, Procedure, Role, Severity
@@ -119,6 +120,59 @@ def _review_templates_section(procedure: Procedure) -> list[str]:
     return lines
 
 
+def _communications_section(procedure: Procedure) -> list[str]:
+    comms = procedure.communications
+    if not comms.audiences:
+        return []
+    lines = ["## Stakeholder communications", ""]
+    lines += [
+        "Each stakeholder update is sent to every audience below that hears about its severity, in that",
+        "audience's own template. Updates are due at the severity's update cadence.",
+        "",
+    ]
+    for audience in comms.audiences:
+        heard = ", ".join(audience.severities) or "every severity"
+        kind = "internal" if audience.internal else "external: no internal links or responder names"
+        lines += [f"### {audience.name} (`{audience.id}`)", ""]
+        lines += [audience.description, ""] if audience.description else []
+        lines += [f"- Hears about: {heard}", f"- Audience: {kind}"]
+        lines += [""]
+        for template, severities in _templates_of(procedure, audience.id):
+            lines += [f"For {', '.join(severities)}, a sample:", "", "```text", _sample(template), "```", ""]
+    names = ", ".join(f"`{name}`" for name in _template_names())
+    return [*lines, f"Template names: {names}.", ""]
+
+
+def _templates_of(procedure: Procedure, audience_id: str) -> list[tuple[UpdateTemplate, list[str]]]:
+    """Each template the audience uses, with the severities it serves (most severe first)."""
+    heard = procedure.communications.audience(audience_id).severities or procedure.severity_ids()
+    used: list[tuple[UpdateTemplate, list[str]]] = []
+    for severity in heard:
+        template = procedure.communications.template_for(audience_id, severity)
+        if template is None:
+            continue
+        for known, severities in used:
+            if known is template:
+                severities.append(severity)
+                break
+        else:
+            used.append((template, [severity]))
+    return used
+
+
+def _sample(template: UpdateTemplate) -> str:
+    subject = TEMPLATES.from_string(template.subject).render(SAMPLE_CONTEXT)
+    body = TEMPLATES.from_string(template.body).render(SAMPLE_CONTEXT)
+    return f"Subject: {' '.join(subject.split())}\n\n{body.strip()}"
+
+
+def _template_names() -> list[str]:
+    names = []
+    for key, value in SAMPLE_CONTEXT.items():
+        names += [f"{key}.{inner}" for inner in value] if isinstance(value, dict) else [key]
+    return names
+
+
 def _business_hours_section(hours: BusinessHours) -> list[str]:
     days = ", ".join(_DAY_NAMES[day] for day in hours.days)
     span = f"{hours.start.isoformat('minutes')}-{hours.end.isoformat('minutes')}"
@@ -153,5 +207,6 @@ def render_markdown(loaded: LoadedProcedure) -> str:
     for incident_type in procedure.incident_types:
         lines += _type_section(procedure, incident_type)
     lines += _review_templates_section(procedure)
+    lines += _communications_section(procedure)
     lines += ["## Business hours", "", *_business_hours_section(procedure.business_hours)]
     return "\n".join(lines).rstrip("\n") + "\n"
