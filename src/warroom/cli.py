@@ -19,6 +19,7 @@ from warroom.auth import service as auth
 from warroom.auth.domain import Role
 from warroom.bootstrap import create_first_admin
 from warroom.clock import SystemClock
+from warroom.comms import cli as comms_cli
 from warroom.config import Settings
 from warroom.db import SessionFactories, create_engine_for
 from warroom.demo import load_demo
@@ -54,6 +55,7 @@ app.add_typer(token_app, name="token")
 operator_cli.register(app)
 metrics_cli.register(app)
 reviews_cli.register(app)
+comms_cli.register(app)
 alerts_cli.register(app)
 oncall_cli.register(app)
 

@@ -39,7 +39,7 @@ def call(method: str, path: str, **kwargs: Any) -> Any:
         raise ApiFailure(f"cannot reach warroom at {url} ({type(error).__name__}: {error})") from None
     if response.is_error:
         raise ApiFailure(_problem_line(response))
-    return response.json()
+    return response.json() if response.content else None  # 204 No Content has no body
 
 
 def _problem_line(response: httpx.Response) -> str:
@@ -181,12 +181,41 @@ def phase(
 def update(
     ref: Annotated[str, typer.Argument(help="INC-42 or 42.")],
     body: Annotated[str, typer.Argument(help="The text.")],
-    stakeholder: Annotated[bool, typer.Option("--stakeholder", help="Visible to stakeholders.")] = False,
+    stakeholder: Annotated[
+        bool, typer.Option("--stakeholder", help="A stakeholder update, sent out.")
+    ] = False,
+    to: Annotated[
+        list[str] | None,
+        typer.Option("--to", help="Only these audiences (repeatable; default: all that hear of it)."),
+    ] = None,
+    preview: Annotated[
+        bool, typer.Option("--preview", help="Show what each audience gets; send nothing.")
+    ] = False,
 ) -> None:
-    """Post an internal note, or a stakeholder update with --stakeholder."""
-    audience = "stakeholder" if stakeholder else "internal"
-    call("POST", f"/api/v1/incidents/{ref}/updates", json={"audience": audience, "body": body})
-    out.print(f"{ref}: {audience} update posted", highlight=False)
+    """Post an internal note, or with --stakeholder an update rendered and sent to each audience's list."""
+    if (to or preview) and not stakeholder:
+        raise ApiFailure("--to and --preview are for stakeholder updates: add --stakeholder")
+    if preview:
+        for message in call(
+            "POST", f"/api/v1/incidents/{ref}/updates/preview", json={"body": body, "audiences": to}
+        ):
+            out.rule(f"{message['audience']}: {message['recipients']} recipient(s)")
+            out.print(f"Subject: {message['subject']}\n\n{message['body']}", highlight=False, markup=False)
+        return
+    payload: dict[str, Any] = {"audience": "stakeholder" if stakeholder else "internal", "body": body}
+    if to:
+        payload["audiences"] = to
+    posted = call("POST", f"/api/v1/incidents/{ref}/updates", json=payload)
+    sent = _sent(ref, posted["id"]) if stakeholder else ""
+    out.print(f"{ref}: {payload['audience']} update posted{sent}", highlight=False)
+
+
+def _sent(ref: str, update_id: int) -> str:
+    """Where a stakeholder update went, as its timeline event recorded it."""
+    events = call("GET", f"/api/v1/incidents/{ref}/timeline")
+    data = next(e["data"] for e in reversed(events) if e["data"].get("update_id") == update_id)
+    audiences = ", ".join(data.get("audiences", [])) or "no audience (timeline only)"
+    return f": {data.get('messages', 0)} message(s) to {audiences}"
 
 
 def resolve(

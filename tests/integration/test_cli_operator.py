@@ -103,8 +103,9 @@ def test_an_incident_from_declaration_to_resolution(operator: Operator, tmp_path
     assert assigned == f"{ref}: assigned incident_commander ({EMAIL}); roles now: incident_commander={EMAIL}"
     assert plain(operator.ok("phase", ref, "containment")) == f"{ref} is now in containment (active)"
     assert plain(operator.ok("update", ref, "Rolled back deploy 4812")) == f"{ref}: internal update posted"
+    stakeholder_lists_and_updates(operator, ref)
     stakeholder = plain(operator.ok("update", ref, "Card payments recover", "--stakeholder"))
-    assert stakeholder == f"{ref}: stakeholder update posted"
+    assert stakeholder == f"{ref}: stakeholder update posted: 1 message(s) to internal, executives, customers"
     assert plain(operator.ok("resolve", ref)) == f"{ref} resolved: now in review (resolved)"
 
     shown = operator.ok("show", ref)
@@ -125,6 +126,30 @@ def test_an_incident_from_declaration_to_resolution(operator: Operator, tmp_path
     assert operator.api(f"/api/v1/incidents/{ref}")["status"] == "resolved"
     report_covers_the_incident_and_leaves_the_drill_out(operator)
     review_follow_ups_are_listed_and_exported(operator, ref, tmp_path)
+
+
+def stakeholder_lists_and_updates(operator: Operator, ref: str) -> None:
+    """Lists built from the CLI; a preview sends nothing; --to narrows where an update goes."""
+    added = plain(operator.ok("stakeholders", "add", "internal", "support@example.com", "--label", "Support"))
+    assert re.fullmatch(r"added support@example.com to internal \(id \d+\)", added), added
+    operator.ok("stakeholders", "add", "executives", "https://hooks.example/execs", "--channel", "webhook")
+    listed = table_rows(operator.ok("stakeholders", "list"))
+    assert [row[1:5] for row in listed] == [
+        ["executives", "webhook", "https://hooks.example/execs", ""],
+        ["internal", "email", "support@example.com", "Support"],
+    ]
+    preview = plain(
+        operator.ok("update", ref, "Rolling back", "--stakeholder", "--preview", "--to", "customers")
+    )
+    assert "customers: 0 recipient(s)" in preview and "Subject: Service disruption: Checkout down" in preview
+    narrowed = plain(operator.ok("update", ref, "Execs only", "--stakeholder", "--to", "executives"))
+    assert narrowed == f"{ref}: stakeholder update posted: 1 message(s) to executives"
+    assert operator.fails("update", ref, "x", "--to", "executives") == (
+        "error: --to and --preview are for stakeholder updates: add --stakeholder"
+    )
+    refused = operator.fails("stakeholders", "add", "press", "a@b.co")
+    assert refused.startswith("error: 422 audience: unknown audience 'press'"), refused
+    assert operator.ok("stakeholders", "remove", listed[0][0]).strip() == f"removed {listed[0][0]}"
 
 
 def review_follow_ups_are_listed_and_exported(operator: Operator, ref: str, tmp_path: Path) -> None:
