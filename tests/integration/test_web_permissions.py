@@ -83,6 +83,8 @@ async def world(api: Api) -> dict[str, str]:
     target = {"email": "target@test.warroom", "name": "Target", "role": "responder"}
     person = (await api.admin.post("/api/v1/users", json=target)).json()
     assert (await api.admin.post("/api/v1/teams", json={"slug": "ops", "name": "Ops"})).status_code == 201
+    listed = {"audience": "internal", "address": "listed@example.com"}
+    recipient = (await api.admin.post("/api/v1/stakeholders", json=listed)).json()
     return {
         "ref": ref,
         "task_id": str(task["id"]),
@@ -97,6 +99,8 @@ async def world(api: Api) -> dict[str, str]:
         "team": "ops",
         "seq": "1",
         "item_id": "1",
+        "audience": "internal",
+        "recipient_id": str(recipient["id"]),
     }
 
 
@@ -116,6 +120,7 @@ async def snapshot(api: Api, ref: str) -> dict[str, Any]:
         "policies": (await api.admin.get("/api/v1/escalation-policies")).json(),
         "users": (await api.admin.get("/api/v1/users")).json(),
         "teams": (await api.admin.get("/api/v1/teams")).json(),
+        "stakeholders": (await api.admin.get("/api/v1/stakeholders")).json(),
     }
 
 
@@ -142,6 +147,8 @@ FORMS: dict[str, dict[str, str]] = {
     "/incidents/{ref}/review/status": {"status": "in_review"},
     "/incidents/{ref}/review/action-items": {"title": "sneaky"},
     "/incidents/{ref}/review/action-items/{item_id}": {"status": "done"},
+    "/stakeholders/{audience}": {"channel": "email", "address": "sneaky@example.com"},
+    "/stakeholders/{audience}/{recipient_id}/remove": {},
     "/schedules/{slug}/overrides": {
         "user": "admin@test.warroom",
         "starts_at": "2026-03-02T12:00",

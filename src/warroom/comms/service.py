@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.auth.models import User
@@ -29,6 +29,13 @@ async def list_recipients(
     if audience is not None:
         query = query.where(StakeholderRecipient.audience == audience)
     return list((await session.scalars(query)).all())
+
+
+async def recipient_counts(*, session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(
+        select(StakeholderRecipient.audience, func.count()).group_by(StakeholderRecipient.audience)
+    )
+    return {audience: count for audience, count in rows.all()}
 
 
 async def add_recipient(

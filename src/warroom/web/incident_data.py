@@ -15,9 +15,11 @@ from warroom.alerts.schemas import AlertOut
 from warroom.auth.domain import Permission, allows
 from warroom.auth.models import User
 from warroom.auth.service import list_users
+from warroom.comms import service as comms
 from warroom.incidents import collaboration, service, views
 from warroom.incidents.models import Incident
 from warroom.incidents.schemas import IncidentOut, RoleHolding, TaskOut, UpdateOut
+from warroom.procedure.comms_schema import Audience
 from warroom.procedure.loader import LoadedProcedure
 from warroom.procedure.schemas import Phase, Procedure, Role
 from warroom.timeline.models import TimelineEvent
@@ -50,6 +52,8 @@ class IncidentPage:
     updates: list[UpdateOut] = field(default_factory=list)
     people: list[User] = field(default_factory=list)
     internal: bool = False
+    # The audiences a stakeholder update at this severity goes to, with how many are on each list.
+    audiences: list[tuple[Audience, int]] = field(default_factory=list)
 
 
 def severity_rank(procedure: Procedure, severity: str) -> int:
@@ -122,6 +126,9 @@ async def _internal_parts(
     )
     page.alerts = await alert_views.alerts_out(session, rows)
     page.people = [u for u in await list_users(session=session) if u.is_active]
+    counts = await comms.recipient_counts(session=session)
+    heard = loaded.procedure.communications.audiences_for(incident.severity)
+    page.audiences = [(a, counts.get(a.id, 0)) for a in heard]
 
 
 async def new_events(

@@ -23,6 +23,7 @@ MILESTONES = {
 TONES = {
     "note": "note",
     "stakeholder_update": "update",
+    "update_reminder": "alarm",
     "declared": "milestone",
     "severity_changed": "alarm",
     "phase_changed": "phase",
@@ -117,6 +118,17 @@ def _paged(d: Mapping[str, Any], _n: dict[str, dict[str, str]]) -> tuple[str, st
     return f"Paged {d.get('user', '')} via {channels or 'no channel'} (alert #{d.get('alert_id')})", ""
 
 
+NOBODY = "nobody (no communications lead or commander)"
+
+
+def _sent_to(d: Mapping[str, Any]) -> str:
+    """Where a stakeholder update went (events from before stakeholder lists say only that it was posted)."""
+    if "audiences" not in d:
+        return "Stakeholder update"
+    audiences = ", ".join(d["audiences"]) or "no audience"
+    return f"Stakeholder update to {audiences} ({d.get('messages', 0)} message(s))"
+
+
 DESCRIBERS: dict[str, Describer] = {
     "declared": _declared,
     "severity_changed": _severity,
@@ -131,7 +143,8 @@ DESCRIBERS: dict[str, Describer] = {
     "task_done": _task("done"),
     "task_updated": _task("changed"),
     "note": lambda d, _n: ("Internal note", str(d.get("body", ""))),
-    "stakeholder_update": lambda d, _n: ("Stakeholder update", str(d.get("body", ""))),
+    "stakeholder_update": lambda d, _n: (_sent_to(d), str(d.get("body", ""))),
+    "update_reminder": lambda d, _n: (f"Stakeholder update due; reminded {d.get('reminded') or NOBODY}", ""),
     "link_added": _link("added"),
     "link_removed": _link("removed"),
     "alert_attached": _alert("attached"),
