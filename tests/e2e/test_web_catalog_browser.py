@@ -31,6 +31,7 @@ PAGES = {
     "admin-users": "/admin/users",
     "admin-teams": "/admin/teams",
     "metrics": "/reports",
+    "stakeholders": "/stakeholders",
 }
 
 pytestmark = pytest.mark.slow
