@@ -22,6 +22,7 @@ def test_the_registered_job_kinds_and_periodic_checks() -> None:
     assert [check.__name__ for check in periodic_checks()] == [
         "check_heartbeats",
         "remind_overdue_action_items",
+        "run_maintenance_windows",
     ]
 
 

@@ -238,5 +238,6 @@ def periodic_checks() -> list[Periodic]:
     """What the worker checks on every pass besides due jobs (listed here, and checked by a test)."""
     from warroom.alerts.heartbeats import check_heartbeats
     from warroom.reviews.reminders import remind_overdue_action_items
+    from warroom.statuspage.maintenance import run_maintenance_windows
 
-    return [check_heartbeats, remind_overdue_action_items]
+    return [check_heartbeats, remind_overdue_action_items, run_maintenance_windows]
