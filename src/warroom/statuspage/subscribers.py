@@ -119,33 +119,39 @@ async def subscribe_email(
     already subscribed (that is the address owner's business); a confirmed address is sent nothing."""
     address = check_address("email", address)
     components = await _check_components(session, component_ids)
-    if source is not None:
-        recent = await session.scalar(
-            select(func.count())
-            .select_from(StatusSubscriber)
-            .where(
-                StatusSubscriber.requested_from == source,
-                StatusSubscriber.confirmation_sent_at > now - timedelta(hours=1),
-            )
-        )
-        if (recent or 0) >= PER_SOURCE_PER_HOUR:
-            raise TooManyRequests("too many subscriptions from here in the last hour; try again later")
     subscriber = await session.scalar(
         select(StatusSubscriber).where(StatusSubscriber.kind == "email", StatusSubscriber.address == address)
     )
+    if subscriber is not None and (
+        subscriber.confirmed_at is not None
+        or (subscriber.confirmation_sent_at and subscriber.confirmation_sent_at > now - RESEND_AFTER)
+    ):
+        return  # confirmed already, or mailed in the last ten minutes (whoever asks): nothing to send
+    await _check_rate(session, source, now)
     if subscriber is None:
         subscriber = StatusSubscriber(
             kind="email", address=address, unsubscribe_token=secrets.token_urlsafe(32), created_at=now
         )
         session.add(subscriber)
         await session.flush()
-    elif subscriber.confirmed_at is not None:
-        return
-    elif subscriber.confirmation_sent_at and subscriber.confirmation_sent_at > now - RESEND_AFTER:
-        return  # one confirmation mail per address per ten minutes, whoever asks
     subscriber.requested_from = source
     await _set_components(session, subscriber, components)
     await _send_confirmation(session, subscriber, page, now)
+
+
+async def _check_rate(session: AsyncSession, source: str | None, now: datetime) -> None:
+    if source is None:
+        return
+    recent = await session.scalar(
+        select(func.count())
+        .select_from(StatusSubscriber)
+        .where(
+            StatusSubscriber.requested_from == source,
+            StatusSubscriber.confirmation_sent_at > now - timedelta(hours=1),
+        )
+    )
+    if (recent or 0) >= PER_SOURCE_PER_HOUR:
+        raise TooManyRequests("too many subscriptions from here in the last hour; try again later")
 
 
 async def _by_token(
