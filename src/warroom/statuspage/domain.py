@@ -145,12 +145,18 @@ def uptime(changes: Sequence[Change], *, now: datetime, days: int = 90) -> Uptim
         end = min(start + timedelta(days=1), now)
         runs = segments(changes, start, end)
         if not runs:
-            out.append(Day(day, None, 0.0, 0.0))
+            out.append(Day(day, _in_force(changes, start) if end <= start else None, 0.0, 0.0))
             continue
         minutes = sum((hi - lo).total_seconds() for lo, hi, _ in runs) / 60
         outage = sum((hi - lo).total_seconds() / 60 * OUTAGE_WEIGHT.get(s, 0.0) for lo, hi, s in runs)
         out.append(Day(day, worst(s for _, _, s in runs), outage, minutes))
     return Uptime(out, sum(d.outage_minutes for d in out), sum(d.minutes for d in out))
+
+
+def _in_force(changes: Sequence[Change], at: datetime) -> str | None:
+    """The status held at `at` (today at the stroke of midnight has no minutes yet, but has a status)."""
+    before = [c for c in changes if c.at <= at]
+    return max(before, key=lambda c: c.at).status if before else None
 
 
 # --- incidents and maintenances ------------------------------------------------------------------------
