@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from tests.integration.conftest import Api
 from tests.integration.status_helpers import board, ok, publish
+from warroom.demo import load_demo
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 JSON_ENDPOINTS = (
@@ -136,3 +137,27 @@ async def test_pages_are_plain_public_html(api: Api) -> None:
     content = entry.find(f"{ATOM}content")
     assert content is not None and content.get("type") == "html"
     assert "Fixed." in (content.text or "") and "We are looking into Search errors." in (content.text or "")
+
+
+async def test_the_demo_shows_a_status_page_with_history(api: Api) -> None:
+    async with api.context.db.write() as session:
+        await load_demo(session=session, loaded=api.context.procedure, now=api.clock.now())
+        await session.commit()
+    summary = (await api.anonymous.get("/status/api/v2/summary.json")).json()
+    groups = [c["name"] for c in summary["components"] if c["group"]]
+    assert groups == ["Shop", "Platform"] and summary["status"]["indicator"] == "none"
+    assert [m["name"] for m in summary["scheduled_maintenances"]] == ["Search index rebuild"]
+    incidents = (await api.anonymous.get("/status/api/v2/incidents.json")).json()["incidents"]
+    checkout = next(i for i in incidents if i["name"] == "Checkout errors")
+    assert checkout["status"] == "resolved" and len(checkout["incident_updates"]) == 4
+    html = (await api.anonymous.get("/status")).text
+    for tone in (
+        "major_outage",
+        "partial_outage",
+        "degraded_performance",
+        "under_maintenance",
+        "operational",
+    ):
+        assert f'class="bar tone-{tone}"' in html, tone
+    assert "Checkout errors" in html  # six days ago: among the past incidents
+    assert 'aria-label="Checkout: 99.9' in html
