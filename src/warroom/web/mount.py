@@ -40,6 +40,7 @@ from warroom.web import (
     schedule_pages,
     service_pages,
     sse,
+    status_pages,
 )
 from warroom.web.deps import SignInRequired
 from warroom.web.live import LiveFeed
@@ -60,6 +61,7 @@ ROUTERS = (
     review_pages.router,
     schedule_pages.router,
     service_pages.router,
+    status_pages.router,
     integration_pages.router,
     notify_pages.router,
     policy_pages.router,
