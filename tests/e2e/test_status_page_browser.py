@@ -1,6 +1,6 @@
 """The public status page in a real browser with JavaScript off, against a real `warroom run` on the demo
 data, at phone and desktop sizes: no sideways scroll, the phone shows the last 30 days of bars, the desktop
-90; screenshots of the page, an incident and the history go to tests/artifacts/web/ for a person to look at."""
+90; screenshots of the page, an incident and the history go to tests/artifacts/web/ for a person to see."""
 
 from __future__ import annotations
 

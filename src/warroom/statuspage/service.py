@@ -118,14 +118,15 @@ async def _stage_components(
 
 
 def _unique(changes: Sequence[ComponentChange]) -> list[ComponentChange]:
-    return list({c.id: c for c in changes}.values())
+    """The last word per component, in id order: every writer locks component rows in one order."""
+    return sorted({c.id: c for c in changes}.values(), key=lambda c: c.id)
 
 
 async def _component_rows(session: AsyncSession, item_id: int) -> dict[int, StatusIncidentComponent]:
     rows = await session.scalars(
         select(StatusIncidentComponent)
         .where(StatusIncidentComponent.status_incident_id == item_id)
-        .order_by(StatusIncidentComponent.id)
+        .order_by(StatusIncidentComponent.component_id)
     )
     return {r.component_id: r for r in rows.all()}
 
