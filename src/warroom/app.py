@@ -42,6 +42,9 @@ from warroom.procedure.loader import LoadedProcedure, load_default_procedure, lo
 from warroom.procedure.service import register_version
 from warroom.reviews.api import items_router as action_items_router
 from warroom.reviews.api import router as reviews_router
+from warroom.statuspage.api import router as status_page_router
+from warroom.statuspage.pages import router as status_pages_router
+from warroom.statuspage.public_api import router as status_json_router
 from warroom.web.mount import install_web
 
 # Intake first: it is the hot path, and routes are matched in order. ping_router before intake_router:
@@ -50,7 +53,7 @@ ROUTERS = (
     ping_router, intake_router, incidents_router, alerts_router, rules_router, auth_router, catalog_router,
     procedure_router, oncall_router, policy_router, ical_router, ack_router, notify_router, jobs_router,
     metrics_router, exposition_router, reviews_router, action_items_router, stakeholders_router,
-    update_preview_router,
+    update_preview_router, status_page_router, status_json_router, status_pages_router,
 )  # fmt: skip
 INTAKE_PREFIXES = ("/v2/", "/intake/")
 INTAKE_MAX_BYTES = 512 * 1024  # PagerDuty's documented limit; the same for every sender

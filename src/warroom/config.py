@@ -6,6 +6,7 @@ import contextlib
 import os
 import secrets
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,6 +35,10 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = False
     notify_timeout_seconds: float = 15.0
+    status_page_name: str = Field(
+        default="Service status", max_length=200, description="The public page's name."
+    )
+    status_page_time_zone: str = Field(default="Etc/UTC", description="IANA zone of the public page's times.")
     job_lease_seconds: float = Field(
         default=120.0, gt=0, description="A dead worker's jobs return after this."
     )
@@ -43,6 +48,17 @@ class Settings(BaseSettings):
     def _supported_database(cls, value: str) -> str:
         if value and not value.startswith(SUPPORTED_DATABASES):
             raise ValueError(f"use a sqlite:/// or postgresql:// URL, not {value.split(':', 1)[0]!r}")
+        return value
+
+    @field_validator("status_page_time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name such as Europe/Berlin)"
+            ) from None
         return value
 
     def resolved_database_url(self) -> str:

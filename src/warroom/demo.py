@@ -24,6 +24,7 @@ from warroom.oncall.policy_service import create_policy
 from warroom.oncall.schemas import LayerIn, PolicyCreate, ScheduleCreate, StepIn
 from warroom.oncall.service import create_schedule
 from warroom.procedure.loader import LoadedProcedure
+from warroom.statuspage.demo import load_status_page_demo
 
 PEOPLE = [
     ("alice@demo.warroom", "Alice Okafor", "responder", "payments"),
@@ -72,6 +73,7 @@ async def load_demo(
         )
     await _alerting(session, loaded, now)
     await _on_call(session, people, now)
+    await load_status_page_demo(session=session, now=now)
     incident = await _closed_incident(session, loaded, people, now - timedelta(days=6), base_url)
     await _stakeholder_lists(session, loaded, now)
     return incident

@@ -20,6 +20,16 @@ from warroom.oncall.models import EscalationPolicy, EscalationStep, Schedule, Sc
 from warroom.paging.models import Escalation
 from warroom.procedure.models import ProcedureVersion
 from warroom.reviews.models import ActionItem, Review, ReviewReviewer, ReviewTimelineEntry
+from warroom.statuspage.models import (
+    ComponentStatusChange,
+    StatusComponent,
+    StatusComponentService,
+    StatusIncident,
+    StatusIncidentComponent,
+    StatusIncidentUpdate,
+    StatusSubscriber,
+    StatusSubscriberComponent,
+)
 from warroom.timeline.models import TimelineEvent
 
 __all__ = [
@@ -29,6 +39,7 @@ __all__ = [
     "AlertRule",
     "ApiToken",
     "Base",
+    "ComponentStatusChange",
     "ContactMethod",
     "Escalation",
     "EscalationPolicy",
@@ -55,6 +66,13 @@ __all__ = [
     "Service",
     "ServiceChange",
     "StakeholderRecipient",
+    "StatusComponent",
+    "StatusComponentService",
+    "StatusIncident",
+    "StatusIncidentComponent",
+    "StatusIncidentUpdate",
+    "StatusSubscriber",
+    "StatusSubscriberComponent",
     "StatusUpdate",
     "Task",
     "Team",

@@ -23,6 +23,7 @@ def test_the_registered_job_kinds_and_periodic_checks() -> None:
         "check_heartbeats",
         "remind_overdue_action_items",
         "remind_due_updates",
+        "run_maintenance_windows",
     ]
 
 

@@ -239,5 +239,6 @@ def periodic_checks() -> list[Periodic]:
     from warroom.alerts.heartbeats import check_heartbeats
     from warroom.comms.reminders import remind_due_updates
     from warroom.reviews.reminders import remind_overdue_action_items
+    from warroom.statuspage.maintenance import run_maintenance_windows
 
-    return [check_heartbeats, remind_overdue_action_items, remind_due_updates]
+    return [check_heartbeats, remind_overdue_action_items, remind_due_updates, run_maintenance_windows]

@@ -15,6 +15,7 @@ import json
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
+from typing import Any
 
 import aiosmtplib
 import apprise
@@ -40,6 +41,7 @@ class Delivery:
     idempotency_key: str
     ack_url: str
     alert_url: str
+    payload: dict[str, Any] | None = None  # a webhook's own JSON document, sent instead of the envelope
 
 
 @functools.cache
@@ -84,15 +86,14 @@ async def _email(delivery: Delivery, settings: Settings) -> None:
 
 
 async def _webhook(delivery: Delivery, settings: Settings) -> None:
-    payload = json.dumps(
-        {
-            "subject": delivery.subject,
-            "body": delivery.body,
-            "ack_url": delivery.ack_url,
-            "alert_url": delivery.alert_url,
-            "idempotency_key": delivery.idempotency_key,
-        }
-    ).encode()
+    document = delivery.payload or {
+        "subject": delivery.subject,
+        "body": delivery.body,
+        "ack_url": delivery.ack_url,
+        "alert_url": delivery.alert_url,
+        "idempotency_key": delivery.idempotency_key,
+    }
+    payload = json.dumps(document).encode()
     headers = {
         "content-type": "application/json",
         "Idempotency-Key": delivery.idempotency_key,

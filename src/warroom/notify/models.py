@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from warroom.db import Base, UTCDateTime
@@ -51,6 +52,8 @@ class OutgoingMessage(Base):
     address: Mapped[str] = mapped_column(String(1000))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
+    # A webhook's JSON document, posted as it is instead of the usual {subject, body, ...} envelope.
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     state: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(default=0)
     deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -159,10 +160,12 @@ async def queue_to_address(
     now: datetime,
     user_id: int | None = None,
     contact_method_id: int | None = None,
+    payload: dict[str, Any] | None = None,
 ) -> OutgoingMessage:
     """A message to any address on a channel (a stakeholder list, a status-page subscriber), through the
     durable `notify.send` job on the channel's own queue. A second call with the same `key` returns the
-    first message instead of sending twice."""
+    first message instead of sending twice. A webhook with a `payload` is sent that JSON document instead of
+    the usual envelope (a Statuspage-shaped notice)."""
     if channel not in CHANNELS:
         raise invalid("channel", f"unknown channel {channel!r}; channels: {', '.join(CHANNELS)}")
     existing = await session.scalar(select(OutgoingMessage).where(OutgoingMessage.idempotency_key == key))
@@ -171,7 +174,7 @@ async def queue_to_address(
     message = OutgoingMessage(
         idempotency_key=key, escalation_id=None, alert_id=None, user_id=user_id,
         contact_method_id=contact_method_id, channel=channel, address=address, subject=subject[:300],
-        body=body, state="pending", due_at=now, created_at=now,
+        body=body, payload=payload, state="pending", due_at=now, created_at=now,
     )  # fmt: skip
     session.add(message)
     await session.flush()

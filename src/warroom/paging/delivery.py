@@ -74,6 +74,7 @@ async def send_message(run: JobRun, payload: dict[str, Any]) -> None:
             if message.alert_id is not None
             else ""  # a test message: no alert behind it
         ),
+        payload=message.payload,
     )
     try:
         await deliver(delivery, run.context.settings)

@@ -41,6 +41,7 @@ from warroom.web import (
     service_pages,
     sse,
     stakeholder_pages,
+    status_pages,
 )
 from warroom.web.deps import SignInRequired
 from warroom.web.live import LiveFeed
@@ -62,6 +63,7 @@ ROUTERS = (
     schedule_pages.router,
     service_pages.router,
     stakeholder_pages.router,
+    status_pages.router,
     integration_pages.router,
     notify_pages.router,
     policy_pages.router,

@@ -154,6 +154,10 @@ DESCRIBERS: dict[str, Describer] = {
     "updated": _updated,
     "services_changed": _services,
     "paged": _paged,
+    "status_page_updated": lambda d, _n: (
+        f"Status page {d.get('page_kind', 'incident')} #{d.get('status_incident_id')}: {d.get('status')}",
+        str(d.get("url") or ""),
+    ),
 }
 
 

@@ -1,7 +1,7 @@
 """stakeholder updates
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-03 16:32:29.960249
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import warroom.db
 
 revision: str = "0008"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,1 @@
+"""The public status page: components, incidents, maintenance, uptime, subscribers (issue #7)."""
