@@ -71,6 +71,45 @@ def endpoints(role: str) -> dict[tuple[str, str], tuple[set[str], dict[str, Any]
         ("GET", "/api/v1/action-items"): (INTERNAL, None),
         ("PATCH", "/api/v1/action-items/{item_id}"): (WRITE, {"status": "in_progress"}),
         ("GET", "/api/v1/procedure/sop"): (READ, None),
+        ("GET", "/api/v1/status-page/components"): (INTERNAL, None),
+        ("POST", "/api/v1/status-page/components"): (ADMIN, {"name": f"component by {role}"}),
+        ("PATCH", "/api/v1/status-page/components/{component_id}"): (ADMIN, {"description": f"by {role}"}),
+        ("DELETE", "/api/v1/status-page/components/{component_id}"): (ADMIN, None),
+        ("POST", "/api/v1/status-page/groups"): (ADMIN, {"name": f"group by {role}"}),
+        ("PATCH", "/api/v1/status-page/groups/{group_id}"): (ADMIN, {"description": f"by {role}"}),
+        ("DELETE", "/api/v1/status-page/groups/{group_id}"): (ADMIN, None),
+        ("GET", "/api/v1/status-page/incidents"): (INTERNAL, None),
+        ("POST", "/api/v1/status-page/incidents"): (
+            WRITE,
+            {"name": f"public by {role}", "body": "Looking into it.", "publish": False},
+        ),
+        ("GET", "/api/v1/status-page/incidents/{item_id}"): (INTERNAL, None),
+        ("PATCH", "/api/v1/status-page/incidents/{item_id}"): (WRITE, {"name": f"renamed by {role}"}),
+        ("POST", "/api/v1/status-page/incidents/{item_id}/publish"): (WRITE, None),
+        ("POST", "/api/v1/status-page/incidents/{item_id}/updates"): (
+            WRITE,
+            {"status": "identified", "body": f"by {role}"},
+        ),
+        ("GET", "/api/v1/status-page/maintenances"): (INTERNAL, None),
+        ("POST", "/api/v1/status-page/maintenances"): (
+            WRITE,
+            {
+                "name": f"maintenance by {role}",
+                "body": "Upgrading.",
+                "scheduled_for": "2026-03-03T10:00:00Z",
+                "scheduled_until": "2026-03-03T11:00:00Z",
+            },
+        ),
+        ("POST", "/api/v1/status-page/maintenances/{item_id}/updates"): (
+            WRITE,
+            {"status": "in_progress", "body": f"by {role}"},
+        ),
+        ("GET", "/api/v1/status-page/subscribers"): (INTERNAL, None),
+        ("POST", "/api/v1/status-page/subscribers"): (
+            WRITE,
+            {"kind": "webhook", "address": f"https://hooks.example/{role}"},
+        ),
+        ("DELETE", "/api/v1/status-page/subscribers/{subscriber_id}"): (WRITE, None),
         ("GET", "/api/v1/stakeholders"): (INTERNAL, None),
         ("POST", "/api/v1/stakeholders"): (
             WRITE,
@@ -224,6 +263,9 @@ async def fixtures(api: Api) -> dict[str, str]:
         "seq": "1",
         "item_id": "1",
         "recipient_id": "999",
+        "component_id": "999",
+        "group_id": "999",
+        "subscriber_id": "999",
     }
 
 

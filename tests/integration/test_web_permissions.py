@@ -83,6 +83,9 @@ async def world(api: Api) -> dict[str, str]:
     target = {"email": "target@test.warroom", "name": "Target", "role": "responder"}
     person = (await api.admin.post("/api/v1/users", json=target)).json()
     assert (await api.admin.post("/api/v1/teams", json={"slug": "ops", "name": "Ops"})).status_code == 201
+    draft = {"name": "Public title", "body": "Looking into it.", "publish": False}
+    status_item = (await api.responder.post("/api/v1/status-page/incidents", json=draft)).json()
+    assert status_item["id"] == 1  # `item_id` names it and the review's first action item alike
     listed = {"audience": "internal", "address": "listed@example.com"}
     recipient = (await api.admin.post("/api/v1/stakeholders", json=listed)).json()
     return {
@@ -121,6 +124,8 @@ async def snapshot(api: Api, ref: str) -> dict[str, Any]:
         "users": (await api.admin.get("/api/v1/users")).json(),
         "teams": (await api.admin.get("/api/v1/teams")).json(),
         "stakeholders": (await api.admin.get("/api/v1/stakeholders")).json(),
+        "status_page": (await api.admin.get("/api/v1/status-page/incidents")).json(),
+        "maintenances": (await api.admin.get("/api/v1/status-page/maintenances")).json(),
     }
 
 
@@ -147,6 +152,15 @@ FORMS: dict[str, dict[str, str]] = {
     "/incidents/{ref}/review/status": {"status": "in_review"},
     "/incidents/{ref}/review/action-items": {"title": "sneaky"},
     "/incidents/{ref}/review/action-items/{item_id}": {"status": "done"},
+    "/status-page/incidents": {"name": "Sneaky", "status": "investigating", "impact": "minor", "body": "x"},
+    "/status-page/incidents/{item_id}/publish": {},
+    "/status-page/incidents/{item_id}/updates": {"status": "identified", "body": "sneaky"},
+    "/status-page/maintenances": {
+        "name": "Sneaky",
+        "body": "x",
+        "scheduled_for": "2026-03-03T10:00",
+        "scheduled_until": "2026-03-03T11:00",
+    },
     "/stakeholders/{audience}": {"channel": "email", "address": "sneaky@example.com"},
     "/stakeholders/{audience}/{recipient_id}/remove": {},
     "/schedules/{slug}/overrides": {
