@@ -22,7 +22,7 @@ from warroom.auth.api import router as auth_router
 from warroom.catalog.api import router as catalog_router
 from warroom.clock import Clock, SystemClock
 from warroom.config import Settings
-from warroom.context import AppContext
+from warroom.context import AppContext, bind_sessions
 from warroom.db import SessionFactories, create_engine_for
 from warroom.incidents.api import router as incidents_router
 from warroom.jobs.api import router as jobs_router
@@ -65,6 +65,7 @@ def build_context(settings: Settings, clock: Clock | None, procedure: LoadedProc
         clock=clock or SystemClock(),
     )  # fmt: skip
     context.intake = IntakeRuntime(writer=IntakeWriter(db, on_commit=lambda: context.wake_worker()))
+    bind_sessions(context)
     return context
 
 

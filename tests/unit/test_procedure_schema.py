@@ -392,5 +392,7 @@ def test_chat_channel_is_off_unless_a_severity_asks_for_it() -> None:
     marked = MINIMAL.replace("response_target: 15m}", "response_target: 15m, chat_channel: true}")
     assert load_procedure_text(marked).procedure.severity("P1").chat_channel is True
     with pytest.raises(ProcedureInvalid) as raised:
-        load_procedure_text(MINIMAL.replace("response_target: 15m}", "response_target: 15m, chat_channel: sure}"))
+        load_procedure_text(
+            MINIMAL.replace("response_target: 15m}", "response_target: 15m, chat_channel: sure}")
+        )
     assert any("chat_channel" in str(problem) for problem in raised.value.problems)
