@@ -34,6 +34,7 @@ class Fault:
     status: int
     retry_after: int | None = None
     error: str = "internal_error"
+    after: int = 0  # calls still to answer normally first
 
 
 @dataclass
@@ -66,10 +67,20 @@ class FakeSlack:
         }  # fmt: skip
         return user_id
 
-    def fail(self, method: str, status: int = 500, *, times: int = 1, retry_after: int | None = None) -> None:
-        """The next `times` calls of `method` answer `status` (429 with Retry-After when given)."""
+    def fail(
+        self,
+        method: str,
+        status: int = 500,
+        *,
+        times: int = 1,
+        retry_after: int | None = None,
+        after: int = 0,
+    ) -> None:
+        """After `after` good answers, the next `times` calls of `method` answer `status` (429 with
+        Retry-After when given)."""
         error = "ratelimited" if status == 429 else "internal_error"
-        self._faults.setdefault(method, []).extend(Fault(status, retry_after, error) for _ in range(times))
+        faults = self._faults.setdefault(method, [])
+        faults.extend(Fault(status, retry_after, error, after if n == 0 else 0) for n in range(times))
 
     def release(self) -> None:
         """End every hang at once (at shutdown)."""
@@ -96,7 +107,11 @@ class FakeSlack:
         with self._lock:
             self.calls.append((method, args))
             faults = self._faults.get(method)
-            fault = faults.pop(0) if faults else None
+            fault = None
+            if faults and faults[0].after:
+                faults[0].after -= 1
+            elif faults:
+                fault = faults.pop(0)
         if self.echo:
             self.echo(f"{method} {json.dumps(args, default=str)[:300]}")
         if self.hang_seconds:

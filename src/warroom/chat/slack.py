@@ -46,7 +46,8 @@ async def call(method: str, request: Callable[..., Awaitable[Any]], **arguments:
             raise RetryLater(_seconds(header), f"{method}: Slack rate limit (429)") from None
         answer = error.response.data if isinstance(error.response.data, dict) else {}
         code = str(answer.get("error") or "")
-        raise ChatCallFailed(f"{method}: {code or f'HTTP {status}'}", code) from None
+        said = code if status == 200 else f"HTTP {status}" + (f" ({code})" if code else "")
+        raise ChatCallFailed(f"{method}: {said}", code) from None
     except (aiohttp.ClientError, TimeoutError) as error:
         raise ChatCallFailed(f"{method}: {type(error).__name__} {error}".strip()) from None
     data: dict[str, Any] = response.data if isinstance(response.data, dict) else {}
