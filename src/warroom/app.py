@@ -20,6 +20,8 @@ from warroom.alerts.rules_api import router as rules_router
 from warroom.alerts.writer import IntakeWriter
 from warroom.auth.api import router as auth_router
 from warroom.catalog.api import router as catalog_router
+from warroom.chat.mattermost_api import router as mattermost_router
+from warroom.chat.slack_api import router as slack_router
 from warroom.clock import Clock, SystemClock
 from warroom.config import Settings
 from warroom.context import AppContext, bind_sessions
@@ -47,7 +49,7 @@ from warroom.web.mount import install_web
 ROUTERS = (
     ping_router, intake_router, incidents_router, alerts_router, rules_router, auth_router, catalog_router,
     procedure_router, oncall_router, policy_router, ical_router, ack_router, notify_router, jobs_router,
-    metrics_router, exposition_router, reviews_router, action_items_router,
+    metrics_router, exposition_router, reviews_router, action_items_router, slack_router, mattermost_router,
 )  # fmt: skip
 INTAKE_PREFIXES = ("/v2/", "/intake/")
 INTAKE_MAX_BYTES = 512 * 1024  # PagerDuty's documented limit; the same for every sender

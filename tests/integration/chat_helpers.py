@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from pydantic import SecretStr
@@ -65,3 +68,39 @@ async def declare(api: Api, severity: str = "P1", title: str = "Checkout down", 
 def texts(fake: FakeSlack, channel_id: str) -> list[str]:
     """What the channel shows, oldest first (the card's fallback text first)."""
     return [m["text"] for m in fake.channels[channel_id]["messages"]]
+
+
+def slack_headers(
+    body: str, *, at: float, secret: str = SIGNING_SECRET, kind: str = "form"
+) -> dict[str, str]:
+    """Headers as Slack sends them: v0=HMAC-SHA256 of `v0:{timestamp}:{body}` with the signing secret."""
+    timestamp = str(int(at))
+    digest = hmac.new(secret.encode(), f"v0:{timestamp}:{body}".encode(), hashlib.sha256).hexdigest()
+    content_type = "application/json" if kind == "json" else "application/x-www-form-urlencoded"
+    return {"x-slack-request-timestamp": timestamp, "x-slack-signature": f"v0={digest}",
+            "content-type": content_type}  # fmt: skip
+
+
+def command_body(user_id: str, text: str, channel_id: str = "CGENERAL") -> str:
+    return urlencode({
+        "token": "verification-token-unused", "team_id": "T0001", "team_domain": "example",
+        "channel_id": channel_id, "channel_name": "general", "user_id": user_id, "user_name": "someone",
+        "command": "/warroom", "text": text, "api_app_id": "A0001", "is_enterprise_install": "false",
+        "response_url": "https://hooks.slack.com/commands/T0001/1/abc", "trigger_id": "1.2.3",
+    })  # fmt: skip
+
+
+async def slash(
+    api: Api, fake: FakeSlack, email: str, text: str, channel_id: str = "CGENERAL"
+) -> dict[str, Any]:
+    """`/warroom <text>` from the Slack user with this email, signed now."""
+    body = command_body(slack_id(fake, email), text, channel_id)
+    headers = slack_headers(body, at=api.clock.now().timestamp())
+    answer = await api.anonymous.post("/chat/slack/commands", content=body, headers=headers)
+    assert answer.status_code == 200, answer.text
+    reply: dict[str, Any] = answer.json()
+    return reply
+
+
+def slack_id(fake: FakeSlack, email: str) -> str:
+    return next(u for u, found in fake.users.items() if found["profile"]["email"] == email)
