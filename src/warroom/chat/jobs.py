@@ -26,6 +26,7 @@ from warroom.chat.service import (
     CapturedMessage,
     RoomState,
     capture,
+    is_captured,
     release_lease,
     room_for_channel,
     room_state,
@@ -102,8 +103,9 @@ async def capture_message(run: JobRun, payload: dict[str, Any]) -> None:
     context, channel_id, ts = run.context, str(payload["channel_id"]), str(payload["ts"])
     async with context.db.read() as session:
         room = await room_for_channel(session=session, provider="slack", channel_id=channel_id)
-    if room is None:
-        return  # not an incident's channel
+        seen = await is_captured(session=session, provider="slack", channel_id=channel_id, ts=ts)
+    if room is None or seen:
+        return  # not an incident's channel, or on the timeline already (capture() checks again)
     message = payload.get("message") or await _fetch_message(context, channel_id, ts)
     if message is None:
         log.info("marked message not found (deleted?)", channel=channel_id, ts=ts)

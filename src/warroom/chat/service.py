@@ -152,18 +152,20 @@ class CapturedMessage:
     marked_by: str
 
 
+async def is_captured(*, session: AsyncSession, provider: str, channel_id: str, ts: str) -> bool:
+    query = select(ChatCapture.id).where(
+        ChatCapture.provider == provider, ChatCapture.channel_id == channel_id, ChatCapture.message_ts == ts
+    )
+    return await session.scalar(query) is not None
+
+
 async def capture(*, session: AsyncSession, room: ChatRoom, message: CapturedMessage, now: datetime) -> bool:
     """Put a chat message on its incident's timeline at the message's own time; False if it already is
     (pinned and also marked with the reaction, or Slack delivering the event twice)."""
     incident = await get_incident(session=session, ref=str(room.incident_id), for_update=True)
-    seen = await session.scalar(
-        select(ChatCapture.id).where(
-            ChatCapture.provider == message.provider,
-            ChatCapture.channel_id == message.channel_id,
-            ChatCapture.message_ts == message.ts,
-        )
-    )
-    if seen is not None:
+    if await is_captured(
+        session=session, provider=message.provider, channel_id=message.channel_id, ts=message.ts
+    ):
         return False
     await record(
         session, incident, message.author, "chat_message", message.at,
