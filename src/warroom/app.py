@@ -20,11 +20,13 @@ from warroom.alerts.rules_api import router as rules_router
 from warroom.alerts.writer import IntakeWriter
 from warroom.auth.api import router as auth_router
 from warroom.catalog.api import router as catalog_router
+from warroom.chat.mattermost_api import router as mattermost_router
+from warroom.chat.slack_api import router as slack_router
 from warroom.clock import Clock, SystemClock
 from warroom.comms.api import preview_router as update_preview_router
 from warroom.comms.api import router as stakeholders_router
 from warroom.config import Settings
-from warroom.context import AppContext
+from warroom.context import AppContext, bind_sessions
 from warroom.db import SessionFactories, create_engine_for
 from warroom.incidents.api import router as incidents_router
 from warroom.jobs.api import router as jobs_router
@@ -54,6 +56,7 @@ ROUTERS = (
     procedure_router, oncall_router, policy_router, ical_router, ack_router, notify_router, jobs_router,
     metrics_router, exposition_router, reviews_router, action_items_router, stakeholders_router,
     update_preview_router, status_page_router, status_json_router, status_pages_router,
+    slack_router, mattermost_router,
 )  # fmt: skip
 INTAKE_PREFIXES = ("/v2/", "/intake/")
 INTAKE_MAX_BYTES = 512 * 1024  # PagerDuty's documented limit; the same for every sender
@@ -71,6 +74,7 @@ def build_context(settings: Settings, clock: Clock | None, procedure: LoadedProc
         clock=clock or SystemClock(),
     )  # fmt: skip
     context.intake = IntakeRuntime(writer=IntakeWriter(db, on_commit=lambda: context.wake_worker()))
+    bind_sessions(context)
     return context
 
 

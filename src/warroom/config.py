@@ -42,6 +42,25 @@ class Settings(BaseSettings):
     job_lease_seconds: float = Field(
         default=120.0, gt=0, description="A dead worker's jobs return after this."
     )
+    # Chat war rooms (warroom.chat). Nothing is staged for a tool that is not configured.
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    slack_channel_template: str = Field(
+        default="inc-{number}-{slug}", description="Fields: {number}, {slug} (of the title), {severity}."
+    )
+    slack_broadcast_channel: str | None = Field(
+        default=None, description="A channel id for stakeholders: no internal notes or roles there."
+    )
+    slack_capture_reaction: str = Field(default=":pushpin:", description="Marks a message for the timeline.")
+    teams_webhook_url: SecretStr | None = None
+    teams_internal: bool = Field(default=False, description="The Teams channel may see internal notes.")
+    mattermost_webhook_url: SecretStr | None = None
+    mattermost_internal: bool = False
+    mattermost_command_token: SecretStr | None = None
+    mattermost_api_url: str | None = Field(default=None, description="Looks up who sent a command.")
+    mattermost_bot_token: SecretStr | None = None
+    chat_timeout_seconds: float = Field(default=10.0, gt=0, description="How long one chat call may take.")
 
     @field_validator("database_url")
     @classmethod
@@ -59,6 +78,15 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"unknown time zone {value!r} (use an IANA name such as Europe/Berlin)"
             ) from None
+        return value
+
+    @field_validator("slack_channel_template")
+    @classmethod
+    def _known_channel_fields(cls, value: str) -> str:
+        try:
+            value.format(number=1, slug="x", severity="P1")
+        except (KeyError, IndexError, ValueError) as error:
+            raise ValueError(f"use only {{number}}, {{slug}} and {{severity}} ({error})") from None
         return value
 
     def resolved_database_url(self) -> str:

@@ -4,6 +4,7 @@ from warroom.alerts.models import Alert, AlertEvent, Integration, RawEvent, Serv
 from warroom.alerts.rule_models import AlertRule, Heartbeat, MaintenanceWindow, RoutingRule
 from warroom.auth.models import ApiToken, Team, TeamMember, User
 from warroom.catalog.models import Service
+from warroom.chat.models import ChatCapture, ChatRoom, ChatUser
 from warroom.comms.models import StakeholderRecipient
 from warroom.db import Base
 from warroom.incidents.models import (
@@ -39,6 +40,9 @@ __all__ = [
     "AlertRule",
     "ApiToken",
     "Base",
+    "ChatCapture",
+    "ChatRoom",
+    "ChatUser",
     "ComponentStatusChange",
     "ContactMethod",
     "Escalation",

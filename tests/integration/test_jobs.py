@@ -10,15 +10,33 @@ import pytest
 
 from tests.integration.conftest import Api
 from warroom.jobs import service
-from warroom.jobs.domain import LEASE, backoff
+from warroom.jobs.domain import LEASE, RetryLater, backoff
 from warroom.jobs.models import Job
 from warroom.jobs.registry import JobRun, handlers
-from warroom.jobs.worker import Worker, deal, groups, periodic_checks
+from warroom.jobs.worker import QUEUES, Worker, deal, groups, periodic_checks
 
 
 def test_the_registered_job_kinds_and_periodic_checks() -> None:
     """The worker's plumbing, listed: a new kind or check must be added here on purpose."""
-    assert sorted(handlers()) == ["alert.triage", "escalation.step", "escalation.unack_check", "notify.send"]
+    assert sorted(handlers()) == [
+        "alert.triage",
+        "chat.capture",
+        "chat.mirror",
+        "chat.slack.respond",
+        "escalation.step",
+        "escalation.unack_check",
+        "notify.send",
+    ]
+    assert list(QUEUES) == [
+        "default",
+        "notify.email",
+        "notify.webhook",
+        "notify.apprise",
+        "notify.log",
+        "chat.slack",
+        "chat.teams",
+        "chat.mattermost",
+    ]
     assert [check.__name__ for check in periodic_checks()] == [
         "check_heartbeats",
         "remind_overdue_action_items",
@@ -96,6 +114,30 @@ async def test_failures_retry_with_backoff_then_park_with_the_error(api: Api) ->
     retried = await api.admin.post(f"/api/v1/jobs/{job_id}/retry")
     assert retried.status_code == 200 and retried.json()["state"] == "pending"
     assert (await api.admin.post(f"/api/v1/jobs/{job_id}/retry")).status_code == 409
+
+
+async def test_retry_later_reschedules_without_spending_an_attempt(api: Api) -> None:
+    """A handler told "come back in 30 s" (a 429's Retry-After) runs again then, with its attempts intact:
+    however often a rate limit answers, it never parks the job as failed."""
+    calls: list[int] = []
+
+    async def limited(run: JobRun, payload: dict[str, Any]) -> None:
+        calls.append(run.attempt)
+        if len(calls) < 4:
+            raise RetryLater(30, "ratelimited")
+
+    worker = Worker(api.context, kinds={"test.limited": limited})
+    job_id = await enqueue(api, "test.limited")  # max_attempts=2: three postponements would exhaust it
+    for _ in range(3):
+        await worker.run_once()
+        waiting = await job(api, job_id)
+        assert (waiting.state, waiting.attempts) == ("pending", 0)
+        assert waiting.run_at == api.clock.now() + timedelta(seconds=30)
+        assert waiting.last_error == "RetryLater: ratelimited"
+        assert await worker.run_once() == 0  # not before Retry-After
+        api.clock.advance(timedelta(seconds=30))
+    await worker.run_once()
+    assert (await job(api, job_id)).state == "done" and calls == [1, 1, 1, 1]
 
 
 async def test_a_job_and_its_effects_commit_together(api: Api) -> None:

@@ -46,6 +46,8 @@ def test_severity_sections_list_examples_paging_and_review() -> None:
     assert "Post-incident review: required before closing." in p1
     p4 = MARKDOWN.split("### P4 Low", 1)[1]
     assert "Post-incident review: optional." in p4
+    assert "Chat war room: a channel opens when it is declared." in p1
+    assert "Chat war room: none (the web UI and CLI)." in p4
 
 
 def test_roles_say_how_many_people_hold_them() -> None:

@@ -381,3 +381,18 @@ def test_review_templates_are_chosen_per_type_and_checked() -> None:
     )
     problems = by_path(problems_of(text))
     assert "unknown review template 'forensic'" in problems["incident_types[0].review_template"].message
+
+
+def test_chat_channel_is_off_unless_a_severity_asks_for_it() -> None:
+    """The shipped procedure opens a war room for P1 and P2; a severity that does not say is off, and the
+    flag is a boolean, not any text."""
+    shipped = load_default_procedure().procedure
+    assert [s.id for s in shipped.severities if s.chat_channel] == ["P1", "P2"]
+    assert load_procedure_text(MINIMAL).procedure.severity("P1").chat_channel is False
+    marked = MINIMAL.replace("response_target: 15m}", "response_target: 15m, chat_channel: true}")
+    assert load_procedure_text(marked).procedure.severity("P1").chat_channel is True
+    with pytest.raises(ProcedureInvalid) as raised:
+        load_procedure_text(
+            MINIMAL.replace("response_target: 15m}", "response_target: 15m, chat_channel: sure}")
+        )
+    assert any("chat_channel" in str(problem) for problem in raised.value.problems)

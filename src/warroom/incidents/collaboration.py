@@ -243,10 +243,12 @@ def _link_fields(title: str, url: str) -> tuple[str, str]:
 
 
 async def add_link(
-    *, session: AsyncSession, incident: Incident, title: str, url: str, actor: User, now: datetime
+    *, session: AsyncSession, incident: Incident, title: str, url: str, actor: User | str, now: datetime
 ) -> IncidentLink:
+    """`actor` is a user, or a label like "slack" when warroom adds the link itself."""
     title, url = _link_fields(title, url)
-    link = IncidentLink(incident_id=incident.id, title=title, url=url, added_by_id=actor.id, added_at=now)
+    added_by = actor.id if isinstance(actor, User) else None
+    link = IncidentLink(incident_id=incident.id, title=title, url=url, added_by_id=added_by, added_at=now)
     session.add(link)
     await session.flush()
     await record(session, incident, actor, "link_added", now, link_id=link.id, title=title, url=url)

@@ -16,6 +16,7 @@ from warroom.catalog.service import services_by_slug
 from warroom.errors import NotFound
 from warroom.incidents import domain
 from warroom.incidents.models import Incident, IncidentService, RoleAssignment, Task
+from warroom.incidents.observers import timeline_observers
 from warroom.incidents.schemas import IncidentCreate, IncidentPatch
 from warroom.procedure.loader import LoadedProcedure
 from warroom.timeline.domain import GENESIS_HASH
@@ -26,7 +27,9 @@ async def record(
     session: AsyncSession, incident: Incident, actor: User | str, kind: str, at: datetime, **data: Any
 ) -> None:
     label = actor if isinstance(actor, str) else actor.email
-    await append_event(session=session, incident=incident, at=at, actor=label, kind=kind, data=data)
+    event = await append_event(session=session, incident=incident, at=at, actor=label, kind=kind, data=data)
+    for observe in timeline_observers():
+        await observe(session, incident, event)
 
 
 def refresh_update_due(loaded: LoadedProcedure, incident: Incident) -> None:

@@ -17,3 +17,16 @@ def backoff(attempt: int) -> timedelta:
 
 def error_text(error: BaseException, limit: int = 2_000) -> str:
     return f"{type(error).__name__}: {error}"[:limit]
+
+
+MAX_RETRY_LATER = timedelta(hours=1)
+
+
+class RetryLater(Exception):
+    """A handler asks to run again in `seconds` without spending an attempt: the far side said when
+    (a 429's Retry-After), or another job holds what this one needs."""
+
+    def __init__(self, seconds: float, reason: str = "") -> None:
+        super().__init__(reason or f"retry after {seconds:g} s")
+        self.delay = min(timedelta(seconds=max(seconds, 1.0)), MAX_RETRY_LATER)
+        self.reason = reason

@@ -37,11 +37,15 @@ Handler = Callable[[JobRun, dict[str, Any]], Awaitable[None]]
 def handlers() -> dict[str, Handler]:
     # Imported here: handler modules import services that import this registry's users.
     from warroom.alerts.triage import triage_alert
+    from warroom.chat.jobs import capture_message, mirror_room, respond
     from warroom.paging.delivery import send_message
     from warroom.paging.engine import run_step, unack_check
 
     return {
         "alert.triage": triage_alert,
+        "chat.capture": capture_message,
+        "chat.mirror": mirror_room,
+        "chat.slack.respond": respond,
         "escalation.step": run_step,
         "escalation.unack_check": unack_check,
         "notify.send": send_message,

@@ -11,7 +11,7 @@ from sqlalchemy import and_, event, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
-from warroom.jobs.domain import LEASE, backoff, error_text
+from warroom.jobs.domain import LEASE, RetryLater, backoff, error_text
 from warroom.jobs.models import Job
 
 
@@ -126,6 +126,21 @@ async def fail(*, session: AsyncSession, job: Job, error: BaseException, now: da
             locked_until=None,
             last_error=error_text(error),
             finished_at=now if final else None,
+        )
+    )
+
+
+async def postpone(*, session: AsyncSession, job: Job, later: RetryLater, now: datetime) -> None:
+    """Run again after the delay the handler asked for; the attempt it was claimed with is given back."""
+    await session.execute(
+        update(Job)
+        .where(Job.id == job.id)
+        .values(
+            state="pending",
+            run_at=now + later.delay,
+            attempts=max(job.attempts - 1, 0),
+            locked_until=None,
+            last_error=error_text(later),
         )
     )
 

@@ -24,6 +24,7 @@ from warroom.alerts.throttle import Bucket
 from warroom.context import AppContext
 from warroom.db import LazyTurn
 from warroom.jobs import service
+from warroom.jobs.domain import RetryLater
 from warroom.jobs.models import Job
 from warroom.jobs.registry import Handler, JobRun, handlers
 
@@ -51,7 +52,12 @@ QUEUES: dict[str, QueueLimits] = {
     "notify.webhook": QueueLimits(slots=8, per_minute=30_000),
     "notify.apprise": QueueLimits(slots=4, per_minute=600),
     "notify.log": QueueLimits(slots=2, per_minute=6_000),
+    # Slack allows about one message a second per channel and 20-50 calls a minute for most methods.
+    "chat.slack": QueueLimits(slots=2, per_minute=50),
+    "chat.teams": QueueLimits(slots=2, per_minute=60),
+    "chat.mattermost": QueueLimits(slots=2, per_minute=120),
 }
+NETWORK_QUEUES = ("notify.", "chat.")
 # Kinds whose jobs may share a transaction: each is idempotent and touches few rows. (Triage may take a
 # per-group advisory lock; two groups taking two such locks in opposite orders deadlock, PostgreSQL ends
 # one, and its jobs then run one by one.)
@@ -135,15 +141,21 @@ class Worker:
             if handler is None:
                 raise LookupError(f"no handler for job kind {job.kind!r}")
             # SQLite admits one writer: jobs take turns in-process rather than in its busy-wait. Deliveries
-            # (notify.*) must not hold the turn over the network: they take it just before they write.
+            # and chat calls (NETWORK_QUEUES) must not hold the turn over the network: they take it just
+            # before they write.
             async with LazyTurn(self.context.db.write_turn) as turn, self.context.db.write() as session:
-                if not job.queue.startswith("notify."):
+                if not job.queue.startswith(NETWORK_QUEUES):
                     await turn.take()
                 now = self.context.clock.now()
                 run = JobRun(session, now, self.context, job.id, job.attempts, {}, turn.take)
                 await handler(run, job.payload)
                 await turn.take()
                 await service.finish(session=session, job_ids=[job.id], now=now)
+                await session.commit()
+        except RetryLater as later:
+            log.info("job postponed", job_id=job.id, kind=job.kind, delay=later.delay.total_seconds())
+            async with self.context.db.write_turn, self.context.db.write() as session:
+                await service.postpone(session=session, job=job, later=later, now=self.context.clock.now())
                 await session.commit()
         except Exception as error:  # noqa: BLE001  (any failure is recorded on the job and retried)
             log.warning("job failed", job_id=job.id, kind=job.kind, attempt=job.attempts, error=repr(error))

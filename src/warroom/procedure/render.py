@@ -63,6 +63,8 @@ def _severity_section(severity: Severity) -> list[str]:
     lines += [f"Who is paged: {', '.join(severity.page) or 'nobody'}.", ""]
     review = "required before closing" if severity.review_required else "optional"
     lines += [f"Post-incident review: {review}.", ""]
+    room = "a channel opens when it is declared" if severity.chat_channel else "none (the web UI and CLI)"
+    lines += [f"Chat war room: {room}.", ""]
     return lines
 
 

@@ -146,6 +146,7 @@ class Severity(_Model):
     status_page: bool = False
     required_roles: list[str] = Field(default_factory=list)
     review_required: bool = False
+    chat_channel: bool = False  # declaring at this severity opens a chat war room (Slack channel)
 
 
 class Role(_Model):

@@ -1,0 +1,116 @@
+"""The timeline observer that stages chat work in the transaction of the event that causes it.
+
+A declaration (or a severity raised) at a severity whose procedure entry says `chat_channel: true` opens a
+room per configured chat tool; every later event of an incident with rooms stages one `chat.mirror` job per
+room and transaction. With no chat tool configured this costs nothing and stages nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
+
+from warroom.chat.models import ChatRoom
+from warroom.config import Settings
+from warroom.context import AppContext, context_of
+from warroom.incidents.models import Incident
+from warroom.jobs.service import JobSpec, stage
+from warroom.timeline.models import TimelineEvent
+
+OPENING_KINDS = frozenset({"declared", "severity_changed"})
+MIRROR_ATTEMPTS = 8
+MEMO = "warroom.chat.outbox"
+
+
+def configured_providers(settings: Settings) -> list[str]:
+    """The chat tools with somewhere to post to."""
+    found = []
+    if settings.slack_bot_token is not None:
+        found.append("slack")
+    if settings.teams_webhook_url is not None:
+        found.append("teams")
+    if settings.mattermost_webhook_url is not None:
+        found.append("mattermost")
+    return found
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(MEMO, None)
+
+
+def _memo(session: AsyncSession) -> dict[str, Any]:
+    memo: dict[str, Any] = session.info.setdefault(MEMO, {"rooms": {}, "staged": set()})
+    return memo
+
+
+async def stage_chat_jobs(session: AsyncSession, incident: Incident, added: TimelineEvent) -> None:
+    context = context_of(session)
+    if context is None:
+        return
+    providers = configured_providers(context.settings)
+    if not providers:
+        return
+    memo = _memo(session)
+    rooms: list[ChatRoom] | None = memo["rooms"].get(incident.id)
+    if rooms is None:
+        query = select(ChatRoom).where(ChatRoom.incident_id == incident.id).order_by(ChatRoom.id)
+        rooms = memo["rooms"][incident.id] = list((await session.scalars(query)).all())
+    if added.kind in OPENING_KINDS and _marked(context, incident.severity):
+        rooms.extend(await _open_rooms(session, context, incident, added, rooms, providers))
+    for room in rooms:
+        if room.id not in memo["staged"]:
+            memo["staged"].add(room.id)
+            await stage_mirror(session=session, room=room, context=context)
+
+
+def _marked(context: AppContext, severity: str) -> bool:
+    try:
+        return context.procedure.procedure.severity(severity).chat_channel
+    except KeyError:  # a severity the current procedure no longer has
+        return False
+
+
+async def _open_rooms(
+    session: AsyncSession,
+    context: AppContext,
+    incident: Incident,
+    added: TimelineEvent,
+    rooms: list[ChatRoom],
+    providers: list[str],
+) -> list[ChatRoom]:
+    """The rooms this incident lacks. The card shows the incident as it is when posted, so mirroring
+    starts after the event that opened the room."""
+    settings, now = context.settings, context.clock.now()
+    have = {(room.provider, room.purpose) for room in rooms}
+    wanted = [(provider, "war_room") for provider in providers]
+    if "slack" in providers and settings.slack_broadcast_channel:
+        wanted.append(("slack", "broadcast"))
+    internal = {"slack": True, "teams": settings.teams_internal, "mattermost": settings.mattermost_internal}
+    opened = [
+        ChatRoom(
+            incident_id=incident.id,
+            provider=provider,
+            purpose=purpose,
+            internal=internal[provider] and purpose == "war_room",
+            channel_id=settings.slack_broadcast_channel if purpose == "broadcast" else None,
+            cursor_seq=added.seq,
+            created_at=now,
+        )
+        for provider, purpose in wanted
+        if (provider, purpose) not in have
+    ]
+    session.add_all(opened)
+    await session.flush()
+    return opened
+
+
+async def stage_mirror(*, session: AsyncSession, room: ChatRoom, context: AppContext) -> None:
+    spec = JobSpec(
+        "chat.mirror", {"room_id": room.id}, queue=f"chat.{room.provider}", max_attempts=MIRROR_ATTEMPTS
+    )
+    await stage(session=session, spec=spec, now=context.clock.now())
