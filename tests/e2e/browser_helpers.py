@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.process import ServerProcess
+from tests.process import ServerProcess, running_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -97,6 +97,18 @@ def stack_of(server: ServerProcess) -> Stack:
     )
     assert created.status_code == 201, created.text
     return Stack(server, email, password, token, watcher[0], watcher[1], key.group(1))
+
+
+def running_stack(
+    tmp_path_factory: pytest.TempPathFactory, name: str, env: dict[str, str] | None = None
+) -> Iterator[Stack]:
+    """`warroom run` (migrations, first admin, demo data, a worker) on a fresh data dir, for one test module;
+    skips (or fails in CI) without the browser."""
+    browser_or_skip()
+    root = tmp_path_factory.mktemp(name)
+    base = {"WARROOM_DATA_DIR": str(root / "var"), "WARROOM_LOG_LEVEL": "warning"}
+    with running_server({**base, **(env or {})}, ("run",), log_dir=root / "logs") as server:
+        yield stack_of(server)
 
 
 class Shots:

@@ -4,8 +4,6 @@ and a channel that hangs holds up no other channel."""
 
 from __future__ import annotations
 
-import email
-import email.policy
 import os
 import signal
 import subprocess
@@ -14,10 +12,8 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from tests.conftest import empty_all_tables
 from tests.e2e.paging_helpers import (
@@ -35,6 +31,7 @@ from tests.e2e.paging_helpers import (
     wait_until,
 )
 from tests.fakes.sink import Sink, running_sink
+from tests.fakes.smtp import Mailbox, running_mailbox
 from tests.process import ServerProcess, child_env, free_port, running_server
 
 LEASE_SECONDS = 8  # WARROOM_JOB_LEASE_SECONDS: a SIGKILLed worker's jobs return after this
@@ -158,32 +155,18 @@ def test_a_sigkilled_worker_loses_no_page_and_no_step_runs_twice(
         run_with_a_kill(pg_url, server, sink, env, tmp_path / "logs")
 
 
-class Mailbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[float, str]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append((time.monotonic(), envelope.content.decode("utf-8", "replace")))
-        return "250 OK"
-
-
 @pytest.fixture
-def mailbox() -> Iterator[tuple[Mailbox, int]]:
-    box, port = Mailbox(), free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield box, port
-    finally:
-        controller.stop()
+def mailbox() -> Iterator[Mailbox]:
+    with running_mailbox() as box:
+        yield box
 
 
 @pytest.mark.slow
 def test_a_hanging_webhook_does_not_hold_up_email(
-    db_url: str, data_dir: Path, tmp_path: Path, mailbox: tuple[Mailbox, int]
+    db_url: str, data_dir: Path, tmp_path: Path, mailbox: Mailbox
 ) -> None:
-    box, smtp_port = mailbox
-    env = env_for(db_url, data_dir, WARROOM_SMTP_HOST="127.0.0.1", WARROOM_SMTP_PORT=str(smtp_port))
+    box = mailbox
+    env = env_for(db_url, data_dir, WARROOM_SMTP_HOST="127.0.0.1", WARROOM_SMTP_PORT=str(box.port))
     with hanging_sink(hang=20) as hook, running_server(env, log_dir=tmp_path / "serve") as server:
         # The webhook is paged at once and hangs; the email is due 2 s later, while the webhook still hangs.
         contacts = [("webhook", hook.url, 0), ("email", "oncall@example.org", 2)]
@@ -198,11 +181,12 @@ def test_a_hanging_webhook_does_not_hold_up_email(
                 states = tally(db_url).messages
             finally:
                 hook.release.set()
-    ((arrived, raw),), (hung_at,) = box.messages, hook.arrived
+    (received,), (hung_at,) = box.messages, hook.arrived
+    arrived = received.at
     assert hung_at < arrived and hook.answered and hook.answered[0] > arrived  # still hanging meanwhile
     assert arrived - posted < 8, f"the email took {arrived - posted:.1f} s"
     assert states == {"sent": 1, "sending": 1}  # the email went out while the webhook was in flight
-    mail = email.message_from_string(raw, policy=email.policy.default)
+    mail = received.mail
     assert (mail["Subject"], mail["To"]) == ("[CRITICAL] alert-0 is down", "oncall@example.org")
 
 

@@ -12,12 +12,10 @@ import pytest
 from tests.e2e.browser_helpers import (
     Shots,
     Stack,
-    browser_or_skip,
     no_sideways_scroll,
     playwright_browser,
-    stack_of,
+    running_stack,
 )
-from tests.process import running_server
 
 SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 360, "height": 740}}
 VISIBLE_BARS = "[...document.querySelector('.bars').children].filter(bar => bar.offsetWidth > 0).length"
@@ -27,11 +25,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    browser_or_skip()
-    root = tmp_path_factory.mktemp("status-page-e2e")
-    env = {"WARROOM_DATA_DIR": str(root / "var"), "WARROOM_LOG_LEVEL": "warning"}
-    with running_server(env, ("run",), log_dir=root / "logs") as server:
-        yield stack_of(server)
+    yield from running_stack(tmp_path_factory, "status-page-e2e")
 
 
 @pytest.fixture(scope="module")

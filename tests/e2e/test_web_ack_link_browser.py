@@ -5,8 +5,6 @@ page and the result are saved at desktop and phone sizes under tests/artifacts/w
 
 from __future__ import annotations
 
-import email
-import email.policy
 import re
 import time
 from collections.abc import Iterator
@@ -14,17 +12,15 @@ from typing import Any
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 
 from tests.e2e.browser_helpers import (
     Shots,
     Stack,
-    browser_or_skip,
     no_sideways_scroll,
     playwright_browser,
-    stack_of,
+    running_stack,
 )
-from tests.process import free_port, running_server
+from tests.fakes.smtp import Mailbox, running_mailbox
 
 SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 360, "height": 740}}
 ACK_URL = re.compile(r"https?://\S+/ack/[0-9a-f.]+")
@@ -33,38 +29,16 @@ MAIL_WITHIN_S = 30
 pytestmark = pytest.mark.slow
 
 
-class Mailbox:
-    def __init__(self) -> None:
-        self.messages: list[str] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(envelope.content.decode("utf-8", "replace"))
-        return "250 OK"
+@pytest.fixture(scope="module")
+def mailbox() -> Iterator[Mailbox]:
+    with running_mailbox() as box:
+        yield box
 
 
 @pytest.fixture(scope="module")
-def mailbox() -> Iterator[tuple[Mailbox, int]]:
-    box, port = Mailbox(), free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield box, port
-    finally:
-        controller.stop()
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory, mailbox: tuple[Mailbox, int]) -> Iterator[Stack]:
-    browser_or_skip()
-    root = tmp_path_factory.mktemp("web-ack-e2e")
-    env = {
-        "WARROOM_DATA_DIR": str(root / "var"),
-        "WARROOM_LOG_LEVEL": "warning",
-        "WARROOM_SMTP_HOST": "127.0.0.1",
-        "WARROOM_SMTP_PORT": str(mailbox[1]),
-    }
-    with running_server(env, ("run",), log_dir=root / "logs") as server:  # `run` serves with a worker
-        yield stack_of(server)
+def stack(tmp_path_factory: pytest.TempPathFactory, mailbox: Mailbox) -> Iterator[Stack]:
+    mail = {"WARROOM_SMTP_HOST": "127.0.0.1", "WARROOM_SMTP_PORT": str(mailbox.port)}
+    yield from running_stack(tmp_path_factory, "web-ack-e2e", mail)  # `run` serves with a worker
 
 
 @pytest.fixture(scope="module")
@@ -94,10 +68,9 @@ def mailed_ack_url(box: Mailbox, title: str) -> str:
     """Wait for the page mail about `title`; return the ack link in its body."""
     deadline = time.monotonic() + MAIL_WITHIN_S
     while time.monotonic() < deadline:
-        for raw in box.messages:
-            mail = email.message_from_string(raw, policy=email.policy.default)
-            if title in str(mail["Subject"]):
-                body = mail.get_content()  # type: ignore[attr-defined]
+        for received in box.messages:
+            if title in str(received.mail["Subject"]):
+                body = received.body
                 found = ACK_URL.search(body)
                 assert found, body
                 return found.group(0)
@@ -115,12 +88,12 @@ def sign_in(page: Any, stack: Stack) -> None:
 
 @pytest.mark.parametrize("size_name", list(SIZES))
 def test_acknowledge_from_the_emailed_link(
-    stack: Stack, browser: Any, mailbox: tuple[Mailbox, int], intake: str, size_name: str
+    stack: Stack, browser: Any, mailbox: Mailbox, intake: str, size_name: str
 ) -> None:
     title = f"Mail e2e {size_name} database down"
     event = {"id": f"mail-{size_name}", "title": title, "severity": "critical"}
     assert httpx.post(intake, json=event, timeout=10).status_code == 202
-    url = mailed_ack_url(mailbox[0], title)
+    url = mailed_ack_url(mailbox, title)
     assert url.startswith(stack.url), (url, stack.url)
     context = browser.new_context(viewport=SIZES[size_name])
     page = context.new_page()

@@ -3,23 +3,19 @@ local servers (HTTP sink, SMTP) -> acknowledge by the signed link -> paging stop
 
 from __future__ import annotations
 
-import email
-import email.policy
 import hashlib
 import hmac
 import json
 import re
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from tests.fakes.sink import Sink, running_sink
+from tests.fakes.smtp import Mailbox, running_mailbox
 from tests.integration.conftest import Api
-from tests.process import free_port
 from warroom.jobs.worker import Worker
 from warroom.notify.models import OutgoingMessage
 
@@ -30,25 +26,10 @@ def sink() -> Iterator[Sink]:
         yield running
 
 
-class Mailbox:
-    def __init__(self) -> None:
-        self.messages: list[str] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(envelope.content.decode("utf-8", "replace"))
-        return "250 OK"
-
-
 @pytest.fixture
-def mailbox() -> Iterator[tuple[Mailbox, int]]:
-    box = Mailbox()
-    port = free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield box, port
-    finally:
-        controller.stop()
+def mailbox() -> Iterator[Mailbox]:
+    with running_mailbox() as box:
+        yield box
 
 
 async def setup(api: Api, sink: Sink) -> str:
@@ -174,9 +155,8 @@ async def test_a_failing_channel_is_retried_with_the_error_visible(api: Api, sin
     assert [r["path"] for r in sink.received] == ["/responder"]
 
 
-async def test_low_urgency_and_email(api: Api, sink: Sink, mailbox: tuple[Mailbox, int]) -> None:
-    box, port = mailbox
-    api.context.settings.smtp_port = port
+async def test_low_urgency_and_email(api: Api, sink: Sink, mailbox: Mailbox) -> None:
+    api.context.settings.smtp_port = mailbox.port
     key = await setup(api, sink)
     method = await api.responder.post(
         "/api/v1/me/contact-methods", json={"kind": "email", "address": "responder@example.org"}
@@ -186,10 +166,10 @@ async def test_low_urgency_and_email(api: Api, sink: Sink, mailbox: tuple[Mailbo
     await fire(api, key, dedup="disk-80", severity="warning")
     await Worker(api.context).run_once()
     assert sink.received == []  # low urgency: only the low-urgency rule (email) applies
-    (raw,) = box.messages
-    mail = email.message_from_string(raw, policy=email.policy.default)
+    (received,) = mailbox.messages
+    mail = received.mail
     assert mail["Subject"] == "[WARNING] disk-80 alarm" and mail["To"] == "responder@example.org"
-    text = mail.get_content()  # type: ignore[attr-defined]
+    text = received.body
     assert re.search(r"/ack/\d+\.\d+\.\d+\.[0-9a-f]{32}", text), text
 
 

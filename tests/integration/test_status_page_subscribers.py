@@ -4,20 +4,16 @@ local sink, components limits, and bad or too frequent requests refused without 
 
 from __future__ import annotations
 
-import email
-import email.policy
 import re
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from tests.fakes.sink import Sink, running_sink
+from tests.fakes.smtp import Mailbox, running_mailbox
 from tests.integration.conftest import Api
 from tests.integration.status_helpers import board, ok, publish
-from tests.process import free_port
 from warroom.jobs.worker import Worker
 from warroom.statuspage.models import StatusSubscriber
 
@@ -26,28 +22,10 @@ LINK = re.compile(
 )
 
 
-class Mailbox:
-    def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        raw = envelope.content.decode("utf-8", "replace")
-        self.messages.append(email.message_from_string(raw, policy=email.policy.default))  # type: ignore[arg-type]
-        return "250 OK"
-
-    def bodies(self, to: str) -> list[str]:
-        return [str(m.get_content()) for m in self.messages if m["To"] == to]
-
-
 @pytest.fixture
-def mailbox() -> Iterator[tuple[Mailbox, int]]:
-    box, port = Mailbox(), free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield box, port
-    finally:
-        controller.stop()
+def mailbox() -> Iterator[Mailbox]:
+    with running_mailbox() as box:
+        yield box
 
 
 @pytest.fixture
@@ -78,9 +56,9 @@ async def count(api: Api) -> int:
         return int(await session.scalar(select(func.count()).select_from(StatusSubscriber)) or 0)
 
 
-async def test_email_double_opt_in_notice_and_unsubscribe(api: Api, mailbox: tuple[Mailbox, int]) -> None:
-    box, port = mailbox
-    api.context.settings.smtp_port = port
+async def test_email_double_opt_in_notice_and_unsubscribe(api: Api, mailbox: Mailbox) -> None:
+    box = mailbox
+    api.context.settings.smtp_port = box.port
     b = await board(api)
     worker = Worker(api.context)
     answer = await api.anonymous.post("/status", data={"email": "reader@example.com"})
@@ -96,7 +74,7 @@ async def test_email_double_opt_in_notice_and_unsubscribe(api: Api, mailbox: tup
     await publish(api, "Login failures", [{"id": b.web_component, "status": "major_outage"}])
     await worker.run_once()
     notice = box.bodies("reader@example.com")[-1]
-    subject = [m["Subject"] for m in box.messages][-1]
+    subject = [m.mail["Subject"] for m in box.messages][-1]
     assert subject == "[Service status] Investigating: Login failures"
     assert "We are looking into Login failures." in notice and "Web: Major outage" in notice
     assert "/status/incidents/" in notice
