@@ -30,6 +30,7 @@ PAGES = {
     "admin-teams": "/admin/teams",
     "metrics": "/reports",
     "stakeholders": "/stakeholders",
+    "status-page-admin": "/status-page",
 }
 
 pytestmark = pytest.mark.slow
