@@ -1,18 +1,24 @@
-"""Enqueue, claim, finish. Claiming is one statement: SKIP LOCKED on PostgreSQL, a single writer on SQLite."""
+"""Enqueue, claim, finish. Claiming is one statement: SKIP LOCKED on PostgreSQL, a single writer on SQLite.
+
+The hot paths (a group of escalation steps, a batch of deliveries) add and settle jobs with Core statements
+over many rows at once (`insert_jobs`, `settle`); `enqueue`/`stage` are for callers adding one."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, event, func, or_, select, text, update
+from sqlalchemy import Table, and_, bindparam, event, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
+from warroom.db import UTCDateTime
 from warroom.jobs.domain import LEASE, backoff, error_text
 from warroom.jobs.models import Job
+
+_JOBS = cast(Table, Job.__table__)
 
 
 @dataclass(frozen=True)
@@ -50,14 +56,20 @@ def _forget_notified(session: Session, transaction: SessionTransaction) -> None:
 
 
 async def notify_workers(session: AsyncSession, queue: str = "default") -> None:
-    """On PostgreSQL, wake the workers' loop for `queue` when this transaction commits (NOTIFY is sent at
-    commit). Once per queue per transaction: a group of jobs queues many, and each NOTIFY is a round trip."""
-    if session.get_bind().dialect.name != "postgresql":
-        return
+    """Wake the workers' loop for `queue` when this transaction commits: on PostgreSQL every worker's
+    (NOTIFY is sent at commit), and the committing process's own worker on both (`staged_queues`). Once per
+    queue per transaction: a group of jobs queues many, and each NOTIFY is a round trip."""
     notified: set[str] = session.info.setdefault(NOTIFIED, set())
-    if queue not in notified:
+    if queue in notified:
+        return
+    notified.add(queue)
+    if session.get_bind().dialect.name == "postgresql":
         await session.execute(text("SELECT pg_notify('warroom_jobs', :queue)"), {"queue": queue})
-        notified.add(queue)
+
+
+def staged_queues(session: AsyncSession) -> set[str]:
+    """The queues this transaction has added jobs to so far (read it before the commit, which forgets)."""
+    return set(session.info.get(NOTIFIED, ()))
 
 
 async def enqueue(*, session: AsyncSession, spec: JobSpec, now: datetime) -> Job:
@@ -73,6 +85,15 @@ async def stage(*, session: AsyncSession, spec: JobSpec, now: datetime) -> Job:
     session.add(job)
     await notify_workers(session, spec.queue)
     return job
+
+
+async def insert_jobs(*, session: AsyncSession, specs: Sequence[JobSpec], now: datetime) -> None:
+    """Add many jobs with one multi-row INSERT and no ORM objects (a group of steps queues hundreds)."""
+    if not specs:
+        return
+    await session.execute(insert(_JOBS), [job_row(spec, now) for spec in specs])
+    for queue in sorted({spec.queue for spec in specs}):
+        await notify_workers(session, queue)
 
 
 def _claimable(now: datetime, queues: Sequence[str] | None) -> Any:
@@ -108,26 +129,54 @@ async def claim(
 
 async def finish(*, session: AsyncSession, job_ids: list[int], now: datetime) -> None:
     await session.execute(
-        update(Job)
-        .where(Job.id.in_(job_ids))
+        update(_JOBS)
+        .where(_JOBS.c.id.in_(job_ids))
         .values(state="done", finished_at=now, locked_until=None, last_error=None)
     )
 
 
 async def fail(*, session: AsyncSession, job: Job, error: BaseException, now: datetime) -> None:
     """Retry with backoff until max_attempts, then park as failed with the error visible."""
-    final = job.attempts >= job.max_attempts
-    await session.execute(
-        update(Job)
-        .where(Job.id == job.id)
-        .values(
-            state="failed" if final else "pending",
-            run_at=job.run_at if final else now + backoff(job.attempts),
-            locked_until=None,
-            last_error=error_text(error),
-            finished_at=now if final else None,
-        )
+    await settle(session=session, done=[], failed=[(job, error)], now=now)
+
+
+# One statement for any number of failed jobs (executemany). Only while the job is still this claim's
+# (running, same attempt): a job whose lease lapsed and that another worker took is that worker's now.
+_FAIL = (
+    update(_JOBS)
+    .where(
+        _JOBS.c.id == bindparam("b_id"), _JOBS.c.state == "running", _JOBS.c.attempts == bindparam("b_tries")
     )
+    .values(
+        state=bindparam("b_state"),
+        run_at=bindparam("b_run_at", type_=UTCDateTime()),
+        locked_until=None,
+        last_error=bindparam("b_error"),
+        finished_at=bindparam("b_finished", type_=UTCDateTime()),
+    )
+)
+
+
+def _failure(job: Job, error: BaseException, now: datetime) -> dict[str, Any]:
+    final = job.attempts >= job.max_attempts
+    return {
+        "b_id": job.id,
+        "b_tries": job.attempts,
+        "b_state": "failed" if final else "pending",
+        "b_run_at": job.run_at if final else now + backoff(job.attempts),
+        "b_error": error_text(error),
+        "b_finished": now if final else None,
+    }
+
+
+async def settle(
+    *, session: AsyncSession, done: Sequence[Job], failed: Sequence[tuple[Job, BaseException]], now: datetime
+) -> None:
+    """Mark `done` jobs done and `failed` ones for a retry (or parked), in two statements at most."""
+    if done:
+        await finish(session=session, job_ids=[job.id for job in done], now=now)
+    if failed:
+        await session.execute(_FAIL, [_failure(job, error, now) for job, error in failed])
 
 
 async def retry(*, session: AsyncSession, job_id: int, now: datetime) -> None:
