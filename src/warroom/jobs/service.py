@@ -5,7 +5,8 @@ over many rows at once (`insert_jobs`, `settle`); `enqueue`/`stage` are for call
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -47,6 +48,21 @@ def job_row(spec: JobSpec, now: datetime) -> dict[str, Any]:
 
 
 NOTIFIED = "warroom.jobs.notified"
+_LOCAL_WAKERS: list[Callable[[str], None]] = []
+
+
+def wake_here(waker: Callable[[str], None]) -> Callable[[], None]:
+    """Call `waker(queue)` whenever a transaction of this process that queued jobs on `queue` commits (the
+    worker's loops look at once instead of at their next poll). Returns the undo."""
+    _LOCAL_WAKERS.append(waker)
+    return lambda: _LOCAL_WAKERS.remove(waker)
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_local_workers(session: Session) -> None:
+    for queue in sorted(session.info.get(NOTIFIED, ())):
+        for waker in list(_LOCAL_WAKERS):
+            waker(queue)
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -57,19 +73,14 @@ def _forget_notified(session: Session, transaction: SessionTransaction) -> None:
 
 async def notify_workers(session: AsyncSession, queue: str = "default") -> None:
     """Wake the workers' loop for `queue` when this transaction commits: on PostgreSQL every worker's
-    (NOTIFY is sent at commit), and the committing process's own worker on both (`staged_queues`). Once per
-    queue per transaction: a group of jobs queues many, and each NOTIFY is a round trip."""
+    (NOTIFY is sent at commit), and on both the committing process's own (`wake_here`). Once per queue
+    per transaction: a group of jobs queues many, and each NOTIFY is a round trip."""
     notified: set[str] = session.info.setdefault(NOTIFIED, set())
     if queue in notified:
         return
     notified.add(queue)
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(text("SELECT pg_notify('warroom_jobs', :queue)"), {"queue": queue})
-
-
-def staged_queues(session: AsyncSession) -> set[str]:
-    """The queues this transaction has added jobs to so far (read it before the commit, which forgets)."""
-    return set(session.info.get(NOTIFIED, ()))
 
 
 async def enqueue(*, session: AsyncSession, spec: JobSpec, now: datetime) -> Job:
@@ -96,12 +107,28 @@ async def insert_jobs(*, session: AsyncSession, specs: Sequence[JobSpec], now: d
         await notify_workers(session, queue)
 
 
-def _claimable(now: datetime, queues: Sequence[str] | None) -> Any:
+@functools.cache
+def _claim_statement(dialect: str, by_queue: bool) -> Any:
+    """Built once per shape: a worker claims several times a second per queue, and building the
+    statement cost more than running it (SQLite)."""
+    j, now = _JOBS.c, bindparam("b_now", type_=UTCDateTime())
     due = or_(
-        and_(Job.state == "pending", Job.run_at <= now),
-        and_(Job.state == "running", Job.locked_until < now),  # its worker died mid-job
+        and_(j.state == "pending", j.run_at <= now),
+        and_(j.state == "running", j.locked_until < now),  # its worker died mid-job
     )
-    return and_(due, Job.queue.in_(queues)) if queues else due
+    if by_queue:
+        due = and_(due, j.queue.in_(bindparam("b_queues", expanding=True)))
+    candidates = select(j.id).where(due).order_by(j.run_at, j.id).limit(bindparam("b_limit"))
+    if dialect == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    return (
+        update(_JOBS)
+        .where(j.id.in_(candidates.scalar_subquery()))
+        .values(
+            state="running", attempts=j.attempts + 1, locked_until=bindparam("b_until", type_=UTCDateTime())
+        )
+        .returning(*_JOBS.c)
+    )
 
 
 async def claim(
@@ -112,18 +139,14 @@ async def claim(
     queues: Sequence[str] | None = None,
     lease: timedelta = LEASE,
 ) -> list[Job]:
-    """Lease up to `limit` due jobs to this worker. The caller commits at once, so others see the lease."""
-    candidates = select(Job.id).where(_claimable(now, queues)).order_by(Job.run_at, Job.id).limit(limit)
-    if session.get_bind().dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
-    statement = (
-        update(Job)
-        .where(Job.id.in_(candidates.scalar_subquery()))
-        .values(state="running", attempts=Job.attempts + 1, locked_until=now + lease)
-        .returning(Job)
-        .execution_options(synchronize_session=False)
-    )
-    claimed = (await session.scalars(statement)).all()
+    """Lease up to `limit` due jobs to this worker. The caller commits at once, so others see the lease.
+    The jobs come back as detached rows (not in the session): handlers read them, never change them."""
+    statement = _claim_statement(session.get_bind().dialect.name, bool(queues))
+    params: dict[str, Any] = {"b_now": now, "b_limit": limit, "b_until": now + lease}
+    if queues:
+        params["b_queues"] = list(queues)
+    rows = (await session.execute(statement, params)).mappings().all()
+    claimed = [Job(**row) for row in rows]
     return sorted(claimed, key=lambda job: (job.run_at, job.id))  # RETURNING keeps no order
 
 

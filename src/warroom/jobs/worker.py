@@ -3,8 +3,9 @@
 Queues keep channels apart: a chat API that hangs fills only its own queue's slots, never the one that
 runs escalation steps or sends email. A job's database effects and its `done` mark commit together, so a
 worker killed mid-job leaves the job pending (its lease lapses) and nothing half-applied. On PostgreSQL the
-loops wake on LISTEN/NOTIFY; a transaction that queues jobs also wakes this process's own loops at once;
-everywhere they also poll, so a lost notification costs at most one poll.
+loops wake on LISTEN/NOTIFY; on both, a commit that queued jobs wakes this process's loops for their
+queues at once (jobs.service.wake_here); everywhere they also poll, so a lost notification costs at most
+one poll.
 
 Three shapes of kind (jobs.registry): plain handlers, one job at a time (several sharing a transaction for
 the GROUPED_KINDS); `Grouped` kinds, whose whole group is one call; `Batched` kinds (deliveries), which get
@@ -122,11 +123,6 @@ class Worker:
             await self._http.aclose()
             self._http = None
 
-    def _woken_by_commit(self, queues: set[str]) -> None:
-        """A transaction that queued jobs has committed: this process's loops for them look at once."""
-        for queue in queues:
-            self.wake(queue)
-
     async def _claim(self, queue: str | None, limit: int) -> list[Job]:
         async with self.context.db.write_turn, self.context.db.write() as session:
             queues = [queue] if queue else None
@@ -161,12 +157,10 @@ class Worker:
                             JobRun(session, now, self.context, job.id, job.attempts, memo), job.payload
                         )
                 await service.finish(session=session, job_ids=[job.id for job in jobs], now=now)
-                queued = service.staged_queues(session)
                 await session.commit()
         except Exception as error:  # noqa: BLE001  (the group is undone; each job then runs alone)
             log.info("job group failed; running its jobs one by one", size=len(jobs), error=repr(error))
-            return await self._run_each(handler, jobs)
-        self._woken_by_commit(queued)
+            await self._run_each(handler, jobs)
 
     async def _run_each(self, handler: Handler | Grouped | None, jobs: list[Job]) -> None:
         for job in jobs:
@@ -198,15 +192,12 @@ class Worker:
                 await handler(run, job.payload)
                 await turn.take()
                 await service.finish(session=session, job_ids=[job.id], now=now)
-                queued = service.staged_queues(session)
                 await session.commit()
         except Exception as error:  # noqa: BLE001  (any failure is recorded on the job and retried)
             log.warning("job failed", job_id=job.id, kind=job.kind, attempt=job.attempts, error=repr(error))
             async with self.context.db.write_turn, self.context.db.write() as session:
                 await service.fail(session=session, job=job, error=error, now=self.context.clock.now())
                 await session.commit()
-            return
-        self._woken_by_commit(queued)
 
     async def _queue_loop(self, queue: str, stop: asyncio.Event) -> None:
         limits = QUEUES[queue]
@@ -265,9 +256,11 @@ class Worker:
         listener = None
         if self.context.db.dialect == "postgresql":
             listener = asyncio.create_task(self._listen(stop))
+        forget = service.wake_here(self.wake)
         try:
             await asyncio.gather(*loops)
         finally:
+            forget()
             await self._close_http()
             if listener is not None:
                 listener.cancel()
