@@ -162,17 +162,20 @@ async def _rules(run: JobRun, service_id: int | None) -> list[AlertRule]:
     return found
 
 
+_a = _ALERTS.c
+_LOCK_UNTRIAGED = (  # built once: building it per group cost more than running it
+    select(_a.id, _a.service_id, _a.status, _a.severity, _a.source, _a.title, _a.description, _a.dedup_key,
+           _a.group_key, _a.integration_id, _a.labels, _a.first_seen_at, _a.suppressed)
+    .where(_a.id.in_(bindparam("b_ids", expanding=True)), _a.triaged == false())
+    .order_by(_a.id)
+    .with_for_update()
+)  # fmt: skip
+
+
 async def _untriaged(session: AsyncSession, alert_ids: list[int]) -> dict[int, Untriaged]:
     """The alerts not triaged yet (a retry after the work committed finds none), locked, in one read."""
-    a = _ALERTS.c
-    query = (
-        select(a.id, a.service_id, a.status, a.severity, a.source, a.title, a.description, a.dedup_key,
-               a.group_key, a.integration_id, a.labels, a.first_seen_at, a.suppressed)
-        .where(a.id.in_(sorted(set(alert_ids))), a.triaged == false())
-        .order_by(a.id)
-        .with_for_update()
-    )  # fmt: skip
-    return {row[0]: Untriaged._make(row) for row in (await session.execute(query)).all()}
+    rows = await session.execute(_LOCK_UNTRIAGED, {"b_ids": sorted(set(alert_ids))})
+    return {row[0]: Untriaged._make(row) for row in rows.all()}
 
 
 async def triage_alerts(run: JobRun, payloads: list[dict[str, Any]]) -> None:

@@ -150,12 +150,17 @@ async def claim(
     return sorted(claimed, key=lambda job: (job.run_at, job.id))  # RETURNING keeps no order
 
 
-async def finish(*, session: AsyncSession, job_ids: list[int], now: datetime) -> None:
-    await session.execute(
-        update(_JOBS)
-        .where(_JOBS.c.id.in_(job_ids))
-        .values(state="done", finished_at=now, locked_until=None, last_error=None)
+_FINISH = (
+    update(_JOBS)
+    .where(_JOBS.c.id.in_(bindparam("b_ids", expanding=True)))
+    .values(
+        state="done", finished_at=bindparam("b_now", type_=UTCDateTime()), locked_until=None, last_error=None
     )
+)
+
+
+async def finish(*, session: AsyncSession, job_ids: list[int], now: datetime) -> None:
+    await session.execute(_FINISH, {"b_ids": job_ids, "b_now": now})
 
 
 async def fail(*, session: AsyncSession, job: Job, error: BaseException, now: datetime) -> None:

@@ -58,26 +58,44 @@ class Outgoing:
     delivery: Delivery
 
 
+_m, _e = _MESSAGES.c, _ESCALATIONS.c
+_READ_MESSAGES = (  # built once: building it per batch cost more than running it
+    select(
+        _m.id,
+        _m.idempotency_key,
+        _m.state,
+        _m.alert_id,
+        _m.channel,
+        _m.address,
+        _m.subject,
+        _m.body,
+        _e.state,
+    )
+    .outerjoin(_ESCALATIONS, _e.id == _m.escalation_id)
+    .where(
+        or_(
+            _m.id.in_(bindparam("b_ids", expanding=True)),
+            _m.idempotency_key.in_(bindparam("b_keys", expanding=True)),
+        )
+    )
+)
+
+
 async def _messages(session: AsyncSession, batch: list[Job]) -> dict[int, Message]:
     """Each job's message (and its escalation's state), in one query. Escalation steps name the message
     by its idempotency key (they do not flush to learn its id); other senders by its id."""
     ids = [int(job.payload["message_id"]) for job in batch if "message_id" in job.payload]
     keys = [str(job.payload["message_key"]) for job in batch if "message_id" not in job.payload]
-    m, e = _MESSAGES.c, _ESCALATIONS.c
-    query = (
-        select(m.id, m.idempotency_key, m.state, m.alert_id, m.channel, m.address, m.subject, m.body, e.state)
-        .outerjoin(_ESCALATIONS, e.id == m.escalation_id)
-        .where(or_(m.id.in_(ids), m.idempotency_key.in_(keys)))
-    )
-    found = [Message(*row) for row in (await session.execute(query)).all()]
-    by_id, by_key = {row.id: row for row in found}, {row.key: row for row in found}
-    rows = {}
+    result = await session.execute(_READ_MESSAGES, {"b_ids": ids, "b_keys": keys})
+    found = [Message(*row) for row in result.all()]
+    by_id, by_key = {m.id: m for m in found}, {m.key: m for m in found}
+    messages = {}
     for job in batch:
-        row = by_id.get(int(job.payload["message_id"])) if "message_id" in job.payload else None
-        row = row or by_key.get(str(job.payload.get("message_key")))
-        if row is not None:
-            rows[job.id] = row
-    return rows
+        message = by_id.get(int(job.payload["message_id"])) if "message_id" in job.payload else None
+        message = message or by_key.get(str(job.payload.get("message_key")))
+        if message is not None:
+            messages[job.id] = message
+    return messages
 
 
 def _delivery(run: BatchRun, message: Message, payload: dict[str, Any]) -> Delivery:

@@ -79,18 +79,27 @@ class Writes:
     jobs: list[JobSpec] = field(default_factory=list)
 
 
+# Built once (with an expanding IN): building a statement per group cost more than running it.
+_e, _a = _ESCALATIONS.c, _ALERTS.c
+_LOCK_WALKS = (
+    select(_e.id, _e.alert_id, _e.policy_id, _e.state, _e.urgency, _e.step, _e.round, _e.generation)
+    .where(_e.id.in_(bindparam("b_ids", expanding=True)))
+    .order_by(_e.id)  # one lock order for every group
+    .with_for_update()
+)
+_READ_ALERTS = select(_a.id, _a.severity, _a.title, _a.description, _a.dedup_key, _a.incident_id).where(
+    _a.id.in_(bindparam("b_ids", expanding=True))
+)
+
+
 async def _walks(run: JobRun, payloads: list[dict[str, Any]]) -> dict[int, Walk]:
-    e = _ESCALATIONS.c
-    ids = sorted({int(payload["escalation_id"]) for payload in payloads})  # one lock order for every group
-    query = select(e.id, e.alert_id, e.policy_id, e.state, e.urgency, e.step, e.round, e.generation)
-    rows = await run.session.execute(query.where(e.id.in_(ids)).order_by(e.id).with_for_update())
+    ids = sorted({int(payload["escalation_id"]) for payload in payloads})
+    rows = await run.session.execute(_LOCK_WALKS, {"b_ids": ids})
     return {row[0]: Walk(*row) for row in rows.all()}
 
 
 async def _alerts(run: JobRun, walks: list[Walk]) -> dict[int, Paged]:
-    a = _ALERTS.c
-    query = select(a.id, a.severity, a.title, a.description, a.dedup_key, a.incident_id)
-    rows = await run.session.execute(query.where(a.id.in_(sorted({w.alert_id for w in walks}))))
+    rows = await run.session.execute(_READ_ALERTS, {"b_ids": sorted({w.alert_id for w in walks})})
     return {row[0]: Paged(*row) for row in rows.all()}
 
 
