@@ -160,6 +160,8 @@ async def latency_scenario(bench: PagingBench, workers: int) -> LatencyResult:
         rows = bench.jobs.jobs(after)
     _fill_latency(result, sent, seen)
     result.stages = stages(rows)
+    in_server = bench.jobs.page_latencies_ms(prefix)
+    result.server_p50_ms, result.server_p99_ms = percentile(in_server, 50), percentile(in_server, 99)
     result.error_samples = [*sent.samples, *([why] if why else []), *job_errors(rows)]
     return result
 

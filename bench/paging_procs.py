@@ -174,6 +174,19 @@ class JobsTable:
             for i, kind, state, tries, created, due, finished, error in self._rows(query, (after,))
         ]
 
+    def page_latencies_ms(self, prefix: str) -> list[float]:
+        """Inside the server: each sent page's sent_at minus its alert's first_seen_at (the moment intake
+        took the request), sorted; the bench's own sender and sink play no part in it."""
+        query = (
+            "SELECT a.first_seen_at, m.sent_at FROM outgoing_messages m JOIN alerts a ON a.id = m.alert_id "
+            "WHERE a.dedup_key LIKE ? AND m.state = 'sent'"
+        )
+        found = [
+            (_moment(sent) - _moment(seen)).total_seconds() * 1000
+            for seen, sent in self._rows(query, (f"{prefix}%",))
+        ]
+        return sorted(found)
+
     def release_steps(self, after: int, at: datetime) -> int:
         """Make this scenario's pending escalation steps due at `at`, in one statement; returns how many."""
         value: Any = at.astimezone(UTC).replace(tzinfo=None).strftime(SQLITE_FORMAT) if self.sqlite else at

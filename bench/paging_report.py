@@ -21,7 +21,9 @@ LATENCY_CAPTION = (
     "started; each alert pages one person with one webhook contact method. dup: deliveries whose\n"
     "Idempotency-Key had arrived before. tail s: from the last POST to the last page. CPU: percent of one\n"
     "core over the scenario (server process; all workers; PostgreSQL, all its databases; the bench).\n"
-    "load: the machine's 1-minute load average at the end (anything above the CPU count is contention)"
+    "load: the machine's 1-minute load average at the end (anything above the CPU count is contention).\n"
+    "srv p50/p99: inside the server, from intake taking the request (alert first_seen_at) to the page\n"
+    "recorded sent (sent_at): the same path without the bench's own sender and sink, which share the CPUs"
 )
 DRAIN_CAPTION = (
     "steps s: from the one UPDATE that made the held escalation.step jobs due to the start of the last\n"
@@ -66,6 +68,8 @@ class LatencyResult:
     max_ms: float = math.nan
     intake_p99_ms: float = math.nan
     sender_lag_max_ms: float = math.nan
+    server_p50_ms: float = math.nan  # first_seen_at to sent_at, from the database
+    server_p99_ms: float = math.nan
     tail_seconds: float = math.nan
     cpu_pct: dict[str, float] = field(default_factory=dict)
     load_average: float = math.nan  # 1-minute, at the end: other work on the machine shows here
@@ -123,7 +127,7 @@ def _cpu(cpu: dict[str, float]) -> tuple[str, ...]:
 def latency_table(run: PagingRun) -> Table:
     table = Table(title=f"{run.database}: intake to sink", title_justify="left", caption=LATENCY_CAPTION)
     headings = ["sent", "202", "paged", "dup", "p50 ms", "p90 ms", "p99 ms", "max ms", "intake p99 ms"]
-    headings += ["tail s", "server", "workers", "postgres", "bench", "load"]
+    headings += ["srv p50", "srv p99", "tail s", "server", "workers", "postgres", "bench", "load"]
     table.add_column("scenario")
     for heading in headings:
         table.add_column(heading, justify="right")
@@ -131,6 +135,7 @@ def latency_table(run: PagingRun) -> Table:
         paged = str(r.delivered) if r.delivered == r.sent else f"[red]{r.delivered}[/]"
         dup = f"[red]{r.duplicates}[/]" if r.duplicates else "0"
         latency = (_ms(r.p50_ms), _ms(r.p90_ms), _ms(r.p99_ms), _ms(r.max_ms), _ms(r.intake_p99_ms))
+        latency = (*latency, _ms(r.server_p50_ms), _ms(r.server_p99_ms))
         row = (str(r.sent), str(r.accepted), paged, dup, *latency, _s(r.tail_seconds), *_cpu(r.cpu_pct))
         row = (*row, _s(r.load_average))
         table.add_row(escape(r.name), *row)

@@ -73,7 +73,8 @@ def build_context(settings: Settings, clock: Clock | None, procedure: LoadedProc
         settings=settings, db=db, procedure=procedure or load_configured_procedure(settings),
         clock=clock or SystemClock(),
     )  # fmt: skip
-    context.intake = IntakeRuntime(writer=IntakeWriter(db, on_commit=lambda: context.wake_worker()))
+    # A commit that queued jobs wakes this process's worker for their queues (jobs.service.wake_here).
+    context.intake = IntakeRuntime(writer=IntakeWriter(db))
     bind_sessions(context)
     return context
 

@@ -173,13 +173,17 @@ async def test_counts_by_state(api: Api, state: str) -> None:
 
 
 def test_grouped_kinds_share_a_transaction_and_others_run_alone() -> None:
-    jobs = [Job(id=n, kind=kind) for n, kind in enumerate(["escalation.step"] * 5 + ["notify.send"] * 2)]
+    kinds = ["escalation.step"] * 5 + ["notify.send"] * 3 + ["test.other"] * 2
+    jobs = [Job(id=n, kind=kind) for n, kind in enumerate(kinds)]
     cut = [[j.id for j in group] for group in groups(jobs, 2)]
-    assert sorted(cut) == [[0, 1], [2, 3], [4], [5], [6]]
+    assert sorted(cut) == [[0, 1], [2, 3], [4], [5, 6], [7], [8], [9]]  # deliveries go in batches too
     assert groups(jobs[:3], 1) == [[jobs[0]], [jobs[1]], [jobs[2]]]
     shares = deal(groups(jobs, 2), 2)  # never more tasks than free slots, whatever the claim brought
-    assert [[[j.id for j in g] for g in share] for share in shares] == [[[5], [0, 1], [4]], [[6], [2, 3]]]
-    assert len(deal([[j] for j in jobs], 10)) == len(jobs) and deal([], 3) == []
+    assert [[[j.id for j in g] for g in share] for share in shares] == [
+        [[8], [0, 1], [4], [7]],
+        [[9], [2, 3], [5, 6]],
+    ]
+    assert len(deal([[j] for j in jobs], 20)) == len(jobs) and deal([], 3) == []
 
 
 async def test_one_bad_job_in_a_group_fails_alone_and_the_rest_apply_once(api: Api) -> None:

@@ -1,15 +1,18 @@
 """The `alert.triage` job: route a new alert to its service, honour maintenance, apply the service's rules.
 
 Runs after intake has answered (intake stays fast) and in the job's own transaction, so it happens once.
+A group of triage jobs shares one transaction: one locking read of the alerts, lookups once per group,
+one UPDATE (executemany) for the alerts that only page and one INSERT of their escalations; an alert whose
+rule declares or groups into an incident goes through the incident services, one at a time.
 """
 
 from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, bindparam, false, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.alerts.models import Alert
@@ -21,10 +24,35 @@ from warroom.incidents.models import Incident
 from warroom.incidents.schemas import IncidentCreate
 from warroom.incidents.service import declare_incident
 from warroom.jobs.registry import JobRun
-from warroom.paging.engine import start_escalation
+from warroom.paging.engine import NewAlert, start_escalations
+
+_ALERTS = cast(Table, Alert.__table__)
+_TRIAGED = (
+    update(_ALERTS)
+    .where(_ALERTS.c.id == bindparam("b_id"))
+    .values(service_id=bindparam("b_service"), suppressed=bindparam("b_suppressed"), triaged=True)
+)
 
 
-def alert_facts(alert: Alert) -> dict[str, Any]:
+class Untriaged(NamedTuple):
+    """What triage reads of an alert."""
+
+    id: int
+    service_id: int | None
+    status: str
+    severity: str
+    source: str
+    title: str
+    description: str
+    dedup_key: str
+    group_key: str | None
+    integration_id: int
+    labels: dict[str, str]
+    first_seen_at: datetime
+    suppressed: str | None
+
+
+def alert_facts(alert: Alert | Untriaged) -> dict[str, Any]:
     """The fields rule conditions can test."""
     return {
         "severity": alert.severity,
@@ -52,19 +80,29 @@ def routed_service(rules: list[RoutingRule], facts: dict[str, Any]) -> int | Non
 
 
 async def active_window(
-    session: AsyncSession, service_id: int | None, at: datetime
+    session: AsyncSession, service_id: int | None, at: datetime, memo: dict[str, Any] | None = None
 ) -> MaintenanceWindow | None:
+    """The service's maintenance window at `at`; with `memo`, the service's windows are read once a group
+    (those not over at `memo["since"]`, the group's earliest alert)."""
     if service_id is None:
         return None
-    return await session.scalar(
-        select(MaintenanceWindow)
-        .where(
-            MaintenanceWindow.service_id == service_id,
-            MaintenanceWindow.starts_at <= at,
-            MaintenanceWindow.ends_at > at,
+    if memo is None:
+        return await session.scalar(
+            select(MaintenanceWindow)
+            .where(
+                MaintenanceWindow.service_id == service_id,
+                MaintenanceWindow.starts_at <= at,
+                MaintenanceWindow.ends_at > at,
+            )
+            .limit(1)
         )
-        .limit(1)
-    )
+    key = f"windows:{service_id}"
+    if key not in memo:
+        query = select(MaintenanceWindow).where(
+            MaintenanceWindow.service_id == service_id, MaintenanceWindow.ends_at > memo["since"]
+        )
+        memo[key] = list((await session.scalars(query.order_by(MaintenanceWindow.id))).all())
+    return next((w for w in memo[key] if w.starts_at <= at < w.ends_at), None)
 
 
 async def service_rules(session: AsyncSession, service_id: int | None) -> list[AlertRule]:
@@ -116,28 +154,70 @@ async def _declare_for(run: JobRun, alert: Alert, rule: AlertRule) -> Incident:
     )
 
 
-async def triage_alert(run: JobRun, payload: dict[str, Any]) -> None:
-    session = run.session
-    alert = await session.get(Alert, int(payload["alert_id"]), with_for_update=True)
-    if alert is None or alert.triaged:
-        return  # deleted, or a retry after the work committed
-    facts = alert_facts(alert)
-    routing = run.memo.get("routing")
-    if routing is None:  # one read per group of triage jobs (one transaction)
-        routing = run.memo["routing"] = await routing_rules(session)
-    alert.service_id = routed_service(routing, facts) or alert.service_id
-    alert.triaged = True
-    window = await active_window(session, alert.service_id, alert.first_seen_at)
-    if window is not None:
-        alert.suppressed = f"maintenance: {window.reason}"[:200]
-        return
-    key = f"rules:{alert.service_id}"
+async def _rules(run: JobRun, service_id: int | None) -> list[AlertRule]:
+    key = f"rules:{service_id}"
     if key not in run.memo:
-        run.memo[key] = await service_rules(session, alert.service_id)
-    rule = next((r for r in run.memo[key] if matches(facts, r.conditions)), None)
-    if rule is not None and rule.action in ("declare", "group"):
-        incident = await open_group_incident(session, alert) if rule.action == "group" else None
-        incident = incident or await _declare_for(run, alert, rule)
-        await attach(session=session, alert=alert, incident=incident, actor=f"rule: {rule.name}", now=run.now)
+        run.memo[key] = await service_rules(run.session, service_id)
+    found: list[AlertRule] = run.memo[key]
+    return found
+
+
+_a = _ALERTS.c
+_LOCK_UNTRIAGED = (  # built once: building it per group cost more than running it
+    select(_a.id, _a.service_id, _a.status, _a.severity, _a.source, _a.title, _a.description, _a.dedup_key,
+           _a.group_key, _a.integration_id, _a.labels, _a.first_seen_at, _a.suppressed)
+    .where(_a.id.in_(bindparam("b_ids", expanding=True)), _a.triaged == false())
+    .order_by(_a.id)
+    .with_for_update()
+)  # fmt: skip
+
+
+async def _untriaged(session: AsyncSession, alert_ids: list[int]) -> dict[int, Untriaged]:
+    """The alerts not triaged yet (a retry after the work committed finds none), locked, in one read."""
+    rows = await session.execute(_LOCK_UNTRIAGED, {"b_ids": sorted(set(alert_ids))})
+    return {row[0]: Untriaged._make(row) for row in rows.all()}
+
+
+async def triage_alerts(run: JobRun, payloads: list[dict[str, Any]]) -> None:
+    session = run.session
+    alerts = await _untriaged(session, [int(payload["alert_id"]) for payload in payloads])
+    if not alerts:
+        return  # deleted, or a retry after the work committed
+    if "routing" not in run.memo:  # one read per group of triage jobs (one transaction)
+        run.memo["routing"] = await routing_rules(session)
+    run.memo.setdefault("since", min(alert.first_seen_at for alert in alerts.values()))
+    triaged, paging = [], []
+    for alert in alerts.values():
+        facts = alert_facts(alert)
+        service_id = routed_service(run.memo["routing"], facts) or alert.service_id
+        window = await active_window(session, service_id, alert.first_seen_at, run.memo)
+        rule = (
+            None
+            if window
+            else next((r for r in await _rules(run, service_id) if matches(facts, r.conditions)), None)
+        )
+        if rule is not None and rule.action in ("declare", "group"):
+            await _triage_into_incident(run, alert.id, service_id, rule)
+            continue
+        suppressed = f"maintenance: {window.reason}"[:200] if window else alert.suppressed
+        triaged.append({"b_id": alert.id, "b_service": service_id, "b_suppressed": suppressed})
+        if window is None and alert.status == "triggered":
+            paging.append(NewAlert(alert.id, service_id, alert.severity))
+    if triaged:
+        await session.execute(_TRIAGED, triaged)
+    await start_escalations(session=session, alerts=paging, now=run.now, memo=run.memo)
+
+
+async def _triage_into_incident(run: JobRun, alert_id: int, service_id: int | None, rule: AlertRule) -> None:
+    """A rule that declares an incident, or groups the alert into its group's open one."""
+    session = run.session
+    alert = await session.get(Alert, alert_id, with_for_update=True)
+    if alert is None:
+        return
+    alert.service_id, alert.triaged = service_id, True
+    incident = await open_group_incident(session, alert) if rule.action == "group" else None
+    incident = incident or await _declare_for(run, alert, rule)
+    await attach(session=session, alert=alert, incident=incident, actor=f"rule: {rule.name}", now=run.now)
     if alert.status == "triggered":
-        await start_escalation(session=session, alert=alert, now=run.now)
+        new = NewAlert(alert.id, alert.service_id, alert.severity)
+        await start_escalations(session=session, alerts=[new], now=run.now, memo=run.memo)

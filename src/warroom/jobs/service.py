@@ -1,18 +1,25 @@
-"""Enqueue, claim, finish. Claiming is one statement: SKIP LOCKED on PostgreSQL, a single writer on SQLite."""
+"""Enqueue, claim, finish. Claiming is one statement: SKIP LOCKED on PostgreSQL, a single writer on SQLite.
+
+The hot paths (a group of escalation steps, a batch of deliveries) add and settle jobs with Core statements
+over many rows at once (`insert_jobs`, `settle`); `enqueue`/`stage` are for callers adding one."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, event, func, or_, select, text, update
+from sqlalchemy import Table, and_, bindparam, event, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
+from warroom.db import UTCDateTime
 from warroom.jobs.domain import LEASE, RetryLater, backoff, error_text
 from warroom.jobs.models import Job
+
+_JOBS = cast(Table, Job.__table__)
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,21 @@ def job_row(spec: JobSpec, now: datetime) -> dict[str, Any]:
 
 
 NOTIFIED = "warroom.jobs.notified"
+_LOCAL_WAKERS: list[Callable[[str], None]] = []
+
+
+def wake_here(waker: Callable[[str], None]) -> Callable[[], None]:
+    """Call `waker(queue)` whenever a transaction of this process that queued jobs on `queue` commits (the
+    worker's loops look at once instead of at their next poll). Returns the undo."""
+    _LOCAL_WAKERS.append(waker)
+    return lambda: _LOCAL_WAKERS.remove(waker)
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_local_workers(session: Session) -> None:
+    for queue in sorted(session.info.get(NOTIFIED, ())):
+        for waker in list(_LOCAL_WAKERS):
+            waker(queue)
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -50,14 +72,15 @@ def _forget_notified(session: Session, transaction: SessionTransaction) -> None:
 
 
 async def notify_workers(session: AsyncSession, queue: str = "default") -> None:
-    """On PostgreSQL, wake the workers' loop for `queue` when this transaction commits (NOTIFY is sent at
-    commit). Once per queue per transaction: a group of jobs queues many, and each NOTIFY is a round trip."""
-    if session.get_bind().dialect.name != "postgresql":
-        return
+    """Wake the workers' loop for `queue` when this transaction commits: on PostgreSQL every worker's
+    (NOTIFY is sent at commit), and on both the committing process's own (`wake_here`). Once per queue
+    per transaction: a group of jobs queues many, and each NOTIFY is a round trip."""
     notified: set[str] = session.info.setdefault(NOTIFIED, set())
-    if queue not in notified:
+    if queue in notified:
+        return
+    notified.add(queue)
+    if session.get_bind().dialect.name == "postgresql":
         await session.execute(text("SELECT pg_notify('warroom_jobs', :queue)"), {"queue": queue})
-        notified.add(queue)
 
 
 async def enqueue(*, session: AsyncSession, spec: JobSpec, now: datetime) -> Job:
@@ -75,12 +98,37 @@ async def stage(*, session: AsyncSession, spec: JobSpec, now: datetime) -> Job:
     return job
 
 
-def _claimable(now: datetime, queues: Sequence[str] | None) -> Any:
+async def insert_jobs(*, session: AsyncSession, specs: Sequence[JobSpec], now: datetime) -> None:
+    """Add many jobs with one multi-row INSERT and no ORM objects (a group of steps queues hundreds)."""
+    if not specs:
+        return
+    await session.execute(insert(_JOBS), [job_row(spec, now) for spec in specs])
+    for queue in sorted({spec.queue for spec in specs}):
+        await notify_workers(session, queue)
+
+
+@functools.cache
+def _claim_statement(dialect: str, by_queue: bool) -> Any:
+    """Built once per shape: a worker claims several times a second per queue, and building the
+    statement cost more than running it (SQLite)."""
+    j, now = _JOBS.c, bindparam("b_now", type_=UTCDateTime())
     due = or_(
-        and_(Job.state == "pending", Job.run_at <= now),
-        and_(Job.state == "running", Job.locked_until < now),  # its worker died mid-job
+        and_(j.state == "pending", j.run_at <= now),
+        and_(j.state == "running", j.locked_until < now),  # its worker died mid-job
     )
-    return and_(due, Job.queue.in_(queues)) if queues else due
+    if by_queue:
+        due = and_(due, j.queue.in_(bindparam("b_queues", expanding=True)))
+    candidates = select(j.id).where(due).order_by(j.run_at, j.id).limit(bindparam("b_limit"))
+    if dialect == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    return (
+        update(_JOBS)
+        .where(j.id.in_(candidates.scalar_subquery()))
+        .values(
+            state="running", attempts=j.attempts + 1, locked_until=bindparam("b_until", type_=UTCDateTime())
+        )
+        .returning(*_JOBS.c)
+    )
 
 
 async def claim(
@@ -91,43 +139,72 @@ async def claim(
     queues: Sequence[str] | None = None,
     lease: timedelta = LEASE,
 ) -> list[Job]:
-    """Lease up to `limit` due jobs to this worker. The caller commits at once, so others see the lease."""
-    candidates = select(Job.id).where(_claimable(now, queues)).order_by(Job.run_at, Job.id).limit(limit)
-    if session.get_bind().dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
-    statement = (
-        update(Job)
-        .where(Job.id.in_(candidates.scalar_subquery()))
-        .values(state="running", attempts=Job.attempts + 1, locked_until=now + lease)
-        .returning(Job)
-        .execution_options(synchronize_session=False)
-    )
-    claimed = (await session.scalars(statement)).all()
+    """Lease up to `limit` due jobs to this worker. The caller commits at once, so others see the lease.
+    The jobs come back as detached rows (not in the session): handlers read them, never change them."""
+    statement = _claim_statement(session.get_bind().dialect.name, bool(queues))
+    params: dict[str, Any] = {"b_now": now, "b_limit": limit, "b_until": now + lease}
+    if queues:
+        params["b_queues"] = list(queues)
+    rows = (await session.execute(statement, params)).mappings().all()
+    claimed = [Job(**row) for row in rows]
     return sorted(claimed, key=lambda job: (job.run_at, job.id))  # RETURNING keeps no order
 
 
-async def finish(*, session: AsyncSession, job_ids: list[int], now: datetime) -> None:
-    await session.execute(
-        update(Job)
-        .where(Job.id.in_(job_ids))
-        .values(state="done", finished_at=now, locked_until=None, last_error=None)
+_FINISH = (
+    update(_JOBS)
+    .where(_JOBS.c.id.in_(bindparam("b_ids", expanding=True)))
+    .values(
+        state="done", finished_at=bindparam("b_now", type_=UTCDateTime()), locked_until=None, last_error=None
     )
+)
+
+
+async def finish(*, session: AsyncSession, job_ids: list[int], now: datetime) -> None:
+    await session.execute(_FINISH, {"b_ids": job_ids, "b_now": now})
 
 
 async def fail(*, session: AsyncSession, job: Job, error: BaseException, now: datetime) -> None:
     """Retry with backoff until max_attempts, then park as failed with the error visible."""
-    final = job.attempts >= job.max_attempts
-    await session.execute(
-        update(Job)
-        .where(Job.id == job.id)
-        .values(
-            state="failed" if final else "pending",
-            run_at=job.run_at if final else now + backoff(job.attempts),
-            locked_until=None,
-            last_error=error_text(error),
-            finished_at=now if final else None,
-        )
+    await settle(session=session, done=[], failed=[(job, error)], now=now)
+
+
+# One statement for any number of failed jobs (executemany). Only while the job is still this claim's
+# (running, same attempt): a job whose lease lapsed and that another worker took is that worker's now.
+_FAIL = (
+    update(_JOBS)
+    .where(
+        _JOBS.c.id == bindparam("b_id"), _JOBS.c.state == "running", _JOBS.c.attempts == bindparam("b_tries")
     )
+    .values(
+        state=bindparam("b_state"),
+        run_at=bindparam("b_run_at", type_=UTCDateTime()),
+        locked_until=None,
+        last_error=bindparam("b_error"),
+        finished_at=bindparam("b_finished", type_=UTCDateTime()),
+    )
+)
+
+
+def _failure(job: Job, error: BaseException, now: datetime) -> dict[str, Any]:
+    final = job.attempts >= job.max_attempts
+    return {
+        "b_id": job.id,
+        "b_tries": job.attempts,
+        "b_state": "failed" if final else "pending",
+        "b_run_at": job.run_at if final else now + backoff(job.attempts),
+        "b_error": error_text(error),
+        "b_finished": now if final else None,
+    }
+
+
+async def settle(
+    *, session: AsyncSession, done: Sequence[Job], failed: Sequence[tuple[Job, BaseException]], now: datetime
+) -> None:
+    """Mark `done` jobs done and `failed` ones for a retry (or parked), in two statements at most."""
+    if done:
+        await finish(session=session, job_ids=[job.id for job in done], now=now)
+    if failed:
+        await session.execute(_FAIL, [_failure(job, error, now) for job, error in failed])
 
 
 async def postpone(*, session: AsyncSession, job: Job, later: RetryLater, now: datetime) -> None:

@@ -3,7 +3,13 @@
 Queues keep channels apart: a chat API that hangs fills only its own queue's slots, never the one that
 runs escalation steps or sends email. A job's database effects and its `done` mark commit together, so a
 worker killed mid-job leaves the job pending (its lease lapses) and nothing half-applied. On PostgreSQL the
-loops wake on LISTEN/NOTIFY; everywhere they also poll, so a lost notification costs at most one poll.
+loops wake on LISTEN/NOTIFY; on both, a commit that queued jobs wakes this process's loops for their
+queues at once (jobs.service.wake_here); everywhere they also poll, so a lost notification costs at most
+one poll.
+
+Three shapes of kind (jobs.registry): plain handlers, one job at a time (several sharing a transaction for
+the GROUPED_KINDS); `Grouped` kinds, whose whole group is one call; `Batched` kinds (deliveries), which get
+the claimed batch and run their own short transactions around the network.
 """
 
 from __future__ import annotations
@@ -26,7 +32,8 @@ from warroom.db import LazyTurn
 from warroom.jobs import service
 from warroom.jobs.domain import RetryLater
 from warroom.jobs.models import Job
-from warroom.jobs.registry import Handler, JobRun, handlers
+from warroom.jobs.registry import Batched, BatchRun, Grouped, Handler, JobRun, Kind, handlers
+from warroom.notify.channels import Outbound
 
 log = structlog.get_logger("warroom.worker")
 Periodic = Callable[[AppContext], Awaitable[None]]
@@ -45,13 +52,14 @@ class QueueLimits:
 # Channels get their own queue, so one cannot starve another. The slots add up to about the database
 # pool of one process (db.py), so jobs rarely wait for a connection. Escalation steps run in groups: a
 # step is a handful of short statements, and one commit (and one claim) per group instead of per step is
-# what lets 10,000 steps falling due at once drain in seconds rather than minutes.
+# what lets 10,000 steps falling due at once drain in seconds rather than minutes. Deliveries run in
+# batches of `group` (sent concurrently, two transactions per batch); `slots` batches at once.
 QUEUES: dict[str, QueueLimits] = {
     "default": QueueLimits(slots=6, per_minute=600_000, group=50),
-    "notify.email": QueueLimits(slots=4, per_minute=600),
-    "notify.webhook": QueueLimits(slots=8, per_minute=30_000),
-    "notify.apprise": QueueLimits(slots=4, per_minute=600),
-    "notify.log": QueueLimits(slots=2, per_minute=6_000),
+    "notify.email": QueueLimits(slots=4, per_minute=600, group=10),
+    "notify.webhook": QueueLimits(slots=4, per_minute=30_000, group=50),
+    "notify.apprise": QueueLimits(slots=4, per_minute=600, group=10),
+    "notify.log": QueueLimits(slots=2, per_minute=6_000, group=50),
     # Slack allows about one message a second per channel and 20-50 calls a minute for most methods.
     "chat.slack": QueueLimits(slots=2, per_minute=50),
     "chat.teams": QueueLimits(slots=2, per_minute=60),
@@ -62,6 +70,8 @@ NETWORK_QUEUES = ("notify.", "chat.")
 # per-group advisory lock; two groups taking two such locks in opposite orders deadlock, PostgreSQL ends
 # one, and its jobs then run one by one.)
 GROUPED_KINDS = frozenset({"alert.triage", "escalation.step", "escalation.unack_check"})
+# Kinds whose claimed jobs go to their handler as one batch (registry.Batched).
+BATCHED_KINDS = frozenset({"notify.send"})
 
 
 def groups(jobs: list[Job], size: int) -> list[list[Job]]:
@@ -69,7 +79,7 @@ def groups(jobs: list[Job], size: int) -> list[list[Job]]:
     by_kind: dict[str, list[Job]] = {}
     out: list[list[Job]] = []
     for job in jobs:
-        if job.kind in GROUPED_KINDS and size > 1:
+        if job.kind in GROUPED_KINDS | BATCHED_KINDS and size > 1:
             by_kind.setdefault(job.kind, []).append(job)
         else:
             out.append([job])
@@ -84,8 +94,9 @@ class Worker:
     batch: int = 32
     poll_seconds: float = 0.5
     periodic: list[Periodic] = field(default_factory=list)
-    kinds: dict[str, Handler] = field(default_factory=handlers)
+    kinds: dict[str, Kind] = field(default_factory=handlers)
     _wakes: dict[str, asyncio.Event] = field(default_factory=dict)
+    _http: Outbound | None = None
 
     def wake(self, queue: str | None = None) -> None:
         """Wake the loop of `queue`, or every loop."""
@@ -98,10 +109,25 @@ class Worker:
         for check in self.periodic:
             await check(self.context)
         ran = 0
-        while jobs := await self._claim(None, self.batch):
-            await asyncio.gather(*(self._run_group(group) for group in groups(jobs, QUEUES["default"].group)))
-            ran += len(jobs)
+        try:
+            while jobs := await self._claim(None, self.batch):
+                await asyncio.gather(
+                    *(self._run_group(group) for group in groups(jobs, QUEUES["default"].group))
+                )
+                ran += len(jobs)
+        finally:
+            await self._close_http()
         return ran
+
+    def _client(self) -> Outbound:
+        if self._http is None:
+            self._http = Outbound(self.context.settings)
+        return self._http
+
+    async def _close_http(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
 
     async def _claim(self, queue: str | None, limit: int) -> list[Job]:
         async with self.context.db.write_turn, self.context.db.write() as session:
@@ -119,24 +145,46 @@ class Worker:
 
     async def _run_group(self, jobs: list[Job]) -> None:
         """Several jobs of one kind in one transaction; if any fails, each runs again on its own, so one
-        bad job costs the group a retry but never fails the others."""
-        if len(jobs) == 1:
-            return await self._run(jobs[0])
+        bad job costs the group a retry but never fails the others. Batched kinds take the group whole."""
+        handler = self.kinds.get(jobs[0].kind)
+        if isinstance(handler, Batched):
+            return await self._run_batch(handler, jobs)
+        if len(jobs) == 1 or handler is None:
+            return await self._run_each(handler, jobs)
         try:
             async with self.context.db.write_turn, self.context.db.write() as session:
                 now, memo = self.context.clock.now(), dict[str, Any]()
-                for job in jobs:
-                    handler = self.kinds[job.kind]
-                    await handler(JobRun(session, now, self.context, job.id, job.attempts, memo), job.payload)
+                run = JobRun(session, now, self.context, jobs[0].id, jobs[0].attempts, memo)
+                if isinstance(handler, Grouped):
+                    await handler.run_all(run, [job.payload for job in jobs])
+                else:
+                    for job in jobs:
+                        await handler(
+                            JobRun(session, now, self.context, job.id, job.attempts, memo), job.payload
+                        )
                 await service.finish(session=session, job_ids=[job.id for job in jobs], now=now)
                 await session.commit()
         except Exception as error:  # noqa: BLE001  (the group is undone; each job then runs alone)
             log.info("job group failed; running its jobs one by one", size=len(jobs), error=repr(error))
-            for job in jobs:
-                await self._run(job)
+            await self._run_each(handler, jobs)
 
-    async def _run(self, job: Job) -> None:
-        handler = self.kinds.get(job.kind)
+    async def _run_each(self, handler: Handler | Grouped | None, jobs: list[Job]) -> None:
+        for job in jobs:
+            await self._run(handler, job)
+
+    async def _run_batch(self, handler: Batched, jobs: list[Job]) -> None:
+        """The handler settles each job as it records its outcome; should it raise instead, the jobs it
+        had not settled yet are failed for a retry (settle skips those no longer running)."""
+        try:
+            await handler.run_batch(BatchRun(self.context, jobs, self._client()))
+        except Exception as error:  # noqa: BLE001  (recorded on the jobs and retried)
+            log.warning("job batch failed", kind=jobs[0].kind, size=len(jobs), error=repr(error))
+            async with self.context.db.write_turn, self.context.db.write() as session:
+                failed = [(job, error) for job in jobs]
+                await service.settle(session=session, done=[], failed=failed, now=self.context.clock.now())
+                await session.commit()
+
+    async def _run(self, handler: Handler | Grouped | None, job: Job) -> None:
         try:
             if handler is None:
                 raise LookupError(f"no handler for job kind {job.kind!r}")
@@ -220,9 +268,12 @@ class Worker:
         listener = None
         if self.context.db.dialect == "postgresql":
             listener = asyncio.create_task(self._listen(stop))
+        forget = service.wake_here(self.wake)
         try:
             await asyncio.gather(*loops)
         finally:
+            forget()
+            await self._close_http()
             if listener is not None:
                 listener.cancel()
                 await asyncio.gather(listener, return_exceptions=True)

@@ -1,44 +1,40 @@
-"""Escalation and delivery, as durable jobs.
+"""Escalation and delivery, as durable jobs: starting, restarting, escalating by hand and stopping a walk.
 
-`escalation.step` pages the targets of one step of one round and schedules the next step; its job is
-idempotent per (escalation, generation, round, step), so several workers racing page once. Each page is an
-OutgoingMessage with its own `notify.send` job on its channel's queue, due after the person's rule delay.
-Acknowledging stops the walk (the next step job finds the escalation no longer active) and cancels the
-messages not yet sent.
+`escalation.step` jobs (paging.steps) page the targets of one step of one round and schedule the next
+step; `notify.send` jobs (paging.delivery) deliver each page. Acknowledging stops the walk (the next step
+job finds the escalation no longer active) and cancels the messages not yet sent.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.alerts.models import Alert, AlertEvent
-from warroom.auth.models import User
 from warroom.catalog.models import Service
-from warroom.incidents.models import Incident
-from warroom.incidents.service import record
 from warroom.jobs.registry import JobRun
-from warroom.jobs.service import JobSpec, enqueue, stage
+from warroom.jobs.service import JobSpec, enqueue, insert_jobs
 from warroom.notify.models import OutgoingMessage
-from warroom.notify.service import plan_for
 from warroom.oncall.models import EscalationPolicy
-from warroom.oncall.policy_service import policy_steps, target_users
-from warroom.paging.acklinks import make_token
+from warroom.oncall.policy_service import policy_steps
 from warroom.paging.models import Escalation
 
-T = TypeVar("T")
 URGENT = frozenset({"critical", "error"})
 NOTIFY_ATTEMPTS = 5
 REPEAT_PAUSE = timedelta(minutes=5)  # between rounds, when the first step has no delay of its own
 
 
+def step_key(escalation_id: int, generation: int, round_: int, step: int) -> str:
+    return f"esc:{escalation_id}:{generation}:{round_}:{step}"
+
+
 def step_spec(escalation: Escalation, run_at: datetime) -> JobSpec:
-    key = f"esc:{escalation.id}:{escalation.generation}:{escalation.round}:{escalation.step}"
+    key = step_key(escalation.id, escalation.generation, escalation.round, escalation.step)
     payload = {
         "escalation_id": escalation.id,
         "generation": escalation.generation,
@@ -48,149 +44,66 @@ def step_spec(escalation: Escalation, run_at: datetime) -> JobSpec:
     return JobSpec("escalation.step", payload, run_at=run_at, idempotency_key=key)
 
 
-async def start_escalation(*, session: AsyncSession, alert: Alert, now: datetime) -> Escalation | None:
-    """Begin paging for a new alert, if its service has a policy (called by triage, in its transaction)."""
-    policy_id = await session.scalar(
-        select(Service.escalation_policy_id).where(Service.id == alert.service_id)
-    )
-    if policy_id is None:
-        return None
-    steps = await policy_steps(session=session, policy_id=policy_id)
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    await session.execute(
-        insert(Escalation)
-        .values(
-            alert_id=alert.id,
-            policy_id=policy_id,
-            state="active",
-            step=0,
-            round=0,
-            generation=0,
-            started_at=now,
-            urgency="high" if alert.severity in URGENT else "low",
-        )
-        .on_conflict_do_nothing(index_elements=[Escalation.alert_id])
-    )
-    escalation = await session.scalar(select(Escalation).where(Escalation.alert_id == alert.id))
-    assert escalation is not None
-    first_delay = timedelta(seconds=steps[0].delay_seconds) if steps else timedelta(0)
-    await enqueue(session=session, spec=step_spec(escalation, now + first_delay), now=now)
-    return escalation
+class NewAlert(NamedTuple):
+    """What starting an alert's escalation needs to know of it."""
+
+    id: int
+    service_id: int | None
+    severity: str
 
 
-def _base_url(run: JobRun) -> str:
-    return run.context.settings.resolved_base_url()
-
-
-async def _page_user(run: JobRun, escalation: Escalation, alert: Alert, user_id: int, step: int) -> list[str]:
-    """Messages (one per notification rule) for one person; returns the channels used."""
-    session, now = run.session, run.now
-    secret = run.context.settings.ensure_secret_key().get_secret_value()
-    ack_url = f"{_base_url(run)}/ack/{make_token(secret, escalation.id, user_id, now)}"
-    subject = f"[{alert.severity.upper()}] {alert.title}"[:300]
-    body = f"{alert.title}\n{alert.description[:2000]}\nAlert #{alert.id} ({alert.dedup_key})".strip()
-    channels = []
-    plan_key = f"plan:{user_id}:{escalation.urgency}"
-    if plan_key not in run.memo:
-        run.memo[plan_key] = await plan_for(session=session, user_id=user_id, urgency=escalation.urgency)
-    for rule, method in run.memo[plan_key]:
-        key = (
-            f"msg:{escalation.id}:{escalation.generation}:{escalation.round}:{step}:{user_id}:"
-            f"{rule.id if rule else 'm' + str(method.id)}"
-        )
-        due = now + timedelta(seconds=rule.delay_seconds if rule else 0)
-        message = OutgoingMessage(
-            idempotency_key=key,
-            escalation_id=escalation.id,
-            alert_id=alert.id,
-            user_id=user_id,
-            contact_method_id=method.id,
-            channel=method.kind,
-            address=method.address,
-            subject=subject,
-            body=f"{body}\nAcknowledge: {ack_url}",
-            state="pending",
-            due_at=due,
-            created_at=now,
-        )
-        session.add(message)  # flushed with the group: the job finds it by its key, not its id
-        spec = JobSpec(
-            "notify.send",
-            {"message_key": key, "ack_url": ack_url},
-            queue=f"notify.{method.kind}",
-            run_at=due,
-            idempotency_key=f"send:{key}",
-            max_attempts=NOTIFY_ATTEMPTS,
-        )
-        await stage(session=session, spec=spec, now=now)
-        channels.append(method.kind)
-    return channels
-
-
-async def _trail(
-    session: AsyncSession, alert: Alert, who: User, channels: list[str], escalation: Escalation, now: datetime
-) -> None:
-    """The "why was I paged" trail: on the alert, and on its incident's timeline."""
-    data = {"user": who.email, "channels": channels, "step": escalation.step, "round": escalation.round}
-    session.add(
-        AlertEvent(alert_id=alert.id, request_id=None, at=now, action="paged", actor="warroom", data=data)
-    )
-    if alert.incident_id is not None:
-        incident = await session.get(Incident, alert.incident_id, with_for_update=True)
-        if incident is not None:
-            await record(session, incident, "warroom", "paged", now, alert_id=alert.id, **data)
-
-
-async def _memo(run: JobRun, key: str, lookup: Callable[..., Awaitable[T]], **kwargs: Any) -> T:
-    """A lookup done once per group of step jobs (one transaction, one `now`), not once per step."""
-    if key not in run.memo:
-        run.memo[key] = await lookup(session=run.session, **kwargs)
-    found: T = run.memo[key]
+async def _first_delays(
+    session: AsyncSession, service_ids: set[int], memo: dict[str, Any]
+) -> dict[int, tuple[int, timedelta]]:
+    """Each service's policy and its first step's delay, read once per group of triage jobs."""
+    found: dict[int, tuple[int, timedelta]] = {}
+    for service_id in service_ids:
+        key = f"first-step:{service_id}"
+        if key not in memo:
+            policy_id = await session.scalar(
+                select(Service.escalation_policy_id).where(Service.id == service_id)
+            )
+            steps = await policy_steps(session=session, policy_id=policy_id) if policy_id else []
+            memo[key] = (policy_id, timedelta(seconds=steps[0].delay_seconds if steps else 0))
+        if memo[key][0] is not None:
+            found[service_id] = memo[key]
     return found
 
 
-async def run_step(run: JobRun, payload: dict[str, Any]) -> None:
-    session = run.session
-    escalation = await session.get(Escalation, int(payload["escalation_id"]), with_for_update=True)
-    if escalation is None or escalation.state != "active":
+async def start_escalations(
+    *, session: AsyncSession, alerts: Sequence[NewAlert], now: datetime, memo: dict[str, Any] | None = None
+) -> None:
+    """Begin paging for new alerts whose service has a policy (called by triage, in its transaction): one
+    multi-row INSERT of escalations (an alert that has one already keeps it) and one of their first steps."""
+    memo = {} if memo is None else memo
+    policies = await _first_delays(session, {a.service_id for a in alerts if a.service_id is not None}, memo)
+    rows = [
+        {"alert_id": a.id, "policy_id": policies[a.service_id][0], "state": "active", "step": 0, "round": 0,
+         "generation": 0, "started_at": now, "urgency": "high" if a.severity in URGENT else "low"}
+        for a in alerts
+        if a.service_id in policies
+    ]  # fmt: skip
+    if not rows:
         return
-    if (escalation.generation, escalation.round, escalation.step) != (
-        payload["generation"],
-        payload["round"],
-        payload["step"],
-    ):
-        return  # a stale job from before a restart, or a duplicate
-    alert = await session.get(Alert, escalation.alert_id)
-    steps = await _memo(run, f"steps:{escalation.policy_id}", policy_steps, policy_id=escalation.policy_id)
-    if alert is None or not steps:
-        escalation.state = "exhausted"
-        return
-    # The policy's steps may have been replaced since this job was queued (policy_service's note): walk the
-    # new steps from the same place, and if there are fewer now, page the last one rather than nobody. The
-    # walk's own counter stays as it is, so message keys never repeat one already used in this round.
-    current = steps[min(escalation.step, len(steps) - 1)]
-    targets = await _memo(run, f"targets:{current.id}", target_users, targets=current.targets, at=run.now)
-    for user_id in targets:
-        channels = await _page_user(run, escalation, alert, user_id, escalation.step)
-        user = await session.get(User, user_id)
-        if user is not None:
-            await _trail(session, alert, user, channels, escalation, run.now)
-    await _advance(run, escalation, steps)
-
-
-async def _advance(run: JobRun, escalation: Escalation, steps: list[Any]) -> None:
-    policy = await run.session.get(EscalationPolicy, escalation.policy_id)
-    next_step, next_round = escalation.step + 1, escalation.round
-    if next_step >= len(steps):
-        if policy is None or escalation.round >= policy.repeat:
-            escalation.state = "exhausted"
-            return
-        next_step, next_round = 0, escalation.round + 1
-    escalation.step, escalation.round = next_step, next_round
-    delay = timedelta(seconds=steps[next_step].delay_seconds)
-    if next_step == 0 and delay == timedelta(0):
-        delay = REPEAT_PAUSE
-    await stage(session=run.session, spec=step_spec(escalation, run.now + delay), now=run.now)
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    table = cast(Table, Escalation.__table__)
+    started = await session.execute(
+        insert(table)
+        .on_conflict_do_nothing(index_elements=["alert_id"])
+        .returning(table.c.id, table.c.alert_id),
+        rows,
+    )
+    delays = {a.id: policies[a.service_id][1] for a in alerts if a.service_id in policies}
+    specs = [
+        JobSpec(
+            "escalation.step",
+            {"escalation_id": escalation_id, "generation": 0, "round": 0, "step": 0},
+            run_at=now + delays[alert_id],
+            idempotency_key=step_key(escalation_id, 0, 0, 0),
+        )
+        for escalation_id, alert_id in started.all()
+    ]
+    await insert_jobs(session=session, specs=specs, now=now)
 
 
 async def restart_paging(*, session: AsyncSession, alert_id: int, now: datetime, reason: str) -> bool:

@@ -1,0 +1,254 @@
+"""The `escalation.step` jobs of one group, in one transaction and a handful of set-wise statements.
+
+A step pages the targets of one step of one round and schedules the next step; its job is idempotent per
+(escalation, generation, round, step): the escalation row is locked and its counters checked, so several
+workers racing page once. Each page is an OutgoingMessage with its own `notify.send` job on its channel's
+queue, due after the person's rule delay. Acknowledging stops the walk (the next step job finds the
+escalation no longer active) and cancels the messages not yet sent.
+
+For a group: one locking read of the escalations, one read of their alerts, lookups memoised for the group
+(policy steps, who is on call, contact plans, emails), then one multi-row INSERT each for the messages, the
+jobs and the alerts' "paged" events, and one UPDATE (executemany) for the escalations' counters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, NamedTuple, cast
+
+from sqlalchemy import Table, bindparam, insert, select, update
+
+from warroom.alerts.models import Alert, AlertEvent
+from warroom.auth.models import User
+from warroom.incidents.models import Incident
+from warroom.incidents.service import record
+from warroom.jobs.registry import JobRun
+from warroom.jobs.service import JobSpec, insert_jobs
+from warroom.notify.models import OutgoingMessage
+from warroom.notify.service import plan_for
+from warroom.oncall.models import EscalationPolicy, EscalationStep
+from warroom.oncall.policy_service import policy_steps, target_users
+from warroom.paging.acklinks import make_token
+from warroom.paging.engine import NOTIFY_ATTEMPTS, REPEAT_PAUSE, step_key
+from warroom.paging.models import Escalation
+
+_ESCALATIONS = cast(Table, Escalation.__table__)
+_ALERTS = cast(Table, Alert.__table__)
+_MESSAGES = cast(Table, OutgoingMessage.__table__)
+_EVENTS = cast(Table, AlertEvent.__table__)
+_ADVANCE = (
+    update(_ESCALATIONS)
+    .where(_ESCALATIONS.c.id == bindparam("b_id"))
+    .values(state=bindparam("b_state"), step=bindparam("b_step"), round=bindparam("b_round"))
+)
+
+
+@dataclass
+class Walk:
+    """An escalation's row as this group changes it."""
+
+    id: int
+    alert_id: int
+    policy_id: int
+    state: str
+    urgency: str
+    step: int
+    round: int
+    generation: int
+    changed: bool = False
+
+
+class Paged(NamedTuple):
+    """What a page says of its alert."""
+
+    id: int
+    severity: str
+    title: str
+    description: str
+    dedup_key: str
+    incident_id: int | None
+
+
+@dataclass
+class Writes:
+    """What the group's steps add, written together at the end."""
+
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    jobs: list[JobSpec] = field(default_factory=list)
+
+
+# Built once (with an expanding IN): building a statement per group cost more than running it.
+_e, _a = _ESCALATIONS.c, _ALERTS.c
+_LOCK_WALKS = (
+    select(_e.id, _e.alert_id, _e.policy_id, _e.state, _e.urgency, _e.step, _e.round, _e.generation)
+    .where(_e.id.in_(bindparam("b_ids", expanding=True)))
+    .order_by(_e.id)  # one lock order for every group
+    .with_for_update()
+)
+_READ_ALERTS = select(_a.id, _a.severity, _a.title, _a.description, _a.dedup_key, _a.incident_id).where(
+    _a.id.in_(bindparam("b_ids", expanding=True))
+)
+
+
+async def _walks(run: JobRun, payloads: list[dict[str, Any]]) -> dict[int, Walk]:
+    ids = sorted({int(payload["escalation_id"]) for payload in payloads})
+    rows = await run.session.execute(_LOCK_WALKS, {"b_ids": ids})
+    return {row[0]: Walk(*row) for row in rows.all()}
+
+
+async def _alerts(run: JobRun, walks: list[Walk]) -> dict[int, Paged]:
+    rows = await run.session.execute(_READ_ALERTS, {"b_ids": sorted({w.alert_id for w in walks})})
+    return {row[0]: Paged(*row) for row in rows.all()}
+
+
+async def _memo(run: JobRun, key: str, lookup: Any, **kwargs: Any) -> Any:
+    """A lookup done once per group of step jobs (one transaction, one `now`), not once per step."""
+    if key not in run.memo:
+        run.memo[key] = await lookup(session=run.session, **kwargs)
+    return run.memo[key]
+
+
+async def _email(session: Any, user_id: int) -> str | None:
+    email: str | None = await session.scalar(select(User.email).where(User.id == user_id))
+    return email
+
+
+async def _repeat(session: Any, policy_id: int) -> int | None:
+    repeat: int | None = await session.scalar(
+        select(EscalationPolicy.repeat).where(EscalationPolicy.id == policy_id)
+    )
+    return repeat
+
+
+async def run_steps(run: JobRun, payloads: list[dict[str, Any]]) -> None:
+    walks = await _walks(run, payloads)
+    alerts = await _alerts(run, list(walks.values()))
+    writes = Writes()
+    for payload in payloads:
+        walk = walks.get(int(payload["escalation_id"]))
+        if walk is None or walk.state != "active":
+            continue
+        if (walk.generation, walk.round, walk.step) != (
+            payload["generation"],
+            payload["round"],
+            payload["step"],
+        ):
+            continue  # a stale job from before a restart, or a duplicate
+        await _run_step(run, walk, alerts.get(walk.alert_id), writes)
+    await _write(run, walks, writes)
+
+
+async def _run_step(run: JobRun, walk: Walk, alert: Paged | None, writes: Writes) -> None:
+    steps: list[EscalationStep] = await _memo(
+        run, f"steps:{walk.policy_id}", policy_steps, policy_id=walk.policy_id
+    )
+    walk.changed = True
+    if alert is None or not steps:
+        walk.state = "exhausted"
+        return
+    # The policy's steps may have been replaced since this job was queued (policy_service's note): walk the
+    # new steps from the same place, and if there are fewer now, page the last one rather than nobody. The
+    # walk's own counter stays as it is, so message keys never repeat one already used in this round.
+    current = steps[min(walk.step, len(steps) - 1)]
+    targets = await _memo(run, f"targets:{current.id}", target_users, targets=current.targets, at=run.now)
+    for user_id in targets:
+        channels = await _page_user(run, walk, alert, user_id, writes)
+        email = await _memo(run, f"email:{user_id}", _email, user_id=user_id)
+        if email is not None:
+            await _trail(run, walk, alert, email, channels, writes)
+    await _advance(run, walk, steps, writes)
+
+
+async def _page_user(run: JobRun, walk: Walk, alert: Paged, user_id: int, writes: Writes) -> list[str]:
+    """Messages (one per notification rule) for one person; returns the channels used."""
+    now = run.now
+    secret = run.context.settings.ensure_secret_key().get_secret_value()
+    ack_url = f"{run.context.settings.resolved_base_url()}/ack/{make_token(secret, walk.id, user_id, now)}"
+    subject = f"[{alert.severity.upper()}] {alert.title}"[:300]
+    body = f"{alert.title}\n{alert.description[:2000]}\nAlert #{alert.id} ({alert.dedup_key})".strip()
+    plan = await _memo(run, f"plan:{user_id}:{walk.urgency}", plan_for, user_id=user_id, urgency=walk.urgency)
+    channels = []
+    for rule, method in plan:
+        key = (
+            f"msg:{walk.id}:{walk.generation}:{walk.round}:{walk.step}:{user_id}:"
+            f"{rule.id if rule else 'm' + str(method.id)}"
+        )
+        due = now + timedelta(seconds=rule.delay_seconds if rule else 0)
+        writes.messages.append(
+            {
+                "idempotency_key": key,
+                "escalation_id": walk.id,
+                "alert_id": alert.id,
+                "user_id": user_id,
+                "contact_method_id": method.id,
+                "channel": method.kind,
+                "address": method.address,
+                "subject": subject,
+                "body": f"{body}\nAcknowledge: {ack_url}",
+                "state": "pending",
+                "attempts": 0,
+                "due_at": due,
+                "created_at": now,
+            }
+        )
+        payload = {"message_key": key, "ack_url": ack_url}
+        queue = f"notify.{method.kind}"
+        spec = JobSpec("notify.send", payload, queue, due, f"send:{key}", NOTIFY_ATTEMPTS)
+        writes.jobs.append(spec)
+        channels.append(method.kind)
+    return channels
+
+
+async def _trail(
+    run: JobRun, walk: Walk, alert: Paged, email: str, channels: list[str], writes: Writes
+) -> None:
+    """The "why was I paged" trail: on the alert, and on its incident's timeline."""
+    data = {"user": email, "channels": channels, "step": walk.step, "round": walk.round}
+    writes.events.append(
+        {"alert_id": alert.id, "request_id": None, "at": run.now, "action": "paged", "actor": "warroom",
+         "data": data}
+    )  # fmt: skip
+    if alert.incident_id is not None:  # an incident's timeline is a hash chain: one event at a time
+        incident = await run.session.get(Incident, alert.incident_id, with_for_update=True)
+        if incident is not None:
+            await record(run.session, incident, "warroom", "paged", run.now, alert_id=alert.id, **data)
+
+
+async def _advance(run: JobRun, walk: Walk, steps: list[EscalationStep], writes: Writes) -> None:
+    repeat = await _memo(run, f"repeat:{walk.policy_id}", _repeat, policy_id=walk.policy_id)
+    next_step, next_round = walk.step + 1, walk.round
+    if next_step >= len(steps):
+        if repeat is None or walk.round >= repeat:
+            walk.state = "exhausted"
+            return
+        next_step, next_round = 0, walk.round + 1
+    walk.step, walk.round = next_step, next_round
+    delay = timedelta(seconds=steps[next_step].delay_seconds)
+    if next_step == 0 and delay == timedelta(0):
+        delay = REPEAT_PAUSE
+    payload = {
+        "escalation_id": walk.id,
+        "generation": walk.generation,
+        "round": walk.round,
+        "step": walk.step,
+    }
+    key = step_key(walk.id, walk.generation, walk.round, walk.step)
+    writes.jobs.append(JobSpec("escalation.step", payload, run_at=run.now + delay, idempotency_key=key))
+
+
+async def _write(run: JobRun, walks: dict[int, Walk], writes: Writes) -> None:
+    session = run.session
+    if writes.messages:
+        await session.execute(insert(_MESSAGES), writes.messages)
+    if writes.events:
+        await session.execute(insert(_EVENTS), writes.events)
+    await insert_jobs(session=session, specs=writes.jobs, now=run.now)
+    changed = [
+        {"b_id": w.id, "b_state": w.state, "b_step": w.step, "b_round": w.round}
+        for w in walks.values()
+        if w.changed
+    ]
+    if changed:
+        await session.execute(_ADVANCE, changed)
