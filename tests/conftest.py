@@ -71,11 +71,26 @@ def empty_all_tables(url: str) -> None:
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
-            conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            _truncate_what_was_used(conn, tables)
         else:
             for table in tables:
                 conn.execute(sa.text(f"DELETE FROM {table}"))
     engine.dispose()
+
+
+def _truncate_what_was_used(conn: sa.Connection, tables: list[str]) -> None:
+    """TRUNCATE costs file work per table (0.33 s for all ~50 here, per test), so only the tables that hold
+    rows are truncated, and every sequence a test advanced (a refused insert advances one too) restarts:
+    each test still starts from empty tables and ids from 1."""
+    probe = " UNION ALL ".join(f"SELECT '{t}' WHERE EXISTS (SELECT 1 FROM {t})" for t in tables)
+    used = [row[0] for row in conn.execute(sa.text(probe))]
+    if used:
+        conn.execute(sa.text(f"TRUNCATE {', '.join(used)} RESTART IDENTITY CASCADE"))
+    advanced = conn.execute(
+        sa.text("SELECT schemaname, sequencename FROM pg_sequences WHERE last_value IS NOT NULL")
+    )
+    for schema, sequence in advanced.all():
+        conn.execute(sa.text(f'ALTER SEQUENCE "{schema}"."{sequence}" RESTART'))
 
 
 @pytest.fixture(params=BACKENDS)
