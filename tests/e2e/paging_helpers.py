@@ -244,7 +244,7 @@ def hanging_sink(hang: float = 20.0) -> Iterator[HangingSink]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     sink.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield sink
