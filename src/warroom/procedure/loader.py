@@ -9,6 +9,7 @@ run is miserable.
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -111,8 +112,10 @@ def load_procedure_file(path: str | Path) -> LoadedProcedure:
     return load_procedure_text(text, source=source)
 
 
+@functools.cache
 def load_default_procedure() -> LoadedProcedure:
-    """The procedure shipped with warroom (``default.yaml`` inside this package)."""
+    """The procedure shipped with warroom (``default.yaml`` inside this package). Parsed once per process:
+    the package's own file cannot change while it runs, and the result is immutable (frozen models)."""
     text = resources.files("warroom.procedure").joinpath("default.yaml").read_text(encoding="utf-8")
     return load_procedure_text(text, source=DEFAULT_SOURCE)
 

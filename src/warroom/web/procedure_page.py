@@ -15,11 +15,15 @@ from warroom.web.render import render, web_state
 router = APIRouter(include_in_schema=False)
 
 
+_RENDERED: dict[str, str] = {}  # by procedure hash: the same content renders to the same page
+
+
 def sop_html(loaded: LoadedProcedure) -> str:
-    """Rendered once per process (the procedure is fixed while it runs); raw HTML in the file is escaped."""
-    markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
-    html: str = markdown.render(render_markdown(loaded))
-    return html
+    """Rendered once per process and procedure (fixed while it runs); raw HTML in the file is escaped."""
+    if loaded.version_hash not in _RENDERED:
+        markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
+        _RENDERED[loaded.version_hash] = markdown.render(render_markdown(loaded))
+    return _RENDERED[loaded.version_hash]
 
 
 @router.get("/procedure")
