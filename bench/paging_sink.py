@@ -92,8 +92,14 @@ def _content_length(head: bytes) -> int:
     return 0
 
 
-async def _serve_connection(sink: Sink, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def _serve_connection(
+    sink: Sink,
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    open_writers: set[asyncio.StreamWriter],
+) -> None:
     """Requests on one connection until the client closes it (keep-alive is honoured)."""
+    open_writers.add(writer)
     try:
         while True:
             try:
@@ -112,16 +118,18 @@ async def _serve_connection(sink: Sink, reader: asyncio.StreamReader, writer: as
     except (ConnectionError, asyncio.IncompleteReadError):
         return
     finally:
+        open_writers.discard(writer)
         writer.close()
 
 
 def _run_loop(sink: Sink, ready: threading.Event, stop: list[asyncio.AbstractEventLoop]) -> None:
     loop = asyncio.new_event_loop()
     stop.append(loop)
+    open_writers: set[asyncio.StreamWriter] = set()
 
     async def start() -> asyncio.Server:
         server = await asyncio.start_server(
-            lambda r, w: _serve_connection(sink, r, w), "127.0.0.1", 0, limit=MAX_HEADER_BYTES
+            lambda r, w: _serve_connection(sink, r, w, open_writers), "127.0.0.1", 0, limit=MAX_HEADER_BYTES
         )
         sink.url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/page"
         return server
@@ -133,6 +141,12 @@ def _run_loop(sink: Sink, ready: threading.Event, stop: list[asyncio.AbstractEve
     finally:
         server.close()
         loop.run_until_complete(server.wait_closed())
+        # Keep-alive connections the workers left open still have a task each: hang up on them while the loop
+        # runs so each task ends on its own (left alone, each prints "Event loop is closed" when collected;
+        # cancelling them trips Python 3.11's stream callback, which reads a cancelled task's exception).
+        for writer in list(open_writers):
+            writer.transport.abort()
+        loop.run_until_complete(asyncio.gather(*asyncio.all_tasks(loop), return_exceptions=True))
         loop.close()
 
 
