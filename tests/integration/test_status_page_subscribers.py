@@ -65,6 +65,7 @@ async def test_email_double_opt_in_notice_and_unsubscribe(api: Api, mailbox: Mai
     assert answer.status_code == 200 and "we sent a link to confirm" in answer.text
     await worker.run_once()
     [confirmation] = box.bodies("reader@example.com")
+    confirmation_mail = box.messages[-1].mail
     await publish(api, "Ignored before confirming", [])
     await worker.run_once()
     assert len(box.bodies("reader@example.com")) == 1  # not confirmed yet: no notice
@@ -78,6 +79,12 @@ async def test_email_double_opt_in_notice_and_unsubscribe(api: Api, mailbox: Mai
     assert subject == "[Service status] Investigating: Login failures"
     assert "We are looking into Login failures." in notice and "Web: Major outage" in notice
     assert "/status/incidents/" in notice
+    mail = box.messages[-1].mail
+    assert mail["List-Unsubscribe"] == f"<http://127.0.0.1:8080{link(notice, 'unsubscribe')}>"
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert mail["List-Id"] == "Service status <status.127.0.0.1>"
+    assert mail["Auto-Submitted"] == "auto-generated"
+    assert confirmation_mail["List-Unsubscribe"] is None  # not on the list yet: nothing to leave
     assert "You are unsubscribed" in await follow(api, link(notice, "unsubscribe"), "Unsubscribe")
     assert await count(api) == 0
     await publish(api, "After leaving", [])

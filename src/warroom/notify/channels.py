@@ -26,6 +26,9 @@ import structlog
 from warroom.config import Settings
 
 CHANNELS = ("email", "webhook", "apprise", "log")
+# The only headers a queued email may add: mailing-list ones (RFC 2369, RFC 8058 one-click unsubscribe) and
+# RFC 3834's Auto-Submitted, so no caller can override From, To or Message-ID.
+EMAIL_HEADERS = frozenset({"List-Unsubscribe", "List-Unsubscribe-Post", "List-Id", "Auto-Submitted"})
 log = structlog.get_logger("warroom.page")
 
 
@@ -42,7 +45,9 @@ class Delivery:
     idempotency_key: str
     ack_url: str
     alert_url: str
-    payload: dict[str, Any] | None = None  # a webhook's own JSON document, sent instead of the envelope
+    # A webhook: its own JSON document, sent instead of the envelope. An email: {"headers": {...}}, extra
+    # message headers from EMAIL_HEADERS (a bulk notice's List-Unsubscribe, say).
+    payload: dict[str, Any] | None = None
 
 
 @functools.cache
@@ -90,6 +95,12 @@ def _links(delivery: Delivery) -> str:
     return "".join(f"{name}: {url}\n" for name, url in lines if url)
 
 
+def message_id(idempotency_key: str) -> str:
+    """The same Message-ID for every attempt at one message. Hashed: our keys hold colons, which RFC 5322
+    does not allow in a msg-id (a receiver's parser cut `<msg:1:2@warroom>` down to `<msg`)."""
+    return f"<{hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]}@warroom>"
+
+
 async def _email(delivery: Delivery, settings: Settings, _client: Outbound | None) -> None:
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = (
@@ -97,7 +108,13 @@ async def _email(delivery: Delivery, settings: Settings, _client: Outbound | Non
         delivery.address,
         delivery.subject,
     )
-    message["Message-ID"] = f"<{delivery.idempotency_key}@warroom>"
+    message["Message-ID"] = message_id(delivery.idempotency_key)
+    for name, value in ((delivery.payload or {}).get("headers") or {}).items():
+        if name not in EMAIL_HEADERS:
+            raise DeliveryFailed(
+                f"email: header {name!r} may not be set; allowed: {', '.join(sorted(EMAIL_HEADERS))}"
+            )
+        message[name] = str(value)
     message.set_content(f"{delivery.body}\n\n{_links(delivery)}")
     password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
     try:

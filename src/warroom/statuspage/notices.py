@@ -1,15 +1,16 @@
 """Notices to subscribers: one message per confirmed subscriber per public update, through the notification
 engine (a durable `notify.send` job each, idempotent by subscriber and update).
 
-Email: the text of the update, a link to the incident and a one-click unsubscribe link in the body (our
-email channel sets no extra headers, so there is no List-Unsubscribe header yet; the unsubscribe URL already
-accepts RFC 8058's `List-Unsubscribe=One-Click` POST for when it does). Webhook: the JSON Statuspage sends
-its webhook subscribers, {meta, page, incident}.
+Email: the text of the update, a link to the incident and a one-click unsubscribe link in the body, and the
+headers bulk senders are expected to carry: List-Unsubscribe with List-Unsubscribe-Post (RFC 8058: the mail
+client's one-click POST to the URL, token in it), List-Id, and Auto-Submitted (RFC 3834, so out-of-office
+replies stay away). Webhook: the JSON Statuspage sends its webhook subscribers, {meta, page, incident}.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -118,6 +119,18 @@ async def notify_subscribers(
             now=now,
             payload={"meta": {"unsubscribe": unsubscribe}, **document}
             if subscriber.kind == "webhook"
-            else None,
+            else email_headers(page, unsubscribe),
         )
     return len(audience)
+
+
+def email_headers(page: PageInfo, unsubscribe: str) -> dict[str, dict[str, str]]:
+    host = urlsplit(page.url).hostname or "localhost"
+    return {
+        "headers": {
+            "List-Unsubscribe": f"<{unsubscribe}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "List-Id": f"{page.name} <status.{host}>",
+            "Auto-Submitted": "auto-generated",
+        }
+    }
