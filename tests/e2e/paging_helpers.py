@@ -15,13 +15,14 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import httpx
 import sqlalchemy as sa
 
+from tests.fakes.http import serving
 from tests.fakes.sink import Sink
 from tests.process import WARROOM, child_env, run_cli, stop
 from warroom.db import sync_url
@@ -242,14 +243,9 @@ def hanging_sink(hang: float = 20.0) -> Iterator[HangingSink]:
         def log_message(self, *args: Any) -> None:
             return None
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    sink.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield sink
-    finally:
-        sink.release.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving(Handler) as server:
+        sink.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+        try:
+            yield sink
+        finally:
+            sink.release.set()

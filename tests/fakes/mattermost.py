@@ -4,12 +4,13 @@ with the bot token checked. Incoming-webhook posts go to tests/fakes/sink.py."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.fakes.http import serving
 
 BOT_TOKEN = "mm-bot-token"
 
@@ -50,13 +51,6 @@ def running_mattermost() -> Iterator[FakeMattermost]:
         def log_message(self, *args: Any) -> None:
             return None
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as server:
+        fake.url = f"http://127.0.0.1:{server.server_address[1]}"
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)

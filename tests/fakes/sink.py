@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.fakes.http import serving
 
 
 @dataclass
@@ -47,14 +48,6 @@ def running_sink() -> Iterator[Sink]:
         def log_message(self, *args: Any) -> None:
             return None
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    sink.url = f"http://127.0.0.1:{server.server_address[1]}"
-    # shutdown() waits up to one poll interval: 0.05 s rather than the default 0.5 s per test
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as server:
+        sink.url = f"http://127.0.0.1:{server.server_address[1]}"
         yield sink
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
