@@ -26,6 +26,7 @@ def test_the_registered_job_kinds_and_periodic_checks() -> None:
         "escalation.step",
         "escalation.unack_check",
         "notify.send",
+        "statuspage.notify",
     ]
     assert list(QUEUES) == [
         "default",

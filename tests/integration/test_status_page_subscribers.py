@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -14,8 +15,11 @@ from tests.fakes.sink import Sink, running_sink
 from tests.fakes.smtp import Mailbox, running_mailbox
 from tests.integration.conftest import Api
 from tests.integration.status_helpers import board, ok, publish
+from warroom.jobs.models import Job
 from warroom.jobs.worker import Worker
-from warroom.statuspage.models import StatusSubscriber
+from warroom.notify.models import OutgoingMessage
+from warroom.statuspage.models import StatusSubscriber, StatusSubscriberComponent
+from warroom.statuspage.notices import CHUNK
 
 LINK = re.compile(
     r"http://127\.0\.0\.1:8080(/status/subscriptions/\d+/(?:confirm|unsubscribe)\?token=[\w-]+)"
@@ -141,3 +145,37 @@ async def test_bad_or_too_many_subscriptions_change_nothing(api: Api) -> None:
     assert await count(api) == 5
     forged = await api.anonymous.get("/status/subscriptions/1/confirm?token=guess")
     assert forged.status_code == 404 and "not valid" in forged.text
+
+
+async def test_a_notice_to_many_subscribers_is_written_by_the_worker_in_chunks(api: Api, sink: Sink) -> None:
+    """1,001 webhook subscribers, one in ten limited to Search: publishing writes one job and no message;
+    the worker writes the notices in chunks of CHUNK and each reaches its subscriber once."""
+    b = await board(api)
+    async with api.context.db.write() as session:
+        session.add_all(
+            StatusSubscriber(
+                kind="webhook", address=f"{sink.url}/s{n}", unsubscribe_token=f"token-{n}",
+                confirmed_at=api.clock.now(), created_at=api.clock.now(),
+            )
+            for n in range(1, 1002)
+        )  # fmt: skip
+        await session.flush()
+        session.add_all(
+            StatusSubscriberComponent(subscriber_id=n, component_id=b.search_component)
+            for n in range(10, 1002, 10)
+        )
+        await session.commit()
+    await publish(api, "API errors", [{"id": b.api_component, "status": "major_outage"}])
+    assert await _rows(api, OutgoingMessage) == 0  # the request wrote none of the 1,001 notices
+    assert await _rows(api, Job, Job.kind == "statuspage.notify") == 1
+    await Worker(api.context).run_once()
+    expected = {f"/s{n}" for n in range(1, 1002) if n % 10}
+    assert len(sink.received) == len(expected) == 901
+    assert {r["path"] for r in sink.received} == expected  # each once, the Search-only ones not at all
+    chunks = -(-1001 // CHUNK) + 1  # and one that finds no one left
+    assert await _rows(api, Job, Job.kind == "statuspage.notify", Job.state == "done") == chunks
+
+
+async def _rows(api: Api, model: Any, *where: Any) -> int:
+    async with api.context.db.read() as session:
+        return int(await session.scalar(select(func.count()).select_from(model).where(*where)) or 0)

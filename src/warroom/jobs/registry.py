@@ -77,6 +77,7 @@ def handlers() -> dict[str, Kind]:
     from warroom.paging.delivery import send_messages
     from warroom.paging.engine import unack_check
     from warroom.paging.steps import run_steps
+    from warroom.statuspage.notices import send_notices
 
     return {
         "alert.triage": Grouped(triage_alerts),
@@ -86,4 +87,5 @@ def handlers() -> dict[str, Kind]:
         "escalation.step": Grouped(run_steps),
         "escalation.unack_check": unack_check,
         "notify.send": Batched(send_messages),
+        "statuspage.notify": send_notices,
     }

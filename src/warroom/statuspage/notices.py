@@ -1,5 +1,6 @@
 """Notices to subscribers: one message per confirmed subscriber per public update, through the notification
-engine (a durable `notify.send` job each, idempotent by subscriber and update).
+engine (a durable `notify.send` job each, idempotent by subscriber and update). Publishing stages one
+`statuspage.notify` job; the worker writes the messages a chunk of subscribers at a time.
 
 Email: the text of the update, a link to the incident and a one-click unsubscribe link in the body, and the
 headers bulk senders are expected to carry: List-Unsubscribe with List-Unsubscribe-Post (RFC 8058: the mail
@@ -10,12 +11,16 @@ replies stay away). Webhook: the JSON Statuspage sends its webhook subscribers, 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import or_, select
+from sqlalchemy import Table, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from warroom.notify.service import queue_to_address
+from warroom.jobs.registry import JobRun
+from warroom.jobs.service import JobSpec, enqueue, insert_jobs
+from warroom.notify.models import OutgoingMessage
+from warroom.notify.service import TEST_ATTEMPTS as NOTIFY_ATTEMPTS
 from warroom.statuspage import domain, views
 from warroom.statuspage.models import (
     StatusIncident,
@@ -24,6 +29,9 @@ from warroom.statuspage.models import (
     StatusSubscriberComponent,
 )
 from warroom.statuspage.views import Json, PageInfo
+
+CHUNK = 500  # subscribers per transaction: a few hundred ms of writing, so other writers get their turn
+_MESSAGES = cast(Table, OutgoingMessage.__table__)
 
 
 def unsubscribe_url(page: PageInfo, subscriber: StatusSubscriber) -> str:
@@ -34,22 +42,34 @@ def confirm_url(page: PageInfo, subscriber_id: int, token: str) -> str:
     return f"{page.url}/subscriptions/{subscriber_id}/confirm?token={token}"
 
 
-async def _audience(session: AsyncSession, components: set[int]) -> list[StatusSubscriber]:
-    """Confirmed subscribers, less those limited to components this notice does not touch (a notice
-    touching no component reaches everyone)."""
-    confirmed = await session.scalars(
-        select(StatusSubscriber)
-        .where(or_(StatusSubscriber.kind == "webhook", StatusSubscriber.confirmed_at.is_not(None)))
-        .order_by(StatusSubscriber.id)
-    )
-    limits: dict[int, set[int]] = {}
-    for subscriber_id, component_id in (
-        await session.execute(
-            select(StatusSubscriberComponent.subscriber_id, StatusSubscriberComponent.component_id)
+async def _audience(
+    session: AsyncSession, components: set[int], after: int
+) -> tuple[list[StatusSubscriber], int]:
+    """The next chunk of confirmed subscribers (ids above `after`), less those limited to components this
+    notice does not touch (a notice touching no component reaches everyone); and the last id looked at."""
+    chunk = (
+        await session.scalars(
+            select(StatusSubscriber)
+            .where(
+                StatusSubscriber.id > after,
+                or_(StatusSubscriber.kind == "webhook", StatusSubscriber.confirmed_at.is_not(None)),
+            )
+            .order_by(StatusSubscriber.id)
+            .limit(CHUNK)
         )
-    ).all():
+    ).all()
+    if not chunk:
+        return [], after
+    limits: dict[int, set[int]] = {}
+    rows = await session.execute(
+        select(StatusSubscriberComponent.subscriber_id, StatusSubscriberComponent.component_id).where(
+            StatusSubscriberComponent.subscriber_id.in_([s.id for s in chunk])
+        )
+    )
+    for subscriber_id, component_id in rows.all():
         limits.setdefault(subscriber_id, set()).add(component_id)
-    return [s for s in confirmed.all() if not components or s.id not in limits or limits[s.id] & components]
+    wanted = [s for s in chunk if not components or s.id not in limits or limits[s.id] & components]
+    return wanted, chunk[-1].id
 
 
 def subject(page: PageInfo, item: StatusIncident, update: StatusIncidentUpdate) -> str:
@@ -89,39 +109,80 @@ async def webhook_document(session: AsyncSession, item: StatusIncident, page: Pa
     }
 
 
-async def notify_subscribers(
-    *,
-    session: AsyncSession,
-    item: StatusIncident,
-    update: StatusIncidentUpdate,
-    page: PageInfo,
-    now: datetime,
-) -> int:
-    """Queue this update for everyone who should hear of it; returns how many messages were queued."""
+def notice_job(update_id: int, after: int = 0) -> JobSpec:
+    """One chunk of an update's notices; the first is staged with the update, each chunk stages the next."""
+    payload = {"update_id": update_id, "after": after}
+    return JobSpec("statuspage.notify", payload, idempotency_key=f"statuspage.notify:{update_id}:{after}")
+
+
+async def stage_notices(*, session: AsyncSession, update: StatusIncidentUpdate, now: datetime) -> None:
+    """Publishing an update costs one job row, however many subscribers there are: the notices are written
+    by the worker, CHUNK subscribers to a transaction (2,000 written in the request took 3 s, holding
+    SQLite's only writer and so every page behind it)."""
     await session.flush()
+    await enqueue(session=session, spec=notice_job(update.id), now=now)
+
+
+async def send_notices(run: JobRun, payload: dict[str, Any]) -> None:
+    """The `statuspage.notify` job: queue one chunk's messages set-wise and stage the next chunk, all in the
+    job's own transaction (a run that fails wrote nothing, so its retry writes each message once; the
+    messages' unique keys, by update and subscriber, would refuse a second)."""
+    session, update_id, after = run.session, int(payload["update_id"]), int(payload["after"])
+    update = await session.get(StatusIncidentUpdate, update_id)
+    item = await session.get(StatusIncident, update.status_incident_id) if update else None
+    if update is None or item is None:
+        return  # the incident was deleted before its notices went out
+    page = views.page_info(run.context.settings)
     touched = {int(c["code"]) for c in update.affected_components or []}
     data = await views.load(session, select(StatusIncident).where(StatusIncident.id == item.id))
     touched |= set(data.components.get(item.id, []))
-    audience = await _audience(session, touched)
+    audience, last = await _audience(session, touched, after)
+    if last == after:
+        return
     document = (
         await webhook_document(session, item, page) if any(s.kind == "webhook" for s in audience) else {}
     )
-    title = subject(page, item, update)
-    for subscriber in audience:
-        unsubscribe = unsubscribe_url(page, subscriber)
-        await queue_to_address(
-            session=session,
-            channel=subscriber.kind,
-            address=subscriber.address,
-            key=f"statuspage:{update.id}:{subscriber.id}",
-            subject=title,
-            body=email_body(page, item, update, unsubscribe),
-            now=now,
-            payload={"meta": {"unsubscribe": unsubscribe}, **document}
-            if subscriber.kind == "webhook"
-            else email_headers(page, unsubscribe),
-        )
-    return len(audience)
+    messages = [_message(page, item, update, s, document, run.now) for s in audience]
+    if messages:
+        await session.execute(insert(_MESSAGES), messages)
+    specs = [_send_job(m, run.now) for m in messages]
+    await insert_jobs(session=session, specs=[*specs, notice_job(update_id, last)], now=run.now)
+
+
+def _message(
+    page: PageInfo,
+    item: StatusIncident,
+    update: StatusIncidentUpdate,
+    subscriber: StatusSubscriber,
+    document: Json,
+    now: datetime,
+) -> dict[str, Any]:
+    unsubscribe = unsubscribe_url(page, subscriber)
+    webhook = subscriber.kind == "webhook"
+    return {
+        "idempotency_key": f"statuspage:{update.id}:{subscriber.id}",
+        "escalation_id": None,
+        "alert_id": None,
+        "user_id": None,
+        "contact_method_id": None,
+        "channel": subscriber.kind,
+        "address": subscriber.address,
+        "subject": subject(page, item, update)[:300],
+        "body": email_body(page, item, update, unsubscribe),
+        "payload": {"meta": {"unsubscribe": unsubscribe}, **document}
+        if webhook
+        else email_headers(page, unsubscribe),
+        "state": "pending",
+        "attempts": 0,
+        "due_at": now,
+        "created_at": now,
+    }
+
+
+def _send_job(message: dict[str, Any], now: datetime) -> JobSpec:
+    key = message["idempotency_key"]
+    queue = f"notify.{message['channel']}"
+    return JobSpec("notify.send", {"message_key": key}, queue, now, f"send:{key}", NOTIFY_ATTEMPTS)
 
 
 def email_headers(page: PageInfo, unsubscribe: str) -> dict[str, dict[str, str]]:

@@ -240,7 +240,7 @@ async def _release(
 async def _after_update(
     session: AsyncSession, item: StatusIncident, update: StatusIncidentUpdate, ctx: Ctx
 ) -> None:
-    await notices.notify_subscribers(session=session, item=item, update=update, page=ctx.page, now=ctx.now)
+    await notices.stage_notices(session=session, update=update, now=ctx.now)
     if item.incident_id is not None:
         incident = await get_incident(session=session, ref=str(item.incident_id), for_update=True)
         await record(
