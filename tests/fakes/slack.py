@@ -101,6 +101,11 @@ class FakeSlack:
         self.channels[channel_id]["messages"].append(message)
         return message
 
+    def delete_message(self, channel_id: str, ts: str) -> None:
+        """Someone removed a message in Slack."""
+        messages = self.channels[channel_id]["messages"]
+        messages[:] = [m for m in messages if m["ts"] != ts]
+
     # --- the Web API ----------------------------------------------------------------------------------
 
     def answer(self, method: str, args: dict[str, Any], authorization: str) -> Answer:
@@ -188,6 +193,29 @@ class FakeSlack:
             message["blocks"] = blocks
         channel["messages"].append(message)
         return {"ok": True, "channel": channel["id"], "ts": ts, "message": message}
+
+    def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Edits a message in place, as Slack does: only the bot's own, found by its ts."""
+        channel = self._channel(args)
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        ts = str(args.get("ts", ""))
+        message = next((m for m in channel["messages"] if m["ts"] == ts), None)
+        if message is None:
+            return {"ok": False, "error": "message_not_found"}
+        if message.get("user") != "UBOT":
+            return {"ok": False, "error": "cant_update_message"}
+        blocks = args.get("blocks")
+        if isinstance(blocks, str):
+            blocks = json.loads(blocks)
+        if not args.get("text") and not blocks:
+            return {"ok": False, "error": "no_text"}
+        message["text"] = args.get("text", "")
+        if blocks is not None:
+            message["blocks"] = blocks
+        message["edited"] = {"user": "UBOT", "ts": f"{int(time.time())}.000000"}
+        shown = {k: v for k, v in message.items() if k != "type"}
+        return {"ok": True, "channel": channel["id"], "ts": ts, "text": message["text"], "message": shown}
 
     def _users_lookupByEmail(self, args: dict[str, Any]) -> dict[str, Any]:
         email = str(args.get("email", "")).lower()

@@ -3,6 +3,9 @@ Mattermost (Slack-compatible) attachment. Pure."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+from dataclasses import dataclass
 from typing import Any
 
 from warroom.chat.domain import RoomView
@@ -23,43 +26,84 @@ def _facts(view: RoomView) -> list[tuple[str, str]]:
 
 def card_text(view: RoomView) -> str:
     """The plain-text fallback (notifications, screen readers)."""
-    facts = ", ".join(f"{name}: {value}" for name, value in _facts(view))
-    return f"{view.ref}: {view.title} ({facts}) {view.url}"
+    return _text(view, _facts(view))
+
+
+def _text(view: RoomView, facts: list[tuple[str, str]]) -> str:
+    listed = ", ".join(f"{name}: {value}" for name, value in facts)
+    return f"{view.ref}: {view.title} ({listed}) {view.url}"
+
+
+def status_label(view: RoomView) -> str:
+    if view.status == "active":
+        return "Active, acknowledged" if view.acknowledged else "Active, not acknowledged"
+    return view.status.capitalize()
+
+
+def _slack_facts(view: RoomView) -> list[tuple[str, str]]:
+    # Slack's card is edited in place, so it can also say where the incident stands.
+    return [*_facts(view), ("Status", status_label(view))]
+
+
+@dataclass(frozen=True)
+class SlackCard:
+    text: str  # the fallback; escape it for Slack before sending
+    blocks: list[dict[str, Any]]
+
+    @property
+    def digest(self) -> str:
+        """What the card shows, in 64 hex digits: equal digests need no chat.update."""
+        shown = json.dumps({"text": self.text, "blocks": self.blocks}, sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(shown.encode()).hexdigest()
+
+
+def slack_card(view: RoomView) -> SlackCard:
+    return SlackCard(_text(view, _slack_facts(view)), slack_blocks(view))
 
 
 def slack_blocks(view: RoomView) -> list[dict[str, Any]]:
-    button = {"type": "button", "value": view.ref}
     return [
         {"type": "header", "text": {"type": "plain_text", "text": f"{view.ref}: {view.title}"[:150]}},
         {
             "type": "section",
-            "fields": [{"type": "mrkdwn", "text": f"*{name}*\n{value}"} for name, value in _facts(view)],
+            "fields": [{"type": "mrkdwn", "text": f"*{n}*\n{v}"} for n, v in _slack_facts(view)],
         },
-        {
-            "type": "actions",
-            "elements": [
-                {**button, "action_id": ACK_ACTION, "text": {"type": "plain_text", "text": "Acknowledge"}},
-                {
-                    **button,
-                    "action_id": RESOLVE_ACTION,
-                    "style": "danger",
-                    "text": {"type": "plain_text", "text": "Resolve"},
-                    "confirm": {
-                        "title": {"type": "plain_text", "text": f"Resolve {view.ref}?"},
-                        "text": {"type": "plain_text", "text": "It moves to the resolving phase."},
-                        "confirm": {"type": "plain_text", "text": "Resolve"},
-                        "deny": {"type": "plain_text", "text": "Not yet"},
-                    },
-                },
-                {
-                    "type": "button",
-                    "action_id": OPEN_ACTION,
-                    "url": view.url,
-                    "text": {"type": "plain_text", "text": "Open in warroom"},
-                },
-            ],
-        },
+        {"type": "actions", "elements": _slack_buttons(view)},
     ]
+
+
+def _slack_buttons(view: RoomView) -> list[dict[str, Any]]:
+    """Acknowledge while nobody has; Resolve while the incident is active; Open always. A resolved or
+    closed incident's card keeps only Open (reopening brings Resolve back)."""
+    button = {"type": "button", "value": view.ref}
+    found: list[dict[str, Any]] = []
+    if view.status == "active" and not view.acknowledged:
+        ack = {"type": "plain_text", "text": "Acknowledge"}
+        found.append({**button, "action_id": ACK_ACTION, "text": ack})
+    if view.status == "active":
+        found.append(
+            {
+                **button,
+                "action_id": RESOLVE_ACTION,
+                "style": "danger",
+                "text": {"type": "plain_text", "text": "Resolve"},
+                "confirm": {
+                    "title": {"type": "plain_text", "text": f"Resolve {view.ref}?"},
+                    "text": {"type": "plain_text", "text": "It moves to the resolving phase."},
+                    "confirm": {"type": "plain_text", "text": "Resolve"},
+                    "deny": {"type": "plain_text", "text": "Not yet"},
+                },
+            }
+        )
+    found.append(
+        {
+            "type": "button",
+            "action_id": OPEN_ACTION,
+            "url": view.url,
+            "text": {"type": "plain_text", "text": "Open in warroom"},
+        }
+    )
+    return found
 
 
 def teams_message(view: RoomView, line: str | None = None) -> dict[str, Any]:

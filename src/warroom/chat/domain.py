@@ -51,6 +51,7 @@ class RoomView:
     status: str
     commander: str | None
     url: str
+    acknowledged: bool = False
 
 
 def topic(view: RoomView) -> str:

@@ -2,8 +2,9 @@
 chat tool thinks (their queues are network queues, see jobs/worker.py).
 
 - `chat.mirror` {room_id}: opens the room if it is not yet, then posts every timeline event after the
-  room's cursor, in order, moving the cursor after each post. One job at a time per room (a lease on the
-  room row), so retries and concurrent workers never reorder or repeat a channel's posts.
+  room's cursor, in order, moving the cursor after each post, and last brings the Slack topic and card
+  up to date (chat.update, only when what the card shows changed). One job at a time per room (a lease on
+  the room row), so retries and concurrent workers never reorder or repeat a channel's posts.
 - `chat.capture` {channel_id, ts, via, marked_by[, message]}: a pinned or marked Slack message onto the
   timeline at its own time (the text fetched with conversations.history when the event did not carry it).
 - `chat.slack.respond` {response_url, text}: the answer to a button press, posted to its response_url.

@@ -11,7 +11,9 @@ from warroom.db import Base, UTCDateTime
 class ChatRoom(Base):
     """Where one incident is mirrored: its own Slack channel, the broadcast channel, a Teams or Mattermost
     webhook. Timeline events after `cursor_seq` are still to be posted; `locked_until` is the lease of the
-    one job posting them, so posts arrive in timeline order whatever the retries."""
+    one job posting them, so posts arrive in timeline order whatever the retries. `card_ts` is the Slack
+    summary card's message and `card_hash` what it last showed, so the card is edited only when it would
+    change (rooms opened before they were kept have neither, and their card is left as it is)."""
 
     __tablename__ = "chat_rooms"
     __table_args__ = (
@@ -29,6 +31,8 @@ class ChatRoom(Base):
     url: Mapped[str | None] = mapped_column(String(2000))
     topic: Mapped[str | None] = mapped_column(String(250))
     card_posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    card_ts: Mapped[str | None] = mapped_column(String(32))
+    card_hash: Mapped[str | None] = mapped_column(String(64))
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cursor_seq: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())

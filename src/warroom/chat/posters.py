@@ -9,11 +9,12 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 import httpx
+import structlog
 from sqlalchemy import select
 
 from warroom.auth.models import User
 from warroom.chat import slack
-from warroom.chat.cards import card_text, mattermost_message, slack_blocks, teams_message
+from warroom.chat.cards import mattermost_message, slack_card, teams_message
 from warroom.chat.domain import channel_name, mirror_line, topic
 from warroom.chat.identity import slack_id_for
 from warroom.chat.service import RoomState, names, record_opened, save_room
@@ -24,6 +25,8 @@ from warroom.timeline.models import TimelineEvent
 
 NAME_ATTEMPTS = 5
 INVITE_IGNORED = frozenset({"already_in_channel", "cant_invite_self"})
+CARD_GONE = frozenset({"message_not_found", "cant_update_message"})  # chat.update's lasting refusals
+log = structlog.get_logger("warroom.chat")
 
 
 class Poster(Protocol):
@@ -51,10 +54,12 @@ class SlackPoster:
             if room.card_posted_at is None:
                 await self._invite(context, channel, await _responders(context, state))
         if room.card_posted_at is None:
-            blocks = slack_blocks(state.view)
-            await slack.call("chat.postMessage", web.chat_postMessage, channel=channel,
-                             text=slack_text(card_text(state.view)), blocks=blocks)  # fmt: skip
-            await save_room(context=context, room_id=room.id, card_posted_at=context.clock.now())
+            card = slack_card(state.view)
+            data = await slack.call("chat.postMessage", web.chat_postMessage, channel=channel,
+                                    text=slack_text(card.text), blocks=card.blocks)  # fmt: skip
+            room.card_ts, room.card_hash = str(data.get("ts") or "") or None, card.digest
+            await save_room(context=context, room_id=room.id, card_posted_at=context.clock.now(),
+                            card_ts=room.card_ts, card_hash=room.card_hash)  # fmt: skip
         if room.purpose == "war_room":
             await record_opened(context=context, room_id=room.id, title="Slack channel")
         else:
@@ -114,13 +119,35 @@ class SlackPoster:
         await slack.call("chat.postMessage", web.chat_postMessage, channel=channel, text=text)
 
     async def settle(self, context: AppContext, state: RoomState) -> None:
-        """The topic follows severity, phase and commander."""
+        """The topic follows severity, phase and commander; the card follows the incident. The topic
+        first: each is written down once done, so a retry repeats only what failed."""
         if (
             state.room.purpose == "war_room"
             and state.room.channel_id
             and state.room.topic != topic(state.view)
         ):
             await self._set_topic(context, state, state.room.channel_id)
+        await self._update_card(context, state)
+
+    async def _update_card(self, context: AppContext, state: RoomState) -> None:
+        room, card = state.room, slack_card(state.view)
+        if room.channel_id is None or room.card_ts is None or room.card_hash == card.digest:
+            return
+        web = slack.client(context.settings)
+        try:
+            await slack.call("chat.update", web.chat_update, channel=room.channel_id, ts=room.card_ts,
+                             text=slack_text(card.text), blocks=card.blocks)  # fmt: skip
+        except slack.ChatCallFailed as error:
+            if error.code not in CARD_GONE:
+                raise
+            # Someone deleted the card (or it is not ours to edit): retrying cannot help, and the posts
+            # must go on, so the room stops editing it, as rooms from before card_ts were kept.
+            log.warning("the Slack card can no longer be edited", room=room.id, error=error.code)
+            await save_room(context=context, room_id=room.id, card_ts=None)
+            room.card_ts = None
+            return
+        await save_room(context=context, room_id=room.id, card_hash=card.digest)
+        room.card_hash = card.digest
 
 
 class WebhookPoster:

@@ -47,7 +47,7 @@ async def room_view(*, session: AsyncSession, context: AppContext, incident: Inc
     ref = incident_ref(incident.id)
     return RoomView(
         ref=ref, title=incident.title, severity=incident.severity, severity_name=severity_name, phase=phase,
-        status=incident.status, commander=commander,
+        status=incident.status, commander=commander, acknowledged=incident.acknowledged_at is not None,
         url=f"{context.settings.resolved_base_url()}/incidents/{ref}",
     )  # fmt: skip
 
