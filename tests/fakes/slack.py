@@ -20,9 +20,11 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.fakes.http import serving
 
 TOKEN = "xoxb-fake-token"
 NAME_RULE = re.compile(r"^[a-z0-9_-]{1,80}$")
@@ -283,18 +285,12 @@ def running_slack(echo: Callable[[str], None] | None = None, port: int = 0) -> I
         def log_message(self, *args: Any) -> None:
             return None
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    server.daemon_threads = True
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}/api/"
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield fake
-    finally:
-        fake.release()
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving(Handler, port) as server:
+        fake.url = f"http://127.0.0.1:{server.server_address[1]}/api/"
+        try:
+            yield fake
+        finally:
+            fake.release()
 
 
 DEMO_USERS = [
