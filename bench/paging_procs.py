@@ -202,9 +202,12 @@ class JobsTable:
 def queue_limits() -> dict[str, object]:
     """The worker's per-queue slots and jobs/minute, as this build sets them (they bound the drain)."""
     try:
-        from warroom.jobs.worker import QUEUES
-    except ImportError:
-        return {}
+        from warroom.jobs.queues import QUEUES
+    except ImportError:  # a build from before the queues had their own module
+        try:
+            from warroom.jobs.worker import QUEUES  # type: ignore[attr-defined,no-redef]
+        except ImportError:
+            return {}
     return {
         queue: {"slots": q.slots, "per_minute": q.per_minute, "group": q.group} for queue, q in QUEUES.items()
     }

@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     job_lease_seconds: float = Field(
         default=120.0, gt=0, description="A dead worker's jobs return after this."
     )
+    queue_per_minute: dict[str, int] = Field(
+        default_factory=dict,
+        description='Jobs a minute per queue and worker process, over the defaults: {"notify.apprise": 60}.',
+    )
     # Chat war rooms (warroom.chat). Nothing is staged for a tool that is not configured.
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
@@ -67,6 +71,18 @@ class Settings(BaseSettings):
     def _supported_database(cls, value: str) -> str:
         if value and not value.startswith(SUPPORTED_DATABASES):
             raise ValueError(f"use a sqlite:/// or postgresql:// URL, not {value.split(':', 1)[0]!r}")
+        return value
+
+    @field_validator("queue_per_minute")
+    @classmethod
+    def _known_queues(cls, value: dict[str, int]) -> dict[str, int]:
+        from warroom.jobs.queues import QUEUES  # the queue list lives with the worker's limits
+
+        for queue, per_minute in value.items():
+            if queue not in QUEUES:
+                raise ValueError(f"no queue {queue!r}; queues: {', '.join(QUEUES)}")
+            if per_minute < 1:
+                raise ValueError(f"{queue}: at least 1 a minute, not {per_minute}")
         return value
 
     @field_validator("status_page_time_zone")

@@ -12,8 +12,9 @@ from tests.integration.conftest import Api
 from warroom.jobs import service
 from warroom.jobs.domain import LEASE, RetryLater, backoff
 from warroom.jobs.models import Job
+from warroom.jobs.queues import QUEUES
 from warroom.jobs.registry import JobRun, handlers
-from warroom.jobs.worker import QUEUES, Worker, deal, groups, periodic_checks
+from warroom.jobs.worker import Worker, deal, groups, periodic_checks
 
 
 def test_the_registered_job_kinds_and_periodic_checks() -> None:

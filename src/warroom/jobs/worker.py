@@ -32,6 +32,7 @@ from warroom.db import LazyTurn
 from warroom.jobs import service
 from warroom.jobs.domain import RetryLater
 from warroom.jobs.models import Job
+from warroom.jobs.queues import QueueLimits, limits_for
 from warroom.jobs.registry import Batched, BatchRun, Grouped, Handler, JobRun, Kind, handlers
 from warroom.notify.channels import Outbound
 
@@ -40,31 +41,6 @@ Periodic = Callable[[AppContext], Awaitable[None]]
 NOTIFY_CHANNEL = "warroom_jobs"
 
 
-@dataclass(frozen=True)
-class QueueLimits:
-    """A queue's concurrent slots, jobs per minute, and how many jobs of one kind share a transaction."""
-
-    slots: int
-    per_minute: int
-    group: int = 1
-
-
-# Channels get their own queue, so one cannot starve another. The slots add up to about the database
-# pool of one process (db.py), so jobs rarely wait for a connection. Escalation steps run in groups: a
-# step is a handful of short statements, and one commit (and one claim) per group instead of per step is
-# what lets 10,000 steps falling due at once drain in seconds rather than minutes. Deliveries run in
-# batches of `group` (sent concurrently, two transactions per batch); `slots` batches at once.
-QUEUES: dict[str, QueueLimits] = {
-    "default": QueueLimits(slots=6, per_minute=600_000, group=50),
-    "notify.email": QueueLimits(slots=4, per_minute=600, group=10),
-    "notify.webhook": QueueLimits(slots=4, per_minute=30_000, group=50),
-    "notify.apprise": QueueLimits(slots=4, per_minute=600, group=10),
-    "notify.log": QueueLimits(slots=2, per_minute=6_000, group=50),
-    # Slack allows about one message a second per channel and 20-50 calls a minute for most methods.
-    "chat.slack": QueueLimits(slots=2, per_minute=50),
-    "chat.teams": QueueLimits(slots=2, per_minute=60),
-    "chat.mattermost": QueueLimits(slots=2, per_minute=120),
-}
 NETWORK_QUEUES = ("notify.", "chat.")
 # Kinds whose jobs may share a transaction: each is idempotent and touches few rows. (Triage may take a
 # per-group advisory lock; two groups taking two such locks in opposite orders deadlock, PostgreSQL ends
@@ -97,6 +73,10 @@ class Worker:
     kinds: dict[str, Kind] = field(default_factory=handlers)
     _wakes: dict[str, asyncio.Event] = field(default_factory=dict)
     _http: Outbound | None = None
+    limits: dict[str, QueueLimits] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.limits = limits_for(self.context.settings.queue_per_minute)
 
     def wake(self, queue: str | None = None) -> None:
         """Wake the loop of `queue`, or every loop."""
@@ -112,7 +92,7 @@ class Worker:
         try:
             while jobs := await self._claim(None, self.batch):
                 await asyncio.gather(
-                    *(self._run_group(group) for group in groups(jobs, QUEUES["default"].group))
+                    *(self._run_group(group) for group in groups(jobs, self.limits["default"].group))
                 )
                 ran += len(jobs)
         finally:
@@ -212,7 +192,7 @@ class Worker:
                 await session.commit()
 
     async def _queue_loop(self, queue: str, stop: asyncio.Event) -> None:
-        limits = QUEUES[queue]
+        limits = self.limits[queue]
         rate = limits.per_minute / 60
         bucket = Bucket(rate, max(rate, 1.0), max(rate, 1.0), time.monotonic())
         wake = self._wakes.setdefault(queue, asyncio.Event())
@@ -264,7 +244,7 @@ class Worker:
                     await asyncio.wait_for(stop.wait(), 5.0)
 
     async def run_forever(self, stop: asyncio.Event) -> None:
-        loops = [self._queue_loop(queue, stop) for queue in QUEUES] + [self._periodic_loop(stop)]
+        loops = [self._queue_loop(queue, stop) for queue in self.limits] + [self._periodic_loop(stop)]
         listener = None
         if self.context.db.dialect == "postgresql":
             listener = asyncio.create_task(self._listen(stop))
