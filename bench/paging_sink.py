@@ -146,7 +146,9 @@ def _run_loop(sink: Sink, ready: threading.Event, stop: list[asyncio.AbstractEve
         # cancelling them trips Python 3.11's stream callback, which reads a cancelled task's exception).
         for writer in list(open_writers):
             writer.transport.abort()
-        loop.run_until_complete(asyncio.gather(*asyncio.all_tasks(loop), return_exceptions=True))
+        left = asyncio.all_tasks(loop)
+        if left:  # gather() of nothing looks for this thread's loop outside run_until_complete
+            loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
         loop.close()
 
 
