@@ -1,6 +1,7 @@
 """Paging with real `warroom worker` processes beside `warroom serve`: alerts posted through the intake reach
-a local sink exactly once each across several workers, nothing is lost when a worker is SIGKILLed mid-run,
-and a channel that hangs holds up no other channel."""
+a local sink exactly once each across several workers (PostgreSQL) or the one worker (SQLite), nothing is
+lost when a worker is SIGKILLed mid-run, a channel answering 500 is retried, and a channel that hangs holds
+up no other channel."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from tests.conftest import empty_all_tables
 from tests.e2e.paging_helpers import (
@@ -33,6 +35,7 @@ from tests.e2e.paging_helpers import (
 from tests.fakes.sink import Sink, running_sink
 from tests.fakes.smtp import Mailbox, running_mailbox
 from tests.process import ServerProcess, child_env, free_port, running_server
+from warroom.db import sync_url
 
 LEASE_SECONDS = 8  # WARROOM_JOB_LEASE_SECONDS: a SIGKILLed worker's jobs return after this
 DEADLINE = 120.0  # for all pages to arrive; 1,000 alerts take 30-90 s on a busy 2-core machine
@@ -128,13 +131,15 @@ def kill_midway(
     workers.append(start_worker(env, logs, "replacement"))
 
 
-def run_with_a_kill(db_url: str, server: ServerProcess, sink: Sink, env: dict[str, str], logs: Path) -> None:
+def run_with_a_kill(
+    db_url: str, server: ServerProcess, sink: Sink, env: dict[str, str], logs: Path, workers: int
+) -> None:
     count = ALERTS
     key = set_up_paging(server.url, admin_token(env), [("webhook", f"{sink.url}/hook", None)])
-    with running_workers(env, logs, 3) as workers, ThreadPoolExecutor(1) as pool:
+    with running_workers(env, logs, workers) as started, ThreadPoolExecutor(1) as pool:
         began = time.monotonic()
         posting = pool.submit(post_alerts, server.url, key, alert_keys(count))
-        kill_midway(workers, sink, env, logs, at=300)
+        kill_midway(started, sink, env, logs, at=300)
         posting.result(timeout=120)
         assert overlong_leases(db_url, LEASE_SECONDS) == 0, "WARROOM_JOB_LEASE_SECONDS is not honoured"
         wait_until(lambda: all_delivered(sink, db_url, count), DEADLINE, f"{count} pages", every=0.5)
@@ -152,7 +157,50 @@ def test_a_sigkilled_worker_loses_no_page_and_no_step_runs_twice(
 ) -> None:
     env = env_for(pg_url, data_dir, WARROOM_JOB_LEASE_SECONDS=str(LEASE_SECONDS))
     with running_sink() as sink, running_server(env, log_dir=tmp_path / "serve") as server:
-        run_with_a_kill(pg_url, server, sink, env, tmp_path / "logs")
+        run_with_a_kill(pg_url, server, sink, env, tmp_path / "logs", workers=3)
+
+
+@pytest.mark.slow
+def test_the_only_worker_on_sqlite_sigkilled_and_restarted_loses_no_page(
+    sqlite_url: str, data_dir: Path, tmp_path: Path
+) -> None:
+    """SQLite's single worker is killed mid-run; the one started in its place finishes the work, once."""
+    env = env_for(sqlite_url, data_dir, WARROOM_JOB_LEASE_SECONDS=str(LEASE_SECONDS))
+    with running_sink() as sink, running_server(env, log_dir=tmp_path / "serve") as server:
+        run_with_a_kill(sqlite_url, server, sink, env, tmp_path / "logs", workers=1)
+
+
+@pytest.mark.slow
+def test_a_channel_answering_500_is_retried_by_the_worker_until_it_takes_each_page_once(
+    db_url: str, data_dir: Path, tmp_path: Path
+) -> None:
+    count = 20
+    env = env_for(db_url, data_dir)
+    with running_sink() as sink, running_server(env, log_dir=tmp_path / "serve") as server:
+        sink.status = 500
+        key = set_up_paging(server.url, admin_token(env), [("webhook", f"{sink.url}/hook", None)])
+        with running_workers(env, tmp_path / "logs", 1):
+            post_alerts(server.url, key, alert_keys(count))
+            wait_until(lambda: sink.refused >= count, 30, f"{count} refused deliveries")
+            wait_until(
+                lambda: tally(db_url).messages == {"pending": count}, 10, "the messages back to pending"
+            )
+            errors = last_errors(db_url)
+            sink.status = 200  # the receiver recovers: the retries (5 s backoff) now land
+            wait_until(lambda: all_delivered(sink, db_url, count), 60, f"{count} pages after the retry")
+    assert errors == {"webhook answered 500: ": count}  # each failure recorded on its message
+    assert assert_paged_once_each(sink, db_url, data_dir, count) == 0
+    assert tally(db_url).message_attempts >= 2 * count  # each went out at least twice: refused, then taken
+
+
+def last_errors(db_url: str) -> dict[str, int]:
+    engine = sa.create_engine(sync_url(db_url))
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT last_error, count(*) FROM outgoing_messages GROUP BY 1"))
+            return {str(error): int(n) for error, n in rows.all()}
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture

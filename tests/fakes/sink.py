@@ -19,6 +19,7 @@ class Sink:
     received: list[dict[str, Any]] = field(default_factory=list)
     status: int = 200
     hang_seconds: float = 0.0
+    refused: int = 0  # requests answered with a `status` of 300 or more
 
     def bodies(self) -> list[dict[str, Any]]:
         return [json.loads(r["body"]) for r in self.received]
@@ -42,6 +43,8 @@ def running_sink() -> Iterator[Sink]:
                 time.sleep(sink.hang_seconds)
             if sink.status < 300:
                 sink.received.append({"path": self.path, "headers": dict(self.headers), "body": body})
+            else:
+                sink.refused += 1
             self.send_response(sink.status)
             self.end_headers()
 
