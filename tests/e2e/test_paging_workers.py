@@ -39,7 +39,7 @@ from warroom.db import sync_url
 
 LEASE_SECONDS = 8  # WARROOM_JOB_LEASE_SECONDS: a SIGKILLed worker's jobs return after this
 DEADLINE = 120.0  # for all pages to arrive; 1,000 alerts take 30-90 s on a busy 2-core machine
-ALERTS = 1_000  # per PostgreSQL run
+ALERTS = 1_000  # per run
 KINDS = ("alert.triage", "escalation.step", "notify.send")
 
 
@@ -117,7 +117,7 @@ def test_three_workers_page_a_thousand_alerts_exactly_once(
 def test_one_worker_on_sqlite_pages_each_alert_exactly_once(
     sqlite_url: str, data_dir: Path, tmp_path: Path
 ) -> None:
-    page_through_workers(sqlite_url, data_dir, tmp_path / "logs", workers=1, count=200)
+    page_through_workers(sqlite_url, data_dir, tmp_path / "logs", workers=1, count=ALERTS)
 
 
 def kill_midway(
