@@ -26,11 +26,12 @@ postgres:
 	@if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && [ -n "$(PG_CLUSTER_VERSION)" ]; then \
 		pg_ctlcluster --skip-systemctl-redirect $(PG_CLUSTER_VERSION) main start || true; fi
 
-# Debian packages the tests drive: a real sender (Alertmanager) and the browser for the web UI tests (Chromium,
-# driven by Playwright's Python package: never `playwright install`, which downloads a browser). Installed when
+# Debian packages the tests drive: a real sender (Alertmanager), Pango for review PDFs (WeasyPrint), and the
+# browser for the web UI tests (Chromium, driven by Playwright's Python package: never `playwright install`,
+# which downloads a browser). Installed when
 # missing and we may (root); the tests that need them skip with the reason where they cannot be installed, and
 # fail in CI (WARROOM_REQUIRE_SENDERS=1, WARROOM_REQUIRE_BROWSER=1).
-DEBIAN_TEST_PACKAGES := prometheus-alertmanager chromium chromium-driver
+DEBIAN_TEST_PACKAGES := prometheus-alertmanager chromium chromium-driver libpango-1.0-0 libpangoft2-1.0-0
 debian-packages:
 	@missing=""; for p in $(DEBIAN_TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

@@ -57,6 +57,13 @@ class PermissionDenied(DomainError):
     title = "Forbidden"
 
 
+class Unavailable(DomainError):
+    """This installation cannot do it (a system library is missing), whatever the request says."""
+
+    status = 503
+    title = "Service unavailable"
+
+
 def invalid(field_name: str, message: str) -> InvalidInput:
     """Shorthand for the common single-field validation failure."""
     return InvalidInput(f"{field_name}: {message}", [FieldProblem(field_name, message)])

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from tests.process import ServerProcess, free_port, plain, run_cli, running_server
@@ -175,6 +176,10 @@ def review_follow_ups_are_listed_and_exported(operator: Operator, ref: str, tmp_
     page = tmp_path / "review.html"
     operator.ok("review", "export", ref, "--format", "html", "-o", str(page))
     assert "<td>Alert on pool saturation</td>" in page.read_text(encoding="utf-8")
+    pdf = tmp_path / "review.pdf"
+    assert plain(operator.ok("review", "export", ref, "--format", "pdf", "-o", str(pdf))) == f"wrote {pdf}"
+    text = " ".join(" ".join(page.extract_text() for page in PdfReader(pdf).pages).split())  # cells wrap
+    assert f"Post-incident review: {ref} Checkout down" in text and "Alert on pool saturation" in text
 
 
 def report_covers_the_incident_and_leaves_the_drill_out(operator: Operator) -> None:

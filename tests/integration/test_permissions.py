@@ -67,6 +67,7 @@ def endpoints(role: str) -> dict[tuple[str, str], tuple[set[str], dict[str, Any]
         ),
         ("GET", "/api/v1/incidents/{ref}/review/export.md"): (INTERNAL, None),
         ("GET", "/api/v1/incidents/{ref}/review/export.html"): (INTERNAL, None),
+        ("GET", "/api/v1/incidents/{ref}/review/export.pdf"): (INTERNAL, None),
         ("POST", "/api/v1/incidents/{ref}/review/action-items"): (WRITE, {"title": f"by {role}"}),
         ("GET", "/api/v1/action-items"): (INTERNAL, None),
         ("PATCH", "/api/v1/action-items/{item_id}"): (WRITE, {"status": "in_progress"}),

@@ -3,12 +3,15 @@ read-only, exported, and required before a P1/P2 closes."""
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 from typing import Any
 
+from pypdf import PdfReader
 from sqlalchemy import update
 
 from tests.conftest import START
+from tests.fakes.sink import running_sink
 from tests.integration.conftest import Api
 from warroom.catalog.models import Service
 
@@ -151,3 +154,29 @@ async def test_a_security_review_asks_its_templates_questions(api: Api) -> None:
     assert stray.status_code == 422 and "not a question" in stray.text
     text = (await api.viewer.get(f"/api/v1/incidents/{ref}/review/export.md")).text
     assert f"## {question}\n\nYes, in 20 h" in text
+
+
+async def test_the_pdf_export_lays_out_the_review_and_fetches_nothing_it_mentions(api: Api) -> None:
+    """An image in review text (a cloud metadata address, a local file) is neither fetched nor read."""
+    ref = await resolved_p2(api)
+    with running_sink() as sink:
+        bait = f"![graph]({sink.url}/metadata) and ![passwd](file:///etc/passwd)"
+        patch = {"five_whys": ["Why? Pool"], "trigger": f"Deploy 4812 {bait}"}
+        await ok(await api.responder.patch(f"/api/v1/incidents/{ref}/review", json=patch))
+        item = {"title": "Alert on pool saturation", "type": "prevent", "owner": api.emails["responder"]}
+        await ok(await api.responder.post(f"/api/v1/incidents/{ref}/review/action-items", json=item), 201)
+        exported = await api.viewer.get(f"/api/v1/incidents/{ref}/review/export.pdf")
+        assert sink.received == [] and sink.refused == 0  # nothing asked for the image
+    assert exported.status_code == 200, exported.text
+    assert exported.headers["content-type"] == "application/pdf"
+    assert exported.headers["content-disposition"] == f'attachment; filename="review-{ref}.pdf"'
+    reader = PdfReader(io.BytesIO(exported.content))
+    text = " ".join(" ".join(page.extract_text() for page in reader.pages).split())  # table cells wrap lines
+    assert f"Post-incident review: {ref} Checkout down" in text
+    assert "Why? Pool" in text and "Deploy 4812" in text and "Alert on pool saturation" in text
+    assert "root:" not in text  # /etc/passwd was not read into the document
+    box = reader.pages[0].mediabox  # A4 from the print stylesheet: 595 x 842 points
+    assert (round(float(box.width)), round(float(box.height))) == (595, 842)
+    assert reader.metadata is not None and reader.metadata.title == f"Review of {ref} Checkout down"
+    refused = await api.stakeholder.get(f"/api/v1/incidents/{ref}/review/export.pdf")
+    assert refused.status_code == 403 and refused.headers["content-type"].startswith(PROBLEM)

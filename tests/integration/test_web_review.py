@@ -79,7 +79,10 @@ async def test_a_review_is_curated_written_and_published_through_the_page(web: W
     assert "status" in text_of((await me.client.get(wrong.headers["location"])).text)
     printable = await me.client.get(f"/incidents/{ref}/review.html")
     assert printable.status_code == 200 and "@media print" in printable.text
-    assert (await me.client.get(f"/incidents/{ref}/review.pdf")).status_code == 404
+    pdf = await me.client.get(f"/incidents/{ref}/review.pdf")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF-") and "attachment" in pdf.headers["content-disposition"]
+    assert (await me.client.get(f"/incidents/{ref}/review.docx")).status_code == 404
     assert (await web["stakeholder"].client.get(f"/incidents/{ref}/review")).status_code == 403
     assert (await web["viewer"].post(f"/incidents/{ref}/review/edit", form)).status_code == 403
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.responses import HTMLResponse, PlainTextResponse
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.auth.service import resolve_user
@@ -17,6 +17,7 @@ from warroom.incidents.service import get_incident
 from warroom.reviews import actions, service, views
 from warroom.reviews.html_export import review_html
 from warroom.reviews.models import Review
+from warroom.reviews.pdf_export import review_pdf
 from warroom.reviews.schemas import (
     ActionItemCreate,
     ActionItemOut,
@@ -144,16 +145,22 @@ async def note(
     await service.add_note(session=session, review=review, data=body, actor=user, now=context.clock.now())
 
 
-@router.get("/export.md", response_class=PlainTextResponse)
-async def export_markdown(
-    ref: str, _user: InternalReader, session: ReadSession, context: ContextDep
-) -> PlainTextResponse:
+async def _exported(session: AsyncSession, context: AppContext, ref: str) -> tuple[Incident, str]:
+    """The incident and its review as Markdown: what every export format starts from."""
     incident = await get_incident(session=session, ref=ref)
     review = await service.get_review(session=session, incident=incident)
     text = await views.review_markdown(
         session=session, procedure=context.procedure.procedure, incident=incident, review=review,
         today=context.clock.now().date(),
     )  # fmt: skip
+    return incident, text
+
+
+@router.get("/export.md", response_class=PlainTextResponse)
+async def export_markdown(
+    ref: str, _user: InternalReader, session: ReadSession, context: ContextDep
+) -> PlainTextResponse:
+    incident, text = await _exported(session, context, ref)
     slug = f"review-INC-{incident.id}.md"
     headers = {"Content-Disposition": f'inline; filename="{slug}"'}
     return PlainTextResponse(text, media_type="text/markdown; charset=utf-8", headers=headers)
@@ -164,15 +171,19 @@ async def export_html(
     ref: str, _user: InternalReader, session: ReadSession, context: ContextDep
 ) -> HTMLResponse:
     """A standalone page with print CSS inline; sent as a download, since it carries its own styles."""
-    incident = await get_incident(session=session, ref=ref)
-    review = await service.get_review(session=session, incident=incident)
-    text = await views.review_markdown(
-        session=session, procedure=context.procedure.procedure, incident=incident, review=review,
-        today=context.clock.now().date(),
-    )  # fmt: skip
+    incident, text = await _exported(session, context, ref)
     page = review_html(text, title=f"Review of INC-{incident.id} {incident.title}")
     headers = {"Content-Disposition": f'attachment; filename="review-INC-{incident.id}.html"'}
     return HTMLResponse(page, headers=headers)
+
+
+@router.get("/export.pdf", response_class=Response, responses={200: {"content": {"application/pdf": {}}}})
+async def export_pdf(ref: str, _user: InternalReader, session: ReadSession, context: ContextDep) -> Response:
+    """The HTML export laid out as an A4 PDF (503 where the server lacks the Pango library)."""
+    incident, text = await _exported(session, context, ref)
+    pdf = await review_pdf(review_html(text, title=f"Review of INC-{incident.id} {incident.title}"))
+    headers = {"Content-Disposition": f'attachment; filename="review-INC-{incident.id}.pdf"'}
+    return Response(pdf, media_type="application/pdf", headers=headers)
 
 
 @router.post("/action-items", response_model=ActionItemOut, status_code=201)

@@ -17,6 +17,7 @@ from warroom.operator_cli import ApiFailure, call, client, out
 class ExportFormat(StrEnum):
     md = "md"
     html = "html"
+    pdf = "pdf"
 
 
 PANEL = "Operator (talk to a server: WARROOM_URL, WARROOM_TOKEN)"
@@ -52,12 +53,14 @@ def actions(
 
 def export(
     ref: Annotated[str, typer.Argument(help="The incident, e.g. INC-42.")],
-    format_: Annotated[ExportFormat, typer.Option("--format", help="md or html")] = ExportFormat.md,
+    format_: Annotated[ExportFormat, typer.Option("--format", help="md, html or pdf")] = ExportFormat.md,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
     ] = None,
 ) -> None:
-    """Export the incident's review as Markdown or as a standalone, printable HTML page."""
+    """Export the incident's review as Markdown, a standalone printable HTML page, or a PDF."""
+    if format_ is ExportFormat.pdf and output is None and sys.stdout.isatty():
+        raise ApiFailure("a PDF is not for the terminal: add -o review.pdf (or pipe it)")
     try:
         with client() as http:
             response = http.get(f"/api/v1/incidents/{ref}/review/export.{format_.value}")
@@ -66,9 +69,10 @@ def export(
     if response.is_error:
         raise ApiFailure(f"{response.status_code} {response.json().get('detail', response.reason_phrase)}")
     if output is None:
-        sys.stdout.write(response.text)
+        sys.stdout.buffer.write(response.content)
+        sys.stdout.flush()
     else:
-        output.write_text(response.text, encoding="utf-8")
+        output.write_bytes(response.content)
         out.print(f"wrote {output}", highlight=False)
 
 

@@ -20,6 +20,7 @@ from warroom.incidents.service import get_incident
 from warroom.reviews import actions, service, views
 from warroom.reviews.html_export import review_html
 from warroom.reviews.models import ACTION_STATUSES, ACTION_TYPES, Review
+from warroom.reviews.pdf_export import review_pdf
 from warroom.reviews.schemas import ActionItemCreate, ActionItemPatch, CurationPatch, NoteCreate, ReviewPatch
 from warroom.web.deps import PageInternal, PageWriter, csrf_checked, form_data, writing
 from warroom.web.forms import FormValues, text
@@ -61,9 +62,10 @@ async def review_page(ref: str, request: Request, user: PageInternal, context: C
 
 @router.get("/incidents/{ref}/review.{kind}")
 async def review_export(ref: str, kind: str, user: PageInternal, context: ContextDep) -> Response:
-    """`review.md` (Markdown) or `review.html` (a standalone page with print CSS, as a download)."""
-    if kind not in ("md", "html"):
-        raise NotFound(f"no export as {kind!r}; use review.md or review.html")
+    """`review.md` (Markdown), `review.html` (a standalone page with print CSS) or `review.pdf`, the last
+    two as downloads."""
+    if kind not in ("md", "html", "pdf"):
+        raise NotFound(f"no export as {kind!r}; use review.md, review.html or review.pdf")
     async with context.db.read() as session:
         incident = await get_incident(session=session, ref=ref)
         review = await service.get_review(session=session, incident=incident)
@@ -74,8 +76,10 @@ async def review_export(ref: str, kind: str, user: PageInternal, context: Contex
     if kind == "md":
         return PlainTextResponse(body, media_type="text/markdown; charset=utf-8")
     page = review_html(body, title=f"Review of INC-{incident.id} {incident.title}")
-    name = f"review-INC-{incident.id}.html"
-    return HTMLResponse(page, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    download = {"Content-Disposition": f'attachment; filename="review-INC-{incident.id}.{kind}"'}
+    if kind == "pdf":
+        return Response(await review_pdf(page), media_type="application/pdf", headers=download)
+    return HTMLResponse(page, headers=download)
 
 
 async def _act(request: Request, context: AppContext, ref: str, change: Change, done: str) -> Response:
