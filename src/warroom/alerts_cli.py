@@ -159,8 +159,9 @@ def unack(ref: Annotated[str, typer.Argument(help="The alert's number, uid or de
 
 
 def worker() -> None:
-    """Run the job worker (triage, heartbeats; paging when it lands) until stopped."""
-    from warroom.app import build_context
+    """Run the job worker (triage, escalation steps, deliveries, chat, status notices, periodic checks)
+    until stopped."""
+    from warroom.app import build_context, freeze_startup_heap
     from warroom.jobs.worker import Worker, periodic_checks
     from warroom.logging import configure_logging
 
@@ -170,6 +171,7 @@ def worker() -> None:
 
     async def run() -> None:
         context = build_context(settings, None, None)
+        freeze_startup_heap()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
@@ -79,6 +80,14 @@ def build_context(settings: Settings, clock: Clock | None, procedure: LoadedProc
     return context
 
 
+def freeze_startup_heap() -> None:
+    """What start-up built (~200k objects: the procedure, routes, templates, the ORM's metadata) lives as
+    long as the process; frozen, a full collection no longer walks it. It took 145 ms and fell on whichever
+    request allocated past the threshold (one /incidents page in fifty in the web bench: p99 166 ms -> 16)."""
+    gc.collect()
+    gc.freeze()
+
+
 def _lifespan(
     context: AppContext, *, run_worker: bool
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
@@ -95,6 +104,7 @@ def _lifespan(
             context.wake_worker = worker.wake
             worker_task = asyncio.create_task(worker.run_forever(stop), name="worker")
         undo_drain = _app.state.web.feed.drain_on_exit_signals()
+        freeze_startup_heap()
         yield
         undo_drain()
         await _app.state.web.feed.stop()
