@@ -16,6 +16,7 @@ from warroom.auth import service as auth
 from warroom.clock import FrozenClock
 from warroom.config import Settings
 from warroom.context import AppContext
+from warroom.demo import load_demo
 
 ROLES = ("admin", "responder", "viewer", "stakeholder")
 
@@ -30,6 +31,17 @@ class Api:
     context: AppContext
     app: FastAPI
     emails: dict[str, str] = field(default_factory=dict)
+
+    async def load_demo(self) -> None:
+        """The demo organisation (`warroom run`'s first-run data), at this app's clock."""
+        async with self.context.db.write() as session:
+            await load_demo(
+                session=session,
+                loaded=self.context.procedure,
+                now=self.clock.now(),
+                base_url=self.context.settings.resolved_base_url(),
+            )
+            await session.commit()
 
     def __getattr__(self, role: str) -> httpx.AsyncClient:
         try:

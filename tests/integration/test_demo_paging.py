@@ -11,7 +11,6 @@ import structlog
 from sqlalchemy import select
 
 from tests.integration.conftest import Api
-from warroom.demo import load_demo
 from warroom.jobs.worker import Worker
 from warroom.notify.models import OutgoingMessage
 
@@ -39,14 +38,7 @@ FIRING = {
 
 
 async def _demo_alertmanager_key(api: Api) -> str:
-    async with api.context.db.write() as session:
-        await load_demo(
-            session=session,
-            loaded=api.context.procedure,
-            now=api.clock.now(),
-            base_url=api.context.settings.resolved_base_url(),
-        )
-        await session.commit()
+    await api.load_demo()
     integrations = (await api.admin.get("/api/v1/integrations")).json()
     (demo,) = [i for i in integrations if i["kind"] == "alertmanager"]
     return str(demo["key"])

@@ -9,7 +9,6 @@ from datetime import timedelta
 
 from tests.integration.conftest import Api
 from tests.integration.status_helpers import board, ok, publish
-from warroom.demo import load_demo
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 JSON_ENDPOINTS = (
@@ -140,14 +139,7 @@ async def test_pages_are_plain_public_html(api: Api) -> None:
 
 
 async def test_the_demo_shows_a_status_page_with_history(api: Api) -> None:
-    async with api.context.db.write() as session:
-        await load_demo(
-            session=session,
-            loaded=api.context.procedure,
-            now=api.clock.now(),
-            base_url="http://127.0.0.1:8080",
-        )
-        await session.commit()
+    await api.load_demo()
     summary = (await api.anonymous.get("/status/api/v2/summary.json")).json()
     groups = [c["name"] for c in summary["components"] if c["group"]]
     assert groups == ["Shop", "Platform"] and summary["status"]["indicator"] == "none"
