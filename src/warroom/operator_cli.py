@@ -11,6 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from warroom.comms.wording import messages_sent
+
 out = Console()
 DEFAULT_URL = "http://127.0.0.1:8080"
 
@@ -214,8 +216,10 @@ def _sent(ref: str, update_id: int) -> str:
     """Where a stakeholder update went, as its timeline event recorded it."""
     events = call("GET", f"/api/v1/incidents/{ref}/timeline")
     data = next(e["data"] for e in reversed(events) if e["data"].get("update_id") == update_id)
-    audiences = ", ".join(data.get("audiences", [])) or "no audience (timeline only)"
-    return f": {data.get('messages', 0)} message(s) to {audiences}"
+    audiences = ", ".join(data.get("audiences", []))
+    if not audiences:
+        return ": to no audience (timeline only)"
+    return f": {messages_sent(int(data.get('messages', 0)))} to {audiences}"
 
 
 def resolve(

@@ -106,7 +106,7 @@ def test_an_incident_from_declaration_to_resolution(operator: Operator, tmp_path
     assert plain(operator.ok("update", ref, "Rolled back deploy 4812")) == f"{ref}: internal update posted"
     stakeholder_lists_and_updates(operator, ref)
     stakeholder = plain(operator.ok("update", ref, "Card payments recover", "--stakeholder"))
-    assert stakeholder == f"{ref}: stakeholder update posted: 1 message(s) to internal, executives, customers"
+    assert stakeholder == f"{ref}: stakeholder update posted: 1 message to internal, executives, customers"
     assert plain(operator.ok("resolve", ref)) == f"{ref} resolved: now in review (resolved)"
 
     shown = operator.ok("show", ref)
@@ -144,7 +144,7 @@ def stakeholder_lists_and_updates(operator: Operator, ref: str) -> None:
     )
     assert "customers: 0 recipient(s)" in preview and "Subject: Service disruption: Checkout down" in preview
     narrowed = plain(operator.ok("update", ref, "Execs only", "--stakeholder", "--to", "executives"))
-    assert narrowed == f"{ref}: stakeholder update posted: 1 message(s) to executives"
+    assert narrowed == f"{ref}: stakeholder update posted: 1 message to executives"
     assert operator.fails("update", ref, "x", "--to", "executives") == (
         "error: --to and --preview are for stakeholder updates: add --stakeholder"
     )

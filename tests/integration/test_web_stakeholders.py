@@ -74,7 +74,7 @@ async def test_the_update_form_sends_to_the_ticked_audiences_and_the_header_show
         1,
     )
     page = (await me.client.get(f"/incidents/{ref}")).text
-    assert "Stakeholder update to customers (1 message(s))" in text_of(page)
+    assert "Stakeholder update to customers (1 message)" in text_of(page)
     assert "1h 0m left" in text_of(page)
     nobody = {"audience": "stakeholder", "body": "Timeline only.", "audiences_shown": "1"}
     assert (await me.post(f"/incidents/{ref}/updates", nobody)).status_code == 303

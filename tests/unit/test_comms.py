@@ -10,6 +10,7 @@ import pytest
 
 from tests.unit.test_procedure_schema import MINIMAL, by_path, problems_of
 from warroom.comms import domain
+from warroom.comms.wording import messages_sent
 from warroom.errors import InvalidInput
 from warroom.procedure.loader import load_default_procedure, load_procedure_text
 from warroom.procedure.render import render_markdown
@@ -174,3 +175,12 @@ def test_the_sop_shows_each_audience_with_a_sample() -> None:
     assert "- Hears about: P1, P2" in section
     assert "Subject: Service disruption: Checkout is down" in section
     assert "`next_update_at`" in section
+
+
+def test_the_count_of_stakeholder_messages_in_words() -> None:
+    assert [messages_sent(n) for n in (0, 1, 2, 1500)] == [
+        "no message: those lists were empty",
+        "1 message",
+        "2 messages",
+        "1,500 messages",
+    ]

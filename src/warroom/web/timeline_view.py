@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from warroom.comms.wording import messages_sent
 from warroom.procedure.schemas import Procedure
 from warroom.timeline.models import TimelineEvent
 
@@ -126,7 +127,7 @@ def _sent_to(d: Mapping[str, Any]) -> str:
     if "audiences" not in d:
         return "Stakeholder update"
     audiences = ", ".join(d["audiences"]) or "no audience"
-    return f"Stakeholder update to {audiences} ({d.get('messages', 0)} message(s))"
+    return f"Stakeholder update to {audiences} ({messages_sent(int(d.get('messages', 0)))})"
 
 
 DESCRIBERS: dict[str, Describer] = {
