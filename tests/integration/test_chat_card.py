@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 from tests.fakes.slack import FakeSlack
 from tests.integration.chat_helpers import chat_jobs, declare, fake_slack, rooms, run_jobs, slack, texts
 from tests.integration.conftest import Api
+from warroom.chat.cards import ACK_ACTION, OPEN_ACTION
 from warroom.chat.service import save_room
 from warroom.jobs.domain import backoff
 
@@ -112,6 +113,9 @@ async def test_the_broadcast_card_is_edited_too(api: Api, slack: FakeSlack) -> N
     assert set(edited) == set(card_ts.values()) and len(edited) == 2
     assert {shown["Severity"] for shown in edited.values()} == {"P2 High"}
     assert slack.channels[broadcast["channel"]["id"]]["messages"][0]["text"].startswith(f"{ref}: ")
+    by_channel = {u["channel"]: buttons(blocks_of(u)) for u in slack.calls_to("chat.update")}
+    assert by_channel[card_ts["broadcast"][0]] == [OPEN_ACTION]  # stakeholders read; responders act
+    assert ACK_ACTION in by_channel[card_ts["war_room"][0]]
 
 
 async def test_a_429_on_chat_update_waits_for_retry_after_and_posts_are_not_repeated(

@@ -57,18 +57,21 @@ class SlackCard:
         return hashlib.sha256(shown.encode()).hexdigest()
 
 
-def slack_card(view: RoomView) -> SlackCard:
-    return SlackCard(_text(view, _slack_facts(view)), slack_blocks(view))
+def slack_card(view: RoomView, *, responders: bool = True) -> SlackCard:
+    """The war room's card (`responders`), or the broadcast channel's, which stakeholders read: it has
+    only the Open button, since acting on the incident is the responders' work."""
+    return SlackCard(_text(view, _slack_facts(view)), slack_blocks(view, responders=responders))
 
 
-def slack_blocks(view: RoomView) -> list[dict[str, Any]]:
+def slack_blocks(view: RoomView, *, responders: bool = True) -> list[dict[str, Any]]:
+    buttons = _slack_buttons(view) if responders else _slack_buttons(view)[-1:]
     return [
         {"type": "header", "text": {"type": "plain_text", "text": f"{view.ref}: {view.title}"[:150]}},
         {
             "type": "section",
             "fields": [{"type": "mrkdwn", "text": f"*{n}*\n{v}"} for n, v in _slack_facts(view)],
         },
-        {"type": "actions", "elements": _slack_buttons(view)},
+        {"type": "actions", "elements": buttons},
     ]
 
 

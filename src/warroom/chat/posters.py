@@ -54,7 +54,7 @@ class SlackPoster:
             if room.card_posted_at is None:
                 await self._invite(context, channel, await _responders(context, state))
         if room.card_posted_at is None:
-            card = slack_card(state.view)
+            card = slack_card(state.view, responders=room.purpose == "war_room")
             data = await slack.call("chat.postMessage", web.chat_postMessage, channel=channel,
                                     text=slack_text(card.text), blocks=card.blocks)  # fmt: skip
             room.card_ts, room.card_hash = str(data.get("ts") or "") or None, card.digest
@@ -130,7 +130,8 @@ class SlackPoster:
         await self._update_card(context, state)
 
     async def _update_card(self, context: AppContext, state: RoomState) -> None:
-        room, card = state.room, slack_card(state.view)
+        room = state.room
+        card = slack_card(state.view, responders=room.purpose == "war_room")
         if room.channel_id is None or room.card_ts is None or room.card_hash == card.digest:
             return
         web = slack.client(context.settings)
