@@ -169,6 +169,7 @@ async def test_low_urgency_and_email(api: Api, sink: Sink, mailbox: Mailbox) -> 
     (received,) = mailbox.messages
     mail = received.mail
     assert mail["Subject"] == "[WARNING] disk-80 alarm" and mail["To"] == "responder@example.org"
+    assert mail["Auto-Submitted"] == "auto-generated"  # RFC 3834: no out-of-office reply to a page
     text = received.body
     assert re.search(r"/ack/\d+\.\d+\.\d+\.[0-9a-f]{32}", text), text
 

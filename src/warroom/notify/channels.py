@@ -109,7 +109,9 @@ async def _email(delivery: Delivery, settings: Settings, _client: Outbound | Non
         delivery.subject,
     )
     message["Message-ID"] = message_id(delivery.idempotency_key)
-    for name, value in ((delivery.payload or {}).get("headers") or {}).items():
+    # Every mail warroom sends is machine-made (RFC 3834): out-of-office replies must not answer a page.
+    headers = {"Auto-Submitted": "auto-generated", **((delivery.payload or {}).get("headers") or {})}
+    for name, value in headers.items():
         if name not in EMAIL_HEADERS:
             raise DeliveryFailed(
                 f"email: header {name!r} may not be set; allowed: {', '.join(sorted(EMAIL_HEADERS))}"

@@ -4,8 +4,8 @@ engine (a durable `notify.send` job each, idempotent by subscriber and update). 
 
 Email: the text of the update, a link to the incident and a one-click unsubscribe link in the body, and the
 headers bulk senders are expected to carry: List-Unsubscribe with List-Unsubscribe-Post (RFC 8058: the mail
-client's one-click POST to the URL, token in it), List-Id, and Auto-Submitted (RFC 3834, so out-of-office
-replies stay away). Webhook: the JSON Statuspage sends its webhook subscribers, {meta, page, incident}.
+client's one-click POST to the URL, token in it) and List-Id (every warroom mail is also Auto-Submitted).
+Webhook: the JSON Statuspage sends its webhook subscribers, {meta, page, incident}.
 """
 
 from __future__ import annotations
@@ -192,6 +192,5 @@ def email_headers(page: PageInfo, unsubscribe: str) -> dict[str, dict[str, str]]
             "List-Unsubscribe": f"<{unsubscribe}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             "List-Id": f"{page.name} <status.{host}>",
-            "Auto-Submitted": "auto-generated",
         }
     }
