@@ -15,7 +15,7 @@ from warroom.incidents.domain import parse_ref
 from warroom.incidents.models import Incident
 from warroom.incidents.service import get_incident
 from warroom.reviews import actions, service, views
-from warroom.reviews.html_export import review_html
+from warroom.reviews.html_export import incident_review_html
 from warroom.reviews.models import Review
 from warroom.reviews.pdf_export import review_pdf
 from warroom.reviews.schemas import (
@@ -146,14 +146,9 @@ async def note(
 
 
 async def _exported(session: AsyncSession, context: AppContext, ref: str) -> tuple[Incident, str]:
-    """The incident and its review as Markdown: what every export format starts from."""
-    incident = await get_incident(session=session, ref=ref)
-    review = await service.get_review(session=session, incident=incident)
-    text = await views.review_markdown(
-        session=session, procedure=context.procedure.procedure, incident=incident, review=review,
-        today=context.clock.now().date(),
-    )  # fmt: skip
-    return incident, text
+    return await views.exported_markdown(
+        session=session, procedure=context.procedure.procedure, ref=ref, today=context.clock.now().date()
+    )
 
 
 @router.get("/export.md", response_class=PlainTextResponse)
@@ -172,16 +167,15 @@ async def export_html(
 ) -> HTMLResponse:
     """A standalone page with print CSS inline; sent as a download, since it carries its own styles."""
     incident, text = await _exported(session, context, ref)
-    page = review_html(text, title=f"Review of INC-{incident.id} {incident.title}")
     headers = {"Content-Disposition": f'attachment; filename="review-INC-{incident.id}.html"'}
-    return HTMLResponse(page, headers=headers)
+    return HTMLResponse(incident_review_html(incident, text), headers=headers)
 
 
 @router.get("/export.pdf", response_class=Response, responses={200: {"content": {"application/pdf": {}}}})
 async def export_pdf(ref: str, _user: InternalReader, session: ReadSession, context: ContextDep) -> Response:
     """The HTML export laid out as an A4 PDF (503 where the server lacks the Pango library)."""
     incident, text = await _exported(session, context, ref)
-    pdf = await review_pdf(review_html(text, title=f"Review of INC-{incident.id} {incident.title}"))
+    pdf = await review_pdf(incident_review_html(incident, text))
     headers = {"Content-Disposition": f'attachment; filename="review-INC-{incident.id}.pdf"'}
     return Response(pdf, media_type="application/pdf", headers=headers)
 

@@ -7,6 +7,8 @@ from html import escape
 
 from markdown_it import MarkdownIt
 
+from warroom.incidents.models import Incident
+
 PRINT_CSS = """
 body { font: 11pt/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #111; max-width: 48rem;
        margin: 2rem auto; padding: 0 1rem; }
@@ -19,6 +21,11 @@ strong { font-weight: 650; }
 @media print { body { margin: 0; max-width: none; } h2 { break-after: avoid; } tr { break-inside: avoid; }
   a { color: inherit; } }
 """
+
+
+def incident_review_html(incident: Incident, markdown: str) -> str:
+    """The standalone page for an incident's review (the HTML export, and what the PDF is laid out from)."""
+    return review_html(markdown, title=f"Review of INC-{incident.id} {incident.title}")
 
 
 def review_html(markdown: str, *, title: str) -> str:

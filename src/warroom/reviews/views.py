@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from warroom.auth.models import User
 from warroom.incidents.domain import incident_ref
 from warroom.incidents.models import Incident
+from warroom.incidents.service import get_incident
 from warroom.procedure.schemas import Procedure
 from warroom.reviews import actions, domain, service
 from warroom.reviews.models import ActionItem, Review
@@ -115,3 +116,15 @@ async def review_markdown(
 
 def _status(item: ActionItemOut) -> str:
     return item.status + (" (overdue)" if item.overdue else "")
+
+
+async def exported_markdown(
+    *, session: AsyncSession, procedure: Procedure, ref: str, today: date
+) -> tuple[Incident, str]:
+    """The incident and its review as Markdown: what every export (Markdown, HTML, PDF) starts from."""
+    incident = await get_incident(session=session, ref=ref)
+    review = await service.get_review(session=session, incident=incident)
+    text = await review_markdown(
+        session=session, procedure=procedure, incident=incident, review=review, today=today
+    )
+    return incident, text

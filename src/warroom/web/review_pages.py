@@ -18,7 +18,7 @@ from warroom.errors import DomainError, NotFound
 from warroom.incidents.models import Incident
 from warroom.incidents.service import get_incident
 from warroom.reviews import actions, service, views
-from warroom.reviews.html_export import review_html
+from warroom.reviews.html_export import incident_review_html
 from warroom.reviews.models import ACTION_STATUSES, ACTION_TYPES, Review
 from warroom.reviews.pdf_export import review_pdf
 from warroom.reviews.schemas import ActionItemCreate, ActionItemPatch, CurationPatch, NoteCreate, ReviewPatch
@@ -67,15 +67,12 @@ async def review_export(ref: str, kind: str, user: PageInternal, context: Contex
     if kind not in ("md", "html", "pdf"):
         raise NotFound(f"no export as {kind!r}; use review.md, review.html or review.pdf")
     async with context.db.read() as session:
-        incident = await get_incident(session=session, ref=ref)
-        review = await service.get_review(session=session, incident=incident)
-        body = await views.review_markdown(
-            session=session, procedure=context.procedure.procedure, incident=incident, review=review,
-            today=context.clock.now().date(),
-        )  # fmt: skip
+        incident, body = await views.exported_markdown(
+            session=session, procedure=context.procedure.procedure, ref=ref, today=context.clock.now().date()
+        )
     if kind == "md":
         return PlainTextResponse(body, media_type="text/markdown; charset=utf-8")
-    page = review_html(body, title=f"Review of INC-{incident.id} {incident.title}")
+    page = incident_review_html(incident, body)
     download = {"Content-Disposition": f'attachment; filename="review-INC-{incident.id}.{kind}"'}
     if kind == "pdf":
         return Response(await review_pdf(page), media_type="application/pdf", headers=download)
