@@ -202,10 +202,10 @@ class JobsTable:
 def queue_limits() -> dict[str, object]:
     """The worker's per-queue slots and jobs/minute, as this build sets them (they bound the drain)."""
     try:
-        from warroom.jobs.queues import QUEUES
-    except ImportError:  # a build from before the queues had their own module
+        from warroom.wiring import QUEUES
+    except ImportError:  # a build from before the composition root held the table
         try:
-            from warroom.jobs.worker import QUEUES  # type: ignore[attr-defined,no-redef]
+            from warroom.jobs.queues import QUEUES  # type: ignore[attr-defined,no-redef]
         except ImportError:
             return {}
     return {

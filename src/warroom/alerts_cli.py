@@ -10,9 +10,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from warroom.alerts.intake.replay import replay
 from warroom.alerts.integrations import create_integration, intake_url, list_integrations, rotate_key
 from warroom.alerts.integrations import get_integration as find_integration
-from warroom.alerts.replay import replay
 from warroom.alerts.schemas import INTEGRATION_KINDS, IntegrationCreate
 from warroom.clock import SystemClock
 from warroom.config import Settings
@@ -161,9 +161,9 @@ def unack(ref: Annotated[str, typer.Argument(help="The alert's number, uid or de
 def worker() -> None:
     """Run the job worker (triage, escalation steps, deliveries, chat, status notices, periodic checks)
     until stopped."""
-    from warroom.app import build_context, freeze_startup_heap
-    from warroom.jobs.worker import Worker, periodic_checks
+    from warroom.app import freeze_startup_heap
     from warroom.logging import configure_logging
+    from warroom.wiring import build_context, new_worker
 
     settings = Settings()
     settings.ensure_secret_key()  # ack links and webhook signatures must match the server's
@@ -177,7 +177,7 @@ def worker() -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         try:
-            await Worker(context, periodic=periodic_checks()).run_forever(stop)
+            await new_worker(context).run_forever(stop)
         finally:
             await context.db.engine.dispose()
 

@@ -1,4 +1,7 @@
-"""create_app(settings) -> FastAPI: mounts every router and owns the database engine's lifetime."""
+"""create_app(settings) -> FastAPI: mounts every router and owns the database engine's lifetime.
+
+Beside the composition root (warroom.wiring), which builds the context and the worker this app runs on.
+"""
 
 from __future__ import annotations
 
@@ -14,41 +17,38 @@ from sqlalchemy import text
 
 from warroom import __version__
 from warroom.alerts.api import router as alerts_router
-from warroom.alerts.intake_api import router as intake_router
-from warroom.alerts.intake_flow import IntakeRuntime
-from warroom.alerts.rules_api import ping_router
-from warroom.alerts.rules_api import router as rules_router
-from warroom.alerts.writer import IntakeWriter
+from warroom.alerts.intake.api import router as intake_router
+from warroom.alerts.rules.api import ping_router
+from warroom.alerts.rules.api import router as rules_router
 from warroom.auth.api import router as auth_router
 from warroom.catalog.api import router as catalog_router
 from warroom.chat.mattermost_api import router as mattermost_router
 from warroom.chat.slack_api import router as slack_router
-from warroom.clock import Clock, SystemClock
+from warroom.clock import Clock
 from warroom.comms.api import preview_router as update_preview_router
 from warroom.comms.api import router as stakeholders_router
 from warroom.config import Settings
-from warroom.context import AppContext, bind_sessions
-from warroom.db import SessionFactories, create_engine_for
+from warroom.context import AppContext
 from warroom.incidents.api import router as incidents_router
 from warroom.jobs.api import router as jobs_router
-from warroom.jobs.worker import Worker, periodic_checks
 from warroom.metrics.api import exposition_router
 from warroom.metrics.api import router as metrics_router
 from warroom.notify.api import router as notify_router
 from warroom.oncall.api import feeds as ical_router
 from warroom.oncall.api import router as oncall_router
 from warroom.oncall.policy_api import router as policy_router
-from warroom.paging.api import router as ack_router
 from warroom.problems import BodyLimitMiddleware, install_problem_handlers
 from warroom.procedure.api import router as procedure_router
-from warroom.procedure.loader import LoadedProcedure, load_default_procedure, load_procedure_file
+from warroom.procedure.loader import LoadedProcedure
 from warroom.procedure.service import register_version
 from warroom.reviews.api import items_router as action_items_router
 from warroom.reviews.api import router as reviews_router
 from warroom.statuspage.api import router as status_page_router
-from warroom.statuspage.pages import router as status_pages_router
 from warroom.statuspage.public_api import router as status_json_router
+from warroom.web.ack_page import router as ack_router
 from warroom.web.mount import install_web
+from warroom.web.public_status import router as status_pages_router
+from warroom.wiring import build_context, new_worker
 
 # Intake first: it is the hot path, and routes are matched in order. ping_router before intake_router:
 # /intake/heartbeat/{key} must win over /intake/{kind}/{key}.
@@ -61,23 +61,6 @@ ROUTERS = (
 )  # fmt: skip
 INTAKE_PREFIXES = ("/v2/", "/intake/")
 INTAKE_MAX_BYTES = 512 * 1024  # PagerDuty's documented limit; the same for every sender
-
-
-def load_configured_procedure(settings: Settings) -> LoadedProcedure:
-    """The procedure named by WARROOM_PROCEDURE, else the shipped default; raises ProcedureInvalid."""
-    return load_procedure_file(settings.procedure) if settings.procedure else load_default_procedure()
-
-
-def build_context(settings: Settings, clock: Clock | None, procedure: LoadedProcedure | None) -> AppContext:
-    db = SessionFactories(create_engine_for(settings.resolved_database_url()))
-    context = AppContext(
-        settings=settings, db=db, procedure=procedure or load_configured_procedure(settings),
-        clock=clock or SystemClock(),
-    )  # fmt: skip
-    # A commit that queued jobs wakes this process's worker for their queues (jobs.service.wake_here).
-    context.intake = IntakeRuntime(writer=IntakeWriter(db))
-    bind_sessions(context)
-    return context
 
 
 def freeze_startup_heap() -> None:
@@ -100,7 +83,7 @@ def _lifespan(
         stop = asyncio.Event()
         worker_task = None
         if run_worker:
-            worker = Worker(context, periodic=periodic_checks())
+            worker = new_worker(context)
             context.wake_worker = worker.wake
             worker_task = asyncio.create_task(worker.run_forever(stop), name="worker")
         undo_drain = _app.state.web.feed.drain_on_exit_signals()

@@ -21,9 +21,10 @@ from warroom.bootstrap import create_first_admin
 from warroom.clock import SystemClock
 from warroom.comms import cli as comms_cli
 from warroom.config import Settings
-from warroom.db import SessionFactories, create_engine_for
+from warroom.db import SessionFactories
 from warroom.demo import load_demo
 from warroom.errors import DomainError
+from warroom.incidents.audit import verify_all
 from warroom.metrics import cli as metrics_cli
 from warroom.migrate import upgrade
 from warroom.procedure.loader import (
@@ -35,7 +36,6 @@ from warroom.procedure.loader import (
 from warroom.procedure.render import render_markdown
 from warroom.procedure.service import register_version
 from warroom.reviews import cli as reviews_cli
-from warroom.timeline.service import verify_all
 
 T = TypeVar("T")
 out = Console(soft_wrap=True)
@@ -66,7 +66,9 @@ class CommandFailed(Exception):
 
 def with_db(settings: Settings, work: Callable[[SessionFactories], Awaitable[T]]) -> T:
     async def run() -> T:
-        factories = SessionFactories(create_engine_for(settings.resolved_database_url()))
+        from warroom.wiring import build_context  # interim: the cli package takes a runtime instead
+
+        factories = build_context(settings).db
         try:
             return await work(factories)
         finally:

@@ -7,7 +7,9 @@ fails with SQLITE_BUSY when another writer committed in between, while IMMEDIATE
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, nullcontext
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -99,6 +101,24 @@ def create_engine_for(url: str, *, echo: bool = False) -> AsyncEngine:
     )
 
 
+@dataclass(frozen=True)
+class WriteHooks:
+    """What else must happen with the rows a write session writes, registered at the composition root
+    (warroom.wiring): the observers of each new timeline event (warroom.timeline.service.record). They are
+    not optional: every write session carries them, so no caller can skip a side effect by opening its
+    session some other way."""
+
+    timeline_observers: tuple[Callable[..., Awaitable[None]], ...]
+
+
+class WriteSession(AsyncSession):
+    """A session from `SessionFactories.write`: a change, and the hooks that go with it."""
+
+    def __init__(self, *args: Any, hooks: WriteHooks, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.hooks = hooks
+
+
 class SessionFactories:
     """`read` for queries; `write` for changes (BEGIN IMMEDIATE on SQLite, plain on PostgreSQL).
 
@@ -107,14 +127,17 @@ class SessionFactories:
     run concurrently (row locks order them), so there it is a no-op.
     """
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, hooks: WriteHooks) -> None:
         self.engine = engine
+        self.hooks = hooks
         self.write_turn: AbstractAsyncContextManager[object] = (
             asyncio.Lock() if engine.dialect.name == "sqlite" else nullcontext()
         )
         writer = engine.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
         self.read = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
-        self.write = async_sessionmaker(writer, expire_on_commit=False, autoflush=False)
+        self.write = async_sessionmaker(
+            writer, class_=WriteSession, expire_on_commit=False, autoflush=False, hooks=hooks
+        )
 
     @property
     def dialect(self) -> str:

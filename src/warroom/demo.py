@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.alerts.integrations import create_integration
-from warroom.alerts.rules_service import create_alert_rule
+from warroom.alerts.rules.service import create_alert_rule
 from warroom.alerts.schemas import IntegrationCreate
 from warroom.auth import service as auth
 from warroom.auth.models import User
@@ -24,6 +24,7 @@ from warroom.oncall.policy_service import create_policy
 from warroom.oncall.schemas import LayerIn, PolicyCreate, ScheduleCreate, StepIn
 from warroom.oncall.service import create_schedule
 from warroom.procedure.loader import LoadedProcedure
+from warroom.reviews import service as reviews
 from warroom.statuspage.demo import load_status_page_demo
 
 PEOPLE = [
@@ -177,7 +178,7 @@ class _Story:
 
     async def say(self, minutes: int, actor: User, audience: str, body: str) -> None:
         data = UpdateCreate(audience=audience, body=body)
-        await collaboration.post_update(
+        await comms.post_update(
             session=self.session, loaded=self.loaded, actor=actor, incident=self.incident, data=data,
             now=self.after(minutes), base_url=self.base_url,
         )  # fmt: skip
@@ -191,6 +192,7 @@ class _Story:
             target=target,
             reason=reason,
             now=self.after(minutes),
+            review_published=reviews.is_published,
         )
 
     async def task_done(self, minutes: int, actor: User, title: str, assignee: User) -> None:

@@ -67,3 +67,10 @@ class Unavailable(DomainError):
 def invalid(field_name: str, message: str) -> InvalidInput:
     """Shorthand for the common single-field validation failure."""
     return InvalidInput(f"{field_name}: {message}", [FieldProblem(field_name, message)])
+
+
+class SettingInvalid(DomainError):
+    """A setting the Settings model accepts but this build cannot use (a queue it does not have)."""
+
+    status = 500
+    title = "Invalid setting"

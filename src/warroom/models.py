@@ -1,7 +1,7 @@
 """Imports every table so metadata is complete (Alembic and the schema test read Base.metadata)."""
 
 from warroom.alerts.models import Alert, AlertEvent, Integration, RawEvent, ServiceChange
-from warroom.alerts.rule_models import AlertRule, Heartbeat, MaintenanceWindow, RoutingRule
+from warroom.alerts.rules.models import AlertRule, Heartbeat, MaintenanceWindow, RoutingRule
 from warroom.auth.models import ApiToken, Team, TeamMember, User
 from warroom.catalog.models import Service
 from warroom.chat.models import ChatCapture, ChatRoom, ChatUser

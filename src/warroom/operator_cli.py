@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from warroom.comms.wording import messages_sent
+from warroom.timeline.describe import messages_sent
 
 out = Console()
 DEFAULT_URL = "http://127.0.0.1:8080"

@@ -17,7 +17,7 @@ from tests.integration.conftest import Api
 from warroom.chat.models import ChatRoom
 from warroom.jobs import service as jobs
 from warroom.jobs.models import Job
-from warroom.jobs.worker import Worker
+from warroom.wiring import new_worker
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # the example secret of Slack's documentation
 
@@ -42,7 +42,7 @@ def slack(api: Api, fake_slack: FakeSlack) -> FakeSlack:
 
 
 async def run_jobs(api: Api) -> int:
-    return await Worker(api.context).run_once()
+    return await new_worker(api.context, periodic=()).run_once()
 
 
 async def chat_jobs(api: Api) -> list[Job]:

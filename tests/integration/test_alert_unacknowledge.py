@@ -11,7 +11,7 @@ import pytest
 
 from tests.fakes.sink import Sink, running_sink
 from tests.integration.conftest import Api
-from warroom.jobs.worker import Worker
+from warroom.wiring import new_worker
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ async def test_unacknowledging_restarts_paging_from_the_first_step(api: Api, sin
     await setup(api, sink)
     incident = (await api.responder.post("/api/v1/incidents", json={"title": "DB", "severity": "P2"})).json()
     await api.responder.post("/api/v1/alerts/db-down/attach", json={"incident": incident["ref"]})
-    worker = Worker(api.context)
+    worker = new_worker(api.context, periodic=())
     await worker.run_once()
     assert paged(sink) == ["responder"]
     api.clock.advance(timedelta(minutes=1))
@@ -85,7 +85,7 @@ async def test_unacknowledging_restarts_paging_from_the_first_step(api: Api, sin
 
 async def test_what_cannot_be_unacknowledged(api: Api, sink: Sink) -> None:
     await setup(api, sink)
-    await Worker(api.context).run_once()
+    await new_worker(api.context, periodic=()).run_once()
     before, actions = await alert_state(api)
     same = await api.responder.post("/api/v1/alerts/db-down/unacknowledge")  # triggered: nothing to do
     assert same.status_code == 200 and same.json() == before
@@ -103,5 +103,5 @@ async def test_what_cannot_be_unacknowledged(api: Api, sink: Sink) -> None:
     assert refused.status_code == 409 and refused.headers["content-type"] == "application/problem+json"
     assert await alert_state(api) == (resolved, actions)
     api.clock.advance(timedelta(hours=1))
-    await Worker(api.context).run_once()
+    await new_worker(api.context, periodic=()).run_once()
     assert paged(sink) == ["responder"]

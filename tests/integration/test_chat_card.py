@@ -15,7 +15,7 @@ from tests.fakes.slack import FakeSlack
 from tests.integration.chat_helpers import chat_jobs, declare, fake_slack, rooms, run_jobs, slack, texts
 from tests.integration.conftest import Api
 from warroom.chat.cards import ACK_ACTION, OPEN_ACTION
-from warroom.chat.service import save_room
+from warroom.chat.rooms import save_room
 from warroom.jobs.domain import backoff
 
 __all__ = ["fake_slack", "slack"]  # fixtures

@@ -11,7 +11,7 @@ from tests.fakes.slack import FakeSlack
 from tests.integration.chat_helpers import declare, fake_slack, run_jobs, slack, slack_headers, slack_id
 from tests.integration.conftest import Api
 from warroom.incidents.service import get_incident
-from warroom.timeline.service import verify_incident
+from warroom.timeline.service import verify_chain
 
 __all__ = ["fake_slack", "slack"]  # fixtures
 
@@ -83,7 +83,7 @@ async def test_pinned_and_marked_messages_land_once_at_their_own_time(api: Api, 
     ]
     async with api.context.db.read() as session:
         incident = await get_incident(session=session, ref=ref)
-        count, broken = await verify_incident(session=session, incident=incident)
+        count, broken = await verify_chain(session=session, owner=incident)
     assert broken is None and count == len(timeline)
 
 

@@ -13,11 +13,10 @@ from slack_sdk.errors import SlackApiError
 from tests.fakes.slack import FakeSlack
 from tests.integration.chat_helpers import chat_jobs, declare, fake_slack, rooms, run_jobs, slack, texts
 from tests.integration.conftest import Api
-from warroom.incidents.observers import timeline_observers
 from warroom.jobs.domain import backoff
-from warroom.jobs.worker import Worker
 from warroom.notify.models import OutgoingMessage
 from warroom.notify.service import queue_to_address
+from warroom.wiring import new_worker, timeline_observers
 
 __all__ = ["fake_slack", "slack"]  # fixtures
 
@@ -86,9 +85,10 @@ async def test_a_p4_or_no_chat_tool_stages_nothing(api: Api, slack: FakeSlack) -
     assert await chat_jobs(api) == [] and await rooms(api) == [] and slack.calls == []
 
 
-def test_the_timeline_observers_are_listed() -> None:
+def test_the_timeline_observers_are_listed(api: Api) -> None:
     """What runs in the transaction of every timeline event: a new one must be added here on purpose."""
-    assert [observer.__name__ for observer in timeline_observers()] == ["stage_chat_jobs"]
+    observers = timeline_observers(api.context.settings, api.context.procedure, api.clock)
+    assert [type(observer).__name__ for observer in observers] == ["ChatOutbox", "ReviewDrafter"]
 
 
 def test_the_fake_answers_slack_sdk_the_way_slack_does(fake_slack: FakeSlack) -> None:
@@ -158,7 +158,7 @@ async def test_a_hanging_slack_does_not_delay_a_page(api: Api, slack: FakeSlack)
         )  # fmt: skip
         await session.commit()
     stop = asyncio.Event()
-    worker = asyncio.create_task(Worker(api.context, poll_seconds=0.05).run_forever(stop))
+    worker = asyncio.create_task(new_worker(api.context, periodic=(), poll_seconds=0.05).run_forever(stop))
     try:
         for _ in range(100):
             async with api.context.db.read() as session:

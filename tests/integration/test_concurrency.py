@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from tests.integration.conftest import Api
-from warroom.timeline.service import verify_all
+from warroom.incidents.audit import verify_all
 
 
 async def test_concurrent_notes_on_one_incident_keep_one_chain(api: Api) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from tests.fakes.sink import running_sink
 from tests.integration.conftest import Api
-from warroom.jobs.worker import Worker
+from warroom.wiring import new_worker
 
 METHODS = "/api/v1/me/contact-methods"
 RULES = "/api/v1/me/notification-rules"
@@ -99,5 +99,5 @@ async def test_the_next_page_goes_to_the_changed_address(api: Api) -> None:
             await api.admin.post("/api/v1/integrations", json={"kind": "webhook", "service": "web"})
         ).json()["key"]
         await api.anonymous.post(f"/intake/webhook/{key}", json={"id": "5xx", "title": "errors"})
-        await Worker(api.context).run_once()
+        await new_worker(api.context, periodic=()).run_once()
         assert [r["path"] for r in sink.received] == ["/new"]

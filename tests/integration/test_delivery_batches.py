@@ -16,9 +16,9 @@ from tests.fakes.sink import Sink, running_sink
 from tests.integration.conftest import Api
 from warroom.jobs.domain import backoff
 from warroom.jobs.models import Job
-from warroom.jobs.worker import Worker
 from warroom.notify.models import OutgoingMessage
 from warroom.notify.service import queue_to_address
+from warroom.wiring import new_worker
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ async def test_one_failing_receiver_fails_alone_and_the_rest_are_sent_once(
     good, bad = sinks
     bad.status = 500
     await queue(api, [f"{good.url}/ok"] * 4 + [f"{bad.url}/down"] + [f"{good.url}/ok"])
-    worker = Worker(api.context)
+    worker = new_worker(api.context, periodic=())
     assert await worker.run_once() == 6  # one claim: one batch of six deliveries
     assert keys(good) == Counter({f"batch:{n}": 1 for n in (0, 1, 2, 3, 5)})
     messages, jobs = await states(api)
@@ -84,7 +84,7 @@ async def test_the_batch_path_honours_the_queue_rate_limit(api: Api, sinks: tupl
     api.context.settings.queue_per_minute = {"notify.webhook": 120}
     await queue(api, [f"{good.url}/ok"] * 12)
     stop = asyncio.Event()
-    running = asyncio.create_task(Worker(api.context, poll_seconds=0.1).run_forever(stop))
+    running = asyncio.create_task(new_worker(api.context, periodic=(), poll_seconds=0.1).run_forever(stop))
     began = time.monotonic()
     try:
         await asyncio.sleep(1.5)

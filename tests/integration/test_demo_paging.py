@@ -13,6 +13,7 @@ from sqlalchemy import select
 from tests.integration.conftest import Api
 from warroom.jobs.worker import Worker
 from warroom.notify.models import OutgoingMessage
+from warroom.wiring import new_worker
 
 FIRING = {
     "version": "4",
@@ -55,7 +56,7 @@ async def test_a_critical_alert_pages_the_demo_on_call_escalates_and_the_link_ac
     key = await _demo_alertmanager_key(api)
     on_call = {row["schedule"]: row["user"] for row in (await api.viewer.get("/api/v1/oncall")).json()}
     assert on_call["payments-oncall"] == "alice@demo.warroom"
-    worker = Worker(api.context)
+    worker = new_worker(api.context, periodic=())
     posted = await api.anonymous.post(f"/intake/alertmanager/{key}", json=FIRING)
     assert posted.status_code == 202, posted.text
     first = await _run(worker)

@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import START
 from tests.integration.conftest import Api
-from warroom.jobs.worker import Worker
+from warroom.wiring import new_worker
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "intake"
 
@@ -180,7 +180,7 @@ async def test_raw_requests_are_kept_and_replay_rebuilds_alerts(api: Api) -> Non
         a["details"].get("somethingNew") == {"kept": True} or "somethingNew" in json.dumps(a["details"])
         for a in before
     )
-    from warroom.alerts.replay import replay
+    from warroom.alerts.intake.replay import replay
 
     async with api.context.db.write() as session:
         report = await replay(session=session)
@@ -215,7 +215,7 @@ async def test_rules_route_declare_group_and_maintenance(api: Api) -> None:
     assert (await api.admin.post("/api/v1/routing-rules", json=route)).status_code == 201
     rule = {"name": "group db", "action": "group", "incident_severity": "P2"}
     assert (await api.admin.post("/api/v1/services/db/alert-rules", json=rule)).status_code == 201
-    worker = Worker(api.context)
+    worker = new_worker(api.context, periodic=())
     for n in range(2):
         body = {"id": f"pg-{n}", "title": "postgres replica lag", "group": "pg-cluster"}
         await api.anonymous.post(f"/intake/webhook/{key}", json=body)
@@ -250,7 +250,7 @@ async def test_heartbeat_missed_then_recovered(api: Api) -> None:
     )
     ping_url = created.json()["ping_url"].replace(api.context.settings.resolved_base_url(), "")
     assert (await api.anonymous.get(ping_url)).json() == {"status": "ok", "recovered": False}
-    from warroom.alerts.heartbeats import check_heartbeats
+    from warroom.alerts.intake.heartbeats import check_heartbeats
 
     api.clock.advance(timedelta(minutes=4))
     await check_heartbeats(api.context)
@@ -366,7 +366,7 @@ async def test_opsgenie_updates_and_get_alert(api: Api) -> None:
 async def test_the_dedup_upsert_survives_prepared_statements(api: Api) -> None:
     """psycopg prepares a statement after 5 runs on a connection; the upsert must still find its index."""
     from warroom.alerts.domain import AlertEventIn
-    from warroom.alerts.store import IntakeWork, apply_work
+    from warroom.alerts.intake.store import IntakeWork, apply_work
 
     created = await integration(api, "webhook")
     async with api.context.db.write() as session:

@@ -11,15 +11,15 @@ import pytest
 from tests.integration.conftest import Api
 from warroom.jobs import service
 from warroom.jobs.domain import LEASE, RetryLater, backoff
+from warroom.jobs.kinds import Batched, Grouped, JobRun, Shared
 from warroom.jobs.models import Job
-from warroom.jobs.queues import QUEUES
-from warroom.jobs.registry import JobRun, handlers
-from warroom.jobs.worker import Worker, deal, groups, periodic_checks
+from warroom.jobs.worker import deal, groups
+from warroom.wiring import JOB_KINDS, PERIODIC_CHECKS, QUEUES, new_worker
 
 
 def test_the_registered_job_kinds_and_periodic_checks() -> None:
     """The worker's plumbing, listed: a new kind or check must be added here on purpose."""
-    assert sorted(handlers()) == [
+    assert sorted(JOB_KINDS) == [
         "alert.triage",
         "chat.capture",
         "chat.mirror",
@@ -39,7 +39,11 @@ def test_the_registered_job_kinds_and_periodic_checks() -> None:
         "chat.teams",
         "chat.mattermost",
     ]
-    assert [check.__name__ for check in periodic_checks()] == [
+    shapes = {kind: type(shape).__name__ for kind, shape in JOB_KINDS.items() if not callable(shape) or
+              isinstance(shape, Shared | Grouped | Batched)}  # fmt: skip
+    assert shapes == {"alert.triage": "Grouped", "escalation.step": "Grouped",
+                      "escalation.unack_check": "Shared", "notify.send": "Batched"}  # fmt: skip
+    assert [check.__name__ for check in PERIODIC_CHECKS] == [
         "check_heartbeats",
         "remind_overdue_action_items",
         "remind_due_updates",
@@ -98,7 +102,7 @@ async def test_failures_retry_with_backoff_then_park_with_the_error(api: Api) ->
         calls.append(run.attempt)
         raise RuntimeError(f"downstream said no ({payload['n']})")
 
-    worker = Worker(api.context, kinds={"test.boom": boom})
+    worker = new_worker(api.context, periodic=(), kinds={"test.boom": boom})
     job_id = await enqueue(api, "test.boom", n=7)
     assert await worker.run_once() == 1
     first = await job(api, job_id)
@@ -128,7 +132,7 @@ async def test_retry_later_reschedules_without_spending_an_attempt(api: Api) -> 
         if len(calls) < 4:
             raise RetryLater(30, "ratelimited")
 
-    worker = Worker(api.context, kinds={"test.limited": limited})
+    worker = new_worker(api.context, periodic=(), kinds={"test.limited": limited})
     job_id = await enqueue(api, "test.limited")  # max_attempts=2: three postponements would exhaust it
     for _ in range(3):
         await worker.run_once()
@@ -149,7 +153,7 @@ async def test_a_job_and_its_effects_commit_together(api: Api) -> None:
         await service.enqueue(session=run.session, spec=service.JobSpec("test.child", {}), now=run.now)
         raise RuntimeError("after the write")
 
-    worker = Worker(api.context, kinds={"test.half": half})
+    worker = new_worker(api.context, periodic=(), kinds={"test.half": half})
     await enqueue(api, "test.half")
     await worker.run_once()
     async with api.context.db.read() as session:
@@ -159,7 +163,7 @@ async def test_a_job_and_its_effects_commit_together(api: Api) -> None:
 
 async def test_unknown_kinds_fail_visibly(api: Api) -> None:
     job_id = await enqueue(api, "test.nobody-handles-this")
-    await Worker(api.context, kinds={}).run_once()
+    await new_worker(api.context, periodic=(), kinds={}).run_once()
     assert "no handler for job kind" in ((await job(api, job_id)).last_error or "")
 
 
@@ -169,7 +173,7 @@ async def test_counts_by_state(api: Api, state: str) -> None:
         return None
 
     await enqueue(api, "test.fine")
-    await Worker(api.context, kinds={"test.fine": fine}).run_once()
+    await new_worker(api.context, periodic=(), kinds={"test.fine": fine}).run_once()
     async with api.context.db.read() as session:
         assert await service.counts(session=session) == {state: 1}
 
@@ -177,10 +181,12 @@ async def test_counts_by_state(api: Api, state: str) -> None:
 def test_grouped_kinds_share_a_transaction_and_others_run_alone() -> None:
     kinds = ["escalation.step"] * 5 + ["notify.send"] * 3 + ["test.other"] * 2
     jobs = [Job(id=n, kind=kind) for n, kind in enumerate(kinds)]
-    cut = [[j.id for j in group] for group in groups(jobs, 2)]
+    cut = [[j.id for j in group] for group in groups(jobs, 2, JOB_KINDS)]
     assert sorted(cut) == [[0, 1], [2, 3], [4], [5, 6], [7], [8], [9]]  # deliveries go in batches too
-    assert groups(jobs[:3], 1) == [[jobs[0]], [jobs[1]], [jobs[2]]]
-    shares = deal(groups(jobs, 2), 2)  # never more tasks than free slots, whatever the claim brought
+    assert groups(jobs[:3], 1, JOB_KINDS) == [[jobs[0]], [jobs[1]], [jobs[2]]]
+    shares = deal(
+        groups(jobs, 2, JOB_KINDS), 2
+    )  # never more tasks than free slots, whatever the claim brought
     assert [[[j.id for j in g] for g in share] for share in shares] == [
         [[8], [0, 1], [4], [7]],
         [[9], [2, 3], [5, 6]],
@@ -202,7 +208,7 @@ async def test_one_bad_job_in_a_group_fails_alone_and_the_rest_apply_once(api: A
             raise RuntimeError("step 3 is broken")
 
     ids = [await enqueue(api, "escalation.step", n=n) for n in range(6)]
-    await Worker(api.context, kinds={"escalation.step": step}).run_once()
+    await new_worker(api.context, periodic=(), kinds={"escalation.step": Shared(step)}).run_once()
     assert runs == [0, 1, 2, 3, 0, 1, 2, 3, 4, 5]  # the group to the failure, then each alone
     states = {job_id: (await job(api, job_id)).state for job_id in ids}
     assert [states[i] for i in ids] == ["done", "done", "done", "pending", "done", "done"]

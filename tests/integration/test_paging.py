@@ -16,8 +16,8 @@ from sqlalchemy import select
 from tests.fakes.sink import Sink, running_sink
 from tests.fakes.smtp import Mailbox, running_mailbox
 from tests.integration.conftest import Api
-from warroom.jobs.worker import Worker
 from warroom.notify.models import OutgoingMessage
+from warroom.wiring import new_worker
 
 
 @pytest.fixture
@@ -66,7 +66,7 @@ async def fire(api: Api, key: str, dedup: str = "db-down", severity: str = "crit
 
 async def test_pages_escalates_and_stops_on_the_ack_link(api: Api, sink: Sink) -> None:
     key = await setup(api, sink)
-    worker = Worker(api.context)
+    worker = new_worker(api.context, periodic=())
     await fire(api, key)
     await worker.run_once()
     assert [r["path"] for r in sink.received] == ["/responder"]
@@ -105,7 +105,7 @@ async def test_pages_escalates_and_stops_on_the_ack_link(api: Api, sink: Sink) -
 
 async def test_acknowledging_early_stops_the_next_step(api: Api, sink: Sink) -> None:
     key = await setup(api, sink)
-    worker = Worker(api.context)
+    worker = new_worker(api.context, periodic=())
     await fire(api, key)
     await worker.run_once()
     ack = await api.responder.post("/api/v1/alerts/db-down/acknowledge")
@@ -117,7 +117,7 @@ async def test_acknowledging_early_stops_the_next_step(api: Api, sink: Sink) -> 
 
 async def test_an_intake_acknowledge_stops_paging_too(api: Api, sink: Sink) -> None:
     key = await setup(api, sink)
-    worker = Worker(api.context)
+    worker = new_worker(api.context, periodic=())
     await fire(api, key)
     await worker.run_once()
     incident = (await api.responder.post("/api/v1/incidents", json={"title": "DB", "severity": "P2"})).json()
@@ -133,7 +133,7 @@ async def test_an_intake_acknowledge_stops_paging_too(api: Api, sink: Sink) -> N
 
 async def test_a_failing_channel_is_retried_with_the_error_visible(api: Api, sink: Sink) -> None:
     key = await setup(api, sink)
-    worker = Worker(api.context)
+    worker = new_worker(api.context, periodic=())
     sink.status = 500
     await fire(api, key)
     await worker.run_once()
@@ -164,7 +164,7 @@ async def test_low_urgency_and_email(api: Api, sink: Sink, mailbox: Mailbox) -> 
     rule = {"contact_method": method.json()["id"], "delay_seconds": 0, "urgency": "low"}
     assert (await api.responder.post("/api/v1/me/notification-rules", json=rule)).status_code == 201
     await fire(api, key, dedup="disk-80", severity="warning")
-    await Worker(api.context).run_once()
+    await new_worker(api.context, periodic=()).run_once()
     assert sink.received == []  # low urgency: only the low-urgency rule (email) applies
     (received,) = mailbox.messages
     mail = received.mail
@@ -176,7 +176,7 @@ async def test_low_urgency_and_email(api: Api, sink: Sink, mailbox: Mailbox) -> 
 
 async def test_escalating_by_hand_pages_the_next_step_now(api: Api, sink: Sink) -> None:
     key = await setup(api, sink)
-    worker = Worker(api.context)
+    worker = new_worker(api.context, periodic=())
     await fire(api, key)
     await worker.run_once()
     escalated = await api.responder.post("/api/v1/alerts/db-down/escalate")
@@ -206,7 +206,7 @@ async def test_an_acknowledged_alert_not_resolved_in_time_pages_again(api: Api, 
     key = (await api.admin.post("/api/v1/integrations", json={"kind": "webhook", "service": "db"})).json()[
         "key"
     ]
-    worker = Worker(api.context)
+    worker = new_worker(api.context, periodic=())
     await fire(api, key, dedup="slow-burn")
     await worker.run_once()
     await api.responder.post("/api/v1/alerts/slow-burn/acknowledge")
@@ -251,7 +251,7 @@ async def test_a_schedule_target_pages_whoever_is_on_call(api: Api, sink: Sink) 
     assert [(o["schedule"], o["user"]) for o in oncall] == [("web", api.emails["responder"])]
     api.clock.advance(timedelta(days=7))  # the next week: the viewer's turn
     await fire(api, key, dedup="week-two")
-    await Worker(api.context).run_once()
+    await new_worker(api.context, periodic=()).run_once()
     assert [r["path"] for r in sink.received] == ["/viewer"]
 
 
@@ -350,7 +350,7 @@ async def test_apprise_urls_deliver_json_and_form_posts(api: Api, sink: Sink) ->
         "key"
     ]
     await fire(api, key, dedup="backlog")
-    await Worker(api.context).run_once()
+    await new_worker(api.context, periodic=()).run_once()
     paths = sorted(r["path"] for r in sink.received)
     json_post = json.loads(next(r["body"] for r in sink.received if r["path"] == "/apprise-json"))
     assert json_post["title"] == "[CRITICAL] backlog alarm" and "/ack/" in json_post["message"]

@@ -12,7 +12,7 @@ import pytest
 
 from tests.fakes.sink import Sink, running_sink
 from tests.integration.conftest import Api
-from warroom.jobs.worker import Worker
+from warroom.wiring import new_worker
 
 
 @pytest.fixture
@@ -111,7 +111,7 @@ async def test_a_refused_policy_change_changes_nothing(api: Api) -> None:
 
 async def test_a_running_escalation_walks_the_new_steps_from_where_it_was(api: Api, sink: Sink) -> None:
     await paging_setup(api, sink)
-    worker = Worker(api.context)
+    worker = new_worker(api.context, periodic=())
     await worker.run_once()
     assert paged(sink) == ["responder"]  # step 0 done; step 1 (viewer) is due in 5 minutes
     new_steps = [step(0, "viewer"), step(60, "admin"), step(600, "viewer")]
@@ -138,7 +138,7 @@ async def test_a_policy_shortened_under_a_running_escalation_pages_its_last_step
     api: Api, sink: Sink
 ) -> None:
     await paging_setup(api, sink)
-    worker = Worker(api.context)
+    worker = new_worker(api.context, periodic=())
     await worker.run_once()
     api.clock.advance(timedelta(minutes=5))
     await worker.run_once()

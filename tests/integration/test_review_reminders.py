@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import START
 from tests.fakes.sink import Sink, running_sink
 from tests.integration.conftest import Api
-from warroom.jobs.worker import Worker, periodic_checks
+from warroom.wiring import new_worker
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ async def test_an_overdue_action_item_reminds_its_owner_once_a_day(api: Api, sin
             "due_on": (START + timedelta(days=2)).date().isoformat()}  # fmt: skip
     made = await api.responder.post(f"/api/v1/incidents/{ref}/review/action-items", json=item)
     assert made.status_code == 201, made.text
-    worker = Worker(api.context, periodic=periodic_checks())
+    worker = new_worker(api.context)
     await worker.run_once()
     assert sink.received == []  # not due yet
     api.clock.advance(timedelta(days=3))

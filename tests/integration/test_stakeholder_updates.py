@@ -12,7 +12,7 @@ import pytest
 
 from tests.fakes.sink import Sink, running_sink
 from tests.integration.conftest import Api
-from warroom.jobs.worker import Worker, periodic_checks
+from warroom.wiring import new_worker
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ async def test_an_update_goes_to_each_audience_in_its_own_words(api: Api, sink: 
     update = {"audience": "stakeholder", "body": "We rolled back deploy 4812; errors are falling."}
     await ok(await api.responder.post(f"/api/v1/incidents/{ref}/updates", json=update), 201)
     assert sink.received == []  # queued in the update's transaction, delivered by the worker
-    await Worker(api.context).run_once()
+    await new_worker(api.context, periodic=()).run_once()
     got = {r["path"].strip("/"): body for r, body in zip(sink.received, sink.bodies(), strict=True)}
     assert sorted(got) == ["customers", "executives", "internal"]
     internal, customers = got["internal"], got["customers"]
@@ -94,7 +94,7 @@ async def test_chosen_audiences_only_and_refusals_change_nothing(api: Api, sink:
     note = {"audience": "internal", "body": "x", "audiences": ["internal"]}
     assert (await api.responder.post(path, json=note)).status_code == 422
     assert await timeline(api, ref) == before
-    await Worker(api.context).run_once()
+    await new_worker(api.context, periodic=()).run_once()
     assert [r["path"] for r in sink.received] == ["/internal"]
     p3 = {"title": "Exports slow", "severity": "P3"}
     low = (await ok(await api.responder.post("/api/v1/incidents", json=p3), 201))["ref"]
@@ -121,7 +121,7 @@ async def test_the_preview_renders_without_sending(api: Api, sink: Sink) -> None
     assert (
         await api.viewer.post(f"/api/v1/incidents/{ref}/updates/preview", json={"body": "x"})
     ).status_code == 403
-    await Worker(api.context).run_once()
+    await new_worker(api.context, periodic=()).run_once()
     assert sink.received == []
     assert [e["kind"] for e in await timeline(api, ref)].count("stakeholder_update") == 0
 
@@ -132,7 +132,7 @@ async def test_the_cadence_reminds_the_communications_lead_until_an_update_is_po
     hook = {"kind": "webhook", "address": f"{sink.url}/lead", "label": "Hook"}
     await ok(await api.responder.post("/api/v1/me/contact-methods", json=hook), 201)
     ref = await p1_with_roles(api)  # declared at 10:00; a P1 wants an update every 30 minutes
-    worker = Worker(api.context, periodic=periodic_checks())
+    worker = new_worker(api.context)
     api.clock.advance(timedelta(minutes=29))
     await worker.run_once()
     assert sink.received == []

@@ -13,7 +13,7 @@ from tests.conftest import START
 from tests.fakes.sink import Sink, running_sink
 from tests.integration.conftest import Api
 from tests.integration.status_helpers import board, ok
-from warroom.jobs.worker import Worker, periodic_checks
+from warroom.wiring import new_worker
 
 
 @pytest.fixture
@@ -49,7 +49,7 @@ async def test_the_window_moves_components_and_the_maintenance(api: Api, sink: S
         "scheduled_until": (START + timedelta(hours=2)).isoformat(),
     }
     made = await ok(await api.responder.post("/api/v1/status-page/maintenances", json=window), 201)
-    worker = Worker(api.context, periodic=periodic_checks())
+    worker = new_worker(api.context)
     await worker.run_once()
     assert (await statuses(api))["API"] == "operational"
     api.clock.advance(timedelta(minutes=59))
@@ -96,7 +96,7 @@ async def test_a_window_missed_whole_still_starts_and_completes(api: Api) -> Non
     refused = await api.responder.post("/api/v1/status-page/maintenances", json=bad)
     assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "scheduled_until"
     api.clock.advance(timedelta(hours=1))  # the worker was away for the whole window
-    await Worker(api.context, periodic=periodic_checks()).run_once()
+    await new_worker(api.context).run_once()
     [shown] = await ok(await api.viewer.get("/api/v1/status-page/maintenances"))
     assert [u["status"] for u in shown["updates"]] == ["completed", "in_progress", "scheduled"]
     assert (await statuses(api))["Web"] == "operational"

@@ -16,10 +16,10 @@ from tests.fakes.smtp import Mailbox, running_mailbox
 from tests.integration.conftest import Api
 from tests.integration.status_helpers import board, ok, publish
 from warroom.jobs.models import Job
-from warroom.jobs.worker import Worker
 from warroom.notify.models import OutgoingMessage
 from warroom.statuspage.models import StatusSubscriber, StatusSubscriberComponent
 from warroom.statuspage.notices import CHUNK
+from warroom.wiring import new_worker
 
 LINK = re.compile(
     r"http://127\.0\.0\.1:8080(/status/subscriptions/\d+/(?:confirm|unsubscribe)\?token=[\w-]+)"
@@ -64,7 +64,7 @@ async def test_email_double_opt_in_notice_and_unsubscribe(api: Api, mailbox: Mai
     box = mailbox
     api.context.settings.smtp_port = box.port
     b = await board(api)
-    worker = Worker(api.context)
+    worker = new_worker(api.context, periodic=())
     answer = await api.anonymous.post("/status", data={"email": "reader@example.com"})
     assert answer.status_code == 200 and "we sent a link to confirm" in answer.text
     await worker.run_once()
@@ -106,7 +106,7 @@ async def test_webhook_subscriber_gets_statuspage_json(api: Api, sink: Sink) -> 
         made = await ok(await api.responder.post("/api/v1/status-page/subscribers", json=hook), 201)
         assert made["confirmed"] is True
     created = await publish(api, "API errors", [{"id": b.api_component, "status": "degraded_performance"}])
-    await Worker(api.context).run_once()
+    await new_worker(api.context, periodic=()).run_once()
     assert [r["path"] for r in sink.received] == ["/all"]  # the other is limited to Search
     document = sink.bodies()[0]
     assert set(document) == {"meta", "page", "incident"}
@@ -168,7 +168,7 @@ async def test_a_notice_to_many_subscribers_is_written_by_the_worker_in_chunks(a
     await publish(api, "API errors", [{"id": b.api_component, "status": "major_outage"}])
     assert await _rows(api, OutgoingMessage) == 0  # the request wrote none of the 1,001 notices
     assert await _rows(api, Job, Job.kind == "statuspage.notify") == 1
-    await Worker(api.context).run_once()
+    await new_worker(api.context, periodic=()).run_once()
     expected = {f"/s{n}" for n in range(1, 1002) if n % 10}
     assert len(sink.received) == len(expected) == 901
     assert {r["path"] for r in sink.received} == expected  # each once, the Search-only ones not at all

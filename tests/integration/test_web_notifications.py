@@ -11,8 +11,8 @@ from sqlalchemy import select
 from tests.fakes.sink import Sink, running_sink
 from tests.integration.conftest import Api
 from tests.integration.web_helpers import Web, field_error, field_value, open_web, text_of
-from warroom.jobs.worker import Worker
 from warroom.notify.models import OutgoingMessage
+from warroom.wiring import new_worker
 
 
 @pytest.fixture
@@ -78,7 +78,7 @@ async def test_send_me_a_test_is_delivered_by_the_worker(web: Web, sink: Sink) -
     sent = await me.post(f"/me/notifications/methods/{method_id}/test", {})
     assert sent.status_code == 303 and sent.headers["location"] == "/me/notifications#recent"
     assert "pending" in text_of((await me.client.get("/me/notifications")).text)
-    await Worker(web.api.context).run_once()
+    await new_worker(web.api.context, periodic=()).run_once()
     assert [r["path"] for r in sink.received] == ["/me"]
     body = sink.bodies()[0]
     assert body["subject"] == "warroom test message" and "Nothing is wrong" in body["body"]

@@ -10,10 +10,10 @@ import pytest
 
 from tests.unit.test_procedure_schema import MINIMAL, by_path, problems_of
 from warroom.comms import domain
-from warroom.comms.wording import messages_sent
 from warroom.errors import InvalidInput
 from warroom.procedure.loader import load_default_procedure, load_procedure_text
 from warroom.procedure.render import render_markdown
+from warroom.timeline.describe import messages_sent
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 

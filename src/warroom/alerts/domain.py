@@ -119,3 +119,11 @@ def next_status(current: AlertStatus | None, action: Action) -> AlertStatus | No
         "update": current,
     }
     return transitions[action]
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """An action naming its alert by our id (Opsgenie identifierType id or tiny), not a dedup key."""
+
+    identifier: str
+    identifier_type: str  # "id" (the alert's uid), "tiny" (its number) or "alias" (the dedup key)

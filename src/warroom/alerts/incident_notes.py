@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.alerts.models import Alert
 from warroom.incidents.models import Incident
-from warroom.incidents.service import record
+from warroom.timeline.kinds import alert_kind
+from warroom.timeline.service import record
 
 
 async def note_on_incident(
@@ -21,5 +22,5 @@ async def note_on_incident(
     incident = await session.get(Incident, row[0], with_for_update=True)
     if incident is not None:
         await record(
-            session, incident, actor or "sender", f"alert_{action}", now, alert_id=alert_id, title=row[1]
+            session, incident, actor or "sender", alert_kind(action), now, alert_id=alert_id, title=row[1]
         )

@@ -9,15 +9,16 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from warroom.alerts.domain import Lookup
 from warroom.alerts.incident_notes import note_on_incident
 from warroom.alerts.models import Alert, AlertEvent, RawEvent
-from warroom.alerts.store import Lookup
 from warroom.auth.models import User
 from warroom.catalog.models import Service
 from warroom.errors import Conflict, NotFound
 from warroom.incidents.models import Incident
-from warroom.incidents.service import record
 from warroom.paging.engine import restart_paging, stop_paging
+from warroom.timeline.kinds import EventKind
+from warroom.timeline.service import record
 
 OPSGENIE_STATUS = {"triggered": "open", "acknowledged": "open", "resolved": "closed"}
 OPSGENIE_ACTIONS = {
@@ -139,7 +140,7 @@ async def attach(
         session,
         incident,
         label,
-        "alert_attached",
+        EventKind.alert_attached,
         now,
         alert_id=alert.id,
         title=alert.title,

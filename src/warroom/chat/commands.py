@@ -19,6 +19,7 @@ from warroom.chat.domain import HELP, ChatCommand, find_role
 from warroom.chat.identity import warroom_user
 from warroom.chat.models import ChatUser
 from warroom.chat.service import incident_for_channel
+from warroom.comms import service as comms
 from warroom.context import AppContext
 from warroom.errors import DomainError, InvalidInput, NotFound
 from warroom.incidents import collaboration, domain, service
@@ -111,14 +112,15 @@ async def _dispatch(session: AsyncSession, context: AppContext, actor: User, cal
         if not command.rest:
             raise InvalidInput("write the update after the command: /warroom update Rollback in progress")
         data = UpdateCreate(audience="stakeholder", body=command.rest)
-        await collaboration.post_update(
+        await comms.post_update(
             session=session, loaded=context.procedure, actor=actor, incident=incident, data=data, now=now,
             base_url=context.settings.resolved_base_url(),
         )  # fmt: skip
         return Reply(f"{_who(actor)} posted a stakeholder update on {ref}: {command.rest}", public=True)
     target = domain.resolution_phase(context.procedure.procedure, current=incident.phase)
     await service.move_phase(session=session, loaded=context.procedure, actor=actor, incident=incident,
-                             target=target, reason=command.rest, now=now)  # fmt: skip
+                             target=target, reason=command.rest, now=now,
+                             review_published=context.review_published)  # fmt: skip
     phase = context.procedure.procedure.phase(incident.phase).name
     return Reply(f"{_who(actor)} resolved {ref} (now {phase}).", public=True)
 

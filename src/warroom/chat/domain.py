@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
 
 from warroom.incidents.domain import REF_PATTERN
 
@@ -62,27 +61,6 @@ def topic(view: RoomView) -> str:
 
 def mirrored(kind: str, *, internal: bool) -> bool:
     return kind in (INTERNAL_KINDS if internal else PUBLIC_KINDS)
-
-
-def mirror_line(kind: str, actor: str, data: Mapping[str, Any], names: Mapping[str, str]) -> str:
-    """One line (or a short paragraph) for a timeline event; `names` turns phase and role ids into names."""
-
-    def name(value: object) -> str:
-        return names.get(str(value), str(value))
-
-    reason = f": {data['reason']}" if data.get("reason") else ""
-    lines = {
-        "severity_changed": f"Severity {data.get('old')} → {data.get('new')} by {actor}{reason}",
-        "phase_changed": f"Phase {name(data.get('old'))} → {name(data.get('new'))} by {actor}{reason}",
-        "role_assigned": f"{data.get('user')} is now {name(data.get('role'))} (by {actor})",
-        "role_unassigned": f"{data.get('user')} is no longer {name(data.get('role'))} (by {actor})",
-        "stakeholder_update": f"Stakeholder update from {actor}:\n{data.get('body', '')}",
-        "note": f"Note from {actor}:\n{data.get('body', '')}",
-        "acknowledged": f"Acknowledged by {actor}",
-        "resolved": f"Resolved by {actor}",
-        "reopened": f"Reopened by {actor}{reason}",
-    }
-    return lines.get(kind, f"{kind.replace('_', ' ')} by {actor}")
 
 
 def message_time(ts: str) -> datetime:

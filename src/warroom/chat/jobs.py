@@ -23,20 +23,11 @@ from warroom.chat import slack
 from warroom.chat.domain import message_time, mirrored
 from warroom.chat.identity import slack_account, warroom_user
 from warroom.chat.posters import POSTERS, Poster
-from warroom.chat.service import (
-    CapturedMessage,
-    RoomState,
-    capture,
-    is_captured,
-    release_lease,
-    room_for_channel,
-    room_state,
-    save_room,
-    take_lease,
-)
+from warroom.chat.rooms import RoomState, release_lease, room_state, save_room, take_lease
+from warroom.chat.service import CapturedMessage, capture, is_captured, room_for_channel
 from warroom.context import AppContext
 from warroom.jobs.domain import RetryLater
-from warroom.jobs.registry import JobRun
+from warroom.jobs.kinds import JobRun
 
 log = structlog.get_logger("warroom.chat")
 LEASE_WAIT_SECONDS = 3.0  # a job finding its room busy waits this long, then comes back later

@@ -7,6 +7,8 @@ room and transaction. With no chat tool configured this costs nothing and stages
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event, select
@@ -14,10 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
 from warroom.chat.models import ChatRoom
+from warroom.clock import Clock
 from warroom.config import Settings
-from warroom.context import AppContext, context_of
 from warroom.incidents.models import Incident
 from warroom.jobs.service import JobSpec, stage
+from warroom.procedure.loader import LoadedProcedure
 from warroom.timeline.models import TimelineEvent
 
 OPENING_KINDS = frozenset({"declared", "severity_changed"})
@@ -48,36 +51,45 @@ def _memo(session: AsyncSession) -> dict[str, Any]:
     return memo
 
 
-async def stage_chat_jobs(session: AsyncSession, incident: Incident, added: TimelineEvent) -> None:
-    context = context_of(session)
-    if context is None:
-        return
-    providers = configured_providers(context.settings)
-    if not providers:
-        return
-    memo = _memo(session)
-    rooms: list[ChatRoom] | None = memo["rooms"].get(incident.id)
-    if rooms is None:
-        query = select(ChatRoom).where(ChatRoom.incident_id == incident.id).order_by(ChatRoom.id)
-        rooms = memo["rooms"][incident.id] = list((await session.scalars(query)).all())
-    if added.kind in OPENING_KINDS and _marked(context, incident.severity):
-        rooms.extend(await _open_rooms(session, context, incident, added, rooms, providers))
-    for room in rooms:
-        if room.id not in memo["staged"]:
-            memo["staged"].add(room.id)
-            await stage_mirror(session=session, room=room, context=context)
+@dataclass(frozen=True)
+class ChatOutbox:
+    """The observer (registered by warroom.wiring): what the settings, procedure and clock are, it reads
+    when an event lands (a test or an operator may change the settings of a running app)."""
 
+    settings: Settings
+    loaded: LoadedProcedure
+    clock: Clock
 
-def _marked(context: AppContext, severity: str) -> bool:
-    try:
-        return context.procedure.procedure.severity(severity).chat_channel
-    except KeyError:  # a severity the current procedure no longer has
-        return False
+    async def __call__(self, session: AsyncSession, incident: Incident, added: TimelineEvent) -> None:
+        providers = configured_providers(self.settings)
+        if not providers:
+            return
+        memo = _memo(session)
+        rooms: list[ChatRoom] | None = memo["rooms"].get(incident.id)
+        if rooms is None:
+            query = select(ChatRoom).where(ChatRoom.incident_id == incident.id).order_by(ChatRoom.id)
+            rooms = memo["rooms"][incident.id] = list((await session.scalars(query)).all())
+        if added.kind in OPENING_KINDS and self._marked(incident.severity):
+            opened = await _open_rooms(
+                session, self.settings, self.clock.now(), incident, added, rooms, providers
+            )
+            rooms.extend(opened)
+        for room in rooms:
+            if room.id not in memo["staged"]:
+                memo["staged"].add(room.id)
+                await stage_mirror(session=session, room=room, now=self.clock.now())
+
+    def _marked(self, severity: str) -> bool:
+        try:
+            return self.loaded.procedure.severity(severity).chat_channel
+        except KeyError:  # a severity the current procedure no longer has
+            return False
 
 
 async def _open_rooms(
     session: AsyncSession,
-    context: AppContext,
+    settings: Settings,
+    now: datetime,
     incident: Incident,
     added: TimelineEvent,
     rooms: list[ChatRoom],
@@ -85,7 +97,6 @@ async def _open_rooms(
 ) -> list[ChatRoom]:
     """The rooms this incident lacks. The card shows the incident as it is when posted, so mirroring
     starts after the event that opened the room."""
-    settings, now = context.settings, context.clock.now()
     have = {(room.provider, room.purpose) for room in rooms}
     wanted = [(provider, "war_room") for provider in providers]
     if "slack" in providers and settings.slack_broadcast_channel:
@@ -109,8 +120,8 @@ async def _open_rooms(
     return opened
 
 
-async def stage_mirror(*, session: AsyncSession, room: ChatRoom, context: AppContext) -> None:
+async def stage_mirror(*, session: AsyncSession, room: ChatRoom, now: datetime) -> None:
     spec = JobSpec(
         "chat.mirror", {"room_id": room.id}, queue=f"chat.{room.provider}", max_attempts=MIRROR_ATTEMPTS
     )
-    await stage(session=session, spec=spec, now=context.clock.now())
+    await stage(session=session, spec=spec, now=now)

@@ -15,12 +15,13 @@ from sqlalchemy import select
 from warroom.auth.models import User
 from warroom.chat import slack
 from warroom.chat.cards import mattermost_message, slack_card, teams_message
-from warroom.chat.domain import channel_name, mirror_line, topic
+from warroom.chat.domain import channel_name, topic
 from warroom.chat.identity import slack_id_for
-from warroom.chat.service import RoomState, names, record_opened, save_room
+from warroom.chat.rooms import RoomState, record_opened, save_room
 from warroom.context import AppContext
 from warroom.incidents.service import held_roles
 from warroom.jobs.domain import RetryLater
+from warroom.timeline.describe import chat_line, names_of
 from warroom.timeline.models import TimelineEvent
 
 NAME_ATTEMPTS = 5
@@ -41,7 +42,7 @@ def slack_text(text: str) -> str:
 
 
 def line_for(context: AppContext, event: TimelineEvent) -> str:
-    return mirror_line(event.kind, event.actor, event.data, names(context.procedure.procedure))
+    return chat_line(event, names_of(context.procedure.procedure))
 
 
 class SlackPoster:

@@ -1,12 +1,13 @@
-"""War rooms in the database: their view of the incident, the mirroring lease and cursor, and messages
-captured from a channel onto the timeline. Callers own the transaction unless a function says otherwise."""
+"""War rooms in the database: their view of the incident, the room of a channel, and messages captured from
+a channel onto the timeline. Callers own the transaction (the mirroring jobs' own short transactions are in
+chat/rooms.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.auth.models import User
@@ -14,19 +15,11 @@ from warroom.chat.domain import COMMANDER_ROLE, RoomView
 from warroom.chat.models import ChatCapture, ChatRoom
 from warroom.context import AppContext
 from warroom.errors import NotFound
-from warroom.incidents.collaboration import add_link
 from warroom.incidents.domain import incident_ref
 from warroom.incidents.models import Incident
-from warroom.incidents.service import get_incident, held_roles, record
-from warroom.procedure.schemas import Procedure
-from warroom.timeline.models import TimelineEvent
-
-
-def names(procedure: Procedure) -> dict[str, str]:
-    """Phase and role ids to their names, for mirrored lines."""
-    found = {phase.id: phase.name for phase in procedure.phases}
-    found.update({role.id: role.name for role in procedure.roles})
-    return found
+from warroom.incidents.service import get_incident, held_roles
+from warroom.timeline.kinds import EventKind
+from warroom.timeline.service import record
 
 
 async def room_view(*, session: AsyncSession, context: AppContext, incident: Incident) -> RoomView:
@@ -50,78 +43,6 @@ async def room_view(*, session: AsyncSession, context: AppContext, incident: Inc
         status=incident.status, commander=commander, acknowledged=incident.acknowledged_at is not None,
         url=f"{context.settings.resolved_base_url()}/incidents/{ref}",
     )  # fmt: skip
-
-
-async def take_lease(*, context: AppContext, room_id: int, lease: timedelta) -> bool:
-    """Hold the room for one mirroring job (committed at once, so other jobs see it); False when another
-    job holds it. A lease whose job died lapses."""
-    now = context.clock.now()
-    async with context.db.write_turn, context.db.write() as session:
-        taken = await session.execute(
-            update(ChatRoom)
-            .where(ChatRoom.id == room_id, or_(ChatRoom.locked_until.is_(None), ChatRoom.locked_until < now))
-            .values(locked_until=now + lease)
-        )
-        await session.commit()
-    return bool(getattr(taken, "rowcount", 0))
-
-
-async def release_lease(*, context: AppContext, room_id: int) -> None:
-    async with context.db.write_turn, context.db.write() as session:
-        await session.execute(update(ChatRoom).where(ChatRoom.id == room_id).values(locked_until=None))
-        await session.commit()
-
-
-async def save_room(*, context: AppContext, room_id: int, **values: object) -> None:
-    """Write down progress at once (a channel made, a post done), so a retry never does it twice."""
-    async with context.db.write_turn, context.db.write() as session:
-        await session.execute(update(ChatRoom).where(ChatRoom.id == room_id).values(**values))
-        await session.commit()
-
-
-@dataclass(frozen=True)
-class RoomState:
-    room: ChatRoom
-    incident: Incident
-    view: RoomView
-    pending: list[TimelineEvent]
-
-
-async def room_state(*, context: AppContext, room_id: int, limit: int = 50) -> RoomState | None:
-    async with context.db.read() as session:
-        room = await session.get(ChatRoom, room_id)
-        if room is None:
-            return None
-        incident = await session.get(Incident, room.incident_id)
-        if incident is None:
-            return None
-        query = (
-            select(TimelineEvent)
-            .where(TimelineEvent.incident_id == incident.id, TimelineEvent.seq > room.cursor_seq)
-            .order_by(TimelineEvent.seq)
-            .limit(limit)
-        )
-        pending = list((await session.scalars(query)).all())
-        view = await room_view(session=session, context=context, incident=incident)
-    return RoomState(room=room, incident=incident, view=view, pending=pending)
-
-
-async def record_opened(*, context: AppContext, room_id: int, title: str) -> None:
-    """The channel on the incident: a link (shown on its page) and a timeline event."""
-    now = context.clock.now()
-    async with context.db.write_turn, context.db.write() as session:
-        room = await session.get(ChatRoom, room_id)
-        if room is None or room.url is None:
-            return
-        incident = await get_incident(session=session, ref=str(room.incident_id), for_update=True)
-        await add_link(session=session, incident=incident, title=title, url=room.url, actor=room.provider,
-                       now=now)  # fmt: skip
-        await record(
-            session, incident, room.provider, "chat_channel_opened", now,
-            provider=room.provider, channel_id=room.channel_id, name=room.channel_name, url=room.url,
-        )  # fmt: skip
-        room.opened_at = now
-        await session.commit()
 
 
 async def room_for_channel(*, session: AsyncSession, provider: str, channel_id: str) -> ChatRoom | None:
@@ -168,7 +89,7 @@ async def capture(*, session: AsyncSession, room: ChatRoom, message: CapturedMes
     ):
         return False
     await record(
-        session, incident, message.author, "chat_message", message.at,
+        session, incident, message.author, EventKind.chat_message, message.at,
         provider=message.provider, channel_id=message.channel_id, ts=message.ts, text=message.text,
         via=message.via, marked_by=message.marked_by,
     )  # fmt: skip

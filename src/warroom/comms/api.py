@@ -1,4 +1,4 @@
-"""Stakeholder lists (/api/v1/stakeholders) and the preview of a stakeholder update before it is posted."""
+"""Stakeholder lists (/api/v1/stakeholders), and an incident's updates: the preview, and posting one."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from warroom.comms import service
 from warroom.comms.models import StakeholderRecipient
 from warroom.comms.schemas import PreviewRequest, RecipientCreate, RecipientOut, RenderedOut
 from warroom.deps import ContextDep, IncidentWriter, InternalReader, ReadSession, WriteSession
+from warroom.incidents.schemas import UpdateCreate, UpdateOut
 from warroom.incidents.service import get_incident
+from warroom.incidents.views import updates_out
 
 router = APIRouter(prefix="/api/v1/stakeholders", tags=["communications"])
 preview_router = APIRouter(prefix="/api/v1/incidents", tags=["communications"])
@@ -64,3 +66,15 @@ async def preview_update(
         RenderedOut(audience=r.audience, subject=r.subject, body=r.body, recipients=counts[r.audience])
         for r in rendered
     ]
+
+
+@preview_router.post("/{ref}/updates", status_code=201, response_model=UpdateOut)
+async def post_update(
+    ref: str, body: UpdateCreate, user: IncidentWriter, session: WriteSession, context: ContextDep
+) -> UpdateOut:
+    incident = await get_incident(session=session, ref=ref, for_update=True)
+    update = await service.post_update(
+        session=session, loaded=context.procedure, actor=user, incident=incident, data=body,
+        now=context.clock.now(), base_url=context.settings.resolved_base_url(),
+    )  # fmt: skip
+    return (await updates_out(session, [update]))[0]

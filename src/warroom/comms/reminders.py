@@ -14,11 +14,13 @@ from warroom.comms import domain
 from warroom.context import AppContext
 from warroom.incidents.domain import incident_ref
 from warroom.incidents.models import Incident
-from warroom.incidents.service import held_roles, record
+from warroom.incidents.service import held_roles
 from warroom.notify.models import ContactMethod
 from warroom.notify.service import queue_message
 from warroom.procedure.domain import parse_duration
 from warroom.procedure.schemas import Procedure
+from warroom.timeline.kinds import EventKind
+from warroom.timeline.service import record
 
 WHO = ("communications_lead", "incident_commander")  # the first role held is reminded
 REMINDER_ACTOR = "warroom: update cadence"
@@ -50,7 +52,7 @@ async def _remind(session: AsyncSession, context: AppContext, incident: Incident
                 subject=f"Stakeholder update due: {ref} {incident.title}", body=body, now=now,
             )  # fmt: skip
     await record(
-        session, incident, REMINDER_ACTOR, "update_reminder", now,
+        session, incident, REMINDER_ACTOR, EventKind.update_reminder, now,
         due_at=due.isoformat() if due else None, reminded=person.email if person else None,
     )  # fmt: skip
     incident.update_reminded_at = now

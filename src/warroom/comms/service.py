@@ -13,13 +13,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.auth.models import User
 from warroom.comms import domain
+from warroom.comms.domain import Rendered
 from warroom.comms.models import StakeholderRecipient
 from warroom.errors import Conflict, NotFound, invalid
 from warroom.incidents.domain import incident_ref, next_update_due
 from warroom.incidents.models import Incident, StatusUpdate
-from warroom.incidents.service import held_roles, service_slugs
+from warroom.incidents.schemas import UpdateCreate
+from warroom.incidents.service import held_roles, refresh_update_due, service_slugs
 from warroom.notify.service import queue_to_address
 from warroom.procedure.loader import LoadedProcedure
+from warroom.timeline.kinds import EventKind
+from warroom.timeline.service import record
 
 
 async def list_recipients(
@@ -141,3 +145,41 @@ def next_due_after_posting(loaded: LoadedProcedure, incident: Incident, now: dat
         loaded.procedure, severity=incident.severity, status=incident.status,
         declared_at=incident.declared_at, last_update_at=now,
     )  # fmt: skip
+
+
+async def post_update(
+    *,
+    session: AsyncSession,
+    loaded: LoadedProcedure,
+    actor: User,
+    incident: Incident,
+    data: UpdateCreate,
+    now: datetime,
+    base_url: str,
+) -> StatusUpdate:
+    """An internal note, or a stakeholder update: rendered for each audience by the procedure's templates,
+    queued to everyone on their lists, and restarting the update cadence."""
+    rendered: list[Rendered] = []
+    if data.audience == "stakeholder":
+        incident.last_update_at = now
+        refresh_update_due(loaded, incident)
+        rendered = await render_update(
+            session=session, loaded=loaded, base_url=base_url, incident=incident, body=data.body,
+            author=actor, audiences=data.audiences, now=now, next_update_at=incident.next_update_due_at,
+        )  # fmt: skip
+    elif data.audiences is not None:
+        raise invalid("audiences", "only a stakeholder update goes to audiences")
+    update = StatusUpdate(
+        incident_id=incident.id, audience=data.audience, body=data.body, author_id=actor.id, posted_at=now
+    )
+    session.add(update)
+    await session.flush()
+    if data.audience == "stakeholder":
+        queued = await distribute(session=session, update=update, rendered=rendered, now=now)
+        sent_to = {"audiences": [r.audience for r in rendered], "messages": queued}
+        await record(session, incident, actor, EventKind.stakeholder_update, now, update_id=update.id,
+                     body=data.body, **sent_to)  # fmt: skip
+    else:
+        await record(session, incident, actor, EventKind.note, now, update_id=update.id, body=data.body)
+    incident.updated_at = now
+    return update

@@ -36,7 +36,6 @@ from warroom.incidents.schemas import (
     TaskOut,
     TaskPatch,
     TimelineEventOut,
-    UpdateCreate,
     UpdateOut,
 )
 from warroom.timeline.service import list_events
@@ -174,6 +173,7 @@ async def change_phase(
         target=body.phase,
         reason=body.reason,
         now=context.clock.now(),
+        review_published=context.review_published,
     )
     return await _one(context, session, incident, user)
 
@@ -197,6 +197,7 @@ async def resolve(
         target=target,
         reason=body.reason if body else "",
         now=context.clock.now(),
+        review_published=context.review_published,
     )
     return await _one(context, session, incident, user)
 
@@ -267,18 +268,6 @@ async def updates(ref: str, user: IncidentReader, session: ReadSession) -> list[
     )
     found = await collaboration.list_updates(session=session, incident_id=incident.id, audiences=audiences)
     return await views.updates_out(session, found)
-
-
-@router.post("/{ref}/updates", status_code=201, response_model=UpdateOut)
-async def post_update(
-    ref: str, body: UpdateCreate, user: IncidentWriter, session: WriteSession, context: ContextDep
-) -> UpdateOut:
-    incident = await service.get_incident(session=session, ref=ref, for_update=True)
-    update = await collaboration.post_update(
-        session=session, loaded=context.procedure, actor=user, incident=incident, data=body,
-        now=context.clock.now(), base_url=context.settings.resolved_base_url(),
-    )  # fmt: skip
-    return (await views.updates_out(session, [update]))[0]
 
 
 @router.get("/{ref}/timeline", response_model=list[TimelineEventOut])

@@ -10,14 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.auth.models import User
 from warroom.auth.service import resolve_user
-from warroom.comms import service as comms
-from warroom.comms.domain import Rendered
 from warroom.errors import Conflict, NotFound, invalid
 from warroom.incidents import domain
 from warroom.incidents.models import Incident, IncidentLink, RoleAssignment, StatusUpdate, Task
-from warroom.incidents.schemas import TaskCreate, TaskPatch, UpdateCreate
-from warroom.incidents.service import acknowledge, held_roles, record, refresh_update_due
+from warroom.incidents.schemas import TaskCreate, TaskPatch
+from warroom.incidents.service import acknowledge, held_roles
 from warroom.procedure.loader import LoadedProcedure
+from warroom.timeline.kinds import EventKind
+from warroom.timeline.service import record
 
 
 async def _user_field(session: AsyncSession, ref: str, field: str) -> User:
@@ -50,7 +50,7 @@ async def assign_role(
                 session,
                 incident,
                 actor,
-                "role_unassigned",
+                EventKind.role_unassigned,
                 now,
                 role=role,
                 user=await _email(session, holding),
@@ -59,7 +59,7 @@ async def assign_role(
         incident_id=incident.id, role=role, user_id=user.id, assigned_at=now, assigned_by_id=actor.id
     )
     session.add(holding)
-    await record(session, incident, actor, "role_assigned", now, role=role, user=user.email)
+    await record(session, incident, actor, EventKind.role_assigned, now, role=role, user=user.email)
     await acknowledge(session=session, actor=actor, incident=incident, now=now)
     incident.updated_at = now
     await session.flush()
@@ -92,7 +92,7 @@ async def unassign_role(
         raise Conflict(f"{user.email} does not hold {role}")
     for holding in holdings:
         holding.unassigned_at, holding.unassigned_by_id = now, actor.id
-    await record(session, incident, actor, "role_unassigned", now, role=role, user=user.email)
+    await record(session, incident, actor, EventKind.role_unassigned, now, role=role, user=user.email)
     incident.updated_at = now
     await session.flush()
 
@@ -125,7 +125,7 @@ async def add_task(
         session,
         incident,
         actor,
-        "task_added",
+        EventKind.task_added,
         now,
         task_id=task.id,
         title=task.title,
@@ -160,7 +160,7 @@ async def update_task(
         task.done, task.done_at = patch.done, (now if patch.done else None)
         changes["done"] = patch.done
     if changes:
-        kind = "task_done" if changes.get("done") is True else "task_updated"
+        kind = EventKind.task_done if changes.get("done") is True else EventKind.task_updated
         await record(session, incident, actor, kind, now, task_id=task.id, title=task.title, changes=changes)
         incident.updated_at = now
     await session.flush()
@@ -170,44 +170,6 @@ async def update_task(
 async def list_tasks(*, session: AsyncSession, incident_id: int) -> list[Task]:
     query = select(Task).where(Task.incident_id == incident_id).order_by(Task.id)
     return list((await session.scalars(query)).all())
-
-
-async def post_update(
-    *,
-    session: AsyncSession,
-    loaded: LoadedProcedure,
-    actor: User,
-    incident: Incident,
-    data: UpdateCreate,
-    now: datetime,
-    base_url: str,
-) -> StatusUpdate:
-    """An internal note, or a stakeholder update: rendered for each audience by the procedure's templates,
-    queued to everyone on their lists, and restarting the update cadence."""
-    rendered: list[Rendered] = []
-    if data.audience == "stakeholder":
-        incident.last_update_at = now
-        refresh_update_due(loaded, incident)
-        rendered = await comms.render_update(
-            session=session, loaded=loaded, base_url=base_url, incident=incident, body=data.body,
-            author=actor, audiences=data.audiences, now=now, next_update_at=incident.next_update_due_at,
-        )  # fmt: skip
-    elif data.audiences is not None:
-        raise invalid("audiences", "only a stakeholder update goes to audiences")
-    update = StatusUpdate(
-        incident_id=incident.id, audience=data.audience, body=data.body, author_id=actor.id, posted_at=now
-    )
-    session.add(update)
-    await session.flush()
-    if data.audience == "stakeholder":
-        queued = await comms.distribute(session=session, update=update, rendered=rendered, now=now)
-        sent_to = {"audiences": [r.audience for r in rendered], "messages": queued}
-        await record(session, incident, actor, "stakeholder_update", now, update_id=update.id, body=data.body,
-                     **sent_to)  # fmt: skip
-    else:
-        await record(session, incident, actor, "note", now, update_id=update.id, body=data.body)
-    incident.updated_at = now
-    return update
 
 
 async def list_updates(
@@ -251,7 +213,7 @@ async def add_link(
     link = IncidentLink(incident_id=incident.id, title=title, url=url, added_by_id=added_by, added_at=now)
     session.add(link)
     await session.flush()
-    await record(session, incident, actor, "link_added", now, link_id=link.id, title=title, url=url)
+    await record(session, incident, actor, EventKind.link_added, now, link_id=link.id, title=title, url=url)
     incident.updated_at = now
     return link
 
@@ -264,7 +226,7 @@ async def remove_link(
         raise NotFound(f"no link {link_id} on {domain.incident_ref(incident.id)}")
     await session.delete(link)
     await record(
-        session, incident, actor, "link_removed", now, link_id=link_id, title=link.title, url=link.url
+        session, incident, actor, EventKind.link_removed, now, link_id=link_id, title=link.title, url=link.url
     )
     incident.updated_at = now
     await session.flush()

@@ -12,7 +12,6 @@ from warroom.procedure.domain import parse_duration
 from warroom.procedure.schemas import Phase, Procedure
 
 REF_PATTERN = re.compile(r"^(?:inc-)?(\d{1,12})$", re.IGNORECASE)
-REOPEN_KIND = "reopened"
 
 
 def incident_ref(incident_id: int) -> str:

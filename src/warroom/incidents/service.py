@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,20 +16,17 @@ from warroom.catalog.service import services_by_slug
 from warroom.errors import NotFound
 from warroom.incidents import domain
 from warroom.incidents.models import Incident, IncidentService, RoleAssignment, Task
-from warroom.incidents.observers import timeline_observers
 from warroom.incidents.schemas import IncidentCreate, IncidentPatch
 from warroom.procedure.loader import LoadedProcedure
 from warroom.timeline.domain import GENESIS_HASH
-from warroom.timeline.service import append_event
+from warroom.timeline.kinds import EventKind
+from warroom.timeline.service import record
 
 
-async def record(
-    session: AsyncSession, incident: Incident, actor: User | str, kind: str, at: datetime, **data: Any
-) -> None:
-    label = actor if isinstance(actor, str) else actor.email
-    event = await append_event(session=session, incident=incident, at=at, actor=label, kind=kind, data=data)
-    for observe in timeline_observers():
-        await observe(session, incident, event)
+class PublishedCheck(Protocol):
+    """Whether an incident's review is published (reviews.service.is_published, handed down by callers)."""
+
+    async def __call__(self, *, session: AsyncSession, incident_id: int) -> bool: ...
 
 
 def refresh_update_due(loaded: LoadedProcedure, incident: Incident) -> None:
@@ -86,13 +83,13 @@ async def _record_declaration(
     """The milestones known at declaration, then the declaration itself with the playbook it started."""
     playbook = loaded.procedure.incident_type(incident.type).playbook
     if incident.impact_started_at:
-        await record(session, incident, actor, "impact_started", incident.impact_started_at)
-    await record(session, incident, actor, "detected", incident.detected_at or incident.declared_at)
+        await record(session, incident, actor, EventKind.impact_started, incident.impact_started_at)
+    await record(session, incident, actor, EventKind.detected, incident.detected_at or incident.declared_at)
     await record(
         session,
         incident,
         actor,
-        "declared",
+        EventKind.declared,
         incident.declared_at,
         title=incident.title,
         severity=incident.severity,
@@ -197,7 +194,7 @@ async def update_incident(
             session,
             incident,
             actor,
-            "severity_changed",
+            EventKind.severity_changed,
             now,
             old=old,
             new=patch.severity,
@@ -220,7 +217,7 @@ async def _apply_fields(
     for name, value in changes.items():
         setattr(incident, name, value)
     if changes:
-        await record(session, incident, actor, "updated", now, changes=changes)
+        await record(session, incident, actor, EventKind.updated, now, changes=changes)
 
 
 async def service_slugs(*, session: AsyncSession, incident_ids: Sequence[int]) -> dict[int, list[str]]:
@@ -245,7 +242,7 @@ async def _replace_services(
         return
     await session.execute(delete(IncidentService).where(IncidentService.incident_id == incident.id))
     session.add_all(IncidentService(incident_id=incident.id, service_id=s.id) for s in services)
-    await record(session, incident, actor, "services_changed", now, old=before, new=after)
+    await record(session, incident, actor, EventKind.services_changed, now, old=before, new=after)
 
 
 async def held_roles(*, session: AsyncSession, incident_id: int) -> list[RoleAssignment]:
@@ -264,10 +261,10 @@ async def move_phase(
     target: str,
     reason: str,
     now: datetime,
+    review_published: PublishedCheck,
 ) -> Incident:
-    # Reviews build on incidents (they record onto its timeline), so they are imported here, not at the top.
-    from warroom.reviews import service as reviews
-
+    """Move to `target` if the procedure allows it from here; a review is drafted on resolving (an
+    observer of the `resolved` milestone). Reviews sit above incidents, so their guard is passed in."""
     holders = {a.role for a in await held_roles(session=session, incident_id=incident.id)}
     move = domain.check_phase_move(
         loaded.procedure,
@@ -275,23 +272,21 @@ async def move_phase(
         target=target,
         severity=incident.severity,
         held_roles=holders,
-        review_published=await reviews.is_published(session=session, incident_id=incident.id),
+        review_published=await review_published(session=session, incident_id=incident.id),
     )
     old = incident.phase
     incident.phase, incident.status, incident.updated_at = move.target.id, move.target.status, now
     refresh_update_due(loaded, incident)
     if move.reopens:
         incident.resolved_at = incident.closed_at = None
-        await record(session, incident, actor, domain.REOPEN_KIND, now, phase=old, reason=reason)
-    await record(session, incident, actor, "phase_changed", now, old=old, new=move.target.id, reason=reason)
+        await record(session, incident, actor, EventKind.reopened, now, phase=old, reason=reason)
+    await record(
+        session, incident, actor, EventKind.phase_changed, now, old=old, new=move.target.id, reason=reason
+    )
     for milestone in move.milestones:
         if getattr(incident, f"{milestone}_at") is None:
             setattr(incident, f"{milestone}_at", now)
-            await record(session, incident, actor, milestone, now)
-    if move.target.status == "resolved":
-        await reviews.draft_review(
-            session=session, procedure=loaded.procedure, incident=incident, actor=actor, now=now
-        )
+            await record(session, incident, actor, EventKind(milestone), now)
     await session.flush()
     return incident
 
@@ -301,6 +296,6 @@ async def acknowledge(*, session: AsyncSession, actor: User, incident: Incident,
     if incident.acknowledged_at is not None:
         return False
     incident.acknowledged_at = incident.updated_at = now
-    await record(session, incident, actor, "acknowledged", now)
+    await record(session, incident, actor, EventKind.acknowledged, now)
     await session.flush()
     return True

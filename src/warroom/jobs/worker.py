@@ -7,9 +7,10 @@ loops wake on LISTEN/NOTIFY; on both, a commit that queued jobs wakes this proce
 queues at once (jobs.service.wake_here); everywhere they also poll, so a lost notification costs at most
 one poll.
 
-Three shapes of kind (jobs.registry): plain handlers, one job at a time (several sharing a transaction for
-the GROUPED_KINDS); `Grouped` kinds, whose whole group is one call; `Batched` kinds (deliveries), which get
-the claimed batch and run their own short transactions around the network.
+The shapes of kind (jobs.kinds): plain handlers, one job at a time; `Shared` handlers, several jobs to a
+transaction; `Grouped` kinds, whose whole group is one call; `Batched` kinds (deliveries), which get the
+claimed batch and run their own short transactions around the network. Which kinds exist, their queues
+and the periodic checks are the composition root's to say (warroom.wiring): they are required arguments.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -26,15 +27,15 @@ import psycopg
 import structlog
 from sqlalchemy.engine import make_url
 
-from warroom.alerts.throttle import Bucket
 from warroom.context import AppContext
 from warroom.db import LazyTurn
 from warroom.jobs import service
 from warroom.jobs.domain import RetryLater
+from warroom.jobs.kinds import Batched, BatchRun, Grouped, Handler, JobRun, Kind, Shared, runs_in_groups
 from warroom.jobs.models import Job
 from warroom.jobs.queues import QueueLimits, limits_for
-from warroom.jobs.registry import Batched, BatchRun, Grouped, Handler, JobRun, Kind, handlers
-from warroom.notify.channels import Outbound
+from warroom.outbound import Outbound
+from warroom.ratelimit import Bucket
 
 log = structlog.get_logger("warroom.worker")
 Periodic = Callable[[AppContext], Awaitable[None]]
@@ -42,20 +43,15 @@ NOTIFY_CHANNEL = "warroom_jobs"
 
 
 NETWORK_QUEUES = ("notify.", "chat.")
-# Kinds whose jobs may share a transaction: each is idempotent and touches few rows. (Triage may take a
-# per-group advisory lock; two groups taking two such locks in opposite orders deadlock, PostgreSQL ends
-# one, and its jobs then run one by one.)
-GROUPED_KINDS = frozenset({"alert.triage", "escalation.step", "escalation.unack_check"})
-# Kinds whose claimed jobs go to their handler as one batch (registry.Batched).
-BATCHED_KINDS = frozenset({"notify.send"})
 
 
-def groups(jobs: list[Job], size: int) -> list[list[Job]]:
-    """Jobs in claim order, cut into runs of one kind: grouped kinds up to `size` each, others alone."""
+def groups(jobs: list[Job], size: int, kinds: Mapping[str, Kind]) -> list[list[Job]]:
+    """Jobs in claim order, cut into runs of one kind: kinds that run in groups (jobs.kinds) up to `size`
+    each, others alone."""
     by_kind: dict[str, list[Job]] = {}
     out: list[list[Job]] = []
     for job in jobs:
-        if job.kind in GROUPED_KINDS | BATCHED_KINDS and size > 1:
+        if runs_in_groups(kinds.get(job.kind)) and size > 1:
             by_kind.setdefault(job.kind, []).append(job)
         else:
             out.append([job])
@@ -67,16 +63,17 @@ def groups(jobs: list[Job], size: int) -> list[list[Job]]:
 @dataclass
 class Worker:
     context: AppContext
+    kinds: Mapping[str, Kind]
+    periodic: Sequence[Periodic]
+    queues: Mapping[str, QueueLimits]
     batch: int = 32
     poll_seconds: float = 0.5
-    periodic: list[Periodic] = field(default_factory=list)
-    kinds: dict[str, Kind] = field(default_factory=handlers)
     _wakes: dict[str, asyncio.Event] = field(default_factory=dict)
     _http: Outbound | None = None
     limits: dict[str, QueueLimits] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.limits = limits_for(self.context.settings.queue_per_minute)
+        self.limits = limits_for(self.queues, self.context.settings.queue_per_minute)
 
     def wake(self, queue: str | None = None) -> None:
         """Wake the loop of `queue`, or every loop."""
@@ -92,7 +89,10 @@ class Worker:
         try:
             while jobs := await self._claim(None, self.batch):
                 await asyncio.gather(
-                    *(self._run_group(group) for group in groups(jobs, self.limits["default"].group))
+                    *(
+                        self._run_group(group)
+                        for group in groups(jobs, self.limits["default"].group, self.kinds)
+                    )
                 )
                 ran += len(jobs)
         finally:
@@ -148,7 +148,7 @@ class Worker:
             log.info("job group failed; running its jobs one by one", size=len(jobs), error=repr(error))
             await self._run_each(handler, jobs)
 
-    async def _run_each(self, handler: Handler | Grouped | None, jobs: list[Job]) -> None:
+    async def _run_each(self, handler: Handler | Shared | Grouped | None, jobs: list[Job]) -> None:
         for job in jobs:
             await self._run(handler, job)
 
@@ -164,7 +164,7 @@ class Worker:
                 await service.settle(session=session, done=[], failed=failed, now=self.context.clock.now())
                 await session.commit()
 
-    async def _run(self, handler: Handler | Grouped | None, job: Job) -> None:
+    async def _run(self, handler: Handler | Shared | Grouped | None, job: Job) -> None:
         try:
             if handler is None:
                 raise LookupError(f"no handler for job kind {job.kind!r}")
@@ -207,7 +207,7 @@ class Worker:
                 jobs = []
             for _ in jobs:
                 bucket.take(time.monotonic())
-            for share in deal(groups(jobs, limits.group), limits.slots - len(running)):
+            for share in deal(groups(jobs, limits.group, self.kinds), limits.slots - len(running)):
                 task = asyncio.create_task(self._run_groups(share))
                 running.add(task)
                 task.add_done_callback(running.discard)
@@ -275,13 +275,3 @@ async def _first(*events: asyncio.Event) -> None:
     finally:
         for waiter in waiters:
             waiter.cancel()
-
-
-def periodic_checks() -> list[Periodic]:
-    """What the worker checks on every pass besides due jobs (listed here, and checked by a test)."""
-    from warroom.alerts.heartbeats import check_heartbeats
-    from warroom.comms.reminders import remind_due_updates
-    from warroom.reviews.reminders import remind_overdue_action_items
-    from warroom.statuspage.maintenance import run_maintenance_windows
-
-    return [check_heartbeats, remind_overdue_action_items, remind_due_updates, run_maintenance_windows]

@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-REOPENED = "reopened"
 FIRST_WINS = ("impact_started", "detected", "declared", "acknowledged", "contained", "mitigated")
 METRICS = ("time_to_detect", "time_to_acknowledge", "time_to_contain", "time_to_resolve", "time_to_recover")
 GROUPINGS = ("severity", "service", "type", "team", "month")
@@ -44,7 +43,7 @@ def milestones_from(events: Iterable[tuple[str, datetime]]) -> Milestones:
             found.setdefault(kind, at)
         elif kind == "resolved":
             resolved = at if resolved is None else resolved
-        elif kind == REOPENED:
+        elif kind == "reopened":
             resolved, reopens = None, reopens + 1
     return Milestones(**found, resolved=resolved, reopens=reopens)
 

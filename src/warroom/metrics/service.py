@@ -19,7 +19,7 @@ from warroom.metrics import domain
 from warroom.notify.models import OutgoingMessage
 from warroom.procedure.domain import target_status
 from warroom.procedure.loader import LoadedProcedure
-from warroom.timeline.domain import MILESTONE_KINDS
+from warroom.timeline.kinds import MILESTONE_KINDS, EventKind
 from warroom.timeline.models import TimelineEvent
 
 NONE_YET = domain.Milestones()
@@ -53,7 +53,7 @@ def _declared_in(period: Period, include_drills: bool) -> Select[Any]:
 
 
 async def _milestones(session: AsyncSession, ids: Select[Any]) -> dict[int, domain.Milestones]:
-    kinds = (*MILESTONE_KINDS, domain.REOPENED)
+    kinds = (*MILESTONE_KINDS, EventKind.reopened)
     rows = await session.execute(
         select(TimelineEvent.incident_id, TimelineEvent.kind, TimelineEvent.at)
         .where(TimelineEvent.incident_id.in_(ids), TimelineEvent.kind.in_(kinds))

@@ -9,11 +9,9 @@ caller's client (the worker keeps one, `Outbound`), so deliveries reuse kept-ali
 from __future__ import annotations
 
 import asyncio
-import functools
 import hashlib
 import hmac
 import json
-import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
@@ -24,6 +22,7 @@ import apprise
 import structlog
 
 from warroom.config import Settings
+from warroom.outbound import Outbound
 
 CHANNELS = ("email", "webhook", "apprise", "log")
 # The only headers a queued email may add: mailing-list ones (RFC 2369, RFC 8058 one-click unsubscribe) and
@@ -48,41 +47,6 @@ class Delivery:
     # A webhook: its own JSON document, sent instead of the envelope. An email: {"headers": {...}}, extra
     # message headers from EMAIL_HEADERS (a bulk notice's List-Unsubscribe, say).
     payload: dict[str, Any] | None = None
-
-
-@functools.cache
-def tls_context() -> ssl.SSLContext:
-    """One TLS context for every delivery: building one reads the CA bundle (~20 ms), per message it
-    was the largest cost of paging."""
-    return ssl.create_default_context()
-
-
-class Outbound:
-    """One HTTP client for a worker's webhook deliveries (close it when done): kept-alive connections
-    instead of a client and a handshake per message, each request within the delivery timeout, and at most
-    PER_HOST connections to one host, so one slow receiver holds a bounded share and the others go on.
-
-    aiohttp rather than httpx here: on the paging hot path a webhook POST cost ~2 ms of CPU through httpx
-    and ~0.25 ms through aiohttp (measured on the 2-core bench machine), and a worker sends thousands."""
-
-    PER_HOST = 8
-
-    def __init__(self, settings: Settings) -> None:
-        self._timeout = aiohttp.ClientTimeout(total=settings.notify_timeout_seconds)
-        self._session: aiohttp.ClientSession | None = None  # made in the running loop, on first use
-
-    async def post(self, url: str, *, content: bytes, headers: dict[str, str]) -> tuple[int, str]:
-        """(status, the start of the body); raises aiohttp.ClientError or TimeoutError."""
-        if self._session is None:
-            connector = aiohttp.TCPConnector(limit=0, limit_per_host=self.PER_HOST, ssl=tls_context())
-            self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
-        async with self._session.post(url, data=content, headers=headers) as response:
-            return response.status, (await response.read())[:500].decode(errors="replace")
-
-    async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
 
 
 def signature(secret: str, payload: bytes) -> str:

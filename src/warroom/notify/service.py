@@ -10,9 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.errors import NotFound, invalid
-from warroom.jobs.service import JobSpec, enqueue
+from warroom.jobs.service import enqueue
 from warroom.notify.channels import CHANNELS
 from warroom.notify.models import ContactMethod, NotificationRule, OutgoingMessage
+from warroom.notify.outbox import queued_message
 from warroom.notify.schemas import MethodPatch, RulePatch
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -136,9 +137,6 @@ async def delete_rule(*, session: AsyncSession, rule: NotificationRule) -> None:
     await session.flush()
 
 
-TEST_ATTEMPTS = 5  # as many as a page: delivery marks a message failed after paging.engine.NOTIFY_ATTEMPTS
-
-
 async def queue_message(
     *, session: AsyncSession, method: ContactMethod, key: str, subject: str, body: str, now: datetime
 ) -> OutgoingMessage:
@@ -171,22 +169,14 @@ async def queue_to_address(
     existing = await session.scalar(select(OutgoingMessage).where(OutgoingMessage.idempotency_key == key))
     if existing is not None:
         return existing
-    message = OutgoingMessage(
-        idempotency_key=key, escalation_id=None, alert_id=None, user_id=user_id,
-        contact_method_id=contact_method_id, channel=channel, address=address, subject=subject[:300],
-        body=body, payload=payload, state="pending", due_at=now, created_at=now,
+    queued = queued_message(
+        key=key, channel=channel, address=address, subject=subject, body=body, due=now, now=now,
+        user_id=user_id, contact_method_id=contact_method_id, payload=payload,
     )  # fmt: skip
+    message = OutgoingMessage(**queued.row)
     session.add(message)
     await session.flush()
-    spec = JobSpec(
-        "notify.send",
-        {"message_id": message.id},
-        queue=f"notify.{channel}",
-        run_at=now,
-        idempotency_key=f"send:{message.id}",
-        max_attempts=TEST_ATTEMPTS,
-    )
-    await enqueue(session=session, spec=spec, now=now)
+    await enqueue(session=session, spec=queued.job, now=now)
     return message
 
 

@@ -25,17 +25,17 @@ from sqlalchemy import Table, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.jobs import service as jobs
+from warroom.jobs.kinds import BatchRun
 from warroom.jobs.models import Job
-from warroom.jobs.registry import BatchRun
 from warroom.notify.channels import Delivery, deliver
-from warroom.notify.models import OutgoingMessage
+from warroom.notify.outbox import MESSAGES
 from warroom.paging.models import Escalation
 
 log = structlog.get_logger("warroom.page")
 RECORD_EVERY = 1.0  # seconds: how long finished deliveries wait for a straggler before they are recorded
 LIVE = ("pending", "sending")  # a message in these states may still go out
 PAGING = ("active", "exhausted")  # an escalation in these states still wants its pages sent
-_MESSAGES = cast(Table, OutgoingMessage.__table__)
+_MESSAGES = MESSAGES
 _ESCALATIONS = cast(Table, Escalation.__table__)
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.alerts.models import Alert, AlertEvent
 from warroom.catalog.models import Service
-from warroom.jobs.registry import JobRun
+from warroom.jobs.kinds import JobRun
 from warroom.jobs.service import JobSpec, enqueue, insert_jobs
 from warroom.notify.models import OutgoingMessage
 from warroom.oncall.models import EscalationPolicy
@@ -25,7 +25,6 @@ from warroom.oncall.policy_service import policy_steps
 from warroom.paging.models import Escalation
 
 URGENT = frozenset({"critical", "error"})
-NOTIFY_ATTEMPTS = 5
 REPEAT_PAUSE = timedelta(minutes=5)  # between rounds, when the first step has no delay of its own
 
 

@@ -22,20 +22,20 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from warroom.alerts.models import Alert, AlertEvent
 from warroom.auth.models import User
 from warroom.incidents.models import Incident
-from warroom.incidents.service import record
-from warroom.jobs.registry import JobRun
+from warroom.jobs.kinds import JobRun
 from warroom.jobs.service import JobSpec, insert_jobs
-from warroom.notify.models import OutgoingMessage
+from warroom.notify.outbox import MESSAGES, queued_message
 from warroom.notify.service import plan_for
 from warroom.oncall.models import EscalationPolicy, EscalationStep
 from warroom.oncall.policy_service import policy_steps, target_users
 from warroom.paging.acklinks import make_token
-from warroom.paging.engine import NOTIFY_ATTEMPTS, REPEAT_PAUSE, step_key
+from warroom.paging.engine import REPEAT_PAUSE, step_key
 from warroom.paging.models import Escalation
+from warroom.timeline.kinds import EventKind
+from warroom.timeline.service import record
 
 _ESCALATIONS = cast(Table, Escalation.__table__)
 _ALERTS = cast(Table, Alert.__table__)
-_MESSAGES = cast(Table, OutgoingMessage.__table__)
 _EVENTS = cast(Table, AlertEvent.__table__)
 _ADVANCE = (
     update(_ESCALATIONS)
@@ -175,28 +175,15 @@ async def _page_user(run: JobRun, walk: Walk, alert: Paged, user_id: int, writes
             f"msg:{walk.id}:{walk.generation}:{walk.round}:{walk.step}:{user_id}:"
             f"{rule.id if rule else 'm' + str(method.id)}"
         )
-        due = now + timedelta(seconds=rule.delay_seconds if rule else 0)
-        writes.messages.append(
-            {
-                "idempotency_key": key,
-                "escalation_id": walk.id,
-                "alert_id": alert.id,
-                "user_id": user_id,
-                "contact_method_id": method.id,
-                "channel": method.kind,
-                "address": method.address,
-                "subject": subject,
-                "body": f"{body}\nAcknowledge: {ack_url}",
-                "state": "pending",
-                "attempts": 0,
-                "due_at": due,
-                "created_at": now,
-            }
-        )
-        payload = {"message_key": key, "ack_url": ack_url}
-        queue = f"notify.{method.kind}"
-        spec = JobSpec("notify.send", payload, queue, due, f"send:{key}", NOTIFY_ATTEMPTS)
-        writes.jobs.append(spec)
+        queued = queued_message(
+            key=key, channel=method.kind, address=method.address, subject=subject,
+            body=f"{body}\nAcknowledge: {ack_url}", now=now,
+            due=now + timedelta(seconds=rule.delay_seconds if rule else 0), escalation_id=walk.id,
+            alert_id=alert.id, user_id=user_id, contact_method_id=method.id,
+            job_data={"ack_url": ack_url},
+        )  # fmt: skip
+        writes.messages.append(queued.row)
+        writes.jobs.append(queued.job)
         channels.append(method.kind)
     return channels
 
@@ -213,7 +200,9 @@ async def _trail(
     if alert.incident_id is not None:  # an incident's timeline is a hash chain: one event at a time
         incident = await run.session.get(Incident, alert.incident_id, with_for_update=True)
         if incident is not None:
-            await record(run.session, incident, "warroom", "paged", run.now, alert_id=alert.id, **data)
+            await record(
+                run.session, incident, "warroom", EventKind.paged, run.now, alert_id=alert.id, **data
+            )
 
 
 async def _advance(run: JobRun, walk: Walk, steps: list[EscalationStep], writes: Writes) -> None:
@@ -241,7 +230,7 @@ async def _advance(run: JobRun, walk: Walk, steps: list[EscalationStep], writes:
 async def _write(run: JobRun, walks: dict[int, Walk], writes: Writes) -> None:
     session = run.session
     if writes.messages:
-        await session.execute(insert(_MESSAGES), writes.messages)
+        await session.execute(insert(MESSAGES), writes.messages)
     if writes.events:
         await session.execute(insert(_EVENTS), writes.events)
     await insert_jobs(session=session, specs=writes.jobs, now=run.now)

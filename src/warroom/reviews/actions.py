@@ -12,9 +12,10 @@ from warroom.auth.models import User
 from warroom.auth.service import resolve_user
 from warroom.errors import NotFound
 from warroom.incidents.models import Incident
-from warroom.incidents.service import record
 from warroom.reviews.models import ActionItem, Review
 from warroom.reviews.schemas import ActionItemCreate, ActionItemPatch
+from warroom.timeline.kinds import EventKind
+from warroom.timeline.service import record
 
 OPEN_STATUSES = ("open", "in_progress")
 
@@ -50,7 +51,7 @@ async def add_action_item(
     )
     session.add(item)
     await session.flush()
-    await record(session, incident, actor, "action_item_added", now, id=item.id, title=item.title)
+    await record(session, incident, actor, EventKind.action_item_added, now, id=item.id, title=item.title)
     return item
 
 
@@ -79,7 +80,13 @@ async def update_action_item(
         item.done_at = now if item.status == "done" else None
     item.updated_at = now
     await record(
-        session, incident, actor, "action_item_changed", now, id=item.id, fields=sorted(patch.changes())
+        session,
+        incident,
+        actor,
+        EventKind.action_item_changed,
+        now,
+        id=item.id,
+        fields=sorted(patch.changes()),
     )
     await session.flush()
     return item

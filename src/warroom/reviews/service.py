@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -14,13 +15,15 @@ from warroom.catalog.models import Service
 from warroom.errors import NotFound
 from warroom.incidents.collaboration import list_tasks
 from warroom.incidents.models import Incident, IncidentService
-from warroom.incidents.service import record
+from warroom.procedure.loader import LoadedProcedure
 from warroom.procedure.schemas import Procedure
 from warroom.reviews import domain
 from warroom.reviews.models import ActionItem, Review, ReviewReviewer, ReviewTimelineEntry
 from warroom.reviews.schemas import CurationPatch, NoteCreate, ReviewPatch
-from warroom.timeline.service import list_events
-from warroom.web.timeline_view import describe_all
+from warroom.timeline.describe import describe_all
+from warroom.timeline.kinds import EventKind
+from warroom.timeline.models import TimelineEvent
+from warroom.timeline.service import list_events, record
 
 
 async def find_review(*, session: AsyncSession, incident_id: int) -> Review | None:
@@ -75,7 +78,7 @@ async def draft_review(
     for task in await list_tasks(session=session, incident_id=incident.id):
         if not task.done:
             session.add(_action_from_task(review, incident, task.title, task.assignee_id, now))
-    await record(session, incident, actor, "review_drafted", now)
+    await record(session, incident, actor, EventKind.review_drafted, now)
     await session.flush()
     return review, True
 
@@ -125,7 +128,7 @@ async def update_review(
         setattr(review, name, value)
     review.updated_at = now
     await refresh_impact(session=session, incident=incident, review=review)
-    await record(session, incident, actor, "review_edited", now, fields=sorted(changes))
+    await record(session, incident, actor, EventKind.review_edited, now, fields=sorted(changes))
     await session.flush()
     return review
 
@@ -143,7 +146,7 @@ async def add_reviewer(
     if user.id in await reviewer_ids(session=session, review=review):
         return
     session.add(ReviewReviewer(review_id=review.id, user_id=user.id, added_at=now))
-    await record(session, incident, actor, "review_reviewer_added", now, reviewer=user.email)
+    await record(session, incident, actor, EventKind.review_reviewer_added, now, reviewer=user.email)
     await session.flush()
 
 
@@ -156,7 +159,7 @@ async def change_status(
     if target == "published":
         await refresh_impact(session=session, incident=incident, review=review)
         review.published_at, review.published_by_id = now, actor.id
-    kind = "review_published" if target == "published" else "review_status_changed"
+    kind = EventKind.review_published if target == "published" else EventKind.review_status_changed
     await record(session, incident, actor, kind, now, old=old, new=target)
     await session.flush()
     return review
@@ -253,3 +256,19 @@ def _event_line(
 async def is_published(*, session: AsyncSession, incident_id: int) -> bool:
     review = await find_review(session=session, incident_id=incident_id)
     return review is not None and review.status == "published"
+
+
+@dataclass(frozen=True)
+class ReviewDrafter:
+    """The timeline observer (registered by warroom.wiring) that drafts an incident's review when it is
+    resolved: the `resolved` milestone, recorded on entering a phase whose status is resolved (the review
+    phase), after the phase change and its other milestones."""
+
+    loaded: LoadedProcedure
+
+    async def __call__(self, session: AsyncSession, incident: Incident, added: TimelineEvent) -> None:
+        if added.kind == EventKind.resolved and incident.status == "resolved":
+            await draft_review(
+                session=session, procedure=self.loaded.procedure, incident=incident, actor=added.actor,
+                now=added.at,
+            )  # fmt: skip

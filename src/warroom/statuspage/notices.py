@@ -11,16 +11,15 @@ Webhook: the JSON Statuspage sends its webhook subscribers, {meta, page, inciden
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Table, insert, or_, select
+from sqlalchemy import insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from warroom.jobs.registry import JobRun
+from warroom.jobs.kinds import JobRun
 from warroom.jobs.service import JobSpec, enqueue, insert_jobs
-from warroom.notify.models import OutgoingMessage
-from warroom.notify.service import TEST_ATTEMPTS as NOTIFY_ATTEMPTS
+from warroom.notify.outbox import MESSAGES, QueuedMessage, queued_message
 from warroom.statuspage import domain, views
 from warroom.statuspage.models import (
     StatusIncident,
@@ -31,7 +30,6 @@ from warroom.statuspage.models import (
 from warroom.statuspage.views import Json, PageInfo
 
 CHUNK = 500  # subscribers per transaction: a few hundred ms of writing, so other writers get their turn
-_MESSAGES = cast(Table, OutgoingMessage.__table__)
 
 
 def unsubscribe_url(page: PageInfo, subscriber: StatusSubscriber) -> str:
@@ -144,8 +142,8 @@ async def send_notices(run: JobRun, payload: dict[str, Any]) -> None:
     )
     messages = [_message(page, item, update, s, document, run.now) for s in audience]
     if messages:
-        await session.execute(insert(_MESSAGES), messages)
-    specs = [_send_job(m, run.now) for m in messages]
+        await session.execute(insert(MESSAGES), [m.row for m in messages])
+    specs = [m.job for m in messages]
     await insert_jobs(session=session, specs=[*specs, notice_job(update_id, last)], now=run.now)
 
 
@@ -156,33 +154,17 @@ def _message(
     subscriber: StatusSubscriber,
     document: Json,
     now: datetime,
-) -> dict[str, Any]:
+) -> QueuedMessage:
     unsubscribe = unsubscribe_url(page, subscriber)
     webhook = subscriber.kind == "webhook"
-    return {
-        "idempotency_key": f"statuspage:{update.id}:{subscriber.id}",
-        "escalation_id": None,
-        "alert_id": None,
-        "user_id": None,
-        "contact_method_id": None,
-        "channel": subscriber.kind,
-        "address": subscriber.address,
-        "subject": subject(page, item, update)[:300],
-        "body": email_body(page, item, update, unsubscribe),
-        "payload": {"meta": {"unsubscribe": unsubscribe}, **document}
+    return queued_message(
+        key=f"statuspage:{update.id}:{subscriber.id}", channel=subscriber.kind, address=subscriber.address,
+        subject=subject(page, item, update), body=email_body(page, item, update, unsubscribe), due=now,
+        now=now,
+        payload={"meta": {"unsubscribe": unsubscribe}, **document}
         if webhook
         else email_headers(page, unsubscribe),
-        "state": "pending",
-        "attempts": 0,
-        "due_at": now,
-        "created_at": now,
-    }
-
-
-def _send_job(message: dict[str, Any], now: datetime) -> JobSpec:
-    key = message["idempotency_key"]
-    queue = f"notify.{message['channel']}"
-    return JobSpec("notify.send", {"message_key": key}, queue, now, f"send:{key}", NOTIFY_ATTEMPTS)
+    )  # fmt: skip
 
 
 def email_headers(page: PageInfo, unsubscribe: str) -> dict[str, dict[str, str]]:

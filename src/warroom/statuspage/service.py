@@ -15,12 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.auth.models import User
 from warroom.errors import Conflict, NotFound, invalid
-from warroom.incidents.service import get_incident, record
+from warroom.incidents.service import get_incident
 from warroom.statuspage import domain, notices
 from warroom.statuspage.components import get_component, set_status
 from warroom.statuspage.models import StatusIncident, StatusIncidentComponent, StatusIncidentUpdate
 from warroom.statuspage.schemas import ComponentChange, IncidentCreate, MaintenanceCreate, UpdateCreate
 from warroom.statuspage.views import PageInfo
+from warroom.timeline.kinds import EventKind
+from warroom.timeline.service import record
 
 Actor = User | str
 AUTOMATIC = {
@@ -247,7 +249,7 @@ async def _after_update(
             session,
             incident,
             ctx.actor,
-            "status_page_updated",
+            EventKind.status_page_updated,
             ctx.now,
             status_incident_id=item.id,
             page_kind=item.kind,

@@ -11,18 +11,6 @@ from typing import Any
 
 GENESIS_HASH = "0" * 64
 
-# Milestones are timeline kinds of their own; metrics read them, never typed-in numbers.
-MILESTONE_KINDS = (
-    "impact_started",
-    "detected",
-    "declared",
-    "acknowledged",
-    "contained",
-    "mitigated",
-    "resolved",
-    "closed",
-)
-
 
 @dataclass(frozen=True)
 class ChainEntry:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.alerts import service as alerts
 from warroom.auth.models import User
+from warroom.comms import service as comms
 from warroom.context import AppContext
 from warroom.deps import ContextDep
 from warroom.errors import Conflict, InvalidInput, NotFound, invalid
@@ -67,7 +68,7 @@ async def post_update(ref: str, request: Request, user: PageWriter, context: Con
             else None
         )
         data = UpdateCreate(audience=audience, body=text(values, "body"), audiences=chosen)
-        await collaboration.post_update(
+        await comms.post_update(
             session=session, loaded=context.procedure, actor=user, incident=incident, data=data,
             now=context.clock.now(), base_url=context.settings.resolved_base_url(),
         )  # fmt: skip
@@ -112,6 +113,7 @@ async def change_phase(ref: str, request: Request, user: PageWriter, context: Co
             target=text(values, "phase"),
             reason=text(values, "reason")[:2000],
             now=context.clock.now(),
+            review_published=context.review_published,
         )
 
     return await act(request, context, user, ref, "phase", change, values=values, done="Phase changed")

@@ -22,8 +22,8 @@ from warroom.incidents.schemas import IncidentOut, RoleHolding, TaskOut, UpdateO
 from warroom.procedure.comms_schema import Audience
 from warroom.procedure.loader import LoadedProcedure
 from warroom.procedure.schemas import Phase, Procedure, Role
+from warroom.timeline.describe import EventView, describe_all
 from warroom.timeline.models import TimelineEvent
-from warroom.web.timeline_view import EventView, describe_all
 
 ATTACHED_ALERTS_SHOWN = 100
 TIMELINE_SHOWN = 300  # the newest; a long incident's page stays fast (`?timeline=all` shows every event)

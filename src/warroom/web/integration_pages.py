@@ -8,10 +8,11 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from warroom.alerts import integrations, rules_service
-from warroom.alerts.rule_models import RoutingRule
-from warroom.alerts.rules_domain import FIELDS as RULE_FIELDS
-from warroom.alerts.rules_domain import OPS
+from warroom.alerts import integrations
+from warroom.alerts.rules import service as rules_service
+from warroom.alerts.rules.domain import FIELDS as RULE_FIELDS
+from warroom.alerts.rules.domain import OPS
+from warroom.alerts.rules.models import RoutingRule
 from warroom.alerts.schemas import INTEGRATION_KINDS, IntegrationCreate
 from warroom.auth.models import User
 from warroom.catalog.service import list_services

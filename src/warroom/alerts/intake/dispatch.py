@@ -7,10 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from warroom.alerts.domain import AlertEventIn, IntakeRejected, Problem
+from warroom.alerts.domain import AlertEventIn, IntakeRejected, Lookup, Problem
 from warroom.alerts.intake import alertmanager, datadog, grafana, newrelic, opsgenie, pagerduty, webhook
 from warroom.alerts.intake.base import IntakeRequest
-from warroom.alerts.store import Lookup
 
 
 @dataclass(frozen=True)
@@ -49,7 +48,7 @@ def change_columns(raw: IntakeRequest) -> dict[str, Any]:
 
 
 def _heartbeat(raw: IntakeRequest) -> list[AlertEventIn]:
-    from warroom.alerts.heartbeats import DEDUP_KEY
+    from warroom.alerts.intake.heartbeats import DEDUP_KEY
 
     body = json.loads(raw.body)
     if body.get("action") == "resolve":

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from warroom.alerts.store import Batch, EventOutcome, IntakeWork, apply_work
+from warroom.alerts.intake.store import Batch, EventOutcome, IntakeWork, apply_work
 from warroom.db import SessionFactories
 
 log = structlog.get_logger("warroom.intake")

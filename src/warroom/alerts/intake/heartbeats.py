@@ -10,10 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.alerts.domain import AlertEventIn
+from warroom.alerts.intake.store import IntakeWork, apply_work
 from warroom.alerts.integrations import new_key
 from warroom.alerts.models import Integration
-from warroom.alerts.rule_models import Heartbeat
-from warroom.alerts.store import IntakeWork, apply_work
+from warroom.alerts.rules.models import Heartbeat
 from warroom.catalog.service import get_service
 from warroom.context import AppContext
 from warroom.errors import NotFound, invalid

@@ -11,13 +11,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from warroom.alerts.domain import IntakeRejected
+from warroom.alerts.domain import IntakeRejected, Lookup
 from warroom.alerts.intake import grafana, opsgenie, pagerduty
 from warroom.alerts.intake.base import IntakeRequest, json_object
 from warroom.alerts.intake.dispatch import WEBHOOK_PARSERS, change_columns, decode
-from warroom.alerts.intake_flow import Throttled, UnknownKey, WrongKind, admit, read_request, store
+from warroom.alerts.intake.flow import Throttled, UnknownKey, WrongKind, admit, read_request, store
 from warroom.alerts.service import opsgenie_alert, request_status
-from warroom.alerts.store import Lookup
 from warroom.deps import ContextDep
 from warroom.problems import problem
 

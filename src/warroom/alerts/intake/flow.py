@@ -10,13 +10,13 @@ from typing import Any
 
 from fastapi import Request
 
-from warroom.alerts.domain import AlertEventIn
+from warroom.alerts.domain import AlertEventIn, Lookup
 from warroom.alerts.intake.base import IntakeRequest
+from warroom.alerts.intake.store import EventOutcome, IntakeWork
+from warroom.alerts.intake.writer import IntakeWriter
 from warroom.alerts.integrations import IntegrationCache, IntegrationInfo
-from warroom.alerts.store import EventOutcome, IntakeWork, Lookup
-from warroom.alerts.throttle import Throttles
-from warroom.alerts.writer import IntakeWriter
 from warroom.context import AppContext
+from warroom.ratelimit import Throttles
 
 SECRET_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization", "x-api-key", "dd-api-key"})
 

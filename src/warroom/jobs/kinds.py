@@ -1,4 +1,5 @@
-"""The job kinds this build knows, listed explicitly (a test prints and checks this list)."""
+"""The shapes a job kind can take, and what its handler gets. The table of kinds is the composition
+root's (warroom.wiring.JOB_KINDS), handed to the worker: jobs/ knows no domain."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.context import AppContext
+from warroom.outbound import Outbound
 
 if TYPE_CHECKING:
     from warroom.jobs.models import Job
-    from warroom.notify.channels import Outbound
 
 
 @dataclass(frozen=True)
@@ -67,25 +68,20 @@ class Batched:
     run_batch: Callable[[BatchRun], Awaitable[None]]
 
 
-Kind = Handler | Grouped | Batched
+@dataclass(frozen=True)
+class Shared:
+    """A plain handler whose jobs may share one transaction with others of their kind (each idempotent and
+    touching few rows): one claim and one commit per group instead of per job."""
+
+    handler: Handler
+
+    async def __call__(self, run: JobRun, payload: dict[str, Any]) -> None:
+        await self.handler(run, payload)
 
 
-def handlers() -> dict[str, Kind]:
-    # Imported here: handler modules import services that import this registry's users.
-    from warroom.alerts.triage import triage_alerts
-    from warroom.chat.jobs import capture_message, mirror_room, respond
-    from warroom.paging.delivery import send_messages
-    from warroom.paging.engine import unack_check
-    from warroom.paging.steps import run_steps
-    from warroom.statuspage.notices import send_notices
+Kind = Handler | Shared | Grouped | Batched
 
-    return {
-        "alert.triage": Grouped(triage_alerts),
-        "chat.capture": capture_message,
-        "chat.mirror": mirror_room,
-        "chat.slack.respond": respond,
-        "escalation.step": Grouped(run_steps),
-        "escalation.unack_check": unack_check,
-        "notify.send": Batched(send_messages),
-        "statuspage.notify": send_notices,
-    }
+
+def runs_in_groups(kind: Kind | None) -> bool:
+    """Whether jobs of this kind are claimed and run together (Shared, Grouped and Batched kinds)."""
+    return isinstance(kind, Shared | Grouped | Batched)

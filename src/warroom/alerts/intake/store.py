@@ -15,7 +15,7 @@ from sqlalchemy import Table, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from warroom.alerts.domain import AlertEventIn, generated_dedup_key
+from warroom.alerts.domain import AlertEventIn, Lookup, generated_dedup_key
 from warroom.alerts.incident_notes import note_on_incident
 from warroom.alerts.models import Alert, AlertEvent, RawEvent, ServiceChange
 from warroom.jobs.models import Job
@@ -23,14 +23,6 @@ from warroom.jobs.service import JobSpec, job_row, notify_workers
 from warroom.paging.engine import restart_paging, stop_paging
 
 OPEN = Alert.status != "resolved"
-
-
-@dataclass(frozen=True)
-class Lookup:
-    """An action naming its alert by our id (Opsgenie identifierType id or tiny), not a dedup key."""
-
-    identifier: str
-    identifier_type: str  # "id" (the alert's uid), "tiny" (its number) or "alias" (the dedup key)
 
 
 @dataclass

@@ -8,12 +8,12 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
-from warroom.alerts import heartbeats
-from warroom.alerts import rules_service as rules
-from warroom.alerts.intake_flow import Throttled, UnknownKey, WrongKind, admit
+from warroom.alerts.intake import heartbeats
+from warroom.alerts.intake.flow import Throttled, UnknownKey, WrongKind, admit
 from warroom.alerts.models import Integration
-from warroom.alerts.rule_models import AlertRule, Heartbeat, MaintenanceWindow, RoutingRule
-from warroom.alerts.rules_schemas import (
+from warroom.alerts.rules import service as rules
+from warroom.alerts.rules.models import AlertRule, Heartbeat, MaintenanceWindow, RoutingRule
+from warroom.alerts.rules.schemas import (
     AlertRuleCreate,
     AlertRuleOut,
     ChangeOut,

@@ -9,8 +9,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.alerts.models import ServiceChange
-from warroom.alerts.rule_models import AlertRule, MaintenanceWindow, RoutingRule
-from warroom.alerts.rules_domain import condition_problems
+from warroom.alerts.rules.domain import condition_problems
+from warroom.alerts.rules.models import AlertRule, MaintenanceWindow, RoutingRule
 from warroom.catalog.models import Service
 from warroom.catalog.service import get_service
 from warroom.errors import FieldProblem, InvalidInput, NotFound, invalid

@@ -16,14 +16,14 @@ from sqlalchemy import Table, bindparam, false, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.alerts.models import Alert
-from warroom.alerts.rule_models import AlertRule, MaintenanceWindow, RoutingRule
-from warroom.alerts.rules_domain import SEVERITY_TO_INCIDENT, matches
+from warroom.alerts.rules.domain import SEVERITY_TO_INCIDENT, matches
+from warroom.alerts.rules.models import AlertRule, MaintenanceWindow, RoutingRule
 from warroom.alerts.service import attach
 from warroom.catalog.models import Service
 from warroom.incidents.models import Incident
 from warroom.incidents.schemas import IncidentCreate
 from warroom.incidents.service import declare_incident
-from warroom.jobs.registry import JobRun
+from warroom.jobs.kinds import JobRun
 from warroom.paging.engine import NewAlert, start_escalations
 
 _ALERTS = cast(Table, Alert.__table__)

@@ -1,0 +1,228 @@
+"""Timeline events in words, in one place: the sentence a responder reads on the incident page and in the
+review, and the line mirrored into a chat war room, with the procedure's names for the ids events carry.
+
+Imports only for type checking: the CLI uses `messages_sent` and stays light.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from warroom.timeline.kinds import EventKind
+
+if TYPE_CHECKING:
+    from warroom.procedure.schemas import Procedure
+    from warroom.timeline.models import TimelineEvent
+
+Names = dict[str, dict[str, str]]
+
+
+def messages_sent(count: int) -> str:
+    """How many stakeholder messages an update queued; none means its lists were empty."""
+    if count == 0:
+        return "no message: those lists were empty"
+    return "1 message" if count == 1 else f"{count:,} messages"
+
+
+MILESTONES: dict[str, str] = {
+    EventKind.impact_started: "Impact started",
+    EventKind.detected: "Detected",
+    EventKind.acknowledged: "Acknowledged: the response-target clock stopped",
+    EventKind.contained: "Contained",
+    EventKind.mitigated: "Mitigated",
+    EventKind.resolved: "Resolved",
+    EventKind.closed: "Closed",
+}
+# What each kind looks like in the list: notes stand out, bookkeeping recedes.
+TONES: dict[str, str] = {
+    "note": "note",
+    "stakeholder_update": "update",
+    "update_reminder": "alarm",
+    "declared": "milestone",
+    "severity_changed": "alarm",
+    "phase_changed": "phase",
+    "reopened": "alarm",
+    **dict.fromkeys(MILESTONES, "milestone"),
+}
+
+
+@dataclass(frozen=True)
+class EventView:
+    seq: int
+    at: datetime
+    actor: str
+    kind: str
+    summary: str
+    body: str
+    tone: str
+
+
+def names_of(procedure: Procedure) -> Names:
+    """The procedure's names for the ids events carry: roles, phases, and severities ("P1 Critical")."""
+    return {
+        "role": {r.id: r.name for r in procedure.roles},
+        "phase": {p.id: p.name for p in procedure.phases},
+        "severity": {s.id: f"{s.id} {s.name}" for s in procedure.severities},
+    }
+
+
+def _name(names: Mapping[str, str], value: Any) -> str:
+    return names.get(str(value), str(value))
+
+
+Describer = Callable[[Mapping[str, Any], Names], tuple[str, str]]
+
+
+def _declared(d: Mapping[str, Any], n: Names) -> tuple[str, str]:
+    severity = _name(n["severity"], d.get("severity"))
+    return f"Declared {severity}: {d.get('title', '')}", ""
+
+
+def _severity(d: Mapping[str, Any], n: Names) -> tuple[str, str]:
+    old, new = _name(n["severity"], d.get("old")), _name(n["severity"], d.get("new"))
+    return f"Severity changed from {old} to {new}", str(d.get("reason") or "")
+
+
+def _phase(d: Mapping[str, Any], n: Names) -> tuple[str, str]:
+    old, new = _name(n["phase"], d.get("old")), _name(n["phase"], d.get("new"))
+    return f"Phase: {old} → {new}", str(d.get("reason") or "")
+
+
+def _role(verb: str) -> Describer:
+    def describe(d: Mapping[str, Any], n: Names) -> tuple[str, str]:
+        return f"{_name(n['role'], d.get('role'))} {verb} {d.get('user', '')}", ""
+
+    return describe
+
+
+def _task(verb: str) -> Describer:
+    def describe(d: Mapping[str, Any], _n: Names) -> tuple[str, str]:
+        assignee = d.get("assignee") or (d.get("changes") or {}).get("assignee")
+        suffix = f" (assigned to {assignee})" if assignee and verb == "added" else ""
+        return f"Task {verb}: {d.get('title', '')}{suffix}", ""
+
+    return describe
+
+
+def _alert(verb: str) -> Describer:
+    def describe(d: Mapping[str, Any], _n: Names) -> tuple[str, str]:
+        return f"Alert #{d.get('alert_id')} {verb}: {d.get('title', '')}", ""
+
+    return describe
+
+
+def _link(verb: str) -> Describer:
+    def describe(d: Mapping[str, Any], _n: Names) -> tuple[str, str]:
+        return f"Link {verb}: {d.get('title', '')}", str(d.get("url") or "")
+
+    return describe
+
+
+def _updated(d: Mapping[str, Any], _n: Names) -> tuple[str, str]:
+    changes = d.get("changes") or {}
+    return f"Edited {', '.join(sorted(changes))}", "\n".join(f"{k}: {v}" for k, v in sorted(changes.items()))
+
+
+def _services(d: Mapping[str, Any], _n: Names) -> tuple[str, str]:
+    new = ", ".join(d.get("new") or []) or "none"
+    return f"Affected services: {new}", ""
+
+
+def _paged(d: Mapping[str, Any], _n: Names) -> tuple[str, str]:
+    channels = ", ".join(d.get("channels") or [])
+    return f"Paged {d.get('user', '')} via {channels or 'no channel'} (alert #{d.get('alert_id')})", ""
+
+
+NOBODY = "nobody (no communications lead or commander)"
+
+
+def _sent_to(d: Mapping[str, Any]) -> str:
+    """Where a stakeholder update went (events from before stakeholder lists say only that it was posted)."""
+    if "audiences" not in d:
+        return "Stakeholder update"
+    audiences = ", ".join(d["audiences"]) or "no audience"
+    return f"Stakeholder update to {audiences} ({messages_sent(int(d.get('messages', 0)))})"
+
+
+DESCRIBERS: dict[str, Describer] = {
+    EventKind.declared: _declared,
+    EventKind.severity_changed: _severity,
+    EventKind.phase_changed: _phase,
+    EventKind.reopened: lambda d, n: (
+        f"Reopened from {_name(n['phase'], d.get('phase'))}",
+        str(d.get("reason") or ""),
+    ),
+    EventKind.role_assigned: _role("assigned to"),
+    EventKind.role_unassigned: _role("taken from"),
+    EventKind.task_added: _task("added"),
+    EventKind.task_done: _task("done"),
+    EventKind.task_updated: _task("changed"),
+    EventKind.note: lambda d, _n: ("Internal note", str(d.get("body", ""))),
+    EventKind.stakeholder_update: lambda d, _n: (_sent_to(d), str(d.get("body", ""))),
+    EventKind.update_reminder: lambda d, _n: (
+        f"Stakeholder update due; reminded {d.get('reminded') or NOBODY}",
+        "",
+    ),
+    EventKind.link_added: _link("added"),
+    EventKind.link_removed: _link("removed"),
+    EventKind.alert_attached: _alert("attached"),
+    EventKind.alert_acknowledged: _alert("acknowledged"),
+    EventKind.alert_resolved: _alert("resolved"),
+    EventKind.alert_triggered: _alert("triggered again"),
+    EventKind.updated: _updated,
+    EventKind.services_changed: _services,
+    EventKind.paged: _paged,
+    EventKind.status_page_updated: lambda d, _n: (
+        f"Status page {d.get('page_kind', 'incident')} #{d.get('status_incident_id')}: {d.get('status')}",
+        str(d.get("url") or ""),
+    ),
+}
+
+
+def describe(event: TimelineEvent, names: Names) -> EventView:
+    describer = DESCRIBERS.get(event.kind)
+    if describer is not None:
+        summary, body = describer(event.data or {}, names)
+    else:
+        summary, body = MILESTONES.get(event.kind, event.kind.replace("_", " ").capitalize()), ""
+    return EventView(
+        seq=event.seq,
+        at=event.at,
+        actor=event.actor,
+        kind=event.kind,
+        summary=summary,
+        body=body,
+        tone=TONES.get(event.kind, "plain"),
+    )
+
+
+def describe_all(events: list[TimelineEvent], procedure: Procedure) -> list[EventView]:
+    names = names_of(procedure)
+    return [describe(event, names) for event in events]
+
+
+def chat_line(event: TimelineEvent, names: Names) -> str:
+    """The line (or short paragraph) mirrored into a chat room: terse, with the actor inline, since chat
+    shows no actor column."""
+    data, actor = event.data or {}, event.actor
+    phase, role = names["phase"], names["role"]
+    reason = f": {data['reason']}" if data.get("reason") else ""
+    lines: dict[str, str] = {
+        EventKind.severity_changed: f"Severity {data.get('old')} → {data.get('new')} by {actor}{reason}",
+        EventKind.phase_changed: (
+            f"Phase {_name(phase, data.get('old'))} → {_name(phase, data.get('new'))} by {actor}{reason}"
+        ),
+        EventKind.role_assigned: f"{data.get('user')} is now {_name(role, data.get('role'))} (by {actor})",
+        EventKind.role_unassigned: (
+            f"{data.get('user')} is no longer {_name(role, data.get('role'))} (by {actor})"
+        ),
+        EventKind.stakeholder_update: f"Stakeholder update from {actor}:\n{data.get('body', '')}",
+        EventKind.note: f"Note from {actor}:\n{data.get('body', '')}",
+        EventKind.acknowledged: f"Acknowledged by {actor}",
+        EventKind.resolved: f"Resolved by {actor}",
+        EventKind.reopened: f"Reopened by {actor}{reason}",
+    }
+    return lines.get(event.kind, f"{event.kind.replace('_', ' ')} by {actor}")

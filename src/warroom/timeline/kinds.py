@@ -1,0 +1,73 @@
+"""Every kind of timeline event, in one typed table: `record` takes an `EventKind`, so a new kind is added
+here (and described in timeline/describe.py) on purpose, never typed as a bare string at a call site.
+
+Values are the strings stored in `timeline_events.kind` and hashed into the chain: never rename one.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class EventKind(StrEnum):
+    # Milestones: metrics are computed from these, never typed in.
+    impact_started = "impact_started"
+    detected = "detected"
+    declared = "declared"
+    acknowledged = "acknowledged"
+    contained = "contained"
+    mitigated = "mitigated"
+    resolved = "resolved"
+    closed = "closed"
+    # The incident itself.
+    updated = "updated"
+    severity_changed = "severity_changed"
+    phase_changed = "phase_changed"
+    reopened = "reopened"
+    services_changed = "services_changed"
+    role_assigned = "role_assigned"
+    role_unassigned = "role_unassigned"
+    task_added = "task_added"
+    task_done = "task_done"
+    task_updated = "task_updated"
+    link_added = "link_added"
+    link_removed = "link_removed"
+    # Communication.
+    note = "note"
+    stakeholder_update = "stakeholder_update"
+    update_reminder = "update_reminder"
+    status_page_updated = "status_page_updated"
+    chat_channel_opened = "chat_channel_opened"
+    chat_message = "chat_message"
+    # Alerts and paging.
+    alert_attached = "alert_attached"
+    alert_acknowledged = "alert_acknowledged"
+    alert_unacknowledged = "alert_unacknowledged"
+    alert_resolved = "alert_resolved"
+    alert_triggered = "alert_triggered"
+    paged = "paged"
+    # The review.
+    review_drafted = "review_drafted"
+    review_edited = "review_edited"
+    review_reviewer_added = "review_reviewer_added"
+    review_published = "review_published"
+    review_status_changed = "review_status_changed"
+    action_item_added = "action_item_added"
+    action_item_changed = "action_item_changed"
+
+
+MILESTONE_KINDS: tuple[EventKind, ...] = (
+    EventKind.impact_started,
+    EventKind.detected,
+    EventKind.declared,
+    EventKind.acknowledged,
+    EventKind.contained,
+    EventKind.mitigated,
+    EventKind.resolved,
+    EventKind.closed,
+)
+
+
+def alert_kind(action: str) -> EventKind:
+    """The incident's event for what happened to an attached alert ("acknowledged" -> alert_acknowledged)."""
+    return EventKind(f"alert_{action}")

@@ -1,0 +1,125 @@
+"""The composition root: the one module that knows every domain.
+
+Each domain package knows only the layers below it. What ties them together lives here and nowhere else:
+the job kinds the worker runs (and the shape of each), its queues, the checks it makes on every pass, the
+observers of each new timeline event, and the guards a lower domain borrows from a higher one. A new
+domain plugs in by adding its entries here; the packages it reacts to never import it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+from warroom.alerts.intake.flow import IntakeRuntime
+from warroom.alerts.intake.heartbeats import check_heartbeats
+from warroom.alerts.intake.writer import IntakeWriter
+from warroom.alerts.rules.triage import triage_alerts
+from warroom.chat.jobs import capture_message, mirror_room, respond
+from warroom.chat.outbox import ChatOutbox
+from warroom.clock import Clock, SystemClock
+from warroom.comms.reminders import remind_due_updates
+from warroom.config import Settings
+from warroom.context import AppContext
+from warroom.db import SessionFactories, WriteHooks, create_engine_for
+from warroom.errors import SettingInvalid
+from warroom.jobs.kinds import Batched, Grouped, Kind, Shared
+from warroom.jobs.queues import QueueLimits, limits_for
+from warroom.jobs.worker import Periodic, Worker
+from warroom.paging.delivery import send_messages
+from warroom.paging.engine import unack_check
+from warroom.paging.steps import run_steps
+from warroom.procedure.loader import LoadedProcedure, load_default_procedure, load_procedure_file
+from warroom.reviews.reminders import remind_overdue_action_items
+from warroom.reviews.service import ReviewDrafter, is_published
+from warroom.statuspage.maintenance import run_maintenance_windows
+from warroom.statuspage.notices import send_notices
+from warroom.timeline.service import Observer
+
+# Every job kind, with its shape (jobs.kinds): Grouped and Shared kinds run many to a transaction (each is
+# idempotent and touches few rows; triage may take a per-group advisory lock, and two groups taking two
+# such locks in opposite orders deadlock: PostgreSQL ends one, and its jobs then run one by one); Batched
+# kinds take a claimed batch whole and do their network work outside the database transaction.
+JOB_KINDS: Mapping[str, Kind] = MappingProxyType(
+    {
+        "alert.triage": Grouped(triage_alerts),
+        "chat.capture": capture_message,
+        "chat.mirror": mirror_room,
+        "chat.slack.respond": respond,
+        "escalation.step": Grouped(run_steps),
+        "escalation.unack_check": Shared(unack_check),
+        "notify.send": Batched(send_messages),
+        "statuspage.notify": send_notices,
+    }
+)
+
+# Channels get their own queue, so one cannot starve another. The slots add up to about the database
+# pool of one process (db.py), so jobs rarely wait for a connection. Escalation steps run in groups: a
+# step is a handful of short statements, and one commit (and one claim) per group instead of per step is
+# what lets 10,000 steps falling due at once drain in seconds rather than minutes. Deliveries run in
+# batches of `group` (sent concurrently, two transactions per batch); `slots` batches at once.
+QUEUES: Mapping[str, QueueLimits] = MappingProxyType(
+    {
+        "default": QueueLimits(slots=6, per_minute=600_000, group=50),
+        "notify.email": QueueLimits(slots=4, per_minute=600, group=10),
+        # Webhooks: one receiver is held to Outbound.PER_HOST connections, so this only caps the worker.
+        # At 30,000 (500/s) it was what bounded 10,000 pages falling due at once (19.3 s; 5.3 s at 120,000).
+        "notify.webhook": QueueLimits(slots=4, per_minute=120_000, group=50),
+        "notify.apprise": QueueLimits(slots=4, per_minute=600, group=10),
+        "notify.log": QueueLimits(slots=2, per_minute=6_000, group=50),
+        # Slack allows about one message a second per channel and 20-50 calls a minute for most methods.
+        "chat.slack": QueueLimits(slots=2, per_minute=50),
+        "chat.teams": QueueLimits(slots=2, per_minute=60),
+        "chat.mattermost": QueueLimits(slots=2, per_minute=120),
+    }
+)
+
+# What the worker checks on every pass besides due jobs.
+PERIODIC_CHECKS: tuple[Periodic, ...] = (
+    check_heartbeats,
+    remind_overdue_action_items,
+    remind_due_updates,
+    run_maintenance_windows,
+)
+
+
+def timeline_observers(settings: Settings, loaded: LoadedProcedure, clock: Clock) -> tuple[Observer, ...]:
+    """What runs in the transaction of every new timeline event, in this order."""
+    return (ChatOutbox(settings, loaded, clock), ReviewDrafter(loaded))
+
+
+def load_configured_procedure(settings: Settings) -> LoadedProcedure:
+    """The procedure named by WARROOM_PROCEDURE, else the shipped default; raises ProcedureInvalid."""
+    return load_procedure_file(settings.procedure) if settings.procedure else load_default_procedure()
+
+
+def check_settings(settings: Settings) -> None:
+    """What the Settings model cannot check alone: the queues named in WARROOM_QUEUE_PER_MINUTE."""
+    try:
+        limits_for(QUEUES, settings.queue_per_minute)
+    except ValueError as error:
+        raise SettingInvalid(str(error)) from None
+
+
+def build_context(
+    settings: Settings, clock: Clock | None = None, procedure: LoadedProcedure | None = None
+) -> AppContext:
+    """Everything one process runs on. Every write session it opens carries the timeline observers."""
+    check_settings(settings)
+    loaded = procedure or load_configured_procedure(settings)
+    clock = clock or SystemClock()
+    hooks = WriteHooks(timeline_observers=timeline_observers(settings, loaded, clock))
+    db = SessionFactories(create_engine_for(settings.resolved_database_url()), hooks=hooks)
+    context = AppContext(
+        settings=settings, db=db, procedure=loaded, clock=clock, review_published=is_published
+    )
+    context.intake = IntakeRuntime(writer=IntakeWriter(db))
+    return context
+
+
+def new_worker(context: AppContext, **options: Any) -> Worker:
+    """The worker with every kind, queue and periodic check; `options` override them (tests) or set
+    `batch` and `poll_seconds`."""
+    wiring: dict[str, Any] = {"kinds": JOB_KINDS, "periodic": PERIODIC_CHECKS, "queues": QUEUES}
+    return Worker(context, **(wiring | options))
