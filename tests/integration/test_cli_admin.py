@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
+from tests import cli
 from tests.process import plain, run_cli
 from warroom.auth import service as auth
 from warroom.auth.models import User
-from warroom.cli import app
 from warroom.db import SessionFactories, create_engine_for, sync_url
 
 DEFAULT_PROCEDURE = Path(str(files("warroom.procedure") / "default.yaml"))
@@ -39,7 +39,7 @@ def _env(db_url: str, data_dir: Path, **extra: str) -> dict[str, str | None]:
 
 def invoke(args: Sequence[str], db_url: str = "", data_dir: Path | None = None, **extra: str) -> Result:
     env = _env(db_url, data_dir or Path("var"), **extra) if db_url else {"COLUMNS": "200", **extra}
-    return CliRunner().invoke(app, list(args), env=env)
+    return cli.invoke(args, env)
 
 
 def ok(args: Sequence[str], db_url: str, data_dir: Path) -> str:
