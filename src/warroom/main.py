@@ -11,7 +11,6 @@ import asyncio
 import sys
 from typing import NoReturn
 
-import click
 import typer
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
@@ -71,15 +70,23 @@ def main() -> None:
     except typer.Abort:
         err.print("aborted")
         sys.exit(1)
-    except click.ClickException as error:
-        error.show()
-        sys.exit(error.exit_code)
+    except typer.TyperException as error:  # a usage error: typer raises its own click's exceptions
+        _usage_error(error)
     except SQLAlchemyError as error:
         _database_failed(error)
     except ValidationError as error:
         _settings_invalid(error)
     if isinstance(code, int) and code:
         sys.exit(code)
+
+
+def _usage_error(error: typer.TyperException) -> NoReturn:
+    show = getattr(error, "show", None)
+    if callable(show):
+        show()
+    else:
+        err.print(f"error: {error.format_message()}", highlight=False, markup=False)
+    sys.exit(error.exit_code)
 
 
 def _database_failed(error: SQLAlchemyError) -> NoReturn:

@@ -153,6 +153,18 @@ def test_procedure_check_of_a_missing_file_says_it_cannot_read_it(tmp_path: Path
     assert done.stderr.splitlines()[0] == f"{missing}: cannot read file: No such file or directory"
 
 
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [(["nope"], "No such command 'nope'."), (["serve", "--processes", "2", "--with-worker"], "needs")],
+    ids=["unknown-command", "bad-option"],
+)
+def test_a_usage_error_is_usage_and_exit_code_2_not_a_traceback(args: list[str], words: str) -> None:
+    done = run_cli(args, {})
+    assert done.returncode == 2, (done.returncode, done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr + done.stdout
+    assert "Usage: warroom" in done.stderr and words in done.stderr, done.stderr
+
+
 def test_procedure_render_prints_markdown_with_the_severity_table(tmp_path: Path) -> None:
     shipped = invoke(["procedure", "render"])
     assert shipped.exit_code == 0, shipped.output
