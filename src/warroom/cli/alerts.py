@@ -7,7 +7,6 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from warroom.alerts.replay import replay
 from warroom.cli.api_client import call
 from warroom.cli.common import OPERATOR_PANEL, runtime_of, with_context
 from warroom.cli.common import wrapping_out as out
@@ -59,6 +58,7 @@ def alerts_replay(
     ] = None,
 ) -> None:
     """Re-derive alerts from the stored raw requests (admin, on the database)."""
+    from warroom.alerts.replay import replay  # here: it loads every intake format and domain
 
     async def work(context: AppContext) -> str:
         async with context.db.write() as session:

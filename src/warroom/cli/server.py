@@ -14,9 +14,7 @@ from warroom.cli.common import configured_procedure, out, runtime_of, with_conte
 from warroom.cli.runtime import Runtime
 from warroom.config import Settings
 from warroom.context import AppContext
-from warroom.demo import load_demo
 from warroom.logging import configure_logging
-from warroom.migrate import upgrade
 from warroom.procedure.loader import LoadedProcedure
 from warroom.procedure.service import register_version
 
@@ -28,6 +26,8 @@ def version() -> None:
 
 def migrate() -> None:
     """Bring the database schema up to date (SQLite or PostgreSQL, from WARROOM_DATABASE_URL)."""
+    from warroom.migrate import upgrade  # here, as in prepare: Alembic is for these two only
+
     settings = Settings()
     upgrade(settings.resolved_database_url())
     out.print("database is up to date")
@@ -35,6 +35,8 @@ def migrate() -> None:
 
 def demo(ctx: typer.Context) -> None:
     """Load the demo organisation (teams, people, services, one closed incident). Idempotent."""
+    from warroom.demo import load_demo  # here, as in _first_run: it loads nearly every domain
+
     settings = Settings()
     loaded = configured_procedure(settings)
 
@@ -52,6 +54,8 @@ def demo(ctx: typer.Context) -> None:
 
 def prepare(runtime: Runtime, settings: Settings, *, with_demo: bool) -> LoadedProcedure:
     """Everything `run` does before it serves: procedure check, migrations, first admin, demo data."""
+    from warroom.migrate import upgrade
+
     loaded = configured_procedure(settings)  # a broken procedure stops here, before anything is served
     settings.ensure_secret_key()
     upgrade(settings.resolved_database_url())
@@ -64,6 +68,8 @@ def prepare(runtime: Runtime, settings: Settings, *, with_demo: bool) -> LoadedP
 
 
 async def _first_run(context: AppContext, *, with_demo: bool) -> None:
+    from warroom.demo import load_demo
+
     settings, loaded, now = context.settings, context.procedure, context.clock.now()
     async with context.db.write() as session:
         await register_version(session=session, loaded=loaded, now=now)
