@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
+from tests import cli
 from tests.process import plain, run_cli
 from warroom.auth import service as auth
 from warroom.auth.models import User
-from warroom.cli import app
 from warroom.db import SessionFactories, WriteHooks, create_engine_for, sync_url
 
 DEFAULT_PROCEDURE = Path(str(files("warroom.procedure") / "default.yaml"))
@@ -39,7 +39,7 @@ def _env(db_url: str, data_dir: Path, **extra: str) -> dict[str, str | None]:
 
 def invoke(args: Sequence[str], db_url: str = "", data_dir: Path | None = None, **extra: str) -> Result:
     env = _env(db_url, data_dir or Path("var"), **extra) if db_url else {"COLUMNS": "200", **extra}
-    return CliRunner().invoke(app, list(args), env=env)
+    return cli.invoke(args, env)
 
 
 def ok(args: Sequence[str], db_url: str, data_dir: Path) -> str:
@@ -151,6 +151,18 @@ def test_procedure_check_of_a_missing_file_says_it_cannot_read_it(tmp_path: Path
     done = run_cli(["procedure", "check", str(missing)], {})
     assert done.returncode == 1
     assert done.stderr.splitlines()[0] == f"{missing}: cannot read file: No such file or directory"
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [(["nope"], "No such command 'nope'."), (["serve", "--processes", "2", "--with-worker"], "needs")],
+    ids=["unknown-command", "bad-option"],
+)
+def test_a_usage_error_is_usage_and_exit_code_2_not_a_traceback(args: list[str], words: str) -> None:
+    done = run_cli(args, {})
+    assert done.returncode == 2, (done.returncode, done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr + done.stdout
+    assert "Usage: warroom" in done.stderr and words in done.stderr, done.stderr
 
 
 def test_procedure_render_prints_markdown_with_the_severity_table(tmp_path: Path) -> None:

@@ -14,10 +14,9 @@ from typing import Any
 
 import httpx
 import pytest
-from typer.testing import CliRunner
 
+from tests import cli
 from tests.process import WARROOM, child_env, plain, running_server, stop
-from warroom.cli import app
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "intake"
 
@@ -29,13 +28,13 @@ class Site:
     admin_token: str
 
     def admin_cli(self, *args: str) -> str:
-        result = CliRunner().invoke(app, list(args), env={**self.db_env, "COLUMNS": "200"})
+        result = cli.invoke(args, {**self.db_env, "COLUMNS": "200"})
         assert result.exit_code == 0, (args, result.output, result.exception)
         return plain(result.stdout)
 
     def operator_cli(self, *args: str) -> str:
         env = {"WARROOM_URL": self.url, "WARROOM_TOKEN": self.admin_token, "COLUMNS": "200"}
-        result = CliRunner().invoke(app, list(args), env=env)
+        result = cli.invoke(args, env)
         assert result.exit_code == 0, (args, result.output, result.exception)
         return plain(result.stdout)
 
@@ -49,8 +48,8 @@ class Site:
 @pytest.fixture
 def site(db_url: str, data_dir: Path, tmp_path: Path) -> Iterator[Site]:
     db_env = {"WARROOM_DATABASE_URL": db_url, "WARROOM_DATA_DIR": str(data_dir)}
-    token = CliRunner().invoke(
-        app, ["token", "create", "--email", "root@example.com", "--name", "t", "--role", "admin"], env=db_env
+    token = cli.invoke(
+        ["token", "create", "--email", "root@example.com", "--name", "t", "--role", "admin"], db_env
     )
     assert token.exit_code == 0, token.output
     with running_server(db_env, log_dir=tmp_path / "server") as server:

@@ -14,10 +14,9 @@ from typing import Any
 import httpx
 import pytest
 from pypdf import PdfReader
-from typer.testing import CliRunner
 
+from tests import cli
 from tests.process import ServerProcess, free_port, plain, run_cli, running_server
-from warroom.cli import app
 
 EMAIL = "operator@example.com"
 
@@ -33,7 +32,7 @@ class Operator:
 
     def ok(self, *args: str) -> str:
         """Run an operator command in-process; it must succeed. Returns its stdout, rendered 200 wide."""
-        result = CliRunner().invoke(app, list(args), env={**self.env, "COLUMNS": "200"})
+        result = cli.invoke(args, {**self.env, "COLUMNS": "200"})
         assert result.exit_code == 0, (args, result.output, result.exception)
         return result.stdout
 
@@ -61,10 +60,9 @@ def fails_in_one_line(args: Sequence[str], env: dict[str, str]) -> str:
 @pytest.fixture
 def operator(db_url: str, data_dir: Path, tmp_path: Path) -> Iterator[Operator]:
     """A server on the test database and a responder's token; the server stops before tables are emptied."""
-    created = CliRunner().invoke(
-        app,
+    created = cli.invoke(
         ["token", "create", "--email", EMAIL, "--name", "cli", "--role", "responder"],
-        env={"WARROOM_DATABASE_URL": db_url, "WARROOM_DATA_DIR": str(data_dir)},
+        {"WARROOM_DATABASE_URL": db_url, "WARROOM_DATA_DIR": str(data_dir)},
     )
     assert created.exit_code == 0, created.output
     env = {"WARROOM_DATABASE_URL": db_url, "WARROOM_DATA_DIR": str(data_dir)}

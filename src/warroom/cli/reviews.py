@@ -11,7 +11,9 @@ import httpx
 import typer
 from rich.table import Table
 
-from warroom.operator_cli import ApiFailure, call, client, out
+from warroom.cli.api_client import ApiFailure, call, client
+from warroom.cli.common import OPERATOR_PANEL
+from warroom.cli.common import wrapping_out as out
 
 
 class ExportFormat(StrEnum):
@@ -20,7 +22,6 @@ class ExportFormat(StrEnum):
     pdf = "pdf"
 
 
-PANEL = "Operator (talk to a server: WARROOM_URL, WARROOM_TOKEN)"
 review_app = typer.Typer(help="Post-incident reviews.", no_args_is_help=True)
 
 
@@ -83,7 +84,7 @@ def publish(ref: Annotated[str, typer.Argument(help="The incident, e.g. INC-42."
 
 
 def register(app: typer.Typer) -> None:
-    app.command(rich_help_panel=PANEL)(actions)
+    app.command(rich_help_panel=OPERATOR_PANEL)(actions)
     review_app.command("export")(export)
     review_app.command("publish")(publish)
-    app.add_typer(review_app, name="review", rich_help_panel=PANEL)
+    app.add_typer(review_app, name="review", rich_help_panel=OPERATOR_PANEL)

@@ -12,9 +12,11 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from warroom.cli.api_client import call
+from warroom.cli.common import OPERATOR_PANEL
+from warroom.cli.common import wrapping_out as out
 from warroom.metrics.domain import GROUPINGS, METRICS
 from warroom.metrics.domain import format_duration as duration
-from warroom.operator_cli import call, out
 
 STAT_NAMES = ("count", "mean", "p50", "p90")
 
@@ -81,4 +83,4 @@ def report(
 
 
 def register(app: typer.Typer) -> None:
-    app.command(rich_help_panel="Operator (talk to a server: WARROOM_URL, WARROOM_TOKEN)")(report)
+    app.command(rich_help_panel=OPERATOR_PANEL)(report)

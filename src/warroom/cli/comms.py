@@ -7,9 +7,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from warroom.operator_cli import call, out
+from warroom.cli.api_client import call
+from warroom.cli.common import OPERATOR_PANEL
+from warroom.cli.common import wrapping_out as out
 
-PANEL = "Operator (talk to a server: WARROOM_URL, WARROOM_TOKEN)"
 stakeholders_app = typer.Typer(help="Who gets each audience's stakeholder updates.", no_args_is_help=True)
 
 
@@ -48,4 +49,4 @@ def remove_recipient(recipient_id: Annotated[int, typer.Argument(help="The id `l
 
 
 def register(app: typer.Typer) -> None:
-    app.add_typer(stakeholders_app, name="stakeholders", rich_help_panel=PANEL)
+    app.add_typer(stakeholders_app, name="stakeholders", rich_help_panel=OPERATOR_PANEL)

@@ -8,15 +8,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from warroom.operator_cli import ApiFailure, call, when
+from warroom.cli.api_client import ApiFailure, call, when
+from warroom.cli.common import OPERATOR_PANEL, out
 
-out = Console(soft_wrap=True)
-PANEL = "Operator (talk to a server: WARROOM_URL, WARROOM_TOKEN)"
 schedule_app = typer.Typer(
     help="Schedules: list, create or update from a file, show who is on call when.", no_args_is_help=True
 )
@@ -186,6 +184,6 @@ def contact_list() -> None:
 
 
 def register(app: typer.Typer) -> None:
-    app.add_typer(schedule_app, name="schedule", rich_help_panel=PANEL)
-    app.add_typer(policy_app, name="policy", rich_help_panel=PANEL)
-    app.add_typer(contact_app, name="contact", rich_help_panel=PANEL)
+    app.add_typer(schedule_app, name="schedule", rich_help_panel=OPERATOR_PANEL)
+    app.add_typer(policy_app, name="policy", rich_help_panel=OPERATOR_PANEL)
+    app.add_typer(contact_app, name="contact", rich_help_panel=OPERATOR_PANEL)

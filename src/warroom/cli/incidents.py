@@ -1,62 +1,16 @@
-"""Operator commands: thin HTTP clients of a running server (WARROOM_URL, WARROOM_TOKEN)."""
+"""Operator incident commands: declare, list, show, assign, phase, update, resolve, and who is on call."""
 
 from __future__ import annotations
 
-import os
-from datetime import datetime
 from typing import Annotated, Any
 
-import httpx
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from warroom.cli.api_client import ApiFailure, call, when
+from warroom.cli.common import OPERATOR_PANEL
+from warroom.cli.common import wrapping_out as out
 from warroom.timeline.describe import messages_sent
-
-out = Console()
-DEFAULT_URL = "http://127.0.0.1:8080"
-
-
-class ApiFailure(Exception):
-    """The server refused, or could not be reached; the message is for the person at the terminal."""
-
-
-def client() -> httpx.Client:
-    token = os.environ.get("WARROOM_TOKEN", "")
-    if not token:
-        raise ApiFailure("set WARROOM_TOKEN to an API token (warroom token create --email you@x --name cli)")
-    url = os.environ.get("WARROOM_URL", DEFAULT_URL).rstrip("/")
-    return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30.0)
-
-
-def call(method: str, path: str, **kwargs: Any) -> Any:
-    try:
-        with client() as http:
-            response = http.request(method, path, **kwargs)
-    except httpx.InvalidURL as error:
-        url = os.environ.get("WARROOM_URL", DEFAULT_URL)
-        raise ApiFailure(f"WARROOM_URL {url!r} is not a valid URL ({error})") from None
-    except httpx.TransportError as error:
-        url = os.environ.get("WARROOM_URL", DEFAULT_URL)
-        raise ApiFailure(f"cannot reach warroom at {url} ({type(error).__name__}: {error})") from None
-    if response.is_error:
-        raise ApiFailure(_problem_line(response))
-    return response.json() if response.content else None  # 204 No Content has no body
-
-
-def _problem_line(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return f"{response.status_code} {response.reason_phrase}"
-    detail = body.get("detail") if isinstance(body, dict) else None
-    return f"{response.status_code} {detail or response.reason_phrase}"
-
-
-def when(value: str | None) -> str:
-    if not value:
-        return "-"
-    return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _clock(target: dict[str, Any]) -> str:
@@ -249,4 +203,4 @@ def oncall(
 
 def register(app: typer.Typer) -> None:
     for command in (declare, incidents, show, assign, phase, update, resolve, oncall):
-        app.command(rich_help_panel="Operator (talk to a server: WARROOM_URL, WARROOM_TOKEN)")(command)
+        app.command(rich_help_panel=OPERATOR_PANEL)(command)
