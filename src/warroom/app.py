@@ -29,6 +29,7 @@ from warroom.comms.api import preview_router as update_preview_router
 from warroom.comms.api import router as stakeholders_router
 from warroom.config import Settings
 from warroom.context import AppContext
+from warroom.http_guards import NormalisedRequests, ServerErrors
 from warroom.incidents.api import router as incidents_router
 from warroom.jobs.api import router as jobs_router
 from warroom.metrics.api import exposition_router
@@ -120,11 +121,14 @@ def create_app(
     )
     app.state.warroom = context
     install_problem_handlers(app)
+    # Added innermost first: ServerErrors wraps everything, then the body limit, then normalisation.
+    app.add_middleware(NormalisedRequests, own_body_prefixes=(*INTAKE_PREFIXES, "/chat/"))
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
         prefix_limits={p: INTAKE_MAX_BYTES for p in INTAKE_PREFIXES},
     )
+    app.add_middleware(ServerErrors)
     for router in ROUTERS:
         app.include_router(router)
     _add_health(app, context)

@@ -10,6 +10,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -54,16 +55,19 @@ async def _http_error(_request: Request, error: Exception) -> JSONResponse:
     return response
 
 
-async def _unexpected(request: Request, error: Exception) -> JSONResponse:
-    log.error("unhandled error", path=request.url.path, error=repr(error), exc_info=error)
-    return problem(500, "Internal server error", "the server failed; the error is in its log")
+async def _out_of_range(request: Request, error: Exception) -> JSONResponse:
+    """A value the database cannot hold (an integer past 64 bits, say): the same 422 on both databases."""
+    log.info("value out of range", path=request.url.path, error=type(error).__name__)
+    return problem(422, "Invalid input", "a value is out of range for what it names")
 
 
 def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected)
+    # PostgreSQL refuses an out-of-range value with DataError; SQLite's driver raises OverflowError.
+    app.add_exception_handler(DataError, _out_of_range)
+    app.add_exception_handler(OverflowError, _out_of_range)
 
 
 class BodyLimitMiddleware:

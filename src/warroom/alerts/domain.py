@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
+
+from warroom.inbound import fit_identifier, fit_text
 
 Action = Literal["trigger", "acknowledge", "unacknowledge", "resolve", "note", "update"]
 Severity = Literal["critical", "error", "warning", "info"]
@@ -55,6 +57,24 @@ class AlertEventIn:
     occurred_at: datetime | None = None
     note: str | None = None
     actor: str | None = None  # who acknowledged/resolved, where the sender says
+
+
+# Column sizes of the alert row: over them, what identifies is hashed (two long keys stay apart, one long key
+# stays itself) and what describes is shortened, so PostgreSQL and SQLite store the same thing.
+KEY_MAX, TITLE_MAX, SOURCE_MAX, RAW_SEVERITY_MAX, ACTOR_MAX = 255, 1024, 255, 64, 320
+
+
+def fitted(event: AlertEventIn) -> AlertEventIn:
+    """`event` with every field fitted to its column (see KEY_MAX above); never refused, never dropped."""
+    return replace(
+        event,
+        dedup_key=None if event.dedup_key is None else fit_identifier(event.dedup_key, KEY_MAX),
+        group_key=None if event.group_key is None else fit_identifier(event.group_key, KEY_MAX),
+        title=fit_text(event.title, TITLE_MAX),
+        source=fit_text(event.source, SOURCE_MAX),
+        raw_severity=None if event.raw_severity is None else fit_text(event.raw_severity, RAW_SEVERITY_MAX),
+        actor=None if event.actor is None else fit_text(event.actor, ACTOR_MAX),
+    )
 
 
 def normalise_severity(raw: str | None, *, default: Severity = "error") -> Severity:

@@ -15,6 +15,7 @@ from warroom.alerts.models import Alert, AlertEvent, RawEvent
 from warroom.auth.models import User
 from warroom.catalog.models import Service
 from warroom.errors import Conflict, NotFound
+from warroom.inbound import is_digits, row_id
 from warroom.incidents.models import Incident
 from warroom.paging.engine import restart_paging, stop_paging
 from warroom.timeline.kinds import EventKind
@@ -72,8 +73,8 @@ async def list_alerts(
 
 async def get_alert(*, session: AsyncSession, ref: str, for_update: bool = False) -> Alert:
     """By number, by uid, or by the dedup key of an open alert (what `warroom ack KEY` passes)."""
-    if ref.isdigit():
-        query = select(Alert).where(Alert.id == int(ref))
+    if is_digits(ref):
+        query = select(Alert).where(Alert.id == (row_id(ref) or -1))
     elif len(ref) == 36 and ref.count("-") == 4:
         query = select(Alert).where(Alert.uid == ref)
     else:
@@ -196,7 +197,7 @@ async def opsgenie_alert(
     if lookup.identifier_type == "alias":
         query = query.where(Alert.dedup_key == lookup.identifier).order_by(Alert.id.desc())
     elif lookup.identifier_type == "tiny":
-        query = query.where(Alert.id == (int(lookup.identifier) if lookup.identifier.isdigit() else -1))
+        query = query.where(Alert.id == (row_id(lookup.identifier) or -1))
     else:
         query = query.where(Alert.uid == lookup.identifier)
     alert = await session.scalar(query.limit(1))

@@ -22,6 +22,7 @@ from warroom.auth.domain import (
 )
 from warroom.auth.models import ApiToken, Team, TeamMember, User
 from warroom.errors import Conflict, FieldProblem, NotAuthenticated, NotFound, invalid
+from warroom.inbound import is_digits, row_id
 
 _hasher = PasswordHasher()
 
@@ -47,8 +48,10 @@ async def get_user(*, session: AsyncSession, user_id: int) -> User:
 
 async def resolve_user(*, session: AsyncSession, ref: str | int) -> User:
     """A user by id or email, as people type them in the API and CLI."""
-    if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
-        return await get_user(session=session, user_id=int(ref))
+    if isinstance(ref, int):
+        return await get_user(session=session, user_id=ref)
+    if is_digits(ref):
+        return await get_user(session=session, user_id=row_id(ref) or 0)
     user = await find_user(session=session, email=ref)
     if user is None:
         raise NotFound(f"no user with email {ref!r}")

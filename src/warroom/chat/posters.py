@@ -19,6 +19,7 @@ from warroom.chat.domain import channel_name, topic
 from warroom.chat.identity import slack_id_for
 from warroom.chat.rooms import RoomState, record_opened, save_room
 from warroom.context import AppContext
+from warroom.inbound import is_digits
 from warroom.incidents.service import held_roles
 from warroom.jobs.domain import RetryLater
 from warroom.timeline.describe import chat_line, names_of
@@ -177,7 +178,7 @@ class WebhookPoster:
             raise slack.ChatCallFailed(f"{self.provider} webhook: {type(error).__name__}") from None
         if response.status_code == 429:
             wait = response.headers.get("retry-after", "")
-            raise RetryLater(float(wait) if wait.isdigit() else 30.0, f"{self.provider} webhook: 429")
+            raise RetryLater(float(wait[:6]) if is_digits(wait) else 30.0, f"{self.provider} webhook: 429")
         if response.status_code >= 300:
             raise slack.ChatCallFailed(f"{self.provider} webhook: HTTP {response.status_code}")
 

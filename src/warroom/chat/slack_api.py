@@ -26,6 +26,7 @@ from warroom.clock import Clock
 from warroom.context import AppContext
 from warroom.deps import ContextDep
 from warroom.errors import InvalidInput, NotAuthenticated, NotFound
+from warroom.inbound import is_digits
 from warroom.jobs.service import JobSpec, stage
 
 router = APIRouter(prefix="/chat/slack", tags=["chat"], include_in_schema=False)
@@ -52,7 +53,9 @@ async def verified_body(request: Request, context: AppContext) -> bytes:
         raise NotAuthenticated("a Slack request needs X-Slack-Signature and X-Slack-Request-Timestamp")
     verifier = SignatureVerifier(secret.get_secret_value(), clock=_OurClock(context.clock))
     try:
-        valid = timestamp.isdigit() and verifier.is_valid(body=body, timestamp=timestamp, signature=signature)
+        valid = is_digits(timestamp) and verifier.is_valid(
+            body=body, timestamp=timestamp, signature=signature
+        )
     except UnicodeDecodeError:
         valid = False
     if not valid:

@@ -20,6 +20,7 @@ from warroom.catalog.service import list_services
 from warroom.context import AppContext
 from warroom.deps import ContextDep
 from warroom.errors import Conflict, InvalidInput, NotFound, invalid
+from warroom.inbound import row_id
 from warroom.incidents.service import get_incident
 from warroom.web.deps import PageInternal, PageWriter, csrf_checked, form_data, writing
 from warroom.web.forms import FormState, refused, text
@@ -47,7 +48,7 @@ class AlertQuery:
             severity=tuple(s for s in params.getlist("severity") if s in SEVERITIES),
             service=params.get("service", "")[:64],
             q=params.get("q", "")[:200],
-            offset=int(offset) if offset.isdigit() else 0,
+            offset=min(row_id(offset) or 0, 1_000_000),
         )
 
     def url(self, **changes: object) -> str:

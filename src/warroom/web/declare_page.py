@@ -13,6 +13,7 @@ from warroom.catalog.service import list_services
 from warroom.context import AppContext
 from warroom.deps import ContextDep
 from warroom.errors import FieldProblem, InvalidInput, invalid
+from warroom.inbound import is_digits
 from warroom.incidents import service
 from warroom.incidents.domain import incident_ref
 from warroom.incidents.schemas import IncidentCreate
@@ -61,7 +62,7 @@ def _impact_minutes(values: FormValues) -> int | None:
     raw = text(values, "impact_minutes_ago")
     if not raw:
         return None
-    if not raw.isdigit() or int(raw) > MAX_MINUTES_AGO:
+    if not is_digits(raw) or len(raw) > 9 or int(raw) > MAX_MINUTES_AGO:
         raise invalid("impact_minutes_ago", f"give whole minutes, 0 to {MAX_MINUTES_AGO}")
     return int(raw)
 

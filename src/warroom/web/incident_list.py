@@ -11,6 +11,7 @@ from starlette.datastructures import QueryParams
 
 from warroom.auth.domain import Permission, allows
 from warroom.deps import ContextDep
+from warroom.inbound import row_id
 from warroom.incidents import service, views
 from warroom.web.deps import PageReader
 from warroom.web.incident_data import severity_rank
@@ -35,7 +36,7 @@ class IncidentQuery:
             status=tuple(s for s in params.getlist("status") if s in STATUSES),
             severity=tuple(s for s in params.getlist("severity") if s in severities),
             q=params.get("q", "")[:200],
-            offset=min(int(offset), 1_000_000) if offset.isdigit() else 0,
+            offset=min(row_id(offset) or 0, 1_000_000),
         )
 
     def url(self, **changes: object) -> str:

@@ -10,6 +10,7 @@ from warroom.auth.models import User
 from warroom.context import AppContext
 from warroom.deps import ContextDep
 from warroom.errors import InvalidInput, NotFound, invalid
+from warroom.inbound import is_digits, row_id
 from warroom.notify import service as notify
 from warroom.notify.channels import CHANNELS
 from warroom.notify.models import OutgoingMessage
@@ -113,7 +114,7 @@ async def send_test(method_id: int, request: Request, user: PageUser, context: C
 
 def _delay_seconds(values: FormValues) -> int:
     raw = text(values, "delay_minutes") or "0"
-    if not raw.isdigit() or int(raw) > 1440:
+    if not is_digits(raw) or len(raw) > 9 or int(raw) > 1440:
         raise invalid("delay_minutes", "give whole minutes from 0 to 1440")
     return int(raw) * 60
 
@@ -125,7 +126,7 @@ async def add_rule(request: Request, user: PageUser, context: ContextDep) -> Res
         async with writing(context) as session:
             delay = _delay_seconds(values)
             method = text(values, "contact_method")
-            if not method.isdigit():
+            if row_id(method) is None:
                 raise invalid("contact_method", "choose one of your contact methods")
             await notify.add_rule(
                 session=session,

@@ -17,6 +17,7 @@ from warroom.catalog.models import Service
 from warroom.context import AppContext
 from warroom.deps import ContextDep
 from warroom.errors import FieldProblem, InvalidInput, NotFound, invalid
+from warroom.inbound import is_digits
 from warroom.oncall import policy_service as policies
 from warroom.oncall.models import EscalationPolicy, EscalationStep, Schedule
 from warroom.oncall.schemas import PolicyPatch
@@ -163,7 +164,7 @@ def parse_steps(raw: str) -> list[dict[str, Any]]:
     steps = []
     for number, line in enumerate((ln.strip() for ln in raw.splitlines() if ln.strip()), start=1):
         minutes, sep, rest = line.partition(":")
-        if not sep or not minutes.strip().isdigit():
+        if not sep or not is_digits(minutes.strip()):
             raise invalid("steps", f"line {number}: start with the minutes to wait, then a colon")
         targets = []
         for item in (i.strip() for i in rest.split(",") if i.strip()):
@@ -181,9 +182,9 @@ def parse_steps(raw: str) -> list[dict[str, Any]]:
 
 def _patch(values: FormValues) -> PolicyPatch:
     repeat, unack = text(values, "repeat") or "0", text(values, "unack_minutes")
-    if not repeat.isdigit():
+    if not is_digits(repeat) or len(repeat) > 6:
         raise invalid("repeat", "give a whole number from 0 to 20")
-    if unack and not unack.isdigit():
+    if unack and (not is_digits(unack) or len(unack) > 6):
         raise invalid("unack_minutes", "give whole minutes, or leave it empty for no re-page")
     fields = {
         "name": text(values, "name"),

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from warroom.context import AppContext
 from warroom.deps import ContextDep
 from warroom.errors import DomainError, NotFound
+from warroom.inbound import row_id
 from warroom.incidents.models import Incident
 from warroom.incidents.service import get_incident
 from warroom.reviews import actions, service, views
@@ -115,7 +116,7 @@ def _patch(values: FormValues, questions: list[str]) -> ReviewPatch:
     for name in LIST_FIELDS:
         fields[name] = [line.strip() for line in text(values, name).splitlines() if line.strip()]
     customers = text(values, "customers_affected")
-    fields["customers_affected"] = int(customers) if customers.isdigit() else None
+    fields["customers_affected"] = row_id(customers)
     return ReviewPatch.model_validate(fields)
 
 

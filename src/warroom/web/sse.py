@@ -25,6 +25,7 @@ from warroom.auth.domain import Permission, allows
 from warroom.auth.models import User
 from warroom.context import AppContext
 from warroom.deps import ContextDep
+from warroom.inbound import row_id
 from warroom.incidents import service
 from warroom.web.deps import OptionalUser
 from warroom.web.incident_data import new_events
@@ -158,7 +159,7 @@ async def incident_stream(
     resume = request.headers.get("last-event-id", "")
     watch = IncidentWatch(
         incident.id,
-        int(resume) if resume.isdigit() else max(after, 0),
+        row_id(resume) or max(after, 0),
         allows(user.role, Permission.incident_internal),
         web_state(request).templates.get_template("timeline_item.html"),
     )

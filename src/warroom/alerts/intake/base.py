@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -10,6 +9,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from warroom.alerts.domain import IntakeRejected, Problem
+from warroom.inbound import InboundRejected, clean_text, parse_json
 
 
 @dataclass(frozen=True)
@@ -24,9 +24,9 @@ class IntakeRequest:
 def json_object(request: IntakeRequest, *, what: str = "body") -> dict[str, Any]:
     """The body as a JSON object, or IntakeRejected naming why not."""
     try:
-        value = json.loads(request.body or b"null")
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise IntakeRejected([Problem(what, f"is not valid JSON ({error})")]) from None
+        value = parse_json(request.body)
+    except InboundRejected as error:
+        raise IntakeRejected([Problem(what, str(error))]) from None
     if not isinstance(value, dict):
         raise IntakeRejected([Problem(what, "must be a JSON object")])
     return value
@@ -36,7 +36,8 @@ def form_or_json(request: IntakeRequest) -> dict[str, Any]:
     """JSON, or application/x-www-form-urlencoded (Datadog can send either)."""
     if "application/x-www-form-urlencoded" in request.content_type:
         try:
-            return dict(parse_qsl(request.body.decode("utf-8"), keep_blank_values=True))
+            pairs = parse_qsl(request.body.decode("utf-8"), keep_blank_values=True)
+            return {clean_text(name): clean_text(value) for name, value in pairs}
         except UnicodeDecodeError:
             raise IntakeRejected([Problem("body", "is not UTF-8")]) from None
     return json_object(request)

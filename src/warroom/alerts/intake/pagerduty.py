@@ -36,6 +36,7 @@ EVENT_ACTIONS: tuple[Action, ...] = ("trigger", "acknowledge", "resolve")
 PD_SEVERITIES = ("critical", "error", "warning", "info")
 SUMMARY_MAX = 1024
 DEDUP_KEY_MAX = 255
+FIELD_MAX = 255  # source and group: warroom stores them as identifying columns of that size
 TRIGGER_PAYLOAD_KEYS = frozenset(
     {"summary", "source", "severity", "timestamp", "component", "group", "class", "custom_details"}
 )
@@ -176,14 +177,14 @@ def _payload(body: Mapping[str, Any], problems: list[Problem]) -> dict[str, Any]
 
 def _check_trigger_payload(payload: Mapping[str, Any], problems: list[Problem]) -> None:
     _text(payload, "summary", "payload.summary", problems, required=True, limit=SUMMARY_MAX)
-    _text(payload, "source", "payload.source", problems, required=True)
+    _text(payload, "source", "payload.source", problems, required=True, limit=FIELD_MAX)
     severity = _text(payload, "severity", "payload.severity", problems, required=True)
     if severity is not None and severity not in PD_SEVERITIES:
         allowed = ", ".join(PD_SEVERITIES)
         message = f"'payload.severity' is invalid (must be one of: {allowed})"
         problems.append(Problem("payload.severity", message))
     for key in ("component", "group", "class"):
-        _text(payload, key, f"payload.{key}", problems)
+        _text(payload, key, f"payload.{key}", problems, limit=FIELD_MAX)
     _timestamp(payload, problems)
 
 

@@ -15,9 +15,10 @@ from sqlalchemy import Table, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from warroom.alerts.domain import AlertEventIn, Lookup, generated_dedup_key
+from warroom.alerts.domain import KEY_MAX, AlertEventIn, Lookup, fitted, generated_dedup_key
 from warroom.alerts.incident_notes import note_on_incident
 from warroom.alerts.models import Alert, AlertEvent, RawEvent, ServiceChange
+from warroom.inbound import fit_identifier, row_id
 from warroom.jobs.models import Job
 from warroom.jobs.service import JobSpec, job_row, notify_workers
 from warroom.paging.engine import restart_paging, stop_paging
@@ -176,7 +177,7 @@ async def _resolve_lookup(session: AsyncSession, work: IntakeWork) -> str | None
         return lookup.identifier if lookup else None
     match = Alert.uid == lookup.identifier
     if lookup.identifier_type == "tiny":
-        match = Alert.id == (int(lookup.identifier) if lookup.identifier.isdigit() else -1)
+        match = Alert.id == (row_id(lookup.identifier) or -1)
     return await session.scalar(
         select(Alert.dedup_key).where(Alert.integration_id == work.integration_id, match)
     )
@@ -232,15 +233,15 @@ async def apply_work(
     batch = batch or Batch()
     looked_up = await _resolve_lookup(session, work)
     outcomes = []
-    for event in work.events:
+    for event in map(fitted, work.events):
         key = event.dedup_key or looked_up
         if event.action == "trigger":
             key = key or generated_dedup_key(work.integration_id, event)
-            outcome = await _trigger(session, work, event, key[:255])
+            outcome = await _trigger(session, work, event, fit_identifier(key, KEY_MAX))
         elif key is None:
             outcome = EventOutcome(event.action, "dropped", None)
         else:
-            outcome = await _change(session, work, event, key[:255])
+            outcome = await _change(session, work, event, fit_identifier(key, KEY_MAX))
         outcomes.append(outcome)
         _follow_up(batch, work, event, outcome, jobs=not replay)
     _add_request(batch, work, outcomes, replay=replay)
