@@ -52,7 +52,9 @@ async def page_responder_everywhere(api: Api, sink: Sink, mailbox: Mailbox, dela
         "log": "responder-log",
     }
     for kind, address in addresses.items():
-        method = await api.responder.post("/api/v1/me/contact-methods", json={"kind": kind, "address": address})
+        method = await api.responder.post(
+            "/api/v1/me/contact-methods", json={"kind": kind, "address": address}
+        )
         assert method.status_code == 201, method.text
         rule = {"contact_method": method.json()["id"], "delay_seconds": delay, "urgency": "high"}
         assert (await api.responder.post("/api/v1/me/notification-rules", json=rule)).status_code == 201
@@ -65,7 +67,9 @@ async def page_responder_everywhere(api: Api, sink: Sink, mailbox: Mailbox, dela
 
 
 async def fire(api: Api, key: str, dedup: str) -> None:
-    sent = await api.anonymous.post(f"/intake/webhook/{key}", json={"id": dedup, "title": f"{dedup} down", "severity": "critical"})
+    sent = await api.anonymous.post(
+        f"/intake/webhook/{key}", json={"id": dedup, "title": f"{dedup} down", "severity": "critical"}
+    )
     assert sent.status_code == 202, sent.text
 
 
@@ -169,7 +173,8 @@ async def test_migration_0012_scrubs_links_stored_before_and_the_page_still_carr
                 sa.update(jobs).where(jobs.c.id == job_id).values(payload={**payload, "ack_url": old_link})
             )
         conn.execute(
-            sa.text("UPDATE outgoing_messages SET body = body || :line"), {"line": f"\nAcknowledge: {old_link}"}
+            sa.text("UPDATE outgoing_messages SET body = body || :line"),
+            {"line": f"\nAcknowledge: {old_link}"},
         )
         stakeholder = "Stakeholder note\nAcknowledge: http://example.org/not-a-page"
         conn.execute(

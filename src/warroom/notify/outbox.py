@@ -41,8 +41,8 @@ def queued_message(
     payload: dict[str, Any] | None = None,
 ) -> QueuedMessage:
     """`key` makes the message idempotent (a unique column); `payload` is what a webhook is sent instead of
-    the usual envelope, or extra email headers. The job holds only the message's key: anything secret (a
-page's acknowledge link) is made when the message is sent, so no stored row carries it."""
+        the usual envelope, or extra email headers. The job holds only the message's key: anything secret (a
+    page's acknowledge link) is made when the message is sent, so no stored row carries it."""
     row = {
         "idempotency_key": key, "escalation_id": escalation_id, "alert_id": alert_id, "user_id": user_id,
         "contact_method_id": contact_method_id, "channel": channel, "address": address,

@@ -156,9 +156,7 @@ async def _start(run: BatchRun, session: AsyncSession, now: datetime) -> list[Ou
         )
     by_id = {job.id: job for job in run.jobs}
     return [
-        Outgoing(by_id[job_id], m.id, _delivery(run, m, now))
-        for job_id, m in live.items()
-        if m.id in taken
+        Outgoing(by_id[job_id], m.id, _delivery(run, m, now)) for job_id, m in live.items() if m.id in taken
     ]
 
 

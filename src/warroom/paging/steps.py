@@ -173,10 +173,17 @@ async def _page_user(run: JobRun, walk: Walk, alert: Paged, user_id: int, writes
             f"{rule.id if rule else 'm' + str(method.id)}"
         )
         queued = queued_message(
-            key=key, channel=method.kind, address=method.address, subject=subject,
-            body=body, now=now,
-            due=now + timedelta(seconds=rule.delay_seconds if rule else 0), escalation_id=walk.id,
-            alert_id=alert.id, user_id=user_id, contact_method_id=method.id,
+            key=key,
+            channel=method.kind,
+            address=method.address,
+            subject=subject,
+            body=body,
+            now=now,
+            due=now + timedelta(seconds=rule.delay_seconds if rule else 0),
+            escalation_id=walk.id,
+            alert_id=alert.id,
+            user_id=user_id,
+            contact_method_id=method.id,
         )  # fmt: skip  (no acknowledge link here: paging/delivery mints it at send time, never stored)
         writes.messages.append(queued.row)
         writes.jobs.append(queued.job)

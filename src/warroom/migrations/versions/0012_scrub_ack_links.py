@@ -44,7 +44,7 @@ def scrubbed_body(body: str) -> str:
 
 def _pages(
     conn: sa.Connection, query: sa.Select[Any], id_column: sa.ColumnElement[int]
-) -> Iterator[Sequence[sa.Row[Any]]]:
+) -> Iterator[Sequence[Any]]:
     """The rows of `query` in id order, BATCH at a time."""
     last = 0
     while True:
@@ -94,7 +94,7 @@ def _scrub_messages(conn: sa.Connection) -> None:
 
 
 def scrub(conn: sa.Connection) -> None:
-    """Both scrubs on `conn` (a test runs this on rows the old code wrote); running it again changes nothing."""
+    """Both scrubs on `conn` (a test runs it on rows as the old code wrote them); a rerun changes nothing."""
     _scrub_jobs(conn)
     _scrub_messages(conn)
 
