@@ -134,9 +134,7 @@ async def test_a_500_is_retried_with_backoff_visibly_and_resumes_in_order(api: A
         assert posted.status_code == 201
     slack.fail("chat.postMessage", 500, after=1)  # "first" gets through, "second" meets a 500
     await run_jobs(api)
-    failing = (
-        await api.viewer.get("/api/v1/jobs", params={"kind": "chat.mirror", "state": "pending"})
-    ).json()
+    failing = (await api.admin.get("/api/v1/jobs", params={"kind": "chat.mirror", "state": "pending"})).json()
     expected = "ChatCallFailed: chat.postMessage: HTTP 500 (internal_error)"
     assert [(j["attempts"], j["last_error"]) for j in failing] == [(1, expected)]
     assert failing[0]["run_at"] == (api.clock.now() + backoff(1)).isoformat().replace("+00:00", "Z")

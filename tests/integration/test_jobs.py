@@ -114,7 +114,7 @@ async def test_failures_retry_with_backoff_then_park_with_the_error(api: Api) ->
     await worker.run_once()
     parked = await job(api, job_id)
     assert (parked.state, parked.attempts, calls) == ("failed", 2, [1, 2])
-    failed = (await api.viewer.get("/api/v1/jobs", params={"state": "failed"})).json()
+    failed = (await api.admin.get("/api/v1/jobs", params={"state": "failed"})).json()  # admins only
     assert [(j["id"], j["last_error"]) for j in failed] == [(job_id, "RuntimeError: downstream said no (7)")]
     assert (await api.responder.post(f"/api/v1/jobs/{job_id}/retry")).status_code == 403
     retried = await api.admin.post(f"/api/v1/jobs/{job_id}/retry")

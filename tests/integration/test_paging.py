@@ -147,7 +147,7 @@ async def test_a_failing_channel_is_retried_with_the_error_visible(api: Api, sin
         "webhook",
         "pending",
     )
-    failing = (await api.viewer.get("/api/v1/jobs", params={"kind": "notify.send"})).json()
+    failing = (await api.admin.get("/api/v1/jobs", params={"kind": "notify.send"})).json()
     assert failing[0]["state"] == "pending" and "answered 500" in failing[0]["last_error"]
     sink.status = 200
     api.clock.advance(timedelta(seconds=6))

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
+
+from tests.conftest import START
 from tests.integration.conftest import ROLES, Api
+from warroom.auth import service as auth
 
 ANY = set(ROLES)
 READ = ANY
@@ -126,8 +130,8 @@ def endpoints(role: str) -> dict[tuple[str, str], tuple[set[str], dict[str, Any]
         ("POST", "/api/v1/alerts/{ref}/resolve"): (WRITE, None),
         ("POST", "/api/v1/alerts/{ref}/escalate"): (WRITE, None),
         ("GET", "/api/v1/alerts/{ref}/messages"): (INTERNAL, None),
-        ("GET", "/api/v1/jobs"): (INTERNAL, None),
-        ("GET", "/api/v1/jobs/counts"): (INTERNAL, None),
+        ("GET", "/api/v1/jobs"): (ADMIN, None),  # payloads: ids, addresses, errors of every domain
+        ("GET", "/api/v1/jobs/counts"): (ADMIN, None),
         ("POST", "/api/v1/jobs/{job_id}/retry"): (ADMIN, None),
         ("POST", "/api/v1/alerts/{ref}/attach"): (WRITE, {"incident": "1"}),
         ("GET", "/api/v1/integrations"): (INTERNAL, None),
@@ -329,3 +333,62 @@ async def test_stakeholders_see_stakeholder_updates_only(api: Api) -> None:
     incident = (await api.stakeholder.get(f"/api/v1/incidents/{ref}")).json()
     assert incident["roles"] is None
     assert (await api.stakeholder.get(f"/api/v1/incidents/{ref}/timeline")).status_code == 403
+
+
+async def person(api: Api, email: str, role: str) -> httpx.AsyncClient:
+    """A client for one more person with `role`."""
+    async with api.context.db.write() as session:
+        user = await auth.create_user(session=session, email=email, name=email, role=role, now=START)
+        token = (await auth.create_token(session=session, user=user, name="test", now=START)).secret
+        await session.commit()
+    transport = api.anonymous._transport
+    return httpx.AsyncClient(
+        transport=transport, base_url="http://warroom.test", headers={"Authorization": f"Bearer {token}"}
+    )
+
+
+async def test_integration_keys_only_for_admins_and_the_owning_teams_responders(api: Api) -> None:
+    """Whoever holds a key can raise alerts, so it is shown to admins and to the responders of the team that
+    owns the integration's service; viewers (even on that team), stakeholders, responders of other teams,
+    and everyone but admins for an integration whose service no team owns, see it as null."""
+    people = {
+        "team responder": await person(api, "pay-responder@test.warroom", "responder"),
+        "team viewer": await person(api, "pay-viewer@test.warroom", "viewer"),
+        "team stakeholder": await person(api, "pay-stakeholder@test.warroom", "stakeholder"),
+        "other responder": await person(api, "search-responder@test.warroom", "responder"),
+        "responder": api.responder,
+        "viewer": api.viewer,
+        "admin": api.admin,
+    }
+    teams = {
+        "payments": ["pay-responder@test.warroom", "pay-viewer@test.warroom", "pay-stakeholder@test.warroom"],
+        "search": ["search-responder@test.warroom"],
+    }
+    for slug, members in teams.items():
+        made = await api.admin.post("/api/v1/teams", json={"slug": slug, "name": slug, "members": members})
+        assert made.status_code == 201, made.text
+    for service in ({"slug": "pay", "name": "Pay", "team": "payments"}, {"slug": "orphan", "name": "Orphan"}):
+        assert (await api.admin.post("/api/v1/services", json=service)).status_code == 201
+    owned = (await api.admin.post("/api/v1/integrations", json={"kind": "grafana", "service": "pay"})).json()
+    unowned = (
+        await api.admin.post("/api/v1/integrations", json={"kind": "pagerduty", "service": "orphan"})
+    ).json()
+    sees = {"admin": {owned["key"], unowned["key"]}, "team responder": {owned["key"]}}
+    try:
+        for who, client in people.items():
+            listed = await client.get("/api/v1/integrations")
+            one = [await client.get(f"/api/v1/integrations/{i['id']}") for i in (owned, unowned)]
+            if who == "team stakeholder":
+                assert {r.status_code for r in (listed, *one)} == {403}, who
+                continue
+            assert listed.status_code == 200 and {r.status_code for r in one} == {200}, who
+            shown = {i["key"] for i in listed.json()} - {None}
+            assert shown == sees.get(who, set()), who
+            assert {r.json()["key"] for r in one} - {None} == shown, who
+            hidden = {owned["key"], unowned["key"]} - shown
+            for text in (listed.text, *(r.text for r in one)):  # not in the intake URL or how-to either
+                assert not any(key in text for key in hidden), (who, text)
+    finally:
+        for client in people.values():
+            if client not in api.clients.values():
+                await client.aclose()

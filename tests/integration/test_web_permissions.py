@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 from fastapi.routing import APIRoute
 
-from tests.integration.conftest import Api
-from tests.integration.web_helpers import Web, open_web, text_of
+from tests.conftest import START
+from tests.integration.conftest import ROLES, Api
+from tests.integration.web_helpers import PASSWORD, Web, cheap_hash, open_web, sign_in, text_of
+from warroom.auth import service as auth
 from warroom.web.mount import ROUTERS
 
 ANYONE_SIGNED_IN = {
@@ -260,3 +262,37 @@ async def test_stakeholders_see_status_and_stakeholder_updates_only(web: Web) ->
     assert (await web["stakeholder"].client.get("/schedules")).status_code == 403
     dashboard = text_of((await web["stakeholder"].client.get("/")).text)
     assert "Open incidents" in dashboard and "Triggered alerts" not in dashboard
+
+
+async def test_integration_keys_show_to_admins_and_the_owning_teams_responders_only(web: Web) -> None:
+    api = web.api
+    other = "search-responder@test.warroom"
+    async with api.context.db.write() as session:
+        user = await auth.create_user(session=session, email=other, name="Other", role="responder", now=START)
+        user.password_hash = cheap_hash()
+        await session.commit()
+    members = {"payments": [api.emails["responder"], api.emails["viewer"]], "search": [other]}
+    for slug, emails in members.items():
+        made = await api.admin.post("/api/v1/teams", json={"slug": slug, "name": slug, "members": emails})
+        assert made.status_code == 201, made.text
+    for service in ({"slug": "pay", "name": "Pay", "team": "payments"}, {"slug": "orphan", "name": "Orphan"}):
+        assert (await api.admin.post("/api/v1/services", json=service)).status_code == 201
+    owned = (await api.admin.post("/api/v1/integrations", json={"kind": "grafana", "service": "pay"})).json()
+    unowned = (
+        await api.admin.post("/api/v1/integrations", json={"kind": "webhook", "service": "orphan"})
+    ).json()
+    keys = {"owned": owned["key"], "unowned": unowned["key"]}
+    async with web.client() as client:
+        assert (await sign_in(client, other, PASSWORD)).status_code == 303
+        pages = {role: (await web[role].client.get("/integrations")) for role in ROLES}
+        pages["other team's responder"] = await client.get("/integrations")
+    sees = {"admin": {"owned", "unowned"}, "responder": {"owned"}}  # the responder is on `payments`
+    for who, page in pages.items():
+        if who == "stakeholder":
+            assert page.status_code == 403
+            continue
+        assert page.status_code == 200 and f'id="integration-{unowned["id"]}"' in page.text, who
+        shown = {name for name, key in keys.items() if key in page.text}
+        assert shown == sees.get(who, set()), (who, shown)
+        rotate = re.findall(r'action="(/integrations/\d+/rotate)"', page.text)
+        assert bool(rotate) == (who == "admin"), who  # rotating stays an admin's

@@ -146,44 +146,45 @@ async def attach_alert(
 
 @router.get("/integrations", response_model=list[IntegrationOut])
 async def list_integrations(
-    _user: InternalReader, session: ReadSession, context: ContextDep
+    user: InternalReader, session: ReadSession, context: ContextDep
 ) -> list[IntegrationOut]:
+    """Every integration; its key only to admins and the owning team's responders (null for others)."""
     base = context.settings.resolved_base_url()
+    access = await integrations.key_access(session=session, user=user)
     return [
-        views.integration_out(i, slug, base, last)
-        for i, slug, last in await integrations.list_integrations(session=session)
+        views.integration_out(row, base, access)
+        for row in await integrations.list_integrations(session=session)
     ]
 
 
-async def _one(session: AsyncSession, context: AppContext, integration_id: int) -> IntegrationOut:
+async def _one(session: AsyncSession, context: AppContext, user: User, integration_id: int) -> IntegrationOut:
     rows = await integrations.list_integrations(session=session, integration_id=integration_id)
     if not rows:
         raise NotFound(f"no integration {integration_id}")
-    row, slug, last = rows[0]
-    return views.integration_out(row, slug, context.settings.resolved_base_url(), last)
+    access = await integrations.key_access(session=session, user=user)
+    return views.integration_out(rows[0], context.settings.resolved_base_url(), access)
 
 
 @router.post("/integrations", status_code=201, response_model=IntegrationOut)
 async def create_integration(
-    body: IntegrationCreate, _admin: CatalogWriter, session: WriteSession, context: ContextDep
+    body: IntegrationCreate, admin: CatalogWriter, session: WriteSession, context: ContextDep
 ) -> IntegrationOut:
     created = await integrations.create_integration(session=session, data=body, now=context.clock.now())
-    return await _one(session, context, created.id)
+    return await _one(session, context, admin, created.id)
 
 
 @router.get("/integrations/{integration_id}", response_model=IntegrationOut)
 async def read_integration(
-    integration_id: int, _user: InternalReader, session: ReadSession, context: ContextDep
+    integration_id: int, user: InternalReader, session: ReadSession, context: ContextDep
 ) -> IntegrationOut:
-    await integrations.get_integration(session=session, integration_id=integration_id)
-    return await _one(session, context, integration_id)
+    return await _one(session, context, user, integration_id)
 
 
 @router.patch("/integrations/{integration_id}", response_model=IntegrationOut)
 async def update_integration(
     integration_id: int,
     body: IntegrationPatch,
-    _admin: CatalogWriter,
+    admin: CatalogWriter,
     session: WriteSession,
     context: ContextDep,
 ) -> IntegrationOut:
@@ -191,16 +192,16 @@ async def update_integration(
     await integrations.update_integration(session=session, integration=row, patch=body)
     if context.intake:
         context.intake.cache.forget()
-    return await _one(session, context, integration_id)
+    return await _one(session, context, admin, integration_id)
 
 
 @router.post("/integrations/{integration_id}/rotate", response_model=IntegrationOut)
 async def rotate_integration_key(
-    integration_id: int, _admin: CatalogWriter, session: WriteSession, context: ContextDep
+    integration_id: int, admin: CatalogWriter, session: WriteSession, context: ContextDep
 ) -> IntegrationOut:
     """A new key; the old one stops working at once here, and within seconds on other server processes."""
     row = await integrations.get_integration(session=session, integration_id=integration_id)
     await integrations.rotate_key(session=session, integration=row, now=context.clock.now())
     if context.intake:
         context.intake.cache.forget()
-    return await _one(session, context, integration_id)
+    return await _one(session, context, admin, integration_id)

@@ -6,7 +6,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,12 +14,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from warroom.alerts.intake.webhook import compile_config
 from warroom.alerts.models import Integration, RawEvent
 from warroom.alerts.schemas import INTEGRATION_KINDS, IntegrationCreate, IntegrationPatch
+from warroom.auth.domain import may_read_team_secret
+from warroom.auth.models import User
+from warroom.auth.service import team_ids_of
 from warroom.catalog.models import Service
 from warroom.catalog.service import get_service
 from warroom.db import SessionFactories
 from warroom.errors import NotFound, invalid
 
 CACHE_SECONDS = 5.0
+# What an intake URL or how-to shows in place of a key its reader may not see.
+HIDDEN_KEY = "<key: shown to admins and the owning team>"
 
 
 def new_key() -> str:
@@ -93,25 +98,56 @@ async def rotate_key(*, session: AsyncSession, integration: Integration, now: da
     return integration.key
 
 
+class IntegrationRow(NamedTuple):
+    integration: Integration
+    service: str  # the slug
+    team_id: int | None  # the owning team: its service's
+    last_event_at: datetime | None
+
+
+@dataclass(frozen=True)
+class KeyAccess:
+    """Which integration keys one person may read (auth.domain.may_read_team_secret)."""
+
+    role: str
+    teams: frozenset[int]
+
+    def allows(self, row: IntegrationRow) -> bool:
+        return may_read_team_secret(self.role, row.team_id, self.teams)
+
+    def key(self, row: IntegrationRow) -> str | None:
+        """The key if this person may read it, else None."""
+        return row.integration.key if self.allows(row) else None
+
+
+async def key_access(*, session: AsyncSession, user: User) -> KeyAccess:
+    return KeyAccess(user.role, await team_ids_of(session=session, user_id=user.id))
+
+
 async def list_integrations(
     *, session: AsyncSession, integration_id: int | None = None
-) -> list[tuple[Integration, str, datetime | None]]:
-    """Each integration (or the one asked for) with its service's slug and when it last received anything."""
+) -> list[IntegrationRow]:
+    """Each integration (or the one asked for) with its service's slug and team, and when it last received
+    anything."""
     last = (
         select(func.max(RawEvent.received_at))
         .where(RawEvent.integration_id == Integration.id)
         .correlate(Integration)
         .scalar_subquery()
     )
-    query = select(Integration, Service.slug, last).join(Service, Service.id == Integration.service_id)
+    query = select(Integration, Service.slug, Service.team_id, last).join(
+        Service, Service.id == Integration.service_id
+    )
     if integration_id is not None:
         query = query.where(Integration.id == integration_id)
     rows = await session.execute(query.order_by(Integration.id))
-    return [(i, slug, at) for i, slug, at in rows.all()]
+    return [IntegrationRow(i, slug, team, at) for i, slug, team, at in rows.all()]
 
 
-def intake_url(base_url: str, kind: str, key: str) -> tuple[str, str]:
-    """Where a sender posts, and a one-line how-to for pointing it at us."""
+def intake_url(base_url: str, kind: str, key: str | None) -> tuple[str, str]:
+    """Where a sender posts, and a one-line how-to for pointing it at us (a key of None: HIDDEN_KEY in its
+    place, since some senders' URLs hold the key)."""
+    key = HIDDEN_KEY if key is None else key
     if kind == "pagerduty":
         return (
             f"{base_url}/v2/enqueue",

@@ -39,7 +39,9 @@ class IntegrationOut(BaseModel):
     kind: str
     name: str
     service: str
-    key: str
+    key: str | None = Field(
+        description="The intake key: shown to admins and the owning team's responders, else null."
+    )
     intake_url: str
     how_to: str
     signing_secret_set: bool

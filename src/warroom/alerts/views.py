@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from warroom.alerts.integrations import intake_url
-from warroom.alerts.models import Alert, Integration
+from warroom.alerts.integrations import IntegrationRow, KeyAccess, intake_url
+from warroom.alerts.models import Alert
 from warroom.alerts.schemas import AlertOut, IntegrationOut
 from warroom.catalog.models import Service
 
@@ -48,16 +47,16 @@ async def alerts_out(session: AsyncSession, alerts: Sequence[Alert]) -> list[Ale
     ]
 
 
-def integration_out(
-    integration: Integration, service_slug: str, base_url: str, last_event_at: datetime | None
-) -> IntegrationOut:
-    url, how_to = intake_url(base_url, integration.kind, integration.key)
+def integration_out(row: IntegrationRow, base_url: str, access: KeyAccess) -> IntegrationOut:
+    """The integration as this person may see it: without its key (None) unless `access` allows it."""
+    integration, key = row.integration, access.key(row)
+    url, how_to = intake_url(base_url, integration.kind, key)
     return IntegrationOut(
         id=integration.id,
         kind=integration.kind,
         name=integration.name,
-        service=service_slug,
-        key=integration.key,
+        service=row.service,
+        key=key,
         intake_url=url,
         how_to=how_to,
         signing_secret_set=bool(integration.signing_secret),
@@ -65,5 +64,5 @@ def integration_out(
         rate_limit_per_minute=integration.rate_limit_per_minute,
         created_at=integration.created_at,
         key_rotated_at=integration.key_rotated_at,
-        last_event_at=last_event_at,
+        last_event_at=row.last_event_at,
     )

@@ -22,6 +22,8 @@ class Permission(StrEnum):
     catalog_read = "catalog:read"
     catalog_write = "catalog:write"
     users_manage = "users:manage"
+    # The job table: payloads hold ids, addresses and errors from every domain, so admins only.
+    jobs_read = "jobs:read"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -48,6 +50,17 @@ def allows(role: str, permission: Permission) -> bool:
         return permission in ROLE_PERMISSIONS[Role(role)]
     except ValueError:
         return False
+
+
+def may_read_team_secret(role: str, owner_team_id: int | None, member_of: frozenset[int]) -> bool:
+    """A team's write credential (an integration's intake key: whoever holds it can raise alerts) is for
+    admins and the owning team's responders. Viewers and stakeholders are read-only even on the owning
+    team, and a credential no team owns is for admins alone."""
+    if role == Role.admin.value:
+        return True
+    if owner_team_id is None or not allows(role, Permission.incident_write):
+        return False
+    return owner_team_id in member_of
 
 
 def new_token() -> str:

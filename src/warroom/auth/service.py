@@ -218,6 +218,12 @@ async def remove_team_member(*, session: AsyncSession, team: Team, user: User) -
     await session.flush()
 
 
+async def team_ids_of(*, session: AsyncSession, user_id: int) -> frozenset[int]:
+    """The teams a person belongs to."""
+    rows = await session.scalars(select(TeamMember.team_id).where(TeamMember.user_id == user_id))
+    return frozenset(rows.all())
+
+
 async def list_teams(*, session: AsyncSession) -> list[tuple[Team, list[User]]]:
     teams = (await session.scalars(select(Team).order_by(Team.slug))).all()
     rows = (

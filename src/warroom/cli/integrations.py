@@ -1,4 +1,8 @@
-"""`warroom integration ...`: alert integrations (intake URLs and keys), admin commands on the database."""
+"""`warroom integration ...`: alert integrations (intake URLs and keys), admin commands on the database.
+
+They print keys: whoever runs them holds the database's credentials (and so every key) already, which
+makes them admins. A person without those reads integrations through the API, which hides keys from
+all but admins and the owning team's responders."""
 
 from __future__ import annotations
 
@@ -53,12 +57,14 @@ def integration_create(
 def integration_list(ctx: typer.Context) -> None:
     """List integrations with their intake URLs and when each last received something."""
     settings = Settings()
+    base = settings.resolved_base_url()
 
     async def work(context: AppContext) -> list[tuple[Any, ...]]:
         async with context.db.read() as session:
             return [
-                (i.id, i.kind, i.name, slug, intake_url(settings.resolved_base_url(), i.kind, i.key)[0], last)
-                for i, slug, last in await list_integrations(session=session)
+                (i.id, i.kind, i.name, row.service, intake_url(base, i.kind, i.key)[0], row.last_event_at)
+                for row in await list_integrations(session=session)
+                for i in (row.integration,)
             ]
 
     table = Table()

@@ -93,9 +93,10 @@ async def _print_integrations(context: AppContext) -> None:
     from warroom.alerts.integrations import intake_url, list_integrations
 
     async with context.db.read() as session:
-        for integration, slug, _ in await list_integrations(session=session):
-            how_to = intake_url(context.settings.resolved_base_url(), integration.kind, integration.key)[1]
-            out.print(f"  {integration.kind} -> {slug}: {how_to}", highlight=False)
+        for row in await list_integrations(session=session):
+            i = row.integration
+            how_to = intake_url(context.settings.resolved_base_url(), i.kind, i.key)[1]
+            out.print(f"  {i.kind} -> {row.service}: {how_to}", highlight=False)
 
 
 def run(

@@ -1,4 +1,6 @@
-"""Durable work, visible: jobs by state (failed ones with their last error) and a retry button."""
+"""Durable work, visible to admins: jobs by state (failed ones with their last error) and a retry button.
+
+Admins only: a payload is whatever its domain needed (addresses, ids, errors), so no other role reads it."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from warroom.deps import CatalogWriter, ContextDep, InternalReader, ReadSession, WriteSession
+from warroom.deps import CatalogWriter, ContextDep, JobsReader, ReadSession, WriteSession
 from warroom.errors import Conflict, NotFound
 from warroom.jobs import service
 from warroom.jobs.models import Job
@@ -46,7 +48,7 @@ def job_out(job: Job) -> JobOut:
 
 @router.get("", response_model=list[JobOut])
 async def list_jobs(
-    _user: InternalReader,
+    _admin: JobsReader,
     session: ReadSession,
     state: str | None = None,
     kind: str | None = None,
@@ -56,7 +58,7 @@ async def list_jobs(
 
 
 @router.get("/counts")
-async def job_counts(_user: InternalReader, session: ReadSession) -> dict[str, int]:
+async def job_counts(_admin: JobsReader, session: ReadSession) -> dict[str, int]:
     return await service.counts(session=session)
 
 

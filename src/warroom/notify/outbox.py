@@ -39,10 +39,10 @@ def queued_message(
     user_id: int | None = None,
     contact_method_id: int | None = None,
     payload: dict[str, Any] | None = None,
-    job_data: dict[str, Any] | None = None,
 ) -> QueuedMessage:
     """`key` makes the message idempotent (a unique column); `payload` is what a webhook is sent instead of
-    the usual envelope, or extra email headers; `job_data` rides on the job (a page's acknowledge link)."""
+        the usual envelope, or extra email headers. The job holds only the message's key: anything secret (a
+    page's acknowledge link) is made when the message is sent, so no stored row carries it."""
     row = {
         "idempotency_key": key, "escalation_id": escalation_id, "alert_id": alert_id, "user_id": user_id,
         "contact_method_id": contact_method_id, "channel": channel, "address": address,
@@ -51,7 +51,7 @@ def queued_message(
     }  # fmt: skip
     job = JobSpec(
         "notify.send",
-        {"message_key": key, **(job_data or {})},
+        {"message_key": key},
         queue=f"notify.{channel}",
         run_at=due,
         idempotency_key=f"send:{key}",

@@ -28,6 +28,12 @@ def make_token(secret: str, escalation_id: int, user_id: int, now: datetime) -> 
     return f"{escalation_id}.{user_id}.{expires}.{_mac(secret, escalation_id, user_id, expires)}"
 
 
+def ack_link(base_url: str, secret: str, escalation_id: int, user_id: int, now: datetime) -> str:
+    """The link itself. Minted when a message is sent and never stored: a row anyone can read (a job's
+    payload, a message's body) must not hold a credential that acknowledges as someone else."""
+    return f"{base_url}/ack/{make_token(secret, escalation_id, user_id, now)}"
+
+
 def read_token(secret: str, token: str, now: datetime) -> tuple[int, int]:
     """(escalation id, user id) the token names, or BadLink."""
     try:

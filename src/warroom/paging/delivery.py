@@ -29,6 +29,7 @@ from warroom.jobs.kinds import BatchRun
 from warroom.jobs.models import Job
 from warroom.notify.channels import Delivery, deliver
 from warroom.notify.outbox import MESSAGES
+from warroom.paging.acklinks import ack_link
 from warroom.paging.models import Escalation
 
 log = structlog.get_logger("warroom.page")
@@ -49,6 +50,8 @@ class Message(NamedTuple):
     subject: str
     body: str
     payload: dict[str, Any] | None  # a webhook's own JSON document (a status-page notice), else None
+    escalation_id: int | None
+    user_id: int | None
     escalation_state: str | None  # None: no escalation behind it (a test message, a stakeholder list)
 
 
@@ -71,6 +74,8 @@ _READ_MESSAGES = (  # built once: building it per batch cost more than running i
         _m.subject,
         _m.body,
         _m.payload,
+        _m.escalation_id,
+        _m.user_id,
         _e.state,
     )
     .outerjoin(_ESCALATIONS, _e.id == _m.escalation_id)
@@ -100,7 +105,16 @@ async def _messages(session: AsyncSession, batch: list[Job]) -> dict[int, Messag
     return messages
 
 
-def _delivery(run: BatchRun, message: Message, payload: dict[str, Any]) -> Delivery:
+def _ack_url(run: BatchRun, message: Message, now: datetime) -> str:
+    """A page's acknowledge link, signed now for the walk and the person it goes to (see acklinks)."""
+    if message.escalation_id is None or message.user_id is None:
+        return ""  # a test message, a stakeholder update, a status notice: nothing to acknowledge
+    settings = run.context.settings
+    secret = settings.ensure_secret_key().get_secret_value()
+    return ack_link(settings.resolved_base_url(), secret, message.escalation_id, message.user_id, now)
+
+
+def _delivery(run: BatchRun, message: Message, now: datetime) -> Delivery:
     base = run.context.settings.resolved_base_url()
     return Delivery(
         channel=message.channel,
@@ -108,7 +122,7 @@ def _delivery(run: BatchRun, message: Message, payload: dict[str, Any]) -> Deliv
         subject=message.subject,
         body=message.body,
         idempotency_key=message.key,
-        ack_url=str(payload.get("ack_url", "")),
+        ack_url=_ack_url(run, message, now),
         alert_url=f"{base}/api/v1/alerts/{message.alert_id}" if message.alert_id is not None else "",
         payload=message.payload,
     )
@@ -142,9 +156,7 @@ async def _start(run: BatchRun, session: AsyncSession, now: datetime) -> list[Ou
         )
     by_id = {job.id: job for job in run.jobs}
     return [
-        Outgoing(by_id[job_id], m.id, _delivery(run, m, by_id[job_id].payload))
-        for job_id, m in live.items()
-        if m.id in taken
+        Outgoing(by_id[job_id], m.id, _delivery(run, m, now)) for job_id, m in live.items() if m.id in taken
     ]
 
 

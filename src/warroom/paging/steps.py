@@ -28,7 +28,6 @@ from warroom.notify.outbox import MESSAGES, queued_message
 from warroom.notify.service import plan_for
 from warroom.oncall.models import EscalationPolicy, EscalationStep
 from warroom.oncall.policy_service import policy_steps, target_users
-from warroom.paging.acklinks import make_token
 from warroom.paging.engine import REPEAT_PAUSE, step_key
 from warroom.paging.models import Escalation
 from warroom.timeline.kinds import EventKind
@@ -164,8 +163,6 @@ async def _run_step(run: JobRun, walk: Walk, alert: Paged | None, writes: Writes
 async def _page_user(run: JobRun, walk: Walk, alert: Paged, user_id: int, writes: Writes) -> list[str]:
     """Messages (one per notification rule) for one person; returns the channels used."""
     now = run.now
-    secret = run.context.settings.ensure_secret_key().get_secret_value()
-    ack_url = f"{run.context.settings.resolved_base_url()}/ack/{make_token(secret, walk.id, user_id, now)}"
     subject = f"[{alert.severity.upper()}] {alert.title}"[:300]
     body = f"{alert.title}\n{alert.description[:2000]}\nAlert #{alert.id} ({alert.dedup_key})".strip()
     plan = await _memo(run, f"plan:{user_id}:{walk.urgency}", plan_for, user_id=user_id, urgency=walk.urgency)
@@ -176,12 +173,18 @@ async def _page_user(run: JobRun, walk: Walk, alert: Paged, user_id: int, writes
             f"{rule.id if rule else 'm' + str(method.id)}"
         )
         queued = queued_message(
-            key=key, channel=method.kind, address=method.address, subject=subject,
-            body=f"{body}\nAcknowledge: {ack_url}", now=now,
-            due=now + timedelta(seconds=rule.delay_seconds if rule else 0), escalation_id=walk.id,
-            alert_id=alert.id, user_id=user_id, contact_method_id=method.id,
-            job_data={"ack_url": ack_url},
-        )  # fmt: skip
+            key=key,
+            channel=method.kind,
+            address=method.address,
+            subject=subject,
+            body=body,
+            now=now,
+            due=now + timedelta(seconds=rule.delay_seconds if rule else 0),
+            escalation_id=walk.id,
+            alert_id=alert.id,
+            user_id=user_id,
+            contact_method_id=method.id,
+        )  # fmt: skip  (no acknowledge link here: paging/delivery mints it at send time, never stored)
         writes.messages.append(queued.row)
         writes.jobs.append(queued.job)
         channels.append(method.kind)

@@ -1,5 +1,6 @@
-"""Integrations (intake URL and key with a copy button, when each last received an event; add one, rotate a
-key) and routing rules (which service an alert goes to; add and delete)."""
+"""Integrations (intake URL and key with a copy button, for admins and the owning team's responders; when
+each last received an event; add one, rotate a key) and routing rules (which service an alert goes to; add
+and delete)."""
 
 from __future__ import annotations
 
@@ -39,9 +40,15 @@ async def _page(
     base = context.settings.resolved_base_url()
     async with context.db.read() as session:
         found = await integrations.list_integrations(session=session)
+        access = await integrations.key_access(session=session, user=user)
         rules = await rules_service.list_routing_rules(session=session)
         services = await list_services(session=session)
-    rows = [(i, slug, last, integrations.intake_url(base, i.kind, i.key)) for i, slug, last in found]
+    # The template shows `key` (None when this person may not read it), never the integration row's own.
+    rows = [
+        (row.integration, row.service, row.last_event_at, key, integrations.intake_url(base, kind, key))
+        for row in found
+        for kind, key in [(row.integration.kind, access.key(row))]
+    ]
     return render(
         request,
         "integrations.html",
