@@ -29,6 +29,7 @@ from warroom.comms.api import preview_router as update_preview_router
 from warroom.comms.api import router as stakeholders_router
 from warroom.config import Settings
 from warroom.context import AppContext
+from warroom.http_security import install_http_security
 from warroom.incidents.api import router as incidents_router
 from warroom.jobs.api import router as jobs_router
 from warroom.metrics.api import exposition_router
@@ -124,6 +125,11 @@ def create_app(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
         prefix_limits={p: INTAKE_MAX_BYTES for p in INTAKE_PREFIXES},
+    )
+    install_http_security(
+        app,
+        base_is_https=settings.resolved_base_url().startswith("https://"),
+        trusted_proxies=settings.trusted_proxy_list(),
     )
     for router in ROUTERS:
         app.include_router(router)
