@@ -71,7 +71,7 @@ def install_http_security(app: Starlette, *, base_is_https: bool, trusted_proxie
     """Add both middlewares; the proxy one outermost, so the headers see the forwarded scheme."""
     app.add_middleware(SecurityHeadersMiddleware, base_is_https=base_is_https, docs_path=_docs_path(app))
     if trusted_proxies:
-        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=trusted_proxies)  # type: ignore[arg-type]
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=trusted_proxies)
 
 
 def _docs_path(app: Starlette) -> str | None:

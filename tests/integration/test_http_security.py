@@ -105,7 +105,7 @@ async def test_an_https_base_url_makes_cookies_secure_and_sends_hsts(db_url: str
 
 
 def test_a_bad_trusted_proxy_setting_is_refused_with_its_value() -> None:
-    with pytest.raises(ValueError, match="'10.0.0.0/33' is not an IP address or CIDR network"):
+    with pytest.raises(ValueError, match=r"'10\.0\.0\.0/33' is not an IP address or CIDR network"):
         Settings(trusted_proxies="127.0.0.1, 10.0.0.0/33")
 
 

@@ -59,16 +59,18 @@ def test_a_session_ends_when_idle_or_at_its_absolute_expiry_whichever_is_first()
     idle = timedelta(hours=12)
     assert session_end(last_seen_at=START, expires_at=START + timedelta(days=7), idle=idle) == START + idle
     late = START + timedelta(days=6, hours=20)
-    assert session_end(last_seen_at=late, expires_at=START + timedelta(days=7), idle=idle) == START + timedelta(
-        days=7
-    )
+    assert session_end(
+        last_seen_at=late, expires_at=START + timedelta(days=7), idle=idle
+    ) == START + timedelta(days=7)
 
 
 def test_the_back_off_is_free_then_doubles_up_to_its_ceiling() -> None:
     waits = [ACCOUNT_BACKOFF.wait_after(n).total_seconds() for n in range(12)]
     assert waits == [0, 0, 0, 0, 0, 1, 2, 4, 8, 16, 32, 64]
     assert ACCOUNT_BACKOFF.wait_after(10_000) == timedelta(minutes=15)
-    assert ADDRESS_BACKOFF.wait_after(19) == timedelta(0) and ADDRESS_BACKOFF.wait_after(20).total_seconds() == 1
+    assert (
+        ADDRESS_BACKOFF.wait_after(19) == timedelta(0) and ADDRESS_BACKOFF.wait_after(20).total_seconds() == 1
+    )
 
 
 def test_a_key_stays_blocked_until_its_wait_is_over_and_a_day_forgets_it() -> None:

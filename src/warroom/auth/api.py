@@ -57,7 +57,9 @@ async def create_my_token(
 
 
 @router.post("/me/sessions/revoke", response_model=SessionsRevoked)
-async def sign_me_out_everywhere(user: CurrentUser, session: WriteSession, context: ContextDep) -> SessionsRevoked:
+async def sign_me_out_everywhere(
+    user: CurrentUser, session: WriteSession, context: ContextDep
+) -> SessionsRevoked:
     """End every web session of mine (API tokens keep working: revoke those one by one)."""
     ended = await sessions.revoke_user_sessions(session=session, user_id=user.id, now=context.clock.now())
     return SessionsRevoked(revoked=ended)

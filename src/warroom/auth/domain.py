@@ -125,7 +125,8 @@ class BackOff:
         if failures < self.free:
             return timedelta(0)
         doublings = min(failures - self.free, 40)  # 2**40 s is far past any `most`; no overflow
-        return min(self.first * 2**doublings, self.most)
+        wait: timedelta = self.first * 2**doublings
+        return min(wait, self.most)
 
 
 # Per account: a guesser gets 5 tries, then ~one a quarter hour. Per address: more room, because one
@@ -143,9 +144,7 @@ def address_key(address: str) -> str:
     return f"address:{address}"[:400]
 
 
-def blocked_for(
-    backoff: BackOff, *, failures: int, last_failure_at: datetime, now: datetime
-) -> timedelta:
+def blocked_for(backoff: BackOff, *, failures: int, last_failure_at: datetime, now: datetime) -> timedelta:
     """How much longer sign-in stays refused for a key with these failures (zero: not refused)."""
     if now - last_failure_at >= FORGET_FAILURES_AFTER:
         return timedelta(0)

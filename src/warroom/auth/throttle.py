@@ -48,15 +48,14 @@ async def record_failure(*, session: AsyncSession, email: str, address: str, now
     arriving together on several processes are all counted (no read-modify-write)."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = SignInFailures.__table__
     for key in _keys(email, address):
-        statement = insert(table).values(key=key, failures=1, last_failure_at=now)
-        forgotten = table.c.last_failure_at <= now - FORGET_FAILURES_AFTER
+        statement = insert(SignInFailures).values(key=key, failures=1, last_failure_at=now)
+        forgotten = SignInFailures.last_failure_at <= now - FORGET_FAILURES_AFTER
         await session.execute(
             statement.on_conflict_do_update(
-                index_elements=[table.c.key],
+                index_elements=[SignInFailures.key],
                 set_={
-                    "failures": case((forgotten, 1), else_=table.c.failures + 1),
+                    "failures": case((forgotten, 1), else_=SignInFailures.failures + 1),
                     "last_failure_at": now,
                 },
             )

@@ -1,5 +1,6 @@
 """User administration (admins only): list everyone, add a user with a first password, change a role,
-deactivate and reactivate, sign someone out everywhere. An admin cannot deactivate or demote themselves (auth.domain.self_change_problem).
+deactivate and reactivate, sign someone out everywhere. An admin cannot deactivate or demote themselves
+(auth.domain.self_change_problem).
 """
 
 from __future__ import annotations
@@ -122,7 +123,9 @@ async def reactivate(user_id: int, request: Request, user: PageAdmin, context: C
 
 
 @router.post("/admin/users/{user_id}/sessions/revoke")
-async def sign_out_everywhere(user_id: int, request: Request, user: PageAdmin, context: ContextDep) -> Response:
+async def sign_out_everywhere(
+    user_id: int, request: Request, user: PageAdmin, context: ContextDep
+) -> Response:
     try:
         async with writing(context) as session:
             target = await auth.get_user(session=session, user_id=user_id)

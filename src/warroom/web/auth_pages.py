@@ -9,7 +9,6 @@ from datetime import timedelta
 from functools import cache
 
 import structlog
-
 from argon2 import PasswordHasher
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response

@@ -13,11 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from warroom.auth import sessions
 from warroom.auth.domain import Permission, allows
 from warroom.auth.models import User
+from warroom.auth.sessions import SessionLimits
 from warroom.context import AppContext
 from warroom.deps import ContextDep
 from warroom.errors import PermissionDenied
 from warroom.web.render import session_of, web_state
-from warroom.auth.sessions import SessionLimits
 from warroom.web.sessions import CSRF_FIELD, CSRF_HEADER
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -21,6 +21,7 @@ from warroom.web.sessions import COOKIE, FLASH_COOKIE, SessionCodec, WebSession,
 if TYPE_CHECKING:
     from warroom.web.live import LiveFeed
 
+
 @dataclass
 class WebState:
     templates: Environment
