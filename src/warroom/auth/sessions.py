@@ -67,7 +67,7 @@ async def find_session(
     ).first()
     if row is None:
         return None
-    record, user = row.tuple()
+    record, user = row
     end = session_end(last_seen_at=record.last_seen_at, expires_at=record.expires_at, idle=limits.idle)
     if record.revoked_at is not None or now >= end or not user.is_active:
         return FoundSession(record.id, None, needs_touch=False)
