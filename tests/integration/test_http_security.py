@@ -1,5 +1,5 @@
 """Security headers on every kind of answer, and forwarded headers believed only from a trusted proxy:
-through the app in process (any peer address) and through a real `warroom run` process on loopback."""
+through the app in process (any peer address) and through a real `warroom serve` process on loopback."""
 
 from __future__ import annotations
 
@@ -11,13 +11,15 @@ import httpx
 import pytest
 from structlog.testing import capture_logs
 
+from tests import process
 from tests.conftest import START
 from tests.integration.conftest import Api
-from tests.integration.web_helpers import sign_in
+from tests.integration.web_helpers import CSRF
 from tests.process import running_server
 from warroom.app import create_app
 from warroom.clock import FrozenClock
 from warroom.config import Settings
+from warroom.web.sessions import COOKIE
 
 ALWAYS = {"x-content-type-options": "nosniff", "x-frame-options": "DENY", "referrer-policy": "same-origin"}
 HSTS = "max-age=31536000"
@@ -34,11 +36,14 @@ def assert_secured(response: httpx.Response, *, html: bool) -> None:
 async def test_every_kind_of_answer_carries_the_security_headers(api: Api) -> None:
     client = api.anonymous
     json_404 = await client.get("/api/v1/no-such-thing")
-    assert json_404.status_code == 404 and json_404.headers["content-type"].startswith("application/json")
+    assert json_404.status_code == 404 and json_404.headers["content-type"] == "application/problem+json"
     assert_secured(json_404, html=False)
     problem = await client.get("/api/v1/me")  # no token: problem+json 401
     assert problem.status_code == 401 and problem.headers["content-type"] == "application/problem+json"
     assert_secured(problem, html=False)
+    json = await api.viewer.get("/api/v1/me")
+    assert json.status_code == 200 and json.headers["content-type"] == "application/json"
+    assert_secured(json, html=False)
     not_allowed = await api.viewer.delete("/api/v1/me")
     assert not_allowed.status_code == 405
     assert_secured(not_allowed, html=False)
@@ -75,8 +80,16 @@ FORWARDED = {"x-forwarded-proto": "https", "x-forwarded-for": "203.0.113.77"}
 
 async def failed_sign_in_address(client: httpx.AsyncClient) -> str:
     """The client address the sign-in throttle counted (from its log line)."""
+    page = await client.get("/login")
+    found = CSRF.search(page.text)
+    assert found
+    # Sent by hand: the jar keeps a Secure cookie off this test's plain-http transport, as a browser would.
+    form = {"csrf_token": found.group(1), "email": "nobody@test.warroom", "password": "wrong password"}
     with capture_logs() as logs:
-        assert (await sign_in(client, "nobody@test.warroom", "wrong password")).status_code == 401
+        answer = await client.post(
+            "/login", data=form, headers={"cookie": f"{COOKIE}={client.cookies[COOKIE]}"}
+        )
+        assert answer.status_code == 401
     return str(next(e["address"] for e in logs if e["event"] == "sign_in.failed"))
 
 
@@ -112,13 +125,18 @@ def test_a_bad_trusted_proxy_setting_is_refused_with_its_value() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("trusted", [True, False], ids=["trusted", "untrusted"])
 def test_a_real_server_believes_forwarded_proto_only_from_a_trusted_proxy(
-    tmp_path: Path, trusted: bool
+    sqlite_database: str, tmp_path: Path, trusted: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """uvicorn itself would believe X-Forwarded-* from 127.0.0.1 by default; the server must not."""
-    env = {"WARROOM_DATA_DIR": str(tmp_path / "var"), "WARROOM_LOG_LEVEL": "warning"}
+    monkeypatch.setattr(process, "STARTUP_DEADLINE", 120.0)  # a loaded CI machine starts slowly
+    env = {
+        "WARROOM_DATABASE_URL": sqlite_database,  # migrated already: `serve` starts at once
+        "WARROOM_DATA_DIR": str(tmp_path / "var"),
+        "WARROOM_LOG_LEVEL": "warning",
+    }
     if trusted:
         env["WARROOM_TRUSTED_PROXIES"] = "127.0.0.1"
-    with running_server(env, ("run",), log_dir=tmp_path / "logs") as server:
+    with running_server(env, ("serve",), log_dir=tmp_path / "logs") as server:
         page = httpx.get(f"{server.url}/login", headers=FORWARDED, timeout=10)
         missing = httpx.get(f"{server.url}/api/v1/nope", headers=FORWARDED, timeout=10)
     assert page.status_code == 200 and missing.status_code == 404
