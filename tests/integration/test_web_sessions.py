@@ -9,10 +9,13 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import httpx
+from sqlalchemy import func, select
 
 from tests.integration.conftest import Api
 from tests.integration.web_helpers import CSRF, PASSWORD, give_passwords, sign_in, text_of
+from warroom.auth.models import SignInFailures, WebSessionRecord
 from warroom.web.sessions import COOKIE
+from warroom.wiring import SignInHousekeeping
 
 IDLE = timedelta(hours=12)  # the defaults: WARROOM_SESSION_IDLE_MINUTES=720, WARROOM_SESSION_MAX_HOURS=168
 ABSOLUTE = timedelta(days=7)
@@ -137,3 +140,30 @@ async def test_a_session_ends_at_the_absolute_limit_however_much_it_is_used(api:
             assert await signed_in(client), used
         api.clock.advance(ABSOLUTE - used)
         assert not await signed_in(client)
+
+
+async def test_the_worker_deletes_sessions_and_failure_counts_a_day_after_they_end(api: Api) -> None:
+    await give_passwords(api)
+    async with browser(api) as signed_out, browser(api) as kept:
+        await signed_out.post("/logout", data={"csrf_token": await csrf(signed_out)})
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=api.app), base_url="http://warroom.test"
+        ) as stranger:
+            assert (await sign_in(stranger, "nobody@test.warroom", "wrong password")).status_code == 401
+        housekeeping = SignInHousekeeping()
+        await housekeeping(api.context)
+        assert await rows(api) == (2, 2)  # ended just now: kept for a day
+        for _ in range(2):  # 22 hours of use
+            api.clock.advance(timedelta(hours=11))
+            assert await signed_in(kept)
+        api.clock.advance(timedelta(hours=3))
+        await housekeeping(api.context)
+        assert await rows(api) == (1, 0)  # the used session stays
+        assert await signed_in(kept)
+
+
+async def rows(api: Api) -> tuple[int, int]:
+    async with api.context.db.read() as session:
+        sessions = await session.scalar(select(func.count()).select_from(WebSessionRecord))
+        failures = await session.scalar(select(func.count()).select_from(SignInFailures))
+    return int(sessions or 0), int(failures or 0)

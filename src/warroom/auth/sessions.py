@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.auth.domain import SESSION_TOUCH_AFTER, hash_token, session_end
@@ -121,3 +121,20 @@ async def list_live_sessions(
         .order_by(WebSessionRecord.last_seen_at.desc())
     )
     return list(records)
+
+
+async def prune_ended_sessions(
+    *, session: AsyncSession, now: datetime, limits: SessionLimits, kept_for: timedelta
+) -> int:
+    """Delete sessions that ended (revoked, idle or past their expiry) more than `kept_for` ago."""
+    before = now - kept_for
+    result = await session.execute(
+        delete(WebSessionRecord).where(
+            or_(
+                WebSessionRecord.revoked_at < before,
+                WebSessionRecord.expires_at < before,
+                WebSessionRecord.last_seen_at < before - limits.idle,
+            )
+        )
+    )
+    return int(getattr(result, "rowcount", 0))

@@ -66,3 +66,11 @@ async def forget_account_failures(*, session: AsyncSession, email: str) -> None:
     """A successful sign-in clears the account's count. The address's count stays (it decays with time):
     otherwise one known password would let an address reset its count between guesses at other accounts."""
     await session.execute(delete(SignInFailures).where(SignInFailures.key == account_key(email)))
+
+
+async def prune_forgotten_failures(*, session: AsyncSession, now: datetime) -> int:
+    """Delete counts no longer counted (a day without failures), so sprayed emails do not pile up."""
+    result = await session.execute(
+        delete(SignInFailures).where(SignInFailures.last_failure_at <= now - FORGET_FAILURES_AFTER)
+    )
+    return int(getattr(result, "rowcount", 0))
