@@ -11,7 +11,9 @@ pick its own address for the sign-in throttle or pretend to be on https.
 
 from __future__ import annotations
 
-from starlette.applications import Starlette
+from collections.abc import Callable
+from typing import cast
+
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -67,13 +69,18 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-def install_http_security(app: Starlette, *, base_is_https: bool, trusted_proxies: list[str]) -> None:
-    """Add both middlewares; the proxy one outermost, so the headers see the forwarded scheme."""
-    app.add_middleware(SecurityHeadersMiddleware, base_is_https=base_is_https, docs_path=_docs_path(app))
-    if trusted_proxies:
-        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=trusted_proxies)
+def security_layers(
+    *, base_is_https: bool, trusted_proxies: list[str], docs_path: str | None
+) -> Callable[[ASGIApp], ASGIApp]:
+    """What wraps the app's whole middleware stack, Starlette's 500 handler included (so even an
+    unexpected error's answer carries the headers): the proxy reading outermost, so the headers middleware
+    sees the forwarded scheme."""
 
+    def wrap(stack: ASGIApp) -> ASGIApp:
+        secured: ASGIApp = SecurityHeadersMiddleware(stack, base_is_https=base_is_https, docs_path=docs_path)
+        if trusted_proxies:
+            proxied = ProxyHeadersMiddleware(secured, trusted_hosts=trusted_proxies)  # type: ignore[arg-type]
+            return cast(ASGIApp, proxied)  # uvicorn types ASGI apps its own (stricter) way
+        return secured
 
-def _docs_path(app: Starlette) -> str | None:
-    docs: str | None = getattr(app, "docs_url", None)
-    return docs
+    return wrap

@@ -64,6 +64,18 @@ async def test_every_kind_of_answer_carries_the_security_headers(api: Api) -> No
     assert "strict-transport-security" not in json_404.headers  # plain http, base URL http
 
 
+async def test_even_an_unexpected_error_carries_the_security_headers(api: Api) -> None:
+    async def broken() -> None:
+        raise RuntimeError("a bug")
+
+    api.app.add_api_route("/test-only/broken", broken, include_in_schema=False)
+    transport = httpx.ASGITransport(app=api.app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://warroom.test") as client:
+        failed = await client.get("/test-only/broken")
+    assert failed.status_code == 500 and failed.headers["content-type"] == "application/problem+json"
+    assert_secured(failed, html=False)
+
+
 @asynccontextmanager
 async def app_client(
     db_url: str, data_dir: Path, *, peer: str, **settings: str
