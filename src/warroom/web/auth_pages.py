@@ -70,21 +70,27 @@ async def login(request: Request, context: ContextDep) -> Response:
         if not email:
             form.errors["email"] = "is required"
         return render(request, "login.html", status=401, form=form, title="Sign in")
+    await _start_session(request, context, user, address=address)
+    return redirect(request, target, flash=f"Signed in as {user.email}")
+
+
+async def _start_session(request: Request, context: AppContext, user: User, *, address: str) -> None:
+    """A new session id (the pre-sign-in one may have been planted: session fixation), stored with the
+    user; the account's failure count starts again."""
     web_session = session_of(request)
-    web_session.renew()  # the pre-sign-in id may have been planted (session fixation)
+    web_session.renew()
     async with writing(context) as session:
-        await throttle.forget_account_failures(session=session, email=email)
+        await throttle.forget_account_failures(session=session, email=user.email)
         await sessions.start_session(
             session=session,
             user=user,
             session_id=web_session.session_id,
-            now=now,
+            now=context.clock.now(),
             limits=session_limits(context),
             address=address,
             user_agent=request.headers.get("user-agent", ""),
         )
     log.info("sign_in.ok", user_id=user.id, address=address)
-    return redirect(request, target, flash=f"Signed in as {user.email}")
 
 
 def _throttled(request: Request, *, email: str, address: str, target: str, wait: timedelta) -> Response:
