@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from starlette.types import ASGIApp
 
 from warroom import __version__
 from warroom.alerts.api import router as alerts_router
@@ -30,6 +31,7 @@ from warroom.comms.api import router as stakeholders_router
 from warroom.config import Settings
 from warroom.context import AppContext
 from warroom.http_guards import NormalisedRequests, ServerErrors
+from warroom.http_security import security_layers
 from warroom.incidents.api import router as incidents_router
 from warroom.jobs.api import router as jobs_router
 from warroom.metrics.api import exposition_router
@@ -72,6 +74,14 @@ def freeze_startup_heap() -> None:
     gc.freeze()
 
 
+class SecuredApp(FastAPI):
+    """FastAPI whose whole middleware stack sits inside the security layers (warroom.http_security)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        wrap: Callable[[ASGIApp], ASGIApp] = self.state.security_layers
+        return wrap(super().build_middleware_stack())
+
+
 def _lifespan(
     context: AppContext, *, run_worker: bool
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
@@ -111,7 +121,7 @@ def create_app(
 ) -> FastAPI:
     """The API and UI; with `run_worker`, this process also runs the job worker (what `warroom run` does)."""
     context = build_context(settings, clock, procedure)
-    app = FastAPI(
+    app = SecuredApp(
         title="warroom",
         version=__version__,
         openapi_url="/api/v1/openapi.json",
@@ -129,6 +139,11 @@ def create_app(
         prefix_limits={p: INTAKE_MAX_BYTES for p in INTAKE_PREFIXES},
     )
     app.add_middleware(ServerErrors)
+    app.state.security_layers = security_layers(
+        base_is_https=settings.resolved_base_url().startswith("https://"),
+        trusted_proxies=settings.trusted_proxy_list(),
+        docs_path=app.docs_url,
+    )
     for router in ROUTERS:
         app.include_router(router)
     _add_health(app, context)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -65,6 +66,17 @@ class Settings(BaseSettings):
     mattermost_api_url: str | None = Field(default=None, description="Looks up who sent a command.")
     mattermost_bot_token: SecretStr | None = None
     chat_timeout_seconds: float = Field(default=10.0, gt=0, description="How long one chat call may take.")
+    # Web sign-in sessions (warroom.auth.sessions) and the proxies whose forwarded headers count.
+    session_idle_minutes: int = Field(
+        default=720, ge=1, le=525_600, description="A session unused this long ends (12 h)."
+    )
+    session_max_hours: int = Field(
+        default=168, ge=1, le=87_600, description="A session ends this long after sign-in, used or not (7 d)."
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma list of addresses/CIDRs whose X-Forwarded-Proto/For are honoured; default none.",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -102,6 +114,20 @@ class Settings(BaseSettings):
             raise ValueError(f"use only {{number}}, {{slug}} and {{severity}} ({error})") from None
         return value
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: str) -> str:
+        for item in _comma_list(value):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or CIDR network") from None
+        return value
+
+    def trusted_proxy_list(self) -> list[str]:
+        """The trusted proxies as addresses and networks (`10.0.0.0/8`), none by default."""
+        return _comma_list(self.trusted_proxies)
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
@@ -132,3 +158,7 @@ class Settings(BaseSettings):
             raise ValueError(f"{path} is empty; remove it to have a new key generated")
         self.secret_key = SecretStr(key)
         return self.secret_key
+
+
+def _comma_list(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]

@@ -2,7 +2,7 @@
 
 from warroom.alerts.models import Alert, AlertEvent, Integration, RawEvent, ServiceChange
 from warroom.alerts.rules.models import AlertRule, Heartbeat, MaintenanceWindow, RoutingRule
-from warroom.auth.models import ApiToken, Team, TeamMember, User
+from warroom.auth.models import ApiToken, SignInFailures, Team, TeamMember, User, WebSessionRecord
 from warroom.catalog.models import Service
 from warroom.chat.models import ChatCapture, ChatRoom, ChatUser
 from warroom.comms.models import StakeholderRecipient
@@ -69,6 +69,7 @@ __all__ = [
     "ScheduleOverride",
     "Service",
     "ServiceChange",
+    "SignInFailures",
     "StakeholderRecipient",
     "StatusComponent",
     "StatusComponentService",
@@ -83,4 +84,5 @@ __all__ = [
     "TeamMember",
     "TimelineEvent",
     "User",
+    "WebSessionRecord",
 ]

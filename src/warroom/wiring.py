@@ -9,6 +9,7 @@ domain plugs in by adding its entries here; the packages it reacts to never impo
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
@@ -16,6 +17,8 @@ from warroom.alerts.intake.flow import IntakeRuntime
 from warroom.alerts.intake.heartbeats import check_heartbeats
 from warroom.alerts.intake.writer import IntakeWriter
 from warroom.alerts.rules.triage import triage_alerts
+from warroom.auth.sessions import SessionLimits, prune_ended_sessions
+from warroom.auth.throttle import prune_forgotten_failures
 from warroom.chat.jobs import capture_message, mirror_room, respond
 from warroom.chat.outbox import ChatOutbox
 from warroom.clock import Clock, SystemClock
@@ -75,12 +78,40 @@ QUEUES: Mapping[str, QueueLimits] = MappingProxyType(
     }
 )
 
+
+class SignInHousekeeping:
+    """Periodic, at most once an hour per worker process: delete web sessions ended a day ago and sign-in
+    failure counts no longer counted. The auth package cannot take the app's context, so it lives here."""
+
+    EVERY = timedelta(hours=1)
+    KEPT_FOR = timedelta(days=1)  # an ended session stays a day, for whoever looks into a sign-out
+
+    def __init__(self) -> None:
+        self.next_at: datetime | None = None
+
+    async def __call__(self, context: AppContext) -> None:
+        now = context.clock.now()
+        if self.next_at is not None and now < self.next_at:
+            return
+        self.next_at = now + self.EVERY
+        settings = context.settings
+        limits = SessionLimits(
+            idle=timedelta(minutes=settings.session_idle_minutes),
+            absolute=timedelta(hours=settings.session_max_hours),
+        )
+        async with context.db.write_turn, context.db.write() as session:
+            await prune_ended_sessions(session=session, now=now, limits=limits, kept_for=self.KEPT_FOR)
+            await prune_forgotten_failures(session=session, now=now)
+            await session.commit()
+
+
 # What the worker checks on every pass besides due jobs.
 PERIODIC_CHECKS: tuple[Periodic, ...] = (
     check_heartbeats,
     remind_overdue_action_items,
     remind_due_updates,
     run_maintenance_windows,
+    SignInHousekeeping(),
 )
 
 

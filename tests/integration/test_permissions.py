@@ -49,6 +49,8 @@ def endpoints(role: str) -> dict[tuple[str, str], tuple[set[str], dict[str, Any]
         ("GET", "/api/v1/incidents/{ref}/timeline"): (INTERNAL, None),
         ("GET", "/api/v1/me"): (ANY, None),
         ("POST", "/api/v1/me/tokens"): (ANY, {"name": "laptop"}),
+        ("POST", "/api/v1/me/sessions/revoke"): (ANY, None),
+        ("POST", "/api/v1/users/{user_id}/sessions/revoke"): (ADMIN, None),
         ("GET", "/api/v1/users"): (INTERNAL, None),
         ("POST", "/api/v1/users"): (ADMIN, {"email": f"new-{role}@test.warroom", "role": "viewer"}),
         ("GET", "/api/v1/teams"): (READ, None),
@@ -271,6 +273,7 @@ async def fixtures(api: Api) -> dict[str, str]:
         "component_id": "999",
         "group_id": "999",
         "subscriber_id": "999",
+        "user_id": "2",
     }
 
 

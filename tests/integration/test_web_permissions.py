@@ -21,6 +21,7 @@ ANYONE_SIGNED_IN = {
     "/login",
     "/logout",
     "/account/password",
+    "/account/sessions/revoke",
     "/account/tokens",
     "/account/tokens/{token_id}/revoke",
     "/me/notifications/methods",  # my own contact methods and rules: anyone who may be paged
@@ -191,6 +192,7 @@ ADMIN_FORMS: dict[str, dict[str, str]] = {
     "/admin/users/{user_id}/role": {"role": "admin"},
     "/admin/users/{user_id}/deactivate": {},
     "/admin/users/{user_id}/reactivate": {},
+    "/admin/users/{user_id}/sessions/revoke": {},
     "/admin/teams": {"slug": "sneaky", "name": "Sneaky"},
     "/admin/teams/{team}/members": {"user": "target@test.warroom"},
     "/admin/teams/{team}/members/{user_id}/remove": {},

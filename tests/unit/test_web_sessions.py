@@ -1,4 +1,5 @@
-"""The web UI's pure parts: session cookies, CSRF tokens, the live feed's id cursor, refused forms."""
+"""The web UI's pure parts: session ids and expiry, sign-in back-off, CSRF tokens, the live feed's id
+cursor, refused forms."""
 
 from __future__ import annotations
 
@@ -7,68 +8,83 @@ from datetime import timedelta
 from pydantic import BaseModel, Field, ValidationError
 
 from tests.conftest import START
-from warroom.auth.models import User
+from warroom.auth.domain import (
+    ACCOUNT_BACKOFF,
+    ADDRESS_BACKOFF,
+    FORGET_FAILURES_AFTER,
+    SESSION_ID_PATTERN,
+    account_key,
+    blocked_for,
+    session_end,
+)
 from warroom.clock import FrozenClock
 from warroom.errors import Conflict, invalid
 from warroom.web.forms import refused
 from warroom.web.live import GAP_PATIENCE, MAX_GAPS, Cursor
 from warroom.web.render import duration, safe_next
-from warroom.web.sessions import IDLE_LIMIT, RENEW_AFTER, SessionCodec, WebSession, sign_in, sign_out
+from warroom.web.sessions import SessionCodec, WebSession
 
 SECRET = "s" * 40
 
 
 def codec(clock: FrozenClock) -> SessionCodec:
-    return SessionCodec(SECRET, clock, secure=False)
+    return SessionCodec(SECRET, clock, secure=False, max_age_seconds=3600)
 
 
-def user(password_hash: str = "hash-1") -> User:
-    return User(id=7, email="a@b.c", password_hash=password_hash, is_active=True)
-
-
-def test_a_signed_in_session_round_trips_and_a_tampered_one_is_anonymous() -> None:
-    clock = FrozenClock(START)
-    cookies = codec(clock)
+def test_the_cookie_is_only_a_random_id_and_anything_else_starts_a_fresh_one() -> None:
+    cookies = codec(FrozenClock(START))
     session = WebSession.fresh()
-    sign_in(cookies, session, user())
-    raw = cookies.dump(session)
-    loaded = cookies.load(raw)
-    assert (loaded.user_id, loaded.fingerprint, loaded.nonce) == (7, session.fingerprint, session.nonce)
-    assert not loaded.dirty
-    assert cookies.load(raw[:-2] + ("AA" if not raw.endswith("AA") else "BB")).user_id is None
-    assert SessionCodec("other" * 10, clock, secure=False).load(raw).user_id is None
-    assert cookies.load("garbage").user_id is None and cookies.load(None).dirty
+    assert session.dirty and SESSION_ID_PATTERN.match(session.session_id)
+    loaded = cookies.load(session.session_id)
+    assert loaded.session_id == session.session_id and not loaded.dirty
+    for bad in (None, "", "garbage", session.session_id + "x", "a.b.c" * 9):
+        fresh = cookies.load(bad)
+        assert fresh.dirty and fresh.session_id != bad and SESSION_ID_PATTERN.match(fresh.session_id)
 
 
-def test_sessions_renew_while_used_and_lapse_when_idle() -> None:
-    clock = FrozenClock(START)
-    cookies = codec(clock)
-    session = WebSession.fresh()
-    sign_in(cookies, session, user())
-    raw = cookies.dump(session)
-    clock.advance(RENEW_AFTER + timedelta(seconds=1))
-    assert cookies.load(raw).dirty  # due for a fresh timestamp
-    clock.advance(IDLE_LIMIT)
-    assert cookies.load(raw).user_id is None
-
-
-def test_sign_in_starts_a_new_nonce_and_sign_out_forgets_the_user() -> None:
+def test_a_renewed_id_makes_the_old_csrf_token_worthless() -> None:
     cookies = codec(FrozenClock(START))
     session = WebSession.fresh()
     before = cookies.csrf_token(session)
-    sign_in(cookies, session, user())
-    assert cookies.csrf_token(session) != before  # a planted pre-sign-in token is worthless after
+    old = session.renew()
+    assert old != session.session_id and session.dirty
     assert cookies.csrf_ok(session, cookies.csrf_token(session))
     assert not cookies.csrf_ok(session, before) and not cookies.csrf_ok(session, None)
-    sign_out(session)
-    assert session.user_id is None and session.dirty
+    assert SessionCodec("other" * 10, FrozenClock(START), secure=False, max_age_seconds=1).csrf_token(
+        session
+    ) != cookies.csrf_token(session)
 
 
-def test_the_fingerprint_follows_the_password() -> None:
-    cookies = codec(FrozenClock(START))
-    assert cookies.fingerprint(user("hash-1")) == cookies.fingerprint(user("hash-1"))
-    assert cookies.fingerprint(user("hash-1")) != cookies.fingerprint(user("hash-2"))
-    assert "hash-1" not in cookies.fingerprint(user("hash-1"))
+def test_a_session_ends_when_idle_or_at_its_absolute_expiry_whichever_is_first() -> None:
+    idle = timedelta(hours=12)
+    assert session_end(last_seen_at=START, expires_at=START + timedelta(days=7), idle=idle) == START + idle
+    late = START + timedelta(days=6, hours=20)
+    assert session_end(
+        last_seen_at=late, expires_at=START + timedelta(days=7), idle=idle
+    ) == START + timedelta(days=7)
+
+
+def test_the_back_off_is_free_then_doubles_up_to_its_ceiling() -> None:
+    waits = [ACCOUNT_BACKOFF.wait_after(n).total_seconds() for n in range(12)]
+    assert waits == [0, 0, 0, 0, 0, 1, 2, 4, 8, 16, 32, 64]
+    assert ACCOUNT_BACKOFF.wait_after(10_000) == timedelta(minutes=15)
+    assert (
+        ADDRESS_BACKOFF.wait_after(19) == timedelta(0) and ADDRESS_BACKOFF.wait_after(20).total_seconds() == 1
+    )
+
+
+def test_a_key_stays_blocked_until_its_wait_is_over_and_a_day_forgets_it() -> None:
+    def blocked(failures: int, ago: timedelta) -> float:
+        return blocked_for(
+            ACCOUNT_BACKOFF, failures=failures, last_failure_at=START - ago, now=START
+        ).total_seconds()
+
+    assert blocked(4, timedelta(0)) == 0
+    assert blocked(7, timedelta(seconds=1)) == 3
+    assert blocked(7, timedelta(seconds=4)) == 0
+    assert blocked(100, timedelta(minutes=14)) == 60
+    assert blocked(100, FORGET_FAILURES_AFTER) == 0
+    assert account_key(" Someone@Example.COM ") == "account:someone@example.com"
 
 
 def test_flash_messages_are_signed() -> None:

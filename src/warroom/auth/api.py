@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from warroom.auth import service
+from warroom.auth import service, sessions
 from warroom.auth.models import User
-from warroom.auth.schemas import TeamCreate, TeamOut, TokenCreate, TokenOut, UserCreate, UserOut
+from warroom.auth.schemas import (
+    SessionsRevoked,
+    TeamCreate,
+    TeamOut,
+    TokenCreate,
+    TokenOut,
+    UserCreate,
+    UserOut,
+)
 from warroom.deps import (
     CatalogReader,
     CatalogWriter,
@@ -46,6 +54,25 @@ async def create_my_token(
     return TokenOut(
         id=token.id, name=token.name, prefix=token.prefix, created_at=token.created_at, token=issued.secret
     )
+
+
+@router.post("/me/sessions/revoke", response_model=SessionsRevoked)
+async def sign_me_out_everywhere(
+    user: CurrentUser, session: WriteSession, context: ContextDep
+) -> SessionsRevoked:
+    """End every web session of mine (API tokens keep working: revoke those one by one)."""
+    ended = await sessions.revoke_user_sessions(session=session, user_id=user.id, now=context.clock.now())
+    return SessionsRevoked(revoked=ended)
+
+
+@router.post("/users/{user_id}/sessions/revoke", response_model=SessionsRevoked)
+async def sign_user_out_everywhere(
+    user_id: int, _admin: UserManager, session: WriteSession, context: ContextDep
+) -> SessionsRevoked:
+    """End every web session of this user (admins): after a lost laptop, or before a role change bites."""
+    target = await service.get_user(session=session, user_id=user_id)
+    ended = await sessions.revoke_user_sessions(session=session, user_id=target.id, now=context.clock.now())
+    return SessionsRevoked(revoked=ended)
 
 
 @router.get("/users", response_model=list[UserOut])

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 
@@ -108,3 +110,55 @@ def self_change_problem(
     if role is not None and role != Role.admin.value:
         return "you cannot take away your own admin role: ask another admin"
     return None
+
+
+# Web sessions: the cookie holds a random id (token_urlsafe(32): 43 characters of this alphabet).
+SESSION_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{43}$")
+SESSION_TOUCH_AFTER = timedelta(minutes=1)  # last_seen_at is written at most this often per session
+
+
+def new_session_id() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def session_end(*, last_seen_at: datetime, expires_at: datetime, idle: timedelta) -> datetime:
+    """When a session ends: after `idle` without use, or at its absolute expiry, whichever comes first."""
+    return min(last_seen_at + idle, expires_at)
+
+
+@dataclass(frozen=True)
+class BackOff:
+    """`free` failures cost nothing; then each one doubles the wait, from `first` up to `most`."""
+
+    free: int
+    first: timedelta
+    most: timedelta
+
+    def wait_after(self, failures: int) -> timedelta:
+        if failures < self.free:
+            return timedelta(0)
+        doublings = min(failures - self.free, 40)  # 2**40 s is far past any `most`; no overflow
+        wait: timedelta = self.first * 2**doublings
+        return min(wait, self.most)
+
+
+# Per account: a guesser gets 5 tries, then ~one a quarter hour. Per address: more room, because one
+# office behind one NAT address holds many people who mistype.
+ACCOUNT_BACKOFF = BackOff(free=5, first=timedelta(seconds=1), most=timedelta(minutes=15))
+ADDRESS_BACKOFF = BackOff(free=20, first=timedelta(seconds=1), most=timedelta(minutes=15))
+FORGET_FAILURES_AFTER = timedelta(days=1)  # a day without a failure starts the count again
+
+
+def account_key(email: str) -> str:
+    return f"account:{normalise_email(email)}"[:400]
+
+
+def address_key(address: str) -> str:
+    return f"address:{address}"[:400]
+
+
+def blocked_for(backoff: BackOff, *, failures: int, last_failure_at: datetime, now: datetime) -> timedelta:
+    """How much longer sign-in stays refused for a key with these failures (zero: not refused)."""
+    if now - last_failure_at >= FORGET_FAILURES_AFTER:
+        return timedelta(0)
+    return max(last_failure_at + backoff.wait_after(failures) - now, timedelta(0))

@@ -52,3 +52,7 @@ class TeamOut(BaseModel):
     slug: str
     name: str
     members: list[str]
+
+
+class SessionsRevoked(BaseModel):
+    revoked: int = Field(description="How many web sessions ended.")

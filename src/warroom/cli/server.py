@@ -150,6 +150,9 @@ def _serve(
         "port": settings.port,
         "log_level": settings.log_level,
         "access_log": False,
+        # Forwarded headers are the app's to judge (WARROOM_TRUSTED_PROXIES, warroom.http_security);
+        # uvicorn's default would trust them from 127.0.0.1 whatever the setting says.
+        "proxy_headers": False,
     }
     if processes > 1:
         # Each process builds its app from the environment; every one of them answers on the same port.

@@ -9,6 +9,7 @@ import typer
 
 from warroom.auth import service as auth
 from warroom.auth.domain import Role
+from warroom.auth.sessions import revoke_user_sessions
 from warroom.cli.common import out, runtime_of, with_context
 from warroom.config import Settings
 from warroom.context import AppContext
@@ -48,6 +49,8 @@ def user_create(
                 verb = "created"
             else:
                 await auth.set_password(session=session, user=user, password=secret)
+                # A reset password ends every web session: whoever knew the old one is signed out too.
+                await revoke_user_sessions(session=session, user_id=user.id, now=context.clock.now())
                 if role is not None:
                     await auth.set_role(session=session, user=user, role=role)
                 verb = "updated"

@@ -1,13 +1,16 @@
 """User administration (admins only): list everyone, add a user with a first password, change a role,
-deactivate and reactivate. An admin cannot deactivate or demote themselves (auth.domain.self_change_problem).
+deactivate and reactivate, sign someone out everywhere. An admin cannot deactivate or demote themselves
+(auth.domain.self_change_problem).
 """
 
 from __future__ import annotations
 
+import structlog
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from warroom.auth import service as auth
+from warroom.auth import sessions
 from warroom.auth.domain import Role
 from warroom.auth.models import User
 from warroom.auth.schemas import UserCreate
@@ -22,6 +25,7 @@ router = APIRouter(dependencies=[Depends(csrf_checked)], include_in_schema=False
 NEW = "new"
 FIELDS = frozenset({"email", "name", "role", "password"})
 ROLES = [(r.value, r.value.title()) for r in Role]
+log = structlog.get_logger("warroom.auth")
 
 
 async def _page(
@@ -116,3 +120,20 @@ async def deactivate(user_id: int, request: Request, user: PageAdmin, context: C
 @router.post("/admin/users/{user_id}/reactivate")
 async def reactivate(user_id: int, request: Request, user: PageAdmin, context: ContextDep) -> Response:
     return await _set_active(request, context, user, user_id, active=True)
+
+
+@router.post("/admin/users/{user_id}/sessions/revoke")
+async def sign_out_everywhere(
+    user_id: int, request: Request, user: PageAdmin, context: ContextDep
+) -> Response:
+    try:
+        async with writing(context) as session:
+            target = await auth.get_user(session=session, user_id=user_id)
+            ended = await sessions.revoke_user_sessions(
+                session=session, user_id=target.id, now=context.clock.now()
+            )
+    except NotFound as error:
+        return redirect(request, "/admin/users", flash=error.detail, tone="error")
+    log.info("sessions.revoked", user_id=target.id, by=user.id, count=ended)
+    flash = f"{target.email} is signed out everywhere ({ended} session(s) ended)"
+    return redirect(request, f"/admin/users#user-{user_id}", flash=flash)

@@ -3,24 +3,36 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import secrets
+from datetime import timedelta
 from functools import cache
 
+import structlog
 from argon2 import PasswordHasher
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from warroom.auth import service as auth
+from warroom.auth import sessions, throttle
 from warroom.auth.models import User
 from warroom.context import AppContext
 from warroom.deps import ContextDep
 from warroom.errors import InvalidInput, NotFound, invalid
-from warroom.web.deps import OptionalUser, PageUser, csrf_checked, form_data, writing
+from warroom.web.deps import (
+    OptionalUser,
+    PageUser,
+    client_address,
+    csrf_checked,
+    form_data,
+    session_limits,
+    writing,
+)
 from warroom.web.forms import FormState, refused, text
-from warroom.web.render import redirect, render, safe_next, session_of, web_state
-from warroom.web.sessions import sign_in, sign_out
+from warroom.web.render import redirect, render, safe_next, session_of
 
 router = APIRouter(dependencies=[Depends(csrf_checked)], include_in_schema=False)
+log = structlog.get_logger("warroom.auth")
 BAD_SIGN_IN = "That email and password do not match an active account."
 
 
@@ -43,22 +55,75 @@ async def login(request: Request, context: ContextDep) -> Response:
     values = await form_data(request)
     email, password = text(values, "email"), str(values.get("password", ""))
     target = safe_next(text(values, "next"))
+    address, now = client_address(request), context.clock.now()
     async with context.db.read() as session:
-        user = await auth.find_user(session=session, email=email) if email else None
+        wait = await throttle.refused_for(session=session, email=email, address=address, now=now)
+        user = await auth.find_user(session=session, email=email) if email and not wait else None
+    if wait:
+        return _throttled(request, email=email, address=address, target=target, wait=wait)
     ok = await asyncio.to_thread(auth.verify_password, user or _stand_in(), password)
     if user is None or not ok:
+        async with writing(context) as session:
+            await throttle.record_failure(session=session, email=email, address=address, now=now)
+        log.warning("sign_in.failed", email=email[:320], address=address, known_account=user is not None)
         form = FormState(values={"email": email, "next": target}, message=BAD_SIGN_IN)
         if not email:
             form.errors["email"] = "is required"
         return render(request, "login.html", status=401, form=form, title="Sign in")
-    sign_in(web_state(request).codec, session_of(request), user)
+    await _start_session(request, context, user, address=address)
     return redirect(request, target, flash=f"Signed in as {user.email}")
 
 
+async def _start_session(request: Request, context: AppContext, user: User, *, address: str) -> None:
+    """A new session id (the pre-sign-in one may have been planted: session fixation), stored with the
+    user; the account's failure count starts again."""
+    web_session = session_of(request)
+    web_session.renew()
+    async with writing(context) as session:
+        await throttle.forget_account_failures(session=session, email=user.email)
+        await sessions.start_session(
+            session=session,
+            user=user,
+            session_id=web_session.session_id,
+            now=context.clock.now(),
+            limits=session_limits(context),
+            address=address,
+            user_agent=request.headers.get("user-agent", ""),
+        )
+    log.info("sign_in.ok", user_id=user.id, address=address)
+
+
+def _throttled(request: Request, *, email: str, address: str, target: str, wait: timedelta) -> Response:
+    seconds = max(1, math.ceil(wait.total_seconds()))
+    log.warning("sign_in.refused", email=email[:320], address=address, retry_after=seconds)
+    message = f"Too many failed sign-ins. Try again in {_readable(seconds)}."
+    form = FormState(values={"email": email, "next": target}, message=message)
+    response = render(request, "login.html", status=429, form=form, title="Sign in")
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
+def _readable(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    return f"{math.ceil(seconds / 60)} minutes"
+
+
 @router.post("/logout")
-async def logout(request: Request) -> Response:
-    sign_out(session_of(request))
+async def logout(request: Request, context: ContextDep) -> Response:
+    old = session_of(request).renew()
+    async with writing(context) as session:
+        await sessions.revoke_session(session=session, session_id=old, now=context.clock.now())
     return redirect(request, "/login", flash="Signed out")
+
+
+@router.post("/account/sessions/revoke")
+async def sign_out_everywhere(request: Request, user: PageUser, context: ContextDep) -> Response:
+    session_of(request).renew()
+    async with writing(context) as session:
+        ended = await sessions.revoke_user_sessions(session=session, user_id=user.id, now=context.clock.now())
+    log.info("sessions.revoked", user_id=user.id, by=user.id, count=ended)
+    return redirect(request, "/login", flash=f"Signed out everywhere ({ended} session(s))")
 
 
 async def _account(
@@ -73,12 +138,16 @@ async def _account(
 ) -> Response:
     async with context.db.read() as session:
         tokens = await auth.list_tokens(session=session, user_id=user.id)
+        web_sessions = await sessions.list_live_sessions(
+            session=session, user_id=user.id, now=context.clock.now(), limits=session_limits(context)
+        )
     return render(
         request,
         "account.html",
         status=status,
         user=user,
         tokens=tokens,
+        web_sessions=web_sessions,
         password_form=password or FormState(),
         token_form=token or FormState(),
         new_secret=new_secret,
@@ -103,10 +172,15 @@ async def change_password(request: Request, user: PageUser, context: ContextDep)
         async with writing(context) as session:
             fresh = await auth.get_user(session=session, user_id=user.id)
             await auth.set_password(session=session, user=fresh, password=new)
+            await sessions.revoke_user_sessions(  # this session stays; the others end
+                session=session,
+                user_id=user.id,
+                now=context.clock.now(),
+                keep_session_id=session_of(request).session_id,
+            )
     except InvalidInput as error:
         kept = {k: v for k, v in values.items() if "password" not in k}  # never echo a password back
         return await _account(request, context, user, password=refused(kept, error), status=422)
-    sign_in(web_state(request).codec, session_of(request), fresh)  # this session stays; the others end
     return redirect(request, "/account", flash="Password changed; other sessions are signed out")
 
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from warroom.auth import sessions
 from warroom.auth.domain import Permission, allows
 from warroom.auth.models import User
+from warroom.auth.sessions import SessionLimits
 from warroom.context import AppContext
 from warroom.deps import ContextDep
 from warroom.errors import PermissionDenied
@@ -28,20 +31,37 @@ class CsrfRefused(PermissionDenied):
     title = "Forbidden: the form is stale or did not come from warroom"
 
 
+def session_limits(context: AppContext) -> SessionLimits:
+    settings = context.settings
+    return SessionLimits(
+        idle=timedelta(minutes=settings.session_idle_minutes),
+        absolute=timedelta(hours=settings.session_max_hours),
+    )
+
+
+def client_address(request: Request) -> str:
+    """The client's address: the peer's, or the forwarded one when the peer is a trusted proxy (the
+    app's proxy middleware has already put it in the scope)."""
+    return request.client.host if request.client else "unknown"
+
+
 async def optional_user(request: Request, context: ContextDep) -> User | None:
-    """The signed-in user, fresh from the database (role, active flag, password), or None."""
+    """The signed-in user of a live session (not revoked, not expired, user active), or None."""
     if hasattr(request.state, "web_user"):
         cached: User | None = request.state.web_user
         return cached
     session = session_of(request)
-    user = None
-    if session.user_id is not None:
-        async with context.db.read() as db:
-            user = await db.get(User, session.user_id)
-        codec = web_state(request).codec
-        if user is None or not user.is_active or codec.fingerprint(user) != session.fingerprint:
-            user = None
-            session.user_id, session.fingerprint, session.dirty = None, "", True
+    now = context.clock.now()
+    async with context.db.read() as db:
+        found = await sessions.find_session(
+            session=db, session_id=session.session_id, now=now, limits=session_limits(context)
+        )
+    if found is not None and found.user is None:
+        session.renew()  # the cookie's session has ended: a new anonymous id, so the old one is dropped
+    if found is not None and found.needs_touch:
+        async with writing(context) as db:
+            await sessions.touch_session(session=db, record_id=found.record_id, now=now)
+    user = found.user if found is not None else None
     request.state.web_user = user
     return user
 

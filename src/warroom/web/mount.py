@@ -80,7 +80,10 @@ def install_web(app: FastAPI, context: AppContext) -> WebState:
     state = WebState(
         templates=make_templates(),
         codec=SessionCodec(
-            secret, context.clock, secure=context.settings.resolved_base_url().startswith("https://")
+            secret,
+            context.clock,
+            secure=context.settings.resolved_base_url().startswith("https://"),
+            max_age_seconds=context.settings.session_max_hours * 3600,
         ),
         feed=LiveFeed(context.db),
         static_version=static_version(),

@@ -20,7 +20,7 @@ from warroom.deps import ContextDep
 from warroom.errors import DomainError, NotFound
 from warroom.statuspage import domain, feed, page_data, subscribers, views
 from warroom.statuspage.models import StatusIncident, StatusSubscriber
-from warroom.web.render import SECURITY_HEADERS, web_state
+from warroom.web.render import web_state
 
 router = APIRouter(prefix="/status", include_in_schema=False)
 HISTORY_PAGE = 25
@@ -48,7 +48,7 @@ def page(
     private: bool = False,
     **values: Any,
 ) -> Response:
-    """Render a status template: no user, no session, the app's security headers."""
+    """Render a status template: no user, no session (the app's middleware adds the security headers)."""
     info = views.page_info(context.settings)
     env = web_state(request).templates
     html = env.get_template(f"status/{template}").render(
@@ -61,8 +61,6 @@ def page(
     )
     response = HTMLResponse(html, status_code=status)
     response.headers["Cache-Control"] = "no-store" if private or status != 200 else "public, max-age=30"
-    for name, value in SECURITY_HEADERS.items():
-        response.headers[name] = value
     return response
 
 
@@ -148,7 +146,7 @@ async def atom(request: Request, context: ContextDep) -> Response:
     info = views.page_info(context.settings)
     async with context.db.read() as session:
         body = await feed.atom(session, info, context.clock.now())
-    headers = {**SECURITY_HEADERS, "Cache-Control": "public, max-age=60"}
+    headers = {"Cache-Control": "public, max-age=60"}
     return Response(body, media_type="application/atom+xml; charset=utf-8", headers=headers)
 
 

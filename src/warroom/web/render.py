@@ -21,16 +21,6 @@ from warroom.web.sessions import COOKIE, FLASH_COOKIE, SessionCodec, WebSession,
 if TYPE_CHECKING:
     from warroom.web.live import LiveFeed
 
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "X-Frame-Options": "DENY",
-}
-
 
 @dataclass
 class WebState:
@@ -99,15 +89,13 @@ def session_of(request: Request) -> WebSession:
 
 
 def finish(request: Request, response: Response) -> Response:
-    """Write the session cookie when it changed or is due for renewal, and the security headers."""
+    """Write the session cookie when it changed (the security headers are the app's middleware's)."""
     state = web_state(request)
     session = session_of(request)
     if session.dirty:
-        response.set_cookie(COOKIE, state.codec.dump(session), **cookie_settings(state.codec))
+        response.set_cookie(COOKIE, session.session_id, **cookie_settings(state.codec, request))
     if getattr(request.state, "flash_seen", False):
         response.delete_cookie(FLASH_COOKIE, path="/")
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
     return response
 
 
@@ -142,9 +130,8 @@ def redirect(request: Request, url: str, *, flash: str | None = None, tone: str 
     response = RedirectResponse(url, status_code=303)
     if flash:
         codec = web_state(request).codec
-        response.set_cookie(
-            FLASH_COOKIE, codec.dump_flash(flash, tone), max_age=120, httponly=True, samesite="lax", path="/"
-        )
+        settings = {**cookie_settings(codec, request), "max_age": 120}
+        response.set_cookie(FLASH_COOKIE, codec.dump_flash(flash, tone), **settings)
     return finish(request, response)
 
 

@@ -1,50 +1,47 @@
-"""Signed session cookies and CSRF tokens for the web UI.
+"""The session cookie, CSRF tokens and flash messages for the web UI.
 
-The cookie is `{"n": nonce, "u": user id, "f": password fingerprint}`, signed and timestamped with the
-server's secret key (itsdangerous), so every server process reads it without shared state. It is not
-encrypted: it holds nothing secret. Every visitor gets one (anonymous until they sign in), because the CSRF
-token of every form, the sign-in form included, is an HMAC of the session's nonce. Signing in starts a new
-nonce (no session fixation); changing the password changes the fingerprint, which signs out every other
-session; signing out clears the cookie. A session lapses after IDLE_LIMIT without a page load.
+The cookie holds one random id and nothing else. Every visitor gets one (anonymous until they sign in),
+because the CSRF token of every form, the sign-in form included, is an HMAC of it. Signing in issues a new
+id (no session fixation) and stores its hash in `web_sessions` (warroom.auth.sessions), which alone says
+who is signed in and until when: an id with no live row is simply an anonymous visitor.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from fastapi import Request
 from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
 
-from warroom.auth.models import User
+from warroom.auth.domain import SESSION_ID_PATTERN, new_session_id
 from warroom.clock import Clock
 
 COOKIE = "warroom_session"
 FLASH_COOKIE = "warroom_flash"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
-IDLE_LIMIT = timedelta(days=7)
-RENEW_AFTER = timedelta(minutes=10)
 
 
 @dataclass
 class WebSession:
-    nonce: str
-    user_id: int | None = None
-    fingerprint: str = ""
-    issued_at: datetime | None = None
+    session_id: str  # the cookie's value
     dirty: bool = False  # the cookie must be (re)written on the response
 
     @classmethod
     def fresh(cls) -> WebSession:
-        return cls(nonce=secrets.token_urlsafe(18), dirty=True)
+        return cls(session_id=new_session_id(), dirty=True)
+
+    def renew(self) -> str:
+        """A new id (at sign-in, sign-out, or when the old one's session ended); returns the old one."""
+        old, self.session_id, self.dirty = self.session_id, new_session_id(), True
+        return old
 
 
 class _ClockSigner(TimestampSigner):
-    """Timestamps from the app's clock, so tests that move time also age sessions."""
+    """Timestamps from the app's clock, so tests that move time also age flash messages."""
 
     def __init__(self, *args: Any, clock: Clock, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -55,49 +52,24 @@ class _ClockSigner(TimestampSigner):
 
 
 class SessionCodec:
-    def __init__(self, secret: str, clock: Clock, *, secure: bool) -> None:
+    """`secure`: the public base URL is https, so cookies are Secure whatever the request's scheme."""
+
+    def __init__(self, secret: str, clock: Clock, *, secure: bool, max_age_seconds: int) -> None:
         self._secret = secret.encode("utf-8")
-        self._clock = clock
         self.secure = secure
-        self._cookies = URLSafeTimedSerializer(
-            secret, salt="warroom.web.session", signer=_ClockSigner, signer_kwargs={"clock": clock}
-        )
+        self.max_age_seconds = max_age_seconds
         self._flashes = URLSafeTimedSerializer(
             secret, salt="warroom.web.flash", signer=_ClockSigner, signer_kwargs={"clock": clock}
         )
 
     def load(self, raw: str | None) -> WebSession:
-        """The session in the cookie, or a fresh anonymous one when it is missing, forged or lapsed."""
-        if not raw:
-            return WebSession.fresh()
-        try:
-            body, issued = self._cookies.loads(
-                raw, max_age=int(IDLE_LIMIT.total_seconds()), return_timestamp=True
-            )
-        except BadSignature:
-            return WebSession.fresh()
-        if not isinstance(body, dict) or not isinstance(body.get("n"), str):
-            return WebSession.fresh()
-        user_id = body.get("u")
-        issued_at = issued.astimezone(UTC)
-        return WebSession(
-            nonce=body["n"],
-            user_id=user_id if isinstance(user_id, int) else None,
-            fingerprint=str(body.get("f", "")),
-            issued_at=issued_at,
-            dirty=self._clock.now() - issued_at > RENEW_AFTER,  # sliding renewal
-        )
-
-    def dump(self, session: WebSession) -> str:
-        return self._cookies.dumps({"n": session.nonce, "u": session.user_id, "f": session.fingerprint})
-
-    def fingerprint(self, user: User) -> str:
-        """Changes when the password does, so a password change ends every other session."""
-        material = f"pw:{user.id}:{user.password_hash or ''}".encode()
-        return hmac.new(self._secret, material, hashlib.sha256).hexdigest()[:24]
+        """The visitor's session id from the cookie, or a fresh one when it is missing or malformed."""
+        if raw and SESSION_ID_PATTERN.match(raw):
+            return WebSession(session_id=raw)
+        return WebSession.fresh()
 
     def csrf_token(self, session: WebSession) -> str:
-        return hmac.new(self._secret, f"csrf:{session.nonce}".encode(), hashlib.sha256).hexdigest()
+        return hmac.new(self._secret, f"csrf:{session.session_id}".encode(), hashlib.sha256).hexdigest()
 
     def csrf_ok(self, session: WebSession, token: str | None) -> bool:
         return bool(token) and hmac.compare_digest(self.csrf_token(session), str(token))
@@ -115,26 +87,16 @@ class SessionCodec:
         return str(message), str(tone)
 
 
-def sign_in(codec: SessionCodec, session: WebSession, user: User) -> None:
-    """A new nonce (the pre-sign-in one may have been planted), bound to the user and their password."""
-    session.nonce = secrets.token_urlsafe(18)
-    session.user_id = user.id
-    session.fingerprint = codec.fingerprint(user)
-    session.dirty = True
+def is_https(codec: SessionCodec, request: Request) -> bool:
+    """The base URL says https, or this request came over https (directly or via a trusted proxy)."""
+    return codec.secure or request.url.scheme == "https"
 
 
-def sign_out(session: WebSession) -> None:
-    session.nonce = secrets.token_urlsafe(18)
-    session.user_id = None
-    session.fingerprint = ""
-    session.dirty = True
-
-
-def cookie_settings(codec: SessionCodec) -> dict[str, Any]:
+def cookie_settings(codec: SessionCodec, request: Request) -> dict[str, Any]:
     return {
-        "max_age": int(IDLE_LIMIT.total_seconds()),
+        "max_age": codec.max_age_seconds,
         "httponly": True,
         "samesite": "lax",
-        "secure": codec.secure,
+        "secure": is_https(codec, request),
         "path": "/",
     }
