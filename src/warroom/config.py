@@ -65,6 +65,13 @@ class Settings(BaseSettings):
     mattermost_api_url: str | None = Field(default=None, description="Looks up who sent a command.")
     mattermost_bot_token: SecretStr | None = None
     chat_timeout_seconds: float = Field(default=10.0, gt=0, description="How long one chat call may take.")
+    # Audit checkpoints (warroom.incidents.checkpoints): the key must never be stored in the database.
+    audit_key: SecretStr | None = Field(
+        default=None, min_length=32, description="HMAC-SHA256 key that signs the audit checkpoints."
+    )
+    audit_checkpoints: Path | None = Field(default=None, description="JSON lines file of signed checkpoints.")
+    audit_checkpoint_seconds: float = Field(default=300.0, gt=0, description="How often heads are compared.")
+    audit_witness_url: SecretStr | None = Field(default=None, description="Receives each checkpoint too.")
 
     @field_validator("database_url")
     @classmethod
