@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     chat_timeout_seconds: float = Field(default=10.0, gt=0, description="How long one chat call may take.")
     # Audit checkpoints (warroom.incidents.checkpoints): the key must never be stored in the database.
     audit_key: SecretStr | None = Field(
-        default=None, min_length=32, description="HMAC-SHA256 key that signs the audit checkpoints."
+        default=None, description="HMAC-SHA256 key that signs the audit checkpoints."
     )
     audit_checkpoints: Path | None = Field(default=None, description="JSON lines file of signed checkpoints.")
     audit_checkpoint_seconds: float = Field(default=300.0, gt=0, description="How often heads are compared.")
@@ -107,6 +107,13 @@ class Settings(BaseSettings):
             value.format(number=1, slug="x", severity="P1")
         except (KeyError, IndexError, ValueError) as error:
             raise ValueError(f"use only {{number}}, {{slug}} and {{severity}} ({error})") from None
+        return value
+
+    @field_validator("audit_key")
+    @classmethod
+    def _long_audit_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("use at least 32 characters (e.g. `openssl rand -hex 32`)")
         return value
 
     def resolved_database_url(self) -> str:

@@ -42,7 +42,9 @@ def _read_checkpoints(path: Path) -> list[str]:
 @audit_app.command("verify")
 def audit_verify(
     ctx: typer.Context,
-    against: Annotated[Path | None, typer.Option("--against", metavar="CHECKPOINTS", help=AGAINST_HELP)] = None,
+    against: Annotated[
+        Path | None, typer.Option("--against", metavar="CHECKPOINTS", help=AGAINST_HELP)
+    ] = None,
 ) -> None:
     """Check every incident's hash chain; name the first broken link of each broken chain."""
     settings = Settings()
@@ -61,7 +63,9 @@ def audit_verify(
         return found
 
     if against is not None and key is None:
-        err.print("[yellow]warning:[/] WARROOM_AUDIT_KEY is not set: cannot check the checkpoints' signatures")
+        err.print(
+            "[yellow]warning:[/] WARROOM_AUDIT_KEY is not set: cannot check the checkpoints' signatures"
+        )
     found = with_context(runtime_of(ctx), settings, work)
     _report(found, against is not None, signed=key is not None)
 
