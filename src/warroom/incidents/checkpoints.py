@@ -81,7 +81,7 @@ async def chain_heads(session: AsyncSession) -> list[Head]:
         .where(Incident.timeline_seq > 0)
         .order_by(Incident.id)
     )
-    return [Head(incident, seq, digest) for incident, seq, digest in rows.tuples()]
+    return [Head(incident, seq, digest) for incident, seq, digest in rows]
 
 
 def witness_job(made: Sequence[Checkpoint]) -> JobSpec:
@@ -129,7 +129,7 @@ async def check_heads(session: AsyncSession, checkpoints: Iterable[NumberedCheck
                 TimelineEvent.incident_id == incident, TimelineEvent.seq.in_(seqs)
             )
         )
-        hashes = dict(rows.tuples().all())
+        hashes: dict[int, str] = {seq: digest for seq, digest in rows}
         for entry in entries:
             found = head_finding(entry, hashes.get(entry.checkpoint.seq), incident in existing)
             if found is not None:
