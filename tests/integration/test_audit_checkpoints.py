@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
+import structlog
 from sqlalchemy.orm import Session
 
 from tests.conftest import START
@@ -96,6 +97,11 @@ def rewrite(
         engine.dispose()
 
 
+def reworded(event: TimelineEvent) -> TimelineEvent:
+    event.data = {**event.data, "rewritten": True}
+    return event
+
+
 def test_a_rewrite_with_recomputed_hashes_passes_verify_but_not_the_checkpoints(
     db_url: str, data_dir: Path, tmp_path: Path
 ) -> None:
@@ -165,22 +171,6 @@ def test_a_checkpoint_edited_by_hand_fails_its_signature(db_url: str, data_dir: 
     assert unsigned.endswith("1 checkpoints match (signatures not checked)")
 
 
-def test_a_checkpoint_line_removed_from_the_middle_is_reported(
-    db_url: str, data_dir: Path, tmp_path: Path
-) -> None:
-    incident_id = load_demo(db_url, data_dir)
-    checkpoints = tmp_path / "checkpoints.jsonl"
-    settings, clock = settings_for(db_url, data_dir, checkpoints), FrozenClock(START)
-    for _ in range(3):
-        rewrite(db_url, incident_id, lambda events: events[:-1])  # a head that moves (here: back)
-        write_checkpoints(settings, clock)
-        clock.advance(INTERVAL)
-    first, _, third = lines_of(checkpoints)
-    checkpoints.write_text(f"{first}\n{third}\n")
-    stderr = verify_against(db_url, data_dir, checkpoints)
-    assert "checkpoint: checkpoint line 2: the line it follows is not in the file (lines removed)" in stderr
-
-
 async def declare(context: AppContext, title: str) -> int:
     async with context.db.write() as session:
         data = IncidentCreate(title=title, severity="P2")
@@ -228,6 +218,17 @@ async def test_the_periodic_check_writes_only_heads_that_moved_once_an_interval(
         clock.advance(INTERVAL)
         await AuditCheckpoints()(context)
         assert len(lines_of(checkpoints)) == 3
+
+        # A rewritten chain is not signed (that would vouch for the rewrite), but logged, every interval.
+        rewrite(db_url, second, lambda events: [*events[:-1], reworded(events[-1])])
+        await add_note(context, second)
+        clock.advance(INTERVAL)
+        with structlog.testing.capture_logs() as logged:
+            await check(context)
+        assert len(lines_of(checkpoints)) == 3
+        assert [(e["event"], e["incident"], e["checkpointed_seq"]) for e in logged] == [
+            ("audit chain no longer matches its checkpoint; not checkpointed", second, written[1].seq)
+        ]
     finally:
         await context.db.engine.dispose()
 
@@ -258,3 +259,23 @@ async def test_the_witness_receives_the_signed_checkpoints_and_a_refusal_is_retr
     assert received["body"].decode().splitlines() == lines_of(checkpoints)
     assert all(is_signed_by(KEY.encode(), parse_line(line)) for line in lines_of(checkpoints))
     assert (job.kind, job.state, job.queue) == ("audit.witness", "done", "audit.witness")
+
+
+async def test_a_checkpoint_line_removed_from_the_middle_is_reported(
+    db_url: str, data_dir: Path, tmp_path: Path
+) -> None:
+    checkpoints = tmp_path / "checkpoints.jsonl"
+    clock = FrozenClock(START)
+    context = build_context(settings_for(db_url, data_dir, checkpoints), clock=clock)
+    try:
+        incident_id = await declare(context, "Checkout down")
+        for _ in range(3):
+            await add_note(context, incident_id)
+            await AuditCheckpoints()(context)
+            clock.advance(INTERVAL)
+    finally:
+        await context.db.engine.dispose()
+    first, _, third = lines_of(checkpoints)
+    checkpoints.write_text(f"{first}\n{third}\n")
+    stderr = verify_against(db_url, data_dir, checkpoints)
+    assert "checkpoint: checkpoint line 2: the line it follows is not in the file (lines removed)" in stderr

@@ -11,8 +11,8 @@ import typer
 from warroom.cli.common import CommandFailed, err, out, runtime_of, with_context
 from warroom.config import Settings
 from warroom.context import AppContext
-from warroom.incidents.audit import verify_all
-from warroom.incidents.checkpoints import audit_key, check_heads
+from warroom.incidents.audit import check_heads, verify_all
+from warroom.incidents.checkpoints import audit_key
 from warroom.timeline.checkpoints import read_lines
 
 audit_app = typer.Typer(help="Prove the timeline was not rewritten.", no_args_is_help=True)

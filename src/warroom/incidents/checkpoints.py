@@ -6,27 +6,27 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import Integer, and_, column, select, values
+import structlog
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.config import Settings
 from warroom.context import AppContext
+from warroom.incidents.audit import event_hashes
 from warroom.incidents.models import Incident
 from warroom.jobs.kinds import JobRun
 from warroom.jobs.service import JobSpec, enqueue
 from warroom.timeline.checkpoint_file import CheckpointFile
-from warroom.timeline.checkpoints import Checkpoint, Head, NumberedCheckpoint, head_finding, sign_heads
-from warroom.timeline.models import TimelineEvent
+from warroom.timeline.checkpoints import Checkpoint, Head, sign_heads
 
+logger = structlog.get_logger("warroom.audit")
 WITNESS_KIND = "audit.witness"
 WITNESS_QUEUE = "audit.witness"
-LOOKUP_CHUNK = 400  # (incident, seq) pairs a statement: under the 999 parameters older SQLite builds allow
 
 
 class WitnessRefused(RuntimeError):
@@ -58,21 +58,47 @@ class AuditCheckpoints:
             return
         # Due again one interval on whether this pass succeeds or not: a failure logs once per interval.
         self._due[path] = now + timedelta(seconds=settings.audit_checkpoint_seconds)
+        file = self._files.get(path)
+        if file is None or file.key != key:
+            file = self._files[path] = CheckpointFile(path, key)
+        known = await asyncio.to_thread(file.known_heads)
         async with context.db.read() as session:
-            current = await chain_heads(session)
-        log = self._files.get(path)
-        if log is None or log.key != key:
-            log = self._files[path] = CheckpointFile(path, key)
+            current = await extending_heads(session, known)
 
-        def sign(known: dict[int, Head], last_sig: str) -> list[Checkpoint]:
-            return sign_heads(key, (h for h in current if known.get(h.incident) != h), now, last_sig)
+        def sign(latest: dict[int, Head], last_sig: str) -> list[Checkpoint]:
+            # `latest`: the file again, under its lock; another worker may have signed some meanwhile.
+            return sign_heads(key, (h for h in current if latest.get(h.incident) != h), now, last_sig)
 
-        made = await asyncio.to_thread(log.append, sign)
+        made = await asyncio.to_thread(file.append, sign)
         if made and settings.audit_witness_url is not None:
             # After the file holds them: a crash in between costs the witness these lines, never the file.
             async with context.db.write_turn, context.db.write() as session:
                 await enqueue(session=session, spec=witness_job(made), now=now)
                 await session.commit()
+
+
+async def extending_heads(session: AsyncSession, known: dict[int, Head]) -> list[Head]:
+    """The chain heads that moved since their last checkpoint, each still extending it: a chain whose
+    checkpointed event is gone or has another hash was rewritten, and signing its new head would vouch for
+    the rewrite. It is logged instead, on every pass, until someone looks."""
+    moved = [head for head in await chain_heads(session) if known.get(head.incident) != head]
+    anchors = [known[head.incident] for head in moved if head.incident in known]
+    hashes = await event_hashes(session, [(anchor.incident, anchor.seq) for anchor in anchors])
+    extending: list[Head] = []
+    for head in moved:
+        anchor = known.get(head.incident)
+        if anchor is None or (
+            head.seq > anchor.seq and hashes.get((anchor.incident, anchor.seq)) == anchor.hash
+        ):
+            extending.append(head)
+        else:
+            logger.error(
+                "audit chain no longer matches its checkpoint; not checkpointed",
+                incident=head.incident,
+                checkpointed_seq=anchor.seq,
+                seq=head.seq,
+            )
+    return extending
 
 
 async def chain_heads(session: AsyncSession) -> list[Head]:
@@ -106,45 +132,3 @@ async def send_to_witness(run: JobRun, payload: dict[str, Any]) -> None:
         raise WitnessRefused(f"witness: {type(error).__name__}") from None
     if response.status_code >= 300:
         raise WitnessRefused(f"witness: HTTP {response.status_code}")
-
-
-@dataclass(frozen=True)
-class HeadCheck:
-    checked: int
-    findings: list[str]
-
-
-async def check_heads(session: AsyncSession, checkpoints: Sequence[NumberedCheckpoint]) -> HeadCheck:
-    """Every checkpointed event must still be in its chain, with the checkpointed hash."""
-    wanted = sorted({(entry.checkpoint.incident, entry.checkpoint.seq) for entry in checkpoints})
-    incidents = sorted({incident for incident, _ in wanted})
-    existing: set[int] = set()
-    hashes: dict[tuple[int, int], str] = {}
-    # A few statements for the whole file rather than one per incident, each pair one index search (a
-    # row-value IN made SQLite scan the table; an OR of pairs cost seconds to build): 5,000 checkpoints
-    # took 90 s looked up per incident.
-    for start in range(0, len(wanted), LOOKUP_CHUNK):
-        pairs = values(column("incident", Integer), column("seq", Integer), name="wanted")
-        chunk = pairs.data(wanted[start : start + LOOKUP_CHUNK]).cte("wanted")
-        rows = await session.execute(
-            select(TimelineEvent.incident_id, TimelineEvent.seq, TimelineEvent.hash)
-            .select_from(chunk)
-            .join(
-                TimelineEvent,
-                and_(TimelineEvent.incident_id == chunk.c.incident, TimelineEvent.seq == chunk.c.seq),
-            )
-        )
-        hashes.update({(incident, seq): digest for incident, seq, digest in rows})
-    for start in range(0, len(incidents), LOOKUP_CHUNK):
-        ids = incidents[start : start + LOOKUP_CHUNK]
-        existing.update((await session.scalars(select(Incident.id).where(Incident.id.in_(ids)))).all())
-    findings = [
-        found
-        for entry in sorted(checkpoints, key=lambda e: (e.checkpoint.incident, e.number))
-        if (found := head_finding(entry, hashes.get(_key(entry)), entry.checkpoint.incident in existing))
-    ]
-    return HeadCheck(len(checkpoints), findings)
-
-
-def _key(entry: NumberedCheckpoint) -> tuple[int, int]:
-    return entry.checkpoint.incident, entry.checkpoint.seq

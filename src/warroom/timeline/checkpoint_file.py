@@ -31,11 +31,19 @@ class CheckpointFile:
     _identity: tuple[int, int] | None = None
     _offset: int = 0
 
+    def known_heads(self) -> dict[int, Head]:
+        """Catch up with the file; the last head it holds of each chain."""
+        fd = self._open_locked()
+        try:
+            self._catch_up(fd)
+            return dict(self.heads)
+        finally:
+            os.close(fd)  # releases the lock
+
     def append(self, sign: Signer) -> list[Checkpoint]:
         """Catch up with the file, then append what `sign` makes of it, in one write, synced to disk."""
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+        fd = self._open_locked()
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
             torn = self._catch_up(fd)
             made = list(sign(dict(self.heads), self.last_sig))
             if made:
@@ -48,6 +56,15 @@ class CheckpointFile:
             return made
         finally:
             os.close(fd)  # releases the lock
+
+    def _open_locked(self) -> int:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:
+            os.close(fd)
+            raise
+        return fd
 
     def _catch_up(self, fd: int) -> bool:
         """Read the lines added since the last look; True if the file ends in a torn (unfinished) line."""
