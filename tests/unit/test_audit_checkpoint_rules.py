@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -73,7 +74,9 @@ def test_what_is_not_a_checkpoint_is_refused_with_a_reason(text: str) -> None:
     assert read_lines([text], KEY).findings[0].startswith("checkpoint line 1: unreadable (")
 
 
-def heads_signer(heads: list[Head]):  # type: ignore[no-untyped-def]
+def heads_signer(heads: list[Head]) -> Callable[[dict[int, Head], str], list[Checkpoint]]:
+    """What the periodic check passes to the file: sign the heads the file does not hold yet."""
+
     def sign(known: dict[int, Head], last_sig: str) -> list[Checkpoint]:
         return sign_heads(KEY, [h for h in heads if known.get(h.incident) != h], AT, last_sig)
 
