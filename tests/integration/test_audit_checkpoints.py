@@ -279,3 +279,11 @@ async def test_a_checkpoint_line_removed_from_the_middle_is_reported(
     checkpoints.write_text(f"{first}\n{third}\n")
     stderr = verify_against(db_url, data_dir, checkpoints)
     assert "checkpoint: checkpoint line 2: the line it follows is not in the file (lines removed)" in stderr
+
+
+def test_a_checkpoints_file_that_cannot_be_read_is_one_line(
+    db_url: str, data_dir: Path, tmp_path: Path
+) -> None:
+    stderr = verify_against(db_url, data_dir, tmp_path / "nowhere.jsonl")
+    assert stderr.strip().endswith("No such file or directory")
+    assert "cannot read checkpoints" in stderr
