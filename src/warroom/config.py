@@ -77,6 +77,13 @@ class Settings(BaseSettings):
         default="",
         description="Comma list of addresses/CIDRs whose X-Forwarded-Proto/For are honoured; default none.",
     )
+    # Audit checkpoints (warroom.incidents.checkpoints): the key must never be stored in the database.
+    audit_key: SecretStr | None = Field(
+        default=None, description="HMAC-SHA256 key that signs the audit checkpoints."
+    )
+    audit_checkpoints: Path | None = Field(default=None, description="JSON lines file of signed checkpoints.")
+    audit_checkpoint_seconds: float = Field(default=300.0, gt=0, description="How often heads are compared.")
+    audit_witness_url: SecretStr | None = Field(default=None, description="Receives each checkpoint too.")
 
     @field_validator("database_url")
     @classmethod
@@ -127,6 +134,13 @@ class Settings(BaseSettings):
     def trusted_proxy_list(self) -> list[str]:
         """The trusted proxies as addresses and networks (`10.0.0.0/8`), none by default."""
         return _comma_list(self.trusted_proxies)
+
+    @field_validator("audit_key")
+    @classmethod
+    def _long_audit_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("use at least 32 characters (e.g. `openssl rand -hex 32`)")
+        return value
 
     def resolved_database_url(self) -> str:
         if self.database_url:

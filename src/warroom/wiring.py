@@ -27,6 +27,7 @@ from warroom.config import Settings
 from warroom.context import AppContext
 from warroom.db import SessionFactories, WriteHooks, create_engine_for
 from warroom.errors import SettingInvalid
+from warroom.incidents.checkpoints import WITNESS_KIND, WITNESS_QUEUE, AuditCheckpoints, send_to_witness
 from warroom.jobs.kinds import Batched, Grouped, Kind, Shared
 from warroom.jobs.queues import QueueLimits, limits_for
 from warroom.jobs.worker import Periodic, Worker
@@ -47,6 +48,7 @@ from warroom.timeline.service import Observer
 JOB_KINDS: Mapping[str, Kind] = MappingProxyType(
     {
         "alert.triage": Grouped(triage_alerts),
+        WITNESS_KIND: send_to_witness,
         "chat.capture": capture_message,
         "chat.mirror": mirror_room,
         "chat.slack.respond": respond,
@@ -75,6 +77,8 @@ QUEUES: Mapping[str, QueueLimits] = MappingProxyType(
         "chat.slack": QueueLimits(slots=2, per_minute=50),
         "chat.teams": QueueLimits(slots=2, per_minute=60),
         "chat.mattermost": QueueLimits(slots=2, per_minute=120),
+        # One at a time, so the witness gets the checkpoints in the order they were written.
+        WITNESS_QUEUE: QueueLimits(slots=1, per_minute=600),
     }
 )
 
@@ -112,6 +116,7 @@ PERIODIC_CHECKS: tuple[Periodic, ...] = (
     remind_due_updates,
     run_maintenance_windows,
     SignInHousekeeping(),
+    AuditCheckpoints(),
 )
 
 
@@ -126,7 +131,12 @@ def load_configured_procedure(settings: Settings) -> LoadedProcedure:
 
 
 def check_settings(settings: Settings) -> None:
-    """What the Settings model cannot check alone: the queues named in WARROOM_QUEUE_PER_MINUTE."""
+    """What the Settings model cannot check alone: the queues named in WARROOM_QUEUE_PER_MINUTE; audit
+    checkpoints (and their witness) without the key that signs them."""
+    if (settings.audit_checkpoints or settings.audit_witness_url) and settings.audit_key is None:
+        raise SettingInvalid("WARROOM_AUDIT_CHECKPOINTS and _WITNESS_URL need WARROOM_AUDIT_KEY to sign with")
+    if settings.audit_witness_url and settings.audit_checkpoints is None:
+        raise SettingInvalid("WARROOM_AUDIT_WITNESS_URL needs WARROOM_AUDIT_CHECKPOINTS (what it witnesses)")
     try:
         limits_for(QUEUES, settings.queue_per_minute)
     except ValueError as error:

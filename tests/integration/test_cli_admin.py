@@ -322,8 +322,10 @@ def test_resetting_a_password_without_role_keeps_the_role(db_url: str, data_dir:
         ("WARROOM_DATABASE_URL", "mysql://db.example/warroom", "mysql"),
         ("WARROOM_QUEUE_PER_MINUTE", '{"notify.sms": 60}', "no queue 'notify.sms'"),
         ("WARROOM_QUEUE_PER_MINUTE", '{"notify.apprise": 0}', "at least 1 a minute"),
+        ("WARROOM_AUDIT_CHECKPOINTS", "/var/lib/warroom/checkpoints.jsonl", "need WARROOM_AUDIT_KEY"),
+        ("WARROOM_AUDIT_KEY", "too-short", "at least 32 characters"),
     ],
-    ids=["port", "database-url", "unknown-queue", "zero-rate"],
+    ids=["port", "database-url", "unknown-queue", "zero-rate", "checkpoints-without-key", "short-audit-key"],
 )
 def test_a_bad_setting_is_one_line_not_a_traceback(
     data_dir: Path, tmp_path: Path, setting: str, value: str, words: str

@@ -21,6 +21,7 @@ def test_the_registered_job_kinds_and_periodic_checks() -> None:
     """The worker's plumbing, listed: a new kind or check must be added here on purpose."""
     assert sorted(JOB_KINDS) == [
         "alert.triage",
+        "audit.witness",
         "chat.capture",
         "chat.mirror",
         "chat.slack.respond",
@@ -38,6 +39,7 @@ def test_the_registered_job_kinds_and_periodic_checks() -> None:
         "chat.slack",
         "chat.teams",
         "chat.mattermost",
+        "audit.witness",
     ]
     shapes = {kind: type(shape).__name__ for kind, shape in JOB_KINDS.items() if not callable(shape) or
               isinstance(shape, Shared | Grouped | Batched)}  # fmt: skip
@@ -48,6 +50,7 @@ def test_the_registered_job_kinds_and_periodic_checks() -> None:
         "remind_overdue_action_items",
         "remind_due_updates",
         "run_maintenance_windows",
+        "write_audit_checkpoints",
     ]
 
 

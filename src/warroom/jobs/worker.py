@@ -42,7 +42,7 @@ Periodic = Callable[[AppContext], Awaitable[None]]
 NOTIFY_CHANNEL = "warroom_jobs"
 
 
-NETWORK_QUEUES = ("notify.", "chat.")
+NETWORK_QUEUES = ("notify.", "chat.", "audit.")  # queues whose jobs call out over the network
 
 
 def groups(jobs: list[Job], size: int, kinds: Mapping[str, Kind]) -> list[list[Job]]:
