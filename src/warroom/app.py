@@ -34,6 +34,7 @@ from warroom.jobs.api import router as jobs_router
 from warroom.metrics.api import exposition_router
 from warroom.metrics.api import router as metrics_router
 from warroom.notify.api import router as notify_router
+from warroom.openapi import install_openapi
 from warroom.oncall.api import feeds as ical_router
 from warroom.oncall.api import router as oncall_router
 from warroom.oncall.policy_api import router as policy_router
@@ -129,6 +130,7 @@ def create_app(
         app.include_router(router)
     _add_health(app, context)
     install_web(app, context)
+    install_openapi(app)
     return app
 
 
