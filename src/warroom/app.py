@@ -34,10 +34,10 @@ from warroom.jobs.api import router as jobs_router
 from warroom.metrics.api import exposition_router
 from warroom.metrics.api import router as metrics_router
 from warroom.notify.api import router as notify_router
-from warroom.openapi import install_openapi
 from warroom.oncall.api import feeds as ical_router
 from warroom.oncall.api import router as oncall_router
 from warroom.oncall.policy_api import router as policy_router
+from warroom.openapi import install_openapi
 from warroom.problems import BodyLimitMiddleware, install_problem_handlers
 from warroom.procedure.api import router as procedure_router
 from warroom.procedure.loader import LoadedProcedure
@@ -135,7 +135,9 @@ def create_app(
 
 
 def _add_health(app: FastAPI, context: AppContext) -> None:
-    @app.get("/healthz", tags=["health"])
+    degraded = {"description": "The database is unreachable", "content": {"application/json": {}}}
+
+    @app.get("/healthz", tags=["health"], responses={503: degraded})
     async def healthz() -> JSONResponse:
         body: dict[str, Any] = {
             "status": "ok",

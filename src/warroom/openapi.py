@@ -1,11 +1,12 @@
 """The published OpenAPI document, made to tell the truth about errors.
 
 FastAPI documents what a route returns when it succeeds and a 422 shaped like its own validation error. The
-errors here leave as problem+json (warroom.problems) and come from the dependencies a route declares: the
-signed-in user (401), a permission check (403), a path that names a row (404), a write that can collide (409),
-a body (413, over the size limit). This module reads those from each route's dependency tree and adds them,
-so a client (or Schemathesis, tests/e2e/test_openapi_fuzz.py) can rely on every status the API answers.
-A route that answers in its own shape (the intake senders' formats) declares it with `responses=` and wins.
+errors here leave as problem+json (warroom.problems) and follow from what a route declares: the signed-in
+user (401), a permission check (403), a path, query or body naming a row that may not exist (404), a write
+that can collide (409), a body (400 when it cannot be decoded, 413 over the size limit). This module reads
+those from each route's dependency tree and adds them, so a client (or Schemathesis, tests/e2e/
+test_openapi_fuzz.py) can rely on every status the API answers. A route that answers in its own shape (the
+intake senders' formats, the acknowledge link's pages) declares it with `responses=`, and that wins.
 """
 
 from __future__ import annotations
@@ -21,9 +22,8 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.routing import BaseRoute
 
 from warroom.deps import PERMISSION_CHECKS, current_user, write_session
-from warroom.problems import PROBLEM_TYPE
+from warroom.problems import PROBLEM_SCHEMA_REF, PROBLEM_TYPE
 
-PROBLEM_REF = "#/components/schemas/Problem"
 FIELD_PROBLEM: dict[str, Any] = {
     "type": "object",
     "required": ["field", "message"],
@@ -51,7 +51,7 @@ def problem_response(status: int, description: str | None = None) -> dict[str, A
     """An OpenAPI response object: problem+json with the shared schema."""
     return {
         "description": description or HTTPStatus(status).phrase,
-        "content": {PROBLEM_TYPE: {"schema": {"$ref": PROBLEM_REF}}},
+        "content": {PROBLEM_TYPE: {"schema": {"$ref": PROBLEM_SCHEMA_REF}}},
     }
 
 
@@ -69,10 +69,6 @@ def _has_params(dependant: Dependant) -> bool:
     )
 
 
-def _path_params(dependant: Dependant) -> bool:
-    return bool(dependant.path_params) or any(_path_params(sub) for sub in dependant.dependencies)
-
-
 def error_statuses(dependant: Dependant, method: str) -> set[int]:
     """The problem+json statuses this operation can answer, read from what the route depends on."""
     calls = set(_calls(dependant))
@@ -81,14 +77,14 @@ def error_statuses(dependant: Dependant, method: str) -> set[int]:
         statuses.add(401)
     if calls & PERMISSION_CHECKS:
         statuses.add(403)
-    if _path_params(dependant):
-        statuses.add(404)
+    if _has_params(dependant):
+        # A row named in the path, the query or the body (an owner, a component, a member) may not exist.
+        statuses.update((404, 422))
     if write_session in calls and method in WRITE_METHODS:
         statuses.add(409)
-    if _has_params(dependant):
-        statuses.add(422)
     if method in BODY_METHODS:
-        statuses.add(413)
+        # 400: a body that is not text in its declared encoding; 413: over the size limit.
+        statuses.update((400, 413))
     return statuses
 
 

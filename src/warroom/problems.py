@@ -16,7 +16,25 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from warroom.errors import DomainError
 
 PROBLEM_TYPE = "application/problem+json"
+PROBLEM_SCHEMA_REF = "#/components/schemas/Problem"  # defined in the OpenAPI document by warroom.openapi
 log = structlog.get_logger("warroom.http")
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route that answers these statuses as problem+json beyond what its dependencies show
+    (warroom.openapi reads those), e.g. a route that checks a key itself rather than through a dependency."""
+    return {
+        status: {
+            "description": HTTPStatus(status).phrase,
+            "content": {PROBLEM_TYPE: {"schema": {"$ref": PROBLEM_SCHEMA_REF}}},
+        }
+        for status in statuses
+    }
+
+
+def media_response(media_type: str, description: str) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a 200 that is not JSON (Markdown, iCal, PDF): its real media type, as text."""
+    return {200: {"description": description, "content": {media_type: {"schema": {"type": "string"}}}}}
 
 
 def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
