@@ -15,6 +15,7 @@ import os
 import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import unquote
 
 import schemathesis
 from schemathesis.core import NotSet
@@ -54,7 +55,9 @@ def hostile(value: Any, depth: int = 0) -> bool:
 
 
 def carries_hostile_input(case: Any) -> bool:
-    parts = (case.path_parameters, case.query, case.body)
+    # Path parameters may arrive percent-encoded (`%C2%B3` for `³`): judge the text the server decodes.
+    path = {name: unquote(v) if isinstance(v, str) else v for name, v in (case.path_parameters or {}).items()}
+    parts = (path, case.query, case.body)
     return any(hostile(part) for part in parts if not isinstance(part, NotSet))
 
 
