@@ -10,6 +10,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -72,6 +73,14 @@ async def _http_error(_request: Request, error: Exception) -> JSONResponse:
     return response
 
 
+async def _data_error(request: Request, error: Exception) -> JSONResponse:
+    """The database refused a value the request carried: an id past PostgreSQL's 32-bit `integer` (valid in
+    Python and in SQLite), so a client error, not the server's. The request's transaction is rolled back."""
+    log.info("value refused by the database", path=request.url.path, error=type(error).__name__)
+    detail = "a value in the request is outside what the database can store (an id or number too large)"
+    return problem(422, "Invalid input", detail, errors=[])
+
+
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:
     log.error("unhandled error", path=request.url.path, error=repr(error), exc_info=error)
     return problem(500, "Internal server error", "the server failed; the error is in its log")
@@ -81,6 +90,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(Exception, _unexpected)
 
 
