@@ -31,6 +31,9 @@ CHECKS = (
 )
 SEED = 13
 PHASES = os.environ.get("WARROOM_FUZZ_PHASES", "examples,fuzzing,stateful")
+# Two workers halve the run; the coverage phase takes one, since in two threads at once it trips CPython
+# 3.11's ast.parse (Hypothesis describing a filter: "AST constructor recursion depth mismatch").
+WORKERS = "1" if "coverage" in PHASES else "2"
 MAX_EXAMPLES = 8
 RUN_DEADLINE = 900.0  # seconds: a generous ceiling; the run takes ~2-3 minutes
 CONFIG = """\
@@ -71,7 +74,7 @@ def run_schemathesis(server: ServerProcess, token: str, scratch: Path) -> subpro
         "--generation-database",
         "none",
         "--workers",
-        "2",
+        WORKERS,
         "--request-timeout",
         "30",
         "--exclude-path-regex",
