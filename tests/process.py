@@ -111,6 +111,7 @@ def _healthy(url: str) -> bool:
 
 
 def _wait_until_healthy(server: ServerProcess, deadline: float) -> None:
+    allowed = deadline - time.monotonic()
     while time.monotonic() < deadline:
         code = server.process.poll()
         if code is not None:
@@ -120,9 +121,7 @@ def _wait_until_healthy(server: ServerProcess, deadline: float) -> None:
         if _healthy(server.url):
             return
         time.sleep(POLL_INTERVAL)
-    raise RuntimeError(
-        f"warroom (pid {server.pid}) not healthy after {STARTUP_DEADLINE:.0f}s\n{server.tail()}"
-    )
+    raise RuntimeError(f"warroom (pid {server.pid}) not healthy after {allowed:.0f}s\n{server.tail()}")
 
 
 def stop(process: subprocess.Popen[bytes]) -> int:
@@ -138,7 +137,11 @@ def stop(process: subprocess.Popen[bytes]) -> int:
 
 @contextmanager
 def running_server(
-    env: Mapping[str, str], command: Sequence[str] = ("serve",), *, log_dir: Path | None = None
+    env: Mapping[str, str],
+    command: Sequence[str] = ("serve",),
+    *,
+    log_dir: Path | None = None,
+    startup_deadline: float = STARTUP_DEADLINE,
 ) -> Iterator[ServerProcess]:
     """Start `warroom COMMAND`, yield once /healthz answers 200, stop it on exit.
 
@@ -157,7 +160,7 @@ def running_server(
             )
         server = ServerProcess(process, int(env["WARROOM_PORT"]), stdout_path, stderr_path)
         try:
-            _wait_until_healthy(server, time.monotonic() + STARTUP_DEADLINE)
+            _wait_until_healthy(server, time.monotonic() + startup_deadline)
             yield server
         finally:
             stop(process)

@@ -40,6 +40,7 @@ from warroom.notify.api import router as notify_router
 from warroom.oncall.api import feeds as ical_router
 from warroom.oncall.api import router as oncall_router
 from warroom.oncall.policy_api import router as policy_router
+from warroom.openapi import install_openapi
 from warroom.problems import BodyLimitMiddleware, install_problem_handlers
 from warroom.procedure.api import router as procedure_router
 from warroom.procedure.loader import LoadedProcedure
@@ -148,11 +149,14 @@ def create_app(
         app.include_router(router)
     _add_health(app, context)
     install_web(app, context)
+    install_openapi(app)
     return app
 
 
 def _add_health(app: FastAPI, context: AppContext) -> None:
-    @app.get("/healthz", tags=["health"])
+    degraded = {"description": "The database is unreachable", "content": {"application/json": {}}}
+
+    @app.get("/healthz", tags=["health"], responses={503: degraded})
     async def healthz() -> JSONResponse:
         body: dict[str, Any] = {
             "status": "ok",

@@ -74,12 +74,17 @@ async def current_user(request: Request, context: ContextDep) -> User:
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
+# Every check `require` made: the OpenAPI document (warroom.openapi) lists 403 for the routes using one.
+PERMISSION_CHECKS: set[Callable[..., object]] = set()
+
+
 def require(permission: Permission) -> Callable[[User], Awaitable[User]]:
     async def check(user: CurrentUser) -> User:
         if not allows(user.role, permission):
             raise PermissionDenied(f"the {user.role} role may not do this ({permission.value})")
         return user
 
+    PERMISSION_CHECKS.add(check)
     return check
 
 

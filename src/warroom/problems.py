@@ -17,7 +17,25 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from warroom.errors import DomainError
 
 PROBLEM_TYPE = "application/problem+json"
+PROBLEM_SCHEMA_REF = "#/components/schemas/Problem"  # defined in the OpenAPI document by warroom.openapi
 log = structlog.get_logger("warroom.http")
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route that answers these statuses as problem+json beyond what its dependencies show
+    (warroom.openapi reads those), e.g. a route that checks a key itself rather than through a dependency."""
+    return {
+        status: {
+            "description": HTTPStatus(status).phrase,
+            "content": {PROBLEM_TYPE: {"schema": {"$ref": PROBLEM_SCHEMA_REF}}},
+        }
+        for status in statuses
+    }
+
+
+def media_response(media_type: str, description: str) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a 200 that is not JSON (Markdown, iCal, PDF): its real media type, as text."""
+    return {200: {"description": description, "content": {media_type: {"schema": {"type": "string"}}}}}
 
 
 def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
@@ -56,9 +74,12 @@ async def _http_error(_request: Request, error: Exception) -> JSONResponse:
 
 
 async def _out_of_range(request: Request, error: Exception) -> JSONResponse:
-    """A value the database cannot hold (an integer past 64 bits, say): the same 422 on both databases."""
-    log.info("value out of range", path=request.url.path, error=type(error).__name__)
-    return problem(422, "Invalid input", "a value is out of range for what it names")
+    """The database refused a value the request carried: an id past PostgreSQL's 32-bit `integer` (valid in
+    Python and in SQLite), an integer past 64 bits (SQLite's driver raises OverflowError). A client error, the
+    same 422 on both databases; the request's transaction is rolled back."""
+    log.info("value refused by the database", path=request.url.path, error=type(error).__name__)
+    detail = "a value in the request is outside what the database can store (an id or number too large)"
+    return problem(422, "Invalid input", detail, errors=[])
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -40,6 +40,7 @@ from warroom.oncall.schemas import (
     SchedulePatch,
     SpanOut,
 )
+from warroom.problems import media_response
 
 router = APIRouter(prefix="/api/v1", tags=["on-call"])
 feeds = APIRouter(tags=["on-call"])
@@ -290,7 +291,15 @@ async def who_is_on_call(
     return out
 
 
-@feeds.get("/ical/schedules/{token}.ics", summary="A schedule's iCal feed (the token is the secret)")
+ICAL = media_response("text/calendar", "An iCalendar feed")
+
+
+@feeds.get(
+    "/ical/schedules/{token}.ics",
+    summary="A schedule's iCal feed (the token is the secret)",
+    response_class=Response,
+    responses=ICAL,
+)
 async def schedule_feed(token: str, session: ReadSession, context: ContextDep) -> Response:
     schedule = await session.scalar(select(Schedule).where(Schedule.ical_token == token))
     if schedule is None:
@@ -316,7 +325,12 @@ async def my_feed(user: CurrentUser, context: ContextDep) -> dict[str, str]:
     return {"ical_url": f"{context.settings.resolved_base_url()}/ical/users/{user.id}/{token}.ics"}
 
 
-@feeds.get("/ical/users/{user_id}/{token}.ics", summary="A person's on-call shifts across every schedule")
+@feeds.get(
+    "/ical/users/{user_id}/{token}.ics",
+    summary="A person's on-call shifts across every schedule",
+    response_class=Response,
+    responses=ICAL,
+)
 async def user_feed(user_id: int, token: str, session: ReadSession, context: ContextDep) -> Response:
     expected = user_feed_token(context.settings.ensure_secret_key().get_secret_value(), user_id)
     user = await session.get(User, user_id)

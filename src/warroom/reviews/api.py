@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.responses import HTMLResponse, PlainTextResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.auth.service import resolve_user
@@ -14,6 +14,7 @@ from warroom.deps import ContextDep, IncidentWriter, InternalReader, ReadSession
 from warroom.incidents.domain import parse_ref
 from warroom.incidents.models import Incident
 from warroom.incidents.service import get_incident
+from warroom.problems import media_response, problem_responses
 from warroom.reviews import actions, service, views
 from warroom.reviews.html_export import incident_review_html
 from warroom.reviews.models import Review
@@ -151,14 +152,14 @@ async def _exported(session: AsyncSession, context: AppContext, ref: str) -> tup
     )
 
 
-@router.get("/export.md", response_class=PlainTextResponse)
+@router.get("/export.md", response_class=Response, responses=media_response("text/markdown", "The review"))
 async def export_markdown(
     ref: str, _user: InternalReader, session: ReadSession, context: ContextDep
-) -> PlainTextResponse:
+) -> Response:
     incident, text = await _exported(session, context, ref)
     slug = f"review-INC-{incident.id}.md"
     headers = {"Content-Disposition": f'inline; filename="{slug}"'}
-    return PlainTextResponse(text, media_type="text/markdown; charset=utf-8", headers=headers)
+    return Response(text, media_type="text/markdown; charset=utf-8", headers=headers)
 
 
 @router.get("/export.html", response_class=HTMLResponse)
@@ -171,7 +172,11 @@ async def export_html(
     return HTMLResponse(incident_review_html(incident, text), headers=headers)
 
 
-@router.get("/export.pdf", response_class=Response, responses={200: {"content": {"application/pdf": {}}}})
+@router.get(
+    "/export.pdf",
+    response_class=Response,
+    responses=media_response("application/pdf", "The review as A4 pages") | problem_responses(503),
+)
 async def export_pdf(ref: str, _user: InternalReader, session: ReadSession, context: ContextDep) -> Response:
     """The HTML export laid out as an A4 PDF (503 where the server lacks the Pango library)."""
     incident, text = await _exported(session, context, ref)

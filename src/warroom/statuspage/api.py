@@ -11,6 +11,7 @@ from warroom.auth.models import User
 from warroom.context import AppContext
 from warroom.deps import CatalogWriter, ContextDep, IncidentWriter, InternalReader, ReadSession, WriteSession
 from warroom.incidents.domain import incident_ref
+from warroom.problems import problem_responses
 from warroom.statuspage import components as catalog
 from warroom.statuspage import service, subscribers
 from warroom.statuspage.models import StatusComponent, StatusIncident, StatusSubscriber
@@ -263,7 +264,7 @@ async def list_subscribers(_user: InternalReader, session: ReadSession) -> list[
     return [_subscriber_out(s, c) for s, c in await subscribers.list_subscribers(session=session)]
 
 
-@router.post("/subscribers", response_model=SubscriberOut, status_code=201)
+@router.post("/subscribers", response_model=SubscriberOut, status_code=201, responses=problem_responses(429))
 async def add_subscriber(
     body: SubscriberCreate, _user: IncidentWriter, session: WriteSession, context: ContextDep
 ) -> SubscriberOut:

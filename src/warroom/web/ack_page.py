@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
@@ -15,6 +17,12 @@ from warroom.paging.models import Escalation
 from warroom.web.render import render
 
 router = APIRouter(tags=["paging"])
+# The link answers a person in a browser: every outcome, a refusal too, is a page.
+_PAGE = {"content": {"text/html": {"schema": {"type": "string"}}}}
+PAGES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "The link is malformed, forged or expired", **_PAGE},
+    404: {"description": "The alert no longer exists", **_PAGE},
+}
 
 
 def _page(
@@ -34,7 +42,9 @@ def _page(
     )
 
 
-@router.get("/ack/{token}", response_class=HTMLResponse, summary="Confirm an acknowledgement")
+@router.get(
+    "/ack/{token}", response_class=HTMLResponse, summary="Confirm an acknowledgement", responses=PAGES
+)
 async def confirm(token: str, request: Request, context: ContextDep) -> Response:
     secret = context.settings.ensure_secret_key().get_secret_value()
     try:
@@ -57,7 +67,9 @@ def _settled(alert: Alert) -> str:
     return f"This alert is {alert.status}: nothing to do."
 
 
-@router.post("/ack/{token}", response_class=HTMLResponse, summary="Acknowledge from a notification")
+@router.post(
+    "/ack/{token}", response_class=HTMLResponse, summary="Acknowledge from a notification", responses=PAGES
+)
 async def acknowledge(token: str, request: Request, context: ContextDep) -> Response:
     secret = context.settings.ensure_secret_key().get_secret_value()
     now = context.clock.now()

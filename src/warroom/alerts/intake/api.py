@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -18,10 +19,45 @@ from warroom.alerts.intake.dispatch import WEBHOOK_PARSERS, change_columns, deco
 from warroom.alerts.intake.flow import Throttled, UnknownKey, WrongKind, admit, read_request, store
 from warroom.alerts.service import opsgenie_alert, request_status
 from warroom.deps import ContextDep
-from warroom.problems import problem
+from warroom.problems import problem, problem_responses
 
 router = APIRouter(tags=["intake"])
 PD_INVALID = {"status": "invalid event", "message": "Event object is invalid"}
+
+# What each sender's own client expects, in the OpenAPI document (a 413 from the size limit is problem+json).
+_STRINGS = {"type": "array", "items": {"type": "string"}}
+PD_ANSWER = {
+    "type": "object",
+    "required": ["status", "message"],
+    "properties": {
+        "status": {"type": "string"},
+        "message": {"type": "string"},
+        "dedup_key": {"type": "string"},
+        "errors": _STRINGS,
+    },
+}
+OG_ANSWER = {
+    "type": "object",
+    "required": ["took", "requestId"],
+    "properties": {
+        "result": {"type": "string"},
+        "message": {"type": "string"},
+        "data": {"type": "object"},
+        "took": {"type": "number"},
+        "requestId": {"type": "string"},
+    },
+}
+
+
+def _json(schema: dict[str, Any], *statuses: int) -> dict[int | str, dict[str, Any]]:
+    content = {"application/json": {"schema": schema}}
+    return {status: {"description": HTTPStatus(status).phrase, "content": content} for status in statuses}
+
+
+PD_RESPONSES = _json(PD_ANSWER, 202, 400, 403, 429)
+OG_RESPONSES = _json(OG_ANSWER, 202, 401, 403, 404, 422, 429)
+OG_READ_RESPONSES = _json(OG_ANSWER, 200, 401, 404, 422, 429)
+WEBHOOK_RESPONSES = problem_responses(400, 401, 403, 404, 429)
 
 
 def _pd_error(status: int, errors: list[str], **extra: Any) -> JSONResponse:
@@ -60,12 +96,12 @@ async def _pagerduty(request: Request, context: ContextDep, change: bool) -> JSO
     return JSONResponse(body, status_code=202)
 
 
-@router.post("/v2/enqueue", status_code=202, summary="PagerDuty Events API v2")
+@router.post("/v2/enqueue", status_code=202, summary="PagerDuty Events API v2", responses=PD_RESPONSES)
 async def pagerduty_enqueue(request: Request, context: ContextDep) -> JSONResponse:
     return await _pagerduty(request, context, change=False)
 
 
-@router.post("/v2/change/enqueue", status_code=202, summary="PagerDuty change events")
+@router.post("/v2/change/enqueue", status_code=202, summary="PagerDuty change events", responses=PD_RESPONSES)
 async def pagerduty_change(request: Request, context: ContextDep) -> JSONResponse:
     return await _pagerduty(request, context, change=True)
 
@@ -102,12 +138,17 @@ async def _opsgenie(request: Request, context: ContextDep, route: dict[str, Any]
     return _og(202, "Request will be processed", request_id)
 
 
-@router.post("/v2/alerts", status_code=202, summary="Opsgenie: create alert")
+@router.post("/v2/alerts", status_code=202, summary="Opsgenie: create alert", responses=OG_RESPONSES)
 async def opsgenie_create(request: Request, context: ContextDep) -> JSONResponse:
     return await _opsgenie(request, context, {"kind": "opsgenie", "op": "create"})
 
 
-@router.post("/v2/alerts/{identifier}/{action}", status_code=202, summary="Opsgenie: act on an alert")
+@router.post(
+    "/v2/alerts/{identifier}/{action}",
+    status_code=202,
+    summary="Opsgenie: act on an alert",
+    responses=OG_RESPONSES,
+)
 async def opsgenie_action(
     identifier: str, action: str, request: Request, context: ContextDep
 ) -> JSONResponse:
@@ -126,6 +167,7 @@ async def opsgenie_action(
     "/v2/alerts/{identifier}/{field}",
     status_code=202,
     summary="Opsgenie: update message, description or priority",
+    responses=OG_RESPONSES,
 )
 async def opsgenie_update(identifier: str, field: str, request: Request, context: ContextDep) -> JSONResponse:
     if field not in opsgenie.UPDATES:
@@ -139,7 +181,7 @@ async def opsgenie_update(identifier: str, field: str, request: Request, context
     return await _opsgenie(request, context, route)
 
 
-@router.get("/v2/alerts/{identifier}", summary="Opsgenie: get an alert")
+@router.get("/v2/alerts/{identifier}", summary="Opsgenie: get an alert", responses=OG_READ_RESPONSES)
 async def opsgenie_get_alert(identifier: str, request: Request, context: ContextDep) -> JSONResponse:
     try:
         integration = await admit(context, _genie_key(request), ("opsgenie",))
@@ -159,7 +201,11 @@ async def opsgenie_get_alert(identifier: str, request: Request, context: Context
     return JSONResponse({"data": data, "took": 0.0, "requestId": str(uuid.uuid4())})
 
 
-@router.get("/v2/alerts/requests/{request_id}", summary="Opsgenie: the status of a request")
+@router.get(
+    "/v2/alerts/requests/{request_id}",
+    summary="Opsgenie: the status of a request",
+    responses=OG_READ_RESPONSES,
+)
 async def opsgenie_request_status(request_id: str, request: Request, context: ContextDep) -> JSONResponse:
     try:
         integration = await admit(context, _genie_key(request), ("opsgenie",))
@@ -212,18 +258,28 @@ async def _webhook(kind: str, key: str | None, request: Request, context: Contex
     return JSONResponse(body, status_code=202)
 
 
-@router.post("/intake/alertmanager", status_code=202, summary="Alertmanager webhook (key as Bearer or Basic)")
+@router.post(
+    "/intake/alertmanager",
+    status_code=202,
+    summary="Alertmanager webhook (key as Bearer or Basic)",
+    responses=WEBHOOK_RESPONSES,
+)
 async def alertmanager_with_auth(request: Request, context: ContextDep) -> JSONResponse:
     return await _webhook("alertmanager", _basic_or_bearer(request), request, context)
 
 
-@router.post("/intake/{kind}/{key}", status_code=202, summary="Webhook intake")
+@router.post("/intake/{kind}/{key}", status_code=202, summary="Webhook intake", responses=WEBHOOK_RESPONSES)
 async def webhook_intake(kind: str, key: str, request: Request, context: ContextDep) -> JSONResponse:
     if kind not in WEBHOOK_PARSERS:
         return problem(404, "Not found", f"no intake for {kind!r}; kinds: {', '.join(WEBHOOK_PARSERS)}")
     return await _webhook(kind, key, request, context)
 
 
-@router.put("/intake/grafana/{key}", status_code=202, summary="Grafana webhook (Grafana may PUT)")
+@router.put(
+    "/intake/grafana/{key}",
+    status_code=202,
+    summary="Grafana webhook (Grafana may PUT)",
+    responses=WEBHOOK_RESPONSES,
+)
 async def grafana_put(key: str, request: Request, context: ContextDep) -> JSONResponse:
     return await _webhook("grafana", key, request, context)

@@ -27,7 +27,7 @@ from warroom.alerts.rules.schemas import (
 from warroom.catalog.models import Service
 from warroom.catalog.service import get_service
 from warroom.deps import CatalogWriter, ContextDep, IncidentWriter, InternalReader, ReadSession, WriteSession
-from warroom.problems import problem
+from warroom.problems import problem, problem_responses
 
 router = APIRouter(prefix="/api/v1", tags=["rules"])
 ping_router = APIRouter(tags=["intake"])
@@ -207,12 +207,19 @@ async def create_heartbeat(
     return heartbeat_out(heartbeat, integration, body.service, context.settings.resolved_base_url())
 
 
-@ping_router.get("/intake/heartbeat/{key}", summary="Heartbeat ping (GET, for curl and cron)")
+PING_RESPONSES = problem_responses(401, 403, 429)  # the key is checked here, not by a dependency
+
+
+@ping_router.get(
+    "/intake/heartbeat/{key}",
+    summary="Heartbeat ping (GET, for curl and cron)",
+    responses=PING_RESPONSES,
+)
 async def heartbeat_ping_get(key: str, context: ContextDep) -> JSONResponse:
     return await heartbeat_ping(key, context)
 
 
-@ping_router.post("/intake/heartbeat/{key}", summary="Heartbeat ping")
+@ping_router.post("/intake/heartbeat/{key}", summary="Heartbeat ping", responses=PING_RESPONSES)
 async def heartbeat_ping(key: str, context: ContextDep) -> JSONResponse:
     try:
         info = await admit(context, key, ("heartbeat",))
