@@ -22,6 +22,7 @@ from warroom.errors import Conflict, InvalidInput, NotFound, invalid
 from warroom.incidents import collaboration, service
 from warroom.incidents.models import Incident
 from warroom.incidents.schemas import IncidentPatch, TaskCreate, TaskPatch, UpdateCreate
+from warroom.incidents.visibility import viewer_of
 from warroom.web.deps import PageWriter, csrf_checked, form_data, writing
 from warroom.web.forms import FormValues, as_list, refused, text
 from warroom.web.incident_pages import canonical, show_incident
@@ -46,7 +47,9 @@ async def act(
     """Run `change` on the locked incident; on success redirect (PRG), on refusal show the form again."""
     try:
         async with writing(context) as session:
-            incident = await service.get_incident(session=session, ref=ref, for_update=True)
+            incident = await service.get_incident(
+                session=session, ref=ref, viewer=viewer_of(user, context.procedure.procedure), for_update=True
+            )
             await change(session, incident)
     except (InvalidInput, Conflict, ValidationError) as error:
         state = refused(values, error, renames=renames)

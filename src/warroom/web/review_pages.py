@@ -12,11 +12,13 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from warroom.auth.models import User
 from warroom.context import AppContext
 from warroom.deps import ContextDep
 from warroom.errors import DomainError, NotFound
 from warroom.incidents.models import Incident
 from warroom.incidents.service import get_incident
+from warroom.incidents.visibility import viewer_of
 from warroom.reviews import actions, service, views
 from warroom.reviews.html_export import incident_review_html
 from warroom.reviews.models import ACTION_STATUSES, ACTION_TYPES, Review
@@ -40,7 +42,9 @@ LIST_FIELDS = ("five_whys", "contributing_factors")
 async def review_page(ref: str, request: Request, user: PageInternal, context: ContextDep) -> Response:
     today = context.clock.now().date()
     async with context.db.read() as session:
-        incident = await get_incident(session=session, ref=ref)
+        incident = await get_incident(
+            session=session, ref=ref, viewer=viewer_of(user, context.procedure.procedure)
+        )
         review = await service.find_review(session=session, incident_id=incident.id)
         shown = lines = None
         if review is not None:
@@ -68,7 +72,11 @@ async def review_export(ref: str, kind: str, user: PageInternal, context: Contex
         raise NotFound(f"no export as {kind!r}; use review.md, review.html or review.pdf")
     async with context.db.read() as session:
         incident, body = await views.exported_markdown(
-            session=session, procedure=context.procedure.procedure, ref=ref, today=context.clock.now().date()
+            session=session,
+            procedure=context.procedure.procedure,
+            ref=ref,
+            viewer=viewer_of(user, context.procedure.procedure),
+            today=context.clock.now().date(),
         )
     if kind == "md":
         return PlainTextResponse(body, media_type="text/markdown; charset=utf-8")
@@ -79,13 +87,18 @@ async def review_export(ref: str, kind: str, user: PageInternal, context: Contex
     return HTMLResponse(page, headers=download)
 
 
-async def _act(request: Request, context: AppContext, ref: str, change: Change, done: str) -> Response:
+async def _act(
+    request: Request, context: AppContext, user: User, ref: str, change: Change, done: str
+) -> Response:
     here = f"/incidents/{canonical(ref)}/review"
+    viewer = viewer_of(user, context.procedure.procedure)
     try:
         async with writing(context) as session:
-            incident = await get_incident(session=session, ref=ref, for_update=True)
+            incident = await get_incident(session=session, ref=ref, viewer=viewer, for_update=True)
             review = await service.get_review(session=session, incident=incident)
             await change(session, incident, review)
+    except NotFound:
+        raise  # an incident this user may not see does not exist: a 404, never a flash saying so
     except DomainError as error:
         return redirect(request, here, flash=error.detail, tone="error")
     except ValidationError as error:
@@ -97,7 +110,9 @@ async def _act(request: Request, context: AppContext, ref: str, change: Change, 
 @router.post("/incidents/{ref}/review/draft")
 async def draft(ref: str, request: Request, user: PageWriter, context: ContextDep) -> Response:
     async with writing(context) as session:
-        incident = await get_incident(session=session, ref=ref, for_update=True)
+        incident = await get_incident(
+            session=session, ref=ref, viewer=viewer_of(user, context.procedure.procedure), for_update=True
+        )
         await service.draft_review(
             session=session,
             procedure=context.procedure.procedure,
@@ -131,7 +146,7 @@ async def edit(ref: str, request: Request, user: PageWriter, context: ContextDep
             now=context.clock.now(),
         )  # fmt: skip
 
-    return await _act(request, context, ref, change, "Review saved")
+    return await _act(request, context, user, ref, change, "Review saved")
 
 
 CURATION = {
@@ -159,7 +174,7 @@ async def curate(ref: str, seq: int, request: Request, user: PageWriter, context
             session=session, review=review, seq=seq, patch=patch, actor=user, now=context.clock.now()
         )
 
-    return await _act(request, context, ref, change, f"Timeline event #{seq} updated")
+    return await _act(request, context, user, ref, change, f"Timeline event #{seq} updated")
 
 
 @router.post("/incidents/{ref}/review/notes")
@@ -171,7 +186,7 @@ async def note(ref: str, request: Request, user: PageWriter, context: ContextDep
         data = NoteCreate.model_validate({"at": at, "note": text(values, "note")})
         await service.add_note(session=session, review=review, data=data, actor=user, now=context.clock.now())
 
-    return await _act(request, context, ref, change, "Note added to the review timeline")
+    return await _act(request, context, user, ref, change, "Note added to the review timeline")
 
 
 @router.post("/incidents/{ref}/review/reviewers")
@@ -184,7 +199,7 @@ async def reviewer(ref: str, request: Request, user: PageWriter, context: Contex
             now=context.clock.now(),
         )  # fmt: skip
 
-    return await _act(request, context, ref, change, "Reviewer added")
+    return await _act(request, context, user, ref, change, "Reviewer added")
 
 
 @router.post("/incidents/{ref}/review/status")
@@ -201,7 +216,7 @@ async def status(ref: str, request: Request, user: PageWriter, context: ContextD
             now=context.clock.now(),
         )
 
-    return await _act(request, context, ref, change, f"Review is now {target.replace('_', ' ')}")
+    return await _act(request, context, user, ref, change, f"Review is now {target.replace('_', ' ')}")
 
 
 @router.post("/incidents/{ref}/review/action-items")
@@ -215,7 +230,7 @@ async def action_item(ref: str, request: Request, user: PageWriter, context: Con
             session=session, incident=incident, review=review, data=data, actor=user, now=context.clock.now()
         )
 
-    return await _act(request, context, ref, change, "Action item added")
+    return await _act(request, context, user, ref, change, "Action item added")
 
 
 @router.post("/incidents/{ref}/review/action-items/{item_id}")
@@ -234,4 +249,4 @@ async def action_item_status(
             session=session, incident=incident, item=item, patch=patch, actor=user, now=context.clock.now()
         )
 
-    return await _act(request, context, ref, change, "Action item updated")
+    return await _act(request, context, user, ref, change, "Action item updated")

@@ -26,6 +26,7 @@ from warroom.auth.models import User
 from warroom.context import AppContext
 from warroom.deps import ContextDep
 from warroom.incidents import service
+from warroom.incidents.visibility import viewer_of
 from warroom.web.deps import OptionalUser
 from warroom.web.incident_data import new_events
 from warroom.web.live import STOP, Change
@@ -154,7 +155,8 @@ async def incident_stream(
     if refused is not None or user is None:
         return refused or Response(status_code=401)
     async with context.db.read() as session:
-        incident = await service.get_incident(session=session, ref=ref)
+        viewer = viewer_of(user, context.procedure.procedure)
+        incident = await service.get_incident(session=session, ref=ref, viewer=viewer)
     resume = request.headers.get("last-event-id", "")
     watch = IncidentWatch(
         incident.id,
