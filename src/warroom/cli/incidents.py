@@ -34,6 +34,9 @@ def declare(
         list[str] | None, typer.Option("--service", help="Affected service slug (repeatable).")
     ] = None,
     drill: Annotated[bool, typer.Option("--drill", help="A drill: left out of metrics by default.")] = False,
+    restricted: Annotated[
+        bool, typer.Option("--restricted", help="Only participants, the security team and admins see it.")
+    ] = False,
 ) -> None:
     """Declare an incident and print its ref."""
     body: dict[str, Any] = {
@@ -43,6 +46,7 @@ def declare(
         "customer_impact": impact,
         "services": service or [],
         "drill": drill,
+        "restricted": restricted,
     }
     if type_:
         body["type"] = type_
