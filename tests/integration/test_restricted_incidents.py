@@ -184,3 +184,19 @@ async def test_shared_teams_and_mattermost_webhooks_get_nothing(api: Api, sink: 
     assert note.status_code == 201
     await run_jobs(api)
     assert sink.received == []
+
+
+async def test_the_incident_page_restricts_for_the_commander_or_an_admin(api: Api) -> None:
+    opened = await api.responder.post("/api/v1/incidents", json={"title": "Odd logins", "severity": "P2"})
+    ref = opened.json()["ref"]
+    async with open_web(api) as web:
+        page = await web["responder"].client.get(f"/incidents/{ref}")
+        assert 'action="/incidents/' + ref + '/restriction"' in page.text
+        refused = await web["responder"].post(f"/incidents/{ref}/restriction", {"restricted": "1"})
+        assert refused.status_code == 403
+        assert (await web["viewer"].client.get(f"/incidents/{ref}")).status_code == 200
+        done = await web["admin"].post(f"/incidents/{ref}/restriction", {"restricted": "1"})
+        assert done.status_code == 303, done.text
+        assert (await web["viewer"].client.get(f"/incidents/{ref}")).status_code == 404
+        shown = await web["admin"].client.get(f"/incidents/{ref}")
+        assert 'id="restricted-note"' in shown.text and "Lift the restriction" in shown.text

@@ -63,6 +63,7 @@ RULES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("POST", "/incidents/{ref}/updates"): {**FORM, "audience": "internal", "body": "note"},
     ("POST", "/incidents/{ref}/severity"): {**FORM, "severity": "P2", "severity_reason": "scoped"},
     ("POST", "/incidents/{ref}/phase"): {**FORM, "phase": "containment"},
+    ("POST", "/incidents/{ref}/restriction"): {**FORM, "restricted": "1"},
     ("POST", "/incidents/{ref}/roles"): {**FORM, "role": "scribe", "user": PARTICIPANT},
     ("POST", "/incidents/{ref}/acknowledge"): FORM,
     ("POST", "/incidents/{ref}/tasks"): {**FORM, "title": "image the host"},
@@ -83,7 +84,7 @@ RULES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("GET", "/live/incidents/{ref}"): None,
 }
 # Who sees it and who manages access differ: a participant who is not its commander may not add others.
-COMMANDER_ONLY = {("POST", "/api/v1/incidents/{ref}/participants")}
+COMMANDER_ONLY = {("POST", "/api/v1/incidents/{ref}/participants"), ("POST", "/incidents/{ref}/restriction")}
 
 
 def flat_routes(routes: list[BaseRoute], prefix: str = "") -> Iterator[tuple[str, Route]]:

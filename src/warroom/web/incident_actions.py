@@ -103,6 +103,22 @@ async def change_severity(ref: str, request: Request, user: PageWriter, context:
     return await act(request, context, user, ref, "severity", change, values=values, done="Severity changed")
 
 
+@router.post("/incidents/{ref}/restriction")
+async def change_restriction(ref: str, request: Request, user: PageWriter, context: ContextDep) -> Response:
+    """Restrict the incident to its participants, or lift it: its commander or an admin (else 403)."""
+    values = await form_data(request)
+
+    async def change(session: AsyncSession, incident: Incident) -> None:
+        patch = IncidentPatch(restricted=text(values, "restricted") == "1")
+        await service.update_incident(
+            session=session, loaded=context.procedure, actor=user, incident=incident, patch=patch,
+            now=context.clock.now(),
+        )  # fmt: skip
+
+    done = "Restricted to participants" if text(values, "restricted") == "1" else "No longer restricted"
+    return await act(request, context, user, ref, "restriction", change, values=values, done=done)
+
+
 @router.post("/incidents/{ref}/phase")
 async def change_phase(ref: str, request: Request, user: PageWriter, context: ContextDep) -> Response:
     values = await form_data(request)
