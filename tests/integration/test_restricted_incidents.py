@@ -4,6 +4,7 @@ the security team); who may change that; the access log; chat and notification t
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -16,7 +17,10 @@ from tests.fakes.slack import FakeSlack
 from tests.integration.chat_helpers import fake_slack, run_jobs, slack
 from tests.integration.conftest import Api
 from tests.integration.restricted_helpers import TITLE, add_person, declare_security
+from tests.integration.test_paging import fire
+from tests.integration.test_paging import setup as paging_setup
 from tests.integration.web_helpers import open_web
+from warroom.wiring import new_worker
 
 __all__ = ["fake_slack", "slack"]  # fixtures
 pytestmark = pytest.mark.filterwarnings("ignore:HarfBuzz-Subset:DeprecationWarning")
@@ -200,3 +204,25 @@ async def test_the_incident_page_restricts_for_the_commander_or_an_admin(api: Ap
         assert (await web["viewer"].client.get(f"/incidents/{ref}")).status_code == 404
         shown = await web["admin"].client.get(f"/incidents/{ref}")
         assert 'id="restricted-note"' in shown.text and "Lift the restriction" in shown.text
+
+
+async def test_pages_and_ack_links_of_its_alerts_name_only_the_restricted_incident(
+    api: Api, sink: Sink
+) -> None:
+    key = await paging_setup(api, sink)
+    worker = new_worker(api.context, periodic=())
+    await fire(api, key, dedup="dc01-mimikatz")
+    await worker.run_once()
+    assert "dc01-mimikatz alarm" in json.dumps(sink.bodies()[0])  # not yet on a restricted incident
+    ref = await declare_security(api)
+    attached = await api.admin.post("/api/v1/alerts/dc01-mimikatz/attach", json={"incident": ref})
+    assert attached.status_code == 200, attached.text
+    assert (await api.responder.post("/api/v1/alerts/dc01-mimikatz/escalate")).status_code == 200
+    await worker.run_once()
+    page = sink.bodies()[1]
+    assert "dc01-mimikatz" not in json.dumps(page) and TITLE not in json.dumps(page)
+    assert f"restricted incident {ref}" in json.dumps(page)
+    link = str(page["ack_url"]).replace(api.context.settings.resolved_base_url(), "")
+    shown = await api.anonymous.get(link)
+    assert shown.status_code == 200 and f"Alert on restricted incident {ref}" in shown.text
+    assert "dc01-mimikatz" not in shown.text and TITLE not in shown.text
