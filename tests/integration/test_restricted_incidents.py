@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from jinja2 import Template
 from pydantic import SecretStr
 from slack_sdk import WebClient
 
@@ -20,6 +21,10 @@ from tests.integration.restricted_helpers import TITLE, add_person, declare_secu
 from tests.integration.test_paging import fire
 from tests.integration.test_paging import setup as paging_setup
 from tests.integration.web_helpers import open_web
+from warroom.auth.models import User
+from warroom.incidents.visibility import viewer_of
+from warroom.web.live import Change
+from warroom.web.sse import IncidentWatch
 from warroom.wiring import new_worker
 
 __all__ = ["fake_slack", "slack"]  # fixtures
@@ -226,3 +231,21 @@ async def test_pages_and_ack_links_of_its_alerts_name_only_the_restricted_incide
     shown = await api.anonymous.get(link)
     assert shown.status_code == 200 and f"Alert on restricted incident {ref}" in shown.text
     assert "dc01-mimikatz" not in shown.text and TITLE not in shown.text
+
+
+async def test_an_open_live_stream_goes_quiet_once_the_incident_is_restricted(api: Api) -> None:
+    opened = await api.responder.post("/api/v1/incidents", json={"title": "Odd logins", "severity": "P2"})
+    ref, number = opened.json()["ref"], opened.json()["id"]
+    async with api.context.db.read() as session:
+        viewer = await session.get(User, 3)
+    assert viewer is not None and viewer.role == "viewer"
+    template = Template("{{ event.summary }}")
+    watch = IncidentWatch(number, 0, True, template, viewer_of(viewer, api.context.procedure.procedure))
+    note = {"audience": "internal", "body": "first"}
+    assert (await api.responder.post(f"/api/v1/incidents/{ref}/updates", json=note)).status_code == 201
+    heard = [chunk async for chunk in watch.on(api.context, [Change("timeline", number)])]
+    assert any("Internal note" in chunk for chunk in heard)
+    assert (await api.admin.patch(f"/api/v1/incidents/{ref}", json={"restricted": True})).status_code == 200
+    note = {"audience": "internal", "body": "the attacker's IP is 203.0.113.7"}
+    assert (await api.admin.post(f"/api/v1/incidents/{ref}/updates", json=note)).status_code == 201
+    assert [chunk async for chunk in watch.on(api.context, [Change("timeline", number)])] == []
