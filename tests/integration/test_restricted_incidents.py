@@ -136,6 +136,15 @@ async def test_reads_are_logged_once_per_reader_per_window(api: Api) -> None:
     timeline = (await api.admin.get(f"/api/v1/incidents/{ref}/timeline")).json()
     assert reads(timeline) == [api.emails["admin"]] * 2
 
+    added = await api.admin.post(
+        f"/api/v1/incidents/{ref}/participants", json={"user": api.emails["responder"]}
+    )
+    assert added.status_code == 201
+    assert (await api.admin.post(f"/api/v1/incidents/{ref}/review")).status_code == 201
+    assert (await api.responder.get(f"/api/v1/incidents/{ref}/review/export.md")).status_code == 200
+    timeline = (await api.admin.get(f"/api/v1/incidents/{ref}/timeline")).json()
+    assert [e["data"]["via"] for e in timeline if e["kind"] == "accessed"] == ["api", "api", "export"]
+
     opened = await api.responder.post("/api/v1/incidents", json={"title": "Slow", "severity": "P3"})
     assert (await api.admin.get(f"/api/v1/incidents/{opened.json()['ref']}")).status_code == 200
     plain = (await api.admin.get(f"/api/v1/incidents/{opened.json()['ref']}/timeline")).json()

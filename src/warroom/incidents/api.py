@@ -307,6 +307,9 @@ async def timeline(
 ) -> list[TimelineEventOut]:
     incident = await service.get_incident(session=session, ref=ref, viewer=_viewer(user, context))
     events = await list_events(session=session, incident_id=incident.id)
+    await access.log_read(
+        db=context.db, incident=incident, reader=user, via="timeline", now=context.clock.now()
+    )
     return [
         TimelineEventOut(seq=e.seq, at=e.at, actor=e.actor, kind=e.kind, data=e.data, hash=e.hash)
         for e in events

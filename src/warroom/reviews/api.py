@@ -12,6 +12,7 @@ from warroom.auth.models import User
 from warroom.auth.service import resolve_user
 from warroom.context import AppContext
 from warroom.deps import ContextDep, IncidentWriter, InternalReader, ReadSession, WriteSession
+from warroom.incidents.access import log_read
 from warroom.incidents.domain import parse_ref
 from warroom.incidents.models import Incident
 from warroom.incidents.service import get_incident
@@ -152,13 +153,15 @@ async def note(
 
 
 async def _exported(session: AsyncSession, context: AppContext, ref: str, user: User) -> tuple[Incident, str]:
-    return await views.exported_markdown(
+    exported = await views.exported_markdown(
         session=session,
         procedure=context.procedure.procedure,
         ref=ref,
         viewer=_viewer(user, context),
         today=context.clock.now().date(),
     )
+    await log_read(db=context.db, incident=exported[0], reader=user, via="export", now=context.clock.now())
+    return exported
 
 
 @router.get("/export.md", response_class=PlainTextResponse)

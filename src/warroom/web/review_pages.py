@@ -16,6 +16,7 @@ from warroom.auth.models import User
 from warroom.context import AppContext
 from warroom.deps import ContextDep
 from warroom.errors import DomainError, NotFound
+from warroom.incidents.access import log_read
 from warroom.incidents.models import Incident
 from warroom.incidents.service import get_incident
 from warroom.incidents.visibility import viewer_of
@@ -78,6 +79,7 @@ async def review_export(ref: str, kind: str, user: PageInternal, context: Contex
             viewer=viewer_of(user, context.procedure.procedure),
             today=context.clock.now().date(),
         )
+    await log_read(db=context.db, incident=incident, reader=user, via="export", now=context.clock.now())
     if kind == "md":
         return PlainTextResponse(body, media_type="text/markdown; charset=utf-8")
     page = incident_review_html(incident, body)
