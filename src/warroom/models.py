@@ -10,6 +10,7 @@ from warroom.db import Base
 from warroom.incidents.models import (
     Incident,
     IncidentLink,
+    IncidentParticipant,
     IncidentService,
     RoleAssignment,
     StatusUpdate,
@@ -51,6 +52,7 @@ __all__ = [
     "Heartbeat",
     "Incident",
     "IncidentLink",
+    "IncidentParticipant",
     "IncidentService",
     "Integration",
     "Job",

@@ -151,9 +151,10 @@ class FakeSlack:
         if any(c["name"] == name for c in self.channels.values()):
             return {"ok": False, "error": "name_taken"}
         channel_id = f"C{next(self._ids):07d}"
+        private = str(args.get("is_private", "")).lower() in ("1", "true")  # the SDK sends booleans as 1/0
         self.channels[channel_id] = {
-            "id": channel_id, "name": name, "is_channel": True, "created": int(time.time()),
-            "topic": {"value": ""}, "members": ["UBOT"], "messages": [],
+            "id": channel_id, "name": name, "is_channel": True, "is_private": private,
+            "created": int(time.time()), "topic": {"value": ""}, "members": ["UBOT"], "messages": [],
         }  # fmt: skip
         return {"ok": True, "channel": self._public(self.channels[channel_id])}
 

@@ -11,6 +11,7 @@ from tests.fakes.slack import FakeSlack
 from tests.integration.chat_helpers import declare, fake_slack, run_jobs, slack, slack_headers, slack_id
 from tests.integration.conftest import Api
 from warroom.incidents.service import get_incident
+from warroom.incidents.visibility import SYSTEM
 from warroom.timeline.service import verify_chain
 
 __all__ = ["fake_slack", "slack"]  # fixtures
@@ -82,7 +83,7 @@ async def test_pinned_and_marked_messages_land_once_at_their_own_time(api: Api, 
         (h["channel"], h["latest"], h["inclusive"], h["limit"]) for h in history
     ]
     async with api.context.db.read() as session:
-        incident = await get_incident(session=session, ref=ref)
+        incident = await get_incident(session=session, ref=ref, viewer=SYSTEM)
         count, broken = await verify_chain(session=session, owner=incident)
     assert broken is None and count == len(timeline)
 

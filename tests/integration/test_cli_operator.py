@@ -226,3 +226,23 @@ def test_a_server_that_is_not_there_cannot_be_reached() -> None:
 def test_a_malformed_server_url_is_one_line_not_a_traceback() -> None:
     line = fails_in_one_line(["incidents"], {"WARROOM_URL": "http://[::1", "WARROOM_TOKEN": "wr_x"})
     assert "http://[::1" in line
+
+
+@pytest.mark.slow
+def test_a_restricted_incident_from_the_cli(operator: Operator, db_url: str, data_dir: Path) -> None:
+    """`declare --restricted` hides it from others (the CLI reports the API's 404); its commander lifts it."""
+    line = plain(operator.ok("declare", "Odd admin logins", "--severity", "P2", "--restricted"))
+    ref = line.split(" ", 1)[0]
+    assert operator.api(f"/api/v1/incidents/{ref}")["restricted"] is True
+    created = cli.invoke(
+        ["token", "create", "--email", "viewer@example.com", "--name", "cli", "--role", "viewer"],
+        {"WARROOM_DATABASE_URL": db_url, "WARROOM_DATA_DIR": str(data_dir)},
+    )
+    assert created.exit_code == 0, created.output
+    viewer = {"WARROOM_URL": operator.server.url, "WARROOM_TOKEN": created.stdout.strip()}
+    assert "no incident" in fails_in_one_line(["show", ref], viewer)
+    assert "commander or an admin" in operator.fails("restrict", ref, "--lift")
+    operator.ok("assign", ref, "incident_commander", EMAIL)
+    added = plain(operator.ok("restrict", ref, "--add", "viewer@example.com"))
+    assert added == f"{ref} is restricted to its participants; added viewer@example.com"
+    assert ref in plain(cli.invoke(["show", ref], {**viewer, "COLUMNS": "200"}).stdout)

@@ -47,6 +47,8 @@ def endpoints(role: str) -> dict[tuple[str, str], tuple[set[str], dict[str, Any]
             {"audience": "internal", "body": f"note {role}"},
         ),
         ("GET", "/api/v1/incidents/{ref}/timeline"): (INTERNAL, None),
+        ("GET", "/api/v1/incidents/{ref}/participants"): (INTERNAL, None),
+        ("POST", "/api/v1/incidents/{ref}/participants"): (ADMIN, {"user": f"{role}@test.warroom"}),
         ("GET", "/api/v1/me"): (ANY, None),
         ("POST", "/api/v1/me/tokens"): (ANY, {"name": "laptop"}),
         ("POST", "/api/v1/me/sessions/revoke"): (ANY, None),

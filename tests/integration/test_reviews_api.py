@@ -152,8 +152,10 @@ async def test_a_security_review_asks_its_templates_questions(api: Api) -> None:
     assert answered["answers"] == {question: "Yes, in 20 h"}
     stray = await api.responder.patch(f"/api/v1/incidents/{ref}/review", json={"answers": {"Who?": "x"}})
     assert stray.status_code == 422 and "not a question" in stray.text
-    text = (await api.viewer.get(f"/api/v1/incidents/{ref}/review/export.md")).text
+    # A security incident is restricted: its participants (who declared it) and admins export it.
+    text = (await api.responder.get(f"/api/v1/incidents/{ref}/review/export.md")).text
     assert f"## {question}\n\nYes, in 20 h" in text
+    assert (await api.viewer.get(f"/api/v1/incidents/{ref}/review/export.md")).status_code == 404
 
 
 async def test_the_pdf_export_lays_out_the_review_and_fetches_nothing_it_mentions(api: Api) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from tests.integration.conftest import Api
 from warroom.incidents.service import get_incident
+from warroom.incidents.visibility import SYSTEM
 from warroom.timeline.service import append_event
 from warroom.web.live import Change, LiveFeed
 
@@ -60,12 +61,12 @@ async def test_a_late_commit_with_an_earlier_id_still_arrives(api: Api) -> None:
     try:
         async with feed.subscribe() as queue, db.write() as slow:
             await asyncio.sleep(0.2)
-            incident = await get_incident(session=slow, ref=str(early), for_update=True)
+            incident = await get_incident(session=slow, ref=str(early), viewer=SYSTEM, for_update=True)
             await append_event(
                 session=slow, incident=incident, at=api.clock.now(), actor="t", kind="note", data={}
             )
             async with db.write() as quick:  # takes the next id and commits first
-                other = await get_incident(session=quick, ref=str(late), for_update=True)
+                other = await get_incident(session=quick, ref=str(late), viewer=SYSTEM, for_update=True)
                 await append_event(
                     session=quick, incident=other, at=api.clock.now(), actor="t", kind="note", data={}
                 )

@@ -196,6 +196,8 @@ ADMIN_FORMS: dict[str, dict[str, str]] = {
     "/admin/teams": {"slug": "sneaky", "name": "Sneaky"},
     "/admin/teams/{team}/members": {"user": "target@test.warroom"},
     "/admin/teams/{team}/members/{user_id}/remove": {},
+    # Who sees an incident: admins and its commander (the responder here holds no role on it).
+    "/incidents/{ref}/restriction": {"restricted": "1"},
 }
 
 

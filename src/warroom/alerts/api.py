@@ -24,6 +24,7 @@ from warroom.context import AppContext
 from warroom.deps import CatalogWriter, ContextDep, IncidentWriter, InternalReader, ReadSession, WriteSession
 from warroom.errors import Conflict, NotFound
 from warroom.incidents.service import get_incident
+from warroom.incidents.visibility import viewer_of
 from warroom.notify.models import OutgoingMessage
 from warroom.paging.engine import escalate_now
 
@@ -139,7 +140,8 @@ async def attach_alert(
     ref: str, body: AttachRequest, user: IncidentWriter, session: WriteSession, context: ContextDep
 ) -> AlertOut:
     alert = await service.get_alert(session=session, ref=ref, for_update=True)
-    incident = await get_incident(session=session, ref=body.incident, for_update=True)
+    viewer = viewer_of(user, context.procedure.procedure)
+    incident = await get_incident(session=session, ref=body.incident, viewer=viewer, for_update=True)
     await service.attach(session=session, alert=alert, incident=incident, actor=user, now=context.clock.now())
     return (await views.alerts_out(session, [alert]))[0]
 

@@ -25,6 +25,7 @@ from warroom.errors import DomainError, InvalidInput, NotFound
 from warroom.incidents import collaboration, domain, service
 from warroom.incidents.models import Incident
 from warroom.incidents.schemas import IncidentCreate, IncidentPatch, UpdateCreate
+from warroom.incidents.visibility import Viewer, viewer_of
 
 
 @dataclass(frozen=True)
@@ -86,11 +87,16 @@ def _who(actor: User) -> str:
     return f"{actor.name} ({actor.email})"
 
 
-async def _incident(session: AsyncSession, call: Invocation) -> Incident:
+async def _incident(session: AsyncSession, call: Invocation, viewer: Viewer) -> Incident:
+    """The incident the command names, or the channel's: either only if the actor may see it."""
     if call.command.ref:
-        return await service.get_incident(session=session, ref=call.command.ref, for_update=True)
+        return await service.get_incident(
+            session=session, ref=call.command.ref, viewer=viewer, for_update=True
+        )
     if call.channel_id:
-        return await incident_for_channel(session=session, provider=call.provider, channel_id=call.channel_id)
+        return await incident_for_channel(
+            session=session, provider=call.provider, channel_id=call.channel_id, viewer=viewer
+        )
     raise NotFound("name the incident (INC-42)")
 
 
@@ -98,7 +104,7 @@ async def _dispatch(session: AsyncSession, context: AppContext, actor: User, cal
     name = call.command.name
     if name == "declare":
         return await _declare(session, context, actor, call.command)
-    incident = await _incident(session, call)
+    incident = await _incident(session, call, viewer_of(actor, context.procedure.procedure))
     ref, now, command = domain.incident_ref(incident.id), context.clock.now(), call.command
     if name == "ack":
         if not await service.acknowledge(session=session, actor=actor, incident=incident, now=now):

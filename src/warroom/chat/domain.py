@@ -38,6 +38,15 @@ def channel_name(template: str, *, number: int, title: str, severity: str, attem
     return name + suffix
 
 
+RESTRICTED_CHANNEL_TEMPLATE = "sec-{number}"  # a restricted incident's private channel says nothing of it
+
+
+def shared_room(*, provider: str, purpose: str) -> bool:
+    """A room many people read regardless of the incident: the broadcast channel and the Teams and
+    Mattermost webhooks (one channel for every incident). A restricted incident posts nothing there."""
+    return purpose == "broadcast" or provider != "slack"
+
+
 @dataclass(frozen=True)
 class RoomView:
     """What a card and a topic show of an incident."""

@@ -20,7 +20,7 @@ import httpx
 import structlog
 
 from warroom.chat import slack
-from warroom.chat.domain import message_time, mirrored
+from warroom.chat.domain import message_time, mirrored, shared_room
 from warroom.chat.identity import slack_account, warroom_user
 from warroom.chat.posters import POSTERS, Poster
 from warroom.chat.rooms import RoomState, release_lease, room_state, save_room, take_lease
@@ -50,6 +50,11 @@ async def mirror_room(run: JobRun, payload: dict[str, Any]) -> None:
         state = await room_state(context=context, room_id=room_id)
         if state is None:
             return  # the incident was deleted
+        if state.incident.restricted and shared_room(
+            provider=state.room.provider, purpose=state.room.purpose
+        ):
+            await _silence(context, state)  # restricted after this shared room opened: it hears no more
+            return
         poster = POSTERS[state.room.provider]
         if state.room.opened_at is None:
             await poster.open(context, state)
@@ -60,6 +65,11 @@ async def mirror_room(run: JobRun, payload: dict[str, Any]) -> None:
             await poster.settle(context, state)
     finally:
         await release_lease(context=context, room_id=room_id)
+
+
+async def _silence(context: AppContext, state: RoomState) -> None:
+    if state.pending:
+        await save_room(context=context, room_id=state.room.id, cursor_seq=state.pending[-1].seq)
 
 
 async def _post_batch(context: AppContext, poster: Poster, state: RoomState) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
+from warroom.chat.domain import shared_room
 from warroom.chat.models import ChatRoom
 from warroom.clock import Clock
 from warroom.config import Settings
@@ -101,6 +102,8 @@ async def _open_rooms(
     wanted = [(provider, "war_room") for provider in providers]
     if "slack" in providers and settings.slack_broadcast_channel:
         wanted.append(("slack", "broadcast"))
+    if incident.restricted:  # only its own private Slack channel: nothing in shared channels
+        wanted = [(p, purpose) for p, purpose in wanted if not shared_room(provider=p, purpose=purpose)]
     internal = {"slack": True, "teams": settings.teams_internal, "mattermost": settings.mattermost_internal}
     opened = [
         ChatRoom(

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from warroom.auth.models import User
 from warroom.chat import slack
 from warroom.chat.cards import mattermost_message, slack_card, teams_message
-from warroom.chat.domain import channel_name, topic
+from warroom.chat.domain import RESTRICTED_CHANNEL_TEMPLATE, channel_name, topic
 from warroom.chat.identity import slack_id_for
 from warroom.chat.rooms import RoomState, record_opened, save_room
 from warroom.context import AppContext
@@ -69,16 +69,25 @@ class SlackPoster:
 
     async def _create(self, context: AppContext, state: RoomState) -> str:
         web, incident = slack.client(context.settings), state.incident
+        # A restricted incident's channel is private and named for nothing but its number.
+        template = (
+            RESTRICTED_CHANNEL_TEMPLATE if incident.restricted else context.settings.slack_channel_template
+        )
         for attempt in range(1, NAME_ATTEMPTS + 1):
             name = channel_name(
-                context.settings.slack_channel_template,
+                template,
                 number=incident.id,
                 title=incident.title,
                 severity=incident.severity,
                 attempt=attempt,
             )
             try:
-                data = await slack.call("conversations.create", web.conversations_create, name=name)
+                data = await slack.call(
+                    "conversations.create",
+                    web.conversations_create,
+                    name=name,
+                    is_private=incident.restricted,
+                )
             except slack.ChatCallFailed as error:
                 if error.code == "name_taken" and attempt < NAME_ATTEMPTS:
                     continue

@@ -15,6 +15,7 @@ from warroom.context import AppContext
 from warroom.incidents.collaboration import add_link
 from warroom.incidents.models import Incident
 from warroom.incidents.service import get_incident
+from warroom.incidents.visibility import SYSTEM
 from warroom.timeline.kinds import EventKind
 from warroom.timeline.models import TimelineEvent
 from warroom.timeline.service import record
@@ -81,7 +82,9 @@ async def record_opened(*, context: AppContext, room_id: int, title: str) -> Non
         room = await session.get(ChatRoom, room_id)
         if room is None or room.url is None:
             return
-        incident = await get_incident(session=session, ref=str(room.incident_id), for_update=True)
+        incident = await get_incident(
+            session=session, ref=str(room.incident_id), viewer=SYSTEM, for_update=True
+        )
         await add_link(session=session, incident=incident, title=title, url=room.url, actor=room.provider,
                        now=now)  # fmt: skip
         await record(

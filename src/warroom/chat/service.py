@@ -18,6 +18,7 @@ from warroom.errors import NotFound
 from warroom.incidents.domain import incident_ref
 from warroom.incidents.models import Incident
 from warroom.incidents.service import get_incident, held_roles
+from warroom.incidents.visibility import SYSTEM, Viewer
 from warroom.timeline.kinds import EventKind
 from warroom.timeline.service import record
 
@@ -54,11 +55,13 @@ async def room_for_channel(*, session: AsyncSession, provider: str, channel_id: 
     return found
 
 
-async def incident_for_channel(*, session: AsyncSession, provider: str, channel_id: str) -> Incident:
+async def incident_for_channel(
+    *, session: AsyncSession, provider: str, channel_id: str, viewer: Viewer
+) -> Incident:
     room = await room_for_channel(session=session, provider=provider, channel_id=channel_id)
     if room is None:
         raise NotFound("this channel is not an incident's: name the incident (INC-42)")
-    return await get_incident(session=session, ref=str(room.incident_id), for_update=True)
+    return await get_incident(session=session, ref=str(room.incident_id), viewer=viewer, for_update=True)
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,7 @@ async def is_captured(*, session: AsyncSession, provider: str, channel_id: str, 
 async def capture(*, session: AsyncSession, room: ChatRoom, message: CapturedMessage, now: datetime) -> bool:
     """Put a chat message on its incident's timeline at the message's own time; False if it already is
     (pinned and also marked with the reaction, or Slack delivering the event twice)."""
-    incident = await get_incident(session=session, ref=str(room.incident_id), for_update=True)
+    incident = await get_incident(session=session, ref=str(room.incident_id), viewer=SYSTEM, for_update=True)
     if await is_captured(
         session=session, provider=message.provider, channel_id=message.channel_id, ts=message.ts
     ):

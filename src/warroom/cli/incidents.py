@@ -34,6 +34,9 @@ def declare(
         list[str] | None, typer.Option("--service", help="Affected service slug (repeatable).")
     ] = None,
     drill: Annotated[bool, typer.Option("--drill", help="A drill: left out of metrics by default.")] = False,
+    restricted: Annotated[
+        bool, typer.Option("--restricted", help="Only participants, the security team and admins see it.")
+    ] = False,
 ) -> None:
     """Declare an incident and print its ref."""
     body: dict[str, Any] = {
@@ -43,6 +46,7 @@ def declare(
         "customer_impact": impact,
         "services": service or [],
         "drill": drill,
+        "restricted": restricted,
     }
     if type_:
         body["type"] = type_
@@ -134,6 +138,22 @@ def phase(
     out.print(f"{incident['ref']} is now in {incident['phase']} ({incident['status']})", highlight=False)
 
 
+def restrict(
+    ref: Annotated[str, typer.Argument(help="INC-42 or 42.")],
+    add: Annotated[
+        list[str] | None, typer.Option("--add", help="Let this user (email or id) see it (repeatable).")
+    ] = None,
+    lift: Annotated[bool, typer.Option("--lift", help="Make it visible to everyone again.")] = False,
+) -> None:
+    """Restrict an incident to its participants (the commander or an admin), or add participants."""
+    incident = call("PATCH", f"/api/v1/incidents/{ref}", json={"restricted": not lift})
+    for user in add or []:
+        call("POST", f"/api/v1/incidents/{ref}/participants", json={"user": user})
+    shown = "restricted to its participants" if incident["restricted"] else "visible to everyone"
+    added = f"; added {', '.join(add)}" if add else ""
+    out.print(f"{incident['ref']} is {shown}{added}", highlight=False)
+
+
 def update(
     ref: Annotated[str, typer.Argument(help="INC-42 or 42.")],
     body: Annotated[str, typer.Argument(help="The text.")],
@@ -202,5 +222,5 @@ def oncall(
 
 
 def register(app: typer.Typer) -> None:
-    for command in (declare, incidents, show, assign, phase, update, resolve, oncall):
+    for command in (declare, incidents, show, assign, phase, restrict, update, resolve, oncall):
         app.command(rich_help_panel=OPERATOR_PANEL)(command)

@@ -11,6 +11,7 @@ from warroom.deps import ContextDep, IncidentWriter, InternalReader, ReadSession
 from warroom.incidents.schemas import UpdateCreate, UpdateOut
 from warroom.incidents.service import get_incident
 from warroom.incidents.views import updates_out
+from warroom.incidents.visibility import viewer_of
 
 router = APIRouter(prefix="/api/v1/stakeholders", tags=["communications"])
 preview_router = APIRouter(prefix="/api/v1/incidents", tags=["communications"])
@@ -52,7 +53,9 @@ async def preview_update(
     ref: str, body: PreviewRequest, user: IncidentWriter, session: ReadSession, context: ContextDep
 ) -> list[RenderedOut]:
     """What each audience would receive if this stakeholder update were posted now; nothing is sent."""
-    incident = await get_incident(session=session, ref=ref)
+    incident = await get_incident(
+        session=session, ref=ref, viewer=viewer_of(user, context.procedure.procedure)
+    )
     rendered = await service.render_update(
         session=session, loaded=context.procedure, base_url=context.settings.resolved_base_url(),
         incident=incident, body=body.body, author=user, audiences=body.audiences, now=context.clock.now(),
@@ -72,7 +75,8 @@ async def preview_update(
 async def post_update(
     ref: str, body: UpdateCreate, user: IncidentWriter, session: WriteSession, context: ContextDep
 ) -> UpdateOut:
-    incident = await get_incident(session=session, ref=ref, for_update=True)
+    viewer = viewer_of(user, context.procedure.procedure)
+    incident = await get_incident(session=session, ref=ref, viewer=viewer, for_update=True)
     update = await service.post_update(
         session=session, loaded=context.procedure, actor=user, incident=incident, data=body,
         now=context.clock.now(), base_url=context.settings.resolved_base_url(),

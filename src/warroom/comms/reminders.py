@@ -15,6 +15,7 @@ from warroom.context import AppContext
 from warroom.incidents.domain import incident_ref
 from warroom.incidents.models import Incident
 from warroom.incidents.service import held_roles
+from warroom.incidents.visibility import shown_title
 from warroom.notify.models import ContactMethod
 from warroom.notify.service import queue_message
 from warroom.procedure.domain import parse_duration
@@ -45,11 +46,12 @@ async def _remind(session: AsyncSession, context: AppContext, incident: Incident
     if person is not None:
         methods = await session.scalars(select(ContactMethod).where(ContactMethod.user_id == person.id))
         link = f"{context.settings.resolved_base_url()}/incidents/{ref}"
-        body = f"A stakeholder update on {ref} ({incident.title}) was due at {domain.when(due)}. Post: {link}"
+        title = shown_title(incident)  # contact methods (email, SMS) are not private to the incident
+        body = f"A stakeholder update on {ref} ({title}) was due at {domain.when(due)}. Post: {link}"
         for method in methods.all():
             await queue_message(
                 session=session, method=method, key=f"update-due:{incident.id}:{now.isoformat()}:{method.id}",
-                subject=f"Stakeholder update due: {ref} {incident.title}", body=body, now=now,
+                subject=f"Stakeholder update due: {ref} {title}", body=body, now=now,
             )  # fmt: skip
     await record(
         session, incident, REMINDER_ACTOR, EventKind.update_reminder, now,

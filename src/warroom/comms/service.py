@@ -20,6 +20,7 @@ from warroom.incidents.domain import incident_ref, next_update_due
 from warroom.incidents.models import Incident, StatusUpdate
 from warroom.incidents.schemas import UpdateCreate
 from warroom.incidents.service import held_roles, refresh_update_due, service_slugs
+from warroom.incidents.visibility import shown_title
 from warroom.notify.service import queue_to_address
 from warroom.procedure.loader import LoadedProcedure
 from warroom.timeline.kinds import EventKind
@@ -83,10 +84,10 @@ async def incident_facts(
     roles = await _role_names(session, incident)
     ref = incident_ref(incident.id)
     return domain.IncidentFacts(
-        ref=ref, title=incident.title, severity=incident.severity,
+        ref=ref, title=shown_title(incident), severity=incident.severity,
         severity_name=procedure.severity(incident.severity).name, phase=incident.phase,
         phase_name=procedure.phase(incident.phase).name, status=incident.status,
-        customer_impact=incident.customer_impact,
+        customer_impact="" if incident.restricted else incident.customer_impact,
         services=(await service_slugs(session=session, incident_ids=[incident.id])).get(incident.id, []),
         commander=roles.get("incident_commander"), communications_lead=roles.get("communications_lead"),
         declared_at=incident.declared_at, url=f"{base_url}/incidents/{ref}",

@@ -19,7 +19,7 @@ from warroom.deps import (
     ReadSession,
     WriteSession,
 )
-from warroom.incidents import collaboration, domain, service, views
+from warroom.incidents import access, collaboration, domain, service, views
 from warroom.incidents.models import Incident
 from warroom.incidents.schemas import (
     IncidentCreate,
@@ -28,6 +28,8 @@ from warroom.incidents.schemas import (
     IncidentPatch,
     LinkCreate,
     LinkOut,
+    ParticipantAdd,
+    ParticipantOut,
     PhaseChange,
     ResolveRequest,
     RoleChange,
@@ -38,9 +40,14 @@ from warroom.incidents.schemas import (
     TimelineEventOut,
     UpdateOut,
 )
+from warroom.incidents.visibility import Viewer, viewer_of
 from warroom.timeline.service import list_events
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
+
+
+def _viewer(user: User, context: AppContext) -> Viewer:
+    return viewer_of(user, context.procedure.procedure)
 
 
 async def _one(context: AppContext, session: AsyncSession, incident: Incident, user: User) -> IncidentOut:
@@ -86,7 +93,9 @@ async def list_incidents(
         declared_after=declared_after,
         declared_before=declared_before,
     )
-    rows, total = await service.list_incidents(session=session, filters=filters, limit=limit, offset=offset)
+    rows, total = await service.list_incidents(
+        session=session, viewer=_viewer(user, context), filters=filters, limit=limit, offset=offset
+    )
     items = await views.incidents_out(
         session=session,
         loaded=context.procedure,
@@ -99,15 +108,19 @@ async def list_incidents(
 
 @router.get("/{ref}", response_model=IncidentOut)
 async def read(ref: str, user: IncidentReader, session: ReadSession, context: ContextDep) -> IncidentOut:
-    incident = await service.get_incident(session=session, ref=ref)
-    return await _one(context, session, incident, user)
+    incident = await service.get_incident(session=session, ref=ref, viewer=_viewer(user, context))
+    shown = await _one(context, session, incident, user)
+    await access.log_read(db=context.db, incident=incident, reader=user, via="api", now=context.clock.now())
+    return shown
 
 
 @router.patch("/{ref}", response_model=IncidentOut)
 async def patch(
     ref: str, body: IncidentPatch, user: IncidentWriter, session: WriteSession, context: ContextDep
 ) -> IncidentOut:
-    incident = await service.get_incident(session=session, ref=ref, for_update=True)
+    incident = await service.get_incident(
+        session=session, ref=ref, viewer=_viewer(user, context), for_update=True
+    )
     await service.update_incident(
         session=session,
         loaded=context.procedure,
@@ -123,14 +136,16 @@ async def patch(
 async def acknowledge(
     ref: str, user: IncidentWriter, session: WriteSession, context: ContextDep
 ) -> IncidentOut:
-    incident = await service.get_incident(session=session, ref=ref, for_update=True)
+    incident = await service.get_incident(
+        session=session, ref=ref, viewer=_viewer(user, context), for_update=True
+    )
     await service.acknowledge(session=session, actor=user, incident=incident, now=context.clock.now())
     return await _one(context, session, incident, user)
 
 
 @router.get("/{ref}/roles", response_model=RolesOut)
-async def roles(ref: str, _user: InternalReader, session: ReadSession, context: ContextDep) -> RolesOut:
-    incident = await service.get_incident(session=session, ref=ref)
+async def roles(ref: str, user: InternalReader, session: ReadSession, context: ContextDep) -> RolesOut:
+    incident = await service.get_incident(session=session, ref=ref, viewer=_viewer(user, context))
     history = [
         views.holding_out(a, u)
         for a, u in await collaboration.role_history(session=session, incident_id=incident.id)
@@ -146,7 +161,9 @@ async def roles(ref: str, _user: InternalReader, session: ReadSession, context: 
 async def change_role(
     ref: str, body: RoleChange, user: IncidentWriter, session: WriteSession, context: ContextDep
 ) -> RolesOut:
-    incident = await service.get_incident(session=session, ref=ref, for_update=True)
+    incident = await service.get_incident(
+        session=session, ref=ref, viewer=_viewer(user, context), for_update=True
+    )
     change = collaboration.assign_role if body.action == "assign" else collaboration.unassign_role
     await change(
         session=session,
@@ -164,7 +181,9 @@ async def change_role(
 async def change_phase(
     ref: str, body: PhaseChange, user: IncidentWriter, session: WriteSession, context: ContextDep
 ) -> IncidentOut:
-    incident = await service.get_incident(session=session, ref=ref, for_update=True)
+    incident = await service.get_incident(
+        session=session, ref=ref, viewer=_viewer(user, context), for_update=True
+    )
     await service.move_phase(
         session=session,
         loaded=context.procedure,
@@ -187,7 +206,9 @@ async def resolve(
     body: ResolveRequest | None = None,
 ) -> IncidentOut:
     """Move to the procedure's resolving phase from wherever the incident is (review, by default)."""
-    incident = await service.get_incident(session=session, ref=ref, for_update=True)
+    incident = await service.get_incident(
+        session=session, ref=ref, viewer=_viewer(user, context), for_update=True
+    )
     target = domain.resolution_phase(context.procedure.procedure, current=incident.phase)
     await service.move_phase(
         session=session,
@@ -203,8 +224,8 @@ async def resolve(
 
 
 @router.get("/{ref}/tasks", response_model=list[TaskOut])
-async def tasks(ref: str, _user: InternalReader, session: ReadSession) -> list[TaskOut]:
-    incident = await service.get_incident(session=session, ref=ref)
+async def tasks(ref: str, user: InternalReader, session: ReadSession, context: ContextDep) -> list[TaskOut]:
+    incident = await service.get_incident(session=session, ref=ref, viewer=_viewer(user, context))
     return await views.tasks_out(
         session, await collaboration.list_tasks(session=session, incident_id=incident.id)
     )
@@ -214,7 +235,9 @@ async def tasks(ref: str, _user: InternalReader, session: ReadSession) -> list[T
 async def add_task(
     ref: str, body: TaskCreate, user: IncidentWriter, session: WriteSession, context: ContextDep
 ) -> TaskOut:
-    incident = await service.get_incident(session=session, ref=ref, for_update=True)
+    incident = await service.get_incident(
+        session=session, ref=ref, viewer=_viewer(user, context), for_update=True
+    )
     task = await collaboration.add_task(
         session=session, actor=user, incident=incident, data=body, now=context.clock.now()
     )
@@ -225,7 +248,9 @@ async def add_task(
 async def update_task(
     ref: str, task_id: int, body: TaskPatch, user: IncidentWriter, session: WriteSession, context: ContextDep
 ) -> TaskOut:
-    incident = await service.get_incident(session=session, ref=ref, for_update=True)
+    incident = await service.get_incident(
+        session=session, ref=ref, viewer=_viewer(user, context), for_update=True
+    )
     task = await collaboration.get_task(session=session, incident=incident, task_id=task_id)
     await collaboration.update_task(
         session=session, actor=user, incident=incident, task=task, patch=body, now=context.clock.now()
@@ -237,7 +262,9 @@ async def update_task(
 async def add_link(
     ref: str, body: LinkCreate, user: IncidentWriter, session: WriteSession, context: ContextDep
 ) -> LinkOut:
-    incident = await service.get_incident(session=session, ref=ref, for_update=True)
+    incident = await service.get_incident(
+        session=session, ref=ref, viewer=_viewer(user, context), for_update=True
+    )
     link = await collaboration.add_link(
         session=session,
         incident=incident,
@@ -253,16 +280,20 @@ async def add_link(
 async def remove_link(
     ref: str, link_id: int, user: IncidentWriter, session: WriteSession, context: ContextDep
 ) -> None:
-    incident = await service.get_incident(session=session, ref=ref, for_update=True)
+    incident = await service.get_incident(
+        session=session, ref=ref, viewer=_viewer(user, context), for_update=True
+    )
     await collaboration.remove_link(
         session=session, incident=incident, link_id=link_id, actor=user, now=context.clock.now()
     )
 
 
 @router.get("/{ref}/updates", response_model=list[UpdateOut])
-async def updates(ref: str, user: IncidentReader, session: ReadSession) -> list[UpdateOut]:
+async def updates(
+    ref: str, user: IncidentReader, session: ReadSession, context: ContextDep
+) -> list[UpdateOut]:
     """Stakeholders see stakeholder updates only; responders and viewers see internal notes too."""
-    incident = await service.get_incident(session=session, ref=ref)
+    incident = await service.get_incident(session=session, ref=ref, viewer=_viewer(user, context))
     audiences = (
         ("internal", "stakeholder") if allows(user.role, Permission.incident_internal) else ("stakeholder",)
     )
@@ -271,10 +302,39 @@ async def updates(ref: str, user: IncidentReader, session: ReadSession) -> list[
 
 
 @router.get("/{ref}/timeline", response_model=list[TimelineEventOut])
-async def timeline(ref: str, _user: InternalReader, session: ReadSession) -> list[TimelineEventOut]:
-    incident = await service.get_incident(session=session, ref=ref)
+async def timeline(
+    ref: str, user: InternalReader, session: ReadSession, context: ContextDep
+) -> list[TimelineEventOut]:
+    incident = await service.get_incident(session=session, ref=ref, viewer=_viewer(user, context))
     events = await list_events(session=session, incident_id=incident.id)
+    await access.log_read(
+        db=context.db, incident=incident, reader=user, via="timeline", now=context.clock.now()
+    )
     return [
         TimelineEventOut(seq=e.seq, at=e.at, actor=e.actor, kind=e.kind, data=e.data, hash=e.hash)
         for e in events
     ]
+
+
+@router.get("/{ref}/participants", response_model=list[ParticipantOut])
+async def participants(
+    ref: str, user: InternalReader, session: ReadSession, context: ContextDep
+) -> list[ParticipantOut]:
+    """Those explicitly let into the incident (role holders and the security team see it anyway)."""
+    incident = await service.get_incident(session=session, ref=ref, viewer=_viewer(user, context))
+    added = await access.list_participants(session=session, incident_id=incident.id)
+    return await views.participants_out(session, added)
+
+
+@router.post("/{ref}/participants", status_code=201, response_model=ParticipantOut)
+async def add_participant(
+    ref: str, body: ParticipantAdd, user: IncidentWriter, session: WriteSession, context: ContextDep
+) -> ParticipantOut:
+    """Let someone into a restricted incident: its commander or an admin only; logged on the timeline."""
+    incident = await service.get_incident(
+        session=session, ref=ref, viewer=_viewer(user, context), for_update=True
+    )
+    added = await access.add_participant(
+        session=session, actor=user, incident=incident, user_ref=body.user, now=context.clock.now()
+    )
+    return (await views.participants_out(session, [added]))[0]

@@ -39,6 +39,8 @@ class Incident(Base):
     update_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Drills run the real procedure; metrics leave them out unless asked.
     drill: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Seen only by its participants and admins (incidents.visibility); to others it does not exist.
+    restricted: Mapped[bool] = mapped_column(default=False, server_default=false())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # Head of the timeline chain: appending needs no read of the last event, and a deleted tail shows.
     timeline_seq: Mapped[int] = mapped_column(default=0)
@@ -104,5 +106,18 @@ class IncidentLink(Base):
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
     title: Mapped[str] = mapped_column(String(200))
     url: Mapped[str] = mapped_column(String(2000))
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class IncidentParticipant(Base):
+    """Someone explicitly let into a restricted incident (role holders and the security team are implied)."""
+
+    __tablename__ = "incident_participants"
+    __table_args__ = (UniqueConstraint("incident_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     added_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -24,6 +24,10 @@ class IncidentCreate(Strict):
     detected_at: AwareDatetime | None = None
     impact_started_at: AwareDatetime | None = None
     drill: bool = Field(default=False, description="A drill: runs the real procedure, left out of metrics.")
+    restricted: bool = Field(
+        default=False,
+        description="Only participants, the security team and admins see it (a restricted type always is).",
+    )
 
 
 class IncidentPatch(Strict):
@@ -34,6 +38,9 @@ class IncidentPatch(Strict):
     services: list[str] | None = Field(default=None, max_length=100)
     severity: str | None = Field(default=None, max_length=16)
     severity_reason: str | None = Field(default=None, max_length=2_000)
+    restricted: bool | None = Field(
+        default=None, description="Restrict to participants (or lift it): the commander or an admin only."
+    )
 
 
 class RoleChange(Strict):
@@ -132,6 +139,7 @@ class IncidentOut(BaseModel):
     resolved_at: datetime | None
     closed_at: datetime | None
     drill: bool = False
+    restricted: bool = False
     next_update_due_at: datetime | None = Field(
         default=None, description="When the severity's update cadence wants the next stakeholder update."
     )
@@ -175,6 +183,16 @@ class TimelineEventOut(BaseModel):
     kind: str
     data: dict[str, Any]
     hash: str
+
+
+class ParticipantAdd(Strict):
+    user: str = Field(min_length=1, max_length=320, description="The user's email or id.")
+
+
+class ParticipantOut(BaseModel):
+    user: UserRef
+    added_by: UserRef | None
+    added_at: datetime
 
 
 class RolesOut(BaseModel):

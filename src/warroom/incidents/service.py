@@ -14,9 +14,10 @@ from warroom.auth.models import User
 from warroom.catalog.models import Service
 from warroom.catalog.service import services_by_slug
 from warroom.errors import NotFound
-from warroom.incidents import domain
+from warroom.incidents import access, domain
 from warroom.incidents.models import Incident, IncidentService, RoleAssignment, Task
 from warroom.incidents.schemas import IncidentCreate, IncidentPatch
+from warroom.incidents.visibility import Viewer, visible_to
 from warroom.procedure.loader import LoadedProcedure
 from warroom.timeline.domain import GENESIS_HASH
 from warroom.timeline.kinds import EventKind
@@ -51,6 +52,7 @@ async def declare_incident(
     )
     services = await services_by_slug(session=session, slugs=data.services, field="services")
     initial = procedure.phase(procedure.initial_phase)
+    restricted = procedure.incident_type(incident_type).restricted or bool(data.restricted)
     incident = Incident(
         title=data.title,
         summary=data.summary,
@@ -65,6 +67,7 @@ async def declare_incident(
         detected_at=data.detected_at or now,
         impact_started_at=data.impact_started_at,
         drill=data.drill,
+        restricted=restricted,
         updated_at=now,
         timeline_seq=0,
         timeline_head=GENESIS_HASH,
@@ -99,6 +102,7 @@ async def _record_declaration(
         procedure_version=loaded.version_hash,
         playbook=list(playbook),
         **({"drill": True} if incident.drill else {}),
+        **({"restricted": True} if incident.restricted else {}),
     )
     session.add_all(
         Task(incident_id=incident.id, title=title, done=False, created_at=incident.declared_at)
@@ -107,11 +111,14 @@ async def _record_declaration(
     await session.flush()
 
 
-async def get_incident(*, session: AsyncSession, ref: str, for_update: bool = False) -> Incident:
+async def get_incident(
+    *, session: AsyncSession, ref: str, viewer: Viewer, for_update: bool = False
+) -> Incident:
+    """The incident `viewer` may see; one it may not see is reported exactly like one that does not exist."""
     incident_id = domain.parse_ref(ref)
     if incident_id is None:
         raise NotFound(f"no incident {ref!r} (use an id or a ref like INC-42)")
-    query = select(Incident).where(Incident.id == incident_id)
+    query = select(Incident).where(Incident.id == incident_id, visible_to(viewer))
     if for_update:
         query = (
             query.with_for_update()
@@ -158,10 +165,13 @@ def _filtered(query: Select[Any], f: IncidentFilter) -> Select[Any]:
 
 
 async def list_incidents(
-    *, session: AsyncSession, filters: IncidentFilter, limit: int, offset: int
+    *, session: AsyncSession, viewer: Viewer, filters: IncidentFilter, limit: int, offset: int
 ) -> tuple[list[Incident], int]:
-    total = await session.scalar(_filtered(select(func.count(Incident.id)), filters))
-    query = _filtered(select(Incident), filters).order_by(Incident.declared_at.desc(), Incident.id.desc())
+    seen = visible_to(viewer)
+    total = await session.scalar(_filtered(select(func.count(Incident.id)).where(seen), filters))
+    query = _filtered(select(Incident).where(seen), filters).order_by(
+        Incident.declared_at.desc(), Incident.id.desc()
+    )
     rows = await session.scalars(query.limit(limit).offset(offset))
     return list(rows.all()), int(total or 0)
 
@@ -185,7 +195,14 @@ async def update_incident(
     services = None
     if patch.services is not None:
         services = await services_by_slug(session=session, slugs=patch.services, field="services")
+    restricted = await access.restriction_after(
+        session=session, procedure=procedure, actor=actor, incident=incident, patch=patch
+    )
     await _apply_fields(session, incident, patch, actor, now)
+    if restricted != incident.restricted:
+        await access.set_restricted(
+            session=session, incident=incident, actor=actor, restricted=restricted, now=now
+        )
     if services is not None:
         await _replace_services(session, incident, services, actor, now)
     if patch.severity is not None:

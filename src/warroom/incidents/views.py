@@ -11,10 +11,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from warroom.auth.models import User
 from warroom.incidents import domain
 from warroom.incidents.collaboration import list_links
-from warroom.incidents.models import Incident, IncidentLink, RoleAssignment, StatusUpdate, Task
+from warroom.incidents.models import (
+    Incident,
+    IncidentLink,
+    IncidentParticipant,
+    RoleAssignment,
+    StatusUpdate,
+    Task,
+)
 from warroom.incidents.schemas import (
     IncidentOut,
     LinkOut,
+    ParticipantOut,
     RoleHolding,
     TargetClock,
     TaskOut,
@@ -134,6 +142,7 @@ def _incident_out(
         resolved_at=incident.resolved_at,
         closed_at=incident.closed_at,
         drill=incident.drill,
+        restricted=incident.restricted,
         next_update_due_at=incident.next_update_due_at,
         update_overdue=incident.next_update_due_at is not None and incident.next_update_due_at <= now,
         updated_at=incident.updated_at,
@@ -184,4 +193,20 @@ async def links_out(session: AsyncSession, links: Sequence[IncidentLink]) -> lis
             added_at=link.added_at,
         )
         for link in links
+    ]
+
+
+async def participants_out(
+    session: AsyncSession, participants: Sequence[IncidentParticipant]
+) -> list[ParticipantOut]:
+    users = await users_by_id(
+        session, [p.user_id for p in participants] + [p.added_by_id for p in participants]
+    )
+    return [
+        ParticipantOut(
+            user=UserRef(id=users[p.user_id].id, email=users[p.user_id].email, name=users[p.user_id].name),
+            added_by=user_ref(users.get(p.added_by_id or 0)),
+            added_at=p.added_at,
+        )
+        for p in participants
     ]

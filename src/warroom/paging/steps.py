@@ -35,6 +35,7 @@ from warroom.timeline.service import record
 
 _ESCALATIONS = cast(Table, Escalation.__table__)
 _ALERTS = cast(Table, Alert.__table__)
+_INCIDENTS = cast(Table, Incident.__table__)
 _EVENTS = cast(Table, AlertEvent.__table__)
 _ADVANCE = (
     update(_ESCALATIONS)
@@ -67,6 +68,7 @@ class Paged(NamedTuple):
     description: str
     dedup_key: str
     incident_id: int | None
+    restricted: bool | None  # its incident is restricted: the page names neither the alert nor the incident
 
 
 @dataclass
@@ -86,8 +88,12 @@ _LOCK_WALKS = (
     .order_by(_e.id)  # one lock order for every group
     .with_for_update()
 )
-_READ_ALERTS = select(_a.id, _a.severity, _a.title, _a.description, _a.dedup_key, _a.incident_id).where(
-    _a.id.in_(bindparam("b_ids", expanding=True))
+_READ_ALERTS = (
+    select(
+        _a.id, _a.severity, _a.title, _a.description, _a.dedup_key, _a.incident_id, _INCIDENTS.c.restricted
+    )
+    .select_from(_ALERTS.outerjoin(_INCIDENTS, _INCIDENTS.c.id == _a.incident_id))
+    .where(_a.id.in_(bindparam("b_ids", expanding=True)))
 )
 
 
@@ -160,11 +166,24 @@ async def _run_step(run: JobRun, walk: Walk, alert: Paged | None, writes: Writes
     await _advance(run, walk, steps, writes)
 
 
+def page_text(alert: Paged) -> tuple[str, str]:
+    """The page's subject and body. Contact methods (SMS, email, chat) are not private to an incident, so an
+    alert on a restricted incident is paged as "restricted incident INC-n" and says nothing more."""
+    if alert.restricted:
+        named = f"restricted incident INC-{alert.incident_id}"
+        return (
+            f"[{alert.severity.upper()}] {named}",
+            f"Alert #{alert.id} on {named}: open warroom for details.",
+        )
+    subject = f"[{alert.severity.upper()}] {alert.title}"[:300]
+    body = f"{alert.title}\n{alert.description[:2000]}\nAlert #{alert.id} ({alert.dedup_key})".strip()
+    return subject, body
+
+
 async def _page_user(run: JobRun, walk: Walk, alert: Paged, user_id: int, writes: Writes) -> list[str]:
     """Messages (one per notification rule) for one person; returns the channels used."""
     now = run.now
-    subject = f"[{alert.severity.upper()}] {alert.title}"[:300]
-    body = f"{alert.title}\n{alert.description[:2000]}\nAlert #{alert.id} ({alert.dedup_key})".strip()
+    subject, body = page_text(alert)
     plan = await _memo(run, f"plan:{user_id}:{walk.urgency}", plan_for, user_id=user_id, urgency=walk.urgency)
     channels = []
     for rule, method in plan:

@@ -104,7 +104,12 @@ def _type_section(procedure: Procedure, incident_type: IncidentType) -> list[str
         severity = procedure.severity(incident_type.default_severity)
         lines += [f"Default severity: {severity.id} {severity.name}.", ""]
     if incident_type.restricted:
-        lines += ["Restricted: only participants can see these incidents.", ""]
+        team = f", the {procedure.security_team!r} team" if procedure.security_team else ""
+        lines += [
+            f"Restricted: only participants can see these incidents (whoever holds or held a role on one, "
+            f"whoever its commander adds{team} and admins); to everyone else they do not exist.",
+            "",
+        ]
     if incident_type.playbook:
         steps = [f"{i}. {step}" for i, step in enumerate(incident_type.playbook, start=1)]
         lines += ["Playbook:", "", *steps, ""]

@@ -211,6 +211,8 @@ class Procedure(_Model):
     incident_types: list[IncidentType] = Field(default_factory=list)
     review_templates: list[ReviewTemplate] = Field(default_factory=list)
     communications: Communications = Field(default_factory=Communications)
+    # The team (by slug) whose members see every restricted incident; None: only participants and admins.
+    security_team: str | None = Field(default=None, max_length=64)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

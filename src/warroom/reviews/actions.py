@@ -12,6 +12,7 @@ from warroom.auth.models import User
 from warroom.auth.service import resolve_user
 from warroom.errors import NotFound
 from warroom.incidents.models import Incident
+from warroom.incidents.visibility import Viewer, visible_to
 from warroom.reviews.models import ActionItem, Review
 from warroom.reviews.schemas import ActionItemCreate, ActionItemPatch
 from warroom.timeline.kinds import EventKind
@@ -95,13 +96,15 @@ async def update_action_item(
 async def list_action_items(
     *,
     session: AsyncSession,
+    viewer: Viewer,
     today: date,
     overdue: bool = False,
     owner_id: int | None = None,
     incident_id: int | None = None,
     status: str | None = None,
 ) -> list[ActionItem]:
-    query = select(ActionItem)
+    seen = select(Incident.id).where(visible_to(viewer))
+    query = select(ActionItem).where(ActionItem.incident_id.in_(seen))
     if overdue:
         query = query.where(ActionItem.status.in_(OPEN_STATUSES), ActionItem.due_on < today)
     if owner_id is not None:

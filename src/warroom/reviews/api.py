@@ -8,12 +8,15 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from warroom.auth.models import User
 from warroom.auth.service import resolve_user
 from warroom.context import AppContext
 from warroom.deps import ContextDep, IncidentWriter, InternalReader, ReadSession, WriteSession
+from warroom.incidents.access import log_read
 from warroom.incidents.domain import parse_ref
 from warroom.incidents.models import Incident
 from warroom.incidents.service import get_incident
+from warroom.incidents.visibility import Viewer, viewer_of
 from warroom.problems import media_response, problem_responses
 from warroom.reviews import actions, service, views
 from warroom.reviews.html_export import incident_review_html
@@ -36,8 +39,12 @@ router = APIRouter(prefix="/api/v1/incidents/{ref}/review", tags=["reviews"])
 items_router = APIRouter(prefix="/api/v1/action-items", tags=["reviews"])
 
 
-async def _locked(session: AsyncSession, ref: str) -> tuple[Incident, Review]:
-    incident = await get_incident(session=session, ref=ref, for_update=True)
+def _viewer(user: User, context: AppContext) -> Viewer:
+    return viewer_of(user, context.procedure.procedure)
+
+
+async def _locked(session: AsyncSession, ref: str, viewer: Viewer) -> tuple[Incident, Review]:
+    incident = await get_incident(session=session, ref=ref, viewer=viewer, for_update=True)
     return incident, await service.get_review(session=session, incident=incident)
 
 
@@ -49,8 +56,8 @@ async def _out(context: AppContext, session: AsyncSession, incident: Incident, r
 
 
 @router.get("", response_model=ReviewOut)
-async def show(ref: str, _user: InternalReader, session: ReadSession, context: ContextDep) -> ReviewOut:
-    incident = await get_incident(session=session, ref=ref)
+async def show(ref: str, user: InternalReader, session: ReadSession, context: ContextDep) -> ReviewOut:
+    incident = await get_incident(session=session, ref=ref, viewer=_viewer(user, context))
     return await _out(
         context, session, incident, await service.get_review(session=session, incident=incident)
     )
@@ -59,7 +66,7 @@ async def show(ref: str, _user: InternalReader, session: ReadSession, context: C
 @router.post("", response_model=ReviewOut, status_code=201)
 async def draft(ref: str, user: IncidentWriter, session: WriteSession, context: ContextDep) -> ReviewOut:
     """Draft the review now (it is drafted anyway on entering review); an existing one is kept."""
-    incident = await get_incident(session=session, ref=ref, for_update=True)
+    incident = await get_incident(session=session, ref=ref, viewer=_viewer(user, context), for_update=True)
     review, _ = await service.draft_review(
         session=session,
         procedure=context.procedure.procedure,
@@ -74,7 +81,7 @@ async def draft(ref: str, user: IncidentWriter, session: WriteSession, context: 
 async def edit(
     ref: str, body: ReviewPatch, user: IncidentWriter, session: WriteSession, context: ContextDep
 ) -> ReviewOut:
-    incident, review = await _locked(session, ref)
+    incident, review = await _locked(session, ref, _viewer(user, context))
     now = context.clock.now()
     await service.update_review(
         session=session,
@@ -92,7 +99,7 @@ async def edit(
 async def status(
     ref: str, body: StatusChange, user: IncidentWriter, session: WriteSession, context: ContextDep
 ) -> ReviewOut:
-    incident, review = await _locked(session, ref)
+    incident, review = await _locked(session, ref, _viewer(user, context))
     now = context.clock.now()
     await service.change_status(
         session=session, incident=incident, review=review, target=body.status, actor=user, now=now
@@ -104,7 +111,7 @@ async def status(
 async def reviewers(
     ref: str, body: ReviewerAdd, user: IncidentWriter, session: WriteSession, context: ContextDep
 ) -> ReviewOut:
-    incident, review = await _locked(session, ref)
+    incident, review = await _locked(session, ref, _viewer(user, context))
     now = context.clock.now()
     await service.add_reviewer(
         session=session, incident=incident, review=review, user_ref=body.user, actor=user, now=now
@@ -114,9 +121,9 @@ async def reviewers(
 
 @router.get("/timeline", response_model=list[TimelineLineOut])
 async def timeline(
-    ref: str, _user: InternalReader, session: ReadSession, context: ContextDep, include_hidden: bool = False
+    ref: str, user: InternalReader, session: ReadSession, context: ContextDep, include_hidden: bool = False
 ) -> list[TimelineLineOut]:
-    incident = await get_incident(session=session, ref=ref)
+    incident = await get_incident(session=session, ref=ref, viewer=_viewer(user, context))
     review = await service.get_review(session=session, incident=incident)
     lines = await service.curated_timeline(
         session=session, procedure=context.procedure.procedure, review=review, include_hidden=include_hidden
@@ -133,7 +140,7 @@ async def curate(
     session: WriteSession,
     context: ContextDep,
 ) -> None:
-    _, review = await _locked(session, ref)
+    _, review = await _locked(session, ref, _viewer(user, context))
     now = context.clock.now()
     await service.curate(session=session, review=review, seq=seq, patch=body, actor=user, now=now)
 
@@ -142,21 +149,27 @@ async def curate(
 async def note(
     ref: str, body: NoteCreate, user: IncidentWriter, session: WriteSession, context: ContextDep
 ) -> None:
-    _, review = await _locked(session, ref)
+    _, review = await _locked(session, ref, _viewer(user, context))
     await service.add_note(session=session, review=review, data=body, actor=user, now=context.clock.now())
 
 
-async def _exported(session: AsyncSession, context: AppContext, ref: str) -> tuple[Incident, str]:
-    return await views.exported_markdown(
-        session=session, procedure=context.procedure.procedure, ref=ref, today=context.clock.now().date()
+async def _exported(session: AsyncSession, context: AppContext, ref: str, user: User) -> tuple[Incident, str]:
+    exported = await views.exported_markdown(
+        session=session,
+        procedure=context.procedure.procedure,
+        ref=ref,
+        viewer=_viewer(user, context),
+        today=context.clock.now().date(),
     )
+    await log_read(db=context.db, incident=exported[0], reader=user, via="export", now=context.clock.now())
+    return exported
 
 
 @router.get("/export.md", response_class=Response, responses=media_response("text/markdown", "The review"))
 async def export_markdown(
-    ref: str, _user: InternalReader, session: ReadSession, context: ContextDep
+    ref: str, user: InternalReader, session: ReadSession, context: ContextDep
 ) -> Response:
-    incident, text = await _exported(session, context, ref)
+    incident, text = await _exported(session, context, ref, user)
     slug = f"review-INC-{incident.id}.md"
     headers = {"Content-Disposition": f'inline; filename="{slug}"'}
     return Response(text, media_type="text/markdown; charset=utf-8", headers=headers)
@@ -164,10 +177,10 @@ async def export_markdown(
 
 @router.get("/export.html", response_class=HTMLResponse)
 async def export_html(
-    ref: str, _user: InternalReader, session: ReadSession, context: ContextDep
+    ref: str, user: InternalReader, session: ReadSession, context: ContextDep
 ) -> HTMLResponse:
     """A standalone page with print CSS inline; sent as a download, since it carries its own styles."""
-    incident, text = await _exported(session, context, ref)
+    incident, text = await _exported(session, context, ref, user)
     headers = {"Content-Disposition": f'attachment; filename="review-INC-{incident.id}.html"'}
     return HTMLResponse(incident_review_html(incident, text), headers=headers)
 
@@ -177,9 +190,9 @@ async def export_html(
     response_class=Response,
     responses=media_response("application/pdf", "The review as A4 pages") | problem_responses(503),
 )
-async def export_pdf(ref: str, _user: InternalReader, session: ReadSession, context: ContextDep) -> Response:
+async def export_pdf(ref: str, user: InternalReader, session: ReadSession, context: ContextDep) -> Response:
     """The HTML export laid out as an A4 PDF (503 where the server lacks the Pango library)."""
-    incident, text = await _exported(session, context, ref)
+    incident, text = await _exported(session, context, ref, user)
     pdf = await review_pdf(incident_review_html(incident, text))
     headers = {"Content-Disposition": f'attachment; filename="review-INC-{incident.id}.pdf"'}
     return Response(pdf, media_type="application/pdf", headers=headers)
@@ -189,7 +202,7 @@ async def export_pdf(ref: str, _user: InternalReader, session: ReadSession, cont
 async def add_item(
     ref: str, body: ActionItemCreate, user: IncidentWriter, session: WriteSession, context: ContextDep
 ) -> ActionItemOut:
-    incident = await get_incident(session=session, ref=ref, for_update=True)
+    incident = await get_incident(session=session, ref=ref, viewer=_viewer(user, context), for_update=True)
     now = context.clock.now()
     review, _ = await service.draft_review(
         session=session, procedure=context.procedure.procedure, incident=incident, actor=user, now=now
@@ -202,7 +215,7 @@ async def add_item(
 
 @items_router.get("", response_model=list[ActionItemOut])
 async def list_items(
-    _user: InternalReader,
+    user: InternalReader,
     session: ReadSession,
     context: ContextDep,
     overdue: bool = False,
@@ -215,6 +228,7 @@ async def list_items(
     incident_id = parse_ref(incident) if incident else None
     items = await actions.list_action_items(
         session=session,
+        viewer=_viewer(user, context),
         today=today,
         overdue=overdue,
         owner_id=owner_id,
@@ -229,7 +243,9 @@ async def edit_item(
     item_id: int, body: ActionItemPatch, user: IncidentWriter, session: WriteSession, context: ContextDep
 ) -> ActionItemOut:
     item = await actions.get_action_item(session=session, item_id=item_id)
-    incident = await get_incident(session=session, ref=str(item.incident_id), for_update=True)
+    incident = await get_incident(
+        session=session, ref=str(item.incident_id), viewer=_viewer(user, context), for_update=True
+    )
     now = context.clock.now()
     await actions.update_action_item(
         session=session, incident=incident, item=item, patch=body, actor=user, now=now

@@ -11,6 +11,7 @@ from warroom.auth.models import User
 from warroom.incidents.domain import incident_ref
 from warroom.incidents.models import Incident
 from warroom.incidents.service import get_incident
+from warroom.incidents.visibility import SYSTEM, Viewer
 from warroom.procedure.schemas import Procedure
 from warroom.reviews import actions, domain, service
 from warroom.reviews.models import ActionItem, Review
@@ -46,7 +47,9 @@ async def review_out(
     *, session: AsyncSession, procedure: Procedure, incident: Incident, review: Review, today: date
 ) -> ReviewOut:
     reviewers = await emails(session, set(await service.reviewer_ids(session=session, review=review)))
-    items = await actions.list_action_items(session=session, today=today, incident_id=incident.id)
+    items = await actions.list_action_items(
+        session=session, viewer=SYSTEM, today=today, incident_id=incident.id
+    )  # the caller already checked the incident
     services = await service.services_of(session=session, incident_id=incident.id)
     return ReviewOut(
         incident=incident_ref(incident.id),
@@ -119,10 +122,10 @@ def _status(item: ActionItemOut) -> str:
 
 
 async def exported_markdown(
-    *, session: AsyncSession, procedure: Procedure, ref: str, today: date
+    *, session: AsyncSession, procedure: Procedure, ref: str, viewer: Viewer, today: date
 ) -> tuple[Incident, str]:
     """The incident and its review as Markdown: what every export (Markdown, HTML, PDF) starts from."""
-    incident = await get_incident(session=session, ref=ref)
+    incident = await get_incident(session=session, ref=ref, viewer=viewer)
     review = await service.get_review(session=session, incident=incident)
     text = await review_markdown(
         session=session, procedure=procedure, incident=incident, review=review, today=today

@@ -11,6 +11,7 @@ from warroom.auth.models import User
 from warroom.context import AppContext
 from warroom.deps import CatalogWriter, ContextDep, IncidentWriter, InternalReader, ReadSession, WriteSession
 from warroom.incidents.domain import incident_ref
+from warroom.incidents.visibility import viewer_of
 from warroom.problems import problem_responses
 from warroom.statuspage import components as catalog
 from warroom.statuspage import service, subscribers
@@ -37,7 +38,8 @@ router = APIRouter(prefix="/api/v1/status-page", tags=["status page"])
 
 
 def _ctx(context: AppContext, user: User) -> service.Ctx:
-    return service.Ctx(actor=user, now=context.clock.now(), page=page_info(context.settings))
+    viewer = viewer_of(user, context.procedure.procedure)
+    return service.Ctx(actor=user, now=context.clock.now(), page=page_info(context.settings), viewer=viewer)
 
 
 async def _component_out(session: AsyncSession, row: StatusComponent) -> ComponentOut:

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from warroom.auth.models import User
 from warroom.errors import Conflict, NotFound, invalid
 from warroom.incidents.service import get_incident
+from warroom.incidents.visibility import SYSTEM, Viewer
 from warroom.statuspage import domain, notices
 from warroom.statuspage.components import get_component, set_status
 from warroom.statuspage.models import StatusIncident, StatusIncidentComponent, StatusIncidentUpdate
@@ -38,6 +39,7 @@ class Ctx:
     actor: Actor
     now: datetime
     page: PageInfo
+    viewer: Viewer = SYSTEM  # whose eyes an incident reference is resolved with (a user's, from the API)
 
 
 async def get_status_incident(
@@ -58,11 +60,11 @@ async def list_status_incidents(
     return list((await session.scalars(query)).all())
 
 
-async def _linked_incident_id(session: AsyncSession, ref: str | None) -> int | None:
+async def _linked_incident_id(session: AsyncSession, ref: str | None, viewer: Viewer) -> int | None:
     if not ref:
         return None
     try:
-        return (await get_incident(session=session, ref=ref)).id
+        return (await get_incident(session=session, ref=ref, viewer=viewer)).id
     except NotFound as error:
         raise invalid("incident", error.detail) from None
 
@@ -75,7 +77,7 @@ async def create_incident(*, session: AsyncSession, data: IncidentCreate, ctx: C
         name=data.name,
         status=data.status,
         impact=domain.check_impact(data.impact),
-        incident_id=await _linked_incident_id(session, data.incident),
+        incident_id=await _linked_incident_id(session, data.incident, ctx.viewer),
         created_at=ctx.now,
         updated_at=ctx.now,
         started_at=data.started_at or ctx.now,
@@ -244,7 +246,9 @@ async def _after_update(
 ) -> None:
     await notices.stage_notices(session=session, update=update, now=ctx.now)
     if item.incident_id is not None:
-        incident = await get_incident(session=session, ref=str(item.incident_id), for_update=True)
+        incident = await get_incident(
+            session=session, ref=str(item.incident_id), viewer=SYSTEM, for_update=True
+        )  # linked by someone who could see it
         await record(
             session,
             incident,
@@ -266,7 +270,7 @@ async def create_maintenance(*, session: AsyncSession, data: MaintenanceCreate, 
         name=data.name,
         status="scheduled",
         impact="maintenance",
-        incident_id=await _linked_incident_id(session, data.incident),
+        incident_id=await _linked_incident_id(session, data.incident, ctx.viewer),
         created_at=ctx.now,
         updated_at=ctx.now,
         published_at=ctx.now,

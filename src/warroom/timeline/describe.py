@@ -175,6 +175,12 @@ DESCRIBERS: dict[str, Describer] = {
     EventKind.updated: _updated,
     EventKind.services_changed: _services,
     EventKind.paged: _paged,
+    EventKind.restriction_changed: lambda d, _n: (
+        "Restricted to participants" if d.get("restricted") else "No longer restricted",
+        "",
+    ),
+    EventKind.participant_added: lambda d, _n: (f"Participant added: {d.get('user')}", ""),
+    EventKind.accessed: lambda d, _n: (f"Opened by {d.get('user')}", str(d.get("via") or "")),
     EventKind.status_page_updated: lambda d, _n: (
         f"Status page {d.get('page_kind', 'incident')} #{d.get('status_incident_id')}: {d.get('status')}",
         str(d.get("url") or ""),

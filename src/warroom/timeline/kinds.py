@@ -32,6 +32,10 @@ class EventKind(StrEnum):
     task_updated = "task_updated"
     link_added = "link_added"
     link_removed = "link_removed"
+    # Who may see a restricted incident, and who looked (the access log).
+    restriction_changed = "restriction_changed"
+    participant_added = "participant_added"
+    accessed = "accessed"
     # Communication.
     note = "note"
     stakeholder_update = "stakeholder_update"

@@ -6,11 +6,14 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.alerts.incident_notes import note_on_incident
 from warroom.alerts.models import Alert, AlertEvent
 from warroom.auth.models import User
 from warroom.deps import ContextDep
+from warroom.incidents.models import Incident
 from warroom.paging.acklinks import BadLink, read_token
 from warroom.paging.engine import stop_paging
 from warroom.paging.models import Escalation
@@ -25,8 +28,23 @@ PAGES: dict[int | str, dict[str, Any]] = {
 }
 
 
+async def alert_title(session: AsyncSession, alert: Alert) -> str:
+    """What the link's page calls the alert: anyone holding the link reads it, so an alert on a restricted
+    incident is named only as that."""
+    if alert.incident_id is None:
+        return alert.title
+    restricted = await session.scalar(select(Incident.restricted).where(Incident.id == alert.incident_id))
+    return f"Alert on restricted incident INC-{alert.incident_id}" if restricted else alert.title
+
+
 def _page(
-    request: Request, detail: str, status: int = 200, *, alert: Alert | None = None, confirm: bool = False
+    request: Request,
+    detail: str,
+    status: int = 200,
+    *,
+    alert: Alert | None = None,
+    named: str = "",
+    confirm: bool = False,
 ) -> Response:
     """The link's page in the UI's look (styles, phone layout, security headers); nobody is signed in."""
     heading = "Acknowledge link" if status < 400 else "This link does not work"
@@ -35,10 +53,11 @@ def _page(
         "ack.html",
         status=status,
         alert=alert,
+        alert_title=named,
         confirm=confirm,
         heading=heading,
         detail=detail,
-        title=alert.title if alert else heading,
+        title=named or heading,
     )
 
 
@@ -54,11 +73,12 @@ async def confirm(token: str, request: Request, context: ContextDep) -> Response
     async with context.db.read() as session:
         escalation = await session.get(Escalation, escalation_id)
         alert = await session.get(Alert, escalation.alert_id) if escalation else None
+        named = await alert_title(session, alert) if alert else ""
     if alert is None:
         return _page(request, "This alert no longer exists.", 404)
     if alert.status != "triggered":
-        return _page(request, _settled(alert), alert=alert)
-    return _page(request, "", alert=alert, confirm=True)
+        return _page(request, _settled(alert), alert=alert, named=named)
+    return _page(request, "", alert=alert, named=named, confirm=True)
 
 
 def _settled(alert: Alert) -> str:
@@ -83,6 +103,7 @@ async def acknowledge(token: str, request: Request, context: ContextDep) -> Resp
         user = await session.get(User, user_id)
         if alert is None or user is None:
             return _page(request, "This alert no longer exists.", 404)
+        named = await alert_title(session, alert)
         if alert.status == "triggered":
             alert.status, alert.acknowledged_at, alert.acknowledged_by = "acknowledged", now, user.email
             session.add(
@@ -102,4 +123,4 @@ async def acknowledge(token: str, request: Request, context: ContextDep) -> Resp
                 session=session, alert_ids=[alert.id], state="acknowledged", actor=user.email, now=now
             )
         await session.commit()
-    return _page(request, f"Acknowledged by {user.email}. Paging stopped.", alert=alert)
+    return _page(request, f"Acknowledged by {user.email}. Paging stopped.", alert=alert, named=named)

@@ -22,6 +22,7 @@ from warroom.deps import ContextDep
 from warroom.errors import Conflict, InvalidInput, NotFound, invalid
 from warroom.inbound import row_id
 from warroom.incidents.service import get_incident
+from warroom.incidents.visibility import viewer_of
 from warroom.web.deps import PageInternal, PageWriter, csrf_checked, form_data, writing
 from warroom.web.forms import FormState, refused, text
 from warroom.web.render import redirect, render, safe_next
@@ -153,7 +154,8 @@ async def attach(alert_id: int, request: Request, user: PageWriter, context: Con
             if not wanted:
                 raise invalid("incident", "give the incident, like INC-12")
             try:
-                incident = await get_incident(session=session, ref=wanted, for_update=True)
+                viewer = viewer_of(user, context.procedure.procedure)
+                incident = await get_incident(session=session, ref=wanted, viewer=viewer, for_update=True)
             except NotFound as error:
                 raise invalid("incident", error.detail) from None
             await alerts.attach(

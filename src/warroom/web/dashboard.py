@@ -19,6 +19,7 @@ from warroom.auth.models import User
 from warroom.deps import ContextDep
 from warroom.incidents import service, views
 from warroom.incidents.schemas import IncidentOut
+from warroom.incidents.visibility import viewer_of
 from warroom.oncall.domain import Span
 from warroom.oncall.service import on_call_everywhere
 from warroom.procedure.loader import LoadedProcedure
@@ -64,7 +65,11 @@ async def _incidents(
     user: User,
 ) -> tuple[list[tuple[IncidentOut, int]], int]:
     rows, total = await service.list_incidents(
-        session=session, filters=service.IncidentFilter(status=statuses), limit=limit, offset=0
+        session=session,
+        viewer=viewer_of(user, loaded.procedure),
+        filters=service.IncidentFilter(status=statuses),
+        limit=limit,
+        offset=0,
     )
     shown = await views.incidents_out(
         session=session,
@@ -103,7 +108,9 @@ async def load_dashboard(
         )
         board.alerts = await alert_views.alerts_out(session, rows)
         board.on_call = await _on_call(session, now)
-        items = await actions.list_action_items(session=session, today=now.date(), overdue=True)
+        items = await actions.list_action_items(
+            session=session, viewer=viewer_of(user, loaded.procedure), today=now.date(), overdue=True
+        )
         board.overdue = await review_views.action_items_out(session, items[:OVERDUE_SHOWN], now.date())
     return board
 

@@ -85,6 +85,7 @@ def _incident_data(values: FormValues, now: datetime) -> IncidentCreate:
             summary=text(values, "summary"),
             customer_impact=text(values, "customer_impact"),
             services=as_list(values, "services"),
+            restricted=text(values, "restricted") == "1",
             impact_started_at=now - timedelta(minutes=minutes) if minutes is not None else None,
         )
     except ValidationError as error:

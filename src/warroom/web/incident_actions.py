@@ -22,6 +22,7 @@ from warroom.errors import Conflict, InvalidInput, NotFound, invalid
 from warroom.incidents import collaboration, service
 from warroom.incidents.models import Incident
 from warroom.incidents.schemas import IncidentPatch, TaskCreate, TaskPatch, UpdateCreate
+from warroom.incidents.visibility import viewer_of
 from warroom.web.deps import PageWriter, csrf_checked, form_data, writing
 from warroom.web.forms import FormValues, as_list, refused, text
 from warroom.web.incident_pages import canonical, show_incident
@@ -46,7 +47,9 @@ async def act(
     """Run `change` on the locked incident; on success redirect (PRG), on refusal show the form again."""
     try:
         async with writing(context) as session:
-            incident = await service.get_incident(session=session, ref=ref, for_update=True)
+            incident = await service.get_incident(
+                session=session, ref=ref, viewer=viewer_of(user, context.procedure.procedure), for_update=True
+            )
             await change(session, incident)
     except (InvalidInput, Conflict, ValidationError) as error:
         state = refused(values, error, renames=renames)
@@ -98,6 +101,22 @@ async def change_severity(ref: str, request: Request, user: PageWriter, context:
         )
 
     return await act(request, context, user, ref, "severity", change, values=values, done="Severity changed")
+
+
+@router.post("/incidents/{ref}/restriction")
+async def change_restriction(ref: str, request: Request, user: PageWriter, context: ContextDep) -> Response:
+    """Restrict the incident to its participants, or lift it: its commander or an admin (else 403)."""
+    values = await form_data(request)
+
+    async def change(session: AsyncSession, incident: Incident) -> None:
+        patch = IncidentPatch(restricted=text(values, "restricted") == "1")
+        await service.update_incident(
+            session=session, loaded=context.procedure, actor=user, incident=incident, patch=patch,
+            now=context.clock.now(),
+        )  # fmt: skip
+
+    done = "Restricted to participants" if text(values, "restricted") == "1" else "No longer restricted"
+    return await act(request, context, user, ref, "restriction", change, values=values, done=done)
 
 
 @router.post("/incidents/{ref}/phase")

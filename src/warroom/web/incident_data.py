@@ -19,6 +19,7 @@ from warroom.comms import service as comms
 from warroom.incidents import collaboration, service, views
 from warroom.incidents.models import Incident
 from warroom.incidents.schemas import IncidentOut, RoleHolding, TaskOut, UpdateOut
+from warroom.incidents.visibility import viewer_of
 from warroom.procedure.comms_schema import Audience
 from warroom.procedure.loader import LoadedProcedure
 from warroom.procedure.schemas import Phase, Procedure, Role
@@ -80,7 +81,7 @@ async def load_incident_page(
     now: datetime,
     everything: bool = False,
 ) -> IncidentPage:
-    incident = await service.get_incident(session=session, ref=ref)
+    incident = await service.get_incident(session=session, ref=ref, viewer=viewer_of(user, loaded.procedure))
     internal = allows(user.role, Permission.incident_internal)
     (shown,) = await views.incidents_out(
         session=session, loaded=loaded, incidents=[incident], now=now, show_roles=internal

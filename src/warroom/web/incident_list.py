@@ -13,6 +13,7 @@ from warroom.auth.domain import Permission, allows
 from warroom.deps import ContextDep
 from warroom.inbound import row_id
 from warroom.incidents import service, views
+from warroom.incidents.visibility import viewer_of
 from warroom.web.deps import PageReader
 from warroom.web.incident_data import severity_rank
 from warroom.web.render import render
@@ -57,7 +58,11 @@ async def incident_list(request: Request, user: PageReader, context: ContextDep)
     filters = service.IncidentFilter(status=query.status, severity=query.severity, text=query.q or None)
     async with context.db.read() as session:
         rows, total = await service.list_incidents(
-            session=session, filters=filters, limit=PAGE_SIZE, offset=query.offset
+            session=session,
+            viewer=viewer_of(user, procedure),
+            filters=filters,
+            limit=PAGE_SIZE,
+            offset=query.offset,
         )
         shown = await views.incidents_out(
             session=session,

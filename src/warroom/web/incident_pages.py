@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from warroom.auth.models import User
 from warroom.context import AppContext
 from warroom.deps import ContextDep
+from warroom.incidents.access import log_read
 from warroom.incidents.domain import incident_ref
 from warroom.web.deps import PageReader, csrf_checked
 from warroom.web.forms import FormState
@@ -39,6 +40,8 @@ async def show_incident(
             now=now,
             everything=request.query_params.get("timeline") == "all",
         )
+    if not request.query_params.get("fragment"):  # the live page's own refreshes are not new reads
+        await log_read(db=context.db, incident=page.incident, reader=user, via="web", now=now)
     template = "incident_regions.html" if request.query_params.get("fragment") else "incident.html"
     return render(
         request,

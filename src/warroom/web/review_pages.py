@@ -12,12 +12,15 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from warroom.auth.models import User
 from warroom.context import AppContext
 from warroom.deps import ContextDep
 from warroom.errors import DomainError, NotFound
 from warroom.inbound import row_id
+from warroom.incidents.access import log_read
 from warroom.incidents.models import Incident
 from warroom.incidents.service import get_incident
+from warroom.incidents.visibility import viewer_of
 from warroom.reviews import actions, service, views
 from warroom.reviews.html_export import incident_review_html
 from warroom.reviews.models import ACTION_STATUSES, ACTION_TYPES, Review
@@ -41,7 +44,9 @@ LIST_FIELDS = ("five_whys", "contributing_factors")
 async def review_page(ref: str, request: Request, user: PageInternal, context: ContextDep) -> Response:
     today = context.clock.now().date()
     async with context.db.read() as session:
-        incident = await get_incident(session=session, ref=ref)
+        incident = await get_incident(
+            session=session, ref=ref, viewer=viewer_of(user, context.procedure.procedure)
+        )
         review = await service.find_review(session=session, incident_id=incident.id)
         shown = lines = None
         if review is not None:
@@ -69,8 +74,13 @@ async def review_export(ref: str, kind: str, user: PageInternal, context: Contex
         raise NotFound(f"no export as {kind!r}; use review.md, review.html or review.pdf")
     async with context.db.read() as session:
         incident, body = await views.exported_markdown(
-            session=session, procedure=context.procedure.procedure, ref=ref, today=context.clock.now().date()
+            session=session,
+            procedure=context.procedure.procedure,
+            ref=ref,
+            viewer=viewer_of(user, context.procedure.procedure),
+            today=context.clock.now().date(),
         )
+    await log_read(db=context.db, incident=incident, reader=user, via="export", now=context.clock.now())
     if kind == "md":
         return PlainTextResponse(body, media_type="text/markdown; charset=utf-8")
     page = incident_review_html(incident, body)
@@ -80,13 +90,18 @@ async def review_export(ref: str, kind: str, user: PageInternal, context: Contex
     return HTMLResponse(page, headers=download)
 
 
-async def _act(request: Request, context: AppContext, ref: str, change: Change, done: str) -> Response:
+async def _act(
+    request: Request, context: AppContext, user: User, ref: str, change: Change, done: str
+) -> Response:
     here = f"/incidents/{canonical(ref)}/review"
+    viewer = viewer_of(user, context.procedure.procedure)
     try:
         async with writing(context) as session:
-            incident = await get_incident(session=session, ref=ref, for_update=True)
+            incident = await get_incident(session=session, ref=ref, viewer=viewer, for_update=True)
             review = await service.get_review(session=session, incident=incident)
             await change(session, incident, review)
+    except NotFound:
+        raise  # an incident this user may not see does not exist: a 404, never a flash saying so
     except DomainError as error:
         return redirect(request, here, flash=error.detail, tone="error")
     except ValidationError as error:
@@ -98,7 +113,9 @@ async def _act(request: Request, context: AppContext, ref: str, change: Change, 
 @router.post("/incidents/{ref}/review/draft")
 async def draft(ref: str, request: Request, user: PageWriter, context: ContextDep) -> Response:
     async with writing(context) as session:
-        incident = await get_incident(session=session, ref=ref, for_update=True)
+        incident = await get_incident(
+            session=session, ref=ref, viewer=viewer_of(user, context.procedure.procedure), for_update=True
+        )
         await service.draft_review(
             session=session,
             procedure=context.procedure.procedure,
@@ -132,7 +149,7 @@ async def edit(ref: str, request: Request, user: PageWriter, context: ContextDep
             now=context.clock.now(),
         )  # fmt: skip
 
-    return await _act(request, context, ref, change, "Review saved")
+    return await _act(request, context, user, ref, change, "Review saved")
 
 
 CURATION = {
@@ -160,7 +177,7 @@ async def curate(ref: str, seq: int, request: Request, user: PageWriter, context
             session=session, review=review, seq=seq, patch=patch, actor=user, now=context.clock.now()
         )
 
-    return await _act(request, context, ref, change, f"Timeline event #{seq} updated")
+    return await _act(request, context, user, ref, change, f"Timeline event #{seq} updated")
 
 
 @router.post("/incidents/{ref}/review/notes")
@@ -172,7 +189,7 @@ async def note(ref: str, request: Request, user: PageWriter, context: ContextDep
         data = NoteCreate.model_validate({"at": at, "note": text(values, "note")})
         await service.add_note(session=session, review=review, data=data, actor=user, now=context.clock.now())
 
-    return await _act(request, context, ref, change, "Note added to the review timeline")
+    return await _act(request, context, user, ref, change, "Note added to the review timeline")
 
 
 @router.post("/incidents/{ref}/review/reviewers")
@@ -185,7 +202,7 @@ async def reviewer(ref: str, request: Request, user: PageWriter, context: Contex
             now=context.clock.now(),
         )  # fmt: skip
 
-    return await _act(request, context, ref, change, "Reviewer added")
+    return await _act(request, context, user, ref, change, "Reviewer added")
 
 
 @router.post("/incidents/{ref}/review/status")
@@ -202,7 +219,7 @@ async def status(ref: str, request: Request, user: PageWriter, context: ContextD
             now=context.clock.now(),
         )
 
-    return await _act(request, context, ref, change, f"Review is now {target.replace('_', ' ')}")
+    return await _act(request, context, user, ref, change, f"Review is now {target.replace('_', ' ')}")
 
 
 @router.post("/incidents/{ref}/review/action-items")
@@ -216,7 +233,7 @@ async def action_item(ref: str, request: Request, user: PageWriter, context: Con
             session=session, incident=incident, review=review, data=data, actor=user, now=context.clock.now()
         )
 
-    return await _act(request, context, ref, change, "Action item added")
+    return await _act(request, context, user, ref, change, "Action item added")
 
 
 @router.post("/incidents/{ref}/review/action-items/{item_id}")
@@ -235,4 +252,4 @@ async def action_item_status(
             session=session, incident=incident, item=item, patch=patch, actor=user, now=context.clock.now()
         )
 
-    return await _act(request, context, ref, change, "Action item updated")
+    return await _act(request, context, user, ref, change, "Action item updated")

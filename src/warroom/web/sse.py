@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from jinja2 import Template
+from sqlalchemy import select
 
 from warroom.auth.domain import Permission, allows
 from warroom.auth.models import User
@@ -27,6 +28,8 @@ from warroom.context import AppContext
 from warroom.deps import ContextDep
 from warroom.inbound import row_id
 from warroom.incidents import service
+from warroom.incidents.models import Incident
+from warroom.incidents.visibility import Viewer, viewer_of, visible_to
 from warroom.web.deps import OptionalUser
 from warroom.web.incident_data import new_events
 from warroom.web.live import STOP, Change
@@ -103,19 +106,27 @@ class Watch:
 class IncidentWatch(Watch):
     min_gap = 0.0
 
-    def __init__(self, incident_id: int, after: int, internal: bool, template: Template) -> None:
+    def __init__(
+        self, incident_id: int, after: int, internal: bool, template: Template, viewer: Viewer
+    ) -> None:
         self.incident_id, self.after, self.internal = incident_id, after, internal
-        self.template = template
+        self.template, self.viewer = template, viewer
 
     async def catch_up(self, context: AppContext) -> AsyncIterator[str]:
         async for chunk in self._events(context):
             yield chunk
 
     async def on(self, context: AppContext, changes: list[Change]) -> AsyncIterator[str]:
-        if any(c.incident_id == self.incident_id for c in changes):
+        if any(c.incident_id == self.incident_id for c in changes) and await self._visible(context):
             async for chunk in self._events(context):
                 yield chunk
             yield message("1", event="changed")
+
+    async def _visible(self, context: AppContext) -> bool:
+        """Still visible to the viewer: an incident restricted while its page is open goes quiet."""
+        query = select(Incident.id).where(Incident.id == self.incident_id, visible_to(self.viewer))
+        async with context.db.read() as session:
+            return await session.scalar(query) is not None
 
     async def _events(self, context: AppContext) -> AsyncIterator[str]:
         if not self.internal:
@@ -155,13 +166,15 @@ async def incident_stream(
     if refused is not None or user is None:
         return refused or Response(status_code=401)
     async with context.db.read() as session:
-        incident = await service.get_incident(session=session, ref=ref)
+        viewer = viewer_of(user, context.procedure.procedure)
+        incident = await service.get_incident(session=session, ref=ref, viewer=viewer)
     resume = request.headers.get("last-event-id", "")
     watch = IncidentWatch(
         incident.id,
         row_id(resume) or max(after, 0),
         allows(user.role, Permission.incident_internal),
         web_state(request).templates.get_template("timeline_item.html"),
+        viewer,
     )
     return StreamingResponse(
         _stream(request, context, watch), media_type="text/event-stream", headers=_headers()

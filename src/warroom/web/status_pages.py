@@ -19,6 +19,7 @@ from warroom.context import AppContext
 from warroom.deps import ContextDep
 from warroom.errors import DomainError
 from warroom.incidents.domain import incident_ref
+from warroom.incidents.visibility import viewer_of
 from warroom.statuspage import domain, service
 from warroom.statuspage.models import StatusIncident, StatusSubscriber
 from warroom.statuspage.schemas import IncidentCreate, MaintenanceCreate, UpdateCreate
@@ -55,9 +56,13 @@ async def manage(request: Request, user: PageInternal, context: ContextDep) -> R
 async def _act(request: Request, context: AppContext, user: User, change: Change, done: str) -> Response:
     try:
         async with writing(context) as session:
-            await change(
-                session, service.Ctx(actor=user, now=context.clock.now(), page=page_info(context.settings))
+            ctx = service.Ctx(
+                actor=user,
+                now=context.clock.now(),
+                page=page_info(context.settings),
+                viewer=viewer_of(user, context.procedure.procedure),
             )
+            await change(session, ctx)
     except DomainError as error:
         problems = "; ".join(f"{p.field}: {p.message}" for p in error.problems[:3])
         return redirect(request, HERE, flash=problems or error.detail, tone="error")
