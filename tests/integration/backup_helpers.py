@@ -3,6 +3,7 @@ that is independent of warroom.backup, the audit on a restored copy, and scratch
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -141,3 +142,19 @@ def scratch_postgres() -> Iterator[str]:
     finally:
         with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def keep_noting(url: str, data_dir: Path, stop: asyncio.Event, written: list[int]) -> None:
+    """Append notes to incident 1 as fast as the database takes them until `stop`; `written[0]` counts."""
+    context = runtime().context(Settings(database_url=url, data_dir=data_dir))
+    try:
+        while not stop.is_set():
+            async with context.db.write() as session:
+                owner = await get_incident(session=session, ref="1", for_update=True)
+                await record(session, owner, "writer@test.warroom", EventKind.note,
+                             START + timedelta(seconds=written[0]), text=f"under backup {written[0]}")  # fmt: skip
+                await session.commit()
+            written[0] += 1
+            await asyncio.sleep(0)
+    finally:
+        await context.db.engine.dispose()

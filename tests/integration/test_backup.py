@@ -19,6 +19,7 @@ from tests.integration.backup_helpers import (
     assert_same_rows,
     audit,
     env,
+    keep_noting,
     ok,
     picture,
     scratch_postgres,
@@ -141,3 +142,82 @@ class restored:  # noqa: N801  (a context manager used like a function)
     def __exit__(self, *exc: object) -> None:
         if self.method == "pg_dump":
             self.scratch.__exit__(None, None, None)
+
+
+@pytest.mark.parametrize("method", ["auto", "export"])
+async def test_a_backup_taken_while_a_writer_inserts_restores_to_a_consistent_state(
+    db_url: str, other_url: str, data_dir: Path, tmp_path: Path, method: str
+) -> None:
+    await asyncio.to_thread(load_demo, db_url, data_dir)
+    demo_events = 34
+    stop, written = asyncio.Event(), [0]
+    writer = asyncio.create_task(keep_noting(db_url, data_dir, stop, written))
+    try:
+        while written[0] < 20:  # the writer is up and committing before the backup starts
+            await asyncio.sleep(0.01)
+        before = written[0]
+        out = tmp_path / "live.backup"
+        backup = await asyncio.create_subprocess_exec(
+            str(WARROOM), "backup", str(out), "--method", method,
+            env=child_env({"WARROOM_DATABASE_URL": db_url, "WARROOM_DATA_DIR": str(data_dir)}),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        stdout, stderr = await asyncio.wait_for(backup.communicate(), timeout=120)
+        after = written[0]
+    finally:
+        stop.set()
+        await writer
+    assert backup.returncode == 0, stderr.decode()
+    used = plain(stdout.decode()).rsplit(", ", 1)[1].rstrip(")")
+    with restored(used, out, other_url, data_dir) as restored_url:
+        incidents, events, broken = await audit(restored_url)
+    assert (incidents, broken) == (1, [])
+    # The snapshot fell while the writer wrote: some of its events are in, the later ones not.
+    assert demo_events + before < events < demo_events + after, (before, events - demo_events, after)
+
+
+def test_bad_input_is_one_line_changes_nothing_and_exits_non_zero(
+    db_url: str, other_url: str, data_dir: Path, tmp_path: Path, organisation: dict[str, object]
+) -> None:
+    good = tmp_path / "good.jsonl"
+    ok(["export", str(good)], db_url, data_dir)
+    lines = good.read_bytes().split(b"\n")
+    header = json.loads(lines[0])
+    packed = gzip.compress(good.read_bytes())
+
+    def variant(name: str, content: bytes) -> Path:
+        path = tmp_path / name
+        path.write_bytes(content)
+        return path
+
+    def with_header(**changes: object) -> bytes:
+        return b"\n".join([json.dumps({**header, **changes}).encode(), *lines[1:]])
+
+    cases = {
+        "cut at a line": (variant("cut.jsonl", b"\n".join(lines[:-40]) + b"\n"), "the file was cut or altered"),
+        "cut mid-line": (variant("mid.jsonl", good.read_bytes()[:-1500]), "is not a row of a known table"),
+        "cut gzip": (variant("cut.jsonl.gz", packed[: len(packed) // 2]), "the file is truncated or corrupt"),
+        "wrong version": (variant("v2.jsonl", with_header(version=2)), "format version 2 is not supported"),
+        "other revision": (variant("r.jsonl", with_header(revision="0009")), "at revision 0009 but the data"),
+        "not an export": (variant("notes.txt", b"hello\n"), "not a warroom export"),
+        "missing": (tmp_path / "nowhere.jsonl", "no such file"),
+    }
+    target_before = picture(other_url)
+    for case, (path, reason) in cases.items():
+        error = one_line_failure(["import", str(path)], other_url, data_dir)
+        assert reason in error, (case, error)
+        assert picture(other_url) == target_before, case
+
+    error = one_line_failure(["import", str(good)], db_url, data_dir)  # the source: not empty
+    assert "the target database is not empty" in error
+    assert_same_rows(organisation, picture(db_url))
+    error = one_line_failure(["backup", str(good)], db_url, data_dir)
+    assert error == f"error: {good} already exists; choose a new name (a backup never overwrites)"
+    assert good.read_bytes().split(b"\n") == lines
+
+
+def one_line_failure(args: list[str], db_url: str, data_dir: Path) -> str:
+    done = run_cli(args, {"WARROOM_DATABASE_URL": db_url, "WARROOM_DATA_DIR": str(data_dir)})
+    assert done.returncode == 1, (args, done.stdout, done.stderr)
+    assert done.stdout == "" and len(done.stderr.strip().splitlines()) == 1, (args, done.stderr)
+    return plain(done.stderr)
