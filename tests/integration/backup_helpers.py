@@ -31,7 +31,7 @@ AWKWARD_HEADERS = {
     "small": -(2**63),
     "huge": 2**80,
     "tenth": 0.1,
-    "text": "Zürich ☃ \"quoted\" \\ \u2028",
+    "text": 'Zürich ☃ "quoted" \\ \u2028',
     "nested": {"list": [1, None, True, False, {"empty": {}}]},
 }
 
@@ -84,14 +84,31 @@ def add_awkward_rows(url: str) -> None:
                "state": "pending", "attempts": 0, "due_at": START, "created_at": START}  # fmt: skip
     run_sql(
         url,
-        raw.insert().values(request_id="r-1", integration_id=1, received_at=START, content_type="x/y",
-                            headers=AWKWARD_HEADERS, body=bytes(range(256)), route=sa.JSON.NULL,
-                            result=[]),  # fmt: skip
+        raw.insert().values(
+            request_id="r-1",
+            integration_id=1,
+            received_at=START,
+            content_type="x/y",
+            headers=AWKWARD_HEADERS,
+            body=bytes(range(256)),
+            route=sa.JSON.NULL,
+            result=[],
+        ),  # fmt: skip
         messages.insert().values(idempotency_key="sql-null", payload=sa.null(), **message),
         messages.insert().values(idempotency_key="json-null", payload=sa.JSON.NULL, **message),
-        components.insert().values(id=100, is_group=True, name="Later group", description="", position=9,
-                                   status="operational", showcase=False, only_show_if_degraded=False,
-                                   start_date=START.date(), created_at=START, updated_at=START),  # fmt: skip
+        components.insert().values(
+            id=100,
+            is_group=True,
+            name="Later group",
+            description="",
+            position=9,
+            status="operational",
+            showcase=False,
+            only_show_if_degraded=False,
+            start_date=START.date(),
+            created_at=START,
+            updated_at=START,
+        ),  # fmt: skip
         components.update().where(components.c.id == 2).values(group_id=100),
         tables["services"].update().where(tables["services"].c.id == 1).values(cost_per_minute=1 / 3),
     )
@@ -105,7 +122,9 @@ def picture(url: str) -> dict[str, Any]:
     try:
         with engine.connect() as conn:
             for table in Base.metadata.sorted_tables:
-                found[table.name] = [dict(r._mapping) for r in conn.execute(table.select().order_by(table.c.id))]
+                found[table.name] = [
+                    dict(r._mapping) for r in conn.execute(table.select().order_by(table.c.id))
+                ]
                 for column in (c for c in table.columns if isinstance(c.type, sa.JSON)):
                     null_ids = conn.execute(sa.select(table.c.id).where(column.is_(None))).scalars().all()
                     found[f"{table.name}.{column.name} IS NULL"] = sorted(null_ids)

@@ -194,7 +194,10 @@ def test_bad_input_is_one_line_changes_nothing_and_exits_non_zero(
         return b"\n".join([json.dumps({**header, **changes}).encode(), *lines[1:]])
 
     cases = {
-        "cut at a line": (variant("cut.jsonl", b"\n".join(lines[:-40]) + b"\n"), "the file was cut or altered"),
+        "cut at a line": (
+            variant("cut.jsonl", b"\n".join(lines[:-40]) + b"\n"),
+            "the file was cut or altered",
+        ),
         "cut mid-line": (variant("mid.jsonl", good.read_bytes()[:-1500]), "is not a row of a known table"),
         "cut gzip": (variant("cut.jsonl.gz", packed[: len(packed) // 2]), "the file is truncated or corrupt"),
         "wrong version": (variant("v2.jsonl", with_header(version=2)), "format version 2 is not supported"),

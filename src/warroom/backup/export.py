@@ -130,5 +130,7 @@ def export_database(
         with atomic_output(path) as out:
             written = write_export(conn, out, header, on_rows)
             if written != header.total_rows:  # the snapshot rules this out; never keep such a file
-                raise BackupFailed(f"read {written} rows but counted {header.total_rows} in the same snapshot")
+                raise BackupFailed(
+                    f"read {written} rows but counted {header.total_rows} in the same snapshot"
+                )
     return TransferSummary(path, written, len(tables), time.perf_counter() - started, path.stat().st_size)

@@ -37,9 +37,7 @@ def open_export(path: Path) -> Iterator[IO[str]]:
     with open(path, "rb") as probe:
         compressed = probe.read(2) == GZIP_MAGIC
     opened: IO[str] = (
-        gzip.open(path, "rt", encoding="utf-8")
-        if compressed
-        else open(path, encoding="utf-8")  # noqa: SIM115  (closed by the with below)
+        gzip.open(path, "rt", encoding="utf-8") if compressed else open(path, encoding="utf-8")  # noqa: SIM115  (closed by the with below)
     )
     with opened:
         yield opened
@@ -206,7 +204,11 @@ def read_header(lines: IO[str]) -> Header:
 
 
 def import_database(
-    url: str, path: Path, *, on_start: Callable[[int], None] | None = None, on_rows: OnRows = lambda t, n: None
+    url: str,
+    path: Path,
+    *,
+    on_start: Callable[[int], None] | None = None,
+    on_rows: OnRows = lambda t, n: None,
 ) -> TransferSummary:
     """Load an export into the empty database at `url`, all of it or (on any failure) nothing."""
     started = time.perf_counter()

@@ -73,7 +73,8 @@ def _summary(verb: str, summary: TransferSummary) -> str:
 def backup(
     out_path: Annotated[Path, typer.Argument(metavar="OUT", help="The file to write (never overwritten).")],
     method: Annotated[
-        Method, typer.Option(help="auto: SQLite's backup API, or pg_dump if it can read the server, else export.")
+        Method,
+        typer.Option(help="auto: SQLite's backup API, or pg_dump if it can read the server, else export."),
     ] = Method.AUTO,
 ) -> None:
     """A consistent copy of the live database, taken while the server runs."""
@@ -83,11 +84,15 @@ def backup(
             url, out_path, method=method, now=SystemClock().now(), on_start=on_start, on_rows=on_rows
         )
     note = f"; {result.note}" if result.note else ""
-    out.print(f"backup written: {result.path} ({_size(result.bytes)}, {result.method}{note})", highlight=False)
+    out.print(
+        f"backup written: {result.path} ({_size(result.bytes)}, {result.method}{note})", highlight=False
+    )
 
 
 def export(
-    out_path: Annotated[Path, typer.Argument(metavar="OUT.jsonl[.gz]", help="The file to write (.gz: gzip).")],
+    out_path: Annotated[
+        Path, typer.Argument(metavar="OUT.jsonl[.gz]", help="The file to write (.gz: gzip).")
+    ],
 ) -> None:
     """Every table as versioned JSON lines, from one snapshot (for `warroom import`, on either database)."""
     url = Settings().resolved_database_url()
