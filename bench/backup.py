@@ -43,10 +43,27 @@ def _events(incident_id: int, count: int) -> tuple[list[dict[str, Any]], str]:
     for seq in range(1, count + 1):
         at = START + timedelta(seconds=incident_id * 10_000 + seq, microseconds=seq)
         data = {"text": f"step {seq} of the response", "links": [seq, seq * 2**40], "ok": seq % 2 == 0}
-        digest = event_hash(incident_id=incident_id, seq=seq, at=at, actor="bench@warroom.local", kind="note",
-                            data=data, prev_hash=prev)  # fmt: skip
-        rows.append({"incident_id": incident_id, "seq": seq, "at": at, "actor": "bench@warroom.local",
-                     "kind": "note", "data": data, "prev_hash": prev, "hash": digest})  # fmt: skip
+        digest = event_hash(
+            incident_id=incident_id,
+            seq=seq,
+            at=at,
+            actor="bench@warroom.local",
+            kind="note",
+            data=data,
+            prev_hash=prev,
+        )
+        rows.append(
+            {
+                "incident_id": incident_id,
+                "seq": seq,
+                "at": at,
+                "actor": "bench@warroom.local",
+                "kind": "note",
+                "data": data,
+                "prev_hash": prev,
+                "hash": digest,
+            }
+        )
         prev = digest
     return rows, prev
 
@@ -60,8 +77,17 @@ def fill(url: str, rows: int) -> None:
         first = int(conn.execute(sa.select(sa.func.max(incidents.c.id))).scalar_one()) + 1
         for incident_id in range(first, first + rows // (EVENTS_PER_INCIDENT + 1)):
             batch, head = _events(incident_id, EVENTS_PER_INCIDENT)
-            conn.execute(incidents.insert().values({**template, "id": incident_id, "title": f"Copy {incident_id}",
-                                                    "timeline_seq": len(batch), "timeline_head": head}))  # fmt: skip
+            conn.execute(
+                incidents.insert().values(
+                    {
+                        **template,
+                        "id": incident_id,
+                        "title": f"Copy {incident_id}",
+                        "timeline_seq": len(batch),
+                        "timeline_head": head,
+                    }
+                )
+            )
             conn.execute(events.insert(), batch)
     engine.dispose()
 

@@ -37,8 +37,13 @@ AWKWARD_HEADERS = {
 
 
 def env(db_url: str, data_dir: Path, **extra: str) -> dict[str, str | None]:
-    return {"WARROOM_DATABASE_URL": db_url, "WARROOM_DATA_DIR": str(data_dir), "WARROOM_PROCEDURE": None,
-            "COLUMNS": "200", **extra}  # fmt: skip
+    return {
+        "WARROOM_DATABASE_URL": db_url,
+        "WARROOM_DATA_DIR": str(data_dir),
+        "WARROOM_PROCEDURE": None,
+        "COLUMNS": "200",
+        **extra,
+    }
 
 
 def ok(args: list[str], db_url: str, data_dir: Path, **extra: str) -> str:
@@ -68,8 +73,14 @@ async def add_notes(url: str, data_dir: Path, count: int, *, incident: str = "1"
         for n in range(count):
             async with context.db.write() as session:
                 owner = await get_incident(session=session, ref=incident, for_update=True)
-                await record(session, owner, "scribe@test.warroom", EventKind.note,
-                             START + timedelta(minutes=n, microseconds=n), text=f"note {n} ☃")  # fmt: skip
+                await record(
+                    session,
+                    owner,
+                    "scribe@test.warroom",
+                    EventKind.note,
+                    START + timedelta(minutes=n, microseconds=n),
+                    text=f"note {n} ☃",
+                )
                 await session.commit()
     finally:
         await context.db.engine.dispose()
@@ -80,8 +91,16 @@ def add_awkward_rows(url: str) -> None:
     JSON, a JSON null document beside an SQL NULL, a float, and a component whose group has a higher id."""
     tables = Base.metadata.tables
     raw, messages, components = tables["raw_events"], tables["outgoing_messages"], tables["status_components"]
-    message = {"channel": "email", "address": "a@example.test", "subject": "s", "body": "b",
-               "state": "pending", "attempts": 0, "due_at": START, "created_at": START}  # fmt: skip
+    message = {
+        "channel": "email",
+        "address": "a@example.test",
+        "subject": "s",
+        "body": "b",
+        "state": "pending",
+        "attempts": 0,
+        "due_at": START,
+        "created_at": START,
+    }
     run_sql(
         url,
         raw.insert().values(
@@ -93,7 +112,7 @@ def add_awkward_rows(url: str) -> None:
             body=bytes(range(256)),
             route=sa.JSON.NULL,
             result=[],
-        ),  # fmt: skip
+        ),
         messages.insert().values(idempotency_key="sql-null", payload=sa.null(), **message),
         messages.insert().values(idempotency_key="json-null", payload=sa.JSON.NULL, **message),
         components.insert().values(
@@ -108,7 +127,7 @@ def add_awkward_rows(url: str) -> None:
             start_date=START.date(),
             created_at=START,
             updated_at=START,
-        ),  # fmt: skip
+        ),
         components.update().where(components.c.id == 2).values(group_id=100),
         tables["services"].update().where(tables["services"].c.id == 1).values(cost_per_minute=1 / 3),
     )
@@ -163,17 +182,28 @@ def scratch_postgres() -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-async def keep_noting(url: str, data_dir: Path, stop: asyncio.Event, written: list[int]) -> None:
-    """Append notes to incident 1 as fast as the database takes them until `stop`; `written[0]` counts."""
+async def keep_noting(
+    url: str, data_dir: Path, stop: asyncio.Event, written: list[int], warm: asyncio.Event
+) -> None:
+    """Append notes to incident 1 as fast as the database takes them until `stop`; `written[0]` counts,
+    and `warm` is set once 20 are in."""
     context = runtime().context(Settings(database_url=url, data_dir=data_dir))
     try:
         while not stop.is_set():
             async with context.db.write() as session:
                 owner = await get_incident(session=session, ref="1", for_update=True)
-                await record(session, owner, "writer@test.warroom", EventKind.note,
-                             START + timedelta(seconds=written[0]), text=f"under backup {written[0]}")  # fmt: skip
+                await record(
+                    session,
+                    owner,
+                    "writer@test.warroom",
+                    EventKind.note,
+                    START + timedelta(seconds=written[0]),
+                    text=f"under backup {written[0]}",
+                )
                 await session.commit()
             written[0] += 1
+            if written[0] >= 20:
+                warm.set()
             await asyncio.sleep(0)
     finally:
         await context.db.engine.dispose()

@@ -18,7 +18,6 @@ from tests.integration.backup_helpers import (
     add_notes,
     assert_same_rows,
     audit,
-    env,
     keep_noting,
     ok,
     picture,
@@ -26,7 +25,6 @@ from tests.integration.backup_helpers import (
 )
 from tests.integration.test_cli_admin import load_demo, scalar
 from tests.process import WARROOM, child_env, plain, run_cli
-from warroom.migrate import upgrade
 
 OTHER = {"sqlite": "postgresql", "postgresql": "sqlite"}
 
@@ -119,7 +117,7 @@ def test_without_pg_dump_the_backup_falls_back_to_the_export(
         empty_all_tables(sqlite_database)
 
 
-class restored:  # noqa: N801  (a context manager used like a function)
+class restored:  # a context manager, named like the function it reads as
     """The database a backup restores to: the SQLite copy itself, pg_restore into a new database, or
     `warroom import` into the other backend's empty one."""
 
@@ -135,8 +133,12 @@ class restored:  # noqa: N801  (a context manager used like a function)
             return self.other_url
         url = self.scratch.__enter__()
         dbname = url.rsplit("/", 1)[1]
-        subprocess.run(["pg_restore", "-h", "127.0.0.1", "-U", "postgres", "-d", dbname, "--no-owner",
-                        str(self.path)], check=True, capture_output=True, timeout=120)  # fmt: skip
+        subprocess.run(
+            ["pg_restore", "-h", "127.0.0.1", "-U", "postgres", "-d", dbname, "--no-owner", str(self.path)],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
         return url
 
     def __exit__(self, *exc: object) -> None:
@@ -150,18 +152,22 @@ async def test_a_backup_taken_while_a_writer_inserts_restores_to_a_consistent_st
 ) -> None:
     await asyncio.to_thread(load_demo, db_url, data_dir)
     demo_events = 34
-    stop, written = asyncio.Event(), [0]
-    writer = asyncio.create_task(keep_noting(db_url, data_dir, stop, written))
+    stop, warm, written = asyncio.Event(), asyncio.Event(), [0]
+    writer = asyncio.create_task(keep_noting(db_url, data_dir, stop, written, warm))
     try:
-        while written[0] < 20:  # the writer is up and committing before the backup starts
-            await asyncio.sleep(0.01)
+        await asyncio.wait_for(warm.wait(), timeout=60)  # the writer commits before the backup starts
         before = written[0]
         out = tmp_path / "live.backup"
         backup = await asyncio.create_subprocess_exec(
-            str(WARROOM), "backup", str(out), "--method", method,
+            str(WARROOM),
+            "backup",
+            str(out),
+            "--method",
+            method,
             env=child_env({"WARROOM_DATABASE_URL": db_url, "WARROOM_DATA_DIR": str(data_dir)}),
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         stdout, stderr = await asyncio.wait_for(backup.communicate(), timeout=120)
         after = written[0]
     finally:

@@ -52,13 +52,12 @@ def atomic_output(path: Path) -> Iterator[IO[str]]:
     if path.exists():
         raise BackupFailed(f"{path} already exists; choose a new name (a backup never overwrites)")
     partial = path.with_name(f".{path.name}.partial")
-    opened: IO[str] = (
-        gzip.open(partial, "wt", encoding="utf-8", compresslevel=6)
-        if path.suffix == ".gz"
-        else open(partial, "w", encoding="utf-8")  # noqa: SIM115  (closed below, renamed only when whole)
-    )
     try:
-        with opened:
+        with (
+            gzip.open(partial, "wt", encoding="utf-8", compresslevel=6)
+            if path.suffix == ".gz"
+            else open(partial, "w", encoding="utf-8")
+        ) as opened:
             yield opened
         os.replace(partial, path)
     finally:
