@@ -13,14 +13,10 @@ from typing import Any
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 
+from warroom.backup.common import BackupFailed
 from warroom.db import SQLITE_BEGIN_OPTION, install_sqlite_pragmas, sync_url
 from warroom.migrate import alembic_config
 from warroom.models import Base
-
-
-class BackupFailed(Exception):
-    """A backup, export or import that did not happen, phrased for the person at the terminal; when it is
-    raised, nothing was written to the target."""
 
 
 def ordered_tables() -> list[sa.Table]:

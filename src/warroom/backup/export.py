@@ -16,7 +16,8 @@ from typing import IO, Any
 import sqlalchemy as sa
 
 from warroom.backup.codec import Encoder, Header, codec_for, is_json
-from warroom.backup.database import BackupFailed, ordered_tables, require_head, row_counts, sync_engine
+from warroom.backup.common import BackupFailed
+from warroom.backup.database import ordered_tables, require_head, row_counts, sync_engine
 
 OnRows = Callable[[str, int], None]  # (table, rows just written): drives a progress bar
 ROWS_PER_FETCH = 2000

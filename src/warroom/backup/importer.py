@@ -16,8 +16,8 @@ from typing import IO, Any
 import sqlalchemy as sa
 
 from warroom.backup.codec import Decoder, FormatError, Header, codec_for, is_json, parse_header
+from warroom.backup.common import BackupFailed
 from warroom.backup.database import (
-    BackupFailed,
     non_empty_tables,
     ordered_tables,
     require_head,

@@ -15,22 +15,15 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from pathlib import Path
 
 import sqlalchemy as sa
 
-from warroom.backup.database import BackupFailed, require_head, sync_engine, url_parts
+from warroom.backup.common import BackupFailed, Method
+from warroom.backup.database import require_head, sync_engine, url_parts
 from warroom.backup.export import OnRows, export_database
 
 PG_DUMP_TIMEOUT_SECONDS = 3600.0
-
-
-class Method(StrEnum):
-    AUTO = "auto"
-    SQLITE = "sqlite-backup-api"
-    PG_DUMP = "pg_dump"
-    EXPORT = "export"
 
 
 @dataclass(frozen=True)

@@ -5,18 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from warroom.backup.database import BackupFailed
-from warroom.backup.export import OnRows, TransferSummary, export_database
-from warroom.backup.importer import import_database
-from warroom.backup.snapshot import Method, take_backup
+from warroom.backup.common import BackupFailed, Method
 from warroom.cli.common import CommandFailed, err, out
 from warroom.clock import SystemClock
 from warroom.config import Settings
+
+if TYPE_CHECKING:
+    from warroom.backup.export import OnRows, TransferSummary
 
 PANEL = "Backups (on the database: WARROOM_DATABASE_URL)"
 
@@ -78,6 +78,8 @@ def backup(
     ] = Method.AUTO,
 ) -> None:
     """A consistent copy of the live database, taken while the server runs."""
+    from warroom.backup.snapshot import take_backup  # here: it loads every table's model and Alembic
+
     url = Settings().resolved_database_url()
     with _one_line_failures(), _progress("backing up") as (on_start, on_rows):
         result = take_backup(
@@ -95,6 +97,8 @@ def export(
     ],
 ) -> None:
     """Every table as versioned JSON lines, from one snapshot (for `warroom import`, on either database)."""
+    from warroom.backup.export import export_database
+
     url = Settings().resolved_database_url()
     with _one_line_failures(), _progress("exporting") as (on_start, on_rows):
         summary = export_database(url, out_path, now=SystemClock().now(), on_start=on_start, on_rows=on_rows)
@@ -105,6 +109,8 @@ def import_(
     in_path: Annotated[Path, typer.Argument(metavar="IN.jsonl[.gz]", help="A file `warroom export` wrote.")],
 ) -> None:
     """Load an export into an empty, migrated database (SQLite or PostgreSQL): all of it or nothing."""
+    from warroom.backup.importer import import_database
+
     url = Settings().resolved_database_url()
     with _one_line_failures(), _progress("importing") as (on_start, on_rows):
         summary = import_database(url, in_path, on_start=on_start, on_rows=on_rows)
