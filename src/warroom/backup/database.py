@@ -38,10 +38,8 @@ def sync_engine(url: str, *, write: bool = False) -> Iterator[sa.Engine]:
     engine = sa.create_engine(sync_url(url))
     if engine.dialect.name == "sqlite":
         install_sqlite_pragmas(engine)
-        if write:
-            engine = engine.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
     try:
-        yield engine
+        yield engine.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"}) if write else engine
     finally:
         engine.dispose()
 

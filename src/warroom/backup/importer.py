@@ -224,7 +224,7 @@ def import_database(
         raise BackupFailed(f"{path}: {error}") from None
     except (EOFError, gzip.BadGzipFile, zlib.error, UnicodeDecodeError) as error:
         raise BackupFailed(f"{path}: the file is truncated or corrupt ({error})") from None
-    except sa.exc.IntegrityError as error:
+    except (sa.exc.IntegrityError, sa.exc.DataError) as error:  # a hand-edited row, say
         reason = str(error.orig).splitlines()[0] if error.orig else "a constraint"
         raise BackupFailed(f"{path}: the database refused a row ({reason}); nothing was imported") from None
     return TransferSummary(

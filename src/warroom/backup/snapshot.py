@@ -20,7 +20,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from warroom.backup.common import BackupFailed, Method
-from warroom.backup.database import require_head, sync_engine, url_parts
+from warroom.backup.database import sync_engine, url_parts
 from warroom.backup.export import OnRows, export_database
 
 PG_DUMP_TIMEOUT_SECONDS = 3600.0
@@ -107,11 +107,6 @@ def run_pg_dump(pg_dump: str, url: str, out: Path) -> BackupResult:
     return BackupResult(out, out.stat().st_size, Method.PG_DUMP)
 
 
-def _check_migrated(url: str) -> None:
-    with sync_engine(url) as engine, engine.connect() as conn:
-        require_head(conn, url, role="source")
-
-
 def take_backup(
     url: str, out: Path, *, method: Method, now: datetime,
     on_start: Callable[[int], None] | None = None, on_rows: OnRows | None = None,
@@ -121,11 +116,9 @@ def take_backup(
     if method is Method.SQLITE or (method is Method.AUTO and backend == "sqlite"):
         if backend != "sqlite":
             raise BackupFailed("the SQLite backup API backs up SQLite databases only")
-        _check_migrated(url)
         return sqlite_backup(str(url_parts(url)["database"] or ""), out)
     note = ""
     if method in (Method.PG_DUMP, Method.AUTO) and backend == "postgresql":
-        _check_migrated(url)
         pg_dump, note = usable_pg_dump(url)
         if pg_dump:
             return run_pg_dump(pg_dump, url, out)
