@@ -100,7 +100,8 @@ def _decode_bytes(text: str) -> bytes:
     return base64.b64decode(text.encode("ascii"), validate=True)
 
 
-def _same(value: Any) -> Any:
+def unchanged(value: Any) -> Any:
+    """The codec of values JSON holds as they are (ints, text, booleans, floats)."""
     return value
 
 
@@ -138,11 +139,11 @@ def codec_for(column: sa.Column[Any]) -> tuple[Encoder, Decoder]:
     if isinstance(kind, sa.LargeBinary):
         return _encode_bytes, _decode_bytes
     if isinstance(kind, sa.Boolean):
-        return _same, _decode_bool
+        return unchanged, _decode_bool
     if isinstance(kind, sa.Float):
-        return _same, _decode_float
+        return unchanged, _decode_float
     if isinstance(kind, sa.Integer):
-        return _same, _decode_int
+        return unchanged, _decode_int
     if isinstance(kind, sa.String):  # Text is a String
-        return _same, _decode_str
+        return unchanged, _decode_str
     raise TypeError(f"no export codec for {column.table.name}.{column.name} ({kind!r})")

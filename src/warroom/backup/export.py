@@ -15,7 +15,7 @@ from typing import IO, Any
 
 import sqlalchemy as sa
 
-from warroom.backup.codec import Encoder, Header, codec_for, is_json
+from warroom.backup.codec import Encoder, Header, codec_for, is_json, unchanged
 from warroom.backup.common import BackupFailed
 from warroom.backup.database import ordered_tables, require_head, row_counts, sync_engine
 
@@ -66,22 +66,25 @@ def atomic_output(path: Path) -> Iterator[IO[str]]:
 
 
 def _row_writer(table: sa.Table) -> Callable[[sa.Row[Any]], str]:
-    columns = list(table.columns)
-    json_columns = {c.name for c in columns if is_json(c)}
-    encoders: dict[str, Encoder] = {c.name: codec_for(c)[0] for c in columns if c.name not in json_columns}
+    names = [c.name for c in table.columns]
+    json_columns = {c.name for c in table.columns if is_json(c)}
+    converted: dict[str, Encoder] = {
+        c.name: encode
+        for c in table.columns
+        if c.name not in json_columns and (encode := codec_for(c)[0]) is not unchanged
+    }
 
     def line(row: sa.Row[Any]) -> str:
-        values: dict[str, Any] = {}
+        values: dict[str, Any] = dict(zip(names, row, strict=True))
         json_nulls: list[str] = []
-        for name, value in row._mapping.items():
-            if value is None:
-                values[name] = None
-            elif name in json_columns:
-                values[name] = json.loads(value)
+        for name in json_columns:
+            if values[name] is not None:
+                values[name] = json.loads(values[name])
                 if values[name] is None:
                     json_nulls.append(name)
-            else:
-                values[name] = encoders[name](value)
+        for name, encode in converted.items():
+            if values[name] is not None:
+                values[name] = encode(values[name])
         record: dict[str, Any] = {"table": table.name, "row": values}
         if json_nulls:
             record["json_null"] = json_nulls
