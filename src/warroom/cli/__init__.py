@@ -12,6 +12,7 @@ import typer
 from warroom.cli import (
     alerts,
     audit,
+    backup,
     comms,
     incidents,
     integrations,
@@ -27,7 +28,7 @@ app = typer.Typer(help="warroom: incident response, run end to end.", no_args_is
 
 # Registration order is the order `warroom --help` lists commands and groups in, within each panel.
 for group in (
-    server, procedure, audit, users, integrations, incidents, metrics, reviews, comms, alerts, oncall
+    server, procedure, audit, backup, users, integrations, incidents, metrics, reviews, comms, alerts, oncall
 ):  # fmt: skip
     group.register(app)
 
