@@ -60,7 +60,14 @@ def _severity_section(severity: Severity) -> list[str]:
         lines += [severity.description, ""]
     if severity.examples:
         lines += ["Examples:", "", *_bullets(severity.examples), ""]
-    lines += [f"Who is paged: {', '.join(severity.page) or 'nobody'}.", ""]
+    paged = ", ".join(target.label for target in severity.page) or "nobody"
+    lines += [f"Who is paged when it is declared, or raised to {severity.id} (enforced): {paged}.", ""]
+    if severity.required_roles:
+        lines += [
+            "Required roles before resolving (enforced; the incident commander may waive one with a "
+            "reason): " + ", ".join(severity.required_roles) + ".",
+            "",
+        ]
     review = "required before closing" if severity.review_required else "optional"
     lines += [f"Post-incident review: {review}.", ""]
     room = "a channel opens when it is declared" if severity.chat_channel else "none (the web UI and CLI)"

@@ -135,13 +135,52 @@ class BusinessHours(_Model):
         return value
 
 
+PageKind = Literal["service_policy", "schedule", "team", "user"]
+PAGE_HINT = (
+    "write service_policy (the affected services' escalation policies), or one of "
+    "{schedule: <slug>}, {team: <slug>}, {user: <email>}"
+)
+
+
+class PageTarget(_Model):
+    """Whom declaring (or raising to) a severity pages: the affected services' escalation policies, or the
+    on-call of a named schedule, a team's members or one user. Written in the file as `service_policy` or
+    a one-key mapping such as `schedule: incident-commander`."""
+
+    kind: PageKind
+    ref: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_file(cls, value: object) -> object:
+        if value == "service_policy":
+            return {"kind": "service_policy"}
+        if isinstance(value, str):
+            raise ValueError(f"{value!r} is not a page target; {PAGE_HINT}")
+        if isinstance(value, Mapping) and set(value) != {"kind", "ref"}:
+            if len(value) != 1 or next(iter(value)) not in ("schedule", "team", "user"):
+                raise ValueError(f"{dict(value)!r} is not a page target; {PAGE_HINT}")
+            kind, ref = next(iter(value.items()))
+            if not isinstance(ref, str) or not ref.strip():
+                raise ValueError(f"{kind}: give the {kind}'s {'email' if kind == 'user' else 'slug'}")
+            return {"kind": kind, "ref": ref.strip()}
+        return value
+
+    @property
+    def label(self) -> str:
+        """The target in words, as the SOP and the timeline say it."""
+        if self.kind == "service_policy":
+            return "the affected services' escalation policies"
+        return {"schedule": "on call for schedule", "team": "team", "user": "user"}[self.kind] + f" {self.ref}"
+
+
 class Severity(_Model):
     id: SeverityId
     name: NonEmpty
     description: str = ""
     examples: list[str] = Field(default_factory=list)
     response_target: ResponseTarget
-    page: list[str] = Field(default_factory=list)
+    page: list[PageTarget] = Field(default_factory=list)
     update_cadence: Duration | None = None
     status_page: bool = False
     required_roles: list[str] = Field(default_factory=list)

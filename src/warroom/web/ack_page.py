@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.alerts.incident_notes import note_on_incident
 from warroom.alerts.models import Alert, AlertEvent
 from warroom.auth.models import User
 from warroom.deps import ContextDep
+from warroom.incidents.domain import incident_ref
+from warroom.incidents.models import Incident
+from warroom.incidents.service import acknowledge
 from warroom.paging.acklinks import BadLink, read_token
 from warroom.paging.engine import stop_paging
 from warroom.paging.models import Escalation
@@ -18,10 +24,16 @@ router = APIRouter(tags=["paging"])
 
 
 def _page(
-    request: Request, detail: str, status: int = 200, *, alert: Alert | None = None, confirm: bool = False
+    request: Request,
+    detail: str,
+    status: int = 200,
+    *,
+    alert: Alert | None = None,
+    confirm: bool = False,
+    heading: str | None = None,
 ) -> Response:
     """The link's page in the UI's look (styles, phone layout, security headers); nobody is signed in."""
-    heading = "Acknowledge link" if status < 400 else "This link does not work"
+    heading = heading or ("Acknowledge link" if status < 400 else "This link does not work")
     return render(
         request,
         "ack.html",
@@ -43,12 +55,38 @@ async def confirm(token: str, request: Request, context: ContextDep) -> Response
         return _page(request, str(error), 400)
     async with context.db.read() as session:
         escalation = await session.get(Escalation, escalation_id)
-        alert = await session.get(Alert, escalation.alert_id) if escalation else None
+        if escalation is not None and escalation.incident_id is not None:
+            return await _incident_page(request, session, escalation.incident_id)
+        alert = await session.get(Alert, escalation.alert_id) if escalation and escalation.alert_id else None
     if alert is None:
         return _page(request, "This alert no longer exists.", 404)
     if alert.status != "triggered":
         return _page(request, _settled(alert), alert=alert)
     return _page(request, "", alert=alert, confirm=True)
+
+
+async def _incident_page(request: Request, session: AsyncSession, incident_id: int) -> Response:
+    """A page from a declared incident: acknowledging it (as the person paged) stops its paging."""
+    incident = await session.get(Incident, incident_id)
+    if incident is None:
+        return _page(request, "This incident no longer exists.", 404)
+    title = f"{incident_ref(incident.id)} {incident.title}"
+    if incident.acknowledged_at is not None or incident.status != "active":
+        return _page(request, "Already acknowledged: nothing to do.", heading=title)
+    return _page(request, f"{incident.severity} incident, declared.", heading=title, confirm=True)
+
+
+async def _acknowledge_incident(
+    request: Request, session: AsyncSession, incident_id: int, user: User, now: datetime
+) -> Response:
+    incident = await session.get(Incident, incident_id, with_for_update=True)
+    if incident is None:
+        return _page(request, "This incident no longer exists.", 404)
+    title = f"{incident_ref(incident.id)} {incident.title}"
+    # The incident's own acknowledgement: its timeline observer stops the walks its declaration started.
+    await acknowledge(session=session, actor=user, incident=incident, now=now)
+    await session.commit()
+    return _page(request, f"Acknowledged by {user.email}. Paging stopped.", heading=title)
 
 
 def _settled(alert: Alert) -> str:
@@ -67,8 +105,14 @@ async def acknowledge(token: str, request: Request, context: ContextDep) -> Resp
         return _page(request, str(error), 400)
     async with context.db.write_turn, context.db.write() as session:
         escalation = await session.get(Escalation, escalation_id)
-        alert = await session.get(Alert, escalation.alert_id, with_for_update=True) if escalation else None
         user = await session.get(User, user_id)
+        if escalation is not None and escalation.incident_id is not None and user is not None:
+            return await _acknowledge_incident(request, session, escalation.incident_id, user, now)
+        alert = (
+            await session.get(Alert, escalation.alert_id, with_for_update=True)
+            if escalation and escalation.alert_id
+            else None
+        )
         if alert is None or user is None:
             return _page(request, "This alert no longer exists.", 404)
         if alert.status == "triggered":
