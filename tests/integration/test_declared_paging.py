@@ -6,14 +6,21 @@ databases, through the API; time moves by the clock."""
 from __future__ import annotations
 
 from datetime import timedelta
+from importlib.resources import files
+from pathlib import Path
 from typing import Any
 
+import pytest
 import structlog
 
 from tests.conftest import START
 from tests.integration.conftest import Api
+from tests.process import run_cli
 from warroom.jobs.worker import Worker
+from warroom.procedure.loader import ProcedureInvalid, load_procedure_file
 from warroom.wiring import new_worker
+
+DEFAULT_PROCEDURE = Path(str(files("warroom.procedure") / "default.yaml"))
 
 
 async def _on_call_setup(api: Api) -> None:
@@ -120,3 +127,24 @@ async def test_a_target_that_cannot_be_paged_is_said_on_the_timeline(api: Api) -
         "no affected service has an escalation policy (name the services when declaring)",
         "no schedule 'incident-commander'",
     ]
+
+
+def test_procedure_check_refuses_free_text_in_page_with_a_hint(tmp_path: Path) -> None:
+    lines = DEFAULT_PROCEDURE.read_text(encoding="utf-8").splitlines()
+    at = lines.index("      - schedule: incident-commander")  # P1's, the first severity
+    lines[at] = "      - incident commander on duty"
+    lines.insert(at + 1, "      - {rota: night}")
+    broken = tmp_path / "procedure.yaml"
+    broken.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    done = run_cli(["procedure", "check", str(broken)], {})
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    problems = done.stderr.strip().splitlines()
+    hint = (
+        "write service_policy (the affected services' escalation policies), or one of {schedule: <slug>}, "
+        "{team: <slug>}, {user: <email>}"
+    )
+    free_text = "'incident commander on duty' is not a page target"
+    assert problems[0] == f"{broken}:{at + 1}:9: severities[0].page[1]: {free_text}; {hint}", problems
+    assert problems[1].startswith(f"{broken}:{at + 2}:9: severities[0].page[2]: {{'rota': 'night'}} is not")
+    with pytest.raises(ProcedureInvalid):  # loading it (warroom serve, WARROOM_PROCEDURE) refuses it too
+        load_procedure_file(broken)

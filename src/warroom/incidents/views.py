@@ -83,10 +83,7 @@ async def incidents_out(
     for holding in holdings:
         by_incident.setdefault(holding.incident_id, []).append(holding)
     shown = [
-        _incident_out(
-            loaded, i, by_incident.get(i.id, []), now, roles=show_roles, users=users, slugs=slugs,
-            waived=waived[i.id],
-        )  # fmt: skip
+        _incident_out(loaded, i, by_incident.get(i.id, []), now, show_roles, users, slugs, waived[i.id])
         for i in incidents
     ]
     if show_roles:  # links, like roles, are for responders and viewers, not stakeholders
@@ -108,14 +105,14 @@ def _incident_out(
     incident: Incident,
     current: list[RoleAssignment],
     now: datetime,
-    *,
     roles: bool,
     users: dict[int, User],
     slugs: dict[int, list[str]],
     waived: list[str],
 ) -> IncidentOut:
+    held = {h.role for h in current}
     missing = domain.missing_roles(
-        loaded.procedure, severity=incident.severity, held_roles={h.role for h in current}, waived_roles=waived
+        loaded.procedure, severity=incident.severity, held_roles=held, waived_roles=waived
     )
     return IncidentOut(
         id=incident.id,

@@ -56,7 +56,7 @@ class DeclarationPager:
             await enqueue(session=session, spec=spec, now=event.at)
         elif event.kind in (EventKind.acknowledged, EventKind.resolved):
             await stop_incident_paging(
-                session=session, incident_id=incident.id, state=event.kind.value, actor=event.actor,
+                session=session, incident_id=incident.id, state=str(event.kind), actor=event.actor,
                 now=event.at,
             )  # fmt: skip
 
@@ -92,7 +92,9 @@ async def page_declared(run: JobRun, payload: dict[str, Any]) -> None:
     await _start(session, incident, planned, run.now)
 
 
-async def _plan(session: AsyncSession, incident: Incident, target: PageTarget, why: str) -> list[Planned] | str:
+async def _plan(
+    session: AsyncSession, incident: Incident, target: PageTarget, why: str
+) -> list[Planned] | str:
     """The walks one target asks for, or what stops it (said on the timeline rather than paging nobody)."""
     if target.kind == "service_policy":
         return await _service_policies(session, incident, why)

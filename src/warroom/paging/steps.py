@@ -82,13 +82,12 @@ class Writes:
     jobs: list[JobSpec] = field(default_factory=list)
 
 
+_WALK_COLUMNS = ("id", "alert_id", "policy_id", "state", "urgency", "step", "round", "generation",
+                 "incident_id", "targets", "reason")  # fmt: skip
 # Built once (with an expanding IN): building a statement per group cost more than running it.
 _e, _a = _ESCALATIONS.c, _ALERTS.c
 _LOCK_WALKS = (
-    select(
-        _e.id, _e.alert_id, _e.policy_id, _e.state, _e.urgency, _e.step, _e.round, _e.generation,
-        _e.incident_id, _e.targets, _e.reason,
-    )  # fmt: skip
+    select(*(_e[name] for name in _WALK_COLUMNS))
     .where(_e.id.in_(bindparam("b_ids", expanding=True)))
     .order_by(_e.id)  # one lock order for every group
     .with_for_update()
@@ -196,7 +195,7 @@ async def _page_user(run: JobRun, walk: Walk, alert: Paged, user_id: int, writes
     secret = run.context.settings.ensure_secret_key().get_secret_value()
     ack_url = f"{run.context.settings.resolved_base_url()}/ack/{make_token(secret, walk.id, user_id, now)}"
     subject = f"[{alert.severity.upper()}] {alert.title}"[:300]
-    about = f"Alert #{alert.id} ({alert.dedup_key})" if alert.id is not None else f"Incident {alert.dedup_key}"
+    about = f"Incident {alert.dedup_key}" if alert.id is None else f"Alert #{alert.id} ({alert.dedup_key})"
     body = f"{alert.title}\n{alert.description[:2000]}\n{about}".strip()
     plan = await _memo(run, f"plan:{user_id}:{walk.urgency}", plan_for, user_id=user_id, urgency=walk.urgency)
     channels = []

@@ -142,6 +142,13 @@ PAGE_HINT = (
 )
 
 
+_TARGET_WORDS = {
+    "schedule": "whoever is on call for schedule",
+    "team": "every member of team",
+    "user": "user",
+}
+
+
 class PageTarget(_Model):
     """Whom declaring (or raising to) a severity pages: the affected services' escalation policies, or the
     on-call of a named schedule, a team's members or one user. Written in the file as `service_policy` or
@@ -170,8 +177,8 @@ class PageTarget(_Model):
     def label(self) -> str:
         """The target in words, as the SOP and the timeline say it."""
         if self.kind == "service_policy":
-            return "the affected services' escalation policies"
-        return {"schedule": "on call for schedule", "team": "team", "user": "user"}[self.kind] + f" {self.ref}"
+            return "each affected service's escalation policy"
+        return f"{_TARGET_WORDS[self.kind]} {self.ref}"
 
 
 class Severity(_Model):

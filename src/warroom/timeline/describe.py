@@ -185,7 +185,7 @@ DESCRIBERS: dict[str, Describer] = {
     EventKind.updated: _updated,
     EventKind.services_changed: _services,
     EventKind.paged: _paged,
-    EventKind.page_failed: lambda d, _n: (f"Could not page {d.get('target', '')}: {d.get('problem', '')}", ""),
+    EventKind.page_failed: lambda d, _n: (f"Could not page {d.get('target')}: {d.get('problem')}", ""),
     EventKind.status_page_updated: lambda d, _n: (
         f"Status page {d.get('page_kind', 'incident')} #{d.get('status_incident_id')}: {d.get('status')}",
         str(d.get("url") or ""),

@@ -12,9 +12,9 @@ from warroom.alerts.incident_notes import note_on_incident
 from warroom.alerts.models import Alert, AlertEvent
 from warroom.auth.models import User
 from warroom.deps import ContextDep
+from warroom.incidents import service as incidents
 from warroom.incidents.domain import incident_ref
 from warroom.incidents.models import Incident
-from warroom.incidents.service import acknowledge
 from warroom.paging.acklinks import BadLink, read_token
 from warroom.paging.engine import stop_paging
 from warroom.paging.models import Escalation
@@ -84,7 +84,7 @@ async def _acknowledge_incident(
         return _page(request, "This incident no longer exists.", 404)
     title = f"{incident_ref(incident.id)} {incident.title}"
     # The incident's own acknowledgement: its timeline observer stops the walks its declaration started.
-    await acknowledge(session=session, actor=user, incident=incident, now=now)
+    await incidents.acknowledge(session=session, actor=user, incident=incident, now=now)
     await session.commit()
     return _page(request, f"Acknowledged by {user.email}. Paging stopped.", heading=title)
 

@@ -35,9 +35,7 @@ def upgrade() -> None:
             ["id"],
             ondelete="CASCADE",
         )
-        batch_op.create_unique_constraint(
-            batch_op.f("uq_escalations_incident_id"), ["incident_id", "target"]
-        )
+        batch_op.create_unique_constraint(batch_op.f("uq_escalations_incident_id"), ["incident_id", "target"])
 
 
 def downgrade() -> None:
