@@ -82,14 +82,22 @@ async def page_declared(run: JobRun, payload: dict[str, Any]) -> None:
     severity = run.context.procedure.procedure.severity(incident.severity)
     why = f"{'declared' if payload['cause'] == 'declared' else 'raised to'} {severity.id}"
     planned: list[Planned] = []
+    said = await _failures_said(session, incident.id)
     for target in severity.page:
         found = await _plan(session, incident, target, why)
-        if isinstance(found, str):
+        if isinstance(found, list):
+            planned += found
+        elif (target.label, found) not in said:  # said once per incident, not again on every raise
             await record(session, incident, "warroom", EventKind.page_failed, run.now,
                          target=target.label, problem=found)  # fmt: skip
-        else:
-            planned += found
     await _start(session, incident, planned, run.now)
+
+
+async def _failures_said(session: AsyncSession, incident_id: int) -> set[tuple[str, str]]:
+    query = select(TimelineEvent.data).where(
+        TimelineEvent.incident_id == incident_id, TimelineEvent.kind == EventKind.page_failed
+    )
+    return {(d.get("target", ""), d.get("problem", "")) for d in (await session.scalars(query)).all()}
 
 
 async def _plan(
