@@ -100,8 +100,8 @@ async def test_a_p1_declared_by_hand_in_the_demo_pages_the_on_call_and_the_comma
     declared = await api.responder.post("/api/v1/incidents", json=body)
     assert declared.status_code == 201, declared.text
     ref = declared.json()["ref"]
-    pages = [await _run(worker) for _ in range(3)]  # the page job, its steps, their deliveries
-    assert sorted((p["to"], p["subject"]) for p in sum(pages, [])) == [
+    pages = [page for _ in range(3) for page in await _run(worker)]  # the job, its steps, deliveries
+    assert sorted((p["to"], p["subject"]) for p in pages) == [
         ("alice@demo.warroom", f"[P1] {ref} Checkout returns 502"),  # payments on call (the policy)
         ("carol@demo.warroom", f"[P1] {ref} Checkout returns 502"),  # the incident commander on duty
     ]
