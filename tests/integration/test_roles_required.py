@@ -5,6 +5,7 @@ which lands on the timeline as its own kind and in the review draft. Both databa
 from __future__ import annotations
 
 from tests.integration.conftest import Api
+from tests.integration.web_helpers import open_web, text_of
 
 
 async def _declare_p1(api: Api) -> str:
@@ -79,3 +80,25 @@ async def test_a_waiver_for_an_unknown_incident_or_role_changes_nothing(api: Api
     assert unknown.status_code == 422, unknown.text
     roles = (await api.responder.get(f"/api/v1/incidents/{ref}/roles")).json()
     assert (roles["waived"], roles["missing"]) == ([], ["communications_lead", "technical_lead"])
+
+
+async def test_the_web_page_refuses_resolving_then_the_commander_waives_on_it(api: Api) -> None:
+    ref = await _declare_p1(api)
+    await _assign(api, ref, "incident_commander", "responder")
+    await _assign(api, ref, "technical_lead", "admin")
+    async with open_web(api) as web:
+        browser = web["responder"]
+        refused = await browser.post(f"/incidents/{ref}/phase", {"phase": "review", "reason": "fixed"})
+        assert refused.status_code == 409, refused.text[:300]
+        assert "missing role(s): Communications lead; assign them, or the commander" in text_of(refused.text)
+        page = text_of((await browser.client.get(f"/incidents/{ref}")).text)
+        assert "Communications lead · required missing" in page and "Waive a required role" in page
+        form = {"role": "communications_lead", "reason": "internal only"}
+        waived = await browser.post(f"/incidents/{ref}/roles/waive", form)
+        assert waived.status_code == 303, waived.text[:300]
+        page = text_of((await browser.client.get(f"/incidents/{ref}")).text)
+        assert "Communications lead · required waived" in page and "Waive a required role" not in page
+        assert "Waived required role(s): Communications lead. Reason: internal only" in page
+        moved = await browser.post(f"/incidents/{ref}/phase", {"phase": "review", "reason": "fixed"})
+        assert moved.status_code == 303, moved.text[:300]
+    assert (await api.responder.get(f"/api/v1/incidents/{ref}")).json()["status"] == "resolved"

@@ -147,7 +147,7 @@ def check_required_roles(
         raise IllegalTransition(
             f"a {severity} incident needs {names} before it is resolved: assign them, or the incident "
             "commander waives them with a reason",
-            [FieldProblem("roles", f"missing role(s): {_choices(missing)}")],
+            [FieldProblem("phase", f"missing role(s): {names}; assign them, or the commander waives them")],
             {"missing_roles": missing},
         )
 
