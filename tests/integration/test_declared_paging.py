@@ -88,7 +88,7 @@ async def test_a_declared_p1_pages_primary_secondary_and_the_commander_on_duty_o
         "declared P1: affected service checkout escalates by policy Checkout on call"
     )
     assert reasons[api.emails["admin"]] == (
-        "declared P1: the procedure pages on call for schedule incident-commander"
+        "declared P1: the procedure pages whoever is on call for schedule incident-commander"
     )
 
 
