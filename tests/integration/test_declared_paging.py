@@ -117,6 +117,28 @@ async def test_acknowledging_the_incident_stops_its_paging(api: Api) -> None:
     assert await _pages(worker) == []  # the secondary is not woken for an incident someone owns
 
 
+async def test_the_acknowledge_link_in_a_declared_page_acknowledges_the_incident(api: Api) -> None:
+    await _on_call_setup(api)
+    worker = new_worker(api.context, periodic=())
+    ref = await _declare(api, "P1", ["checkout"])
+    with structlog.testing.capture_logs() as logged:
+        for _ in range(3):
+            await worker.run_once()
+    (page,) = [line for line in logged if line.get("to") == api.emails["admin"]]
+    path = page["acknowledge"].replace(api.context.settings.resolved_base_url(), "")
+    shown = await api.anonymous.get(path)
+    assert shown.status_code == 200 and f"{ref} Checkout down" in shown.text and "<form" in shown.text
+    assert (await api.admin.get(f"/api/v1/incidents/{ref}")).json()["acknowledged_at"] is None  # GET: nothing
+    done = await api.anonymous.post(path)
+    assert done.status_code == 200 and "Paging stopped" in done.text
+    incident = (await api.admin.get(f"/api/v1/incidents/{ref}")).json()
+    assert incident["acknowledged_at"] is not None
+    timeline = (await api.admin.get(f"/api/v1/incidents/{ref}/timeline")).json()
+    assert [e["actor"] for e in timeline if e["kind"] == "acknowledged"] == [api.emails["admin"]]
+    api.clock.advance(timedelta(minutes=10))
+    assert await _pages(worker) == []  # the secondary is not woken
+
+
 async def test_a_target_that_cannot_be_paged_is_said_on_the_timeline(api: Api) -> None:
     worker = new_worker(api.context, periodic=())  # no schedules, no services with policies
     ref = await _declare(api, "P1", [])
