@@ -29,7 +29,7 @@ from warroom.oncall.models import EscalationPolicy, Schedule
 from warroom.oncall.policy_service import policy_steps
 from warroom.paging.engine import step_key, stop_incident_paging
 from warroom.paging.models import Escalation
-from warroom.procedure.schemas import PageTarget
+from warroom.procedure.page_schema import PageTarget
 from warroom.timeline.kinds import EventKind
 from warroom.timeline.models import TimelineEvent
 from warroom.timeline.service import record

@@ -36,6 +36,7 @@ from pydantic_core import PydanticCustomError
 
 from warroom.procedure.comms_schema import Communications, check_communications
 from warroom.procedure.domain import NEXT_BUSINESS_DAY, parse_duration
+from warroom.procedure.page_schema import PageTarget
 
 Loc = tuple[str | int, ...]
 CrossCheckProblem = tuple[Loc, str]
@@ -133,52 +134,6 @@ class BusinessHours(_Model):
         if len(set(value)) != len(value):
             raise ValueError("days must not repeat")
         return value
-
-
-PageKind = Literal["service_policy", "schedule", "team", "user"]
-PAGE_HINT = (
-    "write service_policy (the affected services' escalation policies), or one of "
-    "{schedule: <slug>}, {team: <slug>}, {user: <email>}"
-)
-
-
-_TARGET_WORDS = {
-    "schedule": "whoever is on call for schedule",
-    "team": "every member of team",
-    "user": "user",
-}
-
-
-class PageTarget(_Model):
-    """Whom declaring (or raising to) a severity pages: the affected services' escalation policies, or the
-    on-call of a named schedule, a team's members or one user. Written in the file as `service_policy` or
-    a one-key mapping such as `schedule: incident-commander`."""
-
-    kind: PageKind
-    ref: str = ""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _from_file(cls, value: object) -> object:
-        if value == "service_policy":
-            return {"kind": "service_policy"}
-        if isinstance(value, str):
-            raise ValueError(f"{value!r} is not a page target; {PAGE_HINT}")
-        if isinstance(value, Mapping) and set(value) != {"kind", "ref"}:
-            if len(value) != 1 or next(iter(value)) not in ("schedule", "team", "user"):
-                raise ValueError(f"{dict(value)!r} is not a page target; {PAGE_HINT}")
-            kind, ref = next(iter(value.items()))
-            if not isinstance(ref, str) or not ref.strip():
-                raise ValueError(f"{kind}: give the {kind}'s {'email' if kind == 'user' else 'slug'}")
-            return {"kind": kind, "ref": ref.strip()}
-        return value
-
-    @property
-    def label(self) -> str:
-        """The target in words, as the SOP and the timeline say it."""
-        if self.kind == "service_policy":
-            return "each affected service's escalation policy"
-        return f"{_TARGET_WORDS[self.kind]} {self.ref}"
 
 
 class Severity(_Model):
