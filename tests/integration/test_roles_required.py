@@ -4,8 +4,12 @@ which lands on the timeline as its own kind and in the review draft. Both databa
 
 from __future__ import annotations
 
+from tests.fakes.slack import FakeSlack
+from tests.integration.chat_helpers import declare, fake_slack, slack, slash
 from tests.integration.conftest import Api
 from tests.integration.web_helpers import open_web, text_of
+
+__all__ = ["fake_slack", "slack"]  # fixtures
 
 
 async def _declare_p1(api: Api) -> str:
@@ -102,3 +106,16 @@ async def test_the_web_page_refuses_resolving_then_the_commander_waives_on_it(ap
         moved = await browser.post(f"/incidents/{ref}/phase", {"phase": "review", "reason": "fixed"})
         assert moved.status_code == 303, moved.text[:300]
     assert (await api.responder.get(f"/api/v1/incidents/{ref}")).json()["status"] == "resolved"
+
+
+async def test_resolving_from_chat_without_the_roles_is_refused_with_them_named(
+    api: Api, slack: FakeSlack
+) -> None:
+    ref = await declare(api, "P3")  # a P3 requires an incident commander
+    refused = await slash(api, slack, api.emails["responder"], f"resolve {ref} fixed")
+    assert refused["response_type"] == "ephemeral"
+    assert "needs Incident commander before it is resolved" in refused["text"], refused
+    assert (await api.viewer.get(f"/api/v1/incidents/{ref}")).json()["status"] == "active"
+    await slash(api, slack, api.emails["responder"], f"role {ref} commander me")
+    resolved = await slash(api, slack, api.emails["responder"], f"resolve {ref} fixed")
+    assert resolved["text"].endswith(f"resolved {ref} (now Review).")
