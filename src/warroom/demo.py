@@ -91,7 +91,8 @@ async def _stakeholder_lists(session: AsyncSession, loaded: LoadedProcedure, now
 
 
 async def _on_call(session: AsyncSession, people: dict[str, User], now: datetime) -> None:
-    """Alice and Bob share a weekly rotation (Berlin time); Carol backs them up after 5 minutes.
+    """Alice and Bob share a weekly rotation (Berlin time); Carol backs them up after 5 minutes. Carol and
+    Alice take turns as the incident commander on duty.
 
     The demo people are paged in the server's log (the `log` channel), so a first run shows paging work.
     """
@@ -117,6 +118,22 @@ async def _on_call(session: AsyncSession, people: dict[str, User], now: datetime
     await create_schedule(
         session=session,
         data=ScheduleCreate(slug="payments-oncall", name="Payments on call", layers=[layer]),
+        now=now,
+    )
+    # The procedure's P1 and P2 page the incident commander on duty as well (procedure `page:`).
+    commanders = LayerIn(
+        name="weekly",
+        participants=["carol@demo.warroom", "alice@demo.warroom"],
+        start=monday,
+        shift_length=1,
+        shift_unit="weeks",
+        time_zone="Europe/Berlin",
+    )
+    await create_schedule(
+        session=session,
+        data=ScheduleCreate(
+            slug="incident-commander", name="Incident commander on duty", layers=[commanders]
+        ),
         now=now,
     )
     steps = [

@@ -31,6 +31,7 @@ from warroom.incidents.checkpoints import WITNESS_KIND, WITNESS_QUEUE, AuditChec
 from warroom.jobs.kinds import Batched, Grouped, Kind, Shared
 from warroom.jobs.queues import QueueLimits, limits_for
 from warroom.jobs.worker import Periodic, Worker
+from warroom.paging.declared import PAGE_KIND, DeclarationPager, page_declared
 from warroom.paging.delivery import send_messages
 from warroom.paging.engine import unack_check
 from warroom.paging.steps import run_steps
@@ -54,6 +55,7 @@ JOB_KINDS: Mapping[str, Kind] = MappingProxyType(
         "chat.slack.respond": respond,
         "escalation.step": Grouped(run_steps),
         "escalation.unack_check": Shared(unack_check),
+        PAGE_KIND: page_declared,
         "notify.send": Batched(send_messages),
         "statuspage.notify": send_notices,
     }
@@ -122,7 +124,7 @@ PERIODIC_CHECKS: tuple[Periodic, ...] = (
 
 def timeline_observers(settings: Settings, loaded: LoadedProcedure, clock: Clock) -> tuple[Observer, ...]:
     """What runs in the transaction of every new timeline event, in this order."""
-    return (ChatOutbox(settings, loaded, clock), ReviewDrafter(loaded))
+    return (ChatOutbox(settings, loaded, clock), ReviewDrafter(loaded), DeclarationPager())
 
 
 def load_configured_procedure(settings: Settings) -> LoadedProcedure:

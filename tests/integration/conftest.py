@@ -89,3 +89,15 @@ async def api(db_url: str, data_dir: Path) -> AsyncIterator[Api]:
         finally:
             for client in [*clients.values(), anonymous]:
                 await client.aclose()
+
+
+async def fill_required_roles(api: Api, ref: str, role: str = "responder") -> None:
+    """Assign every role the incident's severity still needs to the `role` user, as resolving requires."""
+    client = api.clients[role]
+    roles = await client.get(f"/api/v1/incidents/{ref}/roles")
+    assert roles.status_code == 200, roles.text
+    for needed in roles.json()["missing"]:
+        assigned = await client.post(
+            f"/api/v1/incidents/{ref}/roles", json={"role": needed, "user": api.emails[role]}
+        )
+        assert assigned.status_code == 200, assigned.text

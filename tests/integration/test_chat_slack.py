@@ -4,6 +4,7 @@ Slack's rate limits, and a chat outage that never holds up paging."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -88,7 +89,8 @@ async def test_a_p4_or_no_chat_tool_stages_nothing(api: Api, slack: FakeSlack) -
 def test_the_timeline_observers_are_listed(api: Api) -> None:
     """What runs in the transaction of every timeline event: a new one must be added here on purpose."""
     observers = timeline_observers(api.context.settings, api.context.procedure, api.clock)
-    assert [type(observer).__name__ for observer in observers] == ["ChatOutbox", "ReviewDrafter"]
+    names = [type(observer).__name__ for observer in observers]
+    assert names == ["ChatOutbox", "ReviewDrafter", "DeclarationPager"]
 
 
 def test_the_fake_answers_slack_sdk_the_way_slack_does(fake_slack: FakeSlack) -> None:
@@ -108,7 +110,17 @@ def test_the_fake_answers_slack_sdk_the_way_slack_does(fake_slack: FakeSlack) ->
     assert fake_slack.methods() == ["conversations.create"] * 2 + ["auth.test"] * 2
 
 
+def page_nobody(api: Api) -> None:
+    """The procedure with no `page:` targets: a declaration then adds no paging notes to the timeline,
+    each of which would stage a mirror job of its own while the room's job waits out a 429."""
+    procedure = api.context.procedure.procedure
+    quiet = [severity.model_copy(update={"page": []}) for severity in procedure.severities]
+    loaded = replace(api.context.procedure, procedure=procedure.model_copy(update={"severities": quiet}))
+    api.context.procedure = loaded
+
+
 async def test_a_429_waits_for_retry_after_without_spending_an_attempt(api: Api, slack: FakeSlack) -> None:
+    page_nobody(api)
     await declare(api, "P1")
     slack.fail("conversations.create", 429, retry_after=30)
     await run_jobs(api)
@@ -164,12 +176,12 @@ async def test_a_hanging_slack_does_not_delay_a_page(api: Api, slack: FakeSlack)
             if sent:
                 break
             await asyncio.sleep(0.02)
-        (chat,) = await chat_jobs(api)
+        chat = (await chat_jobs(api))[0]  # the room's job (later ones mirror paging notes)
         assert sent and chat.state == "running" and slack.methods() == ["conversations.create"]
     finally:
         stop.set()
         await worker
-    (chat,) = await chat_jobs(api)  # Slack never answered: the call timed out and will be retried
+    chat = (await chat_jobs(api))[0]  # Slack never answered: the call timed out and will be retried
     assert (
         chat.state == "pending" and chat.attempts == 1 and "conversations.create" in (chat.last_error or "")
     )

@@ -105,6 +105,11 @@ def test_an_incident_from_declaration_to_resolution(operator: Operator, tmp_path
     stakeholder_lists_and_updates(operator, ref)
     stakeholder = plain(operator.ok("update", ref, "Card payments recover", "--stakeholder"))
     assert stakeholder == f"{ref}: stakeholder update posted: 1 message to internal, executives, customers"
+    refused = operator.fails("resolve", ref)  # a P1 needs a communications lead and a technical lead
+    assert refused.startswith("error: 409 a P1 incident needs Communications lead, Technical lead"), refused
+    assert plain(operator.ok("assign", ref, "technical_lead", EMAIL)).startswith(f"{ref}: assigned")
+    waived = operator.ok("waive", ref, "communications_lead", "--reason", "internal only")
+    assert plain(waived) == f"{ref}: waived communications_lead; still missing: none"
     assert plain(operator.ok("resolve", ref)) == f"{ref} resolved: now in review (resolved)"
 
     shown = operator.ok("show", ref)
@@ -112,7 +117,8 @@ def test_an_incident_from_declaration_to_resolution(operator: Operator, tmp_path
     assert f"incident_commander: {EMAIL} <{EMAIL}>" in shown
     timeline = table_rows(shown.split("Timeline", 1)[1])
     kinds = [row[3] for row in timeline]
-    wanted = ["declared", "role_assigned", "phase_changed", "note", "stakeholder_update", "phase_changed"]
+    wanted = ["declared", "role_assigned", "phase_changed", "note", "stakeholder_update", "roles_waived",
+              "phase_changed"]  # fmt: skip
     assert in_order([*wanted, "resolved"], kinds), kinds
     assert [row[0] for row in timeline] == [str(n) for n in range(1, len(timeline) + 1)]
     assert all(row[2] == EMAIL for row in timeline)

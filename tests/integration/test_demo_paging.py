@@ -60,8 +60,11 @@ async def test_a_critical_alert_pages_the_demo_on_call_escalates_and_the_link_ac
     posted = await api.anonymous.post(f"/intake/alertmanager/{key}", json=FIRING)
     assert posted.status_code == 202, posted.text
     first = await _run(worker)
-    assert [(p["to"], p["subject"]) for p in first] == [
-        ("alice@demo.warroom", "[CRITICAL] Checkout 5xx at 40%")
+    # The alert pages the payments on-call; the P1 its rule declared pages the incident commander on
+    # duty (the procedure's `page:`), not the payments policy again: the alert already walks it.
+    assert sorted((p["to"], p["subject"]) for p in first) == [
+        ("alice@demo.warroom", "[CRITICAL] Checkout 5xx at 40%"),
+        ("carol@demo.warroom", "[P1] INC-2 Checkout 5xx at 40%"),
     ]
     (alert,) = (await api.viewer.get("/api/v1/alerts")).json()["items"]
     assert alert["incident"] is not None  # the demo's rule groups critical checkout alerts into a P1
@@ -84,4 +87,21 @@ async def test_a_critical_alert_pages_the_demo_on_call_escalates_and_the_link_ac
     assert sorted((m.address, m.channel, m.state) for m in sent) == [
         ("alice@demo.warroom", "log", "sent"),
         ("carol@demo.warroom", "log", "sent"),
+    ]
+
+
+async def test_a_p1_declared_by_hand_in_the_demo_pages_the_on_call_and_the_commander_on_duty(
+    api: Api,
+) -> None:
+    await api.load_demo()
+    worker = new_worker(api.context, periodic=())
+    assert await _run(worker) == []  # the demo's own story (closed six days ago) wakes nobody
+    body = {"title": "Checkout returns 502", "severity": "P1", "type": "outage", "services": ["checkout"]}
+    declared = await api.responder.post("/api/v1/incidents", json=body)
+    assert declared.status_code == 201, declared.text
+    ref = declared.json()["ref"]
+    pages = [page for _ in range(3) for page in await _run(worker)]  # the job, its steps, deliveries
+    assert sorted((p["to"], p["subject"]) for p in pages) == [
+        ("alice@demo.warroom", f"[P1] {ref} Checkout returns 502"),  # payments on call (the policy)
+        ("carol@demo.warroom", f"[P1] {ref} Checkout returns 502"),  # the incident commander on duty
     ]

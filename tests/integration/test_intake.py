@@ -220,7 +220,8 @@ async def test_rules_route_declare_group_and_maintenance(api: Api) -> None:
         body = {"id": f"pg-{n}", "title": "postgres replica lag", "group": "pg-cluster"}
         await api.anonymous.post(f"/intake/webhook/{key}", json=body)
     await api.anonymous.post(f"/intake/webhook/{key}", json={"id": "web", "title": "web 500s"})
-    assert await worker.run_once() == 3
+    # The three triage jobs, and the paging the rule's P2 declaration staged (the procedure's `page:`).
+    assert await worker.run_once() == 4
     stored = {a["dedup_key"]: a for a in await alerts(api)}
     assert stored["pg-0"]["service"] == stored["pg-1"]["service"] == "db"
     assert stored["web"]["service"] == "checkout" and stored["web"]["incident"] is None

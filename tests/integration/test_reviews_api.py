@@ -12,7 +12,7 @@ from sqlalchemy import update
 
 from tests.conftest import START
 from tests.fakes.sink import running_sink
-from tests.integration.conftest import Api
+from tests.integration.conftest import Api, fill_required_roles
 from warroom.catalog.models import Service
 
 PROBLEM = "application/problem+json"
@@ -37,6 +37,7 @@ async def resolved_p2(api: Api) -> str:
     ref = (await ok(await api.responder.post("/api/v1/incidents", json=body), 201))["ref"]
     assign = {"role": "incident_commander", "user": api.emails["responder"]}
     await ok(await api.responder.post(f"/api/v1/incidents/{ref}/roles", json=assign))
+    await fill_required_roles(api, str(ref))
     api.clock.advance(timedelta(minutes=40))
     await ok(await api.responder.post(f"/api/v1/incidents/{ref}/resolve", json={}))
     return str(ref)

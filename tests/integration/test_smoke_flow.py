@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from tests.integration.conftest import Api
+from tests.integration.conftest import Api, fill_required_roles
 
 
 async def test_declare_assign_contain_resolve_lands_on_timeline(api: Api) -> None:
@@ -17,6 +17,7 @@ async def test_declare_assign_contain_resolve_lands_on_timeline(api: Api) -> Non
     assert assigned.status_code == 200, assigned.text
     moved = await api.responder.post(f"/api/v1/incidents/{ref}/phase", json={"phase": "containment"})
     assert moved.status_code == 200, moved.text
+    await fill_required_roles(api, ref)
     resolved = await api.responder.post(f"/api/v1/incidents/{ref}/resolve", json={"reason": "fixed"})
     assert resolved.status_code == 200, resolved.text
     assert resolved.json()["status"] == "resolved"

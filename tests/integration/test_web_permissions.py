@@ -138,6 +138,7 @@ FORMS: dict[str, dict[str, str]] = {
     "/incidents/{ref}/severity": {"severity": "P1", "severity_reason": "sneaky"},
     "/incidents/{ref}/phase": {"phase": "containment"},
     "/incidents/{ref}/roles": {"role": "incident_commander", "user": "admin@test.warroom"},
+    "/incidents/{ref}/roles/waive": {"role": "communications_lead", "reason": "not needed"},
     "/incidents/{ref}/acknowledge": {},
     "/incidents/{ref}/tasks": {"title": "sneaky"},
     "/incidents/{ref}/tasks/{task_id}": {"done": "1"},

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from tests.conftest import START
-from tests.integration.conftest import Api
+from tests.integration.conftest import Api, fill_required_roles
 from tests.integration.web_helpers import Web, open_web, text_of
 
 
@@ -26,6 +26,7 @@ async def resolved(api: Api) -> str:
         "impact_started_at": (START - timedelta(minutes=10)).isoformat(),
     }
     ref = (await api.responder.post("/api/v1/incidents", json=body)).json()["ref"]
+    await fill_required_roles(api, ref)
     api.clock.advance(timedelta(minutes=50))
     assert (await api.responder.post(f"/api/v1/incidents/{ref}/resolve", json={})).status_code == 200
     return str(ref)

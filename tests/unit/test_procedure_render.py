@@ -42,10 +42,18 @@ def test_severity_sections_list_examples_paging_and_review() -> None:
     p1 = MARKDOWN.split("### P1 Critical", 1)[1].split("### P2", 1)[0]
     for example in LOADED.procedure.severity("P1").examples:
         assert f"- {example}" in p1
-    assert "Who is paged: primary on-call, secondary on-call, incident commander on duty." in p1
+    assert (
+        "Who is paged when it is declared or raised to P1 (enforced, once each): each affected service's "
+        "escalation policy, whoever is on call for schedule incident-commander."
+    ) in p1
+    assert (
+        "Required roles before it resolves (enforced; the incident commander may waive one with a reason): "
+        "Incident commander, Communications lead, Technical lead."
+    ) in p1
     assert "Post-incident review: required before closing." in p1
     p4 = MARKDOWN.split("### P4 Low", 1)[1]
     assert "Post-incident review: optional." in p4
+    assert "(enforced, once each): nobody." in p4
     assert "Chat war room: a channel opens when it is declared." in p1
     assert "Chat war room: none (the web UI and CLI)." in p4
 

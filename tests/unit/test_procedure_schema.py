@@ -396,3 +396,34 @@ def test_chat_channel_is_off_unless_a_severity_asks_for_it() -> None:
             MINIMAL.replace("response_target: 15m}", "response_target: 15m, chat_channel: sure}")
         )
     assert any("chat_channel" in str(problem) for problem in raised.value.problems)
+
+
+def _with_page(page: str) -> str:
+    return MINIMAL.replace("response_target: 15m}", f"response_target: 15m, page: {page}}}")
+
+
+def test_page_targets_are_structured() -> None:
+    loaded = load_procedure_text(
+        _with_page("[service_policy, {schedule: ic}, {team: sre}, {user: a@example.org}]")
+    )
+    assert [(t.kind, t.ref) for t in loaded.procedure.severity("P1").page] == [
+        ("service_policy", ""), ("schedule", "ic"), ("team", "sre"), ("user", "a@example.org"),
+    ]  # fmt: skip
+    again = Procedure.model_validate(loaded.procedure.model_dump())  # a dump reads back as it was
+    assert again.severity("P1").page == loaded.procedure.severity("P1").page
+
+
+@pytest.mark.parametrize(
+    ("page", "says"),
+    [
+        ("[primary on-call]", "'primary on-call' is not a page target; write service_policy"),
+        ("[{rota: night}]", "{'rota': 'night'} is not a page target"),
+        ("[{schedule: a, team: b}]", "is not a page target"),
+        ("[{schedule: ''}]", "schedule: give the schedule's slug"),
+    ],
+)
+def test_free_text_or_an_unknown_page_target_is_an_error_with_a_hint(page: str, says: str) -> None:
+    with pytest.raises(ProcedureInvalid) as refused:
+        load_procedure_text(_with_page(page))
+    (problem,) = refused.value.problems
+    assert problem.path == "severities[0].page[0]" and says in problem.message, problem

@@ -1,4 +1,5 @@
-"""Operator incident commands: declare, list, show, assign, phase, update, resolve, and who is on call."""
+"""Operator incident commands: declare, list, show, assign, waive, phase, update, resolve, and who is on
+call."""
 
 from __future__ import annotations
 
@@ -128,6 +129,17 @@ def assign(
     out.print(f"{ref}: {action}ed {role} ({user}); roles now: {holders}", highlight=False)
 
 
+def waive(
+    ref: Annotated[str, typer.Argument(help="INC-42 or 42.")],
+    roles: Annotated[list[str], typer.Argument(help="Required role ids to do without.")],
+    reason: Annotated[str, typer.Option(help="Why the incident can do without them.")],
+) -> None:
+    """As the incident commander, let an incident resolve without some of its required roles."""
+    answer = call("POST", f"/api/v1/incidents/{ref}/roles/waive", json={"roles": roles, "reason": reason})
+    missing = ", ".join(answer["missing"]) or "none"
+    out.print(f"{ref}: waived {', '.join(answer['waived'])}; still missing: {missing}", highlight=False)
+
+
 def phase(
     ref: Annotated[str, typer.Argument(help="INC-42 or 42.")],
     target: Annotated[str, typer.Argument(help="The phase to move to.")],
@@ -222,5 +234,5 @@ def oncall(
 
 
 def register(app: typer.Typer) -> None:
-    for command in (declare, incidents, show, assign, phase, restrict, update, resolve, oncall):
+    for command in (declare, incidents, show, assign, waive, phase, restrict, update, resolve, oncall):
         app.command(rich_help_panel=OPERATOR_PANEL)(command)

@@ -34,6 +34,7 @@ from warroom.incidents.schemas import (
     ResolveRequest,
     RoleChange,
     RolesOut,
+    RoleWaiver,
     TaskCreate,
     TaskOut,
     TaskPatch,
@@ -151,10 +152,34 @@ async def roles(ref: str, user: InternalReader, session: ReadSession, context: C
         for a, u in await collaboration.role_history(session=session, incident_id=incident.id)
     ]
     current = [h for h in history if h.unassigned_at is None]
+    waived = await service.waived_roles(session=session, incident_id=incident.id)
     missing = domain.missing_roles(
-        context.procedure.procedure, severity=incident.severity, held_roles={h.role for h in current}
+        context.procedure.procedure,
+        severity=incident.severity,
+        held_roles={h.role for h in current},
+        waived_roles=waived,
     )
-    return RolesOut(current=current, history=history, missing=missing)
+    return RolesOut(current=current, history=history, missing=missing, waived=waived)
+
+
+@router.post("/{ref}/roles/waive", response_model=RolesOut)
+async def waive_roles(
+    ref: str, body: RoleWaiver, user: IncidentWriter, session: WriteSession, context: ContextDep
+) -> RolesOut:
+    """The incident commander lets the incident resolve without some required roles, saying why."""
+    incident = await service.get_incident(
+        session=session, ref=ref, viewer=_viewer(user, context), for_update=True
+    )
+    await collaboration.waive_roles(
+        session=session,
+        loaded=context.procedure,
+        actor=user,
+        incident=incident,
+        roles=body.roles,
+        reason=body.reason,
+        now=context.clock.now(),
+    )
+    return await roles(ref, user, session, context)
 
 
 @router.post("/{ref}/roles", response_model=RolesOut)

@@ -14,7 +14,7 @@ from warroom.errors import Conflict, NotFound, invalid
 from warroom.incidents import domain
 from warroom.incidents.models import Incident, IncidentLink, RoleAssignment, StatusUpdate, Task
 from warroom.incidents.schemas import TaskCreate, TaskPatch
-from warroom.incidents.service import acknowledge, held_roles
+from warroom.incidents.service import acknowledge, held_roles, waived_roles
 from warroom.procedure.loader import LoadedProcedure
 from warroom.timeline.kinds import EventKind
 from warroom.timeline.service import record
@@ -95,6 +95,33 @@ async def unassign_role(
     await record(session, incident, actor, EventKind.role_unassigned, now, role=role, user=user.email)
     incident.updated_at = now
     await session.flush()
+
+
+async def waive_roles(
+    *,
+    session: AsyncSession,
+    loaded: LoadedProcedure,
+    actor: User,
+    incident: Incident,
+    roles: list[str],
+    reason: str,
+    now: datetime,
+) -> list[str]:
+    """The commander resolves without some required roles, saying why; returns every role waived so far."""
+    holders = await held_roles(session=session, incident_id=incident.id)
+    is_commander = any(a.role == domain.COMMANDER_ROLE and a.user_id == actor.id for a in holders)
+    chosen = domain.check_waiver(
+        loaded.procedure, severity=incident.severity, roles=roles, reason=reason,
+        actor_is_commander=is_commander,
+    )  # fmt: skip
+    already = await waived_roles(session=session, incident_id=incident.id)
+    fresh = [r for r in chosen if r not in already]
+    if not fresh:
+        raise Conflict(f"already waived: {', '.join(chosen)}")
+    await record(session, incident, actor, EventKind.roles_waived, now, roles=fresh, reason=reason.strip())
+    incident.updated_at = now
+    await session.flush()
+    return [*already, *fresh]
 
 
 async def role_history(*, session: AsyncSession, incident_id: int) -> list[tuple[RoleAssignment, User]]:

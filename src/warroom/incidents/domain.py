@@ -12,6 +12,8 @@ from warroom.procedure.domain import parse_duration
 from warroom.procedure.schemas import Phase, Procedure
 
 REF_PATTERN = re.compile(r"^(?:inc-)?(\d{1,12})$", re.IGNORECASE)
+# The role that owns an incident: the one who may waive required roles (procedures name roles by id).
+COMMANDER_ROLE = "incident_commander"
 
 
 def incident_ref(incident_id: int) -> str:
@@ -86,6 +88,7 @@ def check_phase_move(
     severity: str,
     held_roles: Collection[str],
     review_published: bool = True,
+    waived_roles: Collection[str] = (),
 ) -> PhaseMove:
     """Validate one move of the state machine and say what it implies (reopen, milestones)."""
     if target not in procedure.phase_ids():
@@ -113,6 +116,8 @@ def check_phase_move(
             [FieldProblem("phase", "publish the review first")],
             {"allowed": list(here.next)},
         )
+    if here.status == "active" and destination.status != "active":
+        check_required_roles(procedure, severity=severity, held_roles=held_roles, waived_roles=waived_roles)
     needed = [r for r in destination.entry_roles if r in level.required_roles and r not in held_roles]
     if needed:
         names = _choices([procedure.role(r).name for r in needed])
@@ -125,8 +130,44 @@ def check_phase_move(
     return PhaseMove(target=destination, reopens=reopens, milestones=list(destination.milestones))
 
 
-def missing_roles(procedure: Procedure, *, severity: str, held_roles: Collection[str]) -> list[str]:
-    return [r for r in procedure.severity(severity).required_roles if r not in held_roles]
+def missing_roles(
+    procedure: Procedure, *, severity: str, held_roles: Collection[str], waived_roles: Collection[str] = ()
+) -> list[str]:
+    required = procedure.severity(severity).required_roles
+    return [r for r in required if r not in held_roles and r not in waived_roles]
+
+
+def check_required_roles(
+    procedure: Procedure, *, severity: str, held_roles: Collection[str], waived_roles: Collection[str]
+) -> None:
+    """Resolving (leaving the active phases) needs every role the severity requires, held or waived."""
+    missing = missing_roles(procedure, severity=severity, held_roles=held_roles, waived_roles=waived_roles)
+    if missing:
+        names = _choices([procedure.role(r).name for r in missing])
+        raise IllegalTransition(
+            f"a {severity} incident needs {names} before it is resolved: assign them, or the incident "
+            "commander waives them with a reason",
+            [FieldProblem("phase", f"missing role(s): {names}; assign them, or the commander waives them")],
+            {"missing_roles": missing},
+        )
+
+
+def check_waiver(
+    procedure: Procedure, *, severity: str, roles: Collection[str], reason: str, actor_is_commander: bool
+) -> list[str]:
+    """The roles a commander may waive for this incident: required by its severity, each named once."""
+    if not actor_is_commander:
+        raise Conflict("only the incident commander can waive required roles; assign a commander first")
+    if not reason.strip():
+        raise invalid("reason", "a reason is required to waive a role")
+    required = procedure.severity(severity).required_roles
+    if not roles:
+        raise invalid("roles", "name at least one role to waive")
+    for role in roles:
+        check_role(procedure, role, "roles")
+        if role not in required:
+            raise invalid("roles", f"{role} is not required for {severity}; required: {_choices(required)}")
+    return list(dict.fromkeys(roles))
 
 
 def resolution_phase(procedure: Procedure, *, current: str) -> str:

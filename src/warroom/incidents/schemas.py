@@ -49,6 +49,11 @@ class RoleChange(Strict):
     action: Literal["assign", "unassign"] = "assign"
 
 
+class RoleWaiver(Strict):
+    roles: list[str] = Field(min_length=1, max_length=20, description="Role ids the severity requires.")
+    reason: str = Field(min_length=1, max_length=2_000, description="Why the incident can do without them.")
+
+
 class PhaseChange(Strict):
     phase: str = Field(max_length=64)
     reason: str = Field(default="", max_length=2_000)
@@ -198,4 +203,5 @@ class ParticipantOut(BaseModel):
 class RolesOut(BaseModel):
     current: list[RoleHolding]
     history: list[RoleHolding]
-    missing: list[str]
+    missing: list[str] = Field(description="Required by the severity, neither held nor waived.")
+    waived: list[str] = Field(default_factory=list, description="Waived by the commander, with a reason.")

@@ -21,6 +21,7 @@ from warroom.incidents.visibility import Viewer, visible_to
 from warroom.procedure.loader import LoadedProcedure
 from warroom.timeline.domain import GENESIS_HASH
 from warroom.timeline.kinds import EventKind
+from warroom.timeline.models import TimelineEvent
 from warroom.timeline.service import record
 
 
@@ -269,6 +270,21 @@ async def held_roles(*, session: AsyncSession, incident_id: int) -> list[RoleAss
     return list((await session.scalars(query.order_by(RoleAssignment.id))).all())
 
 
+async def waived_roles_of(*, session: AsyncSession, incident_ids: Sequence[int]) -> dict[int, list[str]]:
+    """Required roles the commander waived on each incident (the timeline is their only record)."""
+    query = select(TimelineEvent.incident_id, TimelineEvent.data).where(
+        TimelineEvent.incident_id.in_(incident_ids), TimelineEvent.kind == EventKind.roles_waived
+    )
+    found: dict[int, list[str]] = {i: [] for i in incident_ids}
+    for incident_id, data in (await session.execute(query.order_by(TimelineEvent.seq))).all():
+        found[incident_id] += [r for r in data.get("roles", []) if r not in found[incident_id]]
+    return found
+
+
+async def waived_roles(*, session: AsyncSession, incident_id: int) -> list[str]:
+    return (await waived_roles_of(session=session, incident_ids=[incident_id]))[incident_id]
+
+
 async def move_phase(
     *,
     session: AsyncSession,
@@ -290,6 +306,7 @@ async def move_phase(
         severity=incident.severity,
         held_roles=holders,
         review_published=await review_published(session=session, incident_id=incident.id),
+        waived_roles=await waived_roles(session=session, incident_id=incident.id),
     )
     old = incident.phase
     incident.phase, incident.status, incident.updated_at = move.target.id, move.target.status, now

@@ -29,7 +29,7 @@ from warroom.incidents.schemas import (
     UpdateOut,
     UserRef,
 )
-from warroom.incidents.service import service_slugs
+from warroom.incidents.service import service_slugs, waived_roles_of
 from warroom.procedure.domain import target_status
 from warroom.procedure.loader import LoadedProcedure
 
@@ -78,6 +78,7 @@ async def incidents_out(
 ) -> list[IncidentOut]:
     ids = [i.id for i in incidents]
     slugs = await service_slugs(session=session, incident_ids=ids)
+    waived = await waived_roles_of(session=session, incident_ids=ids)
     holdings = (
         await session.scalars(
             select(RoleAssignment)
@@ -90,7 +91,7 @@ async def incidents_out(
     for holding in holdings:
         by_incident.setdefault(holding.incident_id, []).append(holding)
     shown = [
-        _incident_out(loaded, i, by_incident.get(i.id, []), now, roles=show_roles, users=users, slugs=slugs)
+        _incident_out(loaded, i, by_incident.get(i.id, []), now, show_roles, users, slugs, waived[i.id])
         for i in incidents
     ]
     if show_roles:  # links, like roles, are for responders and viewers, not stakeholders
@@ -112,13 +113,14 @@ def _incident_out(
     incident: Incident,
     current: list[RoleAssignment],
     now: datetime,
-    *,
     roles: bool,
     users: dict[int, User],
     slugs: dict[int, list[str]],
+    waived: list[str],
 ) -> IncidentOut:
+    held = {h.role for h in current}
     missing = domain.missing_roles(
-        loaded.procedure, severity=incident.severity, held_roles={h.role for h in current}
+        loaded.procedure, severity=incident.severity, held_roles=held, waived_roles=waived
     )
     return IncidentOut(
         id=incident.id,

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import ColumnElement, Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -168,6 +168,7 @@ async def unack_check(run: JobRun, payload: dict[str, Any]) -> None:
     escalation = await run.session.get(Escalation, int(payload["escalation_id"]), with_for_update=True)
     if (
         escalation is None
+        or escalation.alert_id is None  # an incident's walk: the incident stays acknowledged
         or escalation.state != "acknowledged"
         or escalation.generation != payload["generation"]
     ):
@@ -187,6 +188,19 @@ async def stop_paging(
     """Acknowledged or resolved: stop the walk and cancel unsent messages. Returns the escalations stopped."""
     if not alert_ids:
         return []
+    return await _stop(session, Escalation.alert_id.in_(alert_ids), state, actor, now)
+
+
+async def stop_incident_paging(
+    *, session: AsyncSession, incident_id: int, state: str, actor: str | None, now: datetime
+) -> list[int]:
+    """The incident was acknowledged or resolved: stop the walks its declaration started."""
+    return await _stop(session, Escalation.incident_id == incident_id, state, actor, now)
+
+
+async def _stop(
+    session: AsyncSession, owned: ColumnElement[bool], state: str, actor: str | None, now: datetime
+) -> list[int]:
     if state == "acknowledged":
         # "exhausted": every step paged and nobody answered yet; an acknowledgement still counts.
         where = Escalation.state.in_(("active", "exhausted"))
@@ -194,10 +208,7 @@ async def stop_paging(
     else:
         where, values = Escalation.state.in_(("active", "acknowledged", "exhausted")), {}
     result = await session.execute(
-        update(Escalation)
-        .where(Escalation.alert_id.in_(alert_ids), where)
-        .values(state=state, **values)
-        .returning(Escalation.id)
+        update(Escalation).where(owned, where).values(state=state, **values).returning(Escalation.id)
     )
     stopped = list(result.scalars().all())
     if stopped and state == "acknowledged":

@@ -49,20 +49,23 @@ class Walk:
     """An escalation's row as this group changes it."""
 
     id: int
-    alert_id: int
-    policy_id: int
+    alert_id: int | None
+    policy_id: int | None
     state: str
     urgency: str
     step: int
     round: int
     generation: int
+    incident_id: int | None  # a declared incident's walk (no alert): paging.declared
+    targets: list[dict[str, Any]] | None
+    reason: str | None
     changed: bool = False
 
 
 class Paged(NamedTuple):
-    """What a page says of its alert."""
+    """What a page says of its alert (or, for a declared incident's walk, of the incident: no id)."""
 
-    id: int
+    id: int | None
     severity: str
     title: str
     description: str
@@ -80,10 +83,12 @@ class Writes:
     jobs: list[JobSpec] = field(default_factory=list)
 
 
+_WALK_COLUMNS = ("id", "alert_id", "policy_id", "state", "urgency", "step", "round", "generation",
+                 "incident_id", "targets", "reason")  # fmt: skip
 # Built once (with an expanding IN): building a statement per group cost more than running it.
 _e, _a = _ESCALATIONS.c, _ALERTS.c
 _LOCK_WALKS = (
-    select(_e.id, _e.alert_id, _e.policy_id, _e.state, _e.urgency, _e.step, _e.round, _e.generation)
+    select(*(_e[name] for name in _WALK_COLUMNS))
     .where(_e.id.in_(bindparam("b_ids", expanding=True)))
     .order_by(_e.id)  # one lock order for every group
     .with_for_update()
@@ -104,8 +109,21 @@ async def _walks(run: JobRun, payloads: list[dict[str, Any]]) -> dict[int, Walk]
 
 
 async def _alerts(run: JobRun, walks: list[Walk]) -> dict[int, Paged]:
-    rows = await run.session.execute(_READ_ALERTS, {"b_ids": sorted({w.alert_id for w in walks})})
+    ids = sorted({w.alert_id for w in walks if w.alert_id is not None})
+    rows = await run.session.execute(_READ_ALERTS, {"b_ids": ids})
     return {row[0]: Paged(*row) for row in rows.all()}
+
+
+async def _paged(run: JobRun, walk: Walk, alerts: dict[int, Paged]) -> Paged | None:
+    """What the walk's pages are about: its alert, or the incident whose declaration started it."""
+    if walk.alert_id is not None:
+        return alerts.get(walk.alert_id)
+    incident = await run.session.get(Incident, walk.incident_id) if walk.incident_id else None
+    if incident is None:
+        return None
+    ref = f"INC-{incident.id}"
+    title = f"{ref} {incident.title}"
+    return Paged(None, incident.severity, title, walk.reason or "", ref, incident.id, incident.restricted)
 
 
 async def _memo(run: JobRun, key: str, lookup: Any, **kwargs: Any) -> Any:
@@ -120,7 +138,9 @@ async def _email(session: Any, user_id: int) -> str | None:
     return email
 
 
-async def _repeat(session: Any, policy_id: int) -> int | None:
+async def _repeat(session: Any, policy_id: int | None) -> int | None:
+    if policy_id is None:
+        return None
     repeat: int | None = await session.scalar(
         select(EscalationPolicy.repeat).where(EscalationPolicy.id == policy_id)
     )
@@ -141,14 +161,12 @@ async def run_steps(run: JobRun, payloads: list[dict[str, Any]]) -> None:
             payload["step"],
         ):
             continue  # a stale job from before a restart, or a duplicate
-        await _run_step(run, walk, alerts.get(walk.alert_id), writes)
+        await _run_step(run, walk, await _paged(run, walk, alerts), writes)
     await _write(run, walks, writes)
 
 
 async def _run_step(run: JobRun, walk: Walk, alert: Paged | None, writes: Writes) -> None:
-    steps: list[EscalationStep] = await _memo(
-        run, f"steps:{walk.policy_id}", policy_steps, policy_id=walk.policy_id
-    )
+    steps = await _steps(run, walk)
     walk.changed = True
     if alert is None or not steps:
         walk.state = "exhausted"
@@ -157,7 +175,8 @@ async def _run_step(run: JobRun, walk: Walk, alert: Paged | None, writes: Writes
     # new steps from the same place, and if there are fewer now, page the last one rather than nobody. The
     # walk's own counter stays as it is, so message keys never repeat one already used in this round.
     current = steps[min(walk.step, len(steps) - 1)]
-    targets = await _memo(run, f"targets:{current.id}", target_users, targets=current.targets, at=run.now)
+    key = f"targets:{current.id}" if walk.policy_id is not None else f"targets:walk:{walk.id}"
+    targets = await _memo(run, key, target_users, targets=current.targets, at=run.now)
     for user_id in targets:
         channels = await _page_user(run, walk, alert, user_id, writes)
         email = await _memo(run, f"email:{user_id}", _email, user_id=user_id)
@@ -168,16 +187,26 @@ async def _run_step(run: JobRun, walk: Walk, alert: Paged | None, writes: Writes
 
 def page_text(alert: Paged) -> tuple[str, str]:
     """The page's subject and body. Contact methods (SMS, email, chat) are not private to an incident, so an
-    alert on a restricted incident is paged as "restricted incident INC-n" and says nothing more."""
+    alert on a restricted incident (or the incident itself) is paged as "restricted incident INC-n" and says
+    nothing more."""
     if alert.restricted:
         named = f"restricted incident INC-{alert.incident_id}"
-        return (
-            f"[{alert.severity.upper()}] {named}",
-            f"Alert #{alert.id} on {named}: open warroom for details.",
-        )
+        about = named if alert.id is None else f"Alert #{alert.id} on {named}"
+        return f"[{alert.severity.upper()}] {named}", f"{about}: open warroom for details."
     subject = f"[{alert.severity.upper()}] {alert.title}"[:300]
-    body = f"{alert.title}\n{alert.description[:2000]}\nAlert #{alert.id} ({alert.dedup_key})".strip()
+    about = f"Incident {alert.dedup_key}" if alert.id is None else f"Alert #{alert.id} ({alert.dedup_key})"
+    body = f"{alert.title}\n{alert.description[:2000]}\n{about}".strip()
     return subject, body
+
+
+async def _steps(run: JobRun, walk: Walk) -> list[EscalationStep]:
+    """The policy's steps; a walk without a policy is one step paging its own targets at once."""
+    if walk.policy_id is None:
+        return [EscalationStep(position=0, delay_seconds=0, targets=walk.targets or [])]
+    steps: list[EscalationStep] = await _memo(
+        run, f"steps:{walk.policy_id}", policy_steps, policy_id=walk.policy_id
+    )
+    return steps
 
 
 async def _page_user(run: JobRun, walk: Walk, alert: Paged, user_id: int, writes: Writes) -> list[str]:
@@ -214,17 +243,17 @@ async def _trail(
     run: JobRun, walk: Walk, alert: Paged, email: str, channels: list[str], writes: Writes
 ) -> None:
     """The "why was I paged" trail: on the alert, and on its incident's timeline."""
-    data = {"user": email, "channels": channels, "step": walk.step, "round": walk.round}
-    writes.events.append(
-        {"alert_id": alert.id, "request_id": None, "at": run.now, "action": "paged", "actor": "warroom",
-         "data": data}
-    )  # fmt: skip
+    data: dict[str, Any] = {"user": email, "channels": channels, "step": walk.step, "round": walk.round}
+    if alert.id is not None:
+        writes.events.append(
+            {"alert_id": alert.id, "request_id": None, "at": run.now, "action": "paged", "actor": "warroom",
+             "data": data}
+        )  # fmt: skip
+    why = {"alert_id": alert.id} if alert.id is not None else {"reason": walk.reason or ""}
     if alert.incident_id is not None:  # an incident's timeline is a hash chain: one event at a time
         incident = await run.session.get(Incident, alert.incident_id, with_for_update=True)
         if incident is not None:
-            await record(
-                run.session, incident, "warroom", EventKind.paged, run.now, alert_id=alert.id, **data
-            )
+            await record(run.session, incident, "warroom", EventKind.paged, run.now, **why, **data)
 
 
 async def _advance(run: JobRun, walk: Walk, steps: list[EscalationStep], writes: Writes) -> None:

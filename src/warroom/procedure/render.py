@@ -54,13 +54,21 @@ def _severity_table(procedure: Procedure) -> list[str]:
     return lines
 
 
-def _severity_section(severity: Severity) -> list[str]:
+def _severity_section(procedure: Procedure, severity: Severity) -> list[str]:
     lines = [f"### {severity.id} {severity.name}", ""]
     if severity.description:
         lines += [severity.description, ""]
     if severity.examples:
         lines += ["Examples:", "", *_bullets(severity.examples), ""]
-    lines += [f"Who is paged: {', '.join(severity.page) or 'nobody'}.", ""]
+    paged = ", ".join(target.label for target in severity.page) or "nobody"
+    when = f"when it is declared or raised to {severity.id} (enforced, once each)"
+    lines += [f"Who is paged {when}: {paged}.", ""]
+    if severity.required_roles:
+        lines += [
+            "Required roles before it resolves (enforced; the incident commander may waive one with a "
+            f"reason): {_role_names(procedure, severity.required_roles)}.",
+            "",
+        ]
     review = "required before closing" if severity.review_required else "optional"
     lines += [f"Post-incident review: {review}.", ""]
     room = "a channel opens when it is declared" if severity.chat_channel else "none (the web UI and CLI)"
@@ -203,7 +211,7 @@ def render_markdown(loaded: LoadedProcedure) -> str:
         "",
     ]
     for severity in procedure.severities:
-        lines += _severity_section(severity)
+        lines += _severity_section(procedure, severity)
     lines += ["## Roles", ""]
     for role in procedure.roles:
         lines += _role_section(role)

@@ -36,6 +36,7 @@ from pydantic_core import PydanticCustomError
 
 from warroom.procedure.comms_schema import Communications, check_communications
 from warroom.procedure.domain import NEXT_BUSINESS_DAY, parse_duration
+from warroom.procedure.page_schema import PageTarget
 
 Loc = tuple[str | int, ...]
 CrossCheckProblem = tuple[Loc, str]
@@ -141,7 +142,7 @@ class Severity(_Model):
     description: str = ""
     examples: list[str] = Field(default_factory=list)
     response_target: ResponseTarget
-    page: list[str] = Field(default_factory=list)
+    page: list[PageTarget] = Field(default_factory=list)
     update_cadence: Duration | None = None
     status_page: bool = False
     required_roles: list[str] = Field(default_factory=list)

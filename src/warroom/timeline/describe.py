@@ -45,6 +45,8 @@ TONES: dict[str, str] = {
     "severity_changed": "alarm",
     "phase_changed": "phase",
     "reopened": "alarm",
+    "roles_waived": "alarm",
+    "page_failed": "alarm",
     **dict.fromkeys(MILESTONES, "milestone"),
 }
 
@@ -98,6 +100,12 @@ def _role(verb: str) -> Describer:
     return describe
 
 
+def _waived(d: Mapping[str, Any], n: Names) -> tuple[str, str]:
+    roles = ", ".join(_name(n["role"], r) for r in d.get("roles") or [])
+    # The reason is in the summary too: the review's timeline shows summaries only.
+    return f"Waived required role(s): {roles}. Reason: {d.get('reason', '')}", str(d.get("reason") or "")
+
+
 def _task(verb: str) -> Describer:
     def describe(d: Mapping[str, Any], _n: Names) -> tuple[str, str]:
         assignee = d.get("assignee") or (d.get("changes") or {}).get("assignee")
@@ -133,7 +141,8 @@ def _services(d: Mapping[str, Any], _n: Names) -> tuple[str, str]:
 
 def _paged(d: Mapping[str, Any], _n: Names) -> tuple[str, str]:
     channels = ", ".join(d.get("channels") or [])
-    return f"Paged {d.get('user', '')} via {channels or 'no channel'} (alert #{d.get('alert_id')})", ""
+    why = f"alert #{d.get('alert_id')}" if "alert_id" in d else str(d.get("reason") or "")
+    return f"Paged {d.get('user', '')} via {channels or 'no channel'} ({why})", ""
 
 
 NOBODY = "nobody (no communications lead or commander)"
@@ -157,6 +166,7 @@ DESCRIBERS: dict[str, Describer] = {
     ),
     EventKind.role_assigned: _role("assigned to"),
     EventKind.role_unassigned: _role("taken from"),
+    EventKind.roles_waived: _waived,
     EventKind.task_added: _task("added"),
     EventKind.task_done: _task("done"),
     EventKind.task_updated: _task("changed"),
@@ -181,6 +191,7 @@ DESCRIBERS: dict[str, Describer] = {
     ),
     EventKind.participant_added: lambda d, _n: (f"Participant added: {d.get('user')}", ""),
     EventKind.accessed: lambda d, _n: (f"Opened by {d.get('user')}", str(d.get("via") or "")),
+    EventKind.page_failed: lambda d, _n: (f"Could not page {d.get('target')}: {d.get('problem')}", ""),
     EventKind.status_page_updated: lambda d, _n: (
         f"Status page {d.get('page_kind', 'incident')} #{d.get('status_incident_id')}: {d.get('status')}",
         str(d.get("url") or ""),

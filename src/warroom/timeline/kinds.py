@@ -27,6 +27,7 @@ class EventKind(StrEnum):
     services_changed = "services_changed"
     role_assigned = "role_assigned"
     role_unassigned = "role_unassigned"
+    roles_waived = "roles_waived"
     task_added = "task_added"
     task_done = "task_done"
     task_updated = "task_updated"
@@ -50,6 +51,7 @@ class EventKind(StrEnum):
     alert_resolved = "alert_resolved"
     alert_triggered = "alert_triggered"
     paged = "paged"
+    page_failed = "page_failed"
     # The review.
     review_drafted = "review_drafted"
     review_edited = "review_edited"

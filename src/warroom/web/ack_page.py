@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -13,6 +14,8 @@ from warroom.alerts.incident_notes import note_on_incident
 from warroom.alerts.models import Alert, AlertEvent
 from warroom.auth.models import User
 from warroom.deps import ContextDep
+from warroom.incidents import service as incidents
+from warroom.incidents.domain import incident_ref
 from warroom.incidents.models import Incident
 from warroom.paging.acklinks import BadLink, read_token
 from warroom.paging.engine import stop_paging
@@ -45,9 +48,10 @@ def _page(
     alert: Alert | None = None,
     named: str = "",
     confirm: bool = False,
+    heading: str | None = None,
 ) -> Response:
     """The link's page in the UI's look (styles, phone layout, security headers); nobody is signed in."""
-    heading = "Acknowledge link" if status < 400 else "This link does not work"
+    heading = heading or ("Acknowledge link" if status < 400 else "This link does not work")
     return render(
         request,
         "ack.html",
@@ -72,13 +76,46 @@ async def confirm(token: str, request: Request, context: ContextDep) -> Response
         return _page(request, str(error), 400)
     async with context.db.read() as session:
         escalation = await session.get(Escalation, escalation_id)
-        alert = await session.get(Alert, escalation.alert_id) if escalation else None
+        if escalation is not None and escalation.incident_id is not None:
+            return await _incident_page(request, session, escalation.incident_id)
+        alert = await session.get(Alert, escalation.alert_id) if escalation and escalation.alert_id else None
         named = await alert_title(session, alert) if alert else ""
     if alert is None:
         return _page(request, "This alert no longer exists.", 404)
     if alert.status != "triggered":
         return _page(request, _settled(alert), alert=alert, named=named)
     return _page(request, "", alert=alert, named=named, confirm=True)
+
+
+def incident_heading(incident: Incident) -> str:
+    """Anyone holding the link reads this: a restricted incident is named only as that."""
+    if incident.restricted:
+        return f"Restricted incident {incident_ref(incident.id)}"
+    return f"{incident_ref(incident.id)} {incident.title}"
+
+
+async def _incident_page(request: Request, session: AsyncSession, incident_id: int) -> Response:
+    """A page from a declared incident: acknowledging it (as the person paged) stops its paging."""
+    incident = await session.get(Incident, incident_id)
+    if incident is None:
+        return _page(request, "This incident no longer exists.", 404)
+    title = incident_heading(incident)
+    if incident.acknowledged_at is not None or incident.status != "active":
+        return _page(request, "Already acknowledged: nothing to do.", heading=title)
+    return _page(request, f"{incident.severity} incident, declared.", heading=title, confirm=True)
+
+
+async def _acknowledge_incident(
+    request: Request, session: AsyncSession, incident_id: int, user: User, now: datetime
+) -> Response:
+    incident = await session.get(Incident, incident_id, with_for_update=True)
+    if incident is None:
+        return _page(request, "This incident no longer exists.", 404)
+    title = incident_heading(incident)
+    # The incident's own acknowledgement: its timeline observer stops the walks its declaration started.
+    await incidents.acknowledge(session=session, actor=user, incident=incident, now=now)
+    await session.commit()
+    return _page(request, f"Acknowledged by {user.email}. Paging stopped.", heading=title)
 
 
 def _settled(alert: Alert) -> str:
@@ -99,8 +136,14 @@ async def acknowledge(token: str, request: Request, context: ContextDep) -> Resp
         return _page(request, str(error), 400)
     async with context.db.write_turn, context.db.write() as session:
         escalation = await session.get(Escalation, escalation_id)
-        alert = await session.get(Alert, escalation.alert_id, with_for_update=True) if escalation else None
         user = await session.get(User, user_id)
+        if escalation is not None and escalation.incident_id is not None and user is not None:
+            return await _acknowledge_incident(request, session, escalation.incident_id, user, now)
+        alert = (
+            await session.get(Alert, escalation.alert_id, with_for_update=True)
+            if escalation and escalation.alert_id
+            else None
+        )
         if alert is None or user is None:
             return _page(request, "This alert no longer exists.", 404)
         named = await alert_title(session, alert)

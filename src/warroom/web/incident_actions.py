@@ -138,6 +138,22 @@ async def change_phase(ref: str, request: Request, user: PageWriter, context: Co
     return await act(request, context, user, ref, "phase", change, values=values, done="Phase changed")
 
 
+@router.post("/incidents/{ref}/roles/waive")
+async def waive_role(ref: str, request: Request, user: PageWriter, context: ContextDep) -> Response:
+    values = await form_data(request)
+
+    async def change(session: AsyncSession, incident: Incident) -> None:
+        await collaboration.waive_roles(
+            session=session, loaded=context.procedure, actor=user, incident=incident,
+            roles=[text(values, "role")], reason=text(values, "reason"), now=context.clock.now(),
+        )  # fmt: skip
+
+    return await act(
+        request, context, user, ref, "waive", change, values=values, done="Role waived",
+        renames={"roles": "role"},
+    )  # fmt: skip
+
+
 @router.post("/incidents/{ref}/roles")
 async def change_role(ref: str, request: Request, user: PageWriter, context: ContextDep) -> Response:
     values = await form_data(request)

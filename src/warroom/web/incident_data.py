@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +35,7 @@ class RoleRow:
     role: Role
     holders: list[RoleHolding]
     required: bool
+    waived: bool = False  # required, unheld, and waived by the commander
 
 
 @dataclass
@@ -66,9 +67,14 @@ def severity_rank(procedure: Procedure, severity: str) -> int:
 def role_rows(procedure: Procedure, incident: IncidentOut) -> list[RoleRow]:
     required = set(procedure.severity(incident.severity).required_roles)
     holders = incident.roles or []
-    return [
+    rows = [
         RoleRow(role=r, holders=[h for h in holders if h.role == r.id], required=r.id in required)
         for r in procedure.roles
+    ]
+    # missing_roles leaves out what is held or waived: a required role neither held nor missing is waived.
+    return [
+        replace(row, waived=row.required and not row.holders and row.role.id not in incident.missing_roles)
+        for row in rows
     ]
 
 
