@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests import cli
-from tests.process import WARROOM, child_env, plain, running_server, stop
+from tests.process import WARROOM, child_env, follow_start, plain, printed, running_server, stop
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "intake"
 
@@ -116,6 +116,7 @@ def test_a_separate_worker_process_triages_alerts(site: Site, tmp_path: Path) ->
             [str(WARROOM), "worker"], env=child_env(site.db_env), stdout=sink, stderr=sink
         )
     try:
+        follow_start(worker, printed(log, "worker running"), what="warroom worker", output=log.read_text)
         httpx.post(f"{site.url}/intake/webhook/{key}", json={"id": "w1", "title": "queue stuck"}, timeout=10)
         until(lambda: site.api("GET", "/api/v1/incidents")["total"] == 1)
         (incident,) = site.api("GET", "/api/v1/incidents")["items"]
