@@ -109,10 +109,16 @@ class Worker:
             await self._http.aclose()
             self._http = None
 
+    def lease_seconds(self, queue: str | None) -> float:
+        """How long a claim on `queue` is leased: the job lease, or the queue's own if that is shorter."""
+        lease = self.context.settings.job_lease_seconds
+        own = self.limits[queue].lease_seconds if queue in self.limits else None
+        return min(lease, own) if own is not None else lease
+
     async def _claim(self, queue: str | None, limit: int) -> list[Job]:
         async with self.context.db.write_turn, self.context.db.write() as session:
             queues = [queue] if queue else None
-            lease = timedelta(seconds=self.context.settings.job_lease_seconds)
+            lease = timedelta(seconds=self.lease_seconds(queue))
             jobs = await service.claim(
                 session=session, now=self.context.clock.now(), limit=limit, queues=queues, lease=lease
             )

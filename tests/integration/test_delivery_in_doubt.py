@@ -1,0 +1,119 @@
+"""A message found `sending` (paging.delivery) is in flight on another claim or in doubt after a crash: it
+is not sent again before its deadline, and once after it, however often its job is claimed meanwhile.
+
+The crash is the state a SIGKILLed worker leaves behind, written as such: the message `sending` with its
+deadline (committed before the send), the job `running` with a lease that has lapsed."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from tests.fakes.sink import Sink, running_sink
+from tests.integration.conftest import Api
+from warroom.jobs.models import Job
+from warroom.notify.models import OutgoingMessage
+from warroom.notify.service import queue_to_address
+from warroom.wiring import DELIVERY_LEASE, new_worker
+
+KEY = "doubt:1"
+IN_DOUBT_AFTER = timedelta(seconds=30)  # two notify timeouts of 15 s, the default
+
+
+@pytest.fixture
+def sink() -> Iterator[Sink]:
+    with running_sink() as running:
+        yield running
+
+
+async def queue_one(api: Api, sink: Sink) -> None:
+    async with api.context.db.write() as session:
+        await queue_to_address(
+            session=session, channel="webhook", address=f"{sink.url}/hook", key=KEY,
+            subject="in doubt", body="body", now=api.clock.now(),
+        )  # fmt: skip
+        await session.commit()
+
+
+async def crashed_mid_send(api: Api, deadline: datetime) -> None:
+    """What a worker killed between marking the message `sending` and recording its outcome leaves."""
+    now = api.clock.now()
+    async with api.context.db.write() as session:
+        await session.execute(update(OutgoingMessage).values(state="sending", deadline=deadline, attempts=1))
+        lapsed = now - timedelta(seconds=1)
+        await session.execute(update(Job).values(state="running", attempts=1, locked_until=lapsed))
+        await session.commit()
+
+
+async def message_and_job(api: Api) -> tuple[OutgoingMessage, Job]:
+    async with api.context.db.read() as session:
+        message = (await session.scalars(select(OutgoingMessage))).one()
+        job = (await session.scalars(select(Job).where(Job.kind == "notify.send"))).one()
+    return message, job
+
+
+def sent_keys(sink: Sink) -> Counter[str]:
+    return Counter(record["headers"]["Idempotency-Key"] for record in sink.received)
+
+
+async def test_a_message_in_flight_is_not_sent_again_before_its_deadline_and_once_after(
+    api: Api, sink: Sink
+) -> None:
+    await queue_one(api, sink)
+    deadline = api.clock.now() + IN_DOUBT_AFTER
+    await crashed_mid_send(api, deadline)
+    worker = new_worker(api.context, periodic=())
+
+    assert await worker.run_once() == 1  # the lapsed job is claimed again ...
+    assert sink.received == []  # ... and sends nothing while the first send may still land
+    message, job = await message_and_job(api)
+    assert (message.state, message.attempts) == ("sending", 1)
+    assert (job.state, job.run_at, job.attempts) == ("pending", deadline, 1)  # no attempt spent
+    assert "in flight" in (job.last_error or "")
+    assert await worker.run_once() == 0  # not due again before the deadline
+
+    api.clock.advance(IN_DOUBT_AFTER)  # in doubt now: sent once more
+    assert await worker.run_once() == 1
+    assert sent_keys(sink) == Counter({KEY: 1})
+    message, job = await message_and_job(api)
+    assert (message.state, message.attempts, job.state) == ("sent", 2, "done")
+
+
+async def test_an_in_doubt_message_is_resent_once_however_often_its_job_is_claimed_meanwhile(
+    api: Api, sink: Sink
+) -> None:
+    await queue_one(api, sink)
+    await crashed_mid_send(api, api.clock.now() - timedelta(seconds=1))  # deadline passed: in doubt
+    sink.hang_seconds = 2.0  # the re-send is slow to answer
+    resending = asyncio.create_task(new_worker(api.context, periodic=()).run_once())
+    while (await message_and_job(api))[0].attempts < 2:  # the re-send is committed as `sending`
+        assert not resending.done(), resending
+        await asyncio.sleep(0.02)
+    await lapse_the_lease(api)  # meanwhile its claim's lease lapses
+    assert await new_worker(api.context, periodic=()).run_once() == 1  # another claim of the job
+    assert await asyncio.wait_for(resending, 30) == 1
+    assert sent_keys(sink) == Counter({KEY: 1})  # sent once since the crash, not once per claim
+    message, job = await message_and_job(api)
+    assert (message.state, message.attempts, job.state) == ("sent", 2, "done")
+
+
+async def lapse_the_lease(api: Api) -> None:
+    async with api.context.db.write() as session:
+        lapsed = api.clock.now() - timedelta(seconds=1)
+        await session.execute(update(Job).where(Job.state == "running").values(locked_until=lapsed))
+        await session.commit()
+
+
+async def test_delivery_queues_are_leased_shorter_than_other_jobs(api: Api) -> None:
+    worker = new_worker(api.context, periodic=())
+    assert api.context.settings.job_lease_seconds == 120
+    assert worker.lease_seconds("default") == 120 and worker.lease_seconds("chat.slack") == 120
+    for queue in ("notify.webhook", "notify.email", "notify.apprise", "notify.log"):
+        assert worker.lease_seconds(queue) == DELIVERY_LEASE == 30
+    api.context.settings.job_lease_seconds = 8  # an operator's shorter lease wins everywhere
+    assert worker.lease_seconds("notify.webhook") == worker.lease_seconds("default") == 8
