@@ -66,16 +66,17 @@ def plain(text: str) -> str:
 
 
 def run_cli(
-    args: Sequence[str], env: Mapping[str, str], *, cwd: Path | None = None, timeout: float = 60.0
+    args: Sequence[str], env: Mapping[str, str], *, cwd: Path | None = None, timeout: float | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run `warroom ARGS` to completion through the console script (so `main()` handles errors)."""
+    """Run `warroom ARGS` to completion through the console script (so `main()` handles errors). A one-shot
+    command is mostly start-up, so by default it gets the start-up deadline (`startup_seconds`)."""
     return subprocess.run(
         [str(WARROOM), *args],
         env=child_env(env),
         cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=timeout,
+        timeout=startup_seconds() if timeout is None else timeout,
         check=False,
     )
 
