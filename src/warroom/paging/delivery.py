@@ -213,6 +213,12 @@ async def _claim_messages(run: BatchRun) -> tuple[list[Outgoing], datetime]:
     return plan.outgoing, now
 
 
+# Built once: with a wave per answer, a batch records several times.
+_SENT = (
+    update(_MESSAGES)
+    .where(_MESSAGES.c.id.in_(bindparam("b_ids", expanding=True)))
+    .values(state="sent", sent_at=bindparam("b_now"), last_error=None)
+)
 # Only a message still `sending`: one that another claim has sent since (in doubt) stays sent.
 _FAILED = (
     update(_MESSAGES)
@@ -228,11 +234,7 @@ async def _record(run: BatchRun, results: list[tuple[Outgoing, Exception | None]
     async with run.context.db.write_turn, run.context.db.write() as session:
         now = run.context.clock.now()
         if sent:
-            await session.execute(
-                update(_MESSAGES)
-                .where(_MESSAGES.c.id.in_([item.message_id for item in sent]))
-                .values(state="sent", sent_at=now, last_error=None)
-            )
+            await session.execute(_SENT, {"b_ids": [item.message_id for item in sent], "b_now": now})
             await jobs.finish(session=session, job_ids=[item.job.id for item in sent], now=started)
         if failed:
             final = {item.job.id: item.job.attempts >= item.job.max_attempts for item, _ in failed}
