@@ -1,5 +1,7 @@
-"""A message found `sending` (paging.delivery) is in flight on another claim or in doubt after a crash: it
-is not sent again before its deadline, and once after it, however often its job is claimed meanwhile.
+"""What a crashed delivery worker can send twice (paging.delivery). A message found `sending` is in flight
+on another claim or in doubt after a crash: it is not sent again before its deadline, and once after it,
+however often its job is claimed meanwhile. And a batch never has more than RECORD_AHEAD sends out that
+are not yet recorded as sent: those are all a worker killed at the worst moment would send again.
 
 The crash is the state a SIGKILLed worker leaves behind, written as such: the message `sending` with its
 deadline (committed before the send), the job `running` with a lease that has lapsed."""
@@ -7,18 +9,25 @@ deadline (committed before the send), the job `running` with a lease that has la
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import select, update
 
+from tests.fakes.http import serving
 from tests.fakes.sink import Sink, running_sink
 from tests.integration.conftest import Api
+from warroom.db import sync_url
 from warroom.jobs.models import Job
 from warroom.notify.models import OutgoingMessage
 from warroom.notify.service import queue_to_address
+from warroom.paging.delivery import RECORD_AHEAD
 from warroom.wiring import DELIVERY_LEASE, new_worker
 
 KEY = "doubt:1"
@@ -117,3 +126,54 @@ async def test_delivery_queues_are_leased_shorter_than_other_jobs(api: Api) -> N
         assert worker.lease_seconds(queue) == DELIVERY_LEASE == 30
     api.context.settings.job_lease_seconds = 8  # an operator's shorter lease wins everywhere
     assert worker.lease_seconds("notify.webhook") == worker.lease_seconds("default") == 8
+
+
+class UnrecordedCounter:
+    """A webhook receiver that, as each page arrives, counts the pages it has been sent that the database
+    does not yet call `sent` (this one included): what a crash at that moment would send again."""
+
+    def __init__(self, db_url: str) -> None:
+        self.engine = sa.create_engine(sync_url(db_url))
+        self.arrived = 0
+        self.most_unrecorded = 0
+        self.lock = threading.Lock()
+
+    def arrival(self) -> None:
+        with self.lock:
+            self.arrived += 1
+            with self.engine.connect() as conn:
+                sent = conn.scalar(sa.text("SELECT count(*) FROM outgoing_messages WHERE state = 'sent'"))
+            self.most_unrecorded = max(self.most_unrecorded, self.arrived - int(sent or 0))
+
+
+async def test_a_batch_has_at_most_record_ahead_pages_out_that_are_not_recorded_as_sent(
+    api: Api, db_url: str
+) -> None:
+    counter = UnrecordedCounter(db_url)
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length", "0")))
+            counter.arrival()
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            return None
+
+    count = 40  # run_once claims 32, then 8: a batch of 32 sent at once would be three times RECORD_AHEAD
+    try:
+        with serving(Receiver) as server:
+            url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+            async with api.context.db.write() as session:
+                for number in range(count):
+                    await queue_to_address(
+                        session=session, channel="webhook", address=url, key=f"ahead:{number}",
+                        subject="ahead", body="body", now=api.clock.now(),
+                    )  # fmt: skip
+                await session.commit()
+            assert await new_worker(api.context, periodic=()).run_once() == count
+    finally:
+        counter.engine.dispose()
+    assert counter.arrived == count
+    assert 1 <= counter.most_unrecorded <= RECORD_AHEAD == 10

@@ -6,7 +6,8 @@ Phases, so no transaction is held open while a chat API thinks:
    was queued becomes `cancelled`; the jobs of messages with nothing left to send are done.
 2. Every delivery of the batch at once, each sent once, through the worker's HTTP client.
 3. The outcomes, recorded as they come in (each wave as soon as one is in, with those that finished
-   meanwhile), so a sent page is marked `sent` within a commit of its answer: `sent` and the job done; or
+   meanwhile), so a sent page is marked `sent` within a commit of its answer, and at most RECORD_AHEAD
+   sends are out unrecorded (a slow commit holds the next sends back): `sent` and the job done; or
    the error on the message and on the job, which retries with backoff (after its last attempt the
    message is `failed`).
 A message found `sending` is in flight on another claim (a worker whose lease lapsed) or in doubt (its
@@ -36,6 +37,10 @@ from warroom.paging.models import Escalation
 
 log = structlog.get_logger("warroom.page")
 LIVE = ("pending", "sending")  # a message in these states may still go out
+# Sends a batch may have out (in flight, or answered and not yet recorded) at once: what a worker killed
+# at the worst moment sends twice. When commits are slow (SQLite under load), sends wait for them rather
+# than run ahead: 10 keeps a batch near 500 pages a second at a 20 ms commit.
+RECORD_AHEAD = 10
 IN_FLIGHT = "another claim has this message in flight; waiting for its deadline"
 PAGING = ("active", "exhausted")  # an escalation in these states still wants its pages sent
 _MESSAGES = MESSAGES
@@ -253,7 +258,8 @@ async def _record(run: BatchRun, results: list[tuple[Outgoing, Exception | None]
         log.warning("delivery failed", job_id=item.job.id, attempt=item.job.attempts, error=str(error))
 
 
-async def _send(run: BatchRun, item: Outgoing) -> Exception | None:
+async def _send(run: BatchRun, item: Outgoing, ahead: asyncio.Semaphore) -> Exception | None:
+    await ahead.acquire()  # given back once this outcome is recorded
     try:
         await deliver(item.delivery, run.context.settings, run.http)
     except Exception as error:  # noqa: BLE001  (recorded on the message and its job, and retried)
@@ -263,13 +269,16 @@ async def _send(run: BatchRun, item: Outgoing) -> Exception | None:
 
 async def send_messages(run: BatchRun) -> None:
     outgoing, started = await _claim_messages(run)
-    pending = {asyncio.create_task(_send(run, item)): item for item in outgoing}
+    ahead = asyncio.Semaphore(RECORD_AHEAD)
+    pending = {asyncio.create_task(_send(run, item, ahead)): item for item in outgoing}
     try:
         while pending:
             # As soon as one is in: every moment between a page's answer and its `sent` commit is one in
             # which a killed worker would send it again. Those that finish during a commit go in the next.
             done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
             await _record(run, [(pending.pop(task), task.result()) for task in done], started)
+            for _ in done:
+                ahead.release()
     finally:
         for task in pending:  # only when recording failed: the worker fails the unsettled jobs
             task.cancel()
