@@ -177,3 +177,42 @@ async def test_a_batch_has_at_most_record_ahead_pages_out_that_are_not_recorded_
         counter.engine.dispose()
     assert counter.arrived == count
     assert 1 <= counter.most_unrecorded <= RECORD_AHEAD == 10
+
+
+async def test_receivers_that_hang_do_not_hold_up_the_other_sends_of_their_batch(
+    api: Api, sink: Sink
+) -> None:
+    release = threading.Event()
+    api.context.settings.notify_timeout_seconds = 60  # the hanging sends do not time out during the test
+
+    class Hanging(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length", "0")))
+            release.wait(90)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            return None
+
+    with serving(Hanging) as hanging:
+        hang_url = f"http://127.0.0.1:{hanging.server_address[1]}/hook"
+        addresses = [hang_url] * (RECORD_AHEAD + 2) + [f"{sink.url}/hook"] * 5  # the hanging ones go first
+        async with api.context.db.write() as session:
+            for number, address in enumerate(addresses):
+                await queue_to_address(
+                    session=session, channel="webhook", address=address, key=f"hang:{number}",
+                    subject="hang", body="body", now=api.clock.now(),
+                )  # fmt: skip
+            await session.commit()
+        running = asyncio.create_task(new_worker(api.context, periodic=()).run_once())
+        try:
+            for _ in range(400):  # up to 20 s, well inside the hanging ones' 60 s
+                if len(sink.received) == 5 or running.done():
+                    break
+                await asyncio.sleep(0.05)
+            arrived_while_hanging = len(sink.received)
+        finally:
+            release.set()
+        await asyncio.wait_for(running, 60)
+    assert arrived_while_hanging == 5

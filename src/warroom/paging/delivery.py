@@ -41,6 +41,7 @@ LIVE = ("pending", "sending")  # a message in these states may still go out
 # at the worst moment sends twice. When commits are slow (SQLite under load), sends wait for them rather
 # than run ahead: 10 keeps a batch near 500 pages a second at a 20 ms commit.
 RECORD_AHEAD = 10
+SLOW_ANSWER = 1.0  # seconds: a send not answered by then stops counting against RECORD_AHEAD
 IN_FLIGHT = "another claim has this message in flight; waiting for its deadline"
 PAGING = ("active", "exhausted")  # an escalation in these states still wants its pages sent
 _MESSAGES = MESSAGES
@@ -258,13 +259,28 @@ async def _record(run: BatchRun, results: list[tuple[Outgoing, Exception | None]
         log.warning("delivery failed", job_id=item.job.id, attempt=item.job.attempts, error=str(error))
 
 
-async def _send(run: BatchRun, item: Outgoing, ahead: asyncio.Semaphore) -> Exception | None:
-    await ahead.acquire()  # given back once this outcome is recorded
+async def _deliver(run: BatchRun, item: Outgoing) -> Exception | None:
     try:
         await deliver(item.delivery, run.context.settings, run.http)
     except Exception as error:  # noqa: BLE001  (recorded on the message and its job, and retried)
         return error
     return None
+
+
+async def _send(run: BatchRun, item: Outgoing, ahead: asyncio.Semaphore) -> tuple[Exception | None, bool]:
+    """The outcome, and whether this send still holds its place among the RECORD_AHEAD (given back when
+    it is recorded). A receiver slower than SLOW_ANSWER gives it back at once: it holds up its own message,
+    never the batch's other sends."""
+    await ahead.acquire()
+    sending = asyncio.ensure_future(_deliver(run, item))
+    try:
+        answered, _ = await asyncio.wait({sending}, timeout=SLOW_ANSWER)
+        if answered:
+            return sending.result(), True
+        ahead.release()
+        return await sending, False
+    finally:
+        sending.cancel()  # a no-op once it is done; else the batch is being given up
 
 
 async def send_messages(run: BatchRun) -> None:
@@ -276,9 +292,11 @@ async def send_messages(run: BatchRun) -> None:
             # As soon as one is in: every moment between a page's answer and its `sent` commit is one in
             # which a killed worker would send it again. Those that finish during a commit go in the next.
             done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            await _record(run, [(pending.pop(task), task.result()) for task in done], started)
-            for _ in done:
-                ahead.release()
+            outcomes = [(pending.pop(task), *task.result()) for task in done]
+            await _record(run, [(item, error) for item, error, _ in outcomes], started)
+            for _, _, holds_place in outcomes:
+                if holds_place:
+                    ahead.release()
     finally:
         for task in pending:  # only when recording failed: the worker fails the unsettled jobs
             task.cancel()
