@@ -27,7 +27,7 @@ from warroom.errors import SettingInvalid
 from warroom.jobs.kinds import Batched, Grouped, Kind, Shared
 from warroom.jobs.queues import QueueLimits, limits_for
 from warroom.jobs.worker import Periodic, Worker
-from warroom.paging.delivery import send_messages
+from warroom.paging.delivery import RECORD_AHEAD, send_messages
 from warroom.paging.engine import unack_check
 from warroom.paging.steps import run_steps
 from warroom.procedure.loader import LoadedProcedure, load_default_procedure, load_procedure_file
@@ -49,7 +49,7 @@ JOB_KINDS: Mapping[str, Kind] = MappingProxyType(
         "chat.slack.respond": respond,
         "escalation.step": Grouped(run_steps),
         "escalation.unack_check": Shared(unack_check),
-        "notify.send": Batched(send_messages),
+        "notify.send": Batched(send_messages, places=RECORD_AHEAD),
         "statuspage.notify": send_notices,
     }
 )

@@ -7,7 +7,8 @@ Phases, so no transaction is held open while a chat API thinks:
 2. Every delivery of the batch at once, each sent once, through the worker's HTTP client.
 3. The outcomes, recorded as they come in (each wave as soon as one is in, with those that finished
    meanwhile), so a sent page is marked `sent` within a commit of its answer, and at most RECORD_AHEAD
-   sends are out unrecorded (a slow commit holds the next sends back): `sent` and the job done; or
+   sends of the queue's batches are out unrecorded (a slow commit holds the next back): `sent` and the
+   job done; or
    the error on the message and on the job, which retries with backoff (after its last attempt the
    message is `failed`).
 A message found `sending` is in flight on another claim (a worker whose lease lapsed) or in doubt (its
@@ -37,9 +38,9 @@ from warroom.paging.models import Escalation
 
 log = structlog.get_logger("warroom.page")
 LIVE = ("pending", "sending")  # a message in these states may still go out
-# Sends a batch may have out (in flight, or answered and not yet recorded) at once: what a worker killed
-# at the worst moment sends twice. When commits are slow (SQLite under load), sends wait for them rather
-# than run ahead: 10 keeps a batch near 500 pages a second at a 20 ms commit.
+# Sends a worker's batches on one queue may have out together (in flight, or answered and not yet
+# recorded): what a worker killed at the worst moment sends twice. When commits are slow (SQLite under
+# load), sends wait for them rather than run ahead: 10 still allows ~500 pages a second at a 20 ms commit.
 RECORD_AHEAD = 10
 SLOW_ANSWER = 1.0  # seconds: a send not answered by then stops counting against RECORD_AHEAD
 IN_FLIGHT = "another claim has this message in flight; waiting for its deadline"
@@ -285,7 +286,7 @@ async def _send(run: BatchRun, item: Outgoing, ahead: asyncio.Semaphore) -> tupl
 
 async def send_messages(run: BatchRun) -> None:
     outgoing, started = await _claim_messages(run)
-    ahead = asyncio.Semaphore(RECORD_AHEAD)
+    ahead = run.places  # RECORD_AHEAD places, shared by the queue's batches (warroom.wiring)
     pending = {asyncio.create_task(_send(run, item, ahead)): item for item in outgoing}
     try:
         while pending:
