@@ -22,9 +22,8 @@ from typing import Any
 
 import psycopg
 
-from bench.server import REPO, WARROOM, Server, ServerFailed, _process_cpu, stop, tail_file
+from bench.server import REPO, WARROOM, Server, ServerFailed, _process_cpu, startup_seconds, stop, tail_file
 
-WORKER_STARTUP_SECONDS = 60.0
 SQLITE_FORMAT = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores a DateTime in SQLite (naive UTC text)
 
 
@@ -49,14 +48,15 @@ class Workers:
 
 
 def _wait_running(process: subprocess.Popen[bytes], out: Path, err: Path) -> None:
-    deadline = time.monotonic() + WORKER_STARTUP_SECONDS
+    limit = startup_seconds()
+    deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise ServerFailed(f"worker exited {process.returncode} at start:\n{tail_file(err)}")
         if out.exists() and "worker running" in out.read_text(errors="replace"):
             return
         time.sleep(0.05)
-    raise ServerFailed(f"worker did not say it runs within {WORKER_STARTUP_SECONDS:.0f} s:\n{tail_file(err)}")
+    raise ServerFailed(f"worker did not say it runs within {limit:.0f} s:\n{tail_file(err)}")
 
 
 @contextmanager

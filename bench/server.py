@@ -17,9 +17,16 @@ import httpx
 
 REPO = Path(__file__).resolve().parent.parent
 WARROOM = REPO / ".venv" / "bin" / "warroom"
-STARTUP_SECONDS = 60.0
+STARTUP_SECONDS_ENV = "WARROOM_TEST_STARTUP_SECONDS"  # the same knob as the test suite's (tests/process.py)
 STOP_SECONDS = 10.0
 ADMIN_SECONDS = 180.0
+
+
+def startup_seconds() -> float:
+    """How long a server or worker may take to start: generous (180 s), as a busy machine slows start-up
+    many times over; a process that exits fails the wait at once instead."""
+    raw = os.environ.get(STARTUP_SECONDS_ENV, "").strip()
+    return float(raw) if raw else 180.0
 
 
 class ServerFailed(Exception):
@@ -108,7 +115,8 @@ def create_token(env: dict[str, str]) -> str:
 
 
 def wait_healthy(process: subprocess.Popen[bytes], server: Server) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
+    limit = startup_seconds()
+    deadline = time.monotonic() + limit
     with httpx.Client(base_url=server.base_url, timeout=2.0) as client:
         while time.monotonic() < deadline:
             code = process.poll()
@@ -120,7 +128,7 @@ def wait_healthy(process: subprocess.Popen[bytes], server: Server) -> None:
             except httpx.HTTPError:
                 pass  # not listening yet
             time.sleep(0.1)
-    raise ServerFailed(f"/healthz did not answer 200 within {STARTUP_SECONDS:.0f} s:\n{server.tail()}")
+    raise ServerFailed(f"/healthz did not answer 200 within {limit:.0f} s:\n{server.tail()}")
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

@@ -2,6 +2,11 @@
 
 Children get a hermetic environment: the parent's WARROOM_* variables are dropped (only what a test passes
 counts), colour is off and rich renders 200 columns wide, so output can be matched as plain text.
+
+Start-up waits follow the process (`wait_for_start`): ready when it says so (its health check answers, or
+it prints that it runs), failed at once with its output if it exits first, and otherwise given a generous
+deadline (WARROOM_TEST_STARTUP_SECONDS, default 180 s): a busy machine slows a start many times over, and a
+fixed 30 s failed healthy servers there.
 """
 
 from __future__ import annotations
@@ -14,15 +19,17 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 WARROOM = Path(sys.executable).parent / "warroom"
-STARTUP_DEADLINE = 30.0
+STARTUP_SECONDS_ENV = "WARROOM_TEST_STARTUP_SECONDS"
+DEFAULT_STARTUP_SECONDS = 180.0
 STOP_GRACE = 10.0
 POLL_INTERVAL = 0.05
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -59,16 +66,17 @@ def plain(text: str) -> str:
 
 
 def run_cli(
-    args: Sequence[str], env: Mapping[str, str], *, cwd: Path | None = None, timeout: float = 60.0
+    args: Sequence[str], env: Mapping[str, str], *, cwd: Path | None = None, timeout: float | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run `warroom ARGS` to completion through the console script (so `main()` handles errors)."""
+    """Run `warroom ARGS` to completion through the console script (so `main()` handles errors). A one-shot
+    command is mostly start-up, so by default it gets the start-up deadline (`startup_seconds`)."""
     return subprocess.run(
         [str(WARROOM), *args],
         env=child_env(env),
         cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=timeout,
+        timeout=startup_seconds() if timeout is None else timeout,
         check=False,
     )
 
@@ -103,25 +111,82 @@ class ServerProcess:
         )
 
 
-def _healthy(url: str) -> bool:
+def startup_seconds() -> float:
+    """How long a starting process may take before a test gives up: WARROOM_TEST_STARTUP_SECONDS, or 180."""
+    raw = os.environ.get(STARTUP_SECONDS_ENV, "").strip()
+    if not raw:
+        return DEFAULT_STARTUP_SECONDS
     try:
-        return httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200
+        seconds = float(raw)
+    except ValueError:
+        raise ValueError(f"{STARTUP_SECONDS_ENV} must be a number of seconds, not {raw!r}") from None
+    if seconds <= 0:
+        raise ValueError(f"{STARTUP_SECONDS_ENV} must be more than 0, not {raw!r}")
+    return seconds
+
+
+class StartupFailed(RuntimeError):
+    """A process exited before it was ready, or was not ready by the deadline; the message has its output."""
+
+
+def wait_for_start(
+    ready: Callable[[], bool],
+    gone: Callable[[], str | None],
+    *,
+    what: str,
+    output: Callable[[], str],
+    seconds: float | None = None,
+    every: float = POLL_INTERVAL,
+) -> float:
+    """Poll until `ready()`; returns the seconds it took. `gone()` says why the thing starting has stopped
+    (None while it lives): then this fails at once, with `output()`, rather than waiting out the deadline."""
+    limit = startup_seconds() if seconds is None else seconds
+    began = time.monotonic()
+    while True:
+        if (why := gone()) is not None:
+            raise StartupFailed(f"{what} {why} before it was ready\n{output()}")
+        if ready():
+            return time.monotonic() - began
+        if time.monotonic() - began > limit:
+            raise StartupFailed(
+                f"{what} still not ready after {limit:.0f} s (set {STARTUP_SECONDS_ENV} to wait longer)"
+                f"\n{output()}"
+            )
+        time.sleep(every)
+
+
+def exited(process: subprocess.Popen[Any]) -> Callable[[], str | None]:
+    """For `wait_for_start`: the process's exit, once it has exited."""
+
+    def why() -> str | None:
+        code = process.poll()
+        return None if code is None else f"(pid {process.pid}) exited with {code}"
+
+    return why
+
+
+def follow_start(
+    process: subprocess.Popen[Any],
+    ready: Callable[[], bool],
+    *,
+    what: str,
+    output: Callable[[], str],
+    seconds: float | None = None,
+) -> float:
+    """`wait_for_start` for a child process: fails at once, with its output, if it exits first."""
+    return wait_for_start(ready, exited(process), what=what, output=output, seconds=seconds)
+
+
+def printed(path: Path, text: str) -> Callable[[], bool]:
+    """For `wait_for_start`: whether the output file at `path` has `text` in it yet."""
+    return lambda: path.exists() and text in path.read_text(encoding="utf-8", errors="replace")
+
+
+def healthy(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/healthz", timeout=2.0).status_code == 200
     except httpx.HTTPError:
         return False
-
-
-def _wait_until_healthy(server: ServerProcess, deadline: float) -> None:
-    allowed = deadline - time.monotonic()
-    while time.monotonic() < deadline:
-        code = server.process.poll()
-        if code is not None:
-            raise RuntimeError(
-                f"warroom (pid {server.pid}) exited with {code} before serving\n{server.tail()}"
-            )
-        if _healthy(server.url):
-            return
-        time.sleep(POLL_INTERVAL)
-    raise RuntimeError(f"warroom (pid {server.pid}) not healthy after {allowed:.0f}s\n{server.tail()}")
 
 
 def stop(process: subprocess.Popen[bytes]) -> int:
@@ -141,12 +206,12 @@ def running_server(
     command: Sequence[str] = ("serve",),
     *,
     log_dir: Path | None = None,
-    startup_deadline: float = STARTUP_DEADLINE,
+    program: Sequence[str] = (str(WARROOM),),
 ) -> Iterator[ServerProcess]:
     """Start `warroom COMMAND`, yield once /healthz answers 200, stop it on exit.
 
     The port is WARROOM_PORT from `env`, or a free one. Output goes to files in `log_dir` (default: a
-    temporary directory removed afterwards).
+    temporary directory removed afterwards). `program` is what runs instead of `warroom` (a test's stand-in).
     """
     env = dict(env)
     env.setdefault("WARROOM_PORT", str(free_port()))
@@ -156,11 +221,12 @@ def running_server(
         stdout_path, stderr_path = logs / "stdout.txt", logs / "stderr.txt"
         with stdout_path.open("wb") as stdout, stderr_path.open("wb") as stderr:
             process = subprocess.Popen(
-                [str(WARROOM), *command], env=child_env(env), cwd=logs, stdout=stdout, stderr=stderr
+                [*program, *command], env=child_env(env), cwd=logs, stdout=stdout, stderr=stderr
             )
         server = ServerProcess(process, int(env["WARROOM_PORT"]), stdout_path, stderr_path)
         try:
-            _wait_until_healthy(server, time.monotonic() + startup_deadline)
+            what = f"{Path(program[-1]).name} {' '.join(command)}".strip()
+            follow_start(process, lambda: healthy(server.url), what=what, output=server.tail)
             yield server
         finally:
             stop(process)

@@ -32,7 +32,7 @@ from warroom.jobs.kinds import Batched, Grouped, Kind, Shared
 from warroom.jobs.queues import QueueLimits, limits_for
 from warroom.jobs.worker import Periodic, Worker
 from warroom.paging.declared import PAGE_KIND, DeclarationPager, page_declared
-from warroom.paging.delivery import send_messages
+from warroom.paging.delivery import RECORD_AHEAD, send_messages
 from warroom.paging.engine import unack_check
 from warroom.paging.steps import run_steps
 from warroom.procedure.loader import LoadedProcedure, load_default_procedure, load_procedure_file
@@ -56,7 +56,7 @@ JOB_KINDS: Mapping[str, Kind] = MappingProxyType(
         "escalation.step": Grouped(run_steps),
         "escalation.unack_check": Shared(unack_check),
         PAGE_KIND: page_declared,
-        "notify.send": Batched(send_messages),
+        "notify.send": Batched(send_messages, places=RECORD_AHEAD),
         "statuspage.notify": send_notices,
     }
 )
@@ -66,15 +66,19 @@ JOB_KINDS: Mapping[str, Kind] = MappingProxyType(
 # step is a handful of short statements, and one commit (and one claim) per group instead of per step is
 # what lets 10,000 steps falling due at once drain in seconds rather than minutes. Deliveries run in
 # batches of `group` (sent concurrently, two transactions per batch); `slots` batches at once.
+# Deliveries' claims are leased for 30 s, not the 2 minutes of other jobs: each message records its own
+# send in flight (paging.delivery), so the lease only guards a claim until then, and a dead worker's pages
+# come back a minute and a half sooner.
+DELIVERY_LEASE = 30.0
 QUEUES: Mapping[str, QueueLimits] = MappingProxyType(
     {
         "default": QueueLimits(slots=6, per_minute=600_000, group=50),
-        "notify.email": QueueLimits(slots=4, per_minute=600, group=10),
+        "notify.email": QueueLimits(slots=4, per_minute=600, group=10, lease_seconds=DELIVERY_LEASE),
         # Webhooks: one receiver is held to Outbound.PER_HOST connections, so this only caps the worker.
         # At 30,000 (500/s) it was what bounded 10,000 pages falling due at once (19.3 s; 5.3 s at 120,000).
-        "notify.webhook": QueueLimits(slots=4, per_minute=120_000, group=50),
-        "notify.apprise": QueueLimits(slots=4, per_minute=600, group=10),
-        "notify.log": QueueLimits(slots=2, per_minute=6_000, group=50),
+        "notify.webhook": QueueLimits(slots=4, per_minute=120_000, group=50, lease_seconds=DELIVERY_LEASE),
+        "notify.apprise": QueueLimits(slots=4, per_minute=600, group=10, lease_seconds=DELIVERY_LEASE),
+        "notify.log": QueueLimits(slots=2, per_minute=6_000, group=50, lease_seconds=DELIVERY_LEASE),
         # Slack allows about one message a second per channel and 20-50 calls a minute for most methods.
         "chat.slack": QueueLimits(slots=2, per_minute=50),
         "chat.teams": QueueLimits(slots=2, per_minute=60),

@@ -26,12 +26,12 @@ import pytest
 import trustme
 import uvicorn
 
+from tests.process import startup_seconds, wait_for_start
 from warroom.app import create_app
 from warroom.auth import service as auth
 from warroom.config import Settings
 from warroom.context import AppContext
 
-STARTUP_DEADLINE = 30.0
 SERVICE = "checkout"
 
 
@@ -150,7 +150,9 @@ def serving(db_url: str, data_dir: Path, tls: tuple[trustme.CA, Path] | None = N
     admin = httpx.Client(base_url=base_url, verify=verify, timeout=10.0)
     try:
         _wait_until_healthy(admin, server, thread, failures)
-        token = asyncio.run_coroutine_threadsafe(_admin_token(app.state.warroom), loop).result(30)
+        token = asyncio.run_coroutine_threadsafe(_admin_token(app.state.warroom), loop).result(
+            startup_seconds()
+        )
         admin.headers["Authorization"] = f"Bearer {token}"
         created = admin.post("/api/v1/services", json={"slug": SERVICE, "name": "Checkout"})
         assert created.status_code == 201, created.text
@@ -167,18 +169,20 @@ def serving(db_url: str, data_dir: Path, tls: tuple[trustme.CA, Path] | None = N
 def _wait_until_healthy(
     client: httpx.Client, server: uvicorn.Server, thread: threading.Thread, failures: list[BaseException]
 ) -> None:
-    end = time.monotonic() + STARTUP_DEADLINE
-    while time.monotonic() < end:
-        if failures or not thread.is_alive():
-            raise RuntimeError(f"uvicorn stopped before serving: {failures!r}")
-        if server.started:
-            try:
-                if client.get("/healthz").status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-        time.sleep(0.05)
-    raise RuntimeError(f"warroom not healthy after {STARTUP_DEADLINE:.0f}s")
+    """Ready once uvicorn has started and /healthz answers; failed at once if the server thread ends."""
+
+    def ready() -> bool:
+        if not server.started:
+            return False
+        try:
+            return client.get("/healthz").status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def gone() -> str | None:
+        return None if thread.is_alive() and not failures else "stopped"
+
+    wait_for_start(ready, gone, what="uvicorn (in a thread)", output=lambda: f"failures: {failures!r}")
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ import httpx
 import pytest
 
 from tests.compat.conftest import Warroom, poll
-from tests.process import free_port, stop
+from tests.process import follow_start, free_port, stop
 
 ALERTMANAGER = Path("/usr/bin/prometheus-alertmanager")
 DISK = {"alertname": "DiskFull", "severity": "critical", "job": "node"}
@@ -111,14 +111,7 @@ def running_alertmanager(binary: Path, config: dict[str, Any], folder: Path) -> 
         )
     manager = Alertmanager(f"http://127.0.0.1:{port}", process, log)
     try:
-        poll(
-            lambda: process.poll() is not None or _ready(manager.url),
-            deadline=20,
-            interval=0.1,
-            what="Alertmanager to be ready",
-            context=manager.tail,
-        )
-        assert process.poll() is None, f"Alertmanager exited with {process.returncode}\n{manager.tail()}"
+        follow_start(process, lambda: _ready(manager.url), what="Alertmanager", output=manager.tail)
         yield manager
     finally:
         stop(process)

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 from tests.fakes.http import serving
 from tests.fakes.sink import Sink
-from tests.process import WARROOM, child_env, run_cli, stop
+from tests.process import WARROOM, child_env, follow_start, printed, run_cli, stop
 from warroom.db import sync_url
 
 ADMIN = "admin@example.com"
@@ -52,8 +52,12 @@ def start_worker(env: dict[str, str], logs: Path, name: str) -> subprocess.Popen
         process = subprocess.Popen(
             [str(WARROOM), "worker"], env=child_env(env), cwd=logs, stdout=out, stderr=err
         )
-    wait_until(lambda: "worker running" in out_path.read_text() or process.poll() is not None, 30, name)
-    assert process.poll() is None, (logs / f"{name}.err").read_text()
+    err_path = logs / f"{name}.err"
+
+    def output() -> str:
+        return "".join(f"--- {path.name}\n{path.read_text()[-3000:]}\n" for path in (err_path, out_path))
+
+    follow_start(process, printed(out_path, "worker running"), what=f"warroom worker {name}", output=output)
     return process
 
 

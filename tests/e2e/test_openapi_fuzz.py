@@ -84,7 +84,7 @@ def run_schemathesis(server: ServerProcess, token: str, scratch: Path) -> subpro
 def test_every_operation_answers_as_the_openapi_document_says(db_url: str, tmp_path: Path) -> None:
     env = {"WARROOM_DATA_DIR": str(tmp_path / "var"), "WARROOM_DATABASE_URL": db_url}
     # The first run migrates, hashes the admin's password and loads the demo: slow on a busy machine.
-    with running_server(env, ("run",), log_dir=tmp_path / "server", startup_deadline=120) as server:
+    with running_server(env, ("run",), log_dir=tmp_path / "server") as server:
         token = first_admin(server.stdout()).token
         started = time.monotonic()
         done = run_schemathesis(server, token, tmp_path)

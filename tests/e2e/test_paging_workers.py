@@ -124,7 +124,7 @@ def kill_midway(
     workers: list[subprocess.Popen[bytes]], sink: Sink, env: dict[str, str], logs: Path, at: int
 ) -> None:
     """SIGKILL the first worker once the sink has `at` deliveries, and start a replacement."""
-    wait_until(lambda: len(sink.received) >= at, 60, f"{at} deliveries before the kill", every=0.01)
+    wait_until(lambda: len(sink.received) >= at, DEADLINE, f"{at} deliveries before the kill", every=0.01)
     os.kill(workers[0].pid, signal.SIGKILL)
     assert workers[0].wait(timeout=10) == -signal.SIGKILL
     print(f"\nkilled worker pid {workers[0].pid} at {len(sink.received)} deliveries")

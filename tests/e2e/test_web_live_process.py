@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.process import ServerProcess, running_server
+from tests.process import ServerProcess, running_server, startup_seconds
 
 FIRST_RUN = re.compile(r"email:\s+(\S+)\s+password:\s+(\S+)\s+token:\s+(wr_\S+)")
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -42,23 +42,35 @@ def test_live_stream_gets_api_writes_and_ends_promptly_on_sigterm(tmp_path: Path
         ref = api.post("/api/v1/incidents", json={"title": "live", "severity": "P2"}).json()["ref"]
         seq = len(api.get(f"/api/v1/incidents/{ref}/timeline").json())
 
+        opened, seen, stopped_at = threading.Event(), threading.Event(), [0.0]
+        deadline = startup_seconds()
+
         def write_then_stop() -> None:
-            time.sleep(1.0)
-            api.post(f"/api/v1/incidents/{ref}/updates", json={"body": "written through the API"})
-            time.sleep(1.5)
-            os.kill(server.pid, signal.SIGTERM)
+            # Each step waits for the stream, not a fixed time: a busy machine may take seconds to open it.
+            # Whatever happens, the server is stopped, which ends the stream (the assertions say what failed).
+            try:
+                if opened.wait(deadline):
+                    api.post(f"/api/v1/incidents/{ref}/updates", json={"body": "written through the API"})
+                    seen.wait(deadline)
+            finally:
+                stopped_at[0] = time.monotonic()
+                os.kill(server.pid, signal.SIGTERM)
 
         lines: list[str] = []
         writer = threading.Thread(target=write_then_stop)
         writer.start()
-        started = time.monotonic()
         with client.stream("GET", f"/live/incidents/{ref}", params={"after": seq}) as stream:
             assert stream.headers["content-type"].startswith("text/event-stream")
-            lines.extend(stream.iter_lines())
-        ended_after = time.monotonic() - started
+            opened.set()
+            for line in stream.iter_lines():
+                lines.append(line)
+                written = any("written through the API" in seen_line for seen_line in lines)
+                if written and "event: changed" in lines:
+                    seen.set()
+        ended_after = time.monotonic() - stopped_at[0]
         writer.join()
         assert server.process.wait(timeout=10) in (0, -signal.SIGTERM), server.tail()
-        assert ended_after < 8, f"the stream held the shutdown for {ended_after:.1f}s"
+        assert stopped_at[0] and ended_after < 8, f"the stream held the shutdown for {ended_after:.1f}s"
         assert f"id: {seq + 1}" in lines and "event: timeline" in lines
         assert any("written through the API" in line for line in lines if line.startswith("data: "))
         assert "event: changed" in lines

@@ -16,7 +16,17 @@ import httpx
 import pytest
 
 from tests import cli
-from tests.process import WARROOM, child_env, plain, running_server, stop
+from tests.process import (
+    WARROOM,
+    child_env,
+    exited,
+    follow_start,
+    plain,
+    printed,
+    running_server,
+    stop,
+    wait_for_start,
+)
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "intake"
 
@@ -116,8 +126,16 @@ def test_a_separate_worker_process_triages_alerts(site: Site, tmp_path: Path) ->
             [str(WARROOM), "worker"], env=child_env(site.db_env), stdout=sink, stderr=sink
         )
     try:
+        follow_start(worker, printed(log, "worker running"), what="warroom worker", output=log.read_text)
         httpx.post(f"{site.url}/intake/webhook/{key}", json={"id": "w1", "title": "queue stuck"}, timeout=10)
-        until(lambda: site.api("GET", "/api/v1/incidents")["total"] == 1)
+        # Work, not start-up, but a busy machine slows it as much: the worker's own deadline, failing at
+        # once (with its output) if it exits.
+        wait_for_start(
+            lambda: site.api("GET", "/api/v1/incidents")["total"] == 1,
+            exited(worker),
+            what="warroom worker triaging the alert",
+            output=log.read_text,
+        )
         (incident,) = site.api("GET", "/api/v1/incidents")["items"]
         assert (incident["title"], incident["severity"]) == ("queue stuck", "P2")
         assert site.api("GET", "/api/v1/alerts")["items"][0]["incident"] == incident["ref"]

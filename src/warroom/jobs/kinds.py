@@ -3,6 +3,7 @@ root's (warroom.wiring.JOB_KINDS), handed to the worker: jobs/ knows no domain."
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -51,6 +52,9 @@ class Grouped:
         await self.run_all(run, [payload])
 
 
+UNBOUNDED = 1_000_000  # places for a batched kind that asks for no bound
+
+
 @dataclass(frozen=True)
 class BatchRun:
     """What a batched kind gets: claimed jobs it runs in its own short transactions around slow outside
@@ -59,13 +63,18 @@ class BatchRun:
     context: AppContext
     jobs: list[Job]
     http: Outbound  # the worker's, reused: a connection pool instead of a client per call
+    # Places for outside calls whose outcome is not recorded yet, shared by every batch of this kind on this
+    # queue in this worker (Batched.places), so batches running side by side stay under one bound together.
+    places: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(UNBOUNDED))
 
 
 @dataclass(frozen=True)
 class Batched:
-    """A kind whose jobs wait on the network (deliveries): `run_batch` takes a claimed batch as a whole."""
+    """A kind whose jobs wait on the network (deliveries): `run_batch` takes a claimed batch as a whole.
+    `places` bounds the outside calls its batches on one queue may have unrecorded at once (BatchRun)."""
 
     run_batch: Callable[[BatchRun], Awaitable[None]]
+    places: int | None = None
 
 
 @dataclass(frozen=True)

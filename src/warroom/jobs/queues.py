@@ -9,11 +9,15 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class QueueLimits:
-    """A queue's concurrent slots, jobs per minute, and how many jobs of one kind share a transaction."""
+    """A queue's concurrent slots, jobs per minute, how many jobs of one kind share a transaction, and how
+    long its claims are leased at most (None: the worker's WARROOM_JOB_LEASE_SECONDS)."""
 
     slots: int
     per_minute: int
     group: int = 1
+    # Deliveries keep their own in-flight record on the message (a deadline), so their jobs need only a
+    # short lease: a dead worker's pages come back sooner, and a lease that lapses mid-send sends nothing.
+    lease_seconds: float | None = None
 
 
 def limits_for(queues: Mapping[str, QueueLimits], per_minute: Mapping[str, int]) -> dict[str, QueueLimits]:

@@ -222,6 +222,32 @@ async def postpone(*, session: AsyncSession, job: Job, later: RetryLater, now: d
     )
 
 
+# Only while the job is still this claim's, as for _FAIL; the attempt it was claimed with is given back.
+_DEFER = (
+    update(_JOBS)
+    .where(
+        _JOBS.c.id == bindparam("b_id"), _JOBS.c.state == "running", _JOBS.c.attempts == bindparam("b_tries")
+    )
+    .values(
+        state="pending",
+        run_at=bindparam("b_run_at", type_=UTCDateTime()),
+        attempts=_JOBS.c.attempts - 1,
+        locked_until=None,
+        last_error=bindparam("b_reason"),
+    )
+)
+
+
+async def defer(*, session: AsyncSession, until: Sequence[tuple[Job, datetime]], reason: str) -> None:
+    """Put claimed jobs back to run again at the given times without spending an attempt, in one statement
+    (a delivery whose message another claim has in flight waits for that send's deadline)."""
+    if until:
+        params = [
+            {"b_id": job.id, "b_tries": job.attempts, "b_run_at": at, "b_reason": reason} for job, at in until
+        ]
+        await session.execute(_DEFER, params)
+
+
 async def retry(*, session: AsyncSession, job_id: int, now: datetime) -> None:
     """Put a failed job back in line (the UI's and API's retry button)."""
     await session.execute(

@@ -31,7 +31,17 @@ from warroom.context import AppContext
 from warroom.db import LazyTurn
 from warroom.jobs import service
 from warroom.jobs.domain import RetryLater
-from warroom.jobs.kinds import Batched, BatchRun, Grouped, Handler, JobRun, Kind, Shared, runs_in_groups
+from warroom.jobs.kinds import (
+    UNBOUNDED,
+    Batched,
+    BatchRun,
+    Grouped,
+    Handler,
+    JobRun,
+    Kind,
+    Shared,
+    runs_in_groups,
+)
 from warroom.jobs.models import Job
 from warroom.jobs.queues import QueueLimits, limits_for
 from warroom.outbound import Outbound
@@ -70,6 +80,7 @@ class Worker:
     poll_seconds: float = 0.5
     _wakes: dict[str, asyncio.Event] = field(default_factory=dict)
     _http: Outbound | None = None
+    _shared_places: dict[tuple[str, str], asyncio.Semaphore] = field(default_factory=dict)
     limits: dict[str, QueueLimits] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -109,10 +120,16 @@ class Worker:
             await self._http.aclose()
             self._http = None
 
+    def lease_seconds(self, queue: str | None) -> float:
+        """How long a claim on `queue` is leased: the job lease, or the queue's own if that is shorter."""
+        lease = self.context.settings.job_lease_seconds
+        own = self.limits[queue].lease_seconds if queue in self.limits else None
+        return min(lease, own) if own is not None else lease
+
     async def _claim(self, queue: str | None, limit: int) -> list[Job]:
         async with self.context.db.write_turn, self.context.db.write() as session:
             queues = [queue] if queue else None
-            lease = timedelta(seconds=self.context.settings.job_lease_seconds)
+            lease = timedelta(seconds=self.lease_seconds(queue))
             jobs = await service.claim(
                 session=session, now=self.context.clock.now(), limit=limit, queues=queues, lease=lease
             )
@@ -156,13 +173,22 @@ class Worker:
         """The handler settles each job as it records its outcome; should it raise instead, the jobs it
         had not settled yet are failed for a retry (settle skips those no longer running)."""
         try:
-            await handler.run_batch(BatchRun(self.context, jobs, self._client()))
+            await handler.run_batch(
+                BatchRun(self.context, jobs, self._client(), self._places(handler, jobs[0]))
+            )
         except Exception as error:  # noqa: BLE001  (recorded on the jobs and retried)
             log.warning("job batch failed", kind=jobs[0].kind, size=len(jobs), error=repr(error))
             async with self.context.db.write_turn, self.context.db.write() as session:
                 failed = [(job, error) for job in jobs]
                 await service.settle(session=session, done=[], failed=failed, now=self.context.clock.now())
                 await session.commit()
+
+    def _places(self, handler: Batched, job: Job) -> asyncio.Semaphore:
+        """The places shared by the batches of `job`'s kind on its queue (a fresh unbounded set if the kind
+        asks for no bound)."""
+        if handler.places is None:
+            return asyncio.Semaphore(UNBOUNDED)
+        return self._shared_places.setdefault((job.queue, job.kind), asyncio.Semaphore(handler.places))
 
     async def _run(self, handler: Handler | Shared | Grouped | None, job: Job) -> None:
         try:

@@ -1,16 +1,21 @@
 """The `notify.send` jobs: deliver OutgoingMessages on their channel's queue, a claimed batch at a time.
 
 Phases, so no transaction is held open while a chat API thinks:
-1. One transaction for the batch: each message that may still go out becomes `sending` (attempts + 1, a
-   deadline); one whose alert was acknowledged or resolved since it was queued becomes `cancelled`; the
-   jobs of messages with nothing left to send are done.
+1. One transaction for the batch: each message that may go out now becomes `sending` (attempts + 1, a
+   deadline), committed before anything is sent; one whose alert was acknowledged or resolved since it
+   was queued becomes `cancelled`; the jobs of messages with nothing left to send are done.
 2. Every delivery of the batch at once, each sent once, through the worker's HTTP client.
-3. The outcomes, recorded as they come in: one transaction when all are in, or every RECORD_EVERY seconds
-   for those in so far, so a channel that hangs holds up only its own message. `sent` and the job done; or
+3. The outcomes, recorded as they come in (each wave as soon as one is in, with those that finished
+   meanwhile), so a sent page is marked `sent` within a commit of its answer, and at most RECORD_AHEAD
+   sends of the queue's batches are out unrecorded (a slow commit holds the next back): `sent` and the
+   job done; or
    the error on the message and on the job, which retries with backoff (after its last attempt the
    message is `failed`).
-A worker killed mid-batch leaves `sending` behind, and the retry after its lease lapses sends again (at
-least once; the idempotency key travels with the message so receivers can drop the duplicate).
+A message found `sending` is in flight on another claim (a worker whose lease lapsed) or in doubt (its
+worker died between phases 1 and 3). Before its deadline it is not sent again: its job waits for the
+deadline. After it, it is sent once more, with a new deadline: at most one re-send per deadline, never one
+per claim. So a killed worker re-sends only the pages it had sent and not yet recorded (at least once; the
+idempotency key travels with the message so receivers can drop the duplicate).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple, cast
 
 import structlog
-from sqlalchemy import Table, bindparam, or_, select, update
+from sqlalchemy import Table, and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.jobs import service as jobs
@@ -33,8 +38,13 @@ from warroom.paging.acklinks import ack_link
 from warroom.paging.models import Escalation
 
 log = structlog.get_logger("warroom.page")
-RECORD_EVERY = 1.0  # seconds: how long finished deliveries wait for a straggler before they are recorded
 LIVE = ("pending", "sending")  # a message in these states may still go out
+# Sends a worker's batches on one queue may have out together (in flight, or answered and not yet
+# recorded): what a worker killed at the worst moment sends twice. When commits are slow (SQLite under
+# load), sends wait for them rather than run ahead: 10 still allows ~500 pages a second at a 20 ms commit.
+RECORD_AHEAD = 10
+SLOW_ANSWER = 1.0  # seconds: a send not answered by then stops counting against RECORD_AHEAD
+IN_FLIGHT = "another claim has this message in flight; waiting for its deadline"
 PAGING = ("active", "exhausted")  # an escalation in these states still wants its pages sent
 _MESSAGES = MESSAGES
 _ESCALATIONS = cast(Table, Escalation.__table__)
@@ -52,7 +62,12 @@ class Message(NamedTuple):
     payload: dict[str, Any] | None  # a webhook's own JSON document (a status-page notice), else None
     escalation_id: int | None
     user_id: int | None
+    deadline: datetime | None  # while `sending`: when the send in flight is in doubt
     escalation_state: str | None  # None: no escalation behind it (a test message, a stakeholder list)
+
+    def in_flight(self, now: datetime) -> bool:
+        """Sent by another claim whose deadline has not passed: not to be sent again yet."""
+        return self.state == "sending" and self.deadline is not None and self.deadline > now
 
 
 @dataclass(frozen=True)
@@ -60,6 +75,14 @@ class Outgoing:
     job: Job
     message_id: int
     delivery: Delivery
+
+
+@dataclass
+class Plan:
+    """Phase 1's outcome: what to send now, and the jobs to run again later (at a message's deadline)."""
+
+    outgoing: list[Outgoing]
+    deferred: list[tuple[Job, datetime]]
 
 
 _m, _e = _MESSAGES.c, _ESCALATIONS.c
@@ -76,6 +99,7 @@ _READ_MESSAGES = (  # built once: building it per batch cost more than running i
         _m.payload,
         _m.escalation_id,
         _m.user_id,
+        _m.deadline,
         _e.state,
     )
     .outerjoin(_ESCALATIONS, _e.id == _m.escalation_id)
@@ -128,54 +152,96 @@ def _delivery(run: BatchRun, message: Message, now: datetime) -> Delivery:
     )
 
 
-async def _start(run: BatchRun, session: AsyncSession, now: datetime) -> list[Outgoing]:
-    messages = await _messages(session, run.jobs)
-    live = {job_id: m for job_id, m in messages.items() if m.state in LIVE}
-    stopped = [
+def in_doubt_after(run: BatchRun) -> timedelta:
+    """How long a send may be in flight before it is in doubt and may go again: two channel timeouts."""
+    return timedelta(seconds=run.context.settings.notify_timeout_seconds * 2)
+
+
+async def _cancel_stopped(session: AsyncSession, live: dict[int, Message]) -> set[int]:
+    """Messages whose escalation was acknowledged or resolved since they were queued become `cancelled`."""
+    stopped = {
         m.id for m in live.values() if m.escalation_state is not None and m.escalation_state not in PAGING
-    ]
-    if stopped:  # acknowledged or resolved since it was queued
+    }
+    if stopped:
         await session.execute(
             update(_MESSAGES)
             .where(_MESSAGES.c.id.in_(stopped), _MESSAGES.c.state.in_(LIVE))
             .values(state="cancelled")
         )
-    wanted = [m.id for m in live.values() if m.id not in stopped]
-    deadline = now + timedelta(seconds=run.context.settings.notify_timeout_seconds * 2)
-    taken = set()
-    if wanted:  # still live at this moment: an acknowledgement that committed since cancelled it
-        taken = set(
-            (
-                await session.execute(
-                    update(_MESSAGES)
-                    .where(_MESSAGES.c.id.in_(wanted), _MESSAGES.c.state.in_(LIVE))
-                    .values(state="sending", deadline=deadline, attempts=_MESSAGES.c.attempts + 1)
-                    .returning(_MESSAGES.c.id)
-                )
-            ).scalars()
-        )
+    return stopped
+
+
+_TAKE = (  # built once, like _READ_MESSAGES: pending, or sending but past its deadline (in doubt)
+    update(_MESSAGES)
+    .where(
+        _m.id.in_(bindparam("b_ids", expanding=True)),
+        or_(
+            _m.state == "pending",
+            and_(_m.state == "sending", or_(_m.deadline.is_(None), _m.deadline <= bindparam("b_now"))),
+        ),
+    )
+    .values(state="sending", deadline=bindparam("b_deadline"), attempts=_m.attempts + 1)
+    .returning(_m.id)
+)
+
+
+async def _take(session: AsyncSession, ids: list[int], now: datetime, deadline: datetime) -> set[int]:
+    """Mark `sending` those still sendable at this moment: an acknowledgement or another claim that
+    committed since they were read keeps its message."""
+    if not ids:
+        return set()
+    taken = await session.execute(_TAKE, {"b_ids": ids, "b_now": now, "b_deadline": deadline})
+    return set(taken.scalars())
+
+
+async def _start(run: BatchRun, session: AsyncSession, now: datetime) -> Plan:
+    messages = await _messages(session, run.jobs)
+    live = {job_id: m for job_id, m in messages.items() if m.state in LIVE}
+    stopped = await _cancel_stopped(session, live)
+    wanted = {job_id: m for job_id, m in live.items() if m.id not in stopped}
+    deadline = now + in_doubt_after(run)
+    taken = await _take(session, [m.id for m in wanted.values() if not m.in_flight(now)], now, deadline)
     by_id = {job.id: job for job in run.jobs}
-    return [
-        Outgoing(by_id[job_id], m.id, _delivery(run, m, now)) for job_id, m in live.items() if m.id in taken
+    outgoing = [
+        Outgoing(by_id[job_id], m.id, _delivery(run, m, now)) for job_id, m in wanted.items() if m.id in taken
     ]
+    # In flight elsewhere (or taken by a claim that committed since our read): this job waits for that
+    # send's deadline, then finds the message sent, or in doubt and sends it once more.
+    deferred = [
+        (by_id[job_id], m.deadline if m.in_flight(now) and m.deadline else deadline)
+        for job_id, m in wanted.items()
+        if m.id not in taken
+    ]
+    return Plan(outgoing, deferred)
 
 
 async def _claim_messages(run: BatchRun) -> tuple[list[Outgoing], datetime]:
-    """Phase 1, one transaction: the messages to send now are `sending`; the other jobs are done."""
+    """Phase 1, one transaction: the messages to send now are `sending`; jobs whose message another claim
+    has in flight wait for its deadline; the other jobs are done."""
     async with run.context.db.write_turn, run.context.db.write() as session:
         now = run.context.clock.now()
-        outgoing = await _start(run, session, now)
-        sending = {item.job.id for item in outgoing}
-        idle = [job.id for job in run.jobs if job.id not in sending]
+        plan = await _start(run, session, now)
+        busy = {item.job.id for item in plan.outgoing} | {job.id for job, _ in plan.deferred}
+        idle = [job.id for job in run.jobs if job.id not in busy]
         if idle:  # sent, cancelled or failed already, deleted, or cancelled just now
             await jobs.finish(session=session, job_ids=idle, now=now)
+        await jobs.defer(session=session, until=plan.deferred, reason=IN_FLIGHT)
         await session.commit()
-    return outgoing, now
+    if plan.deferred:
+        log.info("deliveries in flight elsewhere wait for their deadline", jobs=len(plan.deferred))
+    return plan.outgoing, now
 
 
+# Built once: with a wave per answer, a batch records several times.
+_SENT = (
+    update(_MESSAGES)
+    .where(_MESSAGES.c.id.in_(bindparam("b_ids", expanding=True)))
+    .values(state="sent", sent_at=bindparam("b_now"), last_error=None)
+)
+# Only a message still `sending`: one that another claim has sent since (in doubt) stays sent.
 _FAILED = (
     update(_MESSAGES)
-    .where(_MESSAGES.c.id == bindparam("b_id"))
+    .where(_MESSAGES.c.id == bindparam("b_id"), _MESSAGES.c.state == "sending")
     .values(state=bindparam("b_state"), last_error=bindparam("b_error"))
 )
 
@@ -187,11 +253,7 @@ async def _record(run: BatchRun, results: list[tuple[Outgoing, Exception | None]
     async with run.context.db.write_turn, run.context.db.write() as session:
         now = run.context.clock.now()
         if sent:
-            await session.execute(
-                update(_MESSAGES)
-                .where(_MESSAGES.c.id.in_([item.message_id for item in sent]))
-                .values(state="sent", sent_at=now, last_error=None)
-            )
+            await session.execute(_SENT, {"b_ids": [item.message_id for item in sent], "b_now": now})
             await jobs.finish(session=session, job_ids=[item.job.id for item in sent], now=started)
         if failed:
             final = {item.job.id: item.job.attempts >= item.job.max_attempts for item, _ in failed}
@@ -210,7 +272,7 @@ async def _record(run: BatchRun, results: list[tuple[Outgoing, Exception | None]
         log.warning("delivery failed", job_id=item.job.id, attempt=item.job.attempts, error=str(error))
 
 
-async def _send(run: BatchRun, item: Outgoing) -> Exception | None:
+async def _deliver(run: BatchRun, item: Outgoing) -> Exception | None:
     try:
         await deliver(item.delivery, run.context.settings, run.http)
     except Exception as error:  # noqa: BLE001  (recorded on the message and its job, and retried)
@@ -218,14 +280,36 @@ async def _send(run: BatchRun, item: Outgoing) -> Exception | None:
     return None
 
 
+async def _send(run: BatchRun, item: Outgoing, ahead: asyncio.Semaphore) -> tuple[Exception | None, bool]:
+    """The outcome, and whether this send still holds its place among the RECORD_AHEAD (given back when
+    it is recorded). A receiver slower than SLOW_ANSWER gives it back at once: it holds up its own message,
+    never the batch's other sends."""
+    await ahead.acquire()
+    sending = asyncio.ensure_future(_deliver(run, item))
+    try:
+        answered, _ = await asyncio.wait({sending}, timeout=SLOW_ANSWER)
+        if answered:
+            return sending.result(), True
+        ahead.release()
+        return await sending, False
+    finally:
+        sending.cancel()  # a no-op once it is done; else the batch is being given up
+
+
 async def send_messages(run: BatchRun) -> None:
     outgoing, started = await _claim_messages(run)
-    pending = {asyncio.create_task(_send(run, item)): item for item in outgoing}
+    ahead = run.places  # RECORD_AHEAD places, shared by the queue's batches (warroom.wiring)
+    pending = {asyncio.create_task(_send(run, item, ahead)): item for item in outgoing}
     try:
         while pending:
-            done, _ = await asyncio.wait(pending, timeout=RECORD_EVERY)
-            if done:
-                await _record(run, [(pending.pop(task), task.result()) for task in done], started)
+            # As soon as one is in: every moment between a page's answer and its `sent` commit is one in
+            # which a killed worker would send it again. Those that finish during a commit go in the next.
+            done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            outcomes = [(pending.pop(task), *task.result()) for task in done]
+            await _record(run, [(item, error) for item, error, _ in outcomes], started)
+            for _, _, holds_place in outcomes:
+                if holds_place:
+                    ahead.release()
     finally:
         for task in pending:  # only when recording failed: the worker fails the unsettled jobs
             task.cancel()
