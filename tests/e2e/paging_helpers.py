@@ -28,7 +28,7 @@ from tests.process import WARROOM, child_env, follow_start, printed, run_cli, st
 from warroom.db import sync_url
 
 ADMIN = "admin@example.com"
-DEDUP = re.compile(r"\nAlert #\d+ \((alert-\d+)\)\n")
+DEDUP = re.compile(r"\nAlert #\d+ \((alert-\d+)\)(?:\n|$)")
 
 
 def stack_env(db_url: str, data_dir: Path, **extra: str) -> dict[str, str]:

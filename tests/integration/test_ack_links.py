@@ -135,10 +135,11 @@ async def test_every_channel_delivers_a_working_link_that_no_stored_row_holds(
     assert statuses == {"acknowledged"}
 
 
-async def test_the_link_is_signed_when_the_page_is_sent_not_when_it_was_queued(
+async def test_the_link_is_signed_for_when_the_page_is_due_not_when_it_was_queued(
     api: Api, sink: Sink, mailbox: Mailbox
 ) -> None:
-    """A page delayed by its rule gets a link valid for a full day from when it goes out."""
+    """A page delayed by its rule gets a link valid for a full day from when it is due to go out (and every
+    re-send of it carries the same link, so a receiver sees the same bytes under one idempotency key)."""
     key = await page_responder_everywhere(api, sink, mailbox, delay=600)
     await fire(api, key, dedup="late")
     queued_at = api.clock.now()

@@ -62,6 +62,7 @@ class Message(NamedTuple):
     payload: dict[str, Any] | None  # a webhook's own JSON document (a status-page notice), else None
     escalation_id: int | None
     user_id: int | None
+    due_at: datetime  # when it was to go out: its link is signed for then, so a re-send is the same bytes
     deadline: datetime | None  # while `sending`: when the send in flight is in doubt
     escalation_state: str | None  # None: no escalation behind it (a test message, a stakeholder list)
 
@@ -99,6 +100,7 @@ _READ_MESSAGES = (  # built once: building it per batch cost more than running i
         _m.payload,
         _m.escalation_id,
         _m.user_id,
+        _m.due_at,
         _m.deadline,
         _e.state,
     )
@@ -129,16 +131,19 @@ async def _messages(session: AsyncSession, batch: list[Job]) -> dict[int, Messag
     return messages
 
 
-def _ack_url(run: BatchRun, message: Message, now: datetime) -> str:
-    """A page's acknowledge link, signed now for the walk and the person it goes to (see acklinks)."""
+def _ack_url(run: BatchRun, message: Message) -> str:
+    """A page's acknowledge link for the walk and the person it goes to (see acklinks), signed as of the
+    moment the page was due: never stored, and the same for every send of one message."""
     if message.escalation_id is None or message.user_id is None:
         return ""  # a test message, a stakeholder update, a status notice: nothing to acknowledge
     settings = run.context.settings
     secret = settings.ensure_secret_key().get_secret_value()
-    return ack_link(settings.resolved_base_url(), secret, message.escalation_id, message.user_id, now)
+    return ack_link(
+        settings.resolved_base_url(), secret, message.escalation_id, message.user_id, message.due_at
+    )
 
 
-def _delivery(run: BatchRun, message: Message, now: datetime) -> Delivery:
+def _delivery(run: BatchRun, message: Message) -> Delivery:
     base = run.context.settings.resolved_base_url()
     return Delivery(
         channel=message.channel,
@@ -146,7 +151,7 @@ def _delivery(run: BatchRun, message: Message, now: datetime) -> Delivery:
         subject=message.subject,
         body=message.body,
         idempotency_key=message.key,
-        ack_url=_ack_url(run, message, now),
+        ack_url=_ack_url(run, message),
         alert_url=f"{base}/api/v1/alerts/{message.alert_id}" if message.alert_id is not None else "",
         payload=message.payload,
     )
@@ -203,7 +208,7 @@ async def _start(run: BatchRun, session: AsyncSession, now: datetime) -> Plan:
     taken = await _take(session, [m.id for m in wanted.values() if not m.in_flight(now)], now, deadline)
     by_id = {job.id: job for job in run.jobs}
     outgoing = [
-        Outgoing(by_id[job_id], m.id, _delivery(run, m, now)) for job_id, m in wanted.items() if m.id in taken
+        Outgoing(by_id[job_id], m.id, _delivery(run, m)) for job_id, m in wanted.items() if m.id in taken
     ]
     # In flight elsewhere (or taken by a claim that committed since our read): this job waits for that
     # send's deadline, then finds the message sent, or in doubt and sends it once more.
