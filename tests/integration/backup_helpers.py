@@ -21,6 +21,7 @@ from warroom.config import Settings
 from warroom.db import sync_url
 from warroom.incidents.audit import verify_all
 from warroom.incidents.service import get_incident
+from warroom.incidents.visibility import SYSTEM
 from warroom.main import runtime
 from warroom.models import Base
 from warroom.timeline.kinds import EventKind
@@ -72,7 +73,7 @@ async def add_notes(url: str, data_dir: Path, count: int, *, incident: str = "1"
     try:
         for n in range(count):
             async with context.db.write() as session:
-                owner = await get_incident(session=session, ref=incident, for_update=True)
+                owner = await get_incident(session=session, ref=incident, viewer=SYSTEM, for_update=True)
                 await record(
                     session,
                     owner,
@@ -141,12 +142,11 @@ def picture(url: str) -> dict[str, Any]:
     try:
         with engine.connect() as conn:
             for table in Base.metadata.sorted_tables:
-                found[table.name] = [
-                    dict(r._mapping) for r in conn.execute(table.select().order_by(table.c.id))
-                ]
+                key = list(table.primary_key.columns)  # not every table has an `id`
+                found[table.name] = [dict(r._mapping) for r in conn.execute(table.select().order_by(*key))]
                 for column in (c for c in table.columns if isinstance(c.type, sa.JSON)):
-                    null_ids = conn.execute(sa.select(table.c.id).where(column.is_(None))).scalars().all()
-                    found[f"{table.name}.{column.name} IS NULL"] = sorted(null_ids)
+                    null_keys = conn.execute(sa.select(*key).where(column.is_(None))).all()
+                    found[f"{table.name}.{column.name} IS NULL"] = sorted(tuple(k) for k in null_keys)
     finally:
         engine.dispose()
     return found
@@ -191,7 +191,7 @@ async def keep_noting(
     try:
         while not stop.is_set():
             async with context.db.write() as session:
-                owner = await get_incident(session=session, ref="1", for_update=True)
+                owner = await get_incident(session=session, ref="1", viewer=SYSTEM, for_update=True)
                 await record(
                     session,
                     owner,

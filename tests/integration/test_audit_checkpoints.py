@@ -26,6 +26,7 @@ from warroom.incidents.checkpoints import AuditCheckpoints
 from warroom.incidents.models import Incident
 from warroom.incidents.schemas import IncidentCreate
 from warroom.incidents.service import declare_incident, get_incident
+from warroom.incidents.visibility import SYSTEM
 from warroom.jobs import service as jobs
 from warroom.timeline.checkpoints import is_signed_by, parse_line
 from warroom.timeline.domain import GENESIS_HASH, event_hash
@@ -183,7 +184,7 @@ async def declare(context: AppContext, title: str) -> int:
 
 async def add_note(context: AppContext, incident_id: int) -> None:
     async with context.db.write() as session:
-        incident = await get_incident(session=session, ref=str(incident_id), for_update=True)
+        incident = await get_incident(session=session, ref=str(incident_id), viewer=SYSTEM, for_update=True)
         await record(session, incident, "test", EventKind.note, context.clock.now(), text="a note")
         await session.commit()
 

@@ -165,6 +165,8 @@ def restart_sequences(conn: sa.Connection) -> None:
     if conn.dialect.name != "postgresql":
         return
     for table in ordered_tables():
+        if "id" not in table.c:  # keyed by other columns (a participant's incident and user): no sequence
+            continue
         conn.execute(
             sa.text(
                 "SELECT setval(pg_get_serial_sequence(:table, 'id'), "
