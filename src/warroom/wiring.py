@@ -93,6 +93,7 @@ class SignInHousekeeping:
     """Periodic, at most once an hour per worker process: delete web sessions ended a day ago and sign-in
     failure counts no longer counted. The auth package cannot take the app's context, so it lives here."""
 
+    __name__ = "prune_sign_in_records"  # as the worker's log and the tests name its periodic checks
     EVERY = timedelta(hours=1)
     KEPT_FOR = timedelta(days=1)  # an ended session stays a day, for whoever looks into a sign-out
 

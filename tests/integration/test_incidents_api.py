@@ -87,7 +87,8 @@ async def test_malformed_json_and_oversized_bodies_are_refused(api: Api) -> None
     response = await api.responder.post(
         "/api/v1/incidents", content=b"{not json", headers={"content-type": "application/json"}
     )
-    assert response.status_code == 422 and response.headers["content-type"] == PROBLEM
+    # Not JSON at all is a bad request (400, from warroom.inbound); JSON of the wrong shape is a 422.
+    assert response.status_code == 400 and response.headers["content-type"] == PROBLEM
     huge = b'{"title": "' + b"x" * (6 * 1024 * 1024) + b'", "severity": "P1"}'
     response = await api.responder.post(
         "/api/v1/incidents", content=huge, headers={"content-type": "application/json"}

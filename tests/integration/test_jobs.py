@@ -27,6 +27,7 @@ def test_the_registered_job_kinds_and_periodic_checks() -> None:
         "chat.slack.respond",
         "escalation.step",
         "escalation.unack_check",
+        "incident.page",
         "notify.send",
         "statuspage.notify",
     ]
@@ -50,6 +51,7 @@ def test_the_registered_job_kinds_and_periodic_checks() -> None:
         "remind_overdue_action_items",
         "remind_due_updates",
         "run_maintenance_windows",
+        "prune_sign_in_records",
         "write_audit_checkpoints",
     ]
 
