@@ -107,35 +107,22 @@ async def _on_call(session: AsyncSession, people: dict[str, User], now: datetime
         )
     berlin = now.astimezone(ZoneInfo("Europe/Berlin"))
     monday = (berlin - timedelta(days=berlin.weekday())).replace(hour=9, minute=0, second=0, microsecond=0)
-    layer = LayerIn(
-        name="weekly",
-        participants=["alice@demo.warroom", "bob@demo.warroom"],
-        start=monday,
-        shift_length=1,
-        shift_unit="weeks",
-        time_zone="Europe/Berlin",
-    )
-    await create_schedule(
-        session=session,
-        data=ScheduleCreate(slug="payments-oncall", name="Payments on call", layers=[layer]),
-        now=now,
-    )
     # The procedure's P1 and P2 page the incident commander on duty as well (procedure `page:`).
-    commanders = LayerIn(
-        name="weekly",
-        participants=["carol@demo.warroom", "alice@demo.warroom"],
-        start=monday,
-        shift_length=1,
-        shift_unit="weeks",
-        time_zone="Europe/Berlin",
-    )
-    await create_schedule(
-        session=session,
-        data=ScheduleCreate(
-            slug="incident-commander", name="Incident commander on duty", layers=[commanders]
-        ),
-        now=now,
-    )
+    for slug, name, participants in (
+        ("payments-oncall", "Payments on call", ["alice@demo.warroom", "bob@demo.warroom"]),
+        ("incident-commander", "Incident commander on duty", ["carol@demo.warroom", "alice@demo.warroom"]),
+    ):
+        weekly = LayerIn(
+            name="weekly",
+            participants=participants,
+            start=monday,
+            shift_length=1,
+            shift_unit="weeks",
+            time_zone="Europe/Berlin",
+        )
+        await create_schedule(
+            session=session, data=ScheduleCreate(slug=slug, name=name, layers=[weekly]), now=now
+        )
     steps = [
         StepIn(delay_seconds=0, targets=[{"type": "schedule", "ref": "payments-oncall"}]),
         StepIn(delay_seconds=300, targets=[{"type": "user", "ref": "carol@demo.warroom"}]),
