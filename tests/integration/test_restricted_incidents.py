@@ -231,7 +231,7 @@ async def test_pages_and_ack_links_of_its_alerts_name_only_the_restricted_incide
     ref = await declare_security(api)
     attached = await api.admin.post("/api/v1/alerts/dc01-mimikatz/attach", json={"incident": ref})
     assert attached.status_code == 200, attached.text
-    assert (await api.responder.post("/api/v1/alerts/dc01-mimikatz/escalate")).status_code == 200
+    assert (await api.admin.post("/api/v1/alerts/dc01-mimikatz/escalate")).status_code == 200
     await worker.run_once()
     page = sink.bodies()[1]
     assert "dc01-mimikatz" not in json.dumps(page) and TITLE not in json.dumps(page)
@@ -240,6 +240,33 @@ async def test_pages_and_ack_links_of_its_alerts_name_only_the_restricted_incide
     shown = await api.anonymous.get(link)
     assert shown.status_code == 200 and f"Alert on restricted incident {ref}" in shown.text
     assert "dc01-mimikatz" not in shown.text and TITLE not in shown.text
+
+
+async def test_its_alerts_are_hidden_from_those_who_may_not_see_it(api: Api, sink: Sink) -> None:
+    key = await paging_setup(api, sink)
+    await fire(api, key, dedup="dc01-mimikatz")
+    await fire(api, key, dedup="disk-full")
+    ref = await declare_security(api)
+    attached = await api.admin.post("/api/v1/alerts/dc01-mimikatz/attach", json={"incident": ref})
+    assert attached.status_code == 200, attached.text
+    alert_id = attached.json()["id"]
+    for role in ("responder", "viewer"):
+        listed = (await api.clients[role].get("/api/v1/alerts")).json()
+        assert [a["dedup_key"] for a in listed["items"]] == ["disk-full"], role
+        assert listed["total"] == 1, role
+        for path in (f"/api/v1/alerts/{alert_id}", f"/api/v1/alerts/{alert_id}/events"):
+            assert (await api.clients[role].get(path)).status_code == 404, (role, path)
+    refused = await api.responder.post(f"/api/v1/alerts/{alert_id}/acknowledge")
+    assert refused.status_code == 404
+    assert (await api.admin.get(f"/api/v1/alerts/{alert_id}")).json()["status"] == "triggered"
+    assert (await api.admin.get("/api/v1/alerts")).json()["total"] == 2
+    async with open_web(api) as web:
+        for path in ("/", "/alerts", "/alerts?q=mimikatz"):
+            page = await web["responder"].client.get(path)
+            assert page.status_code == 200 and "dc01-mimikatz" not in page.text, path
+        assert "dc01-mimikatz" in (await web["admin"].client.get("/alerts")).text
+        acked = await web["responder"].post(f"/alerts/{alert_id}/acknowledge", {})
+        assert acked.status_code == 404
 
 
 async def test_an_open_live_stream_goes_quiet_once_the_incident_is_restricted(api: Api) -> None:

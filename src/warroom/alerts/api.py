@@ -24,17 +24,22 @@ from warroom.context import AppContext
 from warroom.deps import CatalogWriter, ContextDep, IncidentWriter, InternalReader, ReadSession, WriteSession
 from warroom.errors import Conflict, NotFound
 from warroom.incidents.service import get_incident
-from warroom.incidents.visibility import viewer_of
+from warroom.incidents.visibility import Viewer, viewer_of
 from warroom.notify.models import OutgoingMessage
 from warroom.paging.engine import escalate_now
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
 
 
+def _viewer(user: User, context: AppContext) -> Viewer:
+    return viewer_of(user, context.procedure.procedure)
+
+
 @router.get("/alerts", response_model=AlertPage)
 async def list_alerts(
-    _user: InternalReader,
+    user: InternalReader,
     session: ReadSession,
+    context: ContextDep,
     status: Annotated[list[str], Query(description="triggered, acknowledged, resolved")] = [],  # noqa: B006
     severity: Annotated[list[str], Query()] = [],  # noqa: B006
     service_slug: Annotated[str | None, Query(alias="service")] = None,
@@ -52,18 +57,26 @@ async def list_alerts(
         text=q,
         since=since,
     )
-    rows, total = await service.list_alerts(session=session, filters=filters, limit=limit, offset=offset)
+    rows, total = await service.list_alerts(
+        session=session, filters=filters, limit=limit, offset=offset, viewer=_viewer(user, context)
+    )
     return AlertPage(items=await views.alerts_out(session, rows), total=total, limit=limit, offset=offset)
 
 
 @router.get("/alerts/{ref}", response_model=AlertOut)
-async def read_alert(ref: str, _user: InternalReader, session: ReadSession) -> AlertOut:
-    return (await views.alerts_out(session, [await service.get_alert(session=session, ref=ref)]))[0]
+async def read_alert(ref: str, user: InternalReader, session: ReadSession, context: ContextDep) -> AlertOut:
+    return (
+        await views.alerts_out(
+            session, [await service.get_alert(session=session, ref=ref, viewer=_viewer(user, context))]
+        )
+    )[0]
 
 
 @router.get("/alerts/{ref}/events", response_model=list[AlertEventOut])
-async def alert_history(ref: str, _user: InternalReader, session: ReadSession) -> list[AlertEventOut]:
-    alert = await service.get_alert(session=session, ref=ref)
+async def alert_history(
+    ref: str, user: InternalReader, session: ReadSession, context: ContextDep
+) -> list[AlertEventOut]:
+    alert = await service.get_alert(session=session, ref=ref, viewer=_viewer(user, context))
     return [
         AlertEventOut(at=e.at, action=e.action, actor=e.actor, request_id=e.request_id, data=e.data)
         for e in await service.alert_events(session=session, alert_id=alert.id)
@@ -71,9 +84,11 @@ async def alert_history(ref: str, _user: InternalReader, session: ReadSession) -
 
 
 @router.get("/alerts/{ref}/messages")
-async def alert_messages(ref: str, _user: InternalReader, session: ReadSession) -> list[dict[str, object]]:
+async def alert_messages(
+    ref: str, user: InternalReader, session: ReadSession, context: ContextDep
+) -> list[dict[str, object]]:
     """Every page sent (or being sent) for this alert: to whom, how, its state, attempts and last error."""
-    alert = await service.get_alert(session=session, ref=ref)
+    alert = await service.get_alert(session=session, ref=ref, viewer=_viewer(user, context))
     rows = await session.execute(
         select(OutgoingMessage, User.email)
         .outerjoin(User, User.id == OutgoingMessage.user_id)
@@ -99,7 +114,7 @@ async def alert_messages(ref: str, _user: InternalReader, session: ReadSession) 
 async def acknowledge_alert(
     ref: str, user: IncidentWriter, session: WriteSession, context: ContextDep
 ) -> AlertOut:
-    alert = await service.get_alert(session=session, ref=ref, for_update=True)
+    alert = await service.get_alert(session=session, ref=ref, viewer=_viewer(user, context), for_update=True)
     await service.acknowledge(session=session, alert=alert, actor=user, now=context.clock.now())
     return (await views.alerts_out(session, [alert]))[0]
 
@@ -110,7 +125,7 @@ async def unacknowledge_alert(
 ) -> AlertOut:
     """An acknowledged alert goes back to triggered and is paged again from the policy's first step
     (a triggered alert is left as it is; a resolved one is 409)."""
-    alert = await service.get_alert(session=session, ref=ref, for_update=True)
+    alert = await service.get_alert(session=session, ref=ref, viewer=_viewer(user, context), for_update=True)
     await service.unacknowledge(session=session, alert=alert, actor=user, now=context.clock.now())
     return (await views.alerts_out(session, [alert]))[0]
 
@@ -119,7 +134,7 @@ async def unacknowledge_alert(
 async def resolve_alert(
     ref: str, user: IncidentWriter, session: WriteSession, context: ContextDep
 ) -> AlertOut:
-    alert = await service.get_alert(session=session, ref=ref, for_update=True)
+    alert = await service.get_alert(session=session, ref=ref, viewer=_viewer(user, context), for_update=True)
     await service.resolve(session=session, alert=alert, actor=user, now=context.clock.now())
     return (await views.alerts_out(session, [alert]))[0]
 
@@ -129,7 +144,7 @@ async def escalate_alert(
     ref: str, user: IncidentWriter, session: WriteSession, context: ContextDep
 ) -> AlertOut:
     """Page the next step of the policy now, without waiting for its delay."""
-    alert = await service.get_alert(session=session, ref=ref, for_update=True)
+    alert = await service.get_alert(session=session, ref=ref, viewer=_viewer(user, context), for_update=True)
     if not await escalate_now(session=session, alert_id=alert.id, actor=user.email, now=context.clock.now()):
         raise Conflict(f"alert {alert.id} is not being paged (no policy, acknowledged, or finished)")
     return (await views.alerts_out(session, [alert]))[0]
@@ -139,7 +154,7 @@ async def escalate_alert(
 async def attach_alert(
     ref: str, body: AttachRequest, user: IncidentWriter, session: WriteSession, context: ContextDep
 ) -> AlertOut:
-    alert = await service.get_alert(session=session, ref=ref, for_update=True)
+    alert = await service.get_alert(session=session, ref=ref, viewer=_viewer(user, context), for_update=True)
     viewer = viewer_of(user, context.procedure.procedure)
     incident = await get_incident(session=session, ref=body.incident, viewer=viewer, for_update=True)
     await service.attach(session=session, alert=alert, incident=incident, actor=user, now=context.clock.now())

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.alerts.domain import Lookup
@@ -17,6 +17,7 @@ from warroom.catalog.models import Service
 from warroom.errors import Conflict, NotFound
 from warroom.inbound import is_digits, row_id
 from warroom.incidents.models import Incident
+from warroom.incidents.visibility import Viewer, visible_to
 from warroom.paging.engine import restart_paging, stop_paging
 from warroom.timeline.kinds import EventKind
 from warroom.timeline.service import record
@@ -63,22 +64,36 @@ def _filtered(query: Select[Any], f: AlertFilter) -> Select[Any]:
     return query
 
 
+def seen_by(viewer: Viewer) -> ColumnElement[bool]:
+    """An alert on a restricted incident is part of that incident: only those who may see the incident
+    see the alert (its title is often the incident's story); everyone else is told it does not exist."""
+    if viewer.sees_all:
+        return true()
+    return or_(
+        Alert.incident_id.is_(None),
+        exists().where(Incident.id == Alert.incident_id, visible_to(viewer)),
+    )
+
+
 async def list_alerts(
-    *, session: AsyncSession, filters: AlertFilter, limit: int, offset: int
+    *, session: AsyncSession, filters: AlertFilter, limit: int, offset: int, viewer: Viewer
 ) -> tuple[list[Alert], int]:
-    total = await session.scalar(_filtered(select(func.count(Alert.id)), filters))
-    query = _filtered(select(Alert), filters).order_by(Alert.last_seen_at.desc(), Alert.id.desc())
+    total = await session.scalar(_filtered(select(func.count(Alert.id)), filters).where(seen_by(viewer)))
+    query = _filtered(select(Alert), filters).where(seen_by(viewer))
+    query = query.order_by(Alert.last_seen_at.desc(), Alert.id.desc())
     return list((await session.scalars(query.limit(limit).offset(offset))).all()), int(total or 0)
 
 
-async def get_alert(*, session: AsyncSession, ref: str, for_update: bool = False) -> Alert:
-    """By number, by uid, or by the dedup key of an open alert (what `warroom ack KEY` passes)."""
+async def get_alert(*, session: AsyncSession, ref: str, viewer: Viewer, for_update: bool = False) -> Alert:
+    """By number, by uid, or by the dedup key of an open alert (what `warroom ack KEY` passes); 404 when
+    the viewer may not see it."""
     if is_digits(ref):
         query = select(Alert).where(Alert.id == (row_id(ref) or -1))
     elif len(ref) == 36 and ref.count("-") == 4:
         query = select(Alert).where(Alert.uid == ref)
     else:
         query = select(Alert).where(Alert.dedup_key == ref, Alert.status != "resolved")
+    query = query.where(seen_by(viewer))
     if for_update:
         query = query.with_for_update()
     found = list((await session.scalars(query.limit(2))).all())

@@ -82,7 +82,11 @@ async def _list_page(
     )
     async with context.db.read() as session:
         rows, total = await alerts.list_alerts(
-            session=session, filters=filters, limit=PAGE_SIZE, offset=query.offset
+            session=session,
+            filters=filters,
+            limit=PAGE_SIZE,
+            offset=query.offset,
+            viewer=viewer_of(user, context.procedure.procedure),
         )
         shown = await alert_views.alerts_out(session, rows)
         services = await list_services(session=session)
@@ -114,13 +118,14 @@ AlertChange = Callable[[AsyncSession, Alert], Awaitable[None]]
 
 
 async def _alert_action(
-    request: Request, context: AppContext, alert_id: int, change: AlertChange, done: str
+    request: Request, context: AppContext, user: User, alert_id: int, change: AlertChange, done: str
 ) -> Response:
     values = await form_data(request)
     back = safe_next(text(values, "back") or "/alerts")
+    viewer = viewer_of(user, context.procedure.procedure)
     try:
         async with writing(context) as session:
-            alert = await alerts.get_alert(session=session, ref=str(alert_id), for_update=True)
+            alert = await alerts.get_alert(session=session, ref=str(alert_id), viewer=viewer, for_update=True)
             await change(session, alert)
     except (Conflict, InvalidInput) as error:
         return redirect(request, back, flash=f"Alert #{alert_id}: {error.detail}", tone="error")
@@ -132,7 +137,7 @@ async def acknowledge(alert_id: int, request: Request, user: PageWriter, context
     async def change(session: AsyncSession, alert: Alert) -> None:
         await alerts.acknowledge(session=session, alert=alert, actor=user, now=context.clock.now())
 
-    return await _alert_action(request, context, alert_id, change, "acknowledged")
+    return await _alert_action(request, context, user, alert_id, change, "acknowledged")
 
 
 @router.post("/alerts/{alert_id}/resolve")
@@ -140,7 +145,7 @@ async def resolve(alert_id: int, request: Request, user: PageWriter, context: Co
     async def change(session: AsyncSession, alert: Alert) -> None:
         await alerts.resolve(session=session, alert=alert, actor=user, now=context.clock.now())
 
-    return await _alert_action(request, context, alert_id, change, "resolved")
+    return await _alert_action(request, context, user, alert_id, change, "resolved")
 
 
 @router.post("/alerts/{alert_id}/attach")
@@ -148,13 +153,13 @@ async def attach(alert_id: int, request: Request, user: PageWriter, context: Con
     values = await form_data(request)
     back = safe_next(text(values, "back") or "/alerts")
     wanted = text(values, "incident")
+    viewer = viewer_of(user, context.procedure.procedure)
     try:
         async with writing(context) as session:
-            alert = await alerts.get_alert(session=session, ref=str(alert_id), for_update=True)
+            alert = await alerts.get_alert(session=session, ref=str(alert_id), viewer=viewer, for_update=True)
             if not wanted:
                 raise invalid("incident", "give the incident, like INC-12")
             try:
-                viewer = viewer_of(user, context.procedure.procedure)
                 incident = await get_incident(session=session, ref=wanted, viewer=viewer, for_update=True)
             except NotFound as error:
                 raise invalid("incident", error.detail) from None

@@ -104,7 +104,11 @@ async def load_dashboard(
     board.resolved, _ = await _incidents(session, loaded, ("resolved", "closed"), RESOLVED_SHOWN, now, user)
     if allows(user.role, Permission.incident_internal):
         rows, board.alerts_total = await alerts.list_alerts(
-            session=session, filters=alerts.AlertFilter(status=("triggered",)), limit=ALERTS_SHOWN, offset=0
+            session=session,
+            filters=alerts.AlertFilter(status=("triggered",)),
+            limit=ALERTS_SHOWN,
+            offset=0,
+            viewer=viewer_of(user, loaded.procedure),
         )
         board.alerts = await alert_views.alerts_out(session, rows)
         board.on_call = await _on_call(session, now)

@@ -279,7 +279,8 @@ async def attach_alert(ref: str, request: Request, user: PageWriter, context: Co
         if not wanted:
             raise invalid("alert", "give the alert's number")
         try:
-            alert = await alerts.get_alert(session=session, ref=wanted, for_update=True)
+            viewer = viewer_of(user, context.procedure.procedure)
+            alert = await alerts.get_alert(session=session, ref=wanted, viewer=viewer, for_update=True)
         except (Conflict, NotFound) as error:
             raise invalid("alert", error.detail) from None
         await alerts.attach(

@@ -19,7 +19,7 @@ from warroom.comms import service as comms
 from warroom.incidents import collaboration, service, views
 from warroom.incidents.models import Incident
 from warroom.incidents.schemas import IncidentOut, RoleHolding, TaskOut, UpdateOut
-from warroom.incidents.visibility import viewer_of
+from warroom.incidents.visibility import SYSTEM, viewer_of
 from warroom.procedure.comms_schema import Audience
 from warroom.procedure.loader import LoadedProcedure
 from warroom.procedure.schemas import Phase, Procedure, Role
@@ -130,6 +130,7 @@ async def _internal_parts(
         filters=alerts.AlertFilter(incident_id=incident.id),
         limit=ATTACHED_ALERTS_SHOWN,
         offset=0,
+        viewer=SYSTEM,  # whoever sees this incident sees its alerts
     )
     page.alerts = await alert_views.alerts_out(session, rows)
     page.people = [u for u in await list_users(session=session) if u.is_active]
