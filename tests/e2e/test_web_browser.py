@@ -219,3 +219,51 @@ def override_the_schedule(me: Any, stack: Stack, shots: Shots, email: str, name:
     expect(me.locator("#schedule-payments-oncall")).to_contain_text(f"On call now: {name}")
     expect(me.locator("#schedule-payments-oncall")).to_contain_text("(override)")
     shots.take(me, "schedules-override")
+
+
+def test_a_restricted_incident_for_a_participant_and_for_everyone_else(stack: Stack, browser: Any) -> None:
+    """A security P1 (restricted by its type) as a participant sees it, with the admin's list of who was let
+    in; and as a viewer who is not a participant: the same 404 as an incident that does not exist."""
+    from playwright.sync_api import expect
+
+    title = "Attacker has domain admin creds"
+    with stack.api() as api:
+        person = {
+            "email": "pat@e2e.warroom",
+            "name": "Pat Analyst",
+            "role": "responder",
+            "password": "pat pat pat",
+        }
+        assert api.post("/api/v1/users", json=person).status_code == 201
+        declared = api.post("/api/v1/incidents", json={"title": title, "severity": "P1", "type": "security"})
+        assert declared.status_code == 201 and declared.json()["restricted"] is True, declared.text
+        ref = declared.json()["ref"]
+        added = api.post(f"/api/v1/incidents/{ref}/participants", json={"user": person["email"]})
+        assert added.status_code == 201, added.text
+    shots = Shots("desktop")
+    contexts = [browser.new_context(viewport=SIZES["desktop"]) for _ in range(3)]
+    try:
+        admin, participant, outsider = (context.new_page() for context in contexts)
+        sign_in_by_keyboard(admin, stack, stack.admin_email, stack.admin_password)
+        admin.goto(f"{stack.url}/incidents/{ref}")
+        open_action(admin, "Who can see it")
+        expect(admin.locator("#participants")).to_contain_text("Pat Analyst")
+        shots.take(admin, "restricted-admin")
+        sign_in_by_keyboard(participant, stack, person["email"], person["password"])
+        participant.goto(f"{stack.url}/incidents/{ref}")
+        expect(participant.locator("h1")).to_contain_text(title)
+        expect(participant.locator("#restricted-note")).to_be_visible()
+        shots.take(participant, "restricted-participant")
+        sign_in_by_keyboard(outsider, stack, stack.watcher_email, stack.watcher_password)
+        expect(outsider.locator("main")).not_to_contain_text(title)
+        shown = outsider.goto(f"{stack.url}/incidents/{ref}")
+        assert shown is not None and shown.status == 404
+        said = outsider.locator("main").inner_text()
+        assert title not in outsider.content() and f"no incident {ref}" in said
+        shots.take(outsider, "restricted-outsider-404")
+        missing = outsider.goto(f"{stack.url}/incidents/INC-99999")
+        assert missing is not None and missing.status == 404
+        assert outsider.locator("main").inner_text() == said.replace(ref, "INC-99999")
+    finally:
+        for context in contexts:
+            context.close()

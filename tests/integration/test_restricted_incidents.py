@@ -218,6 +218,15 @@ async def test_the_incident_page_restricts_for_the_commander_or_an_admin(api: Ap
         assert (await web["viewer"].client.get(f"/incidents/{ref}")).status_code == 404
         shown = await web["admin"].client.get(f"/incidents/{ref}")
         assert 'id="restricted-note"' in shown.text and "Lift the restriction" in shown.text
+        assert "Nobody yet." in shown.text
+        unknown = await web["admin"].post(f"/incidents/{ref}/participants", {"user": "nobody@test.warroom"})
+        assert unknown.status_code == 422 and "nobody@test.warroom" in unknown.text
+        let_in = await web["admin"].post(f"/incidents/{ref}/participants", {"user": api.emails["viewer"]})
+        assert let_in.status_code == 303, let_in.text
+        seen = await web["viewer"].client.get(f"/incidents/{ref}")
+        assert seen.status_code == 200 and "Odd logins" in seen.text
+        listed = (await web["admin"].client.get(f"/incidents/{ref}")).text
+        assert f"({api.emails['viewer']}), added by Admin" in listed
 
 
 async def test_pages_and_ack_links_of_its_alerts_name_only_the_restricted_incident(

@@ -65,6 +65,7 @@ RULES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("POST", "/incidents/{ref}/severity"): {**FORM, "severity": "P2", "severity_reason": "scoped"},
     ("POST", "/incidents/{ref}/phase"): {**FORM, "phase": "containment"},
     ("POST", "/incidents/{ref}/restriction"): {**FORM, "restricted": "1"},
+    ("POST", "/incidents/{ref}/participants"): {**FORM, "user": "viewer@test.warroom"},
     ("POST", "/incidents/{ref}/roles"): {**FORM, "role": "scribe", "user": PARTICIPANT},
     ("POST", "/incidents/{ref}/roles/waive"): {**FORM, "role": "technical_lead", "reason": "two of us"},
     ("POST", "/incidents/{ref}/acknowledge"): FORM,
@@ -86,7 +87,11 @@ RULES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("GET", "/live/incidents/{ref}"): None,
 }
 # Who sees it and who manages access differ: a participant who is not its commander may not add others.
-COMMANDER_ONLY = {("POST", "/api/v1/incidents/{ref}/participants"), ("POST", "/incidents/{ref}/restriction")}
+COMMANDER_ONLY = {
+    ("POST", "/api/v1/incidents/{ref}/participants"),
+    ("POST", "/incidents/{ref}/restriction"),
+    ("POST", "/incidents/{ref}/participants"),
+}
 
 
 def flat_routes(routes: list[BaseRoute], prefix: str = "") -> Iterator[tuple[str, Route]]:

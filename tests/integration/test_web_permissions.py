@@ -199,6 +199,7 @@ ADMIN_FORMS: dict[str, dict[str, str]] = {
     "/admin/teams/{team}/members/{user_id}/remove": {},
     # Who sees an incident: admins and its commander (the responder here holds no role on it).
     "/incidents/{ref}/restriction": {"restricted": "1"},
+    "/incidents/{ref}/participants": {"user": "target@test.warroom"},
 }
 
 

@@ -19,7 +19,7 @@ from warroom.comms import service as comms
 from warroom.context import AppContext
 from warroom.deps import ContextDep
 from warroom.errors import Conflict, InvalidInput, NotFound, invalid
-from warroom.incidents import collaboration, service
+from warroom.incidents import access, collaboration, service
 from warroom.incidents.models import Incident
 from warroom.incidents.schemas import IncidentPatch, TaskCreate, TaskPatch, UpdateCreate
 from warroom.incidents.visibility import viewer_of
@@ -117,6 +117,24 @@ async def change_restriction(ref: str, request: Request, user: PageWriter, conte
 
     done = "Restricted to participants" if text(values, "restricted") == "1" else "No longer restricted"
     return await act(request, context, user, ref, "restriction", change, values=values, done=done)
+
+
+@router.post("/incidents/{ref}/participants")
+async def add_participant(ref: str, request: Request, user: PageWriter, context: ContextDep) -> Response:
+    """Let someone into a restricted incident: its commander or an admin (else 403); on the timeline."""
+    values = await form_data(request)
+
+    async def change(session: AsyncSession, incident: Incident) -> None:
+        wanted = text(values, "user")
+        if not wanted:
+            raise invalid("user", "give the person's email")
+        await access.add_participant(
+            session=session, actor=user, incident=incident, user_ref=wanted, now=context.clock.now()
+        )
+
+    return await act(
+        request, context, user, ref, "restriction", change, values=values, done="Participant added"
+    )
 
 
 @router.post("/incidents/{ref}/phase")

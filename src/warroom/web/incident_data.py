@@ -16,9 +16,9 @@ from warroom.auth.domain import Permission, allows
 from warroom.auth.models import User
 from warroom.auth.service import list_users
 from warroom.comms import service as comms
-from warroom.incidents import collaboration, service, views
+from warroom.incidents import access, collaboration, service, views
 from warroom.incidents.models import Incident
-from warroom.incidents.schemas import IncidentOut, RoleHolding, TaskOut, UpdateOut
+from warroom.incidents.schemas import IncidentOut, ParticipantOut, RoleHolding, TaskOut, UpdateOut
 from warroom.incidents.visibility import SYSTEM, viewer_of
 from warroom.procedure.comms_schema import Audience
 from warroom.procedure.loader import LoadedProcedure
@@ -56,6 +56,7 @@ class IncidentPage:
     internal: bool = False
     # The audiences a stakeholder update at this severity goes to, with how many are on each list.
     audiences: list[tuple[Audience, int]] = field(default_factory=list)
+    participants: list[ParticipantOut] = field(default_factory=list)  # those let into a restricted one
 
 
 def severity_rank(procedure: Procedure, severity: str) -> int:
@@ -134,6 +135,9 @@ async def _internal_parts(
     )
     page.alerts = await alert_views.alerts_out(session, rows)
     page.people = [u for u in await list_users(session=session) if u.is_active]
+    if incident.restricted:
+        added = await access.list_participants(session=session, incident_id=incident.id)
+        page.participants = await views.participants_out(session, added)
     counts = await comms.recipient_counts(session=session)
     heard = loaded.procedure.communications.audiences_for(incident.severity)
     page.audiences = [(a, counts.get(a.id, 0)) for a in heard]
