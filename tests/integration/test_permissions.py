@@ -35,6 +35,7 @@ def endpoints(role: str) -> dict[tuple[str, str], tuple[set[str], dict[str, Any]
             WRITE,
             {"roles": ["incident_commander"], "reason": f"waived by {role}"},
         ),
+        ("POST", "/api/v1/incidents/{ref}/milestones"): (WRITE, {"milestone": "compromised"}),
         ("POST", "/api/v1/incidents/{ref}/phase"): (WRITE, {"phase": "containment"}),
         ("POST", "/api/v1/incidents/{ref}/resolve"): (WRITE, {"reason": "done"}),
         ("GET", "/api/v1/incidents/{ref}/tasks"): (INTERNAL, None),

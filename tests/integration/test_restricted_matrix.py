@@ -60,6 +60,10 @@ RULES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("POST", "/api/v1/incidents/{ref}/review/action-items"): {"title": "rotate krbtgt"},
     ("POST", "/api/v1/incidents/{ref}/updates/preview"): {"body": "We are investigating."},
     ("POST", "/api/v1/incidents/{ref}/updates"): {"audience": "internal", "body": "note"},
+    ("POST", "/api/v1/incidents/{ref}/milestones"): {
+        "milestone": "compromised",
+        "at": "2026-03-01T09:00:00Z",
+    },
     ("GET", "/incidents/{ref}"): None,
     ("POST", "/incidents/{ref}/updates"): {**FORM, "audience": "internal", "body": "note"},
     ("POST", "/incidents/{ref}/severity"): {**FORM, "severity": "P2", "severity_reason": "scoped"},
@@ -68,6 +72,7 @@ RULES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("POST", "/incidents/{ref}/participants"): {**FORM, "user": "viewer@test.warroom"},
     ("POST", "/incidents/{ref}/roles"): {**FORM, "role": "scribe", "user": PARTICIPANT},
     ("POST", "/incidents/{ref}/roles/waive"): {**FORM, "role": "technical_lead", "reason": "two of us"},
+    ("POST", "/incidents/{ref}/milestones"): {**FORM, "milestone": "compromised", "at": "2026-03-01T09:00"},
     ("POST", "/incidents/{ref}/acknowledge"): FORM,
     ("POST", "/incidents/{ref}/tasks"): {**FORM, "title": "image the host"},
     ("POST", "/incidents/{ref}/tasks/{task_id}"): {**FORM, "done": "1"},

@@ -27,7 +27,7 @@ def move(current: str, target: str, severity: str = "P3", roles: set[str] | None
 def test_forward_moves_follow_the_procedure() -> None:
     assert move("triage", "containment").target.id == "containment"
     assert move("containment", "eradication").milestones == ["contained"]
-    assert move("eradication", "recovery").milestones == ["contained", "mitigated"]
+    assert move("eradication", "recovery").milestones == ["contained", "eradicated", "mitigated"]
     assert move("recovery", "review").target.status == "resolved"
 
 

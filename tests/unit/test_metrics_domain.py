@@ -33,7 +33,9 @@ def facts(incident_id: int, **overrides: object) -> domain.IncidentFacts:
 
 def test_each_duration_comes_from_its_two_milestones() -> None:
     events = [
+        ("compromised", at(-4000)),
         ("impact_started", at(-20)),
+        ("compromised", at(-3000)),  # a revised estimate: the latest stands
         ("detected", at(-5)),
         ("declared", at(0)),
         ("acknowledged", at(7)),
@@ -49,6 +51,7 @@ def test_each_duration_comes_from_its_two_milestones() -> None:
         "time_to_contain": 35 * 60,
         "time_to_resolve": 95 * 60,
         "time_to_recover": 80 * 60,
+        "dwell_time": (3000 - 5) * 60,
     }
 
 

@@ -81,7 +81,7 @@ def test_default_procedure_loads_with_expected_content() -> None:
     assert procedure.incident_type("security").restricted is True
     assert procedure.incident_type("security").default_severity == "P1"
     assert procedure.phase("closed").status == "closed"
-    assert procedure.phase("recovery").milestones == ["contained", "mitigated"]
+    assert procedure.phase("recovery").milestones == ["contained", "eradicated", "mitigated"]
     assert procedure.phase("containment").entry_roles == ["incident_commander"]
     assert procedure.business_hours.start == time(9) and procedure.business_hours.end == time(17)
     assert cross_check(procedure) == []

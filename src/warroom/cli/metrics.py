@@ -37,11 +37,14 @@ def rows(body: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 def _table(body: dict[str, Any]) -> Table:
     table = Table(title=f"Incidents from {body['start'][:10]} to {body['end'][:10]}, by {body['group_by']}")
-    for column in ("group", "incidents", "in target", "ack p50", "contain p50", "resolve p50", "resolve p90"):
+    # Dwell time only where some incident has an estimated first malicious activity (security ones).
+    dwell = body["overall"]["metrics"]["dwell_time"]["count"] > 0
+    columns = ("group", "incidents", "in target", "ack p50", "contain p50", "resolve p50", "resolve p90")
+    for column in (*columns, "dwell p50") if dwell else columns:
         table.add_column(column)
     for name, summary in rows(body):
         metrics = summary["metrics"]
-        table.add_row(
+        cells = [
             name,
             str(summary["incidents"]),
             _percent(summary["target_compliance"]),
@@ -49,7 +52,8 @@ def _table(body: dict[str, Any]) -> Table:
             duration(metrics["time_to_contain"]["p50"]),
             duration(metrics["time_to_resolve"]["p50"]),
             duration(metrics["time_to_resolve"]["p90"]),
-        )
+        ]
+        table.add_row(*cells, *([duration(metrics["dwell_time"]["p50"])] if dwell else []))
     return table
 
 
@@ -71,7 +75,7 @@ def report(
     format_: Annotated[Format, typer.Option("--format", help="table, csv or json")] = Format.table,
     include_drills: Annotated[bool, typer.Option("--include-drills", help="Count drills too.")] = False,
 ) -> None:
-    """Response metrics (time to detect, acknowledge, contain, resolve, recover) from timeline milestones."""
+    """Response metrics from timeline milestones: detect, acknowledge, contain, resolve, recover; dwell."""
     params = {"since": since, "group_by": group_by, "include_drills": str(include_drills).lower()}
     body = call("GET", "/api/v1/metrics", params=params)
     if format_ is Format.json:

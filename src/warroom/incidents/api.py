@@ -19,7 +19,7 @@ from warroom.deps import (
     ReadSession,
     WriteSession,
 )
-from warroom.incidents import access, collaboration, domain, service, views
+from warroom.incidents import access, collaboration, domain, milestones, service, views
 from warroom.incidents.models import Incident
 from warroom.incidents.schemas import (
     IncidentCreate,
@@ -28,6 +28,7 @@ from warroom.incidents.schemas import (
     IncidentPatch,
     LinkCreate,
     LinkOut,
+    MilestoneRecord,
     ParticipantAdd,
     ParticipantOut,
     PhaseChange,
@@ -363,3 +364,20 @@ async def add_participant(
         session=session, actor=user, incident=incident, user_ref=body.user, now=context.clock.now()
     )
     return (await views.participants_out(session, [added]))[0]
+
+
+@router.post("/{ref}/milestones", response_model=IncidentOut)
+async def record_milestone(
+    ref: str, body: MilestoneRecord, user: IncidentWriter, session: WriteSession, context: ContextDep
+) -> IncidentOut:
+    """Record when something happened that no phase records: the first malicious activity (an estimate,
+    revisable), eradicated, recovered, regulators notified; or containment if no phase has recorded it."""
+    incident = await service.get_incident(
+        session=session, ref=ref, viewer=_viewer(user, context), for_update=True
+    )
+    now = context.clock.now()
+    await milestones.record_milestone(
+        session=session, incident=incident, actor=user, milestone=body.milestone, at=body.at or now,
+        note=body.note, now=now,
+    )  # fmt: skip
+    return await _one(context, session, incident, user)

@@ -32,6 +32,11 @@ class Incident(Base):
     mitigated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Security milestones (incidents/milestones.py): the first malicious activity is an estimate.
+    compromised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    eradicated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    recovered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Stakeholder-update cadence: the last update, when the next is due (None when the severity sets no
     # cadence or the incident is not active), and the last reminder to the communications lead.
     last_update_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

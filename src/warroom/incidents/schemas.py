@@ -54,6 +54,14 @@ class RoleWaiver(Strict):
     reason: str = Field(min_length=1, max_length=2_000, description="Why the incident can do without them.")
 
 
+class MilestoneRecord(Strict):
+    milestone: Literal["compromised", "contained", "eradicated", "recovered", "notified"] = Field(
+        description="compromised: the first malicious activity, an estimate that may be recorded again."
+    )
+    at: AwareDatetime | None = Field(default=None, description="When it happened; default now.")
+    note: str = Field(default="", max_length=2_000, description="How it was established (log, EDR, ...).")
+
+
 class PhaseChange(Strict):
     phase: str = Field(max_length=64)
     reason: str = Field(default="", max_length=2_000)
@@ -143,6 +151,10 @@ class IncidentOut(BaseModel):
     mitigated_at: datetime | None
     resolved_at: datetime | None
     closed_at: datetime | None
+    compromised_at: datetime | None = Field(default=None, description="First malicious activity, estimated.")
+    eradicated_at: datetime | None = None
+    recovered_at: datetime | None = None
+    notified_at: datetime | None = None
     drill: bool = False
     restricted: bool = False
     next_update_due_at: datetime | None = Field(

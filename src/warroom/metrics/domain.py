@@ -13,8 +13,19 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-FIRST_WINS = ("impact_started", "detected", "declared", "acknowledged", "contained", "mitigated")
-METRICS = ("time_to_detect", "time_to_acknowledge", "time_to_contain", "time_to_resolve", "time_to_recover")
+FIRST_WINS = (
+    "impact_started", "detected", "declared", "acknowledged", "contained", "mitigated",
+    "eradicated", "notified",
+)  # fmt: skip
+LAST_WINS = ("compromised",)  # an estimate, revised by recording it again
+METRICS = (
+    "time_to_detect",
+    "time_to_acknowledge",
+    "time_to_contain",
+    "time_to_resolve",
+    "time_to_recover",
+    "dwell_time",
+)
 GROUPINGS = ("severity", "service", "type", "team", "month")
 
 
@@ -30,6 +41,9 @@ class Milestones:
     mitigated: datetime | None = None
     resolved: datetime | None = None  # the resolution that stands: the first after the last reopen
     reopens: int = 0
+    compromised: datetime | None = None  # first malicious activity, the latest estimate
+    eradicated: datetime | None = None
+    notified: datetime | None = None
 
 
 def milestones_from(events: Iterable[tuple[str, datetime]]) -> Milestones:
@@ -41,6 +55,8 @@ def milestones_from(events: Iterable[tuple[str, datetime]]) -> Milestones:
     for kind, at in events:
         if kind in FIRST_WINS:
             found.setdefault(kind, at)
+        elif kind in LAST_WINS:
+            found[kind] = at
         elif kind == "resolved":
             resolved = at if resolved is None else resolved
         elif kind == "reopened":
@@ -61,6 +77,7 @@ def durations(m: Milestones, *, first_page: datetime | None = None) -> dict[str,
 
     Acknowledge runs from whichever came first, the declaration or the first page. Recover runs from the
     start of impact (else detection) to the mitigation (else the resolution): how long customers were hurt.
+    Dwell runs from the first malicious activity (an estimate) to detection: how long an attacker was in.
     """
     ack_start = min((t for t in (m.declared, first_page) if t is not None), default=None)
     return {
@@ -69,6 +86,7 @@ def durations(m: Milestones, *, first_page: datetime | None = None) -> dict[str,
         "time_to_contain": _seconds(m.detected, m.contained),
         "time_to_resolve": _seconds(m.detected, m.resolved),
         "time_to_recover": _seconds(m.impact_started or m.detected, m.mitigated or m.resolved),
+        "dwell_time": _seconds(m.compromised, m.detected),
     }
 
 

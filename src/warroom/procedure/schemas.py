@@ -44,7 +44,7 @@ CONSISTENCY_ERROR = "procedure_consistency"
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 PhaseStatus = Literal["active", "resolved", "closed"]
-Milestone = Literal["contained", "mitigated", "resolved", "closed"]
+Milestone = Literal["contained", "mitigated", "resolved", "closed", "eradicated", "recovered", "notified"]
 
 
 def _severity_id(value: str) -> str:

@@ -35,6 +35,10 @@ MILESTONES: dict[str, str] = {
     EventKind.mitigated: "Mitigated",
     EventKind.resolved: "Resolved",
     EventKind.closed: "Closed",
+    EventKind.compromised: "First malicious activity (estimated)",
+    EventKind.eradicated: "Eradicated",
+    EventKind.recovered: "Recovered",
+    EventKind.notified: "Regulators or those affected notified",
 }
 # What each kind looks like in the list: notes stand out, bookkeeping recedes.
 TONES: dict[str, str] = {

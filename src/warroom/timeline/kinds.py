@@ -19,6 +19,11 @@ class EventKind(StrEnum):
     mitigated = "mitigated"
     resolved = "resolved"
     closed = "closed"
+    # Security milestones. The first malicious activity is an estimate: recorded again, the newest stands.
+    compromised = "compromised"
+    eradicated = "eradicated"
+    recovered = "recovered"
+    notified = "notified"  # regulators or the people affected were told
     # The incident itself.
     updated = "updated"
     severity_changed = "severity_changed"
@@ -71,6 +76,10 @@ MILESTONE_KINDS: tuple[EventKind, ...] = (
     EventKind.mitigated,
     EventKind.resolved,
     EventKind.closed,
+    EventKind.compromised,
+    EventKind.eradicated,
+    EventKind.recovered,
+    EventKind.notified,
 )
 
 

@@ -7,6 +7,7 @@ form re-renders the page with the message next to its field and the typed values
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -19,9 +20,9 @@ from warroom.comms import service as comms
 from warroom.context import AppContext
 from warroom.deps import ContextDep
 from warroom.errors import Conflict, InvalidInput, NotFound, invalid
-from warroom.incidents import access, collaboration, service
+from warroom.incidents import access, collaboration, milestones, service
 from warroom.incidents.models import Incident
-from warroom.incidents.schemas import IncidentPatch, TaskCreate, TaskPatch, UpdateCreate
+from warroom.incidents.schemas import IncidentPatch, MilestoneRecord, TaskCreate, TaskPatch, UpdateCreate
 from warroom.incidents.visibility import viewer_of
 from warroom.web.deps import PageWriter, csrf_checked, form_data, writing
 from warroom.web.forms import FormValues, as_list, refused, text
@@ -170,6 +171,36 @@ async def waive_role(ref: str, request: Request, user: PageWriter, context: Cont
         request, context, user, ref, "waive", change, values=values, done="Role waived",
         renames={"roles": "role"},
     )  # fmt: skip
+
+
+def _when(values: FormValues, now: datetime) -> datetime:
+    """The form's date and time, read as UTC (the page says so); now when left empty."""
+    raw = text(values, "at")
+    if not raw:
+        return now
+    try:
+        return datetime.fromisoformat(raw).replace(tzinfo=UTC)
+    except ValueError:
+        raise invalid("at", "give a date and time like 2026-03-01 09:30") from None
+
+
+@router.post("/incidents/{ref}/milestones")
+async def record_milestone(ref: str, request: Request, user: PageWriter, context: ContextDep) -> Response:
+    values = await form_data(request)
+
+    async def change(session: AsyncSession, incident: Incident) -> None:
+        body = MilestoneRecord.model_validate(
+            {"milestone": text(values, "milestone"), "note": text(values, "note")}
+        )
+        now = context.clock.now()
+        await milestones.record_milestone(
+            session=session, incident=incident, actor=user, milestone=body.milestone,
+            at=_when(values, now), note=body.note, now=now,
+        )  # fmt: skip
+
+    return await act(
+        request, context, user, ref, "milestone", change, values=values, done="Milestone recorded"
+    )
 
 
 @router.post("/incidents/{ref}/roles")
