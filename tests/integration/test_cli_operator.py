@@ -8,6 +8,7 @@ import json
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +102,11 @@ def test_an_incident_from_declaration_to_resolution(operator: Operator, tmp_path
     assigned = plain(operator.ok("assign", ref, "incident_commander", EMAIL))
     assert assigned == f"{ref}: assigned incident_commander ({EMAIL}); roles now: incident_commander={EMAIL}"
     assert plain(operator.ok("phase", ref, "containment")) == f"{ref} is now in containment (active)"
+    estimate = (datetime.now(UTC) - timedelta(days=3)).replace(microsecond=0)
+    recorded = operator.ok("milestone", ref, "compromised", "--at", estimate.isoformat(), "--note", "EDR")
+    assert plain(recorded) == f"{ref}: compromised at {estimate.isoformat().replace('+00:00', 'Z')}"
+    late = operator.fails("milestone", ref, "compromised", "--at", "2999-01-01T00:00:00Z")
+    assert late.startswith("error: 422 at: is in the future"), late
     assert plain(operator.ok("update", ref, "Rolled back deploy 4812")) == f"{ref}: internal update posted"
     stakeholder_lists_and_updates(operator, ref)
     stakeholder = plain(operator.ok("update", ref, "Card payments recover", "--stakeholder"))

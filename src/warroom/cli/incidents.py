@@ -140,6 +140,21 @@ def waive(
     out.print(f"{ref}: waived {', '.join(answer['waived'])}; still missing: {missing}", highlight=False)
 
 
+def milestone(
+    ref: Annotated[str, typer.Argument(help="INC-42 or 42.")],
+    name: Annotated[str, typer.Argument(help="compromised, contained, eradicated, recovered or notified.")],
+    at: Annotated[
+        str | None, typer.Option(help="When it happened (ISO 8601 with zone); default now.")
+    ] = None,
+    note: Annotated[str, typer.Option(help="How you know (log, EDR, ...).")] = "",
+) -> None:
+    """Record a milestone no phase records; the first malicious activity (compromised) is an estimate that
+    may be recorded again."""
+    body = {"milestone": name, "note": note, **({"at": at} if at else {})}
+    incident = call("POST", f"/api/v1/incidents/{ref}/milestones", json=body)
+    out.print(f"{incident['ref']}: {name} at {incident[f'{name}_at']}", highlight=False)
+
+
 def phase(
     ref: Annotated[str, typer.Argument(help="INC-42 or 42.")],
     target: Annotated[str, typer.Argument(help="The phase to move to.")],
@@ -234,5 +249,17 @@ def oncall(
 
 
 def register(app: typer.Typer) -> None:
-    for command in (declare, incidents, show, assign, waive, phase, restrict, update, resolve, oncall):
+    for command in (
+        declare,
+        incidents,
+        show,
+        assign,
+        waive,
+        milestone,
+        phase,
+        restrict,
+        update,
+        resolve,
+        oncall,
+    ):
         app.command(rich_help_panel=OPERATOR_PANEL)(command)
