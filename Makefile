@@ -38,8 +38,11 @@ debian-packages:
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 		else echo "note: not root, so not installing:$$missing (their tests will skip)"; fi; fi
 
+# Two processes (this machine has two cores), each taking whole test files, so a file's shared server and
+# browser stay in one process. TEST_WORKERS=0 runs the suite in this process.
+TEST_WORKERS ?= 2
 test: $(VENV)/.installed-dev postgres debian-packages
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

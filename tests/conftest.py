@@ -22,6 +22,11 @@ from warroom.db import Base, sync_url
 from warroom.migrate import upgrade
 from warroom.models import Base as _models_loaded  # noqa: F401  (every table on the metadata)
 
+# pytest-xdist's workers start with COLUMNS=80 and LINES=24 in their environment. The CLI's consoles would
+# take that width for good when first imported, and tables that fit a test's COLUMNS=200 would wrap.
+for _fixed_size in ("COLUMNS", "LINES"):
+    os.environ.pop(_fixed_size, None)
+
 PG_ADMIN_DSN = os.environ.get("WARROOM_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # a Monday

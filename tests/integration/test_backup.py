@@ -70,7 +70,8 @@ def test_export_then_import_moves_every_row_to_the_other_database(
     said = ok(["import", str(exported)], other_url, data_dir)
     assert said.startswith(f"imported {rows} rows from {tables} tables in ")
     assert_same_rows(organisation, picture(other_url))
-    assert asyncio.run(audit(other_url)) == (1, 39, [])
+    checked = asyncio.run(audit(other_url))
+    assert checked == asyncio.run(audit(db_url)) and checked[0] == 1 and checked[1] > 30 and checked[2] == []
     # The ids handed out next continue after the imported ones (PostgreSQL's sequences were set).
     assert ok(["token", "create", "--email", "new@test.warroom", "--name", "n"], other_url, data_dir)
     new_user = scalar(other_url, "SELECT id FROM users WHERE email = 'new@test.warroom'")
@@ -107,7 +108,9 @@ def test_each_backup_method_restores_every_row(
     assert said == f"backup written: {out} ({said.split('(', 1)[1].split(',')[0]}, {used})"
     with restored(used, out, other_url, data_dir) as restored_url:
         assert_same_rows(organisation, picture(restored_url))
-        assert asyncio.run(audit(restored_url)) == (1, 39, [])
+        checked = asyncio.run(audit(restored_url))
+        assert checked == asyncio.run(audit(db_url)) and checked[0] == 1 and checked[1] > 30
+        assert checked[2] == []
 
 
 @pytest.mark.postgres
