@@ -18,7 +18,7 @@ import httpx
 import psycopg
 from rich.console import Console
 
-from bench import intake, paging, web
+from bench import cli, intake, paging, web
 from bench.databases import DATABASES, DatabaseUnavailable
 from bench.load import LoadOptions
 from bench.report import print_run, write_json
@@ -42,9 +42,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument(
         "--suite",
-        choices=("api", "intake", "paging", "web", "all"),
+        choices=("api", "intake", "paging", "web", "cli", "all"),
         default="all",
-        help="API, alert intake, paging, web pages, or all four (default all)",
+        help="API, alert intake, paging, web pages, CLI start-up, or all five (default all)",
     )
     intake.add_arguments(parser)
     paging.add_arguments(parser)
@@ -133,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         codes.append(paging.main(args, console, settings))
     if args.suite in ("web", "all"):
         codes.append(web.main(args, console, settings))
+    if args.suite in ("cli", "all"):
+        codes.append(cli.main(args, console, settings))
     return max(codes)
 
 

@@ -9,20 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
-from pydantic import ValidationError
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from warroom.cli import app
 from warroom.cli.api_client import ApiFailure
-from warroom.cli.common import CommandFailed, err
-from warroom.cli.runtime import ASGIApp, Runtime
-from warroom.config import Settings
-from warroom.context import AppContext
-from warroom.errors import DomainError
-from warroom.procedure.loader import LoadedProcedure, ProcedureInvalid
+from warroom.cli.output import CommandFailed, err
+from warroom.cli.runtime import Runtime
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from warroom.cli.runtime import ASGIApp
+    from warroom.config import Settings
+    from warroom.context import AppContext
+    from warroom.procedure.loader import LoadedProcedure
 
 
 class ServerRuntime:
@@ -59,25 +62,46 @@ def main() -> None:
     """Entry point: every known failure is one readable line on stderr and a non-zero exit."""
     try:
         code = app(standalone_mode=False, obj=runtime())
-    except ProcedureInvalid as error:
-        for problem in error.problems:
-            err.print(str(problem), highlight=False, markup=False)
-        err.print(f"error: the procedure has {len(error.problems)} problem(s)", highlight=False)
-        sys.exit(1)
-    except (DomainError, CommandFailed, ApiFailure) as error:
-        err.print(f"error: {error}", highlight=False, markup=False)
-        sys.exit(1)
+    except (CommandFailed, ApiFailure) as error:
+        _one_line(error)
     except typer.Abort:
         err.print("aborted")
         sys.exit(1)
     except typer.TyperException as error:  # a usage error: typer raises its own click's exceptions
         _usage_error(error)
-    except SQLAlchemyError as error:
-        _database_failed(error)
-    except ValidationError as error:
-        _settings_invalid(error)
+    except Exception as error:  # noqa: BLE001 - sorted in _server_side_failure; the unknown are re-raised
+        _server_side_failure(error)
     if isinstance(code, int) and code:
         sys.exit(code)
+
+
+def _one_line(error: Exception) -> NoReturn:
+    err.print(f"error: {error}", highlight=False, markup=False)
+    sys.exit(1)
+
+
+def _server_side_failure(error: Exception) -> NoReturn:
+    """One line for the failures of the server-side parts an admin command loaded; anything else is a bug
+    and keeps its traceback. Imported here, not at the top, so the operator commands start without them
+    (a command that raised one of these has loaded its module already)."""
+    from pydantic import ValidationError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from warroom.errors import DomainError
+    from warroom.procedure.loader import ProcedureInvalid
+
+    if isinstance(error, ProcedureInvalid):
+        for problem in error.problems:
+            err.print(str(problem), highlight=False, markup=False)
+        err.print(f"error: the procedure has {len(error.problems)} problem(s)", highlight=False)
+        sys.exit(1)
+    if isinstance(error, DomainError):
+        _one_line(error)
+    if isinstance(error, SQLAlchemyError):
+        _database_failed(error)
+    if isinstance(error, ValidationError):
+        _settings_invalid(error)
+    raise error
 
 
 def _usage_error(error: typer.TyperException) -> NoReturn:
@@ -90,6 +114,8 @@ def _usage_error(error: typer.TyperException) -> NoReturn:
 
 
 def _database_failed(error: SQLAlchemyError) -> NoReturn:
+    from sqlalchemy.exc import OperationalError
+
     hint = " (is the database migrated? run `warroom migrate`)" if isinstance(error, OperationalError) else ""
     err.print(f"error: database: {str(error).splitlines()[0]}{hint}", markup=False, highlight=False)
     sys.exit(1)
@@ -100,3 +126,7 @@ def _settings_invalid(error: ValidationError) -> NoReturn:
         name = "WARROOM_" + "_".join(str(p) for p in bad["loc"]).upper()
         err.print(f"error: setting {name}: {bad['msg']}", markup=False, highlight=False)
     sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -37,3 +37,31 @@ def test_importing_the_cli_does_not_load_the_server() -> None:
     probe = f"import sys, warroom.cli; print(' '.join(m for m in {SERVER!r} if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == ""
+
+
+OPERATOR_MODULES = ("version", "incidents", "alerts", "metrics", "comms", "reviews", "oncall")
+HEAVY = ("sqlalchemy", "warroom.config", "warroom.context", "pydantic_settings", "aiohttp", "warroom.db")
+
+
+def test_every_command_is_listed_beside_the_module_that_registers_it() -> None:
+    from warroom.cli import COMMANDS, commands_of
+
+    modules = sorted(
+        {p.stem for p in CLI.glob("*.py")} - {"__init__", "output", "common", "runtime", "api_client"}
+    )
+    registered = {name: module for module in modules for name in commands_of(module)}
+    assert registered == COMMANDS  # a command missing from the table would never run
+    assert set(modules) == set(COMMANDS.values())
+
+
+def test_operator_commands_start_without_settings_or_the_database() -> None:
+    """What makes `warroom incidents` answer in a fraction of a second: building the console script and
+    every operator command loads neither the database layer nor the server's settings."""
+    probe = (
+        "import sys, warroom.main\n"
+        "from warroom.cli import commands_of\n"
+        f"for module in {OPERATOR_MODULES!r}: commands_of(module)\n"
+        f"print(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == ""

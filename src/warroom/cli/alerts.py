@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from warroom.cli.api_client import call
-from warroom.cli.common import OPERATOR_PANEL, runtime_of, with_context
-from warroom.cli.common import wrapping_out as out
-from warroom.config import Settings
-from warroom.context import AppContext
+from warroom.cli.output import OPERATOR_PANEL
+from warroom.cli.output import wrapping_out as out
+
+if TYPE_CHECKING:
+    from warroom.context import AppContext
 
 alerts_app = typer.Typer(help="List alerts (through the API), or replay them from raw requests.")
 
@@ -59,6 +60,8 @@ def alerts_replay(
 ) -> None:
     """Re-derive alerts from the stored raw requests (admin, on the database)."""
     from warroom.alerts.intake.replay import replay  # here: it loads every intake format and domain
+    from warroom.cli.common import runtime_of, with_context  # and these, the settings and the database
+    from warroom.config import Settings
 
     async def work(context: AppContext) -> str:
         async with context.db.write() as session:

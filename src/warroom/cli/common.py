@@ -1,4 +1,5 @@
-"""What every command group shares: the consoles, the failure type, the runtime and the database helper."""
+"""What the admin command groups share: the runtime and the database helper (and, re-exported, the consoles
+and the failure type of `cli.output`, which the operator commands import alone)."""
 
 from __future__ import annotations
 
@@ -7,25 +8,24 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import typer
-from rich.console import Console
 
+from warroom.cli.output import OPERATOR_PANEL, CommandFailed, err, out, wrapping_out
 from warroom.cli.runtime import Runtime
 from warroom.config import Settings
 from warroom.context import AppContext
 from warroom.procedure.loader import LoadedProcedure, load_default_procedure, load_procedure_file
 
+__all__ = [
+    "OPERATOR_PANEL",
+    "CommandFailed",
+    "configured_procedure",
+    "err",
+    "out",
+    "runtime_of",
+    "with_context",
+]
+__all__ += ["wrapping_out"]
 T = TypeVar("T")
-OPERATOR_PANEL = "Operator (talk to a server: WARROOM_URL, WARROOM_TOKEN)"
-
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-# The operator and alert commands print through a console that wraps long lines at the terminal's width
-# (the others leave that to the terminal).
-wrapping_out = Console()
-
-
-class CommandFailed(Exception):
-    """A failure already phrased for the person at the terminal."""
 
 
 def runtime_of(ctx: typer.Context) -> Runtime:

@@ -8,8 +8,8 @@ import typer
 from rich.table import Table
 
 from warroom.cli.api_client import call
-from warroom.cli.common import OPERATOR_PANEL
-from warroom.cli.common import wrapping_out as out
+from warroom.cli.output import OPERATOR_PANEL
+from warroom.cli.output import wrapping_out as out
 
 stakeholders_app = typer.Typer(help="Who gets each audience's stakeholder updates.", no_args_is_help=True)
 

@@ -13,8 +13,8 @@ import typer
 from rich.table import Table
 
 from warroom.cli.api_client import call
-from warroom.cli.common import OPERATOR_PANEL
-from warroom.cli.common import wrapping_out as out
+from warroom.cli.output import OPERATOR_PANEL
+from warroom.cli.output import wrapping_out as out
 from warroom.metrics.domain import GROUPINGS, METRICS
 from warroom.metrics.domain import format_duration as duration
 

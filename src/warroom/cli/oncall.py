@@ -13,7 +13,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from warroom.cli.api_client import ApiFailure, call, when
-from warroom.cli.common import OPERATOR_PANEL, out
+from warroom.cli.output import OPERATOR_PANEL, out
 
 schedule_app = typer.Typer(
     help="Schedules: list, create or update from a file, show who is on call when.", no_args_is_help=True

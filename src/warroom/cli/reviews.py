@@ -12,8 +12,8 @@ import typer
 from rich.table import Table
 
 from warroom.cli.api_client import ApiFailure, call, client
-from warroom.cli.common import OPERATOR_PANEL
-from warroom.cli.common import wrapping_out as out
+from warroom.cli.output import OPERATOR_PANEL
+from warroom.cli.output import wrapping_out as out
 
 
 class ExportFormat(StrEnum):

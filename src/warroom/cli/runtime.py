@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from warroom.config import Settings
-from warroom.context import AppContext
-from warroom.procedure.loader import LoadedProcedure
+if TYPE_CHECKING:  # only for the signatures: the CLI starts without loading settings or the database
+    from warroom.config import Settings
+    from warroom.context import AppContext
+    from warroom.procedure.loader import LoadedProcedure
 
 ASGIApp = Callable[..., Awaitable[None]]  # an ASGI application: (scope, receive, send) -> None
 

@@ -19,11 +19,6 @@ from warroom.procedure.loader import LoadedProcedure
 from warroom.procedure.service import register_version
 
 
-def version() -> None:
-    """Print warroom's version."""
-    out.print(__version__)
-
-
 def migrate() -> None:
     """Bring the database schema up to date (SQLite or PostgreSQL, from WARROOM_DATABASE_URL)."""
     from warroom.migrate import upgrade  # here, as in prepare: Alembic is for these two only
@@ -187,5 +182,5 @@ def worker(ctx: typer.Context) -> None:
 
 def register(app: typer.Typer) -> None:
     # In this order, worker first, as `warroom --help` has always listed them.
-    for command in (worker, version, migrate, demo, run, serve):
+    for command in (worker, migrate, demo, run, serve):
         app.command()(command)
