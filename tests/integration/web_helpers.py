@@ -18,6 +18,7 @@ from tests.integration.conftest import ROLES, Api
 from warroom.auth import service as auth
 
 PASSWORD = "correct horse battery"
+REFUSED_COOKIE = "warroom_refused"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -35,7 +36,11 @@ class Browser:
     async def post(self, path: str, data: dict[str, Any], *, token: str | None = None) -> httpx.Response:
         """A form post as the page would send it (with this session's CSRF token unless one is given)."""
         body = {"csrf_token": await self.csrf() if token is None else token, **data}
-        return await self.client.post(path, data=body)
+        answer = await self.client.post(path, data=body)
+        if answer.status_code == 303 and REFUSED_COOKIE in answer.cookies:
+            # A refused form is carried back to its page (post/redirect/get): follow, as a browser does.
+            return await self.client.get(answer.headers["location"])
+        return answer
 
 
 @dataclass

@@ -123,7 +123,7 @@ def check_phase_move(
         names = _choices([procedure.role(r).name for r in needed])
         raise IllegalTransition(
             f"assign {names} before moving a {severity} incident to {target}",
-            [FieldProblem("phase", f"missing role(s): {_choices(needed)}")],
+            [FieldProblem("phase", f"missing role(s): {names}; assign them first")],
             {"missing_roles": needed},
         )
     reopens = here.status != "active" and destination.status == "active"

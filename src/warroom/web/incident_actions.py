@@ -27,7 +27,7 @@ from warroom.incidents.visibility import viewer_of
 from warroom.web.deps import PageWriter, csrf_checked, form_data, writing
 from warroom.web.forms import FormValues, as_list, refused, text
 from warroom.web.incident_pages import canonical, show_incident
-from warroom.web.render import redirect
+from warroom.web.render import redirect, redirect_refused
 
 router = APIRouter(dependencies=[Depends(csrf_checked)], include_in_schema=False)
 Change = Callable[[AsyncSession, Incident], Awaitable[None]]
@@ -55,7 +55,8 @@ async def act(
     except (InvalidInput, Conflict, ValidationError) as error:
         state = refused(values, error, renames=renames)
         status = error.status if isinstance(error, Conflict | InvalidInput) else 422
-        return await show_incident(request, context, user, ref, forms={form: state}, status=status)
+        back = redirect_refused(request, f"/incidents/{canonical(ref)}#{form}", form, state, status)
+        return back or await show_incident(request, context, user, ref, forms={form: state}, status=status)
     return redirect(request, f"/incidents/{canonical(ref)}#{form}", flash=done)
 
 

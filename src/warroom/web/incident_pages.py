@@ -15,7 +15,7 @@ from warroom.incidents.domain import incident_ref
 from warroom.web.deps import PageReader, csrf_checked
 from warroom.web.forms import FormState
 from warroom.web.incident_data import load_incident_page
-from warroom.web.render import render
+from warroom.web.render import render, take_refused
 
 router = APIRouter(dependencies=[Depends(csrf_checked)], include_in_schema=False)
 
@@ -59,7 +59,12 @@ async def show_incident(
 
 @router.get("/incidents/{ref}")
 async def incident_page(ref: str, request: Request, user: PageReader, context: ContextDep) -> Response:
-    return await show_incident(request, context, user, ref)
+    # A form refused on this page, shown once with what was typed (not to the live region's own refreshes).
+    carried = None if request.query_params.get("fragment") else take_refused(request)
+    if carried is None:
+        return await show_incident(request, context, user, ref)
+    form, state, status = carried
+    return await show_incident(request, context, user, ref, forms={form: state}, status=status)
 
 
 def canonical(ref: str) -> str:

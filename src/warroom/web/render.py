@@ -16,7 +16,15 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from warroom.auth.domain import Permission, allows
 from warroom.auth.models import User
 from warroom.web.forms import FormState
-from warroom.web.sessions import COOKIE, FLASH_COOKIE, SessionCodec, WebSession, cookie_settings
+from warroom.web.sessions import (
+    COOKIE,
+    FLASH_COOKIE,
+    REFUSED_COOKIE,
+    Refusal,
+    SessionCodec,
+    WebSession,
+    cookie_settings,
+)
 
 if TYPE_CHECKING:
     from warroom.web.live import LiveFeed
@@ -96,6 +104,8 @@ def finish(request: Request, response: Response) -> Response:
         response.set_cookie(COOKIE, session.session_id, **cookie_settings(state.codec, request))
     if getattr(request.state, "flash_seen", False):
         response.delete_cookie(FLASH_COOKIE, path="/")
+    if getattr(request.state, "refused_seen", False):
+        response.delete_cookie(REFUSED_COOKIE, path="/")
     return response
 
 
@@ -133,6 +143,38 @@ def redirect(request: Request, url: str, *, flash: str | None = None, tone: str 
         settings = {**cookie_settings(codec, request), "max_age": 120}
         response.set_cookie(FLASH_COOKIE, codec.dump_flash(flash, tone), **settings)
     return finish(request, response)
+
+
+# Browsers keep cookies up to 4 KB; a refused form bigger than this (a long update) is shown in place instead.
+REFUSED_MAX_BYTES = 3_000
+
+
+def redirect_refused(request: Request, url: str, form: str, state: FormState, status: int) -> Response | None:
+    """303 back to the page the form is on, carrying the refused form (values, errors, message) for that
+    page to show once, with the refusal's status: the address stays the page's, and reloading it does not
+    post again. None when the form is too big for a cookie."""
+    codec = web_state(request).codec
+    values = {k: v for k, v in state.values.items() if k != "csrf_token"}
+    carried = codec.dump_refused(Refusal(form, status, values, state.errors, state.message))
+    if len(carried) > REFUSED_MAX_BYTES:
+        return None
+    response = RedirectResponse(url, status_code=303)
+    response.set_cookie(REFUSED_COOKIE, carried, **{**cookie_settings(codec, request), "max_age": 120})
+    return finish(request, response)
+
+
+def take_refused(request: Request) -> tuple[str, FormState, int] | None:
+    """The refused form carried to this page (its name, state and status), if any; its cookie is cleared
+    with this response."""
+    found = web_state(request).codec.load_refused(request.cookies.get(REFUSED_COOKIE))
+    if found is None:
+        return None
+    request.state.refused_seen = True
+    return (
+        found.form,
+        FormState(values=found.values, errors=found.errors, message=found.message),
+        found.status,
+    )
 
 
 def safe_next(target: str | None) -> str:

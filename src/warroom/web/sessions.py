@@ -21,6 +21,7 @@ from warroom.clock import Clock
 
 COOKIE = "warroom_session"
 FLASH_COOKIE = "warroom_flash"
+REFUSED_COOKIE = "warroom_refused"  # a refused form, carried across the redirect back to its page
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 
@@ -51,6 +52,18 @@ class _ClockSigner(TimestampSigner):
         return int(self.clock.now().timestamp())
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """A refused form on its way back to its page: which form, the status it was refused with, what was
+    typed, the message by each field and the one for the whole form."""
+
+    form: str
+    status: int
+    values: dict[str, Any]
+    errors: dict[str, str]
+    message: str
+
+
 class SessionCodec:
     """`secure`: the public base URL is https, so cookies are Secure whatever the request's scheme."""
 
@@ -60,6 +73,9 @@ class SessionCodec:
         self.max_age_seconds = max_age_seconds
         self._flashes = URLSafeTimedSerializer(
             secret, salt="warroom.web.flash", signer=_ClockSigner, signer_kwargs={"clock": clock}
+        )
+        self._refusals = URLSafeTimedSerializer(
+            secret, salt="warroom.web.refused", signer=_ClockSigner, signer_kwargs={"clock": clock}
         )
 
     def load(self, raw: str | None) -> WebSession:
@@ -76,6 +92,21 @@ class SessionCodec:
 
     def dump_flash(self, message: str, tone: str) -> str:
         return self._flashes.dumps([tone, message[:500]])
+
+    def dump_refused(self, refusal: Refusal) -> str:
+        return self._refusals.dumps(
+            [refusal.form, refusal.status, refusal.values, refusal.errors, refusal.message]
+        )
+
+    def load_refused(self, raw: str | None) -> Refusal | None:
+        """The refused form carried in the cookie; None if missing, stale or forged."""
+        if not raw:
+            return None
+        try:
+            form, status, values, errors, message = self._refusals.loads(raw, max_age=120)
+            return Refusal(str(form), int(status), dict(values), dict(errors), str(message))
+        except (BadSignature, ValueError, TypeError):
+            return None
 
     def load_flash(self, raw: str | None) -> tuple[str, str] | None:
         if not raw:
