@@ -160,7 +160,7 @@ async def test_policies_read_by_name_and_edited_by_replacing_steps(web: Web) -> 
     )
     assert done.status_code == 303
     page = text_of((await admin.client.get("/policies/main")).text)
-    assert "after 10m more, page team SRE team" in page and "within 30m" in page and "no repeat" in page
+    assert "after 10 min more, page team SRE team" in page and "within 30 min" in page and "no repeat" in page
     saved = (await api.admin.get(f"{POLICIES}/main")).json()
     assert [s["delay_seconds"] for s in saved["steps"]] == [0, 600] and saved["unack_timeout_seconds"] == 1800
     assert (

@@ -56,7 +56,7 @@ async def test_contact_methods_and_rules_are_added_refused_and_deleted(web: Web)
     rule = {"contact_method": str(method_id), "delay_minutes": "5", "urgency": "low"}
     assert (await me.post("/me/notifications/rules", rule)).status_code == 303
     page = text_of((await me.client.get("/me/notifications")).text)
-    assert "low urgency after 5m 00s by Mail" in page
+    assert "low urgency after 5 min by Mail" in page
     rules = (await web.api.viewer.get("/api/v1/me/notification-rules")).json()
     assert [(r["delay_seconds"], r["urgency"]) for r in rules] == [(300, "low")]
 

@@ -26,8 +26,8 @@ async def test_the_metrics_page_shows_figures_charts_and_a_table(web: Web) -> No
     shown = text_of(page.text)
     assert 'id="figure-incidents">1<' in page.text
     assert 'id="figure-compliance">100%<' in page.text
-    assert 'id="figure-time_to_acknowledge">10m 00s<' in page.text
-    assert 'id="figure-time_to_resolve">1h 35m<' in page.text
+    assert 'id="figure-time_to_acknowledge">10 min<' in page.text
+    assert 'id="figure-time_to_resolve">1 h 35 min<' in page.text
     assert page.text.count('<rect class="bar"') >= 3 and "Incidents per month" in shown
     assert "drills left out" in shown
     with_drills = await web["viewer"].client.get("/reports", params={"drills": "true", "group_by": "type"})

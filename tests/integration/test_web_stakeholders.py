@@ -59,10 +59,10 @@ async def test_the_update_form_sends_to_the_ticked_audiences_and_the_header_show
     page = (await me.client.get(f"/incidents/{ref}")).text
     for audience in ("internal", "executives", "customers"):
         assert f'name="audiences" value="{audience}" checked' in page
-    assert "Next stakeholder update" in page and "1h 0m left" in text_of(page)  # P2: every hour
+    assert "Next stakeholder update" in page and "1 h left" in text_of(page)  # P2: every hour
     api.clock.advance(timedelta(minutes=70))
     late = text_of((await me.client.get(f"/incidents/{ref}")).text)
-    assert "overdue 10m" in late
+    assert "overdue 10 min" in late
     form = {"audience": "stakeholder", "body": "Search is back for most users.", "audiences_shown": "1",
             "audiences": ["customers"]}  # fmt: skip
     posted = await me.post(f"/incidents/{ref}/updates", form)
@@ -75,7 +75,7 @@ async def test_the_update_form_sends_to_the_ticked_audiences_and_the_header_show
     )
     page = (await me.client.get(f"/incidents/{ref}")).text
     assert "Stakeholder update to customers (1 message)" in text_of(page)
-    assert "1h 0m left" in text_of(page)
+    assert "1 h left" in text_of(page)
     nobody = {"audience": "stakeholder", "body": "Timeline only.", "audiences_shown": "1"}
     assert (await me.post(f"/incidents/{ref}/updates", nobody)).status_code == 303
     last = (await api.responder.get(f"/api/v1/incidents/{ref}/timeline")).json()[-1]

@@ -100,7 +100,13 @@ def test_only_local_paths_are_followed_after_sign_in() -> None:
 
 
 def test_durations_read_at_a_glance() -> None:
-    assert [duration(s) for s in (5, 95, 900, 7260, 200000)] == ["5s", "1m 35s", "15m", "2h 1m", "2d 7h"]
+    assert [duration(s) for s in (5, 95, 900, 7260, 200000)] == [
+        "5 s",
+        "1 min 35 s",
+        "15 min",
+        "2 h 1 min",
+        "2 d 7 h",
+    ]
 
 
 def cursor(last: int) -> Cursor:

@@ -123,11 +123,16 @@ class LinkOut(BaseModel):
 
 class TargetClock(BaseModel):
     target: str
+    started_at: datetime | None = Field(default=None, description="When the clock started (the declaration).")
     deadline: datetime
     acknowledged_at: datetime | None
     met: bool | None
     overdue: bool
     remaining_seconds: float
+    state: Literal["ok", "warn", "urgent", "overdue", "met", "missed"] = Field(
+        default="ok",
+        description="Running: ok, warn (half the target gone), urgent (80%), overdue; then met or missed.",
+    )
 
 
 class IncidentOut(BaseModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,7 +31,7 @@ from warroom.incidents.schemas import (
     UserRef,
 )
 from warroom.incidents.service import service_slugs, waived_roles_of
-from warroom.procedure.domain import target_status
+from warroom.procedure.domain import clock_state, target_status
 from warroom.procedure.loader import LoadedProcedure
 
 
@@ -54,17 +55,26 @@ def holding_out(holding: RoleAssignment, user: User) -> RoleHolding:
     )
 
 
+ClockShown = Literal["ok", "warn", "urgent", "overdue", "met", "missed"]
+
+
 def target_clock(loaded: LoadedProcedure, incident: Incident, now: datetime) -> TargetClock:
     status = target_status(
         loaded.procedure, incident.severity, incident.declared_at, incident.acknowledged_at, now
     )
+    if status.acknowledged_at is not None:
+        state: ClockShown = "met" if status.met else "missed"
+    else:
+        state = clock_state(incident.declared_at, status.deadline, now)
     return TargetClock(
         target=loaded.procedure.severity(incident.severity).response_target,
+        started_at=incident.declared_at,
         deadline=status.deadline,
         acknowledged_at=status.acknowledged_at,
         met=status.met,
         overdue=status.overdue,
         remaining_seconds=status.remaining_seconds,
+        state=state,
     )
 
 

@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from warroom.durations import spoken
+
 FIRST_WINS = (
     "impact_started", "detected", "declared", "acknowledged", "contained", "mitigated",
     "eradicated", "notified",
@@ -189,15 +191,5 @@ def change(current: float | None, previous: float | None) -> float | None:
 
 
 def format_duration(seconds: float | None) -> str:
-    """Seconds as the largest two units: 45s, 12m 30s, 3h 05m, 2d 04h."""
-    if seconds is None:
-        return "-"
-    whole = round(seconds)
-    days, rest = divmod(whole, 86_400)
-    hours, rest = divmod(rest, 3_600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours:02d}h"
-    if hours:
-        return f"{hours}h {minutes:02d}m"
-    return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
+    """Seconds as the largest two units: "45 s", "12 min", "3 h 5 min", "2 d 4 h" (warroom.durations)."""
+    return spoken(seconds)

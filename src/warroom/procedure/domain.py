@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
@@ -111,6 +111,20 @@ class TargetStatus:
     remaining_seconds: float  # negative once overdue
     overdue: bool
     acknowledged_at: datetime | None
+
+
+ClockState = Literal["ok", "warn", "urgent", "overdue"]
+WARN_AT, URGENT_AT = 0.5, 0.8  # of the target's time gone: amber from half, red from four fifths
+
+
+def clock_state(started_at: datetime, deadline: datetime, now: datetime) -> ClockState:
+    """How loudly a running clock should show: "ok" before half its time is gone, "warn" from half,
+    "urgent" from 80%, "overdue" past the deadline."""
+    if now > deadline:
+        return "overdue"
+    span = (deadline - started_at).total_seconds()
+    gone = (now - started_at).total_seconds() / span if span > 0 else 1.0
+    return "urgent" if gone >= URGENT_AT else "warn" if gone >= WARN_AT else "ok"
 
 
 def target_status(

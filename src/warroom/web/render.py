@@ -15,6 +15,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from warroom.auth.domain import Permission, allows
 from warroom.auth.models import User
+from warroom.durations import spoken
 from warroom.web.forms import FormState
 from warroom.web.sessions import (
     COOKIE,
@@ -45,18 +46,8 @@ def web_state(request: Request) -> WebState:
 
 
 def duration(seconds: float) -> str:
-    """`95` -> `1m 35s`; `7260` -> `2h 1m`; `200000` -> `2d 7h`."""
-    total = int(abs(seconds))
-    days, rest = divmod(total, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {minutes}m"
-    if minutes:
-        return f"{minutes}m {secs:02d}s" if minutes < 10 else f"{minutes}m"
-    return f"{secs}s"
+    """`95` -> `1 min 35 s`; `7260` -> `2 h 1 min`; `200000` -> `2 d 7 h` (warroom.durations)."""
+    return spoken(seconds)
 
 
 def iso(value: datetime | None) -> str:

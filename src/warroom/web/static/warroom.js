@@ -5,15 +5,25 @@
 (function () {
   "use strict";
 
-  function pad(n) { return (n < 10 ? "0" : "") + n; }
-
+  // As warroom/durations.py writes it: "36 s", "4 min 12 s", "25 min", "2 h 5 min", "3 d 4 h".
   function span(seconds) {
-    seconds = Math.max(0, Math.floor(seconds));
+    seconds = Math.max(0, Math.round(seconds));
     var d = Math.floor(seconds / 86400), h = Math.floor(seconds % 86400 / 3600),
         m = Math.floor(seconds % 3600 / 60), s = seconds % 60;
-    if (d) return d + "d " + h + "h";
-    if (h) return h + "h " + pad(m) + "m";
-    return m + ":" + pad(s);
+    if (d) return d + " d" + (h ? " " + h + " h" : "");
+    if (h) return h + " h" + (m ? " " + m + " min" : "");
+    if (m >= 10 || (m && !s)) return m + " min";
+    if (m) return m + " min " + s + " s";
+    return s + " s";
+  }
+
+  // As procedure/domain.py's clock_state: amber from half the target gone, red from 80%, then overdue.
+  function clockState(el, left) {
+    if (left < 0) return "overdue";
+    var start = Date.parse(el.dataset.start || ""), deadline = Date.parse(el.dataset.deadline);
+    if (isNaN(start) || deadline <= start) return "ok";
+    var gone = 1 - left * 1000 / (deadline - start);
+    return gone >= 0.8 ? "urgent" : gone >= 0.5 ? "warn" : "ok";
   }
 
   // The server's "now" when it rendered the element, against ours: corrects a skewed device clock.
@@ -28,13 +38,13 @@
   function tick() {
     document.querySelectorAll("[data-deadline]").forEach(function (el) {
       var left = (Date.parse(el.dataset.deadline) - (Date.now() + skewOf(el))) / 1000;
-      var overdue = left < 0;
-      el.classList.toggle("overdue", overdue);
-      el.textContent = overdue ? "overdue " + span(-left) : span(left) + " left";
+      var state = clockState(el, left);
+      ["ok", "warn", "urgent", "overdue"].forEach(function (name) { el.classList.toggle(name, name === state); });
+      el.textContent = state === "overdue" ? "overdue " + span(-left) : span(left) + " left";
     });
     document.querySelectorAll("[data-since]").forEach(function (el) {
       var age = (Date.now() + skewOf(el) - Date.parse(el.dataset.since)) / 1000;
-      el.textContent = span(age).replace(/:\d\d$/, "m").replace(/^0m$/, "now");
+      el.textContent = age < 60 ? "now" : span(age);
     });
   }
 
