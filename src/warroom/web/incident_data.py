@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -123,7 +124,7 @@ async def _internal_parts(
     if not everything:
         query = query.where(TimelineEvent.seq > incident.timeline_seq - TIMELINE_SHOWN)
     events = list((await session.scalars(query.order_by(TimelineEvent.seq.desc()))).all())
-    page.events = describe_all(events, loaded.procedure)
+    page.events = await by_name(session, describe_all(events, loaded.procedure))
     page.older_events = events[-1].seq - 1 if events else 0
     page.last_seq = incident.timeline_seq
     rows, page.alerts_total = await alerts.list_alerts(
@@ -152,7 +153,25 @@ async def new_events(
         .where(TimelineEvent.incident_id == incident_id, TimelineEvent.seq > after)
         .order_by(TimelineEvent.seq)
     )
-    return describe_all(list((await session.scalars(query)).all()), loaded.procedure)
+    return await by_name(session, describe_all(list((await session.scalars(query)).all()), loaded.procedure))
+
+
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+async def by_name(session: AsyncSession, events: list[EventView]) -> list[EventView]:
+    """People by their names on the timeline, not their emails (the timeline itself keeps the email: it is
+    what the hash chain signed). Addresses of no user, such as a stakeholder list's, stay as they are."""
+    found = {m for e in events for m in EMAIL.findall(f"{e.actor} {e.summary}")}
+    if not found:
+        return events
+    rows = await session.execute(select(User.email, User.name).where(User.email.in_(found)))
+    names = {email: name for email, name in rows.all() if name}
+
+    def swap(text: str) -> str:
+        return EMAIL.sub(lambda m: names.get(m.group(0), m.group(0)), text)
+
+    return [replace(e, actor=swap(e.actor), summary=swap(e.summary)) for e in events]
 
 
 def page_values(page: IncidentPage) -> dict[str, Any]:

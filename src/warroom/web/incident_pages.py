@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from warroom.auth.domain import Permission, allows
 from warroom.auth.models import User
 from warroom.context import AppContext
 from warroom.deps import ContextDep
@@ -53,8 +54,14 @@ async def show_incident(
         procedure=context.procedure.procedure,
         now=now,
         forms={"severity": FormState(values={"severity": page.incident.severity}), **(forms or {})},
+        # A closed incident is a record: no edit forms, only the way to reopen it (for those who may write).
+        **({"can_write": False, "can_reopen": can_write(user)} if page.incident.status == "closed" else {}),
         title=f"{page.incident.ref} {page.incident.title}",
     )
+
+
+def can_write(user: User) -> bool:
+    return allows(user.role, Permission.incident_write)
 
 
 @router.get("/incidents/{ref}")

@@ -115,6 +115,7 @@ def render(
         "can_internal": bool(user and allows(user.role, Permission.incident_internal)),
         "can_catalog": bool(user and allows(user.role, Permission.catalog_write)),
         "can_admin": bool(user and allows(user.role, Permission.users_manage)),
+        "can_reopen": False,  # the incident page sets it for a closed incident
         "csrf": state.codec.csrf_token(session),
         "flash": flash,
         "static_version": state.static_version,

@@ -1,0 +1,45 @@
+"""The incident page's priorities (issue #19, item 4): people by name on the timeline, the review link from
+the review phase on, and a closed incident shown as a record with only the way to reopen it."""
+
+from __future__ import annotations
+
+from tests.integration.conftest import Api, fill_required_roles
+from tests.integration.web_helpers import open_web
+
+
+async def test_a_closed_incident_is_a_record_with_only_a_reopen(api: Api) -> None:
+    declared = await api.responder.post("/api/v1/incidents", json={"title": "Search slow", "severity": "P3"})
+    ref = declared.json()["ref"]
+    async with open_web(api) as web:
+        page = (await web["responder"].client.get(f"/incidents/{ref}")).text
+        assert 'id="review-link"' not in page  # no review while the incident is being handled
+        assert '<div class="who">Responder</div>' in page and '<div class="who">responder@' not in page
+        await fill_required_roles(api, ref)
+        for phase in ("review", "closed"):
+            moved = await api.responder.post(f"/api/v1/incidents/{ref}/phase", json={"phase": phase})
+            assert moved.status_code == 200, moved.text
+        closed = (await web["responder"].client.get(f"/incidents/{ref}")).text
+        assert 'id="review-link"' in closed
+        for form in ("/updates", "/severity", "/roles", "/tasks", "/links", "/alerts", "/milestones"):
+            assert f'action="/incidents/{ref}{form}"' not in closed, form
+        assert "Reopen" in closed and f'action="/incidents/{ref}/phase"' in closed
+        assert "Reopen" not in (await web["viewer"].client.get(f"/incidents/{ref}")).text
+        reopened = await web["responder"].post(
+            f"/incidents/{ref}/phase", {"phase": "triage", "reason": "back"}
+        )
+        assert reopened.status_code == 303, reopened.text
+    assert (await api.responder.get(f"/api/v1/incidents/{ref}")).json()["status"] == "active"
+
+
+async def test_the_timeline_names_people_and_keeps_unknown_addresses(api: Api) -> None:
+    declared = await api.responder.post("/api/v1/incidents", json={"title": "Search slow", "severity": "P3"})
+    ref = declared.json()["ref"]
+    assigned = await api.responder.post(
+        f"/api/v1/incidents/{ref}/roles", json={"role": "incident_commander", "user": api.emails["admin"]}
+    )
+    assert assigned.status_code == 200
+    async with open_web(api) as web:
+        page = (await web["viewer"].client.get(f"/incidents/{ref}")).text
+    timeline = page[page.index('id="timeline"') :]
+    assert "Incident commander assigned to Admin" in timeline
+    assert api.emails["admin"] not in timeline.split("</ol>")[0]
