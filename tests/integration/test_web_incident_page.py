@@ -3,6 +3,8 @@ the review phase on, and a closed incident shown as a record with only the way t
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from tests.integration.conftest import Api, fill_required_roles
 from tests.integration.web_helpers import open_web
 
@@ -43,3 +45,31 @@ async def test_the_timeline_names_people_and_keeps_unknown_addresses(api: Api) -
     timeline = page[page.index('id="timeline"') :]
     assert "Incident commander assigned to Admin" in timeline
     assert api.emails["admin"] not in timeline.split("</ol>")[0]
+
+
+async def test_the_list_puts_what_needs_someone_first(api: Api) -> None:
+    async def declare(title: str, severity: str) -> str:
+        answer = await api.responder.post("/api/v1/incidents", json={"title": title, "severity": severity})
+        api.clock.advance(timedelta(minutes=1))
+        return str(answer.json()["ref"])
+
+    old_p3 = await declare("old P3", "P3")
+    acked_p1 = await declare("acked P1", "P1")
+    first_p2 = await declare("first P2", "P2")
+    second_p2 = await declare("second P2", "P2")
+    done = await declare("done P1", "P1")
+    assert (await api.responder.post(f"/api/v1/incidents/{acked_p1}/acknowledge")).status_code == 200
+    await fill_required_roles(api, done)
+    assert (
+        await api.responder.post(f"/api/v1/incidents/{done}/resolve", json={"reason": "ok"})
+    ).status_code == 200
+    listed = await api.viewer.get("/api/v1/incidents", params={"sort": "attention"})
+    order = [i["ref"] for i in listed.json()["items"]]
+    assert order == [first_p2, second_p2, old_p3, acked_p1, done]
+    newest = await api.viewer.get("/api/v1/incidents")
+    assert [i["ref"] for i in newest.json()["items"]] == [done, second_p2, first_p2, acked_p1, old_p3]
+    bad = await api.viewer.get("/api/v1/incidents", params={"sort": "loudest"})
+    assert bad.status_code == 422
+    async with open_web(api) as web:
+        page = (await web["viewer"].client.get("/incidents")).text
+    assert [page.index(f">{ref}<") for ref in order] == sorted(page.index(f">{ref}<") for ref in order)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -86,6 +86,10 @@ async def list_incidents(
     declared_before: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
+    sort: Annotated[
+        Literal["declared", "attention"],
+        Query(description="declared: newest first; attention: unacknowledged, then severity, then age"),
+    ] = "declared",
 ) -> IncidentPage:
     filters = service.IncidentFilter(
         status=status,
@@ -95,8 +99,14 @@ async def list_incidents(
         declared_after=declared_after,
         declared_before=declared_before,
     )
+    attention = context.procedure.procedure.severity_ids() if sort == "attention" else None
     rows, total = await service.list_incidents(
-        session=session, viewer=_viewer(user, context), filters=filters, limit=limit, offset=offset
+        session=session,
+        viewer=_viewer(user, context),
+        filters=filters,
+        limit=limit,
+        offset=offset,
+        attention=attention,
     )
     items = await views.incidents_out(
         session=session,

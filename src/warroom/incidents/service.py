@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Select, delete, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.auth.models import User
@@ -165,14 +165,40 @@ def _filtered(query: Select[Any], f: IncidentFilter) -> Select[Any]:
     return query
 
 
+def needs_attention(severities: Sequence[str]) -> list[ColumnElement[Any]]:
+    """The order of "what needs someone first": open incidents before the rest; among them, those nobody
+    has acknowledged, then the most severe (the procedure's order), then the oldest (nearest its target);
+    the rest newest first."""
+    active = Incident.status == "active"
+    rank = case({s: i for i, s in enumerate(severities)}, value=Incident.severity, else_=len(severities))
+    return [
+        case((active, 0), else_=1),
+        case((and_(active, Incident.acknowledged_at.is_(None)), 0), else_=1),
+        case((active, rank), else_=0),
+        case((active, Incident.declared_at), else_=None).asc().nulls_last(),
+        Incident.declared_at.desc(),
+        Incident.id.desc(),
+    ]
+
+
 async def list_incidents(
-    *, session: AsyncSession, viewer: Viewer, filters: IncidentFilter, limit: int, offset: int
+    *,
+    session: AsyncSession,
+    viewer: Viewer,
+    filters: IncidentFilter,
+    limit: int,
+    offset: int,
+    attention: Sequence[str] | None = None,
 ) -> tuple[list[Incident], int]:
+    """Newest first; given `attention` (the procedure's severity ids, most severe first): needs_attention."""
     seen = visible_to(viewer)
     total = await session.scalar(_filtered(select(func.count(Incident.id)).where(seen), filters))
-    query = _filtered(select(Incident).where(seen), filters).order_by(
-        Incident.declared_at.desc(), Incident.id.desc()
+    order = (
+        needs_attention(attention)
+        if attention is not None
+        else [Incident.declared_at.desc(), Incident.id.desc()]
     )
+    query = _filtered(select(Incident).where(seen), filters).order_by(*order)
     rows = await session.scalars(query.limit(limit).offset(offset))
     return list(rows.all()), int(total or 0)
 

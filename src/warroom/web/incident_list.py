@@ -63,6 +63,7 @@ async def incident_list(request: Request, user: PageReader, context: ContextDep)
             filters=filters,
             limit=PAGE_SIZE,
             offset=query.offset,
+            attention=procedure.severity_ids(),
         )
         shown = await views.incidents_out(
             session=session,
