@@ -73,3 +73,22 @@ async def test_the_list_puts_what_needs_someone_first(api: Api) -> None:
     async with open_web(api) as web:
         page = (await web["viewer"].client.get("/incidents")).text
     assert [page.index(f">{ref}<") for ref in order] == sorted(page.index(f">{ref}<") for ref in order)
+
+
+async def test_take_command_is_one_button_for_whoever_is_signed_in(api: Api) -> None:
+    declared = await api.responder.post("/api/v1/incidents", json={"title": "Search slow", "severity": "P3"})
+    ref = declared.json()["ref"]
+    async with open_web(api) as web:
+        page = (await web["responder"].client.get(f"/incidents/{ref}")).text
+        assert 'id="take-command"' in page and f'value="{api.emails["responder"]}"' in page
+        assert 'id="take-command"' not in (await web["viewer"].client.get(f"/incidents/{ref}")).text
+        taken = await web["responder"].post(
+            f"/incidents/{ref}/roles",
+            {"action": "assign", "role": "incident_commander", "user": api.emails["responder"]},
+        )
+        assert taken.status_code == 303, taken.text
+        assert 'id="take-command"' not in (await web["responder"].client.get(f"/incidents/{ref}")).text
+    roles = (await api.viewer.get(f"/api/v1/incidents/{ref}")).json()["roles"]
+    assert [(r["role"], r["user"]["email"]) for r in roles] == [
+        ("incident_commander", api.emails["responder"])
+    ]
