@@ -24,6 +24,7 @@ from warroom.errors import DomainError
 from warroom.web import (
     admin_teams,
     admin_users,
+    alert_detail,
     alert_pages,
     auth_pages,
     dashboard,
@@ -57,6 +58,7 @@ ROUTERS = (
     incident_pages.router,
     incident_actions.router,
     alert_pages.router,
+    alert_detail.router,
     procedure_page.router,
     reports_page.router,
     review_pages.router,
