@@ -92,6 +92,8 @@ def test_the_war_room_flow(stack: Stack, browser: Any, size_name: str) -> None:
         shots.take(me, "login", full_page=False)
         sign_in_by_keyboard(me, stack, stack.admin_email, stack.admin_password)
         sign_in_by_keyboard(watcher, stack, stack.watcher_email, stack.watcher_password)
+        if size_name == "desktop":  # the admin's ten links and buttons fit one row at 1280 px
+            assert me.evaluate("document.querySelector('header').getBoundingClientRect().height") < 70
         wait_live(watcher)
         shots.take(watcher, "dashboard-viewer")
         expect(watcher.get_by_role("link", name="Declare")).to_have_count(
