@@ -41,6 +41,7 @@ from warroom.oncall.api import feeds as ical_router
 from warroom.oncall.api import router as oncall_router
 from warroom.oncall.policy_api import router as policy_router
 from warroom.openapi import install_openapi
+from warroom.preparedness.api import router as preparedness_router
 from warroom.problems import BodyLimitMiddleware, install_problem_handlers
 from warroom.procedure.api import router as procedure_router
 from warroom.procedure.loader import LoadedProcedure
@@ -61,7 +62,7 @@ ROUTERS = (
     procedure_router, oncall_router, policy_router, ical_router, ack_router, notify_router, jobs_router,
     metrics_router, exposition_router, reviews_router, action_items_router, stakeholders_router,
     update_preview_router, status_page_router, status_json_router, status_pages_router,
-    slack_router, mattermost_router,
+    slack_router, mattermost_router, preparedness_router,
 )  # fmt: skip
 INTAKE_PREFIXES = ("/v2/", "/intake/")
 INTAKE_MAX_BYTES = 512 * 1024  # PagerDuty's documented limit; the same for every sender

@@ -136,6 +136,11 @@ def test_an_incident_from_declaration_to_resolution(operator: Operator, tmp_path
     assert api_kinds == kinds  # show lists every event, in order
     assert operator.api(f"/api/v1/incidents/{ref}")["status"] == "resolved"
     report_covers_the_incident_and_leaves_the_drill_out(operator)
+    prepared = json.loads(operator.ok("preparedness", "--json"))
+    assert prepared == operator.api("/api/v1/preparedness")
+    assert all(p["score"] < 100 for p in prepared["people"])  # nobody here is on a rotation
+    table = plain(operator.ok("preparedness"))
+    assert "Responders" in table and "add them to a schedule layer" in table
     review_follow_ups_are_listed_and_exported(operator, ref, tmp_path)
 
 

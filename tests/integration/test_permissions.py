@@ -67,6 +67,7 @@ def endpoints(role: str) -> dict[tuple[str, str], tuple[set[str], dict[str, Any]
         ("GET", "/api/v1/services/{slug}"): (READ, None),
         ("GET", "/api/v1/procedure"): (READ, None),
         ("GET", "/api/v1/metrics"): (INTERNAL, None),
+        ("GET", "/api/v1/preparedness"): (INTERNAL, None),
         ("GET", "/api/v1/incidents/{ref}/review"): (INTERNAL, None),
         ("POST", "/api/v1/incidents/{ref}/review"): (WRITE, None),
         ("PATCH", "/api/v1/incidents/{ref}/review"): (WRITE, {"went_well": f"by {role}"}),
