@@ -94,6 +94,8 @@ def test_integration_alerts_ack_and_replay(site: Site) -> None:
     listing = site.operator_cli("alerts")
     first = body["alerts"][0]
     assert f"{len(body['alerts'])} alert(s)" in listing and first["fingerprint"][:24] in listing
+    listed = json.loads(site.operator_cli("alerts", "--json"))
+    assert sorted(a["dedup_key"] for a in listed["items"]) == sorted(a["fingerprint"] for a in body["alerts"])
     acked = site.operator_cli("ack", first["fingerprint"])
     assert "is acknowledged" in acked
     assert "is triggered" in site.operator_cli("unack", first["fingerprint"])

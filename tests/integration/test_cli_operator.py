@@ -98,6 +98,7 @@ def test_an_incident_from_declaration_to_resolution(operator: Operator, tmp_path
     assert "1 incident(s)" in listed
     rows = table_rows(listed)
     assert [row[:5] for row in rows] == [[ref, "P1", "active", "triage", "Checkout down"]]
+    listings_offer_json(operator, ref)
 
     assigned = plain(operator.ok("assign", ref, "incident_commander", EMAIL))
     assert assigned == f"{ref}: assigned incident_commander ({EMAIL}); roles now: incident_commander={EMAIL}"
@@ -134,13 +135,11 @@ def test_an_incident_from_declaration_to_resolution(operator: Operator, tmp_path
 
     api_kinds = [event["kind"] for event in operator.api(f"/api/v1/incidents/{ref}/timeline")]
     assert api_kinds == kinds  # show lists every event, in order
+    shown_json = json.loads(operator.ok("show", ref, "--json"))
+    assert [e["kind"] for e in shown_json["timeline"]] == api_kinds and shown_json["ref"] == ref
     assert operator.api(f"/api/v1/incidents/{ref}")["status"] == "resolved"
     report_covers_the_incident_and_leaves_the_drill_out(operator)
-    prepared = json.loads(operator.ok("preparedness", "--json"))
-    assert prepared == operator.api("/api/v1/preparedness")
-    assert all(p["score"] < 100 for p in prepared["people"])  # nobody here is on a rotation
-    table = plain(operator.ok("preparedness"))
-    assert "Responders" in table and "add them to a schedule layer" in table
+    preparedness_is_listed(operator)
     review_follow_ups_are_listed_and_exported(operator, ref, tmp_path)
 
 
@@ -195,6 +194,21 @@ def review_follow_ups_are_listed_and_exported(operator: Operator, ref: str, tmp_
     assert plain(operator.ok("review", "export", ref, "--format", "pdf", "-o", str(pdf))) == f"wrote {pdf}"
     text = " ".join(" ".join(page.extract_text() for page in PdfReader(pdf).pages).split())  # cells wrap
     assert f"Post-incident review: {ref} Checkout down" in text and "Alert on pool saturation" in text
+
+
+def listings_offer_json(operator: Operator, ref: str) -> None:
+    listed = json.loads(operator.ok("incidents", "--json"))  # the API's page (its clocks tick)
+    assert [(i["ref"], i["title"]) for i in listed["items"]] == [(ref, "Checkout down")]
+    assert listed["total"] == 1 and listed["items"][0]["response_target"]["target"] == "15m"
+    assert json.loads(operator.ok("oncall", "--json")) == operator.api("/api/v1/oncall")
+
+
+def preparedness_is_listed(operator: Operator) -> None:
+    prepared = json.loads(operator.ok("preparedness", "--json"))
+    assert prepared == operator.api("/api/v1/preparedness")
+    assert all(p["score"] < 100 for p in prepared["people"])  # nobody here is on a rotation
+    table = plain(operator.ok("preparedness"))
+    assert "Responders" in table and "add them to a schedule layer" in table
 
 
 def report_covers_the_incident_and_leaves_the_drill_out(operator: Operator) -> None:

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from warroom.cli.api_client import call
-from warroom.cli.output import OPERATOR_PANEL
+from warroom.cli.output import OPERATOR_PANEL, JsonOption, print_json
 from warroom.cli.output import wrapping_out as out
 
 if TYPE_CHECKING:
@@ -25,6 +25,7 @@ def alerts_list(
     ] = None,
     service: Annotated[str | None, typer.Option(help="Service slug.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+    as_json: JsonOption = False,
 ) -> None:
     """List alerts as a table, most recent first."""
     if ctx.invoked_subcommand is not None:
@@ -33,6 +34,8 @@ def alerts_list(
     if service:
         params["service"] = service
     page = call("GET", "/api/v1/alerts", params=params)
+    if as_json:
+        return print_json(page)
     table = Table(title=f"{page['total']} alert(s)")
     for column in ("#", "Status", "Sev", "Service", "Title", "Count", "Last seen", "Key", "Incident"):
         table.add_column(column)

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from warroom.cli.api_client import call
-from warroom.cli.output import OPERATOR_PANEL
+from warroom.cli.output import OPERATOR_PANEL, JsonOption, print_json
 from warroom.cli.output import wrapping_out as out
 
 stakeholders_app = typer.Typer(help="Who gets each audience's stakeholder updates.", no_args_is_help=True)
@@ -17,9 +17,12 @@ stakeholders_app = typer.Typer(help="Who gets each audience's stakeholder update
 @stakeholders_app.command("list")
 def list_recipients(
     audience: Annotated[str | None, typer.Option(help="Only this audience.")] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Everyone on the stakeholder lists, by audience."""
     rows = call("GET", "/api/v1/stakeholders", params={"audience": audience} if audience else {})
+    if as_json:
+        return print_json(rows)
     table = Table(title=f"{len(rows)} stakeholder recipient(s)")
     for column in ("id", "audience", "channel", "address", "label"):
         table.add_column(column)

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from warroom.cli.api_client import ApiFailure, call, when
-from warroom.cli.output import OPERATOR_PANEL
+from warroom.cli.output import OPERATOR_PANEL, JsonOption, print_json
 from warroom.cli.output import wrapping_out as out
 from warroom.timeline.describe import messages_sent
 
@@ -64,6 +64,7 @@ def incidents(
     service: Annotated[str | None, typer.Option(help="Service slug.")] = None,
     search: Annotated[str | None, typer.Option(help="Text in the title or summary.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=200)] = 50,
+    as_json: JsonOption = False,
 ) -> None:
     """List incidents as a table, newest first."""
     params: dict[str, Any] = {"status": status or [], "severity": severity or [], "limit": limit}
@@ -72,6 +73,8 @@ def incidents(
     if search:
         params["q"] = search
     page = call("GET", "/api/v1/incidents", params=params)
+    if as_json:
+        return print_json(page)
     table = Table(title=f"{page['total']} incident(s)")
     for column in ("Ref", "Sev", "Status", "Phase", "Title", "Declared", "Target"):
         table.add_column(column)
@@ -88,9 +91,14 @@ def incidents(
     out.print(table)
 
 
-def show(ref: Annotated[str, typer.Argument(help="INC-42 or 42.")]) -> None:
+def show(ref: Annotated[str, typer.Argument(help="INC-42 or 42.")], as_json: JsonOption = False) -> None:
     """Show an incident: state, roles, tasks and its timeline."""
     incident = call("GET", f"/api/v1/incidents/{ref}")
+    if as_json:
+        tasks = call("GET", f"/api/v1/incidents/{ref}/tasks")
+        return print_json(
+            {**incident, "tasks": tasks, "timeline": call("GET", f"/api/v1/incidents/{ref}/timeline")}
+        )
     out.print(f"[bold]{incident['ref']}[/] {incident['title']}", highlight=False)
     out.print(
         f"severity {incident['severity']} | {incident['status']} | phase {incident['phase']} | "
@@ -236,13 +244,17 @@ def resolve(
 
 def oncall(
     at: Annotated[str | None, typer.Option(help="An instant, e.g. 2026-12-24T03:00Z (default: now).")] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Who is on call now (or at --at) for each schedule, and until when."""
     params = {"at": at.replace("Z", "+00:00")} if at else {}
+    rows = call("GET", "/api/v1/oncall", params=params)
+    if as_json:
+        return print_json(rows)
     table = Table(title=f"On call {'at ' + at if at else 'now'}")
     for column in ("Schedule", "Who", "From", "Until"):
         table.add_column(column)
-    for row in call("GET", "/api/v1/oncall", params=params):
+    for row in rows:
         who = row["user"] or "[red]nobody (gap)[/]"
         table.add_row(row["schedule"], who, row["source"], when(row["until"]))
     out.print(table)

@@ -13,7 +13,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from warroom.cli.api_client import ApiFailure, call, when
-from warroom.cli.output import OPERATOR_PANEL, out
+from warroom.cli.output import OPERATOR_PANEL, JsonOption, out, print_json
 
 schedule_app = typer.Typer(
     help="Schedules: list, create or update from a file, show who is on call when.", no_args_is_help=True
@@ -41,8 +41,11 @@ def _table(title: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) ->
 
 
 @schedule_app.command("list")
-def schedule_list() -> None:
+def schedule_list(as_json: JsonOption = False) -> None:
     """Schedules and their layers."""
+    schedules = call("GET", "/api/v1/schedules")
+    if as_json:
+        return print_json(schedules)
     rows = [
         (
             s["slug"],
@@ -52,7 +55,7 @@ def schedule_list() -> None:
                 for layer in s["layers"]
             ),
         )
-        for s in call("GET", "/api/v1/schedules")
+        for s in schedules
     ]
     _table("Schedules", ("Slug", "Name", "Layers"), rows)
 
@@ -87,9 +90,12 @@ def schedule_update(
 def schedule_show(
     slug: Annotated[str, typer.Argument(help="The schedule.")],
     days: Annotated[int, typer.Option(min=1, max=92, help="How far ahead.")] = 14,
+    as_json: JsonOption = False,
 ) -> None:
     """Who is on call over the next days, gaps included."""
     spans = call("GET", f"/api/v1/schedules/{slug}/final", params={"days": days})
+    if as_json:
+        return print_json(spans)
     rows = [(when(s["start"]), when(s["end"]), s["user"] or "NOBODY (gap)", s["source"]) for s in spans]
     _table(f"{slug}: next {days} days", ("From", "Until", "Who", "Source"), rows)
 
@@ -110,12 +116,12 @@ def schedule_override(
 
 
 @policy_app.command("list")
-def policy_list() -> None:
+def policy_list(as_json: JsonOption = False) -> None:
     """Escalation policies, their steps and services."""
-    rows = [
-        (p["slug"], p["name"], len(p["steps"]), p["repeat"], ", ".join(p["services"]))
-        for p in call("GET", "/api/v1/escalation-policies")
-    ]
+    policies = call("GET", "/api/v1/escalation-policies")
+    if as_json:
+        return print_json(policies)
+    rows = [(p["slug"], p["name"], len(p["steps"]), p["repeat"], ", ".join(p["services"])) for p in policies]
     _table("Escalation policies", ("Slug", "Name", "Steps", "Repeat", "Services"), rows)
 
 
@@ -167,9 +173,11 @@ def contact_rule(
 
 
 @contact_app.command("list")
-def contact_list() -> None:
+def contact_list(as_json: JsonOption = False) -> None:
     """My contact methods and rules."""
     methods = call("GET", "/api/v1/me/contact-methods")
+    if as_json:
+        return print_json({"methods": methods, "rules": call("GET", "/api/v1/me/notification-rules")})
     _table(
         "Contact methods",
         ("Id", "Kind", "Address", "Label"),

@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from warroom.cli.api_client import ApiFailure, call, client
-from warroom.cli.output import OPERATOR_PANEL
+from warroom.cli.output import OPERATOR_PANEL, JsonOption, print_json
 from warroom.cli.output import wrapping_out as out
 
 
@@ -30,6 +30,7 @@ def actions(
     mine: Annotated[bool, typer.Option("--mine", help="Only items I own.")] = False,
     owner: Annotated[str | None, typer.Option(help="Only items this email owns.")] = None,
     incident: Annotated[str | None, typer.Option(help="Only this incident's items (INC-n).")] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """List post-incident action items, soonest due first, so none rots unseen."""
     params: dict[str, Any] = {"overdue": str(overdue).lower()}
@@ -40,6 +41,8 @@ def actions(
     if incident:
         params["incident"] = incident
     items = call("GET", "/api/v1/action-items", params=params)
+    if as_json:
+        return print_json(items)
     table = Table(title=f"{len(items)} action item(s)" + (" overdue" if overdue else ""))
     for column in ("id", "incident", "title", "type", "owner", "due", "status"):
         table.add_column(column)
