@@ -1,6 +1,6 @@
-"""`python -m bench --suite web`: server time per web page on a realistic database (demo data plus 10,000
-closed incidents), 50 sequential requests per page with a signed-in admin's session cookie; p50/p99 against a
-100 ms target, on SQLite and PostgreSQL (results/web-latest.json).
+"""`python -m bench --suite web`: server time and weight per web page on a realistic database (demo data,
+10,000 closed incidents and 100,000 alerts), 50 sequential requests per page with a signed-in admin's session
+cookie; p50/p99 against a 100 ms target, on SQLite and PostgreSQL (results/web-latest.json).
 
 Times are measured by the client on the same machine, one request at a time: server time plus a loopback
 round trip (well under a millisecond), with no competing load.
@@ -24,7 +24,7 @@ from rich.table import Table
 from bench.databases import DATABASES, DatabaseUnavailable
 from bench.report import _plain
 from bench.server import Server, ServerFailed, admin, running_server, tail_file
-from bench.web_data import INCIDENTS, load_history
+from bench.web_data import ALERTS, INCIDENTS, load_alerts, load_history
 
 RESULTS = Path(__file__).resolve().parent / "results" / "web-latest.json"
 REQUESTS = 50
@@ -41,6 +41,7 @@ class PageResult:
     p99_ms: float
     max_ms: float
     statuses: dict[int, int]
+    kilobytes: float = 0.0  # the page's HTML, uncompressed
 
     @property
     def ok(self) -> bool:
@@ -56,7 +57,7 @@ class WebRun:
     failed: str = ""
 
 
-def pages(incident: int) -> dict[str, str]:
+def pages(incident: int, alert: int) -> dict[str, str]:
     return {
         "dashboard": "/",
         "incidents (first page)": "/incidents",
@@ -64,6 +65,10 @@ def pages(incident: int) -> dict[str, str]:
         "incidents (page 40)": "/incidents?offset=2000",
         "one incident": f"/incidents/INC-{incident}",
         "alerts": "/alerts",
+        "alerts (all, 'checkout')": "/alerts?status=triggered&status=acknowledged&status=resolved&q=checkout",
+        "one alert": f"/alerts/{alert}",
+        "search 'database'": "/search?q=database",
+        "preparedness": "/preparedness",
         "schedules": "/schedules",
         "services": "/services",
         "integrations": "/integrations",
@@ -86,22 +91,25 @@ def signed_in(server: Server) -> httpx.Client:
 
 def measure(client: httpx.Client, name: str, path: str, requests: int) -> PageResult:
     client.get(path)  # warm: templates compiled, caches filled
-    times, statuses = [], dict[int, int]()
+    times, statuses, size = [], dict[int, int](), 0
     for _ in range(requests):
         began = time.perf_counter()
         response = client.get(path)
         times.append((time.perf_counter() - began) * 1000)
         statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+        size = len(response.content)
     times.sort()
     p99 = times[min(len(times) - 1, round(0.99 * (len(times) - 1)))]
-    return PageResult(name, path, statistics.median(times), p99, times[-1], statuses)
+    return PageResult(name, path, statistics.median(times), p99, times[-1], statuses, size / 1024)
 
 
 def run_database(name: str, requests: int, console: Console) -> WebRun:
     run = WebRun(database=name)
     with tempfile.TemporaryDirectory(prefix=f"warroom-webbench-{name}-") as tmp:
         data_dir = Path(tmp)
-        console.print(f"[bold]{name}[/]: demo data and {INCIDENTS:,} closed incidents in {data_dir} ...")
+        console.print(
+            f"[bold]{name}[/]: demo, {INCIDENTS:,} incidents and {ALERTS:,} alerts in {data_dir} ..."
+        )
         try:
             with DATABASES[name](data_dir) as url, running_server(url, data_dir) as server:
                 began = time.monotonic()
@@ -112,10 +120,11 @@ def run_database(name: str, requests: int, console: Console) -> WebRun:
                 )
                 first_demo_incident = 1
                 load_history(url)
+                newest_alert = load_alerts(url)
                 run.setup_seconds = time.monotonic() - began
                 client = signed_in(server)
                 try:
-                    for page, path in pages(first_demo_incident).items():
+                    for page, path in pages(first_demo_incident, newest_alert).items():
                         run.pages.append(measure(client, page, path, requests))
                 finally:
                     client.close()
@@ -131,13 +140,20 @@ def table(run: WebRun, requests: int) -> Table:
     out = Table(
         title=f"{run.database} web pages", title_justify="left", caption=caption, caption_justify="left"
     )
-    for heading in ("page", "path", "p50 ms", "p99 ms", "max ms", "statuses", "target"):
+    for heading in ("page", "path", "p50 ms", "p99 ms", "max ms", "KB", "statuses", "target"):
         out.add_column(heading, justify="left" if heading in ("page", "path") else "right")
     for p in run.pages:
         statuses = " ".join(f"{code} x{n}" for code, n in sorted(p.statuses.items()))
         verdict = "[green]ok[/]" if p.ok else "[red]missed[/]"
         out.add_row(
-            p.name, p.path, f"{p.p50_ms:.1f}", f"{p.p99_ms:.1f}", f"{p.max_ms:.1f}", statuses, verdict
+            p.name,
+            p.path,
+            f"{p.p50_ms:.1f}",
+            f"{p.p99_ms:.1f}",
+            f"{p.max_ms:.1f}",
+            f"{p.kilobytes:.0f}",
+            statuses,
+            verdict,
         )
     return out
 
@@ -158,7 +174,12 @@ def main(args: argparse.Namespace, console: Console, settings: dict[str, Any]) -
             console.print(table(run, REQUESTS))
         runs.append(run)
     document = {
-        "settings": {**settings, "requests_per_page": REQUESTS, "history_incidents": INCIDENTS},
+        "settings": {
+            **settings,
+            "requests_per_page": REQUESTS,
+            "history_incidents": INCIDENTS,
+            "history_alerts": ALERTS,
+        },
         "databases": {r.database: {**asdict(r), "ok": all(p.ok for p in r.pages)} for r in runs},
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

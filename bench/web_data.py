@@ -1,5 +1,5 @@
-"""History for the web bench: 10,000 closed incidents with a few timeline events each, bulk inserted with
-SQLAlchemy Core in a few transactions.
+"""History for the web bench: 10,000 closed incidents with a few timeline events each and 100,000 alerts
+(all but the newest hundred resolved), bulk inserted with SQLAlchemy Core in a few transactions.
 
 Each synthetic incident copies the demo's closed incident (its columns, services and first timeline events,
 so every page renders real shapes) with a new title, severity and dates. The copied events keep the demo's
@@ -14,11 +14,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from warroom.alerts.models import Alert, Integration
 from warroom.db import sync_url
 from warroom.incidents.models import Incident, IncidentService
 from warroom.timeline.models import TimelineEvent
 
 INCIDENTS = 10_000
+ALERTS = 100_000
+OPEN_ALERTS = 100  # the newest stay triggered, as a storm's tail would
 EVENTS_EACH = 4
 CHUNK = 2_500  # incidents per transaction
 SEVERITIES = ("P1", "P2", "P3", "P4")
@@ -103,3 +106,48 @@ def _incident(
         "declared_at": declared,
         "timeline_seq": min(EVENTS_EACH, template["timeline_seq"]),
     }
+
+
+def load_alerts(database_url: str, count: int = ALERTS) -> int:
+    """Insert `count` alerts on the demo's first integration, newest last; returns the newest one's id."""
+    engine = sa.create_engine(sync_url(database_url))
+    try:
+        with engine.begin() as conn:
+            integration = conn.execute(sa.select(Integration.id, Integration.service_id).limit(1)).first()
+            if integration is None:
+                raise RuntimeError("no integration to file alerts under: load the demo data first")
+            now = conn.scalar(sa.select(sa.func.max(Incident.declared_at)))
+            first = int(conn.scalar(sa.select(sa.func.max(Alert.id))) or 0) + 1
+        for start in range(0, count, CHUNK * 4):
+            size = min(CHUNK * 4, count - start)
+            rows = [_alert(first + start + n, count - start - n, integration, now) for n in range(size)]
+            with engine.begin() as conn:
+                conn.execute(sa.insert(Alert.__table__), rows)
+        with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(
+                    sa.text("SELECT setval(pg_get_serial_sequence('alerts', 'id'), max(id)) FROM alerts")
+                )
+            conn.execute(sa.text("ANALYZE"))
+    finally:
+        engine.dispose()
+    return first + count - 1
+
+
+def _alert(alert_id: int, age: int, integration: Any, now: Any) -> dict[str, Any]:
+    """`age` counts down to 1 for the newest: alerts are a minute apart, the newest OPEN_ALERTS triggered."""
+    seen = now - timedelta(minutes=age)
+    word = WORDS[alert_id % len(WORDS)]
+    open_ = age <= OPEN_ALERTS
+    return {
+        "id": alert_id, "uid": f"00000000-0000-4000-8000-{alert_id:012d}", "integration_id": integration.id,
+        "service_id": integration.service_id, "incident_id": None, "dedup_key": f"bench-{word}-{alert_id}",
+        "group_key": None, "status": "triggered" if open_ else "resolved", "severity": "error",
+        "raw_severity": "error", "title": f"{word} alarm on host-{alert_id % 500}", "description": "",
+        "source": f"host-{alert_id % 500}", "labels": {"host": f"host-{alert_id % 500}", "team": word},
+        "links": [], "details": {"value": alert_id % 97}, "first_seen_at": seen, "last_seen_at": seen,
+        "count": 1, "acknowledged_at": None, "acknowledged_by": None,
+        "resolved_at": None if open_ else seen + timedelta(minutes=5),
+        "resolved_by": None if open_ else "bench",
+        "suppressed": None, "triaged": True,
+    }  # fmt: skip
