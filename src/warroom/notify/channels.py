@@ -139,9 +139,14 @@ async def _apprise(delivery: Delivery, settings: Settings, _client: Outbound | N
         raise DeliveryFailed("Apprise reported the notification as not sent")
 
 
+# Messages that are not pages, by their key's prefix: a stakeholder update is not someone being paged.
+NOT_PAGES = {"update": "STAKEHOLDER_UPDATE", "update-due": "UPDATE_REMINDER", "test": "TEST_MESSAGE"}
+
+
 async def _log(delivery: Delivery, settings: Settings, _client: Outbound | None) -> None:
     """The server's own log: for trying warroom out (the demo's people are paged here) and for tests."""
-    log.warning("PAGE", to=delivery.address, subject=delivery.subject, acknowledge=delivery.ack_url)
+    event = NOT_PAGES.get(delivery.idempotency_key.split(":", 1)[0], "PAGE")
+    log.warning(event, to=delivery.address, subject=delivery.subject, acknowledge=delivery.ack_url)
 
 
 async def deliver(delivery: Delivery, settings: Settings, client: Outbound | None = None) -> None:

@@ -149,6 +149,11 @@ def _paged(d: Mapping[str, Any], _n: Names) -> tuple[str, str]:
     return f"Paged {d.get('user', '')} via {channels or 'no channel'} ({why})", ""
 
 
+def _fields(d: Mapping[str, Any]) -> str:
+    """The names of the fields an edit changed, as words ("five_whys" -> "five whys")."""
+    return ", ".join(str(f).replace("_", " ") for f in d.get("fields") or []) or "nothing"
+
+
 NOBODY = "nobody (no communications lead or commander)"
 
 
@@ -196,6 +201,17 @@ DESCRIBERS: dict[str, Describer] = {
     EventKind.participant_added: lambda d, _n: (f"Participant added: {d.get('user')}", ""),
     EventKind.accessed: lambda d, _n: (f"Opened by {d.get('user')}", str(d.get("via") or "")),
     EventKind.page_failed: lambda d, _n: (f"Could not page {d.get('target')}: {d.get('problem')}", ""),
+    EventKind.review_edited: lambda d, _n: (f"Review edited: {_fields(d)}", ""),
+    EventKind.review_reviewer_added: lambda d, _n: (f"Reviewer added: {d.get('reviewer', '')}", ""),
+    EventKind.review_status_changed: lambda d, _n: (
+        f"Review {str(d.get('old', '')).replace('_', ' ')} → {str(d.get('new', '')).replace('_', ' ')}",
+        "",
+    ),
+    EventKind.action_item_added: lambda d, _n: (
+        f"Action item #{d.get('id')} added: {d.get('title', '')}",
+        "",
+    ),
+    EventKind.action_item_changed: lambda d, _n: (f"Action item #{d.get('id')} changed: {_fields(d)}", ""),
     EventKind.status_page_updated: lambda d, _n: (
         f"Status page {d.get('page_kind', 'incident')} #{d.get('status_incident_id')}: {d.get('status')}",
         str(d.get("url") or ""),
