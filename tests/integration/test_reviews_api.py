@@ -127,7 +127,7 @@ async def test_action_items_and_the_markdown_export(api: Api) -> None:
     await ok(await api.responder.patch(f"/api/v1/incidents/{ref}/review", json={"five_whys": ["Why? Pool"]}))
     text = (await api.viewer.get(f"/api/v1/incidents/{ref}/review/export.md")).text
     assert text.startswith(f"# Post-incident review: {ref} Checkout down")
-    assert "**Cost estimate:** 3,000.00" in text and "1. Why? Pool" in text
+    assert "**Cost estimate:** 3,000.00 USD" in text and "1. Why? Pool" in text
     assert "| Alert on pool saturation | prevent | responder@test.warroom | " in text
     assert "(overdue)" in text and "https://tracker.example/PAY-1" in text
     assert "| Resolved |" in text or "Resolved" in text

@@ -37,7 +37,7 @@ async def test_a_review_is_curated_written_and_published_through_the_page(web: W
     ref = await resolved(api)
     me = web["responder"]
     page = await me.client.get(f"/incidents/{ref}/review")
-    assert page.status_code == 200 and 'id="impact-minutes">60 minutes<' in page.text
+    assert page.status_code == 200 and 'id="impact-minutes">1 h<' in page.text
     assert (await me.post(f"/incidents/{ref}/review/timeline/1", {"action": "highlight"})).status_code == 303
     assert (await me.post(f"/incidents/{ref}/review/timeline/2", {"action": "hide"})).status_code == 303
     fix = {"action": "annotate", "note": "we saw it earlier", "at": "2026-03-02T09:55"}

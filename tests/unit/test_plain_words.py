@@ -43,3 +43,15 @@ def test_review_edits_say_what_changed() -> None:
         seq=2, at=at, actor="a", kind="review_status_changed", data={"old": "draft", "new": "in_review"}
     )
     assert describe(moved, names).summary == "Review draft → in review"
+
+
+def test_money_has_a_currency_the_procedure_names() -> None:
+    from pydantic import ValidationError
+
+    from warroom.procedure.loader import load_default_procedure
+    from warroom.procedure.schemas import Procedure
+
+    procedure = load_default_procedure().procedure
+    assert procedure.currency == "USD"
+    with pytest.raises(ValidationError, match="currency"):
+        Procedure.model_validate({**procedure.model_dump(), "currency": "dollars"})

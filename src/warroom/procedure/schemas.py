@@ -214,6 +214,8 @@ class Procedure(_Model):
     communications: Communications = Field(default_factory=Communications)
     # The team (by slug) whose members see every restricted incident; None: only participants and admins.
     security_team: str | None = Field(default=None, max_length=64)
+    # What services' cost_per_minute, and so reviews' cost estimates, are counted in (ISO 4217).
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.auth.models import User
+from warroom.durations import spoken
 from warroom.incidents.domain import incident_ref
 from warroom.incidents.models import Incident
 from warroom.incidents.service import get_incident
@@ -88,13 +89,13 @@ async def review_markdown(
     timeline = await service.curated_timeline(
         session=session, procedure=procedure, review=review, include_hidden=False
     )
-    cost = "-" if shown.cost_estimate is None else f"{shown.cost_estimate:,.2f}"
+    cost = "-" if shown.cost_estimate is None else f"{shown.cost_estimate:,.2f} {procedure.currency}"
     facts = [
         ("Incident", f"{shown.incident} {incident.title}"),
         ("Severity", incident.severity),
         ("Status", shown.status),
         ("Affected services", ", ".join(shown.services) or "-"),
-        ("Impact duration", "-" if shown.impact_minutes is None else f"{shown.impact_minutes:g} minutes"),
+        ("Impact duration", "-" if shown.impact_minutes is None else spoken(shown.impact_minutes * 60)),
         ("Customers affected", "-" if shown.customers_affected is None else str(shown.customers_affected)),
         ("Cost estimate", cost),
         ("Reviewers", ", ".join(shown.reviewers) or "-"),

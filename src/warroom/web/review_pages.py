@@ -62,6 +62,7 @@ async def review_page(ref: str, request: Request, user: PageInternal, context: C
             )
     return render(
         request, "review.html", user=user, incident=incident, ref=canonical(ref), review=shown, lines=lines,
+        currency=context.procedure.procedure.currency,
         action_types=ACTION_TYPES, action_statuses=ACTION_STATUSES, title=f"Review of {canonical(ref)}",
     )  # fmt: skip
 
