@@ -13,10 +13,13 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from warroom.alerts.intake.flow import IntakeRuntime
 from warroom.alerts.intake.heartbeats import check_heartbeats
 from warroom.alerts.intake.writer import IntakeWriter
 from warroom.alerts.rules.triage import triage_alerts
+from warroom.alerts.service import acknowledge_with_incident
 from warroom.auth.sessions import SessionLimits, prune_ended_sessions
 from warroom.auth.throttle import prune_forgotten_failures
 from warroom.chat.jobs import capture_message, mirror_room, respond
@@ -40,6 +43,8 @@ from warroom.reviews.reminders import remind_overdue_action_items
 from warroom.reviews.service import ReviewDrafter, is_published
 from warroom.statuspage.maintenance import run_maintenance_windows
 from warroom.statuspage.notices import send_notices
+from warroom.timeline.kinds import EventKind
+from warroom.timeline.models import TimelineEvent
 from warroom.timeline.service import Observer
 
 # Every job kind, with its shape (jobs.kinds): Grouped and Shared kinds run many to a transaction (each is
@@ -127,9 +132,25 @@ PERIODIC_CHECKS: tuple[Periodic, ...] = (
 )
 
 
+class AlertsFollowIncident:
+    """One acknowledgement: an acknowledged incident acknowledges its alerts still triggered (the other way,
+    an alert acknowledging its incident, is alerts.incident_notes). Alerts sit above incidents, so here."""
+
+    async def __call__(self, session: AsyncSession, incident: Any, event: TimelineEvent) -> None:
+        if event.kind == EventKind.acknowledged:
+            await acknowledge_with_incident(
+                session=session, incident_id=incident.id, actor=event.actor, now=event.at
+            )
+
+
 def timeline_observers(settings: Settings, loaded: LoadedProcedure, clock: Clock) -> tuple[Observer, ...]:
     """What runs in the transaction of every new timeline event, in this order."""
-    return (ChatOutbox(settings, loaded, clock), ReviewDrafter(loaded), DeclarationPager())
+    return (
+        ChatOutbox(settings, loaded, clock),
+        ReviewDrafter(loaded),
+        DeclarationPager(),
+        AlertsFollowIncident(),
+    )
 
 
 def load_configured_procedure(settings: Settings) -> LoadedProcedure:

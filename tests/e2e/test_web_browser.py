@@ -6,6 +6,7 @@ saved as a screenshot under tests/artifacts/web/."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -269,3 +270,31 @@ def test_a_restricted_incident_for_a_participant_and_for_everyone_else(stack: St
     finally:
         for context in contexts:
             context.close()
+
+
+def test_one_acknowledge_owns_the_incident_and_its_alert(stack: Stack, browser: Any) -> None:
+    """The incident page has one Acknowledge: pressing it stops the response clock, acknowledges the alert
+    that came with the incident, and the header says who acknowledged and when."""
+    from playwright.sync_api import expect
+
+    stack.trigger_alert("one-ack-db", "Primary database unreachable")
+    with stack.api() as api:
+        declared = api.post("/api/v1/incidents", json={"title": "Database down", "severity": "P3"})
+        ref = declared.json()["ref"]
+        assert api.post("/api/v1/alerts/one-ack-db/attach", json={"incident": ref}).status_code == 200
+    context = browser.new_context(viewport=SIZES["desktop"])
+    try:
+        page = context.new_page()
+        sign_in_by_keyboard(page, stack, stack.admin_email, stack.admin_password)
+        page.goto(f"{stack.url}/incidents/{ref}")
+        buttons = page.get_by_role("button", name=re.compile("^Acknowledge"))
+        expect(buttons).to_have_count(1)
+        buttons.click()
+        expect(page.locator("#acknowledged-by")).to_contain_text("by Administrator")
+        expect(page.get_by_role("button", name=re.compile("^Acknowledge"))).to_have_count(0)
+        expect(page.locator("#inc-alerts")).to_contain_text("acknowledged")
+        Shots("desktop").take(page, "one-acknowledge")
+    finally:
+        context.close()
+    with stack.api() as api:
+        assert api.get("/api/v1/alerts/one-ack-db").json()["status"] == "acknowledged"

@@ -129,7 +129,7 @@ async def test_an_intake_acknowledge_stops_paging_too(api: Api, sink: Sink) -> N
     assert len(sink.received) == 1
     timeline = (await api.viewer.get(f"/api/v1/incidents/{incident['ref']}/timeline")).json()
     kinds = [e["kind"] for e in timeline if e["kind"] != "page_failed"]  # its P2 has nobody to page here
-    assert kinds[-2:] == ["alert_attached", "alert_acknowledged"]
+    assert kinds[-3:] == ["alert_attached", "alert_acknowledged", "acknowledged"]  # one acknowledgement
 
 
 async def test_a_failing_channel_is_retried_with_the_error_visible(api: Api, sink: Sink) -> None:

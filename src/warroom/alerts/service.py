@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.alerts.domain import Lookup
@@ -120,6 +120,30 @@ async def acknowledge(*, session: AsyncSession, alert: Alert, actor: User, now: 
     await _event(session, alert, "acknowledged", actor.email, now)
     await stop_paging(session=session, alert_ids=[alert.id], state="acknowledged", actor=actor.email, now=now)
     return True
+
+
+async def acknowledge_with_incident(
+    *, session: AsyncSession, incident_id: int, actor: str, now: datetime
+) -> list[int]:
+    """The incident was acknowledged (its button, a role, chat, or one of its alerts): its alerts still
+    triggered are acknowledged with it and stop paging, each history saying so. Returns their ids."""
+    found = select(Alert.id).where(Alert.incident_id == incident_id, Alert.status == "triggered")
+    ids = list((await session.scalars(found.with_for_update())).all())
+    if not ids:
+        return []
+    await session.execute(
+        update(Alert)
+        .where(Alert.id.in_(ids))
+        .values(status="acknowledged", acknowledged_at=now, acknowledged_by=actor)
+    )
+    session.add_all(
+        AlertEvent(alert_id=i, request_id=None, at=now, action="acknowledged", actor=actor,
+                   data={"with_incident": f"INC-{incident_id}"})
+        for i in ids
+    )  # fmt: skip
+    await stop_paging(session=session, alert_ids=ids, state="acknowledged", actor=actor, now=now)
+    await session.flush()
+    return ids
 
 
 async def unacknowledge(*, session: AsyncSession, alert: Alert, actor: User, now: datetime) -> bool:

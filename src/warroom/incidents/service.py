@@ -351,11 +351,14 @@ async def move_phase(
     return incident
 
 
-async def acknowledge(*, session: AsyncSession, actor: User, incident: Incident, now: datetime) -> bool:
-    """First acknowledgement stops the response-target clock; later ones change nothing."""
+async def acknowledge(
+    *, session: AsyncSession, actor: User | str, incident: Incident, now: datetime, via: str = ""
+) -> bool:
+    """First acknowledgement stops the response-target clock; later ones change nothing. `via` says how,
+    when not directly ("alert #12": acknowledging the alert that opened it owns the incident too)."""
     if incident.acknowledged_at is not None:
         return False
     incident.acknowledged_at = incident.updated_at = now
-    await record(session, incident, actor, EventKind.acknowledged, now)
+    await record(session, incident, actor, EventKind.acknowledged, now, **({"via": via} if via else {}))
     await session.flush()
     return True

@@ -201,6 +201,10 @@ DESCRIBERS: dict[str, Describer] = {
     EventKind.participant_added: lambda d, _n: (f"Participant added: {d.get('user')}", ""),
     EventKind.accessed: lambda d, _n: (f"Opened by {d.get('user')}", str(d.get("via") or "")),
     EventKind.page_failed: lambda d, _n: (f"Could not page {d.get('target')}: {d.get('problem')}", ""),
+    EventKind.acknowledged: lambda d, _n: (
+        f"Acknowledged{' via ' + str(d['via']) if d.get('via') else ''}: the response-target clock stopped",
+        "",
+    ),
     EventKind.review_edited: lambda d, _n: (f"Review edited: {_fields(d)}", ""),
     EventKind.review_reviewer_added: lambda d, _n: (f"Reviewer added: {d.get('reviewer', '')}", ""),
     EventKind.review_status_changed: lambda d, _n: (

@@ -58,6 +58,16 @@ class IncidentPage:
     # The audiences a stakeholder update at this severity goes to, with how many are on each list.
     audiences: list[tuple[Audience, int]] = field(default_factory=list)
     participants: list[ParticipantOut] = field(default_factory=list)  # those let into a restricted one
+    acknowledged: Acknowledged | None = None
+
+
+@dataclass(frozen=True)
+class Acknowledged:
+    """Who owned the incident first, when, and how (directly, or by acknowledging one of its alerts)."""
+
+    who: str
+    at: datetime
+    via: str
 
 
 def severity_rank(procedure: Procedure, severity: str) -> int:
@@ -103,6 +113,7 @@ async def load_incident_page(
         next_phases=[procedure.phase(p) for p in phase.next],
         internal=internal,
     )
+    page.acknowledged = await _acknowledged(session, incident)
     if page.internal:
         await _internal_parts(session, loaded, incident, page, everything)
     else:
@@ -111,6 +122,21 @@ async def load_incident_page(
         )
         page.updates = list(reversed(await views.updates_out(session, found)))
     return page
+
+
+async def _acknowledged(session: AsyncSession, incident: Incident) -> Acknowledged | None:
+    if incident.acknowledged_at is None:
+        return None
+    event = await session.scalar(
+        select(TimelineEvent)
+        .where(TimelineEvent.incident_id == incident.id, TimelineEvent.kind == "acknowledged")
+        .order_by(TimelineEvent.seq)
+        .limit(1)
+    )
+    if event is None:
+        return Acknowledged(who="someone", at=incident.acknowledged_at, via="")
+    name = await session.scalar(select(User.name).where(User.email == event.actor))
+    return Acknowledged(who=name or event.actor, at=event.at, via=str((event.data or {}).get("via", "")))
 
 
 async def _internal_parts(
