@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = False
     notify_timeout_seconds: float = 15.0
+    recent_changes_hours: float = Field(
+        default=4.0,
+        gt=0,
+        le=24 * 30,
+        description="How long before an incident's impact a change is 'recent'.",
+    )
     status_page_name: str = Field(
         default="Service status", max_length=200, description="The public page's name."
     )

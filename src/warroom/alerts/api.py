@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -10,11 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.alerts import integrations, service, views
+from warroom.alerts.incident_changes import recent_changes
 from warroom.alerts.schemas import (
     AlertEventOut,
     AlertOut,
     AlertPage,
     AttachRequest,
+    ChangeOut,
     IntegrationCreate,
     IntegrationOut,
     IntegrationPatch,
@@ -222,3 +224,18 @@ async def rotate_integration_key(
     if context.intake:
         context.intake.cache.forget()
     return await _one(session, context, admin, integration_id)
+
+
+@router.get("/incidents/{ref}/changes", response_model=list[ChangeOut], tags=["incidents"])
+async def incident_changes(
+    ref: str, user: InternalReader, session: ReadSession, context: ContextDep
+) -> list[ChangeOut]:
+    """Deploys and config changes to the incident's services from WARROOM_RECENT_CHANGES_HOURS before its
+    impact until it resolved, newest first: the first suspects."""
+    incident = await get_incident(session=session, ref=ref, viewer=_viewer(user, context))
+    window = timedelta(hours=context.settings.recent_changes_hours)
+    found = await recent_changes(session=session, incident=incident, window=window, now=context.clock.now())
+    return [
+        ChangeOut(id=c.id, service=slug, at=c.at, summary=c.summary, source=c.source, links=c.links)
+        for c, slug in found
+    ]

@@ -98,3 +98,14 @@ class AttachRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     incident: str = Field(max_length=32, description="INC-42 or 42.")
+
+
+class ChangeOut(BaseModel):
+    """A deploy or config change to one of an incident's services (PagerDuty change events)."""
+
+    id: int
+    service: str
+    at: datetime
+    summary: str
+    source: str
+    links: list[dict[str, str]]

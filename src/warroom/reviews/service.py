@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from warroom.alerts.incident_changes import DEFAULT_WINDOW, recent_changes
 from warroom.alerts.models import Alert
 from warroom.auth.models import User
 from warroom.auth.service import resolve_user
@@ -52,6 +53,15 @@ async def _detection(session: AsyncSession, incident: Incident) -> str:
     return found + (f" from alert(s): {', '.join(alerts)}." if alerts else ", declared by hand.")
 
 
+async def _changes_before(session: AsyncSession, incident: Incident, now: datetime) -> list[str]:
+    """Recent deploys and config changes to its services: contributing factors to confirm or drop."""
+    found = await recent_changes(session=session, incident=incident, window=DEFAULT_WINDOW, now=now)
+    return [
+        f"Change on {slug} at {change.at:%Y-%m-%d %H:%M} UTC: {change.summary} (recent: confirm or remove)"
+        for change, slug in reversed(found)
+    ]
+
+
 async def draft_review(
     *, session: AsyncSession, procedure: Procedure, incident: Incident, actor: User | str, now: datetime
 ) -> tuple[Review, bool]:
@@ -67,7 +77,7 @@ async def draft_review(
         impact=incident.customer_impact,
         detection=await _detection(session, incident),
         five_whys=[],
-        contributing_factors=[],
+        contributing_factors=await _changes_before(session, incident, now),
         answers={},
         drafted_at=now,
         updated_at=now,

@@ -205,6 +205,7 @@ DESCRIBERS: dict[str, Describer] = {
         f"Acknowledged{' via ' + str(d['via']) if d.get('via') else ''}: the response-target clock stopped",
         "",
     ),
+    EventKind.change_arrived: lambda d, _n: (f"Change: {d.get('summary', '')}", str(d.get("source") or "")),
     EventKind.review_edited: lambda d, _n: (f"Review edited: {_fields(d)}", ""),
     EventKind.review_reviewer_added: lambda d, _n: (f"Reviewer added: {d.get('reviewer', '')}", ""),
     EventKind.review_status_changed: lambda d, _n: (

@@ -49,6 +49,8 @@ class EventKind(StrEnum):
     status_page_updated = "status_page_updated"
     chat_channel_opened = "chat_channel_opened"
     chat_message = "chat_message"
+    # A deploy or config change to one of its services while the incident is open.
+    change_arrived = "change_arrived"
     # Alerts and paging.
     alert_attached = "alert_attached"
     alert_acknowledged = "alert_acknowledged"

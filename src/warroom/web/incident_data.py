@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.alerts import service as alerts
 from warroom.alerts import views as alert_views
+from warroom.alerts.incident_changes import recent_changes
+from warroom.alerts.models import ServiceChange
 from warroom.alerts.schemas import AlertOut
 from warroom.auth.domain import Permission, allows
 from warroom.auth.models import User
@@ -59,6 +61,7 @@ class IncidentPage:
     audiences: list[tuple[Audience, int]] = field(default_factory=list)
     participants: list[ParticipantOut] = field(default_factory=list)  # those let into a restricted one
     acknowledged: Acknowledged | None = None
+    changes: list[tuple[ServiceChange, str]] = field(default_factory=list)  # (change, service slug)
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,7 @@ async def load_incident_page(
     ref: str,
     now: datetime,
     everything: bool = False,
+    changes_window: timedelta = timedelta(hours=4),
 ) -> IncidentPage:
     incident = await service.get_incident(session=session, ref=ref, viewer=viewer_of(user, loaded.procedure))
     internal = allows(user.role, Permission.incident_internal)
@@ -116,6 +120,9 @@ async def load_incident_page(
     page.acknowledged = await _acknowledged(session, incident)
     if page.internal:
         await _internal_parts(session, loaded, incident, page, everything)
+        page.changes = await recent_changes(
+            session=session, incident=incident, window=changes_window, now=now
+        )
     else:
         found = await collaboration.list_updates(
             session=session, incident_id=incident.id, audiences=("stakeholder",)

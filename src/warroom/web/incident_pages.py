@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -40,6 +41,7 @@ async def show_incident(
             ref=ref,
             now=now,
             everything=request.query_params.get("timeline") == "all",
+            changes_window=timedelta(hours=context.settings.recent_changes_hours),
         )
     if not request.query_params.get("fragment"):  # the live page's own refreshes are not new reads
         await log_read(db=context.db, incident=page.incident, reader=user, via="web", now=now)

@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.alerts.domain import KEY_MAX, AlertEventIn, Lookup, fitted, generated_dedup_key
+from warroom.alerts.incident_changes import note_changes_on_open_incidents
 from warroom.alerts.incident_notes import note_on_incident
 from warroom.alerts.models import Alert, AlertEvent, RawEvent, ServiceChange
 from warroom.inbound import fit_identifier, row_id
@@ -194,6 +195,7 @@ class Batch:
     jobs: list[dict[str, Any]] = field(default_factory=list)
     # (alert, new state, who, when) for each acknowledge or resolve: paging stops
     stops: list[tuple[int, str, str | None, datetime]] = field(default_factory=list)
+    replay: bool = False  # a replay re-derives alerts; what it noted on incidents the first time stays once
 
     async def write(self, session: AsyncSession) -> None:
         """One multi-row insert per table for the whole group."""
@@ -208,6 +210,8 @@ class Batch:
                 await connection.execute(insert(cast(Table, model.__table__)), rows)
         if self.jobs:
             await notify_workers(session)
+        if self.changes and not self.replay:
+            await note_changes_on_open_incidents(session=session, changes=self.changes)
         for alert_id, state, actor, at in self.stops:
             if state == "unacknowledged":
                 await restart_paging(
@@ -230,7 +234,7 @@ async def apply_work(
     `replay` re-applies a stored request: its raw row exists already, and no follow-up jobs are queued.
     """
     own = batch is None
-    batch = batch or Batch()
+    batch = batch or Batch(replay=replay)
     looked_up = await _resolve_lookup(session, work)
     outcomes = []
     for event in map(fitted, work.events):
