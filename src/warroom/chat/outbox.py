@@ -104,6 +104,8 @@ async def _open_rooms(
         wanted.append(("slack", "broadcast"))
     if incident.restricted:  # only its own private Slack channel: nothing in shared channels
         wanted = [(p, purpose) for p, purpose in wanted if not shared_room(provider=p, purpose=purpose)]
+    if incident.drill:  # a drill has its war room, never a post in the channel everyone follows
+        wanted = [(p, purpose) for p, purpose in wanted if purpose != "broadcast"]
     internal = {"slack": True, "teams": settings.teams_internal, "mattermost": settings.mattermost_internal}
     opened = [
         ChatRoom(

@@ -39,8 +39,9 @@ async def room_view(*, session: AsyncSession, context: AppContext, incident: Inc
     except KeyError:
         phase = incident.phase
     ref = incident_ref(incident.id)
+    title = f"[DRILL] {incident.title}" if incident.drill else incident.title  # no one takes a drill for real
     return RoomView(
-        ref=ref, title=incident.title, severity=incident.severity, severity_name=severity_name, phase=phase,
+        ref=ref, title=title, severity=incident.severity, severity_name=severity_name, phase=phase,
         status=incident.status, commander=commander, acknowledged=incident.acknowledged_at is not None,
         url=f"{context.settings.resolved_base_url()}/incidents/{ref}",
     )  # fmt: skip

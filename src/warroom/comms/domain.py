@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -113,6 +113,16 @@ def reminder_due(
     if reminded is None or reminded < due:
         return True
     return cadence is not None and now >= reminded + cadence
+
+
+DRILL_MARK = "[DRILL] "
+
+
+def as_drill(message: Rendered) -> Rendered:
+    """A drill's message says so first, in its subject and its body, wherever it is read."""
+    return replace(
+        message, subject=DRILL_MARK + message.subject, body=f"{DRILL_MARK}This is a drill.\n\n{message.body}"
+    )
 
 
 def check_audiences(wanted: list[str] | None, heard: list[str]) -> list[str]:

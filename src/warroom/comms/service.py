@@ -108,7 +108,7 @@ async def render_update(
 ) -> list[domain.Rendered]:  # fmt: skip
     """What each audience would receive for this update (the preview, and what `distribute` sends)."""
     comms = loaded.procedure.communications
-    heard = [a.id for a in comms.audiences_for(incident.severity)]
+    heard = [a.id for a in comms.audiences_for(incident.severity, drill=incident.drill)]
     facts = await incident_facts(session=session, loaded=loaded, incident=incident, base_url=base_url)
     number = await update_number(session=session, incident_id=incident.id)
     out = []
@@ -121,7 +121,8 @@ async def render_update(
             next_update_at=next_update_at, status_page_url=f"{base_url}/status",
             internal=comms.audience(audience_id).internal,
         )  # fmt: skip
-        out.append(domain.render(audience_id, template, values))
+        rendered = domain.render(audience_id, template, values)
+        out.append(domain.as_drill(rendered) if incident.drill else rendered)
     return out
 
 

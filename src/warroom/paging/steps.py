@@ -72,6 +72,7 @@ class Paged(NamedTuple):
     dedup_key: str
     incident_id: int | None
     restricted: bool | None  # its incident is restricted: the page names neither the alert nor the incident
+    drill: bool | None = None  # its incident is a drill: every page says [DRILL] first
 
 
 @dataclass
@@ -95,7 +96,14 @@ _LOCK_WALKS = (
 )
 _READ_ALERTS = (
     select(
-        _a.id, _a.severity, _a.title, _a.description, _a.dedup_key, _a.incident_id, _INCIDENTS.c.restricted
+        _a.id,
+        _a.severity,
+        _a.title,
+        _a.description,
+        _a.dedup_key,
+        _a.incident_id,
+        _INCIDENTS.c.restricted,
+        _INCIDENTS.c.drill,
     )
     .select_from(_ALERTS.outerjoin(_INCIDENTS, _INCIDENTS.c.id == _a.incident_id))
     .where(_a.id.in_(bindparam("b_ids", expanding=True)))
@@ -123,7 +131,16 @@ async def _paged(run: JobRun, walk: Walk, alerts: dict[int, Paged]) -> Paged | N
         return None
     ref = f"INC-{incident.id}"
     title = f"{ref} {incident.title}"
-    return Paged(None, incident.severity, title, walk.reason or "", ref, incident.id, incident.restricted)
+    return Paged(
+        None,
+        incident.severity,
+        title,
+        walk.reason or "",
+        ref,
+        incident.id,
+        incident.restricted,
+        incident.drill,
+    )
 
 
 async def _memo(run: JobRun, key: str, lookup: Any, **kwargs: Any) -> Any:
@@ -186,9 +203,14 @@ async def _run_step(run: JobRun, walk: Walk, alert: Paged | None, writes: Writes
 
 
 def page_text(alert: Paged) -> tuple[str, str]:
-    """The page's subject and body. Contact methods (SMS, email, chat) are not private to an incident, so an
-    alert on a restricted incident (or the incident itself) is paged as "restricted incident INC-n" and says
-    nothing more."""
+    """The page's subject and body, "[DRILL]" first for a drill's (nobody may take a drill for real)."""
+    subject, body = _page_text(alert)
+    return (f"[DRILL] {subject}"[:300], f"[DRILL] {body}") if alert.drill else (subject, body)
+
+
+def _page_text(alert: Paged) -> tuple[str, str]:
+    """Contact methods (SMS, email, chat) are not private to an incident, so an alert on a restricted
+    incident (or the incident itself) is paged as "restricted incident INC-n" and says nothing more."""
     if alert.restricted:
         named = f"restricted incident INC-{alert.incident_id}"
         about = named if alert.id is None else f"Alert #{alert.id} on {named}"

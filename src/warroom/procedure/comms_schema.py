@@ -62,6 +62,14 @@ class Audience(_Model):
     severities: list[str] = Field(default_factory=list)  # empty: every severity
     # Internal audiences may get the incident's link into warroom; external ones (customers) never do.
     internal: bool = True
+    # Whether a drill's stakeholder updates go to this list (marked [DRILL]); an external audience never.
+    drills: bool = False
+
+    @model_validator(mode="after")
+    def _drills_stay_inside(self) -> Self:
+        if self.drills and not self.internal:
+            raise ValueError(f"audience {self.id!r} is external (internal: false): it can never take drills")
+        return self
 
 
 class UpdateTemplate(_Model):
@@ -97,8 +105,13 @@ class Communications(_Model):
                 return audience
         raise KeyError(f"unknown audience {audience_id!r}")
 
-    def audiences_for(self, severity: str) -> list[Audience]:
-        return [a for a in self.audiences if not a.severities or severity in a.severities]
+    def audiences_for(self, severity: str, drill: bool = False) -> list[Audience]:
+        """The audiences that hear about an incident of this severity (of a drill: those that take drills)."""
+        return [
+            a
+            for a in self.audiences
+            if (not a.severities or severity in a.severities) and (a.drills or not drill)
+        ]
 
     def template_for(self, audience_id: str, severity: str) -> UpdateTemplate | None:
         """The template naming this severity wins over the audience's catch-all (no severities)."""

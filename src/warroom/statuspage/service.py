@@ -64,9 +64,12 @@ async def _linked_incident_id(session: AsyncSession, ref: str | None, viewer: Vi
     if not ref:
         return None
     try:
-        return (await get_incident(session=session, ref=ref, viewer=viewer)).id
+        incident = await get_incident(session=session, ref=ref, viewer=viewer)
     except NotFound as error:
         raise invalid("incident", error.detail) from None
+    if incident.drill:  # a drill never reaches the public
+        raise invalid("incident", f"INC-{incident.id} is a drill: drills never go on the public status page")
+    return incident.id
 
 
 async def create_incident(*, session: AsyncSession, data: IncidentCreate, ctx: Ctx) -> StatusIncident:

@@ -173,7 +173,7 @@ async def _internal_parts(
         added = await access.list_participants(session=session, incident_id=incident.id)
         page.participants = await views.participants_out(session, added)
     counts = await comms.recipient_counts(session=session)
-    heard = loaded.procedure.communications.audiences_for(incident.severity)
+    heard = loaded.procedure.communications.audiences_for(incident.severity, drill=incident.drill)
     page.audiences = [(a, counts.get(a.id, 0)) for a in heard]
 
 
