@@ -212,7 +212,8 @@ def preparedness_is_listed(operator: Operator) -> None:
 
 
 def report_covers_the_incident_and_leaves_the_drill_out(operator: Operator) -> None:
-    assert plain(operator.ok("declare", "Game day", "--severity", "P4", "--drill")).endswith("(P4, triage)")
+    declared = plain(operator.ok("declare", "Game day", "--severity", "P4", "--drill"))
+    assert declared.endswith("(P4, triage)")
     body = json.loads(operator.ok("report", "--since", "1d", "--format", "json"))
     assert body["overall"]["incidents"] == 1
     assert body["overall"]["metrics"]["time_to_resolve"]["count"] == 1
@@ -221,6 +222,11 @@ def report_covers_the_incident_and_leaves_the_drill_out(operator: Operator) -> N
     assert rows[0][:5] == ["group", "incidents", "reopened", "target_met", "target_missed"]
     assert [row[:2] for row in rows[1:]] == [["all", "2"], ["P1", "1"], ["P4", "1"]]
     assert table_rows(operator.ok("report"))[0][:2] == ["all", "1"]
+    drill = declared.split()[0].rstrip(":")  # "INC-2: Game day ..." or "INC-2 ..."
+    assert (
+        plain(operator.ok("drill", "end", drill)) == f"{drill}: drill ended; 0 alert(s) on it, all resolved"
+    )
+    assert operator.fails("drill", "end", drill).startswith("error: 409")
 
 
 @pytest.mark.slow

@@ -6,6 +6,7 @@ Both databases."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from pydantic import ValidationError
@@ -105,3 +106,46 @@ async def test_a_drills_pages_and_page_say_drill(api: Api, sink: Sink) -> None:
     async with open_web(api) as web:
         page = (await web["viewer"].client.get(f"/incidents/{ref}")).text
     assert 'id="drill-banner"' in page
+
+
+async def test_end_drill_stops_every_page_resolves_its_alerts_and_closes_it(api: Api, sink: Sink) -> None:
+    key = await paging_setup(api, sink)
+    worker = new_worker(api.context, periodic=())
+    drill = await api.admin.post(  # the admin runs this drill; the responder only takes part
+        "/api/v1/incidents", json={"title": "Game day", "severity": "P3", "drill": True}
+    )
+    ref = drill.json()["ref"]
+    await fire(api, key, dedup="drill-db")
+    await worker.run_once()
+    assert (await api.admin.post("/api/v1/alerts/drill-db/attach", json={"incident": ref})).status_code == 200
+    paged = len(sink.received)
+    assert (
+        await api.responder.post(f"/api/v1/incidents/{ref}/drill/end")
+    ).status_code == 403  # neither declared it nor commands it
+    ended = await api.admin.post(f"/api/v1/incidents/{ref}/drill/end")
+    assert ended.status_code == 200, ended.text
+    assert [a["status"] for a in ended.json()["items"]] == ["resolved"]
+    api.clock.advance(timedelta(hours=1))
+    await worker.run_once()
+    assert len(sink.received) == paged  # the policy's second step never pages
+    incident = (await api.viewer.get(f"/api/v1/incidents/{ref}")).json()
+    assert (incident["status"], incident["phase"], incident["drill"]) == ("closed", "closed", True)
+    kinds = [e["kind"] for e in (await api.viewer.get(f"/api/v1/incidents/{ref}/timeline")).json()]
+    assert kinds[-3:] == ["drill_ended", "resolved", "closed"]
+    assert (await api.admin.post(f"/api/v1/incidents/{ref}/drill/end")).status_code == 409  # ended already
+    real = await api.responder.post("/api/v1/incidents", json={"title": "Real", "severity": "P3"})
+    refused = await api.admin.post(f"/api/v1/incidents/{real.json()['ref']}/drill/end")
+    assert refused.status_code == 409 and "not a drill" in refused.text
+
+
+async def test_end_drill_from_the_page(api: Api) -> None:
+    drill = await api.responder.post(
+        "/api/v1/incidents", json={"title": "Game day", "severity": "P3", "drill": True}
+    )
+    ref = drill.json()["ref"]
+    async with open_web(api) as web:
+        page = (await web["admin"].client.get(f"/incidents/{ref}")).text
+        assert f'action="/incidents/{ref}/drill/end"' in page
+        assert (await web["admin"].post(f"/incidents/{ref}/drill/end", {})).status_code == 303
+        closed = (await web["admin"].client.get(f"/incidents/{ref}")).text
+        assert "Drill ended in Triage" in closed and f'action="/incidents/{ref}/drill/end"' not in closed

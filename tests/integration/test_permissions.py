@@ -40,6 +40,7 @@ def endpoints(role: str) -> dict[tuple[str, str], tuple[set[str], dict[str, Any]
         ("POST", "/api/v1/incidents/{ref}/resolve"): (WRITE, {"reason": "done"}),
         ("GET", "/api/v1/incidents/{ref}/tasks"): (INTERNAL, None),
         ("GET", "/api/v1/incidents/{ref}/changes"): (INTERNAL, None),
+        ("POST", "/api/v1/incidents/{ref}/drill/end"): (WRITE, None),
         ("POST", "/api/v1/incidents/{ref}/tasks"): (WRITE, {"title": f"task by {role}"}),
         ("PATCH", "/api/v1/incidents/{ref}/tasks/{task_id}"): (WRITE, {"title": f"renamed by {role}"}),
         ("POST", "/api/v1/incidents/{ref}/links"): (

@@ -65,6 +65,8 @@ RULES: dict[tuple[str, str], dict[str, Any] | None] = {
         "at": "2026-03-01T09:00:00Z",
     },
     ("GET", "/api/v1/incidents/{ref}/changes"): None,
+    ("POST", "/api/v1/incidents/{ref}/drill/end"): None,
+    ("POST", "/incidents/{ref}/drill/end"): FORM,
     ("GET", "/incidents/{ref}"): None,
     ("POST", "/incidents/{ref}/updates"): {**FORM, "audience": "internal", "body": "note"},
     ("POST", "/incidents/{ref}/severity"): {**FORM, "severity": "P2", "severity_reason": "scoped"},

@@ -140,6 +140,7 @@ FORMS: dict[str, dict[str, str]] = {
     "/incidents/{ref}/roles": {"role": "incident_commander", "user": "admin@test.warroom"},
     "/incidents/{ref}/roles/waive": {"role": "communications_lead", "reason": "not needed"},
     "/incidents/{ref}/milestones": {"milestone": "notified"},
+    "/incidents/{ref}/drill/end": {},
     "/incidents/{ref}/acknowledge": {},
     "/incidents/{ref}/tasks": {"title": "sneaky"},
     "/incidents/{ref}/tasks/{task_id}": {"done": "1"},

@@ -39,7 +39,17 @@ def test_importing_the_cli_does_not_load_the_server() -> None:
     assert done.stdout.strip() == ""
 
 
-OPERATOR_MODULES = ("version", "incidents", "alerts", "metrics", "comms", "reviews", "oncall", "preparedness")
+OPERATOR_MODULES = (
+    "version",
+    "incidents",
+    "alerts",
+    "metrics",
+    "comms",
+    "reviews",
+    "oncall",
+    "preparedness",
+    "drills",
+)
 HEAVY = ("sqlalchemy", "warroom.config", "warroom.context", "pydantic_settings", "aiohttp", "warroom.db")
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from warroom.alerts import integrations, service, views
+from warroom.alerts import drill_end, integrations, service, views
 from warroom.alerts.incident_changes import recent_changes
 from warroom.alerts.schemas import (
     AlertEventOut,
@@ -26,7 +26,7 @@ from warroom.context import AppContext
 from warroom.deps import CatalogWriter, ContextDep, IncidentWriter, InternalReader, ReadSession, WriteSession
 from warroom.errors import Conflict, NotFound
 from warroom.incidents.service import get_incident
-from warroom.incidents.visibility import Viewer, viewer_of
+from warroom.incidents.visibility import SYSTEM, Viewer, viewer_of
 from warroom.notify.models import OutgoingMessage
 from warroom.paging.engine import escalate_now
 
@@ -239,3 +239,19 @@ async def incident_changes(
         ChangeOut(id=c.id, service=slug, at=c.at, summary=c.summary, source=c.source, links=c.links)
         for c, slug in found
     ]
+
+
+@router.post("/incidents/{ref}/drill/end", response_model=AlertPage, tags=["incidents"])
+async def end_drill(ref: str, user: IncidentWriter, session: WriteSession, context: ContextDep) -> AlertPage:
+    """End a drill: every page it started stops, its alerts are resolved and it is closed as a drill (its
+    commander or an admin; 409 for a real incident). Answers with the drill's alerts as they are now."""
+    incident = await get_incident(session=session, ref=ref, viewer=_viewer(user, context), for_update=True)
+    await drill_end.end_drill(
+        session=session, procedure=context.procedure.procedure, actor=user, incident=incident,
+        now=context.clock.now(),
+    )  # fmt: skip
+    filters = service.AlertFilter(incident_id=incident.id)
+    rows, total = await service.list_alerts(
+        session=session, filters=filters, limit=500, offset=0, viewer=SYSTEM
+    )
+    return AlertPage(items=await views.alerts_out(session, rows), total=total, limit=500, offset=0)

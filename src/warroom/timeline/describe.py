@@ -205,6 +205,11 @@ DESCRIBERS: dict[str, Describer] = {
         f"Acknowledged{' via ' + str(d['via']) if d.get('via') else ''}: the response-target clock stopped",
         "",
     ),
+    EventKind.drill_ended: lambda d, n: (
+        f"Drill ended in {_name(n['phase'], d.get('phase'))}: paging stopped, "
+        f"{d.get('alerts_resolved', 0)} alert(s) resolved, closed",
+        "",
+    ),
     EventKind.change_arrived: lambda d, _n: (f"Change: {d.get('summary', '')}", str(d.get("source") or "")),
     EventKind.review_edited: lambda d, _n: (f"Review edited: {_fields(d)}", ""),
     EventKind.review_reviewer_added: lambda d, _n: (f"Reviewer added: {d.get('reviewer', '')}", ""),

@@ -51,6 +51,7 @@ class EventKind(StrEnum):
     chat_message = "chat_message"
     # A deploy or config change to one of its services while the incident is open.
     change_arrived = "change_arrived"
+    drill_ended = "drill_ended"  # its commander ended the drill: paging stopped, alerts resolved, closed
     # Alerts and paging.
     alert_attached = "alert_attached"
     alert_acknowledged = "alert_acknowledged"

@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from warroom.alerts import drill_end
 from warroom.alerts import service as alerts
 from warroom.auth.models import User
 from warroom.comms import service as comms
@@ -119,6 +120,20 @@ async def change_restriction(ref: str, request: Request, user: PageWriter, conte
 
     done = "Restricted to participants" if text(values, "restricted") == "1" else "No longer restricted"
     return await act(request, context, user, ref, "restriction", change, values=values, done=done)
+
+
+@router.post("/incidents/{ref}/drill/end")
+async def end_drill(ref: str, request: Request, user: PageWriter, context: ContextDep) -> Response:
+    """End a drill: paging stops, its alerts are resolved, it is closed (its commander or an admin)."""
+    values = await form_data(request)
+
+    async def change(session: AsyncSession, incident: Incident) -> None:
+        await drill_end.end_drill(
+            session=session, procedure=context.procedure.procedure, actor=user, incident=incident,
+            now=context.clock.now(),
+        )  # fmt: skip
+
+    return await act(request, context, user, ref, "drill", change, values=values, done="Drill ended")
 
 
 @router.post("/incidents/{ref}/participants")
