@@ -149,3 +149,12 @@ async def test_end_drill_from_the_page(api: Api) -> None:
         assert (await web["admin"].post(f"/incidents/{ref}/drill/end", {})).status_code == 303
         closed = (await web["admin"].client.get(f"/incidents/{ref}")).text
         assert "Drill ended in Triage" in closed and f'action="/incidents/{ref}/drill/end"' not in closed
+
+
+async def test_a_drill_is_declared_from_the_page(api: Api) -> None:
+    async with open_web(api) as web:
+        form = {"title": "Game day: database failover", "severity": "P3", "drill": "1"}
+        declared = await web["responder"].post("/declare", form)
+        assert declared.status_code == 303, declared.text
+    listed = (await api.viewer.get("/api/v1/incidents")).json()["items"]
+    assert [(i["title"], i["drill"]) for i in listed] == [("Game day: database failover", True)]

@@ -86,6 +86,7 @@ def _incident_data(values: FormValues, now: datetime) -> IncidentCreate:
             customer_impact=text(values, "customer_impact"),
             services=as_list(values, "services"),
             restricted=text(values, "restricted") == "1",
+            drill=text(values, "drill") == "1",
             impact_started_at=now - timedelta(minutes=minutes) if minutes is not None else None,
         )
     except ValidationError as error:
