@@ -38,6 +38,7 @@ from warroom.paging.declared import PAGE_KIND, DeclarationPager, page_declared
 from warroom.paging.delivery import RECORD_AHEAD, send_messages
 from warroom.paging.engine import unack_check
 from warroom.paging.steps import run_steps
+from warroom.preparedness.reminders import DrillReminders
 from warroom.procedure.loader import LoadedProcedure, load_default_procedure, load_procedure_file
 from warroom.reviews.reminders import remind_overdue_action_items
 from warroom.reviews.service import ReviewDrafter, is_published
@@ -129,6 +130,7 @@ PERIODIC_CHECKS: tuple[Periodic, ...] = (
     run_maintenance_windows,
     SignInHousekeeping(),
     AuditCheckpoints(),
+    DrillReminders(),
 )
 
 

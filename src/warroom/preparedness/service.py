@@ -113,8 +113,9 @@ async def services_readiness(
                       "point a monitoring sender at one of its integrations (Services page)", "event"),
             await _schedule_check(session, service.escalation_policy_id, now),
             _playbook_check(procedure, await _types_seen(session, service.id)),
-            age_check("drilled in the last 90 days", await _last_drill(session, service.id), now,
-                      DRILL_WITHIN, "run a drill (warroom drill start)", "drill"),
+            age_check(f"drilled in the last {procedure.drill_every_days} days",
+                      await _last_drill(session, service.id), now, timedelta(days=procedure.drill_every_days),
+                      "run a drill (declare one with --drill)", "drill"),
             lists,
         ]  # fmt: skip
         found.append(Readiness("service", service.slug, service.name, checks))

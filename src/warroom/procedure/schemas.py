@@ -216,6 +216,8 @@ class Procedure(_Model):
     security_team: str | None = Field(default=None, max_length=64)
     # What services' cost_per_minute, and so reviews' cost estimates, are counted in (ISO 4217).
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    # How often each team is drilled at least (90: quarterly); a team past it is reminded weekly.
+    drill_every_days: int = Field(default=90, ge=1, le=366)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
