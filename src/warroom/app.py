@@ -59,8 +59,9 @@ from warroom.wiring import build_context, new_worker
 # Intake first: it is the hot path, and routes are matched in order. ping_router before intake_router:
 # /intake/heartbeat/{key} must win over /intake/{kind}/{key}.
 ROUTERS = (
-    ping_router, intake_router, incidents_router, incident_paging_router, alerts_router, rules_router, auth_router, catalog_router,
-    procedure_router, oncall_router, policy_router, ical_router, ack_router, notify_router, jobs_router,
+    ping_router, intake_router, incidents_router, incident_paging_router, alerts_router, rules_router,
+    auth_router, catalog_router, procedure_router, oncall_router, policy_router, ical_router, ack_router,
+    notify_router, jobs_router,
     metrics_router, exposition_router, reviews_router, action_items_router, stakeholders_router,
     update_preview_router, status_page_router, status_json_router, status_pages_router,
     slack_router, mattermost_router, preparedness_router,

@@ -37,8 +37,9 @@ async def page(
     incident = await service.get_incident(
         session=session, ref=ref, viewer=viewer_of(user, context.procedure.procedure), for_update=True
     )
+    key = idempotency_key or uuid.uuid4().hex
     label = await requested.page_into(session=session, incident=incident, actor=user, kind=body.kind,
-                                      ref=body.ref, reason=body.reason, key=idempotency_key or uuid.uuid4().hex,
+                                      ref=body.ref, reason=body.reason, key=key,
                                       now=context.clock.now())  # fmt: skip
     return PageOut(paged=label)
 
@@ -51,7 +52,8 @@ async def escalate(
     incident = await service.get_incident(
         session=session, ref=ref, viewer=viewer_of(user, context.procedure.procedure), for_update=True
     )
+    key = idempotency_key or uuid.uuid4().hex
     label = await requested.escalate_to_commander(session=session, incident=incident, actor=user,
-                                                  reason=body.reason, key=idempotency_key or uuid.uuid4().hex,
+                                                  reason=body.reason, key=key,
                                                   now=context.clock.now())  # fmt: skip
     return PageOut(paged=label)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -56,8 +57,8 @@ async def _resolve(session: AsyncSession, kind: str, ref: str) -> Planned:
         if row is None:
             raise invalid("target", f"no service {ref!r} with an escalation policy")
         return Planned(f"policy:{row[1]}", "", policy_id=row[0])
-    model: type[User] | type[Schedule] | type[Team] = {"schedule": Schedule, "team": Team, "user": User}[kind]
-    column = User.email if kind == "user" else model.slug  # type: ignore[union-attr]
+    model: Any = {"schedule": Schedule, "team": Team, "user": User}[kind]
+    column = model.email if kind == "user" else model.slug
     found = await session.scalar(select(model.id).where(column == ref))
     if found is None:
         raise invalid("target", f"no {kind} {ref!r}")
