@@ -63,7 +63,12 @@ async def test_a_responder_pages_a_user_into_the_incident_once_per_request(api: 
 async def test_escalating_pages_the_current_commander(api: Api) -> None:
     await _log_contacts(api)
     worker = new_worker(api.context, periodic=())
-    ref = await _declare(api, "admin")
+    ref = await _declare(api)
+    refused = await api.responder.post(f"/api/v1/incidents/{ref}/escalate", json={"reason": "need a call"})
+    assert refused.status_code == 422 and "no commander" in refused.text
+    role = {"role": "incident_commander", "user": api.emails["admin"]}
+    assigned = await api.responder.post(f"/api/v1/incidents/{ref}/roles", json=role)
+    assert assigned.status_code == 200, assigned.text
     await _pages(worker)
     sent = await api.responder.post(f"/api/v1/incidents/{ref}/escalate", json={"reason": "need a call"})
     assert sent.status_code == 202, sent.text
