@@ -14,8 +14,8 @@ from warroom.ratelimit import Throttles
 from warroom.reports.service import report_problem
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
-# Per process, like the intake limits: guards against a flood, not a quota.
-_THROTTLES = Throttles()
+# Per process and per app, like the intake limits: guards against a flood, not a quota.
+_THROTTLES: dict[int, Throttles] = {}
 PER_MINUTE = 4
 
 
@@ -34,7 +34,8 @@ class ReportOut(BaseModel):
 
 @router.post("", status_code=201, response_model=ReportOut)
 async def report(body: ReportIn, user: CurrentUser, session: WriteSession, context: ContextDep) -> ReportOut:
-    if _THROTTLES.admit(user.id, PER_MINUTE, time.monotonic()):
+    throttles = _THROTTLES.setdefault(id(context), Throttles())
+    if throttles.admit(user.id, PER_MINUTE, time.monotonic()):
         raise invalid("report", "too many reports: wait a minute and try again")
     now = context.clock.now()
     done = await report_problem(session=session, loaded=context.procedure, actor=user, what=body.what,

@@ -33,7 +33,7 @@ async def report_problem(
     *, session: AsyncSession, loaded: LoadedProcedure, actor: User, what: str, service: str,
     seeing: str, now: datetime,
 ) -> Reported:  # fmt: skip
-    title = fit_text(clean_text(what), 200)
+    title = fit_text(" ".join(clean_text(what).split()), 200)
     if not title:
         raise invalid("what", "say what is wrong, e.g. 'the site is down'")
     severity = loaded.procedure.severities[-1]
