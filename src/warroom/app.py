@@ -41,11 +41,13 @@ from warroom.oncall.api import feeds as ical_router
 from warroom.oncall.api import router as oncall_router
 from warroom.oncall.policy_api import router as policy_router
 from warroom.openapi import install_openapi
+from warroom.paging.incident_api import router as incident_paging_router
 from warroom.preparedness.api import router as preparedness_router
 from warroom.problems import BodyLimitMiddleware, install_problem_handlers
 from warroom.procedure.api import router as procedure_router
 from warroom.procedure.loader import LoadedProcedure
 from warroom.procedure.service import register_version
+from warroom.reports.api import router as reports_router
 from warroom.reviews.api import items_router as action_items_router
 from warroom.reviews.api import router as reviews_router
 from warroom.statuspage.api import router as status_page_router
@@ -58,8 +60,10 @@ from warroom.wiring import build_context, new_worker
 # Intake first: it is the hot path, and routes are matched in order. ping_router before intake_router:
 # /intake/heartbeat/{key} must win over /intake/{kind}/{key}.
 ROUTERS = (
-    ping_router, intake_router, incidents_router, alerts_router, rules_router, auth_router, catalog_router,
-    procedure_router, oncall_router, policy_router, ical_router, ack_router, notify_router, jobs_router,
+    ping_router, intake_router, incidents_router, incident_paging_router, reports_router, alerts_router,
+    rules_router,
+    auth_router, catalog_router, procedure_router, oncall_router, policy_router, ical_router, ack_router,
+    notify_router, jobs_router,
     metrics_router, exposition_router, reviews_router, action_items_router, stakeholders_router,
     update_preview_router, status_page_router, status_json_router, status_pages_router,
     slack_router, mattermost_router, preparedness_router,

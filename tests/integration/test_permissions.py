@@ -38,6 +38,12 @@ def endpoints(role: str) -> dict[tuple[str, str], tuple[set[str], dict[str, Any]
         ("POST", "/api/v1/incidents/{ref}/milestones"): (WRITE, {"milestone": "compromised"}),
         ("POST", "/api/v1/incidents/{ref}/phase"): (WRITE, {"phase": "containment"}),
         ("POST", "/api/v1/incidents/{ref}/resolve"): (WRITE, {"reason": "done"}),
+        ("POST", "/api/v1/incidents/{ref}/page"): (
+            WRITE,
+            {"kind": "user", "ref": f"{role}@test.warroom", "reason": f"paged by {role}"},
+        ),
+        ("POST", "/api/v1/incidents/{ref}/escalate"): (WRITE, {"reason": f"escalated by {role}"}),
+        ("POST", "/api/v1/reports"): (ANY, {"what": f"down for {role}", "service": "walk"}),
         ("GET", "/api/v1/incidents/{ref}/tasks"): (INTERNAL, None),
         ("GET", "/api/v1/incidents/{ref}/changes"): (INTERNAL, None),
         ("POST", "/api/v1/incidents/{ref}/drill/end"): (WRITE, None),

@@ -37,6 +37,8 @@ RULES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("POST", "/api/v1/incidents/{ref}/roles/waive"): {"roles": ["technical_lead"], "reason": "two of us"},
     ("POST", "/api/v1/incidents/{ref}/phase"): {"phase": "containment"},
     ("POST", "/api/v1/incidents/{ref}/resolve"): {"reason": "done"},
+    ("POST", "/api/v1/incidents/{ref}/page"): {"kind": "user", "ref": PARTICIPANT, "reason": "need you"},
+    ("POST", "/api/v1/incidents/{ref}/escalate"): {"reason": "need a decision"},
     ("GET", "/api/v1/incidents/{ref}/tasks"): None,
     ("POST", "/api/v1/incidents/{ref}/tasks"): {"title": "image the host"},
     ("PATCH", "/api/v1/incidents/{ref}/tasks/{task_id}"): {"title": "renamed"},

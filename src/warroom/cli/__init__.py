@@ -29,7 +29,8 @@ COMMANDS: dict[str, str] = {
     "update": "incidents", "resolve": "incidents", "oncall": "incidents", "report": "metrics",
     "actions": "reviews", "review": "reviews", "stakeholders": "comms", "ack": "alerts", "unack": "alerts",
     "alerts": "alerts", "schedule": "oncall", "policy": "oncall", "contact": "oncall",
-    "preparedness": "preparedness", "drill": "drills",
+    "preparedness": "preparedness", "drill": "drills", "page": "paging", "escalate": "paging",
+    "problem": "paging",
 }  # fmt: skip
 
 

@@ -60,6 +60,7 @@ class EventKind(StrEnum):
     alert_triggered = "alert_triggered"
     paged = "paged"
     page_failed = "page_failed"
+    page_requested = "page_requested"
     # The review.
     review_drafted = "review_drafted"
     review_edited = "review_edited"

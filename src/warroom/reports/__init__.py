@@ -1,0 +1,1 @@
+"""Anyone signed in reports a problem: a triage incident, its service's on-call paged."""
