@@ -7,6 +7,8 @@ import time
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from warroom.auth.models import User
+from warroom.context import AppContext
 from warroom.deps import ContextDep, CurrentUser, WriteSession
 from warroom.errors import invalid
 from warroom.incidents.domain import incident_ref
@@ -32,11 +34,16 @@ class ReportOut(BaseModel):
     next: str
 
 
-@router.post("", status_code=201, response_model=ReportOut)
-async def report(body: ReportIn, user: CurrentUser, session: WriteSession, context: ContextDep) -> ReportOut:
+def refuse_a_flood(context: AppContext, user: User) -> None:
+    """422 past PER_MINUTE reports a minute from one person (the API and the web page share the count)."""
     throttles = _THROTTLES.setdefault(id(context), Throttles())
     if throttles.admit(user.id, PER_MINUTE, time.monotonic()):
         raise invalid("report", "too many reports: wait a minute and try again")
+
+
+@router.post("", status_code=201, response_model=ReportOut)
+async def report(body: ReportIn, user: CurrentUser, session: WriteSession, context: ContextDep) -> ReportOut:
+    refuse_a_flood(context, user)
     now = context.clock.now()
     done = await report_problem(session=session, loaded=context.procedure, actor=user, what=body.what,
                                 service=body.service, seeing=body.seeing, now=now)  # fmt: skip
