@@ -29,6 +29,7 @@ from warroom.comms.reminders import remind_due_updates
 from warroom.config import Settings
 from warroom.context import AppContext
 from warroom.db import SessionFactories, WriteHooks, create_engine_for
+from warroom.drills.service import fire_due_runs as fire_due_drills
 from warroom.errors import SettingInvalid
 from warroom.incidents.checkpoints import WITNESS_KIND, WITNESS_QUEUE, AuditCheckpoints, send_to_witness
 from warroom.jobs.kinds import Batched, Grouped, Kind, Shared
@@ -129,6 +130,7 @@ PERIODIC_CHECKS: tuple[Periodic, ...] = (
     run_maintenance_windows,
     SignInHousekeeping(),
     AuditCheckpoints(),
+    fire_due_drills,
 )
 
 

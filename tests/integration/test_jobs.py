@@ -53,6 +53,7 @@ def test_the_registered_job_kinds_and_periodic_checks() -> None:
         "run_maintenance_windows",
         "prune_sign_in_records",
         "write_audit_checkpoints",
+        "fire_due_runs",
     ]
 
 
