@@ -28,12 +28,13 @@ class NoIntegration(LookupError):
     """The scenario names an integration that does not exist (or is of another kind)."""
 
 
-async def find_integration(session: AsyncSession, name: str, fmt: str) -> IntegrationInfo:
+async def find_integration(session: AsyncSession, name: str, fmt: str) -> tuple[IntegrationInfo, str]:
+    """The integration and its key (PagerDuty payloads carry the key as routing_key)."""
     kind = ROUTES[fmt][0]
     row = await session.scalar(select(Integration).where(Integration.name == name, Integration.kind == kind))
     if row is None:
         raise NoIntegration(f"no {kind} integration named {name!r}")
-    return IntegrationInfo(
+    info = IntegrationInfo(
         id=row.id,
         kind=row.kind,
         service_id=row.service_id,
@@ -41,13 +42,20 @@ async def find_integration(session: AsyncSession, name: str, fmt: str) -> Integr
         config=dict(row.config or {}),
         rate_limit_per_minute=row.rate_limit_per_minute,
     )
+    return info, row.key
 
 
-async def send_alert(context: AppContext, integration: IntegrationInfo, alert: SyntheticAlert) -> list[str]:
+async def send_alert(
+    context: AppContext, door: tuple[IntegrationInfo, str], alert: SyntheticAlert
+) -> list[str]:
     """Decode and store the payload exactly as an HTTP intake request; returns the alerts' dedup keys."""
+    integration, key = door
     route = ROUTES[alert.format][1]
+    payload = dict(alert.payload)
+    if alert.format == "pagerduty_v2":
+        payload["routing_key"] = key  # the scenario cannot know the key; the real sender puts it here
     raw = IntakeRequest(
-        body=json.dumps(alert.payload).encode(),
+        body=json.dumps(payload).encode(),
         content_type="application/json",
         now=context.clock.now(),
         headers={"user-agent": "warroom-drill"},
