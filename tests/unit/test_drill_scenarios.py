@@ -66,3 +66,22 @@ def test_check_reports_one_line_per_problem(tmp_path: Path) -> None:
     lines = check_scenarios(tmp_path)
     assert len(lines) == 1
     assert lines[0].startswith("broken.yaml: YAML error")
+
+
+def test_procedure_check_reports_a_bad_scenario_in_one_line(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    import warroom.procedure
+    from warroom.cli.procedure import procedure_app
+
+    procedure = tmp_path / "procedure.yaml"
+    procedure.write_text((Path(warroom.procedure.__file__).parent / "default.yaml").read_text())
+    (tmp_path / "scenarios").mkdir()
+    (tmp_path / "scenarios" / "bad.yaml").write_text(GOOD.replace("at: 10m", "at: soon"))
+    result = CliRunner().invoke(procedure_app, ["check", str(procedure)])
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if line.startswith("scenario ")]
+    assert len(lines) == 1 and "bad.yaml: injects.0.at" in lines[0], result.output
+    (tmp_path / "scenarios" / "bad.yaml").write_text(GOOD)
+    ok = CliRunner().invoke(procedure_app, ["check", str(procedure)])
+    assert ok.exit_code == 0 and "1 drill scenarios: ok" in ok.output
