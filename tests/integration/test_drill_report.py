@@ -66,3 +66,34 @@ async def test_scripted_responder_report_matches_hand_figures(api: Api) -> None:
     assert report["review held"]["note"] == "no review held"
     # Assigning the commander acknowledges the incident (collaboration.assign_role), so F+9m.
     assert figures["time to acknowledge"] == (9 * MIN, 15 * MIN, 0)
+
+
+async def test_timed_injects_arrive_as_jobs_at_their_offsets(api: Api) -> None:
+    from warroom.wiring import new_worker
+
+    _drill_id, alert = await _start(api)  # checkout-bad-deploy: text at +10m, alert at +20m, text at +30m
+    declared = await api.responder.post("/api/v1/incidents", json={"title": "drill", "severity": "P1"})
+    ref = declared.json()["ref"]
+    await api.responder.post(f"/api/v1/alerts/{alert}/attach", json={"incident": ref})
+    await fire_due_runs(api.context)
+
+    async def notes() -> list[str]:
+        timeline = (await api.admin.get(f"/api/v1/incidents/{ref}/timeline")).json()
+        return [
+            e["data"]["body"]
+            for e in timeline
+            if e["kind"] == "note" and "[DRILL inject]" in e["data"]["body"]
+        ]
+
+    worker = new_worker(api.context, periodic=())
+    api.clock.advance(timedelta(minutes=9))
+    await worker.run_once()
+    assert await notes() == []
+    api.clock.advance(timedelta(minutes=1))
+    await worker.run_once()
+    assert len(await notes()) == 1 and "Deploy 2026.12.05-1" in (await notes())[0]
+    api.clock.advance(timedelta(minutes=10))
+    await worker.run_once()
+    await fire_due_runs(api.context)  # sends the alert the +20m inject queued
+    keys = {a["dedup_key"] for a in (await api.viewer.get("/api/v1/alerts")).json()["items"]}
+    assert keys == {"drill-checkout-5xx", "drill-payments-latency"}

@@ -27,5 +27,6 @@ class DrillRun(Base):
     fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"))
     alert_keys: Mapped[list[str]] = mapped_column(JSON, default=list)
+    pending_alerts: Mapped[list[str]] = mapped_column(JSON, default=list)  # injected, not yet sent
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from warroom.alerts.models import Alert
 from warroom.context import AppContext
 from warroom.drills.domain import choose_fire_time
+from warroom.drills.injects import stage_injects
 from warroom.drills.intake import find_integration, send_alert
 from warroom.drills.models import DrillRun
 from warroom.drills.schemas import Scenario
@@ -49,6 +50,7 @@ async def create_run(
         window_end=end,
         fire_at=fire_at,
         alert_keys=[],
+        pending_alerts=[],
         created_by=actor_id,
         created_at=now,
     )
@@ -89,6 +91,7 @@ async def fire_run(context: AppContext, run_id: int) -> None:
             (a, await find_integration(session, a.integration, a.format)) for a in scenario.opening_alerts()
         ]
         run.fired_at = context.clock.now()
+        await stage_injects(session=session, run=run, scenario=scenario, fired_at=run.fired_at)
         await session.commit()
     keys: list[str] = []
     for alert, integration in targets:
@@ -98,6 +101,30 @@ async def fire_run(context: AppContext, run_id: int) -> None:
         if run is not None:
             run.alert_keys = keys
             await session.commit()
+
+
+async def send_pending_alerts(context: AppContext) -> None:
+    """Alerts that timed injects queued: sent through the intake outside any open transaction."""
+    async with context.db.write_turn, context.db.write() as session:
+        runs = [
+            r
+            for r in await session.scalars(select(DrillRun).where(DrillRun.fired_at.is_not(None)))
+            if r.pending_alerts
+        ]
+        work = []
+        for run in runs:
+            scenario = Scenario.model_validate(run.scenario)
+            for alert in (a for a in scenario.alerts if a.id in run.pending_alerts):
+                work.append((run.id, alert, await find_integration(session, alert.integration, alert.format)))
+            run.pending_alerts = []
+        await session.commit()
+    for run_id, alert, door in work:
+        keys = await send_alert(context, door, alert)
+        async with context.db.write_turn, context.db.write() as session:
+            stored = await session.get(DrillRun, run_id)
+            if stored is not None:
+                stored.alert_keys = [*stored.alert_keys, *keys]
+                await session.commit()
 
 
 async def link_incident(*, session: AsyncSession, run: DrillRun) -> bool:
@@ -127,6 +154,7 @@ async def fire_due_runs(context: AppContext) -> None:
         )
     for run_id in due:
         await fire_run(context, run_id)
+    await send_pending_alerts(context)
     async with context.db.write_turn, context.db.write() as session:
         pending = await session.scalars(
             select(DrillRun).where(DrillRun.fired_at.is_not(None), DrillRun.incident_id.is_(None))

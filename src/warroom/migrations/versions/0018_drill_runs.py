@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("fired_at", warroom.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("incident_id", sa.Integer(), nullable=True),
         sa.Column("alert_keys", sa.JSON(), nullable=False),
+        sa.Column("pending_alerts", sa.JSON(), nullable=False),
         sa.Column("created_by", sa.Integer(), nullable=True),
         sa.Column("created_at", warroom.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["service_id"], ["services.id"], ondelete="SET NULL"),
