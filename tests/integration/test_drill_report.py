@@ -66,6 +66,12 @@ async def test_scripted_responder_report_matches_hand_figures(api: Api) -> None:
     assert report["review held"]["note"] == "no review held"
     # Assigning the commander acknowledges the incident (collaboration.assign_role), so F+9m.
     assert figures["time to acknowledge"] == (9 * MIN, 15 * MIN, 0)
+    proposed = got.json()["proposed_action_items"]
+    titles = [p["title"] for p in proposed]
+    assert "Drill finding: time to first stakeholder update: over target by 0:10:00" in titles
+    assert "Drill finding: time to fill role technical_lead: never happened" in titles
+    assert not any("time to declare" in t for t in titles)
+    assert {p["owner"] for p in proposed} == {api.emails["admin"]}
 
 
 async def test_timed_injects_arrive_as_jobs_at_their_offsets(api: Api) -> None:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from fastapi import APIRouter
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from warroom.auth.models import User
 from warroom.deps import ContextDep, ReadSession, UserManager, WriteSession
+from warroom.drills.domain import findings
 from warroom.drills.models import DrillRun
 from warroom.drills.report import drill_report, measure_view
 from warroom.drills.scenarios import SHIPPED_DIR, ScenarioInvalid, load_scenario_file, load_scenario_text
@@ -19,6 +21,7 @@ from warroom.errors import FieldProblem, InvalidInput, NotFound
 
 router = APIRouter(prefix="/api/v1/drills", tags=["drills"])
 _RNG = random.SystemRandom()  # the unannounced time must not be guessable from a seed
+FINDING_DUE = timedelta(days=14)  # proposed action items: due in two weeks; the review can change it
 
 
 class ScenarioUpload(BaseModel):
@@ -110,9 +113,12 @@ async def report(
 ) -> dict[str, Any]:
     run = await _run(session, drill_id)
     measures = await drill_report(session=session, run=run, loaded=context.procedure)
+    owner = await session.get(User, run.created_by) if run.created_by else None
+    proposed = findings(measures, owner=owner.email if owner else "", now=_now(context), due_in=FINDING_DUE)
     return {
         "drill": run_view(run),
         "measures": [measure_view(m) for m in measures],
+        "proposed_action_items": [{"title": a.title, "owner": a.owner, "due": a.due} for a in proposed],
         "generated_at": _now(context),
     }
 
