@@ -30,6 +30,7 @@ from warroom.comms.api import preview_router as update_preview_router
 from warroom.comms.api import router as stakeholders_router
 from warroom.config import Settings
 from warroom.context import AppContext
+from warroom.drills.api import router as drills_router
 from warroom.http_guards import NormalisedRequests, ServerErrors
 from warroom.http_security import security_layers
 from warroom.incidents.api import router as incidents_router
@@ -66,7 +67,7 @@ ROUTERS = (
     notify_router, jobs_router,
     metrics_router, exposition_router, reviews_router, action_items_router, stakeholders_router,
     update_preview_router, status_page_router, status_json_router, status_pages_router,
-    slack_router, mattermost_router, preparedness_router,
+    slack_router, mattermost_router, preparedness_router, drills_router,
 )  # fmt: skip
 INTAKE_PREFIXES = ("/v2/", "/intake/")
 INTAKE_MAX_BYTES = 512 * 1024  # PagerDuty's documented limit; the same for every sender

@@ -7,6 +7,7 @@ from warroom.catalog.models import Service
 from warroom.chat.models import ChatCapture, ChatRoom, ChatUser
 from warroom.comms.models import StakeholderRecipient
 from warroom.db import Base
+from warroom.drills.models import DrillRun
 from warroom.incidents.models import (
     Incident,
     IncidentLink,
@@ -46,6 +47,7 @@ __all__ = [
     "ChatUser",
     "ComponentStatusChange",
     "ContactMethod",
+    "DrillRun",
     "Escalation",
     "EscalationPolicy",
     "EscalationStep",

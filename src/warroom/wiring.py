@@ -29,6 +29,8 @@ from warroom.comms.reminders import remind_due_updates
 from warroom.config import Settings
 from warroom.context import AppContext
 from warroom.db import SessionFactories, WriteHooks, create_engine_for
+from warroom.drills.injects import INJECT_KIND, run_inject
+from warroom.drills.service import fire_due_runs as fire_due_drills
 from warroom.errors import SettingInvalid
 from warroom.incidents.checkpoints import WITNESS_KIND, WITNESS_QUEUE, AuditCheckpoints, send_to_witness
 from warroom.jobs.kinds import Batched, Grouped, Kind, Shared
@@ -59,6 +61,7 @@ JOB_KINDS: Mapping[str, Kind] = MappingProxyType(
         "chat.capture": capture_message,
         "chat.mirror": mirror_room,
         "chat.slack.respond": respond,
+        INJECT_KIND: run_inject,
         "escalation.step": Grouped(run_steps),
         "escalation.unack_check": Shared(unack_check),
         PAGE_KIND: page_declared,
@@ -131,6 +134,7 @@ PERIODIC_CHECKS: tuple[Periodic, ...] = (
     SignInHousekeeping(),
     AuditCheckpoints(),
     DrillReminders(),
+    fire_due_drills,
 )
 
 

@@ -25,6 +25,7 @@ def test_the_registered_job_kinds_and_periodic_checks() -> None:
         "chat.capture",
         "chat.mirror",
         "chat.slack.respond",
+        "drill.inject",
         "escalation.step",
         "escalation.unack_check",
         "incident.page",
@@ -54,6 +55,7 @@ def test_the_registered_job_kinds_and_periodic_checks() -> None:
         "prune_sign_in_records",
         "write_audit_checkpoints",
         "remind_overdue_drills",
+        "fire_due_runs",
     ]
 
 

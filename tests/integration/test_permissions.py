@@ -76,6 +76,14 @@ def endpoints(role: str) -> dict[tuple[str, str], tuple[set[str], dict[str, Any]
         ("GET", "/api/v1/procedure"): (READ, None),
         ("GET", "/api/v1/metrics"): (INTERNAL, None),
         ("GET", "/api/v1/preparedness"): (INTERNAL, None),
+        ("GET", "/api/v1/drills/scenarios"): (ADMIN, None),
+        ("POST", "/api/v1/drills/scenarios/check"): (ADMIN, {"yaml": "id: x"}),
+        ("GET", "/api/v1/drills"): (ADMIN, None),
+        ("POST", "/api/v1/drills"): (
+            ADMIN,
+            {"scenario": "database-failover", "mode": "game_day", "starts_at": "2027-01-01T10:00:00Z"},
+        ),
+        ("GET", "/api/v1/drills/{drill_id}/report"): (ADMIN, None),
         ("GET", "/api/v1/incidents/{ref}/review"): (INTERNAL, None),
         ("POST", "/api/v1/incidents/{ref}/review"): (WRITE, None),
         ("PATCH", "/api/v1/incidents/{ref}/review"): (WRITE, {"went_well": f"by {role}"}),
@@ -290,6 +298,7 @@ async def fixtures(api: Api) -> dict[str, str]:
         "group_id": "999",
         "subscriber_id": "999",
         "user_id": "2",
+        "drill_id": "999",
     }
 
 

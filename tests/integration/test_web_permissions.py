@@ -24,6 +24,7 @@ ANYONE_SIGNED_IN = {
     "/account/sessions/revoke",
     "/account/tokens",
     "/account/tokens/{token_id}/revoke",
+    "/report",  # anyone signed in may report a problem (stakeholders included), rate-limited
     "/me/notifications/methods",  # my own contact methods and rules: anyone who may be paged
     "/me/notifications/methods/{method_id}/delete",
     "/me/notifications/methods/{method_id}/test",
@@ -197,6 +198,7 @@ ADMIN_FORMS: dict[str, dict[str, str]] = {
     "/admin/users/{user_id}/reactivate": {},
     "/admin/users/{user_id}/sessions/revoke": {},
     "/admin/teams": {"slug": "sneaky", "name": "Sneaky"},
+    "/drills": {"scenario": "database-failover", "mode": "game_day", "starts_at": "2027-01-01T10:00:00"},
     "/admin/teams/{team}/members": {"user": "target@test.warroom"},
     "/admin/teams/{team}/members/{user_id}/remove": {},
     # Who sees an incident: admins and its commander (the responder here holds no role on it).

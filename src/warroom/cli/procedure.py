@@ -10,6 +10,7 @@ import typer
 
 from warroom.cli.common import configured_procedure, out
 from warroom.config import Settings
+from warroom.drills.scenarios import SHIPPED_DIR, check_scenarios, scenario_files
 from warroom.procedure.loader import load_procedure_file
 from warroom.procedure.render import render_markdown
 
@@ -27,6 +28,18 @@ def procedure_check(file: Annotated[Path, typer.Argument(help="The procedure.yam
         f"{file}: ok ({p.name} {p.version}, version {loaded.version_hash[:12]}; "
         f"{len(p.severities)} severities, {len(p.roles)} roles, {len(p.phases)} phases)"
     )
+    _check_drill_scenarios(file.parent / "scenarios")
+
+
+def _check_drill_scenarios(beside: Path) -> None:
+    """Drill scenarios live next to the procedure (a ``scenarios/`` folder), else the shipped ones."""
+    directory = beside if beside.is_dir() else SHIPPED_DIR
+    problems = check_scenarios(directory)
+    for line in problems:
+        out.print(f"scenario {line}", markup=False)
+    if problems:
+        raise typer.Exit(1)
+    out.print(f"{len(scenario_files(directory))} drill scenarios: ok")
 
 
 @procedure_app.command("render")

@@ -52,6 +52,6 @@ async def report(request: Request, user: PageReader, context: ContextDep) -> Res
         status = error.status if isinstance(error, InvalidInput | Conflict | NotFound) else 422
         shown = refused(values, error, renames={"services": "service"}, fields=FIELDS)
         return await _form(request, context, user, shown, status=status)
-    shown = {"ref": ref, "paged": done.paged, "target": done.response_target}
-    return render(request, "report.html", user=user, form=FormState(), services=[], done=shown,
+    answer = {"ref": ref, "paged": done.paged, "target": done.response_target}
+    return render(request, "report.html", user=user, form=FormState(), services=[], done=answer,
                   title=f"Reported as {ref}")  # fmt: skip

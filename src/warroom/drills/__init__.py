@@ -1,0 +1,1 @@
+"""Drills: scenarios injected through the real intake, and reports measured against the procedure."""

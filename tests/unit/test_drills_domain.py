@@ -1,0 +1,90 @@
+"""The pure drill logic: unannounced fire time inside its window, and the report figures by hand."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from warroom.drills.domain import Event, Targets, choose_fire_time, compute_report, findings, is_due
+
+T0 = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+MIN = timedelta(minutes=1)
+
+
+def test_fire_time_is_inside_the_window_and_seeded() -> None:
+    end = T0 + timedelta(hours=8)
+    for seed in range(200):
+        at = choose_fire_time(T0, end, random.Random(seed))
+        assert T0 <= at < end
+    assert choose_fire_time(T0, end, random.Random(7)) == choose_fire_time(T0, end, random.Random(7))
+    with pytest.raises(ValueError, match="end must be after"):
+        choose_fire_time(end, T0, random.Random(1))
+
+
+def test_due_only_from_the_fire_time_and_once() -> None:
+    assert not is_due(T0, T0 - timedelta(seconds=1), fired=False)
+    assert is_due(T0, T0, fired=False)
+    assert not is_due(T0, T0 + MIN, fired=True)
+
+
+def _targets(steps: list[str] | None) -> Targets:
+    return Targets(
+        acknowledge=5 * MIN,
+        declare=15 * MIN,
+        severity="P1",
+        incident_type="outage",
+        roles=["incident_commander", "scribe"],
+        gated_steps=steps,
+        first_update=30 * MIN,
+    )
+
+
+def test_report_figures_match_hand_computation() -> None:
+    events = [
+        Event(T0 + 3 * MIN, "acknowledged"),
+        Event(T0 + 20 * MIN, "declared"),
+        Event(T0 + 20 * MIN, "severity", "P2"),
+        Event(T0 + 26 * MIN, "severity", "P1"),
+        Event(T0 + 20 * MIN, "type", "outage"),
+        Event(T0 + 21 * MIN, "role", "incident_commander"),
+        Event(T0 + 40 * MIN, "stakeholder_update"),
+        Event(T0 + 50 * MIN, "step", "rollback"),
+    ]
+    report = {m.name: m for m in compute_report(T0, events, _targets(None))}
+    assert report["time to acknowledge"].took == 3 * MIN
+    assert report["time to acknowledge"].gap == timedelta(0)
+    assert report["time to declare"].took == 20 * MIN
+    assert report["time to declare"].gap == 5 * MIN
+    assert report["time to the right severity"].took == 26 * MIN
+    assert report["time to the right type"].took == 20 * MIN
+    assert report["time to fill role incident_commander"].took == 21 * MIN
+    assert report["time to fill role scribe"].note == "never happened"
+    assert report["time to first stakeholder update"].gap == 10 * MIN
+    assert report["gated playbook steps"].note == "n/a"
+    assert report["review held"].note == "no review held"
+
+    actions = findings(list(report.values()), owner="alice", now=T0, due_in=timedelta(days=14))
+    titles = [a.title for a in actions]
+    assert titles == [
+        "Drill finding: time to declare: over target by 0:05:00",
+        "Drill finding: time to fill role scribe: never happened",
+        "Drill finding: time to first stakeholder update: over target by 0:10:00",
+        "Drill finding: review held: no review held",
+    ]
+    assert {a.owner for a in actions} == {"alice"}
+    assert {a.due for a in actions} == {T0 + timedelta(days=14)}
+
+
+def test_gated_steps_missing_and_out_of_order() -> None:
+    steps = ["isolate", "rollback"]
+    missing = compute_report(T0, [Event(T0 + MIN, "step", "isolate")], _targets(steps))
+    assert [m.note for m in missing if m.name == "gated playbook steps"] == ["not done: rollback"]
+    swapped = [Event(T0 + MIN, "step", "rollback"), Event(T0 + 2 * MIN, "step", "isolate")]
+    report = compute_report(T0, swapped, _targets(steps))
+    assert [m.note for m in report if m.name == "gated playbook steps"] == ["done out of order"]
+    ok = compute_report(
+        T0, [Event(T0, "step", "isolate"), Event(T0 + MIN, "step", "rollback")], _targets(steps)
+    )
+    assert [m.finding for m in ok if m.name == "gated playbook steps"] == [False]
