@@ -17,6 +17,8 @@ from warroom.notify.channels import Delivery, deliver
         ("update:7:3", "STAKEHOLDER_UPDATE"),
         ("update-due:4:2026-03-02T10:00:00+00:00:9", "UPDATE_REMINDER"),
         ("test:5:1764892800.000000", "TEST_MESSAGE"),
+        ("reminder:3:2026-03-02:7", "ACTION_ITEM_REMINDER"),
+        ("drill-due:2:2026-W10:4", "DRILL_REMINDER"),
     ],
 )
 async def test_each_message_is_logged_as_what_it_is(key: str, event: str) -> None:

@@ -140,7 +140,10 @@ async def _apprise(delivery: Delivery, settings: Settings, _client: Outbound | N
 
 
 # Messages that are not pages, by their key's prefix: a stakeholder update is not someone being paged.
-NOT_PAGES = {"update": "STAKEHOLDER_UPDATE", "update-due": "UPDATE_REMINDER", "test": "TEST_MESSAGE"}
+NOT_PAGES = {
+    "update": "STAKEHOLDER_UPDATE", "update-due": "UPDATE_REMINDER", "test": "TEST_MESSAGE",
+    "reminder": "ACTION_ITEM_REMINDER", "drill-due": "DRILL_REMINDER",
+}  # fmt: skip
 
 
 async def _log(delivery: Delivery, settings: Settings, _client: Outbound | None) -> None:
