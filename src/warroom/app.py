@@ -17,6 +17,7 @@ from sqlalchemy import text
 from starlette.types import ASGIApp
 
 from warroom import __version__
+from warroom.actions.api import router as actions_router
 from warroom.alerts.api import router as alerts_router
 from warroom.alerts.intake.api import router as intake_router
 from warroom.alerts.rules.api import ping_router
@@ -34,6 +35,7 @@ from warroom.drills.api import router as drills_router
 from warroom.http_guards import NormalisedRequests, ServerErrors
 from warroom.http_security import security_layers
 from warroom.incidents.api import router as incidents_router
+from warroom.incidents.playbook_api import router as playbook_router
 from warroom.jobs.api import router as jobs_router
 from warroom.metrics.api import exposition_router
 from warroom.metrics.api import router as metrics_router
@@ -67,7 +69,7 @@ ROUTERS = (
     notify_router, jobs_router,
     metrics_router, exposition_router, reviews_router, action_items_router, stakeholders_router,
     update_preview_router, status_page_router, status_json_router, status_pages_router,
-    slack_router, mattermost_router, preparedness_router, drills_router,
+    slack_router, mattermost_router, preparedness_router, drills_router, playbook_router, actions_router,
 )  # fmt: skip
 INTAKE_PREFIXES = ("/v2/", "/intake/")
 INTAKE_MAX_BYTES = 512 * 1024  # PagerDuty's documented limit; the same for every sender

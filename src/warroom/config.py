@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     audit_checkpoints: Path | None = Field(default=None, description="JSON lines file of signed checkpoints.")
     audit_checkpoint_seconds: float = Field(default=300.0, gt=0, description="How often heads are compared.")
     audit_witness_url: SecretStr | None = Field(default=None, description="Receives each checkpoint too.")
+    # Playbook actions (warroom.actions): the shared secret the organisation's automation checks each call by.
+    action_secret: SecretStr | None = Field(
+        default=None, description="HMAC-SHA256 key signing playbook action calls; unset: actions cannot run."
+    )
 
     @field_validator("database_url")
     @classmethod

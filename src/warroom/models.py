@@ -1,5 +1,6 @@
 """Imports every table so metadata is complete (Alembic and the schema test read Base.metadata)."""
 
+from warroom.actions.models import ActionRun
 from warroom.alerts.models import Alert, AlertEvent, Integration, RawEvent, ServiceChange
 from warroom.alerts.rules.models import AlertRule, Heartbeat, MaintenanceWindow, RoutingRule
 from warroom.auth.models import ApiToken, SignInFailures, Team, TeamMember, User, WebSessionRecord
@@ -9,6 +10,7 @@ from warroom.comms.models import StakeholderRecipient
 from warroom.db import Base
 from warroom.drills.models import DrillRun
 from warroom.incidents.models import (
+    ExitCheck,
     Incident,
     IncidentLink,
     IncidentParticipant,
@@ -37,6 +39,7 @@ from warroom.timeline.models import TimelineEvent
 
 __all__ = [
     "ActionItem",
+    "ActionRun",
     "Alert",
     "AlertEvent",
     "AlertRule",
@@ -51,6 +54,7 @@ __all__ = [
     "Escalation",
     "EscalationPolicy",
     "EscalationStep",
+    "ExitCheck",
     "Heartbeat",
     "Incident",
     "IncidentLink",

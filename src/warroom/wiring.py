@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from warroom.actions.service import ACTION_KIND, ACTION_QUEUE, run_action
 from warroom.alerts.intake.flow import IntakeRuntime
 from warroom.alerts.intake.heartbeats import check_heartbeats
 from warroom.alerts.intake.writer import IntakeWriter
@@ -57,6 +58,7 @@ from warroom.timeline.service import Observer
 JOB_KINDS: Mapping[str, Kind] = MappingProxyType(
     {
         "alert.triage": Grouped(triage_alerts),
+        ACTION_KIND: run_action,
         WITNESS_KIND: send_to_witness,
         "chat.capture": capture_message,
         "chat.mirror": mirror_room,
@@ -94,6 +96,8 @@ QUEUES: Mapping[str, QueueLimits] = MappingProxyType(
         "chat.mattermost": QueueLimits(slots=2, per_minute=120),
         # One at a time, so the witness gets the checkpoints in the order they were written.
         WITNESS_QUEUE: QueueLimits(slots=1, per_minute=600),
+        # Playbook actions call the organisation's own automation: a slow one waits alone.
+        ACTION_QUEUE: QueueLimits(slots=2, per_minute=600),
     }
 )
 

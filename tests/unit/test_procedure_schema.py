@@ -69,7 +69,8 @@ def test_default_procedure_loads_with_expected_content() -> None:
     assert procedure.severity_ids() == ["P1", "P2", "P3", "P4"]
     assert procedure.role_ids() == ["incident_commander", "communications_lead", "technical_lead", "scribe"]
     assert procedure.phase_ids() == ["triage", "containment", "eradication", "recovery", "review", "closed"]
-    assert procedure.type_ids() == ["outage", "degradation", "security", "data_loss"]
+    assert procedure.type_ids()[:4] == ["outage", "degradation", "security", "data_loss"]
+    assert {"ransomware", "phishing", "ddos", "credential_compromise", "data_breach"} <= set(procedure.type_ids())
     assert procedure.initial_phase == "triage"
     assert [s.response_target for s in procedure.severities] == ["15m", "30m", "4h", "next_business_day"]
     assert procedure.severity("P1").required_roles == [

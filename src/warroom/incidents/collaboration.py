@@ -185,7 +185,10 @@ async def update_task(
         changes["due_at"] = patch.due_at.isoformat()
     if patch.done is not None and patch.done != task.done:
         task.done, task.done_at = patch.done, (now if patch.done else None)
+        task.done_by_id = actor.id if patch.done else None
         changes["done"] = patch.done
+    if patch.note is not None and patch.note != task.done_note:
+        task.done_note = changes["note"] = patch.note
     if changes:
         kind = EventKind.task_done if changes.get("done") is True else EventKind.task_updated
         await record(session, incident, actor, kind, now, task_id=task.id, title=task.title, changes=changes)

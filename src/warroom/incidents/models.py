@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from warroom.db import Base, UTCDateTime
@@ -46,6 +46,8 @@ class Incident(Base):
     drill: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Seen only by its participants and admins (incidents.visibility); to others it does not exist.
     restricted: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The playbook it started; procedure_hash says which version of it.
+    playbook: Mapped[str | None] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # Head of the timeline chain: appending needs no read of the last event, and a deleted tail shows.
     timeline_seq: Mapped[int] = mapped_column(default=0)
@@ -87,6 +89,37 @@ class Task(Base):
     done: Mapped[bool] = mapped_column(default=False)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # A playbook step (incidents/playbooks.py): which step of the incident's playbook, its phase and role;
+    # a `gate` holds the incident in `phase` until the task is done or waived by the commander.
+    step_id: Mapped[str | None] = mapped_column(String(64))
+    phase: Mapped[str | None] = mapped_column(String(64))
+    role: Mapped[str | None] = mapped_column(String(64))
+    mandatory: Mapped[bool] = mapped_column(default=False, server_default=false())
+    gate: Mapped[bool] = mapped_column(default=False, server_default=false())
+    action: Mapped[str | None] = mapped_column(String(64))
+    evidence_prompt: Mapped[str] = mapped_column(Text, default="", server_default="")
+    links: Mapped[list[dict[str, str]] | None] = mapped_column(JSON, default=list)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    done_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    done_note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    waived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    waived_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    waived_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+
+class ExitCheck(Base):
+    """One exit criterion of a phase ticked on one incident (who, when); unticking deletes the row."""
+
+    __tablename__ = "incident_exit_checks"
+    __table_args__ = (UniqueConstraint("incident_id", "phase", "criterion"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    phase: Mapped[str] = mapped_column(String(64))
+    criterion: Mapped[int] = mapped_column()  # its index in the phase's exit_criteria
+    text: Mapped[str] = mapped_column(Text)  # as the procedure said it when ticked
+    ticked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    ticked_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class StatusUpdate(Base):

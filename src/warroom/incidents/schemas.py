@@ -82,6 +82,9 @@ class TaskPatch(Strict):
     assignee: str | None = Field(default=None, max_length=320, description="Email or id; empty unassigns.")
     due_at: AwareDatetime | None = None
     done: bool | None = None
+    note: str | None = Field(
+        default=None, max_length=5_000, description="What was done: the answer to the step's evidence prompt."
+    )
 
 
 class UpdateCreate(Strict):
@@ -188,6 +191,20 @@ class TaskOut(BaseModel):
     done: bool
     done_at: datetime | None
     created_at: datetime
+    step_id: str | None = Field(default=None, description="The playbook step this task is, if any.")
+    phase: str | None = None
+    role: str | None = None
+    mandatory: bool = False
+    gate: bool = Field(default=False, description="Holds the incident in `phase` until done or waived.")
+    action: str | None = None
+    evidence_prompt: str = ""
+    links: list[dict[str, str]] = Field(default_factory=list)
+    started_at: datetime | None = None
+    done_by: UserRef | None = None
+    done_note: str = ""
+    waived_at: datetime | None = None
+    waived_by: UserRef | None = None
+    waived_reason: str = ""
 
 
 class UpdateOut(BaseModel):

@@ -14,8 +14,8 @@ from warroom.auth.models import User
 from warroom.catalog.models import Service
 from warroom.catalog.service import services_by_slug
 from warroom.errors import NotFound
-from warroom.incidents import access, domain
-from warroom.incidents.models import Incident, IncidentService, RoleAssignment, Task
+from warroom.incidents import access, domain, playbooks
+from warroom.incidents.models import Incident, IncidentService, RoleAssignment
 from warroom.incidents.schemas import IncidentCreate, IncidentPatch
 from warroom.incidents.visibility import Viewer, visible_to
 from warroom.procedure.loader import LoadedProcedure
@@ -85,7 +85,7 @@ async def _record_declaration(
     session: AsyncSession, loaded: LoadedProcedure, incident: Incident, actor: User | str, services: list[str]
 ) -> None:
     """The milestones known at declaration, then the declaration itself with the playbook it started."""
-    playbook = loaded.procedure.incident_type(incident.type).playbook
+    tasks = playbooks.step_tasks(loaded.procedure, incident)
     if incident.impact_started_at:
         await record(session, incident, actor, EventKind.impact_started, incident.impact_started_at)
     await record(session, incident, actor, EventKind.detected, incident.detected_at or incident.declared_at)
@@ -101,14 +101,12 @@ async def _record_declaration(
         phase=incident.phase,
         services=services,
         procedure_version=loaded.version_hash,
-        playbook=list(playbook),
+        playbook=incident.playbook,
+        steps=[task.title for task in tasks],
         **({"drill": True} if incident.drill else {}),
         **({"restricted": True} if incident.restricted else {}),
     )
-    session.add_all(
-        Task(incident_id=incident.id, title=title, done=False, created_at=incident.declared_at)
-        for title in playbook
-    )
+    session.add_all(tasks)
     await session.flush()
 
 
@@ -334,6 +332,7 @@ async def move_phase(
         review_published=await review_published(session=session, incident_id=incident.id),
         waived_roles=await waived_roles(session=session, incident_id=incident.id),
     )
+    unticked = await playbooks.check_move(session, loaded.procedure, incident, target=target, reason=reason)
     old = incident.phase
     incident.phase, incident.status, incident.updated_at = move.target.id, move.target.status, now
     refresh_update_due(loaded, incident)
@@ -341,7 +340,15 @@ async def move_phase(
         incident.resolved_at = incident.closed_at = None
         await record(session, incident, actor, EventKind.reopened, now, phase=old, reason=reason)
     await record(
-        session, incident, actor, EventKind.phase_changed, now, old=old, new=move.target.id, reason=reason
+        session,
+        incident,
+        actor,
+        EventKind.phase_changed,
+        now,
+        old=old,
+        new=move.target.id,
+        reason=reason,
+        **({"unticked": unticked} if unticked else {}),
     )
     for milestone in move.milestones:
         if getattr(incident, f"{milestone}_at") is None:

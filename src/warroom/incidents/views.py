@@ -169,7 +169,9 @@ def _incident_out(
 
 
 async def tasks_out(session: AsyncSession, tasks: Sequence[Task]) -> list[TaskOut]:
-    users = await users_by_id(session, [t.assignee_id for t in tasks])
+    users = await users_by_id(
+        session, [i for t in tasks for i in (t.assignee_id, t.done_by_id, t.waived_by_id) if i is not None]
+    )
     return [
         TaskOut(
             id=t.id,
@@ -179,6 +181,20 @@ async def tasks_out(session: AsyncSession, tasks: Sequence[Task]) -> list[TaskOu
             done=t.done,
             done_at=t.done_at,
             created_at=t.created_at,
+            step_id=t.step_id,
+            phase=t.phase,
+            role=t.role,
+            mandatory=t.mandatory,
+            gate=t.gate,
+            action=t.action,
+            evidence_prompt=t.evidence_prompt,
+            links=t.links or [],
+            started_at=t.started_at,
+            done_by=user_ref(users.get(t.done_by_id or 0)),
+            done_note=t.done_note,
+            waived_at=t.waived_at,
+            waived_by=user_ref(users.get(t.waived_by_id or 0)),
+            waived_reason=t.waived_reason,
         )
         for t in tasks
     ]

@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from warroom.procedure.comms_schema import SAMPLE_CONTEXT, TEMPLATES, UpdateTemplate
 from warroom.procedure.domain import WEEKDAYS, describe_target
 from warroom.procedure.loader import LoadedProcedure
-from warroom.procedure.schemas import BusinessHours, IncidentType, Phase, Procedure, Role, Severity
+from warroom.procedure.render_playbooks import actions_section, deadline_lines, playbook_section
+from warroom.procedure.schemas import ON_CALL, BusinessHours, IncidentType, Phase, Procedure, Role, Severity
 
 _DAY_NAMES = dict(
     zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"), strict=True)
@@ -97,8 +98,17 @@ def _phase_section(procedure: Procedure, number: int, phase: Phase) -> list[str]
     if phase.entry_roles:
         names = _role_names(procedure, phase.entry_roles)
         lines += [f"Assign before entering (when the severity requires them): {names}.", ""]
+    if phase.responsible:
+        who = "whoever acknowledged the incident" if phase.responsible == ON_CALL else None
+        lines += [f"Responsible: {who or procedure.role(phase.responsible).name}.", ""]
     if phase.exit_criteria:
-        lines += ["Exit criteria:", "", *_bullets(phase.exit_criteria, "- [ ] "), ""]
+        lines += [
+            "Exit criteria (a checklist on the incident; moving on with any unticked needs a reason, "
+            "enforced):",
+            "",
+            *_bullets(phase.exit_criteria, "- [ ] "),
+            "",
+        ]
     next_names = ", ".join(procedure.phase(phase_id).name for phase_id in phase.next)
     lines += [f"Next: {next_names or 'nothing (final phase)'}.", ""]
     return lines
@@ -118,9 +128,17 @@ def _type_section(procedure: Procedure, incident_type: IncidentType) -> list[str
             f"whoever its commander adds{team} and admins); to everyone else they do not exist.",
             "",
         ]
-    if incident_type.playbook:
+    if isinstance(incident_type.playbook, str):
+        name = procedure.playbook_for(incident_type.id)
+        lines += [f"Playbook: {name.name if name else incident_type.playbook} (below), started as tasks.", ""]
+    elif incident_type.playbook:
         steps = [f"{i}. {step}" for i, step in enumerate(incident_type.playbook, start=1)]
-        lines += ["Playbook:", "", *steps, ""]
+        lines += ["Playbook (started as tasks, none gated):", "", *steps, ""]
+    if incident_type.deadlines:
+        lines += ["Deadlines:", ""]
+        for deadline in incident_type.deadlines:
+            lines += deadline_lines(deadline)
+        lines.append("")
     return lines
 
 
@@ -221,6 +239,10 @@ def render_markdown(loaded: LoadedProcedure) -> str:
     lines += ["## Incident types", ""]
     for incident_type in procedure.incident_types:
         lines += _type_section(procedure, incident_type)
+    lines += ["## Playbooks", ""] if procedure.playbooks else []
+    for playbook in procedure.playbooks:
+        lines += playbook_section(procedure, playbook)
+    lines += actions_section(procedure)
     lines += _review_templates_section(procedure)
     lines += _communications_section(procedure)
     lines += ["## Business hours", "", *_business_hours_section(procedure.business_hours)]

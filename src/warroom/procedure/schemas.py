@@ -35,12 +35,15 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from warroom.procedure.comms_schema import Communications, check_communications
-from warroom.procedure.domain import NEXT_BUSINESS_DAY, parse_duration
+from warroom.procedure.domain import NEXT_BUSINESS_DAY
+from warroom.procedure.fields import Duration, SnakeId, duration
 from warroom.procedure.page_schema import PageTarget
+from warroom.procedure.playbook_schema import Action, Deadline, Playbook, PlaybookStep, check_playbooks
 
 Loc = tuple[str | int, ...]
 CrossCheckProblem = tuple[Loc, str]
 CONSISTENCY_ERROR = "procedure_consistency"
+ON_CALL = "on_call"  # a phase's `responsible` that is no role: whoever acknowledged the incident
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 PhaseStatus = Literal["active", "resolved", "closed"]
@@ -53,26 +56,12 @@ def _severity_id(value: str) -> str:
     return value
 
 
-def _snake_id(value: str) -> str:
-    ok = value[:1].isascii() and value[:1].islower() and len(value) <= 64
-    if not ok or not all(c.isascii() and (c.islower() or c.isdigit() or c == "_") for c in value):
-        raise ValueError("id must be snake_case: lowercase letters, digits and '_', starting with a letter")
-    return value
-
-
-def _duration(value: str) -> str:
-    parse_duration(value)  # raises ValueError with a message that names the bad value
-    return value
-
-
 def _target(value: str) -> str:
-    return value if value == NEXT_BUSINESS_DAY else _duration(value)
+    return value if value == NEXT_BUSINESS_DAY else duration(value)
 
 
 SeverityId = Annotated[str, AfterValidator(_severity_id)]
-SnakeId = Annotated[str, AfterValidator(_snake_id)]
 NonEmpty = Annotated[str, Field(min_length=1)]
-Duration = Annotated[str, AfterValidator(_duration)]
 ResponseTarget = Annotated[str, AfterValidator(_target)]
 
 
@@ -169,6 +158,9 @@ class Phase(_Model):
     # Role ids that must be held before an incident enters this phase, but only those the
     # incident's severity also lists in required_roles (so a P4 never blocks on them).
     entry_roles: list[str] = Field(default_factory=list)
+    # Who sees the phase through (a role id, or `on_call`: whoever acknowledged the incident). Shown at the
+    # top of the incident page with the phase's exit criteria as a checklist.
+    responsible: str | None = None
 
 
 class IncidentType(_Model):
@@ -177,8 +169,10 @@ class IncidentType(_Model):
     description: str = ""
     default_severity: str | None = None
     restricted: bool = False
-    playbook: list[str] = Field(default_factory=list)
+    # A `playbooks` id, or (the simple form) a list of step titles done in any order without gates.
+    playbook: str | list[NonEmpty] = Field(default_factory=list)
     review_template: str | None = None  # a review_templates id; None: the first template
+    deadlines: list[Deadline] = Field(default_factory=list)  # regulatory clocks from awareness
 
 
 class ReviewTemplate(_Model):
@@ -218,6 +212,8 @@ class Procedure(_Model):
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     # How often each team is drilled at least (90: quarterly); a team past it is reminded weekly.
     drill_every_days: int = Field(default=90, ge=1, le=366)
+    playbooks: list[Playbook] = Field(default_factory=list)
+    actions: list[Action] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -248,6 +244,21 @@ class Procedure(_Model):
         if chosen is not None:
             return _find(self.review_templates, chosen, "review template")
         return self.review_templates[0] if self.review_templates else None
+
+    def playbook_for(self, type_id: str) -> Playbook | None:
+        """The playbook an incident of this type starts; a list of titles becomes initial-phase steps."""
+        playbook = self.incident_type(type_id).playbook if type_id in self.type_ids() else []
+        if isinstance(playbook, str):
+            return next(p for p in self.playbooks if p.id == playbook)
+        if not playbook:
+            return None
+        steps = [
+            PlaybookStep(id=f"step_{i}", title=t, phase=self.initial_phase) for i, t in enumerate(playbook, 1)
+        ]
+        return Playbook(id=type_id, name=self.incident_type(type_id).name, steps=steps)
+
+    def action(self, action_id: str) -> Action:
+        return next(a for a in self.actions if a.id == action_id)
 
     def severity_ids(self) -> list[str]:
         return [s.id for s in self.severities]
@@ -410,6 +421,15 @@ def _check_phase_graph(
             problems.append((("phases", i, "id"), message))
 
 
+def _check_responsible(
+    data: Mapping[str, Any], roles: set[str] | None, problems: list[CrossCheckProblem]
+) -> None:
+    for i, item in _entries(data, "phases") or []:
+        who = item.get("responsible")
+        if roles is not None and isinstance(who, str) and who != ON_CALL and who not in roles:
+            problems.append((("phases", i, "responsible"), _unknown("role", who, roles | {ON_CALL})))
+
+
 def cross_check(procedure: Procedure | Mapping[str, Any]) -> list[CrossCheckProblem]:
     """Check references between sections; returns ``(loc, message)`` pairs, empty when consistent."""
     data = procedure.model_dump() if isinstance(procedure, Procedure) else procedure
@@ -421,4 +441,6 @@ def cross_check(procedure: Procedure | Mapping[str, Any]) -> list[CrossCheckProb
     _check_defaults(data, ids["severities"], ids["phases"], ids["review_templates"], problems)
     _check_phase_graph(data, ids["phases"], problems)
     check_communications(data, ids["severities"], problems)
+    check_playbooks(data, problems)
+    _check_responsible(data, ids["roles"], problems)
     return problems

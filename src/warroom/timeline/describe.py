@@ -51,6 +51,8 @@ TONES: dict[str, str] = {
     "reopened": "alarm",
     "roles_waived": "alarm",
     "page_failed": "alarm",
+    "task_waived": "alarm",
+    "action_failed": "alarm",
     **dict.fromkeys(MILESTONES, "milestone"),
 }
 
@@ -94,7 +96,24 @@ def _severity(d: Mapping[str, Any], n: Names) -> tuple[str, str]:
 
 def _phase(d: Mapping[str, Any], n: Names) -> tuple[str, str]:
     old, new = _name(n["phase"], d.get("old")), _name(n["phase"], d.get("new"))
-    return f"Phase: {old} → {new}", str(d.get("reason") or "")
+    unticked = "".join(f"\nUnticked: {text}" for text in d.get("unticked") or [])
+    return f"Phase: {old} → {new}", str(d.get("reason") or "") + unticked
+
+
+def _action(verb: str) -> Describer:
+    def describe(d: Mapping[str, Any], _n: Names) -> tuple[str, str]:
+        target = f" on {d['target']}" if d.get("target") else ""
+        answer = f"HTTP {d['status']}" if d.get("status") else ""
+        return f"Action {d.get('name') or d.get('action', '')}{target} {verb}", str(d.get("error") or answer)
+
+    return describe
+
+
+def _check(verb: str) -> Describer:
+    def describe(d: Mapping[str, Any], n: Names) -> tuple[str, str]:
+        return f"Exit criterion of {_name(n['phase'], d.get('phase'))} {verb}: {d.get('text', '')}", ""
+
+    return describe
 
 
 def _role(verb: str) -> Describer:
@@ -179,6 +198,17 @@ DESCRIBERS: dict[str, Describer] = {
     EventKind.task_added: _task("added"),
     EventKind.task_done: _task("done"),
     EventKind.task_updated: _task("changed"),
+    EventKind.task_started: _task("started"),
+    EventKind.task_waived: lambda d, _n: (
+        f"Step waived: {d.get('title', '')}. Reason: {d.get('reason', '')}",
+        str(d.get("reason") or ""),
+    ),
+    EventKind.exit_check_ticked: _check("ticked"),
+    EventKind.exit_check_unticked: _check("unticked"),
+    EventKind.action_requested: _action("requested"),
+    EventKind.action_approved: _action("approved"),
+    EventKind.action_succeeded: _action("succeeded"),
+    EventKind.action_failed: _action("failed"),
     EventKind.note: lambda d, _n: ("Internal note", str(d.get("body", ""))),
     EventKind.stakeholder_update: lambda d, _n: (_sent_to(d), str(d.get("body", ""))),
     EventKind.update_reminder: lambda d, _n: (

@@ -36,6 +36,15 @@ class EventKind(StrEnum):
     task_added = "task_added"
     task_done = "task_done"
     task_updated = "task_updated"
+    # Playbook steps, their gates and actions, and the phases' exit checklists.
+    task_started = "task_started"
+    task_waived = "task_waived"
+    exit_check_ticked = "exit_check_ticked"
+    exit_check_unticked = "exit_check_unticked"
+    action_requested = "action_requested"
+    action_approved = "action_approved"
+    action_succeeded = "action_succeeded"
+    action_failed = "action_failed"
     link_added = "link_added"
     link_removed = "link_removed"
     # Who may see a restricted incident, and who looked (the access log).

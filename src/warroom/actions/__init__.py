@@ -1,0 +1,1 @@
+"""Playbook actions: signed calls to the organisation's own automation, run as durable jobs."""
