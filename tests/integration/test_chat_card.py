@@ -64,8 +64,9 @@ async def test_the_card_follows_the_incident_and_loses_its_buttons_when_resolved
          ["warroom_ack", "warroom_resolve", "warroom_open"]),
         ("/roles", {"role": "incident_commander", "user": api.emails["admin"]},
          {"Commander": "Admin", "Status": "Active, acknowledged"}, ["warroom_resolve", "warroom_open"]),
-        ("/phase", {"phase": "containment"}, {"Phase": "Containment"}, ["warroom_resolve", "warroom_open"]),
-        ("/resolve", {}, {"Phase": "Review", "Status": "Resolved"}, ["warroom_open"]),
+        ("/phase", {"phase": "containment", "reason": "scoped"}, {"Phase": "Containment"},
+         ["warroom_resolve", "warroom_open"]),
+        ("/resolve", {"reason": "fixed"}, {"Phase": "Review", "Status": "Resolved"}, ["warroom_open"]),
     ]  # fmt: skip
     for number, (path, body, shown, actions) in enumerate(steps, start=1):
         if path == "/resolve":

@@ -102,7 +102,7 @@ def test_an_incident_from_declaration_to_resolution(operator: Operator, tmp_path
 
     assigned = plain(operator.ok("assign", ref, "incident_commander", EMAIL))
     assert assigned == f"{ref}: assigned incident_commander ({EMAIL}); roles now: incident_commander={EMAIL}"
-    assert plain(operator.ok("phase", ref, "containment")) == f"{ref} is now in containment (active)"
+    assert plain(operator.ok("phase", ref, "containment", "--reason", "scoped")) == f"{ref} is now in containment (active)"
     estimate = (datetime.now(UTC) - timedelta(days=3)).replace(microsecond=0)
     recorded = operator.ok("milestone", ref, "compromised", "--at", estimate.isoformat(), "--note", "EDR")
     assert plain(recorded) == f"{ref}: compromised at {estimate.isoformat().replace('+00:00', 'Z')}"
@@ -117,7 +117,9 @@ def test_an_incident_from_declaration_to_resolution(operator: Operator, tmp_path
     assert plain(operator.ok("assign", ref, "technical_lead", EMAIL)).startswith(f"{ref}: assigned")
     waived = operator.ok("waive", ref, "communications_lead", "--reason", "internal only")
     assert plain(waived) == f"{ref}: waived communications_lead; still missing: none"
-    assert plain(operator.ok("resolve", ref)) == f"{ref} resolved: now in review (resolved)"
+    unticked = operator.fails("resolve", ref)
+    assert unticked.startswith("error: 409 3 exit criteria of Containment are not ticked"), unticked
+    assert plain(operator.ok("resolve", ref, "--reason", "rolled back")) == f"{ref} resolved: now in review (resolved)"
 
     shown = operator.ok("show", ref)
     assert plain(shown).startswith(f"{ref} Checkout down severity P1 | resolved | phase review | target met")

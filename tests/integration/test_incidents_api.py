@@ -130,7 +130,7 @@ async def test_list_filters_and_pages(api: Api) -> None:
     second = await declare(api, title="Payments failing", severity="P1", summary="card auth timeouts")
     api.clock.advance(timedelta(hours=1))
     third = await declare(api, title="Typo on pricing page", severity="P4")
-    await api.responder.post(f"/api/v1/incidents/{third['ref']}/resolve", json={})
+    await api.responder.post(f"/api/v1/incidents/{third['ref']}/resolve", json={"reason": "fixed"})
 
     async def refs(**params: Any) -> list[str]:
         page = (await api.viewer.get("/api/v1/incidents", params=params)).json()

@@ -30,6 +30,7 @@ def test_the_registered_job_kinds_and_periodic_checks() -> None:
         "escalation.unack_check",
         "incident.page",
         "notify.send",
+        "playbook.action",
         "statuspage.notify",
     ]
     assert list(QUEUES) == [
@@ -42,6 +43,7 @@ def test_the_registered_job_kinds_and_periodic_checks() -> None:
         "chat.teams",
         "chat.mattermost",
         "audit.witness",
+        "actions",
     ]
     shapes = {kind: type(shape).__name__ for kind, shape in JOB_KINDS.items() if not callable(shape) or
               isinstance(shape, Shared | Grouped | Batched)}  # fmt: skip

@@ -35,10 +35,10 @@ async def one_full_incident(api: Api) -> str:
         detected_at=(START - timedelta(minutes=5)).isoformat(),
     )
     await step(api, 10, f"/api/v1/incidents/{ref}/acknowledge")
-    await step(api, 10, f"/api/v1/incidents/{ref}/phase", {"phase": "containment"})
-    await step(api, 10, f"/api/v1/incidents/{ref}/phase", {"phase": "eradication"})
-    await step(api, 30, f"/api/v1/incidents/{ref}/phase", {"phase": "recovery"})
-    await step(api, 30, f"/api/v1/incidents/{ref}/resolve")
+    await step(api, 10, f"/api/v1/incidents/{ref}/phase", {"phase": "containment", "reason": "go"})
+    await step(api, 10, f"/api/v1/incidents/{ref}/phase", {"phase": "eradication", "reason": "go"})
+    await step(api, 30, f"/api/v1/incidents/{ref}/phase", {"phase": "recovery", "reason": "go"})
+    await step(api, 30, f"/api/v1/incidents/{ref}/resolve", {"reason": "go"})
     return ref
 
 

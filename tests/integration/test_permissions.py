@@ -49,6 +49,12 @@ def endpoints(role: str) -> dict[tuple[str, str], tuple[set[str], dict[str, Any]
         ("POST", "/api/v1/incidents/{ref}/drill/end"): (WRITE, None),
         ("POST", "/api/v1/incidents/{ref}/tasks"): (WRITE, {"title": f"task by {role}"}),
         ("PATCH", "/api/v1/incidents/{ref}/tasks/{task_id}"): (WRITE, {"title": f"renamed by {role}"}),
+        ("GET", "/api/v1/incidents/{ref}/playbook"): (INTERNAL, None),
+        ("POST", "/api/v1/incidents/{ref}/checklist"): (WRITE, {"phase": "triage", "criterion": 0}),
+        ("POST", "/api/v1/incidents/{ref}/tasks/{task_id}/waive"): (WRITE, {"reason": f"waived by {role}"}),
+        ("POST", "/api/v1/incidents/{ref}/tasks/{task_id}/start"): (WRITE, {"target": "host-1"}),
+        ("GET", "/api/v1/incidents/{ref}/actions"): (INTERNAL, None),
+        ("POST", "/api/v1/incidents/{ref}/actions/{run_id}/approve"): (WRITE, None),
         ("POST", "/api/v1/incidents/{ref}/links"): (
             WRITE,
             {"title": f"link by {role}", "url": f"https://example.org/{role}"},
@@ -299,6 +305,7 @@ async def fixtures(api: Api) -> dict[str, str]:
         "subscriber_id": "999",
         "user_id": "2",
         "drill_id": "999",
+        "run_id": "999",
     }
 
 

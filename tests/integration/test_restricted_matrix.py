@@ -42,6 +42,12 @@ RULES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("GET", "/api/v1/incidents/{ref}/tasks"): None,
     ("POST", "/api/v1/incidents/{ref}/tasks"): {"title": "image the host"},
     ("PATCH", "/api/v1/incidents/{ref}/tasks/{task_id}"): {"title": "renamed"},
+    ("GET", "/api/v1/incidents/{ref}/playbook"): None,
+    ("POST", "/api/v1/incidents/{ref}/checklist"): {"phase": "triage", "criterion": 0},
+    ("POST", "/api/v1/incidents/{ref}/tasks/{task_id}/waive"): {"reason": "not here"},
+    ("POST", "/api/v1/incidents/{ref}/tasks/{task_id}/start"): {"target": "host-1"},
+    ("GET", "/api/v1/incidents/{ref}/actions"): None,
+    ("POST", "/api/v1/incidents/{ref}/actions/{run_id}/approve"): None,
     ("POST", "/api/v1/incidents/{ref}/links"): {"title": "EDR", "url": "https://edr.example.org/1"},
     ("DELETE", "/api/v1/incidents/{ref}/links/{link_id}"): None,
     ("GET", "/api/v1/incidents/{ref}/updates"): None,
@@ -148,6 +154,7 @@ async def _world(api: Api) -> dict[str, str]:
         "seq": "1",
         "item_id": str(item.json()["id"]),
         "kind": "md",
+        "run_id": "999",
     }
 
 

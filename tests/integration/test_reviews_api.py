@@ -39,7 +39,7 @@ async def resolved_p2(api: Api) -> str:
     await ok(await api.responder.post(f"/api/v1/incidents/{ref}/roles", json=assign))
     await fill_required_roles(api, str(ref))
     api.clock.advance(timedelta(minutes=40))
-    await ok(await api.responder.post(f"/api/v1/incidents/{ref}/resolve", json={}))
+    await ok(await api.responder.post(f"/api/v1/incidents/{ref}/resolve", json={"reason": "fixed"}))
     return str(ref)
 
 
@@ -51,8 +51,10 @@ async def test_a_review_is_drafted_on_entering_review_with_impact_cost_and_follo
     assert review["cost_estimate"] == 60.0 * 50.0
     assert review["services"] == ["checkout", "payments"]
     assert review["detection"].startswith("Detected at 2026-03-02 10:00 UTC")
-    playbook = api.context.procedure.procedure.incident_type("outage").playbook
-    assert [a["title"] for a in review["action_items"]] == list(playbook)  # unfinished tasks carried over
+    playbook = api.context.procedure.procedure.playbook_for("outage")
+    assert playbook is not None
+    steps = [step.title for step in playbook.steps]
+    assert [a["title"] for a in review["action_items"]] == steps  # unfinished tasks carried over
     kinds = [e["kind"] for e in (await ok(await api.viewer.get(f"/api/v1/incidents/{ref}/timeline")))]
     assert kinds.count("review_drafted") == 1 and kinds[-1] == "review_drafted"
     again = await ok(await api.responder.post(f"/api/v1/incidents/{ref}/review"), 201)
@@ -88,7 +90,7 @@ async def test_curation_keeps_the_original_time_and_hides_noise(api: Api) -> Non
 async def test_publishing_needs_reviewers_then_freezes_the_review_but_not_its_action_items(api: Api) -> None:
     ref = await resolved_p2(api)
     base = f"/api/v1/incidents/{ref}/review"
-    closing = await api.responder.post(f"/api/v1/incidents/{ref}/phase", json={"phase": "closed"})
+    closing = await api.responder.post(f"/api/v1/incidents/{ref}/phase", json={"phase": "closed", "reason": "reviewed"})
     assert closing.status_code == 409 and "published review" in closing.text
     edit = {"trigger": "Deploy 4812", "five_whys": ["Why? Pool too small", "Why? Copied from staging"]}
     await ok(await api.responder.patch(base, json=edit))
@@ -106,7 +108,7 @@ async def test_publishing_needs_reviewers_then_freezes_the_review_but_not_its_ac
     item = published["action_items"][0]["id"]
     done = await ok(await api.responder.patch(f"/api/v1/action-items/{item}", json={"status": "done"}))
     assert done["status"] == "done"
-    await ok(await api.responder.post(f"/api/v1/incidents/{ref}/phase", json={"phase": "closed"}))
+    await ok(await api.responder.post(f"/api/v1/incidents/{ref}/phase", json={"phase": "closed", "reason": "reviewed"}))
 
 
 async def test_action_items_and_the_markdown_export(api: Api) -> None:

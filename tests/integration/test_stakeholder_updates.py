@@ -162,7 +162,7 @@ async def test_the_cadence_reminds_the_communications_lead_until_an_update_is_po
     assert incident["update_overdue"] is False
     assert incident["next_update_due_at"].startswith("2026-03-02T11:31:00")
     await fill_required_roles(api, ref)
-    await ok(await api.responder.post(f"/api/v1/incidents/{ref}/resolve", json={}))
+    await ok(await api.responder.post(f"/api/v1/incidents/{ref}/resolve", json={"reason": "fixed"}))
     api.clock.advance(timedelta(hours=3))
     await worker.run_once()
     assert len(sink.received) == 2  # a resolved incident owes no more updates
