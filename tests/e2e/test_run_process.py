@@ -103,7 +103,10 @@ def test_first_run_serves_the_demo_and_carries_an_incident_to_resolution(tmp_pat
             cli_ok(["phase", ref, "containment", "--reason", "impact is clear"], operator)
             cli_ok(["assign", ref, "technical_lead", admin.email], operator)  # a P1 resolves with its roles
             cli_ok(["waive", ref, "communications_lead", "--reason", "a test, nobody to tell"], operator)
-            assert cli_ok(["resolve", ref, "--reason", "rolled back"], operator) == f"{ref} resolved: now in review (resolved)"
+            assert (
+                cli_ok(["resolve", ref, "--reason", "rolled back"], operator)
+                == f"{ref} resolved: now in review (resolved)"
+            )
             timeline = kinds(http, ref)
             assert in_order(
                 ["declared", "role_assigned", "phase_changed", "phase_changed", "resolved"], timeline

@@ -102,7 +102,10 @@ def test_an_incident_from_declaration_to_resolution(operator: Operator, tmp_path
 
     assigned = plain(operator.ok("assign", ref, "incident_commander", EMAIL))
     assert assigned == f"{ref}: assigned incident_commander ({EMAIL}); roles now: incident_commander={EMAIL}"
-    assert plain(operator.ok("phase", ref, "containment", "--reason", "scoped")) == f"{ref} is now in containment (active)"
+    assert (
+        plain(operator.ok("phase", ref, "containment", "--reason", "scoped"))
+        == f"{ref} is now in containment (active)"
+    )
     estimate = (datetime.now(UTC) - timedelta(days=3)).replace(microsecond=0)
     recorded = operator.ok("milestone", ref, "compromised", "--at", estimate.isoformat(), "--note", "EDR")
     assert plain(recorded) == f"{ref}: compromised at {estimate.isoformat().replace('+00:00', 'Z')}"
@@ -119,7 +122,10 @@ def test_an_incident_from_declaration_to_resolution(operator: Operator, tmp_path
     assert plain(waived) == f"{ref}: waived communications_lead; still missing: none"
     unticked = operator.fails("resolve", ref)
     assert unticked.startswith("error: 409 3 exit criteria of Containment are not ticked"), unticked
-    assert plain(operator.ok("resolve", ref, "--reason", "rolled back")) == f"{ref} resolved: now in review (resolved)"
+    assert (
+        plain(operator.ok("resolve", ref, "--reason", "rolled back"))
+        == f"{ref} resolved: now in review (resolved)"
+    )
 
     shown = operator.ok("show", ref)
     assert plain(shown).startswith(f"{ref} Checkout down severity P1 | resolved | phase review | target met")

@@ -90,7 +90,9 @@ async def test_curation_keeps_the_original_time_and_hides_noise(api: Api) -> Non
 async def test_publishing_needs_reviewers_then_freezes_the_review_but_not_its_action_items(api: Api) -> None:
     ref = await resolved_p2(api)
     base = f"/api/v1/incidents/{ref}/review"
-    closing = await api.responder.post(f"/api/v1/incidents/{ref}/phase", json={"phase": "closed", "reason": "reviewed"})
+    closing = await api.responder.post(
+        f"/api/v1/incidents/{ref}/phase", json={"phase": "closed", "reason": "reviewed"}
+    )
     assert closing.status_code == 409 and "published review" in closing.text
     edit = {"trigger": "Deploy 4812", "five_whys": ["Why? Pool too small", "Why? Copied from staging"]}
     await ok(await api.responder.patch(base, json=edit))
@@ -108,7 +110,11 @@ async def test_publishing_needs_reviewers_then_freezes_the_review_but_not_its_ac
     item = published["action_items"][0]["id"]
     done = await ok(await api.responder.patch(f"/api/v1/action-items/{item}", json={"status": "done"}))
     assert done["status"] == "done"
-    await ok(await api.responder.post(f"/api/v1/incidents/{ref}/phase", json={"phase": "closed", "reason": "reviewed"}))
+    await ok(
+        await api.responder.post(
+            f"/api/v1/incidents/{ref}/phase", json={"phase": "closed", "reason": "reviewed"}
+        )
+    )
 
 
 async def test_action_items_and_the_markdown_export(api: Api) -> None:

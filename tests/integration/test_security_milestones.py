@@ -80,7 +80,9 @@ async def test_the_phases_record_eradicated_and_recovered(api: Api) -> None:
     await fill_required_roles(api, ref)
     for hours, phase in ((0.5, "containment"), (1, "recovery"), (2, "review")):
         api.clock.set(START + timedelta(hours=hours))
-        moved = await api.responder.post(f"/api/v1/incidents/{ref}/phase", json={"phase": phase, "reason": "next"})
+        moved = await api.responder.post(
+            f"/api/v1/incidents/{ref}/phase", json={"phase": phase, "reason": "next"}
+        )
         assert moved.status_code == 200, moved.text
     incident = (await api.responder.get(f"/api/v1/incidents/{ref}")).json()
     assert incident["eradicated_at"] == iso(1).replace("+00:00", "Z")

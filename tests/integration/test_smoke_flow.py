@@ -15,7 +15,9 @@ async def test_declare_assign_contain_resolve_lands_on_timeline(api: Api) -> Non
         f"/api/v1/incidents/{ref}/roles", json={"role": "incident_commander", "user": api.emails["responder"]}
     )
     assert assigned.status_code == 200, assigned.text
-    moved = await api.responder.post(f"/api/v1/incidents/{ref}/phase", json={"phase": "containment", "reason": "impact clear"})
+    moved = await api.responder.post(
+        f"/api/v1/incidents/{ref}/phase", json={"phase": "containment", "reason": "impact clear"}
+    )
     assert moved.status_code == 200, moved.text
     await fill_required_roles(api, ref)
     resolved = await api.responder.post(f"/api/v1/incidents/{ref}/resolve", json={"reason": "fixed"})

@@ -18,7 +18,9 @@ async def test_a_closed_incident_is_a_record_with_only_a_reopen(api: Api) -> Non
         assert '<div class="who">Responder</div>' in page and '<div class="who">responder@' not in page
         await fill_required_roles(api, ref)
         for phase in ("review", "closed"):
-            moved = await api.responder.post(f"/api/v1/incidents/{ref}/phase", json={"phase": phase, "reason": "next"})
+            moved = await api.responder.post(
+                f"/api/v1/incidents/{ref}/phase", json={"phase": phase, "reason": "next"}
+            )
             assert moved.status_code == 200, moved.text
         closed = (await web["responder"].client.get(f"/incidents/{ref}")).text
         assert 'id="review-link"' in closed

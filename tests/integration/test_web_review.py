@@ -28,7 +28,9 @@ async def resolved(api: Api) -> str:
     ref = (await api.responder.post("/api/v1/incidents", json=body)).json()["ref"]
     await fill_required_roles(api, ref)
     api.clock.advance(timedelta(minutes=50))
-    assert (await api.responder.post(f"/api/v1/incidents/{ref}/resolve", json={"reason": "fixed"})).status_code == 200
+    assert (
+        await api.responder.post(f"/api/v1/incidents/{ref}/resolve", json={"reason": "fixed"})
+    ).status_code == 200
     return str(ref)
 
 

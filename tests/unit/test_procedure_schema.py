@@ -70,7 +70,9 @@ def test_default_procedure_loads_with_expected_content() -> None:
     assert procedure.role_ids() == ["incident_commander", "communications_lead", "technical_lead", "scribe"]
     assert procedure.phase_ids() == ["triage", "containment", "eradication", "recovery", "review", "closed"]
     assert procedure.type_ids()[:4] == ["outage", "degradation", "security", "data_loss"]
-    assert {"ransomware", "phishing", "ddos", "credential_compromise", "data_breach"} <= set(procedure.type_ids())
+    assert {"ransomware", "phishing", "ddos", "credential_compromise", "data_breach"} <= set(
+        procedure.type_ids()
+    )
     assert procedure.initial_phase == "triage"
     assert [s.response_target for s in procedure.severities] == ["15m", "30m", "4h", "next_business_day"]
     assert procedure.severity("P1").required_roles == [
