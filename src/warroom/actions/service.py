@@ -140,8 +140,18 @@ async def _request(
     }
 
 
-async def _finish(run: JobRun, action_run: ActionRun, incident: Incident, state: str, **outcome: Any) -> None:
+async def _finish(run: JobRun, run_id: int, state: str, **outcome: Any) -> None:
+    """Record the outcome, taking the write turn only now: the call itself held no lock."""
+    await run.take_turn()
+    action_run = await run.session.get(ActionRun, run_id, with_for_update=True)
+    if action_run is None or action_run.state != "queued":
+        return  # settled meanwhile
+    # Locked: other jobs append to the same timeline (its head is on the incident row).
+    incident = await run.session.get(Incident, action_run.incident_id, with_for_update=True)
+    if incident is None:
+        return
     action_run.state, action_run.finished_at = state, run.now
+    action_run.request = outcome.pop("request", action_run.request)
     action_run.response_status = outcome.get("status")
     action_run.response_body = str(outcome.get("answer", ""))[: domain.ANSWER_LIMIT]
     action_run.error = str(outcome.get("error", ""))
@@ -161,25 +171,37 @@ async def _call(action: Action, secret: str, body: bytes) -> tuple[int, str]:
     return response.status_code, response.text[: domain.ANSWER_LIMIT]
 
 
+async def _prepare(run: JobRun, run_id: int) -> tuple[dict[str, Any], bool] | None:
+    """What to send and whether it is a drill, read in a session of its own (no write turn held)."""
+    async with run.context.db.read() as session:
+        action_run = await session.get(ActionRun, run_id)
+        if action_run is None or action_run.state != "queued":
+            return None  # already settled by an earlier attempt
+        incident = await session.get(Incident, action_run.incident_id)
+        if incident is None:
+            return None
+        base_url = run.context.settings.resolved_base_url()
+        return await _request(session, action_run, incident, base_url), incident.drill
+
+
 async def run_action(run: JobRun, payload: dict[str, Any]) -> None:
     """The `playbook.action` job: the signed POST, its answer on the run and the timeline. A refusal is
     tried again (ATTEMPTS in all), then recorded as failed."""
-    action_run = await run.session.get(ActionRun, int(payload["run_id"]))
-    if action_run is None or action_run.state != "queued":
-        return  # already settled by an earlier attempt
-    incident = await run.session.get(Incident, action_run.incident_id)
-    action = _action(run.context.procedure, action_run.action)
-    secret = run.context.settings.action_secret
-    if incident is None:
+    run_id = int(payload["run_id"])
+    prepared = await _prepare(run, run_id)
+    if prepared is None:
         return
+    request, drill = prepared
+    action = _action(run.context.procedure, str(request["action"]))
+    secret = run.context.settings.action_secret
     if action is None or action.url is None:
-        return await _finish(run, action_run, incident, "failed", error="the action is no longer automated")
-    request = await _request(run.session, action_run, incident, run.context.settings.resolved_base_url())
-    action_run.request = request
-    if incident.drill:
-        return await _finish(run, action_run, incident, "succeeded", answer="drill: not sent", drill=True)
+        return await _finish(
+            run, run_id, "failed", request=request, error="the action is no longer automated"
+        )
+    if drill:
+        return await _finish(run, run_id, "succeeded", request=request, answer="drill: not sent", drill=True)
     if secret is None:
-        return await _finish(run, action_run, incident, "failed", error="WARROOM_ACTION_SECRET is not set")
+        return await _finish(run, run_id, "failed", request=request, error="WARROOM_ACTION_SECRET is not set")
     try:
         status, answer = await _call(action, secret.get_secret_value(), domain.body_bytes(request))
         if status >= 300:
@@ -187,5 +209,5 @@ async def run_action(run: JobRun, payload: dict[str, Any]) -> None:
     except ActionCallFailed as error:
         if run.attempt < ATTEMPTS:
             raise
-        return await _finish(run, action_run, incident, "failed", error=str(error))
-    await _finish(run, action_run, incident, "succeeded", status=status, answer=answer)
+        return await _finish(run, run_id, "failed", request=request, error=str(error))
+    await _finish(run, run_id, "succeeded", request=request, status=status, answer=answer)

@@ -52,7 +52,7 @@ Periodic = Callable[[AppContext], Awaitable[None]]
 NOTIFY_CHANNEL = "warroom_jobs"
 
 
-NETWORK_QUEUES = ("notify.", "chat.", "audit.")  # queues whose jobs call out over the network
+NETWORK_QUEUES = ("notify.", "chat.", "audit.", "actions")  # queues whose jobs call out over the network
 
 
 def groups(jobs: list[Job], size: int, kinds: Mapping[str, Kind]) -> list[list[Job]]:
