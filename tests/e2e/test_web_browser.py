@@ -298,3 +298,62 @@ def test_one_acknowledge_owns_the_incident_and_its_alert(stack: Stack, browser: 
         context.close()
     with stack.api() as api:
         assert api.get("/api/v1/alerts/one-ack-db").json()["status"] == "acknowledged"
+
+
+def test_the_guided_phase_checklist_and_a_playbook_gate(stack: Stack, browser: Any) -> None:
+    """A ransomware P1 shows its phase's owner and exit checklist at the top: ticking is one click, moving on
+    with one unticked is refused at the top of the page until a reason is given, and a gated step holds
+    containment until the commander waives it with a reason."""
+    from playwright.sync_api import expect
+
+    with stack.api() as api:
+        body = {"title": "Files encrypted on fs-01", "severity": "P1", "type": "ransomware"}
+        declared = api.post("/api/v1/incidents", json=body)
+        assert declared.status_code == 201, declared.text
+        ref = declared.json()["ref"]
+        me = api.get("/api/v1/me").json()["email"]
+        assert api.post(
+            f"/api/v1/incidents/{ref}/roles", json={"role": "incident_commander", "user": me}
+        ).is_success
+    shots = Shots("desktop")
+    context = browser.new_context(viewport=SIZES["desktop"])
+    try:
+        page = context.new_page()
+        sign_in_by_keyboard(page, stack, stack.admin_email, stack.admin_password)
+        page.goto(f"{stack.url}/incidents/{ref}")
+        guide = page.locator("#inc-guide")
+        expect(guide.locator("h2")).to_contain_text("Triage")
+        expect(page.locator("#guide-owner")).to_contain_text("On-call engineer")
+        for criterion in ("Impact and affected", "Severity is set"):
+            page.get_by_role("button", name=re.compile(f"^Tick: {criterion}")).click()
+            expect(page.get_by_role("button", name=re.compile(f"^Untick: {criterion}"))).to_have_attribute(
+                "aria-pressed", "true"
+            )
+        shots.take(page, "guide-triage")
+        open_action(page, "Move to another phase")
+        page.select_option("#phase-phase", "containment")
+        page.locator("#phase form button[type=submit]").click()
+        expect(page.locator("#refused")).to_contain_text("1 exit criterion of Triage is not ticked")
+        shots.take(page, "guide-refused", full_page=False)
+        open_action(page, "Move to another phase")
+        page.select_option("#phase-phase", "containment")
+        page.fill("#phase-reason", "first internal update is going out now")
+        page.locator("#phase form button[type=submit]").click()
+        expect(guide.locator("h2")).to_contain_text("Containment")
+        expect(page.locator("#open-gates")).to_contain_text("Isolate affected hosts")
+        expect(page.locator("#guide-owner")).to_contain_text("Technical lead")
+        open_action(page, "Move to another phase")
+        page.select_option("#phase-phase", "eradication")
+        page.fill("#phase-reason", "moving on")
+        page.locator("#phase form button[type=submit]").click()
+        expect(page.locator("#refused")).to_contain_text("gated playbook step(s) must be done")
+        for step in ("Isolate affected hosts", "Capture memory"):
+            row = page.locator("#inc-tasks li", has_text=step)
+            row.locator("summary", has_text="Start, record, waive").click()
+            row.locator("input[name=reason]").fill("hosts were reimaged by the MSP before we were called")
+            row.get_by_role("button", name="Waive").click()
+            expect(page.locator("#inc-tasks li", has_text=step)).to_contain_text("Waived by")
+        expect(page.locator("#open-gates")).to_have_count(0)
+        shots.take(page, "guide-gates-waived")
+    finally:
+        context.close()

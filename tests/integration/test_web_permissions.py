@@ -14,6 +14,7 @@ from fastapi.routing import APIRoute
 from tests.conftest import START
 from tests.integration.conftest import ROLES, Api
 from tests.integration.web_helpers import PASSWORD, Web, cheap_hash, open_web, sign_in, text_of
+from warroom.actions.models import ActionRun
 from warroom.auth import service as auth
 from warroom.web.mount import ROUTERS
 
@@ -48,6 +49,18 @@ def web_posts() -> set[str]:
         for route in router.routes
         if isinstance(route, APIRoute) and "POST" in route.methods
     }
+
+
+async def awaiting_approval(api: Api, incident_id: int, task_id: int) -> int:
+    """An action run waiting for the commander (the default procedure automates nothing, so it is written
+    as the service would write one for an automated step)."""
+    async with api.context.db.write() as session:
+        run = ActionRun(incident_id=incident_id, task_id=task_id, action="maintenance_page",
+                        state="awaiting_approval", target="shop", requested_at=START, request={},
+                        response_body="", error="")  # fmt: skip
+        session.add(run)
+        await session.commit()
+        return run.id
 
 
 async def world(api: Api) -> dict[str, str]:
@@ -95,6 +108,7 @@ async def world(api: Api) -> dict[str, str]:
     return {
         "ref": ref,
         "task_id": str(task["id"]),
+        "run_id": str(await awaiting_approval(api, int(incident["id"]), int(task["id"]))),
         "link_id": str(link_id),
         "alert_id": str(alert["id"]),
         "slug": "primary",
@@ -145,6 +159,10 @@ FORMS: dict[str, dict[str, str]] = {
     "/incidents/{ref}/acknowledge": {},
     "/incidents/{ref}/tasks": {"title": "sneaky"},
     "/incidents/{ref}/tasks/{task_id}": {"done": "1"},
+    "/incidents/{ref}/tasks/{task_id}/start": {"target": "host-1"},
+    "/incidents/{ref}/tasks/{task_id}/waive": {"reason": "not here"},
+    "/incidents/{ref}/checklist": {"phase": "triage", "criterion": "0", "done": "1"},
+    "/incidents/{ref}/actions/{run_id}/approve": {},
     "/incidents/{ref}/links": {"title": "sneaky", "url": "https://example.org/sneaky"},
     "/incidents/{ref}/links/{link_id}/delete": {},
     "/incidents/{ref}/alerts": {"alert": "1"},

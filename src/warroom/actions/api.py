@@ -2,48 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from fastapi import APIRouter
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.actions import service
-from warroom.actions.models import ActionRun
 from warroom.actions.schemas import ActionRunOut, StepStart, StepStarted
-from warroom.context import AppContext
+from warroom.actions.views import runs_out
 from warroom.deps import ContextDep, IncidentWriter, InternalReader, ReadSession, WriteSession
 from warroom.incidents import collaboration, views
 from warroom.incidents.service import get_incident
 from warroom.incidents.visibility import viewer_of
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
-
-
-async def runs_out(
-    session: AsyncSession, context: AppContext, runs: Sequence[ActionRun]
-) -> list[ActionRunOut]:
-    users = await views.users_by_id(session, [i for r in runs for i in (r.requested_by_id, r.approved_by_id)])
-    names = {a.id: a.name for a in context.procedure.procedure.actions}
-    return [
-        ActionRunOut(
-            id=r.id,
-            task_id=r.task_id,
-            action=r.action,
-            name=names.get(r.action, r.action),
-            state=r.state,
-            target=r.target,
-            requested_by=views.user_ref(users.get(r.requested_by_id or 0)),
-            requested_at=r.requested_at,
-            approved_by=views.user_ref(users.get(r.approved_by_id or 0)),
-            approved_at=r.approved_at,
-            request=r.request or {},
-            response_status=r.response_status,
-            response_body=r.response_body,
-            error=r.error,
-            finished_at=r.finished_at,
-        )
-        for r in runs
-    ]
 
 
 @router.post("/{ref}/tasks/{task_id}/start", response_model=StepStarted)
@@ -65,7 +34,7 @@ async def start_step(
         target=body.target if body else "",
         now=context.clock.now(),
     )
-    shown = await runs_out(session, context, [run]) if run else [None]
+    shown = await runs_out(session, context.procedure.procedure, [run]) if run else [None]
     return StepStarted(task=(await views.tasks_out(session, [task]))[0], action_run=shown[0])
 
 
@@ -75,7 +44,7 @@ async def action_runs(
 ) -> list[ActionRunOut]:
     viewer = viewer_of(user, context.procedure.procedure)
     incident = await get_incident(session=session, ref=ref, viewer=viewer)
-    return await runs_out(session, context, await service.list_runs(session, incident.id))
+    return await runs_out(session, context.procedure.procedure, await service.list_runs(session, incident.id))
 
 
 @router.post("/{ref}/actions/{run_id}/approve", response_model=ActionRunOut)
@@ -94,4 +63,4 @@ async def approve(
         run=run,
         now=context.clock.now(),
     )
-    return (await runs_out(session, context, [run]))[0]
+    return (await runs_out(session, context.procedure.procedure, [run]))[0]

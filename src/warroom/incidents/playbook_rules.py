@@ -52,7 +52,7 @@ def check_gates(procedure: Procedure, tasks: Sequence[StepState], *, current: st
         raise IllegalTransition(
             f"gated playbook step(s) must be done, or waived by the incident commander with a reason, before "
             f"moving to {procedure.phase(target).name}: {titles}",
-            [FieldProblem("phase", f"open gate: {t.title}") for t in open_gates],
+            [FieldProblem("phase", f"gated playbook step(s) must be done or waived first: {titles}")],
             {"gates": [t.id for t in open_gates]},
         )
 
@@ -71,10 +71,12 @@ def check_checklist(
         return []
     left = unticked(procedure, phase=current, ticked=ticked)
     if left and not reason.strip():
+        counted = "1 exit criterion" if len(left) == 1 else f"{len(left)} exit criteria"
+        verb = "is" if len(left) == 1 else "are"
+        said = f"{counted} of {procedure.phase(current).name} {verb} not ticked ({'; '.join(left)})"
         raise IllegalTransition(
-            f"{len(left)} exit criteria of {procedure.phase(current).name} are not ticked: tick them, or "
-            f"give a reason to move on without them ({'; '.join(left)})",
-            [FieldProblem("reason", "a reason is required to move on with unticked exit criteria")],
+            f"{said}: tick them, or give a reason to move on without them",
+            [FieldProblem("reason", f"{said}: give a reason to move on without them")],
             {"unticked": left},
         )
     return left

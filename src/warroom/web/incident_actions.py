@@ -288,7 +288,7 @@ async def toggle_task(
             actor=user,
             incident=incident,
             task=task,
-            patch=TaskPatch(done=done),
+            patch=TaskPatch(done=done, note=text(values, "note")[:5000] or None),
             now=context.clock.now(),
         )
 

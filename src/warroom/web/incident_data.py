@@ -10,6 +10,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from warroom.actions.schemas import ActionRunOut
+from warroom.actions.service import list_runs
+from warroom.actions.views import runs_out
 from warroom.alerts import service as alerts
 from warroom.alerts import views as alert_views
 from warroom.alerts.incident_changes import recent_changes
@@ -21,6 +24,8 @@ from warroom.auth.service import list_users
 from warroom.comms import service as comms
 from warroom.incidents import access, collaboration, service, views
 from warroom.incidents.models import Incident
+from warroom.incidents.playbook_schemas import PlaybookOut
+from warroom.incidents.playbook_views import playbook_out
 from warroom.incidents.schemas import IncidentOut, ParticipantOut, RoleHolding, TaskOut, UpdateOut
 from warroom.incidents.visibility import SYSTEM, viewer_of
 from warroom.procedure.comms_schema import Audience
@@ -62,6 +67,8 @@ class IncidentPage:
     participants: list[ParticipantOut] = field(default_factory=list)  # those let into a restricted one
     acknowledged: Acknowledged | None = None
     changes: list[tuple[ServiceChange, str]] = field(default_factory=list)  # (change, service slug)
+    guide: PlaybookOut | None = None  # the current phase's owner and checklist, gates, regulatory clocks
+    action_runs: list[ActionRunOut] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -120,6 +127,8 @@ async def load_incident_page(
     page.acknowledged = await _acknowledged(session, incident)
     if page.internal:
         await _internal_parts(session, loaded, incident, page, everything)
+        page.guide = await playbook_out(session=session, loaded=loaded, incident=incident, now=now)
+        page.action_runs = await runs_out(session, loaded.procedure, await list_runs(session, incident.id))
         page.changes = await recent_changes(
             session=session, incident=incident, window=changes_window, now=now
         )

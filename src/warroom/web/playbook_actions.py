@@ -1,0 +1,83 @@
+"""The guided phase's forms: tick an exit criterion, start a playbook step (asking for its action), waive a
+step, approve an action. Each calls the API's service function through `act` (PRG; refusals at the top)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from warroom.actions import service as actions
+from warroom.deps import ContextDep
+from warroom.errors import invalid
+from warroom.incidents import collaboration, playbooks
+from warroom.incidents.models import Incident
+from warroom.web.deps import PageWriter, csrf_checked, form_data
+from warroom.web.forms import text
+from warroom.web.incident_actions import act
+
+router = APIRouter(dependencies=[Depends(csrf_checked)], include_in_schema=False)
+
+
+@router.post("/incidents/{ref}/checklist")
+async def tick(ref: str, request: Request, user: PageWriter, context: ContextDep) -> Response:
+    values = await form_data(request)
+    done = text(values, "done") != "0"
+
+    async def change(session: AsyncSession, incident: Incident) -> None:
+        index = text(values, "criterion")
+        if not index.isdigit() or len(index) > 4:
+            raise invalid("criterion", "give the criterion's number")
+        await playbooks.tick_criterion(
+            session=session, loaded=context.procedure, actor=user, incident=incident,
+            phase=text(values, "phase")[:64], criterion=int(index), done=done, now=context.clock.now(),
+        )  # fmt: skip
+
+    return await act(request, context, user, ref, "guide", change, values=values,
+                     done="Ticked" if done else "Unticked")  # fmt: skip
+
+
+@router.post("/incidents/{ref}/tasks/{task_id}/start")
+async def start_step(
+    ref: str, task_id: int, request: Request, user: PageWriter, context: ContextDep
+) -> Response:
+    values = await form_data(request)
+
+    async def change(session: AsyncSession, incident: Incident) -> None:
+        task = await collaboration.get_task(session=session, incident=incident, task_id=task_id)
+        await actions.start_step(
+            session=session, loaded=context.procedure, actor=user, incident=incident, task=task,
+            target=text(values, "target")[:300], now=context.clock.now(),
+        )  # fmt: skip
+
+    return await act(request, context, user, ref, "tasks", change, values=values, done="Step started")
+
+
+@router.post("/incidents/{ref}/tasks/{task_id}/waive")
+async def waive_step(
+    ref: str, task_id: int, request: Request, user: PageWriter, context: ContextDep
+) -> Response:
+    values = await form_data(request)
+
+    async def change(session: AsyncSession, incident: Incident) -> None:
+        task = await collaboration.get_task(session=session, incident=incident, task_id=task_id)
+        await playbooks.waive_step(
+            session=session, actor=user, incident=incident, task=task, reason=text(values, "reason")[:2000],
+            now=context.clock.now(),
+        )  # fmt: skip
+
+    return await act(request, context, user, ref, "tasks", change, values=values, done="Step waived")
+
+
+@router.post("/incidents/{ref}/actions/{run_id}/approve")
+async def approve(ref: str, run_id: int, request: Request, user: PageWriter, context: ContextDep) -> Response:
+    values = await form_data(request)
+
+    async def change(session: AsyncSession, incident: Incident) -> None:
+        run = await actions.get_run(session, incident, run_id)
+        await actions.approve(
+            session=session, loaded=context.procedure, actor=user, incident=incident, run=run,
+            now=context.clock.now(),
+        )  # fmt: skip
+
+    return await act(request, context, user, ref, "tasks", change, values=values, done="Action approved")
