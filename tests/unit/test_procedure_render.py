@@ -92,11 +92,42 @@ def test_a_section_per_incident_type_with_numbered_playbook() -> None:
     types = section("Incident types")
     for incident_type in LOADED.procedure.incident_types:
         body = types.split(f"### {incident_type.name}\n", 1)[1].split("\n### ", 1)[0]
+        if isinstance(incident_type.playbook, str):
+            named = LOADED.procedure.playbook_for(incident_type.id)
+            assert named is not None and f"Playbook: {named.name} (below)" in body
+            continue
         for number, step in enumerate(incident_type.playbook, start=1):
             assert f"{number}. {step}" in body
+    breach = types.split("### Data breach\n", 1)[1].split("\n### ", 1)[0]
+    assert (
+        "Notify the supervisory authority (GDPR art. 33)" in breach and "within 3 days of awareness" in breach
+    )
     security = types.split("### Security incident", 1)[1].split("\n### ", 1)[0]
     assert "Restricted" in security
     assert "Default severity: P1 Critical." in security
+
+
+def test_each_playbook_lists_its_steps_by_phase_saying_which_rules_are_enforced() -> None:
+    playbooks = section("Playbooks")
+    ransomware = playbooks.split("### Ransomware\n", 1)[1].split("\n### ", 1)[0]
+    containment = ransomware.split("Containment:\n", 1)[1].split("Eradication:", 1)[0]
+    assert (
+        "2. Isolate affected hosts from the network; do not power them down (Technical lead; due 30 minutes"
+        in containment
+    )
+    assert (
+        "GATE: the incident cannot move past this phase until it is done or waived (enforced)" in containment
+    )
+    assert "action: Isolate host" in containment and "Record: Which hosts were isolated" in containment
+    for playbook in LOADED.procedure.playbooks:
+        assert f"### {playbook.name}\n" in playbooks
+        assert all(step.title in playbooks for step in playbook.steps)
+    actions = section("Playbook actions")
+    assert (
+        "**Isolate host** (`isolate_host`)" in actions
+        and "not automated here (no url): done by hand" in actions
+    )
+    assert "runs once the incident commander approves" in actions
 
 
 def test_business_hours_section() -> None:

@@ -430,3 +430,36 @@ def test_free_text_or_an_unknown_page_target_is_an_error_with_a_hint(page: str, 
         load_procedure_text(_with_page(page))
     (problem,) = refused.value.problems
     assert problem.path == "severities[0].page[0]" and says in problem.message, problem
+
+
+def test_playbooks_name_known_phases_roles_actions_and_types_name_known_playbooks() -> None:
+    data = load_default_procedure().procedure.model_dump()
+    step = data["playbooks"][0]["steps"][0]
+    step.update(phase="limbo", role="janitor", action="launch_missiles")
+    data["playbooks"][0]["steps"].append({**data["playbooks"][0]["steps"][1]})  # a repeated step id
+    ransomware = next(t for t in data["incident_types"] if t["id"] == "ransomware")
+    ransomware["playbook"] = "ransomwear"
+    breach = next(t for t in data["incident_types"] if t["id"] == "data_breach")
+    breach["deadlines"][0]["step"] = "call_the_press"
+    data["phases"][0]["responsible"] = "janitor"
+    problems = dict(cross_check(data))
+    where = {".".join(str(part) for part in loc): message for loc, message in problems.items()}
+    assert where["playbooks.0.steps.0.phase"].startswith("unknown phase 'limbo'")
+    assert where["playbooks.0.steps.0.role"].startswith("unknown role 'janitor'")
+    assert where["playbooks.0.steps.0.action"].startswith("unknown action 'launch_missiles'")
+    assert (
+        "duplicate step id 'isolate_hosts'"
+        in where[f"playbooks.0.steps.{len(data['playbooks'][0]['steps']) - 1}.id"]
+    )
+    types = [t["id"] for t in data["incident_types"]]
+    assert where[f"incident_types.{types.index('ransomware')}.playbook"].startswith(
+        "unknown playbook 'ransomwear'"
+    )
+    deadline = f"incident_types.{types.index('data_breach')}.deadlines.0.step"
+    assert where[deadline] == "step 'call_the_press' is not in this type's playbook"
+    assert (
+        where["phases.0.responsible"].startswith("unknown role 'janitor'")
+        and "on_call" in where["phases.0.responsible"]
+    )
+    with pytest.raises(ValidationError):
+        Procedure.model_validate(data)
