@@ -291,3 +291,27 @@ def test_a_restricted_incident_from_the_cli(operator: Operator, db_url: str, dat
     added = plain(operator.ok("restrict", ref, "--add", "viewer@example.com"))
     assert added == f"{ref} is restricted to its participants; added viewer@example.com"
     assert ref in plain(cli.invoke(["show", ref], {**viewer, "COLUMNS": "200"}).stdout)
+
+
+@pytest.mark.slow
+def test_the_guided_phase_and_playbook_steps_from_a_terminal(operator: Operator) -> None:
+    line = plain(operator.ok("declare", "Ransom note on fs-01", "--severity", "P1", "--type", "ransomware"))
+    ref = line.split()[0]
+    shown = plain(operator.ok("playbook", ref))
+    assert shown.startswith(f"{ref} Triage: responsible On-call engineer")
+    assert "[ ] 1. Impact and affected customers or systems are described" in shown
+    assert "GATE Isolate affected hosts from the network" in shown
+    ticked = plain(operator.ok("tick", ref, "1"))
+    assert ticked == f"{ref}: ticked triage #1; 2 left"
+    assert operator.fails("tick", ref, "9").startswith("error: 422 criterion: triage has 3 exit criteria")
+    guided = json.loads(operator.ok("playbook", ref, "--json"))
+    assert guided["phase"]["checklist"][0]["ticked"] is True
+    isolate = next(s for s in guided["steps"] if s["step_id"] == "isolate_hosts")
+    started = plain(operator.ok("step", "start", ref, str(isolate["id"]), "--target", "fs-01"))
+    assert started == f"{ref}: started {isolate['title']}"  # the default procedure automates nothing
+    refused = operator.fails("step", "waive", ref, str(isolate["id"]), "--reason", "reimaged")
+    assert refused.startswith("error: 409 only the incident commander can waive a playbook step")
+    operator.ok("assign", ref, "incident_commander", EMAIL)
+    waived = plain(operator.ok("step", "waive", ref, str(isolate["id"]), "--reason", "reimaged"))
+    assert waived == f"{ref}: waived {isolate['title']}"
+    assert operator.fails("step", "approve", ref, "99").startswith("error: 404 no action run 99")

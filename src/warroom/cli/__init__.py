@@ -30,7 +30,7 @@ COMMANDS: dict[str, str] = {
     "actions": "reviews", "review": "reviews", "stakeholders": "comms", "ack": "alerts", "unack": "alerts",
     "alerts": "alerts", "schedule": "oncall", "policy": "oncall", "contact": "oncall",
     "preparedness": "preparedness", "drill": "drills", "page": "paging", "escalate": "paging",
-    "problem": "paging",
+    "problem": "paging", "playbook": "playbooks", "tick": "playbooks", "step": "playbooks",
 }  # fmt: skip
 
 
