@@ -263,3 +263,25 @@ async def test_a_data_breach_carries_a_regulatory_clock(api: Api) -> None:
     api.clock.advance(timedelta(hours=100))
     (clock,) = (await ok(await api.admin.get(f"/api/v1/incidents/{ref}/playbook")))["deadlines"]
     assert clock["state"] == "met" and clock["met_at"]
+
+
+async def test_dwell_time_and_time_to_contain_per_playbook(api: Api) -> None:
+    ref = await declare(api, "ransomware")
+    await command(api, ref)
+    compromised = (api.clock.now() - timedelta(days=3)).isoformat()
+    await ok(await api.admin.post(f"/api/v1/incidents/{ref}/milestones", json={"milestone": "compromised",
+                                                                               "at": compromised}))  # fmt: skip
+    await ok(await move(api, ref, "containment"))
+    for step in ("isolate_hosts", "capture_memory"):
+        task = (await steps(api, ref))[step]["id"]
+        await ok(await api.responder.patch(f"/api/v1/incidents/{ref}/tasks/{task}", json={"done": True}))
+    api.clock.advance(timedelta(minutes=45))
+    await ok(await move(api, ref, "eradication"))
+    await declare(api, "outage", severity="P3")
+    report = await ok(await api.admin.get("/api/v1/metrics", params={"group_by": "playbook", "since": "30d"}))
+    groups = report["groups"]
+    assert set(groups) == {"ransomware", "outage"}
+    ransomware = groups["ransomware"]["metrics"]
+    assert ransomware["dwell_time"]["count"] == 1 and ransomware["dwell_time"]["mean"] == 3 * 86400.0
+    assert ransomware["time_to_contain"]["mean"] == 45 * 60.0
+    assert groups["outage"]["metrics"]["dwell_time"]["count"] == 0

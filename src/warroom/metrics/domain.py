@@ -28,7 +28,7 @@ METRICS = (
     "time_to_recover",
     "dwell_time",
 )
-GROUPINGS = ("severity", "service", "type", "team", "month")
+GROUPINGS = ("severity", "service", "type", "playbook", "team", "month")
 
 
 @dataclass(frozen=True)
@@ -133,6 +133,7 @@ class IncidentFacts:
     durations: dict[str, float | None]
     target_met: bool | None  # None while unacknowledged and still inside the target
     reopens: int = 0
+    playbook: str | None = None  # the playbook it started (security metrics per playbook)
 
 
 @dataclass
@@ -165,6 +166,8 @@ def _keys(grouping: str) -> Callable[[IncidentFacts], Iterable[str]]:
         return lambda i: (i.severity,)
     if grouping == "type":
         return lambda i: (i.type,)
+    if grouping == "playbook":
+        return lambda i: (i.playbook or "(none)",)
     if grouping == "month":
         return lambda i: (i.declared_at.strftime("%Y-%m"),)
     if grouping == "service":

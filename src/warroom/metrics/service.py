@@ -97,7 +97,7 @@ async def incident_facts(
     ids = _declared_in(period, include_drills)
     incidents = (
         await session.execute(
-            select(Incident.id, Incident.severity, Incident.type, Incident.declared_at)
+            select(Incident.id, Incident.severity, Incident.type, Incident.playbook, Incident.declared_at)
             .where(Incident.id.in_(ids))
             .order_by(Incident.id)
         )
@@ -138,6 +138,7 @@ def _facts(
         durations=domain.durations(found, first_page=first_page),
         target_met=target,
         reopens=found.reopens,
+        playbook=row.playbook,
     )
 
 
