@@ -40,6 +40,7 @@ from warroom.jobs.api import router as jobs_router
 from warroom.metrics.api import exposition_router
 from warroom.metrics.api import router as metrics_router
 from warroom.notify.api import router as notify_router
+from warroom.observables.api import router as observables_router
 from warroom.oncall.api import feeds as ical_router
 from warroom.oncall.api import router as oncall_router
 from warroom.oncall.policy_api import router as policy_router
@@ -70,6 +71,7 @@ ROUTERS = (
     metrics_router, exposition_router, reviews_router, action_items_router, stakeholders_router,
     update_preview_router, status_page_router, status_json_router, status_pages_router,
     slack_router, mattermost_router, preparedness_router, drills_router, playbook_router, actions_router,
+    observables_router,
 )  # fmt: skip
 INTAKE_PREFIXES = ("/v2/", "/intake/")
 INTAKE_MAX_BYTES = 512 * 1024  # PagerDuty's documented limit; the same for every sender

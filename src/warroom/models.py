@@ -21,6 +21,7 @@ from warroom.incidents.models import (
 )
 from warroom.jobs.models import Job
 from warroom.notify.models import ContactMethod, NotificationRule, OutgoingMessage
+from warroom.observables.models import Asset, IncidentAsset, Observable, TaskAsset
 from warroom.oncall.models import EscalationPolicy, EscalationStep, Schedule, ScheduleLayer, ScheduleOverride
 from warroom.paging.models import Escalation
 from warroom.procedure.models import ProcedureVersion
@@ -44,6 +45,7 @@ __all__ = [
     "AlertEvent",
     "AlertRule",
     "ApiToken",
+    "Asset",
     "Base",
     "ChatCapture",
     "ChatRoom",
@@ -57,6 +59,7 @@ __all__ = [
     "ExitCheck",
     "Heartbeat",
     "Incident",
+    "IncidentAsset",
     "IncidentLink",
     "IncidentParticipant",
     "IncidentService",
@@ -64,6 +67,7 @@ __all__ = [
     "Job",
     "MaintenanceWindow",
     "NotificationRule",
+    "Observable",
     "OutgoingMessage",
     "ProcedureVersion",
     "RawEvent",
@@ -88,6 +92,7 @@ __all__ = [
     "StatusSubscriberComponent",
     "StatusUpdate",
     "Task",
+    "TaskAsset",
     "Team",
     "TeamMember",
     "TimelineEvent",

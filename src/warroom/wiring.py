@@ -19,6 +19,7 @@ from warroom.actions.service import ACTION_KIND, ACTION_QUEUE, run_action
 from warroom.alerts.intake.flow import IntakeRuntime
 from warroom.alerts.intake.heartbeats import check_heartbeats
 from warroom.alerts.intake.writer import IntakeWriter
+from warroom.alerts.models import Alert
 from warroom.alerts.rules.triage import triage_alerts
 from warroom.alerts.service import acknowledge_with_incident
 from warroom.auth.sessions import SessionLimits, prune_ended_sessions
@@ -37,6 +38,7 @@ from warroom.incidents.checkpoints import WITNESS_KIND, WITNESS_QUEUE, AuditChec
 from warroom.jobs.kinds import Batched, Grouped, Kind, Shared
 from warroom.jobs.queues import QueueLimits, limits_for
 from warroom.jobs.worker import Periodic, Worker
+from warroom.observables.service import take_from_alert
 from warroom.paging.declared import PAGE_KIND, DeclarationPager, page_declared
 from warroom.paging.delivery import RECORD_AHEAD, send_messages
 from warroom.paging.engine import unack_check
@@ -153,6 +155,17 @@ class AlertsFollowIncident:
             )
 
 
+class ObservablesFromAlerts:
+    """An alert joining an incident brings the observables in its payload (never on the intake path: this
+    runs in the transaction that attaches it, under the incident's lock)."""
+
+    async def __call__(self, session: AsyncSession, incident: Any, event: TimelineEvent) -> None:
+        if event.kind == EventKind.alert_attached:
+            alert = await session.get(Alert, int((event.data or {})["alert_id"]))
+            if alert is not None:
+                await take_from_alert(session, incident, alert, event.at)
+
+
 def timeline_observers(settings: Settings, loaded: LoadedProcedure, clock: Clock) -> tuple[Observer, ...]:
     """What runs in the transaction of every new timeline event, in this order."""
     return (
@@ -160,6 +173,7 @@ def timeline_observers(settings: Settings, loaded: LoadedProcedure, clock: Clock
         ReviewDrafter(loaded),
         DeclarationPager(),
         AlertsFollowIncident(),
+        ObservablesFromAlerts(),
     )
 
 

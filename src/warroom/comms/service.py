@@ -22,6 +22,7 @@ from warroom.incidents.schemas import UpdateCreate
 from warroom.incidents.service import held_roles, refresh_update_due, service_slugs
 from warroom.incidents.visibility import shown_title
 from warroom.notify.service import queue_to_address
+from warroom.observables.service import check_outgoing
 from warroom.procedure.loader import LoadedProcedure
 from warroom.timeline.kinds import EventKind
 from warroom.timeline.service import record
@@ -163,6 +164,7 @@ async def post_update(
     queued to everyone on their lists, and restarting the update cadence."""
     rendered: list[Rendered] = []
     if data.audience == "stakeholder":
+        await check_outgoing(session, incident.id, data.body, "a stakeholder update")
         incident.last_update_at = now
         refresh_update_due(loaded, incident)
         rendered = await render_update(

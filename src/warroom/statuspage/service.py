@@ -17,6 +17,7 @@ from warroom.auth.models import User
 from warroom.errors import Conflict, NotFound, invalid
 from warroom.incidents.service import get_incident
 from warroom.incidents.visibility import SYSTEM, Viewer
+from warroom.observables.service import check_outgoing
 from warroom.statuspage import domain, notices
 from warroom.statuspage.components import get_component, set_status
 from warroom.statuspage.models import StatusIncident, StatusIncidentComponent, StatusIncidentUpdate
@@ -75,12 +76,15 @@ async def _linked_incident_id(session: AsyncSession, ref: str | None, viewer: Vi
 async def create_incident(*, session: AsyncSession, data: IncidentCreate, ctx: Ctx) -> StatusIncident:
     """A draft unless `publish`: a draft moves no component and tells nobody until it is published."""
     domain.check_incident_status(None, data.status)
+    linked = await _linked_incident_id(session, data.incident, ctx.viewer)
+    if linked is not None:
+        await check_outgoing(session, linked, f"{data.name}\n{data.body}", "the public status page")
     item = StatusIncident(
         kind="incident",
         name=data.name,
         status=data.status,
         impact=domain.check_impact(data.impact),
-        incident_id=await _linked_incident_id(session, data.incident, ctx.viewer),
+        incident_id=linked,
         created_at=ctx.now,
         updated_at=ctx.now,
         started_at=data.started_at or ctx.now,
@@ -180,6 +184,8 @@ async def post_update(
             session=session, item=item, target=data.status, body=data.body, ctx=ctx
         )
     domain.check_incident_status(item.status, data.status)
+    if item.incident_id is not None:
+        await check_outgoing(session, item.incident_id, data.body, "the public status page")
     await _stage_components(session, item, data.components)
     affected = [await _move(session, item, c.id, c.status, ctx.now) for c in _unique(data.components)]
     if data.status == "resolved" and item.status != "resolved":

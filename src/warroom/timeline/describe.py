@@ -109,6 +109,19 @@ def _action(verb: str) -> Describer:
     return describe
 
 
+def _marked(item: Mapping[str, Any]) -> str:
+    """An observable with its TLP, as exports must say it: `ip 203.0.113.7 [TLP:AMBER]`."""
+    return f"{item.get('type')} {item.get('value')} [TLP:{str(item.get('tlp', '')).upper()}]"
+
+
+def _observables(d: Mapping[str, Any], _n: Names) -> tuple[str, str]:
+    items = list(d.get("items") or [])
+    shown = ", ".join(_marked(i) for i in items[:10]) + (
+        f" and {len(items) - 10} more" if len(items) > 10 else ""
+    )
+    return f"Observables added ({d.get('source', '')}): {shown}", ""
+
+
 def _check(verb: str) -> Describer:
     def describe(d: Mapping[str, Any], n: Names) -> tuple[str, str]:
         return f"Exit criterion of {_name(n['phase'], d.get('phase'))} {verb}: {d.get('text', '')}", ""
@@ -209,6 +222,16 @@ DESCRIBERS: dict[str, Describer] = {
     EventKind.action_approved: _action("approved"),
     EventKind.action_succeeded: _action("succeeded"),
     EventKind.action_failed: _action("failed"),
+    EventKind.observable_added: _observables,
+    EventKind.observable_changed: lambda d, _n: (
+        f"Observable changed: {_marked(d)}",
+        ", ".join(sorted(d.get("changes") or {})),
+    ),
+    EventKind.observable_removed: lambda d, _n: (f"Observable removed: {_marked(d)}", ""),
+    EventKind.asset_linked: lambda d, _n: (
+        f"Asset: {d.get('asset_kind')} {d.get('name')} ({d.get('surface')} surface)",
+        "",
+    ),
     EventKind.note: lambda d, _n: ("Internal note", str(d.get("body", ""))),
     EventKind.stakeholder_update: lambda d, _n: (_sent_to(d), str(d.get("body", ""))),
     EventKind.update_reminder: lambda d, _n: (

@@ -45,6 +45,11 @@ class EventKind(StrEnum):
     action_approved = "action_approved"
     action_succeeded = "action_succeeded"
     action_failed = "action_failed"
+    # Observables (indicators), and the assets an incident touches.
+    observable_added = "observable_added"
+    observable_changed = "observable_changed"
+    observable_removed = "observable_removed"
+    asset_linked = "asset_linked"
     link_added = "link_added"
     link_removed = "link_removed"
     # Who may see a restricted incident, and who looked (the access log).

@@ -1,0 +1,1 @@
+"""Observables (indicators) on incidents and alerts, and the assets and attack surfaces they touch."""
