@@ -50,6 +50,22 @@ def endpoints(role: str) -> dict[tuple[str, str], tuple[set[str], dict[str, Any]
         ("POST", "/api/v1/incidents/{ref}/tasks"): (WRITE, {"title": f"task by {role}"}),
         ("PATCH", "/api/v1/incidents/{ref}/tasks/{task_id}"): (WRITE, {"title": f"renamed by {role}"}),
         ("GET", "/api/v1/incidents/{ref}/playbook"): (INTERNAL, None),
+        ("GET", "/api/v1/incidents/{ref}/observables"): (INTERNAL, None),
+        ("POST", "/api/v1/incidents/{ref}/observables"): (WRITE, {"type": "user", "value": f"u-{role}"}),
+        ("PATCH", "/api/v1/incidents/{ref}/observables/{observable_id}"): (WRITE, {"tlp": "red"}),
+        ("DELETE", "/api/v1/incidents/{ref}/observables/{observable_id}"): (WRITE, None),
+        ("GET", "/api/v1/alerts/{ref}/observables"): (INTERNAL, None),
+        ("GET", "/api/v1/assets"): (INTERNAL, None),
+        ("POST", "/api/v1/assets"): (WRITE, {"kind": "host", "name": f"h-{role}", "surface": "endpoint"}),
+        ("GET", "/api/v1/incidents/{ref}/surfaces"): (INTERNAL, None),
+        ("POST", "/api/v1/incidents/{ref}/assets"): (
+            WRITE,
+            {"new": {"kind": "account", "name": f"a-{role}", "surface": "identity"}},
+        ),
+        ("POST", "/api/v1/incidents/{ref}/tasks/{task_id}/assets"): (
+            WRITE,
+            {"new": {"kind": "host", "name": f"t-{role}", "surface": "endpoint"}},
+        ),
         ("POST", "/api/v1/incidents/{ref}/checklist"): (WRITE, {"phase": "triage", "criterion": 0}),
         ("POST", "/api/v1/incidents/{ref}/tasks/{task_id}/waive"): (WRITE, {"reason": f"waived by {role}"}),
         ("POST", "/api/v1/incidents/{ref}/tasks/{task_id}/start"): (WRITE, {"target": "host-1"}),
@@ -306,6 +322,7 @@ async def fixtures(api: Api) -> dict[str, str]:
         "user_id": "2",
         "drill_id": "999",
         "run_id": "999",
+        "observable_id": "999",
     }
 
 

@@ -269,8 +269,8 @@ async def test_dwell_time_and_time_to_contain_per_playbook(api: Api) -> None:
     ref = await declare(api, "ransomware")
     await command(api, ref)
     compromised = (api.clock.now() - timedelta(days=3)).isoformat()
-    await ok(await api.admin.post(f"/api/v1/incidents/{ref}/milestones", json={"milestone": "compromised",
-                                                                               "at": compromised}))  # fmt: skip
+    estimate = {"milestone": "compromised", "at": compromised}
+    await ok(await api.admin.post(f"/api/v1/incidents/{ref}/milestones", json=estimate))
     await ok(await move(api, ref, "containment"))
     for step in ("isolate_hosts", "capture_memory"):
         task = (await steps(api, ref))[step]["id"]

@@ -43,6 +43,17 @@ RULES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("POST", "/api/v1/incidents/{ref}/tasks"): {"title": "image the host"},
     ("PATCH", "/api/v1/incidents/{ref}/tasks/{task_id}"): {"title": "renamed"},
     ("GET", "/api/v1/incidents/{ref}/playbook"): None,
+    ("GET", "/api/v1/incidents/{ref}/observables"): None,
+    ("POST", "/api/v1/incidents/{ref}/observables"): {"type": "ip", "value": "203.0.113.9"},
+    ("PATCH", "/api/v1/incidents/{ref}/observables/{observable_id}"): {"tlp": "red"},
+    ("DELETE", "/api/v1/incidents/{ref}/observables/{observable_id}"): None,
+    ("GET", "/api/v1/incidents/{ref}/surfaces"): None,
+    ("POST", "/api/v1/incidents/{ref}/assets"): {
+        "new": {"kind": "host", "name": "dc-1", "surface": "identity"}
+    },
+    ("POST", "/api/v1/incidents/{ref}/tasks/{task_id}/assets"): {
+        "new": {"kind": "host", "name": "dc-2", "surface": "endpoint"}
+    },
     ("POST", "/api/v1/incidents/{ref}/checklist"): {"phase": "triage", "criterion": 0},
     ("POST", "/api/v1/incidents/{ref}/tasks/{task_id}/waive"): {"reason": "not here"},
     ("POST", "/api/v1/incidents/{ref}/tasks/{task_id}/start"): {"target": "host-1"},
@@ -159,6 +170,7 @@ async def _world(api: Api) -> dict[str, str]:
         "item_id": str(item.json()["id"]),
         "kind": "md",
         "run_id": "999",
+        "observable_id": "999",
     }
 
 
