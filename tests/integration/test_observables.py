@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.integration.conftest import Api
+from tests.integration.web_helpers import open_web, text_of
 
 
 async def ok(response: Any, status: int = 200) -> Any:
@@ -218,3 +219,27 @@ async def test_assets_and_the_surfaces_of_a_multi_vector_attack(api: Api) -> Non
     assert (await ok(await api.viewer.get(f"/api/v1/incidents/{ref}/surfaces")))["multi_vector"] is True
     kinds = [e["kind"] for e in await ok(await api.admin.get(f"/api/v1/incidents/{ref}/timeline"))]
     assert kinds.count("asset_linked") == 2
+
+
+async def test_the_incident_page_lists_observables_and_refuses_a_bad_paste_whole(api: Api) -> None:
+    ref = await declare(api, "security")
+    await ok(
+        await api.admin.post(f"/api/v1/incidents/{ref}/participants", json={"user": api.emails["responder"]}),
+        201,
+    )
+    async with open_web(api) as web:
+        bad = await web["responder"].post(f"/incidents/{ref}/observables", {"text": "203.0.113.7\nip: 1.2.3"})
+        assert bad.status_code == 422 and "line 2 (ip: 1.2.3)" in text_of(bad.text)
+        assert await ok(await api.admin.get(observables(api, ref))) == []  # nothing of it was kept
+        good = await web["responder"].post(
+            f"/incidents/{ref}/observables", {"text": "203[.]0[.]113[.]7", "tlp": "red"}
+        )
+        assert good.status_code == 303
+        page = text_of((await web["responder"].client.get(f"/incidents/{ref}")).text)
+        assert "TLP:RED ip 203.0.113.7" in page
+        added = await web["responder"].post(f"/incidents/{ref}/assets", {"kind": "host", "name": "fs-01",
+                                                                        "surface": "endpoint"})  # fmt: skip
+        assert added.status_code == 303
+        assert "host fs-01 (endpoint)" in text_of(
+            (await web["responder"].client.get(f"/incidents/{ref}")).text
+        )

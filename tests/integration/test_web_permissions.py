@@ -63,6 +63,14 @@ async def awaiting_approval(api: Api, incident_id: int, task_id: int) -> int:
         return run.id
 
 
+async def an_observable(api: Api, ref: str) -> int:
+    added = await api.responder.post(
+        f"/api/v1/incidents/{ref}/observables", json={"type": "ip", "value": "192.0.2.1"}
+    )
+    assert added.status_code == 201, added.text
+    return int(added.json()["added"][0]["id"])
+
+
 async def world(api: Api) -> dict[str, str]:
     """An incident with a task and an alert, so every path has something real to point at."""
     incident = (await api.responder.post("/api/v1/incidents", json={"title": "t", "severity": "P2"})).json()
@@ -109,6 +117,7 @@ async def world(api: Api) -> dict[str, str]:
         "ref": ref,
         "task_id": str(task["id"]),
         "run_id": str(await awaiting_approval(api, int(incident["id"]), int(task["id"]))),
+        "observable_id": str(await an_observable(api, ref)),
         "link_id": str(link_id),
         "alert_id": str(alert["id"]),
         "slug": "primary",
@@ -163,6 +172,9 @@ FORMS: dict[str, dict[str, str]] = {
     "/incidents/{ref}/tasks/{task_id}/waive": {"reason": "not here"},
     "/incidents/{ref}/checklist": {"phase": "triage", "criterion": "0", "done": "1"},
     "/incidents/{ref}/actions/{run_id}/approve": {},
+    "/incidents/{ref}/observables": {"text": "203.0.113.7"},
+    "/incidents/{ref}/observables/{observable_id}/delete": {},
+    "/incidents/{ref}/assets": {"kind": "host", "name": "fs-01", "surface": "endpoint"},
     "/incidents/{ref}/links": {"title": "sneaky", "url": "https://example.org/sneaky"},
     "/incidents/{ref}/links/{link_id}/delete": {},
     "/incidents/{ref}/alerts": {"alert": "1"},

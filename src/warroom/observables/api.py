@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from fastapi import APIRouter, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,13 +10,13 @@ from warroom.auth.models import User
 from warroom.context import AppContext
 from warroom.deps import ContextDep, IncidentWriter, InternalReader, ReadSession, WriteSession
 from warroom.errors import FieldProblem, InvalidInput
-from warroom.incidents import collaboration, views
+from warroom.incidents import collaboration
 from warroom.incidents.models import Incident
 from warroom.incidents.service import get_incident
 from warroom.incidents.visibility import viewer_of
 from warroom.observables import assets, service
 from warroom.observables.extract import extract
-from warroom.observables.models import Asset, Observable
+from warroom.observables.models import Asset
 from warroom.observables.schemas import (
     AssetIn,
     AssetLink,
@@ -30,6 +28,7 @@ from warroom.observables.schemas import (
     ObservablesAdded,
     SurfacesOut,
 )
+from warroom.observables.views import asset_out, observables_out, surfaces_out
 
 router = APIRouter(prefix="/api/v1", tags=["observables"])
 
@@ -37,41 +36,6 @@ router = APIRouter(prefix="/api/v1", tags=["observables"])
 async def _incident(session: AsyncSession, context: AppContext, user: User, ref: str, lock: bool) -> Incident:
     viewer = viewer_of(user, context.procedure.procedure)
     return await get_incident(session=session, ref=ref, viewer=viewer, for_update=lock)
-
-
-async def observables_out(session: AsyncSession, rows: Sequence[Observable]) -> list[ObservableOut]:
-    users = await views.users_by_id(session, [r.added_by_id for r in rows])
-    return [
-        ObservableOut(
-            id=r.id,
-            type=r.type,
-            value=r.value,
-            tlp=r.tlp,
-            pap=r.pap,
-            ioc=r.ioc,
-            sighted=r.sighted,
-            tags=list(r.tags or []),
-            note=r.note,
-            source=r.source,
-            alert_id=r.alert_id,
-            asset_id=r.asset_id,
-            first_seen=r.first_seen,
-            last_seen=r.last_seen,
-            added_by=views.user_ref(users.get(r.added_by_id or 0)),
-        )
-        for r in rows
-    ]
-
-
-def asset_out(asset: Asset) -> AssetOut:
-    return AssetOut(id=asset.id, kind=asset.kind, name=asset.name, surface=asset.surface,
-                    description=asset.description)  # fmt: skip
-
-
-async def surfaces_out(session: AsyncSession, incident_id: int) -> SurfacesOut:
-    linked, involved = await assets.surfaces(session, incident_id)
-    return SurfacesOut(assets=[asset_out(a) for a in linked], surfaces=involved,
-                       multi_vector=len(involved) >= assets.MULTI_VECTOR)  # fmt: skip
 
 
 @router.get("/incidents/{ref}/observables", response_model=list[ObservableOut], tags=["incidents"])

@@ -90,7 +90,7 @@ def _typed(kind: str, value: str) -> tuple[str, str] | None:
     if kind == "hostname":
         if value.count(":") == 1:
             value = value.split(":", 1)[0]  # Prometheus' instance label is host:port
-        kinds = ("ip", "hostname")  # a host label often holds an address
+        kinds: tuple[str, ...] = ("ip", "hostname")  # a host label often holds an address
     else:
         kinds = (kind,)
     for candidate in kinds:

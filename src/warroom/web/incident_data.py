@@ -28,6 +28,9 @@ from warroom.incidents.playbook_schemas import PlaybookOut
 from warroom.incidents.playbook_views import playbook_out
 from warroom.incidents.schemas import IncidentOut, ParticipantOut, RoleHolding, TaskOut, UpdateOut
 from warroom.incidents.visibility import SYSTEM, viewer_of
+from warroom.observables.schemas import ObservableOut, SurfacesOut
+from warroom.observables.service import list_for
+from warroom.observables.views import observables_out, surfaces_out
 from warroom.procedure.comms_schema import Audience
 from warroom.procedure.loader import LoadedProcedure
 from warroom.procedure.schemas import Phase, Procedure, Role
@@ -69,6 +72,8 @@ class IncidentPage:
     changes: list[tuple[ServiceChange, str]] = field(default_factory=list)  # (change, service slug)
     guide: PlaybookOut | None = None  # the current phase's owner and checklist, gates, regulatory clocks
     action_runs: list[ActionRunOut] = field(default_factory=list)
+    observables: list[ObservableOut] = field(default_factory=list)
+    surfaces: SurfacesOut | None = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +134,8 @@ async def load_incident_page(
         await _internal_parts(session, loaded, incident, page, everything)
         page.guide = await playbook_out(session=session, loaded=loaded, incident=incident, now=now)
         page.action_runs = await runs_out(session, loaded.procedure, await list_runs(session, incident.id))
+        page.observables = await observables_out(session, await list_for(session, incident.id))
+        page.surfaces = await surfaces_out(session, incident.id)
         page.changes = await recent_changes(
             session=session, incident=incident, window=changes_window, now=now
         )

@@ -1,5 +1,6 @@
-"""The guided phase's forms: tick an exit criterion, start a playbook step (asking for its action), waive a
-step, approve an action. Each calls the API's service function through `act` (PRG; refusals at the top)."""
+"""The security forms of the incident page: tick an exit criterion, start a playbook step (asking for its
+action), waive a step, approve an action; add or remove observables; add an asset. Each calls the API's
+service function through `act` (PRG; refusals at the top)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from warroom.deps import ContextDep
 from warroom.errors import invalid
 from warroom.incidents import collaboration, playbooks
 from warroom.incidents.models import Incident
+from warroom.observables import assets
+from warroom.observables import service as observables
+from warroom.observables.schemas import AssetIn, ObservableAdd
 from warroom.web.deps import PageWriter, csrf_checked, form_data
 from warroom.web.forms import text
 from warroom.web.incident_actions import act
@@ -81,3 +85,56 @@ async def approve(ref: str, run_id: int, request: Request, user: PageWriter, con
         )  # fmt: skip
 
     return await act(request, context, user, ref, "tasks", change, values=values, done="Action approved")
+
+
+@router.post("/incidents/{ref}/observables")
+async def add_observables(ref: str, request: Request, user: PageWriter, context: ContextDep) -> Response:
+    """Unlike the API (which adds what it can), the form adds nothing while any line is refused: the text
+    comes back with the line and the reason, to be fixed and sent again."""
+    values = await form_data(request)
+
+    async def change(session: AsyncSession, incident: Incident) -> None:
+        data = ObservableAdd.model_validate(
+            {"text": text(values, "text")[:200_000], "tlp": text(values, "tlp") or None}
+        )
+        added = await observables.add(session=session, actor=user, incident=incident, data=data,
+                                      now=context.clock.now())  # fmt: skip
+        if added.refused:
+            first = added.refused[0]
+            raise invalid("text", f"line {first.line} ({first.value}): {first.problem}")
+
+    return await act(
+        request, context, user, ref, "observables", change, values=values, done="Observables added"
+    )
+
+
+@router.post("/incidents/{ref}/observables/{observable_id}/delete")
+async def remove_observable(
+    ref: str, observable_id: int, request: Request, user: PageWriter, context: ContextDep
+) -> Response:
+    values = await form_data(request)
+
+    async def change(session: AsyncSession, incident: Incident) -> None:
+        item = await observables.get(session, incident, observable_id)
+        await observables.remove(
+            session=session, actor=user, incident=incident, item=item, now=context.clock.now()
+        )
+
+    return await act(
+        request, context, user, ref, "observables", change, values=values, done="Observable removed"
+    )
+
+
+@router.post("/incidents/{ref}/assets")
+async def add_asset(ref: str, request: Request, user: PageWriter, context: ContextDep) -> Response:
+    values = await form_data(request)
+
+    async def change(session: AsyncSession, incident: Incident) -> None:
+        data = AssetIn.model_validate({"kind": text(values, "kind"), "name": text(values, "name")[:300],
+                                       "surface": text(values, "surface")})  # fmt: skip
+        asset = await assets.create(session=session, data=data, now=context.clock.now())
+        await assets.link(
+            session=session, actor=user, incident=incident, asset=asset, now=context.clock.now()
+        )
+
+    return await act(request, context, user, ref, "assets", change, values=values, done="Asset added")
