@@ -315,3 +315,30 @@ def test_the_guided_phase_and_playbook_steps_from_a_terminal(operator: Operator)
     waived = plain(operator.ok("step", "waive", ref, str(isolate["id"]), "--reason", "reimaged"))
     assert waived == f"{ref}: waived {isolate['title']}"
     assert operator.fails("step", "approve", ref, "99").startswith("error: 404 no action run 99")
+
+
+@pytest.mark.slow
+def test_observables_and_assets_from_a_terminal(operator: Operator) -> None:
+    ref = declare(operator, "Beacon from fs-01", "P2")
+    added = plain(
+        operator.ok("observable", "add", ref, "hxxps://c2.evil[.]example/x", "203.0.113.7", "nonsense!")
+    )
+    assert added.startswith(f"{ref}: 2 added, 0 already there, 1 refused")
+    assert "line 3: cannot tell the type of 'nonsense!'" in added
+    typed = plain(operator.ok("observable", "add", ref, "FS-01", "--type", "hostname", "--tlp", "red"))
+    assert typed.startswith(f"{ref}: 1 added")
+    listed = plain(operator.ok("observable", "list", ref))
+    assert "3 TLP:RED hostname fs-01" in listed and "https://c2.evil.example/x" in listed
+    assert len(json.loads(operator.ok("observable", "list", ref, "--json"))) == 3
+    line = operator.fails("observable", "add", ref, "ip: 1.2.3")
+    assert line.startswith("error: 422 value: 'ip: 1.2.3'") or "not an IPv4" in line, line
+    surfaces = plain(operator.ok("asset", "add", ref, "fs-01", "--kind", "host", "--surface", "endpoint"))
+    assert surfaces == f"{ref}: surfaces endpoint"
+    operator.ok("asset", "add", ref, "svc-backup", "--kind", "account", "--surface", "identity")
+    multi = plain(operator.ok("asset", "add", ref, "vpc-prod", "--kind", "network", "--surface", "network"))
+    assert multi == f"{ref}: surfaces endpoint, identity, network (multi-vector)"
+    assert [a["name"] for a in json.loads(operator.ok("asset", "list", "--json"))] == [
+        "svc-backup",
+        "fs-01",
+        "vpc-prod",
+    ]
