@@ -32,6 +32,7 @@ from warroom.comms.api import router as stakeholders_router
 from warroom.config import Settings
 from warroom.context import AppContext
 from warroom.drills.api import router as drills_router
+from warroom.evidence.api import router as evidence_router
 from warroom.http_guards import NormalisedRequests, ServerErrors
 from warroom.http_security import security_layers
 from warroom.incidents.api import router as incidents_router
@@ -71,7 +72,7 @@ ROUTERS = (
     metrics_router, exposition_router, reviews_router, action_items_router, stakeholders_router,
     update_preview_router, status_page_router, status_json_router, status_pages_router,
     slack_router, mattermost_router, preparedness_router, drills_router, playbook_router, actions_router,
-    observables_router,
+    observables_router, evidence_router,
 )  # fmt: skip
 INTAKE_PREFIXES = ("/v2/", "/intake/")
 INTAKE_MAX_BYTES = 512 * 1024  # PagerDuty's documented limit; the same for every sender
@@ -148,6 +149,8 @@ def create_app(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
         prefix_limits={p: INTAKE_MAX_BYTES for p in INTAKE_PREFIXES},
+        # An upload's multipart framing and form fields come on top of the file itself.
+        suffix_limits={"/evidence": settings.evidence_max_mb * 1_048_576 + 65_536},
     )
     app.add_middleware(ServerErrors)
     app.state.security_layers = security_layers(

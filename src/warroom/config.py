@@ -90,6 +90,13 @@ class Settings(BaseSettings):
     audit_checkpoints: Path | None = Field(default=None, description="JSON lines file of signed checkpoints.")
     audit_checkpoint_seconds: float = Field(default=300.0, gt=0, description="How often heads are compared.")
     audit_witness_url: SecretStr | None = Field(default=None, description="Receives each checkpoint too.")
+    # Evidence files (warroom.evidence): content-addressed under this directory, never served inline.
+    evidence_dir: Path | None = Field(
+        default=None, description="Where evidence files live; default data_dir/evidence."
+    )
+    evidence_max_mb: int = Field(
+        default=100, ge=1, le=100_000, description="The largest evidence upload, in MiB."
+    )
     # Playbook actions (warroom.actions): the shared secret the organisation's automation checks each call by.
     action_secret: SecretStr | None = Field(
         default=None, description="HMAC-SHA256 key signing playbook action calls; unset: actions cannot run."
@@ -156,6 +163,9 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'warroom.db').as_posix()}"
+
+    def resolved_evidence_dir(self) -> Path:
+        return self.evidence_dir or self.data_dir / "evidence"
 
     def resolved_base_url(self) -> str:
         return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")

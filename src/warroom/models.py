@@ -9,6 +9,7 @@ from warroom.chat.models import ChatCapture, ChatRoom, ChatUser
 from warroom.comms.models import StakeholderRecipient
 from warroom.db import Base
 from warroom.drills.models import DrillRun
+from warroom.evidence.models import Evidence
 from warroom.incidents.models import (
     ExitCheck,
     Incident,
@@ -56,6 +57,7 @@ __all__ = [
     "Escalation",
     "EscalationPolicy",
     "EscalationStep",
+    "Evidence",
     "ExitCheck",
     "Heartbeat",
     "Incident",

@@ -98,15 +98,22 @@ class BodyLimitMiddleware:
     and the problem handler above answers it, so the route never runs.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int, prefix_limits: dict[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        prefix_limits: dict[str, int] | None = None,
+        suffix_limits: dict[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.prefix_limits = prefix_limits or {}
+        self.suffix_limits = suffix_limits or {}  # uploads: `.../evidence` takes files larger than JSON
 
     def limit_for(self, path: str) -> int:
-        return next(
-            (n for prefix, n in self.prefix_limits.items() if path.startswith(prefix)), self.max_bytes
-        )
+        by_suffix = (n for suffix, n in self.suffix_limits.items() if path.endswith(suffix))
+        by_prefix = (n for prefix, n in self.prefix_limits.items() if path.startswith(prefix))
+        return next(by_suffix, next(by_prefix, self.max_bytes))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

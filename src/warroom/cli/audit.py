@@ -11,6 +11,7 @@ import typer
 from warroom.cli.common import CommandFailed, err, out, runtime_of, with_context
 from warroom.config import Settings
 from warroom.context import AppContext
+from warroom.evidence.service import check_files
 from warroom.incidents.audit import check_heads, verify_all
 from warroom.incidents.checkpoints import audit_key
 from warroom.timeline.checkpoints import read_lines
@@ -30,6 +31,8 @@ class Findings:
     broken: list[str]
     checkpoints: int = 0
     checkpoint_findings: list[str] = field(default_factory=list)
+    evidence: int = 0  # evidence files checked against their sha256
+    evidence_findings: list[str] = field(default_factory=list)
 
 
 def _read_checkpoints(path: Path) -> list[str]:
@@ -55,6 +58,9 @@ def audit_verify(
         async with context.db.read() as session:
             report = await verify_all(session=session)
             found = Findings(report.incidents_checked, report.events_checked, [str(b) for b in report.broken])
+            found.evidence, found.evidence_findings = await check_files(
+                session, settings.resolved_evidence_dir()
+            )
             if lines is not None:
                 read = read_lines(lines, key)
                 heads = await check_heads(session, read.checkpoints)
@@ -75,15 +81,23 @@ def _report(found: Findings, against: bool, signed: bool) -> None:
         err.print(f"[red]broken:[/] {line}")
     for line in found.checkpoint_findings:
         err.print(f"[red]checkpoint:[/] {line}")
+    for line in found.evidence_findings:
+        err.print(f"[red]evidence:[/] {line}", markup=False, highlight=False)
     unsigned = "" if signed else " (signatures not checked)"
-    if found.broken or found.checkpoint_findings:
+    if found.broken or found.checkpoint_findings or found.evidence_findings:
         summary = f"audit failed: {len(found.broken)} of {found.incidents} timelines do not verify"
         if against:
             summary += f"; {len(found.checkpoint_findings)} checkpoint findings{unsigned}"
+        if found.evidence_findings:
+            summary += (
+                f"; {len(found.evidence_findings)} of {found.evidence} evidence files missing or changed"
+            )
         raise CommandFailed(summary)
     summary = f"audit ok: {found.incidents} incidents, {found.events} timeline events, every chain verifies"
     if against:
         summary += f"; {found.checkpoints} checkpoints match{unsigned}"
+    if found.evidence:
+        summary += f"; {found.evidence} evidence files match their sha256"
     out.print(summary)
 
 

@@ -222,6 +222,19 @@ DESCRIBERS: dict[str, Describer] = {
     EventKind.action_approved: _action("approved"),
     EventKind.action_succeeded: _action("succeeded"),
     EventKind.action_failed: _action("failed"),
+    EventKind.evidence_added: lambda d, _n: (
+        f"Evidence #{d.get('evidence_id')} collected from {d.get('collected_from') or 'unknown'}: "
+        f"{d.get('filename')} ({d.get('size')} bytes)",
+        f"sha256 {d.get('sha256')}",
+    ),
+    EventKind.evidence_downloaded: lambda d, _n: (
+        f"Evidence #{d.get('evidence_id')} downloaded",
+        str(d.get("via") or ""),
+    ),
+    EventKind.evidence_handed_over: lambda d, _n: (
+        f"Evidence #{d.get('evidence_id')} handed over to {d.get('to')}",
+        str(d.get("note") or ""),
+    ),
     EventKind.observable_added: _observables,
     EventKind.observable_changed: lambda d, _n: (
         f"Observable changed: {_marked(d)}",

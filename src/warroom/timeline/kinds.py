@@ -50,6 +50,10 @@ class EventKind(StrEnum):
     observable_changed = "observable_changed"
     observable_removed = "observable_removed"
     asset_linked = "asset_linked"
+    # Evidence and its chain of custody.
+    evidence_added = "evidence_added"
+    evidence_downloaded = "evidence_downloaded"
+    evidence_handed_over = "evidence_handed_over"
     link_added = "link_added"
     link_removed = "link_removed"
     # Who may see a restricted incident, and who looked (the access log).
