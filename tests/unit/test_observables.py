@@ -120,3 +120,13 @@ PAYLOADS = st.recursive(
 def test_extract_never_fails_on_any_payload(payload: object) -> None:
     found = extract({"details": payload})
     assert all(f.type in TYPES for f in found)
+
+
+def test_evidence_file_names_are_made_harmless() -> None:
+    from warroom.evidence.service import clean_filename
+
+    assert clean_filename("../../etc/passwd") == "passwd"
+    assert clean_filename("C:\\Users\\x\\dump\u202egpj.exe") == "dumpgpj.exe"
+    assert clean_filename("a\x00b\x1fc.txt") == "abc.txt"
+    assert clean_filename("\ud800") == "evidence" and clean_filename(None) == "evidence"
+    assert clean_filename(" .. ") == "evidence" and len(clean_filename("x" * 999)) == 200

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from warroom.cli.common import CommandFailed, err, out, runtime_of, with_context
 from warroom.config import Settings
@@ -82,7 +83,7 @@ def _report(found: Findings, against: bool, signed: bool) -> None:
     for line in found.checkpoint_findings:
         err.print(f"[red]checkpoint:[/] {line}")
     for line in found.evidence_findings:
-        err.print(f"[red]evidence:[/] {line}", markup=False, highlight=False)
+        err.print(f"[red]evidence:[/] {escape(line)}", highlight=False)
     unsigned = "" if signed else " (signatures not checked)"
     if found.broken or found.checkpoint_findings or found.evidence_findings:
         summary = f"audit failed: {len(found.broken)} of {found.incidents} timelines do not verify"
