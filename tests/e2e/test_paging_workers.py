@@ -231,8 +231,9 @@ def test_a_hanging_webhook_does_not_hold_up_email(
                 hook.release.set()
     (received,), (hung_at,) = box.messages, hook.arrived
     arrived = received.at
-    assert hung_at < arrived and hook.answered and hook.answered[0] > arrived  # still hanging meanwhile
-    assert arrived - posted < 8, f"the email took {arrived - posted:.1f} s"
+    # The email arrived while the webhook was still hanging (it hangs 20 s): the order proves it was not held
+    # up, with no timed bound that a loaded machine could break.
+    assert hung_at < arrived and hook.answered and hook.answered[0] > arrived, (hung_at, arrived, posted)
     assert states == {"sent": 1, "sending": 1}  # the email went out while the webhook was in flight
     mail = received.mail
     assert (mail["Subject"], mail["To"]) == ("[CRITICAL] alert-0 is down", "oncall@example.org")

@@ -175,7 +175,7 @@ def run_the_war_room(me: Any, watcher: Any, stack: Stack, shots: Shots, ref: str
     for target, name in (("containment", "Containment"), ("recovery", "Recovery")):
         open_action(me, "Move to another phase")
         me.get_by_label("Next phase").select_option(target)
-        me.get_by_label("Reason (optional)").fill(f"into {target}")
+        me.get_by_label("Reason (needed when exit criteria are unticked)").fill(f"into {target}")
         me.get_by_role("button", name="Move phase").click()
         expect(me.locator("#inc-header .phase-steps .current")).to_have_text(name)
         expect(watcher.locator("#inc-header .phase-steps .current")).to_have_text(

@@ -94,7 +94,7 @@ def test_a_review_is_curated_and_published_in_the_browser(stack: Stack, browser:
         me = api.get("/api/v1/me").json()["email"]  # a P3 needs its commander before it resolves
         commander = {"role": "incident_commander", "user": me}
         assert api.post(f"/api/v1/incidents/{ref}/roles", json=commander).status_code == 200
-        assert api.post(f"/api/v1/incidents/{ref}/resolve", json={}).status_code == 200
+        assert api.post(f"/api/v1/incidents/{ref}/resolve", json={"reason": "fixed"}).status_code == 200
     context = browser.new_context(viewport=SIZES["desktop"])
     page = context.new_page()
     shots = Shots("desktop")
