@@ -58,6 +58,14 @@ def endpoints(role: str) -> dict[tuple[str, str], tuple[set[str], dict[str, Any]
         ("GET", "/api/v1/assets"): (INTERNAL, None),
         ("POST", "/api/v1/assets"): (WRITE, {"kind": "host", "name": f"h-{role}", "surface": "endpoint"}),
         ("GET", "/api/v1/incidents/{ref}/surfaces"): (INTERNAL, None),
+        ("POST", "/api/v1/incidents/{ref}/evidence"): (WRITE, None),
+        ("GET", "/api/v1/incidents/{ref}/evidence"): (INTERNAL, None),
+        ("GET", "/api/v1/incidents/{ref}/evidence/{evidence_id}/download"): (WRITE, None),
+        ("POST", "/api/v1/incidents/{ref}/evidence/{evidence_id}/handover"): (
+            WRITE,
+            {"to": "admin@test.warroom"},
+        ),
+        ("GET", "/api/v1/incidents/{ref}/evidence/{evidence_id}/custody"): (INTERNAL, None),
         ("POST", "/api/v1/incidents/{ref}/assets"): (
             WRITE,
             {"new": {"kind": "account", "name": f"a-{role}", "surface": "identity"}},
@@ -323,6 +331,7 @@ async def fixtures(api: Api) -> dict[str, str]:
         "drill_id": "999",
         "run_id": "999",
         "observable_id": "999",
+        "evidence_id": "999",
     }
 
 

@@ -48,6 +48,11 @@ RULES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("PATCH", "/api/v1/incidents/{ref}/observables/{observable_id}"): {"tlp": "red"},
     ("DELETE", "/api/v1/incidents/{ref}/observables/{observable_id}"): None,
     ("GET", "/api/v1/incidents/{ref}/surfaces"): None,
+    ("POST", "/api/v1/incidents/{ref}/evidence"): None,
+    ("GET", "/api/v1/incidents/{ref}/evidence"): None,
+    ("GET", "/api/v1/incidents/{ref}/evidence/{evidence_id}/download"): None,
+    ("POST", "/api/v1/incidents/{ref}/evidence/{evidence_id}/handover"): {"to": "admin@test.warroom"},
+    ("GET", "/api/v1/incidents/{ref}/evidence/{evidence_id}/custody"): None,
     ("POST", "/api/v1/incidents/{ref}/assets"): {
         "new": {"kind": "host", "name": "dc-1", "surface": "identity"}
     },
@@ -105,6 +110,8 @@ RULES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("POST", "/incidents/{ref}/observables"): {**FORM, "text": "203.0.113.8"},
     ("POST", "/incidents/{ref}/observables/{observable_id}/delete"): FORM,
     ("POST", "/incidents/{ref}/assets"): {**FORM, "kind": "host", "name": "dc-3", "surface": "identity"},
+    ("POST", "/incidents/{ref}/evidence"): {**FORM, "collected_from": "dc-1"},
+    ("GET", "/incidents/{ref}/evidence/{evidence_id}/download"): None,
     ("POST", "/incidents/{ref}/links"): {**FORM, "title": "EDR", "url": "https://edr.example.org/2"},
     ("POST", "/incidents/{ref}/links/{link_id}/delete"): FORM,
     ("POST", "/incidents/{ref}/alerts"): {**FORM, "alert": "1"},
@@ -174,6 +181,7 @@ async def _world(api: Api) -> dict[str, str]:
         "kind": "md",
         "run_id": "999",
         "observable_id": "999",
+        "evidence_id": "999",
     }
 
 

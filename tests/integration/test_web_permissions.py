@@ -175,6 +175,7 @@ FORMS: dict[str, dict[str, str]] = {
     "/incidents/{ref}/observables": {"text": "203.0.113.7"},
     "/incidents/{ref}/observables/{observable_id}/delete": {},
     "/incidents/{ref}/assets": {"kind": "host", "name": "fs-01", "surface": "endpoint"},
+    "/incidents/{ref}/evidence": {"collected_from": "fs-01"},
     "/incidents/{ref}/links": {"title": "sneaky", "url": "https://example.org/sneaky"},
     "/incidents/{ref}/links/{link_id}/delete": {},
     "/incidents/{ref}/alerts": {"alert": "1"},

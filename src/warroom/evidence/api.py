@@ -15,7 +15,7 @@ from warroom.auth.models import User
 from warroom.auth.service import resolve_user
 from warroom.context import AppContext
 from warroom.deps import ContextDep, IncidentWriter, InternalReader, ReadSession, WriteSession
-from warroom.errors import DomainError, NotFound, invalid
+from warroom.errors import FieldProblem, InvalidInput, NotFound, invalid
 from warroom.evidence import service, storage
 from warroom.evidence.models import Evidence
 from warroom.evidence.schemas import CustodyOut, EvidenceOut, HandOver
@@ -28,7 +28,9 @@ from warroom.problems import media_response, problem_responses
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
 
 
-class TooLargeUpload(DomainError):
+class TooLargeUpload(InvalidInput):
+    """Over WARROOM_EVIDENCE_MAX_MB: nothing was kept (an InvalidInput, so a web form shows it in place)."""
+
     status = 413
     title = "Content too large"
 
@@ -67,7 +69,7 @@ async def store_upload(
             now=context.clock.now(),
         )  # fmt: skip
     except storage.TooLarge as error:
-        raise TooLargeUpload(str(error)) from None
+        raise TooLargeUpload(str(error), [FieldProblem("file", str(error))]) from None
 
 
 def download_response(context: AppContext, item: Evidence) -> StreamingResponse:
@@ -94,7 +96,8 @@ async def upload_evidence(
     user: IncidentWriter,
     session: WriteSession,
     context: ContextDep,
-    file: Annotated[UploadFile, File(description="The file, stored by its sha256.")],
+    # Optional here so that an incident the caller may not see is a 404 before anything else is said.
+    file: Annotated[UploadFile | None, File(description="The file, stored by its sha256.")] = None,
     description: Annotated[str, Form(max_length=2_000)] = "",
     collected_from: Annotated[str, Form(max_length=300, description="The host or source.")] = "",
     collected_at: Annotated[datetime | None, Form(description="When it was collected; default now.")] = None,
@@ -102,9 +105,10 @@ async def upload_evidence(
     if collected_at is not None and collected_at.tzinfo is None:
         raise invalid("collected_at", "give a time zone (e.g. 2026-12-05T04:10:00Z)")
     incident = await _incident(session, context, user, ref, lock=True)
-    item = await store_upload(
-        session, context, user, incident, file, (description, collected_from, collected_at)
-    )
+    if file is None:
+        raise invalid("file", "send the file as the multipart field `file`")
+    details = (description, collected_from, collected_at)
+    item = await store_upload(session, context, user, incident, file, details)
     return (await evidence_out(session, [item]))[0]
 
 

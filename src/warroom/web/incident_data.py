@@ -22,6 +22,9 @@ from warroom.auth.domain import Permission, allows
 from warroom.auth.models import User
 from warroom.auth.service import list_users
 from warroom.comms import service as comms
+from warroom.evidence.api import evidence_out
+from warroom.evidence.schemas import EvidenceOut
+from warroom.evidence.service import list_for as list_evidence
 from warroom.incidents import access, collaboration, service, views
 from warroom.incidents.models import Incident
 from warroom.incidents.playbook_schemas import PlaybookOut
@@ -74,6 +77,7 @@ class IncidentPage:
     action_runs: list[ActionRunOut] = field(default_factory=list)
     observables: list[ObservableOut] = field(default_factory=list)
     surfaces: SurfacesOut | None = None
+    evidence: list[EvidenceOut] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -136,6 +140,7 @@ async def load_incident_page(
         page.action_runs = await runs_out(session, loaded.procedure, await list_runs(session, incident.id))
         page.observables = await observables_out(session, await list_for(session, incident.id))
         page.surfaces = await surfaces_out(session, incident.id)
+        page.evidence = await evidence_out(session, await list_evidence(session, incident.id))
         page.changes = await recent_changes(
             session=session, incident=incident, window=changes_window, now=now
         )

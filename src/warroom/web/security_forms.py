@@ -4,19 +4,23 @@ service function through `act` (PRG; refusals at the top)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.actions import service as actions
 from warroom.deps import ContextDep
 from warroom.errors import invalid
+from warroom.evidence import service as evidence
+from warroom.evidence.api import download_response, store_upload
 from warroom.incidents import collaboration, playbooks
 from warroom.incidents.models import Incident
+from warroom.incidents.service import get_incident
+from warroom.incidents.visibility import viewer_of
 from warroom.observables import assets
 from warroom.observables import service as observables
 from warroom.observables.schemas import AssetIn, ObservableAdd
-from warroom.web.deps import PageWriter, csrf_checked, form_data
+from warroom.web.deps import PageWriter, csrf_checked, form_data, writing
 from warroom.web.forms import text
 from warroom.web.incident_actions import act
 
@@ -138,3 +142,30 @@ async def add_asset(ref: str, request: Request, user: PageWriter, context: Conte
         )
 
     return await act(request, context, user, ref, "assets", change, values=values, done="Asset added")
+
+
+@router.post("/incidents/{ref}/evidence")
+async def upload_evidence(ref: str, request: Request, user: PageWriter, context: ContextDep) -> Response:
+    values = await form_data(request)
+    upload = (await request.form()).get("file")
+
+    async def change(session: AsyncSession, incident: Incident) -> None:
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise invalid("file", "choose a file to upload")
+        details = (text(values, "description")[:2000], text(values, "collected_from")[:300], None)
+        await store_upload(session, context, user, incident, upload, details)
+
+    return await act(request, context, user, ref, "evidence", change, values=values, done="Evidence stored")
+
+
+@router.get("/incidents/{ref}/evidence/{evidence_id}/download")
+async def download_evidence(ref: str, evidence_id: int, user: PageWriter, context: ContextDep) -> Response:
+    """The file as an attachment, once its download is on the chain of custody (responders and admins)."""
+    async with writing(context) as session:
+        viewer = viewer_of(user, context.procedure.procedure)
+        incident = await get_incident(session=session, ref=ref, viewer=viewer, for_update=True)
+        item = await evidence.get(session, incident, evidence_id)
+        root = context.settings.resolved_evidence_dir()
+        await evidence.downloaded(session=session, root=root, actor=user, incident=incident, item=item,
+                                  via="web", now=context.clock.now())  # fmt: skip
+    return download_response(context, item)
