@@ -37,7 +37,7 @@ from warroom.errors import SettingInvalid
 from warroom.incidents.checkpoints import WITNESS_KIND, WITNESS_QUEUE, AuditCheckpoints, send_to_witness
 from warroom.jobs.kinds import Batched, Grouped, Kind, Shared
 from warroom.jobs.queues import QueueLimits, limits_for
-from warroom.jobs.worker import Periodic, Worker
+from warroom.jobs.worker import AtMostEvery, Periodic, Worker
 from warroom.observables.service import take_from_alert
 from warroom.paging.declared import PAGE_KIND, DeclarationPager, page_declared
 from warroom.paging.delivery import RECORD_AHEAD, send_messages
@@ -104,7 +104,7 @@ QUEUES: Mapping[str, QueueLimits] = MappingProxyType(
 )
 
 
-class SignInHousekeeping:
+class SignInHousekeeping(AtMostEvery):
     """Periodic, at most once an hour per worker process: delete web sessions ended a day ago and sign-in
     failure counts no longer counted. The auth package cannot take the app's context, so it lives here."""
 
@@ -112,14 +112,7 @@ class SignInHousekeeping:
     EVERY = timedelta(hours=1)
     KEPT_FOR = timedelta(days=1)  # an ended session stays a day, for whoever looks into a sign-out
 
-    def __init__(self) -> None:
-        self.next_at: datetime | None = None
-
-    async def __call__(self, context: AppContext) -> None:
-        now = context.clock.now()
-        if self.next_at is not None and now < self.next_at:
-            return
-        self.next_at = now + self.EVERY
+    async def run(self, context: AppContext, now: datetime) -> None:
         settings = context.settings
         limits = SessionLimits(
             idle=timedelta(minutes=settings.session_idle_minutes),

@@ -13,6 +13,7 @@ from warroom.auth.models import Team, TeamMember
 from warroom.catalog.models import Service
 from warroom.context import AppContext
 from warroom.incidents.models import Incident, IncidentService
+from warroom.jobs.worker import AtMostEvery
 from warroom.notify.models import ContactMethod, OutgoingMessage
 from warroom.notify.service import queue_message
 
@@ -71,20 +72,13 @@ async def remind_team(
     return queued
 
 
-class DrillReminders:
+class DrillReminders(AtMostEvery):
     """Periodic, at most once an hour per worker process: remind teams whose drill is overdue."""
 
     __name__ = "remind_overdue_drills"  # as the worker's log and the tests name its periodic checks
     EVERY = timedelta(hours=1)
 
-    def __init__(self) -> None:
-        self.next_at: datetime | None = None
-
-    async def __call__(self, context: AppContext) -> None:
-        now = context.clock.now()
-        if self.next_at is not None and now < self.next_at:
-            return
-        self.next_at = now + self.EVERY
+    async def run(self, context: AppContext, now: datetime) -> None:
         every = timedelta(days=context.procedure.procedure.drill_every_days)
         async with context.db.read() as session:
             due = await overdue_teams(session, now, every)
