@@ -111,6 +111,7 @@ async def _on_call(session: AsyncSession, people: dict[str, User], now: datetime
     for slug, name, participants in (
         ("payments-oncall", "Payments on call", ["alice@demo.warroom", "bob@demo.warroom"]),
         ("incident-commander", "Incident commander on duty", ["carol@demo.warroom", "alice@demo.warroom"]),
+        ("engineering-manager", "Engineering manager on duty", ["dan@demo.warroom", "erin@demo.warroom"]),
     ):
         weekly = LayerIn(
             name="weekly",

@@ -39,6 +39,7 @@ from warroom.jobs.kinds import Batched, Grouped, Kind, Shared
 from warroom.jobs.queues import QueueLimits, limits_for
 from warroom.jobs.worker import AtMostEvery, Periodic, Worker
 from warroom.observables.service import take_from_alert
+from warroom.paging.clocks import ResponseClocks
 from warroom.paging.declared import PAGE_KIND, DeclarationPager, page_declared
 from warroom.paging.delivery import RECORD_AHEAD, send_messages
 from warroom.paging.engine import unack_check
@@ -134,6 +135,7 @@ PERIODIC_CHECKS: tuple[Periodic, ...] = (
     AuditCheckpoints(),
     DrillReminders(),
     fire_due_drills,
+    ResponseClocks(),
 )
 
 

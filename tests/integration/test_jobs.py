@@ -58,6 +58,7 @@ def test_the_registered_job_kinds_and_periodic_checks() -> None:
         "write_audit_checkpoints",
         "remind_overdue_drills",
         "fire_due_runs",
+        "check_response_clocks",
     ]
 
 

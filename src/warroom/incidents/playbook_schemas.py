@@ -61,3 +61,6 @@ class PlaybookOut(BaseModel):
     phase: GuidedPhaseOut
     steps: list[TaskOut]
     deadlines: list[DeadlineOut]
+    targets: list[DeadlineOut] = Field(
+        description="The severity's contain and resolve clocks, if it sets any."
+    )

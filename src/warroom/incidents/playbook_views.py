@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.auth.models import User
 from warroom.incidents import playbook_rules, playbooks
+from warroom.incidents.clocks import clocks as severity_clocks
 from warroom.incidents.models import Incident
 from warroom.incidents.playbook_schemas import (
     CriterionOut,
@@ -19,6 +20,7 @@ from warroom.incidents.playbook_schemas import (
 )
 from warroom.incidents.service import held_roles
 from warroom.incidents.views import tasks_out, user_ref, users_by_id
+from warroom.procedure.domain import describe_target
 from warroom.procedure.loader import LoadedProcedure
 from warroom.procedure.schemas import ON_CALL, Procedure
 from warroom.timeline.kinds import EventKind
@@ -98,4 +100,22 @@ async def playbook_out(
         phase=guided,
         steps=await tasks_out(session, steps),
         deadlines=[DeadlineOut(**vars(clock)) for clock in clocks],
+        targets=[
+            DeadlineOut(
+                id=c.name,
+                name=f"{c.name.capitalize()} within {describe_target(c.target)}",
+                authority="",
+                started_at=c.started_at,
+                due_at=c.due_at,
+                met_at=c.stopped_at,
+                state=c.state,
+            )
+            for c in severity_clocks(
+                procedure,
+                severity=incident.severity,
+                declared_at=incident.declared_at,
+                stops={"contained": incident.contained_at, "resolved": incident.resolved_at},
+                now=now,
+            )
+        ],
     )

@@ -64,6 +64,7 @@ def _severity_section(procedure: Procedure, severity: Severity) -> list[str]:
     paged = ", ".join(target.label for target in severity.page) or "nobody"
     when = f"when it is declared or raised to {severity.id} (enforced, once each)"
     lines += [f"Who is paged {when}: {paged}.", ""]
+    lines += _target_lines(severity)
     if severity.required_roles:
         lines += [
             "Required roles before it resolves (enforced; the incident commander may waive one with a "
@@ -75,6 +76,19 @@ def _severity_section(procedure: Procedure, severity: Severity) -> list[str]:
     room = "a channel opens when it is declared" if severity.chat_channel else "none (the web UI and CLI)"
     lines += [f"Chat war room: {room}.", ""]
     return lines
+
+
+def _target_lines(severity: Severity) -> list[str]:
+    targets = (("contain", severity.contain_target), ("resolve", severity.resolve_target))
+    spans = [f"{name} within {describe_target(t)}" for name, t in targets if t]
+    if not spans:
+        return []
+    breach = ", ".join(t.label for t in severity.breach) or "nobody more"
+    return [
+        f"Targets from declaring: {' and '.join(spans)} (enforced: the incident commander is paged at 80% of "
+        f"each; a missed one pages {breach}, once per incident; these clocks never pause).",
+        "",
+    ]
 
 
 def _role_section(role: Role) -> list[str]:

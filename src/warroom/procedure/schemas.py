@@ -132,6 +132,11 @@ class Severity(_Model):
     examples: list[str] = Field(default_factory=list)
     response_target: ResponseTarget
     page: list[PageTarget] = Field(default_factory=list)
+    # More clocks than the first response: from declaration to the contained and resolved milestones. At
+    # 80% the commander is paged; when missed, the `breach:` targets are (each once per incident).
+    contain_target: Duration | None = None
+    resolve_target: Duration | None = None
+    breach: list[PageTarget] = Field(default_factory=list)
     update_cadence: Duration | None = None
     status_page: bool = False
     required_roles: list[str] = Field(default_factory=list)

@@ -53,6 +53,8 @@ TONES: dict[str, str] = {
     "page_failed": "alarm",
     "task_waived": "alarm",
     "action_failed": "alarm",
+    "target_warning": "alarm",
+    "target_missed": "alarm",
     **dict.fromkeys(MILESTONES, "milestone"),
 }
 
@@ -234,6 +236,15 @@ DESCRIBERS: dict[str, Describer] = {
     EventKind.evidence_handed_over: lambda d, _n: (
         f"Evidence #{d.get('evidence_id')} handed over to {d.get('to')}",
         str(d.get("note") or ""),
+    ),
+    EventKind.target_warning: lambda d, _n: (
+        f"The {d.get('clock')} target is close (due {d.get('due_at', '')[11:16]} UTC): "
+        f"paged {d.get('paged') or 'nobody (no commander)'}",
+        "",
+    ),
+    EventKind.target_missed: lambda d, _n: (
+        f"The {d.get('clock')} target was missed: paged {', '.join(d.get('paged') or []) or 'nobody'}",
+        "; ".join(d.get("problems") or []),
     ),
     EventKind.observable_added: _observables,
     EventKind.observable_changed: lambda d, _n: (

@@ -50,6 +50,9 @@ class EventKind(StrEnum):
     observable_changed = "observable_changed"
     observable_removed = "observable_removed"
     asset_linked = "asset_linked"
+    # The contain and resolve targets: the commander warned at 80%, the breach targets paged when missed.
+    target_warning = "target_warning"
+    target_missed = "target_missed"
     # Evidence and its chain of custody.
     evidence_added = "evidence_added"
     evidence_downloaded = "evidence_downloaded"
