@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 from warroom.procedure.domain import URGENT_AT, clock_state, parse_duration
 from warroom.procedure.schemas import Procedure
 
-CLOCKS = {"contain": "contained", "resolve": "resolved"}  # clock -> the milestone that stops it
+# clock -> (the severity field that sets it, the milestone that stops it)
+CLOCKS = {"contain": ("contain_target", "contained"), "resolve": ("resolve_target", "resolved")}
 WARN_AT = URGENT_AT  # the commander is paged at 80% of a target
 
 
@@ -41,8 +42,8 @@ def clocks(
         return []
     level = procedure.severity(severity)
     found = []
-    for name, milestone in CLOCKS.items():
-        target = getattr(level, f"{name}_target")
+    for name, (field, milestone) in CLOCKS.items():
+        target = getattr(level, field)
         if target is None:
             continue
         due = declared_at + parse_duration(target)

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 from warroom.procedure.comms_schema import SAMPLE_CONTEXT, TEMPLATES, UpdateTemplate
 from warroom.procedure.domain import WEEKDAYS, describe_target
+from warroom.procedure.enforcement import RULES
 from warroom.procedure.loader import LoadedProcedure
 from warroom.procedure.render_playbooks import actions_section, deadline_lines, playbook_section
 from warroom.procedure.schemas import ON_CALL, BusinessHours, IncidentType, Phase, Procedure, Role, Severity
@@ -38,7 +39,7 @@ def _role_names(procedure: Procedure, role_ids: Iterable[str]) -> str:
 
 def _severity_table(procedure: Procedure) -> list[str]:
     lines = [
-        "| Severity | Name | Response target | Updates every | Status page | Required roles |",
+        "| Severity | Name | Response target | Updates every | Status page (advisory) | Required roles |",
         "|---|---|---|---|---|---|",
     ]
     for severity in procedure.severities:
@@ -229,6 +230,17 @@ def _business_hours_section(hours: BusinessHours) -> list[str]:
     return [*lines, ""]
 
 
+def _enforcement_section() -> list[str]:
+    """Every rule of this file and what the software does with it: nothing here is text that only looks
+    enforced."""
+    lines = ["## What the software enforces", "", "| Rule | Enforced | What happens |", "|---|---|---|"]
+    for rule in RULES:
+        lines.append(
+            f"| {rule.section}.{rule.field} | {'yes' if rule.enforced else 'advisory'} | {_cell(rule.how)} |"
+        )
+    return [*lines, ""]
+
+
 def render_markdown(loaded: LoadedProcedure) -> str:
     """The whole procedure as one Markdown document."""
     procedure = loaded.procedure
@@ -260,4 +272,5 @@ def render_markdown(loaded: LoadedProcedure) -> str:
     lines += _review_templates_section(procedure)
     lines += _communications_section(procedure)
     lines += ["## Business hours", "", *_business_hours_section(procedure.business_hours)]
+    lines += _enforcement_section()
     return "\n".join(lines).rstrip("\n") + "\n"
