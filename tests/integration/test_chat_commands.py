@@ -145,3 +145,30 @@ async def test_buttons_act_and_answer_through_the_response_url(api: Api, slack: 
     incident = (await api.viewer.get(f"/api/v1/incidents/{ref}")).json()
     assert incident["acknowledged_at"] is not None and incident["status"] == "active"
     assert texts(slack, channel["id"])[-1] == f"Acknowledged by {api.emails['responder']}"
+
+
+async def test_page_someone_in_or_escalate_to_the_commander_from_chat(api: Api, slack: FakeSlack) -> None:
+    responder, admin = api.emails["responder"], api.emails["admin"]
+    declared = await slash(api, slack, responder, "declare P3 Search is slow")
+    ref = declared["text"].split(" declared ")[1].split(" ")[0]
+    nobody = await slash(api, slack, responder, f"escalate {ref} need a decision on failover")
+    assert nobody["text"] == "Nothing was changed: incident: this incident has no commander to escalate to"
+    await slash(api, slack, responder, f"role {ref} commander <@{slack_id(slack, admin)}|admin>")
+    escalated = await slash(api, slack, responder, f"escalate {ref} need a decision on failover")
+    assert escalated["response_type"] == "in_channel"
+    assert (
+        escalated["text"]
+        == f"Responder ({responder}) escalated {ref} to its commander (user:{admin}): "
+        + "need a decision on failover"
+    )
+    paged = await slash(
+        api, slack, responder, f"page {ref} <@{slack_id(slack, admin)}|admin> check the replicas"
+    )
+    assert paged["text"] == f"Responder ({responder}) paged user:{admin} into {ref}: check the replicas"
+    unknown = await slash(api, slack, responder, f"page {ref} schedule:nope please")
+    assert unknown["text"] == "Nothing was changed: target: no schedule 'nope'"
+    bare = await slash(api, slack, responder, f"page {ref} someone")
+    assert bare["text"].startswith("Nothing was changed: say whom and why")
+    timeline = (await api.admin.get(f"/api/v1/incidents/{ref}/timeline")).json()
+    requested = [e["data"]["reason"] for e in timeline if e["kind"] == "page_requested"]
+    assert requested == ["need a decision on failover", "check the replicas"]

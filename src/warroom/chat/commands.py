@@ -7,6 +7,7 @@ without the permission, a rule of the procedure) changes nothing and is answered
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -26,6 +27,8 @@ from warroom.incidents import collaboration, domain, service
 from warroom.incidents.models import Incident
 from warroom.incidents.schemas import IncidentCreate, IncidentPatch, UpdateCreate
 from warroom.incidents.visibility import Viewer, viewer_of
+from warroom.paging.requested import KINDS as PAGE_KINDS
+from warroom.paging.requested import escalate_to_commander, page_into
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,8 @@ async def _dispatch(session: AsyncSession, context: AppContext, actor: User, cal
         return await _severity(session, context, actor, incident, command)
     if name == "role":
         return await _role(session, context, actor, incident, call)
+    if name in ("page", "escalate"):
+        return await _page(session, context, actor, incident, call)
     if name == "update":
         if not command.rest:
             raise InvalidInput("write the update after the command: /warroom update Rollback in progress")
@@ -129,6 +134,33 @@ async def _dispatch(session: AsyncSession, context: AppContext, actor: User, cal
                              review_published=context.review_published)  # fmt: skip
     phase = context.procedure.procedure.phase(incident.phase).name
     return Reply(f"{_who(actor)} resolved {ref} (now {phase}).", public=True)
+
+
+async def _page(
+    session: AsyncSession, context: AppContext, actor: User, incident: Incident, call: Invocation
+) -> Reply:
+    """`page @alice <why>` (or schedule:, team:, service:) pages into the incident; `escalate <why>` pages its
+    commander. Each is a request of its own (paging.requested), on the timeline with the reason."""
+    args, ref, now, key = (
+        call.command.args,
+        domain.incident_ref(incident.id),
+        context.clock.now(),
+        uuid.uuid4().hex,
+    )
+    if call.command.name == "escalate":
+        reason = call.command.rest
+        label = await escalate_to_commander(session=session, incident=incident, actor=actor, reason=reason,
+                                            key=key, now=now)  # fmt: skip
+        return Reply(f"{_who(actor)} escalated {ref} to its commander ({label}): {reason}", public=True)
+    if len(args) < 2:
+        raise InvalidInput("say whom and why: /warroom page @alice the primary is down (or schedule:dba ...)")
+    kind, sep, name = args[0].partition(":")
+    if not sep or kind not in PAGE_KINDS:  # a mention or an email names a user
+        kind, name = "user", call.named.get(args[0], args[0])
+    reason = " ".join(args[1:])
+    label = await page_into(session=session, incident=incident, actor=actor, kind=kind, ref=name,
+                            reason=reason, key=key, now=now)  # fmt: skip
+    return Reply(f"{_who(actor)} paged {label} into {ref}: {reason}", public=True)
 
 
 def _severity_of(context: AppContext, word: str) -> str | None:

@@ -98,6 +98,8 @@ SUBCOMMANDS = {
     "role": "role",
     "update": "update",
     "resolve": "resolve",
+    "page": "page",
+    "escalate": "escalate",
 }
 HELP = """\
 /warroom declare [P1..P4] <title>     declare an incident (the procedure's first severity if left out)
@@ -106,6 +108,8 @@ HELP = """\
 /warroom role [INC-n] <role> [me|@someone|email]   take a role, or give it to someone
 /warroom update [INC-n] <text>        post a stakeholder update
 /warroom resolve [INC-n] [why]        resolve
+/warroom page [INC-n] <@someone|schedule:slug|team:slug|service:slug> <why>   page someone into it
+/warroom escalate [INC-n] <why>       page its incident commander
 Inside an incident's channel the incident is implied; elsewhere name it (INC-42)."""
 
 
