@@ -103,3 +103,29 @@ async def test_paging_a_user_into_a_restricted_incident_makes_them_a_participant
     assert sent.status_code == 202, sent.text
     shown = await api.responder.get(f"/api/v1/incidents/{ref}")
     assert shown.status_code == 200, shown.text
+
+
+async def test_the_incident_page_pages_someone_in_and_escalates(api: Api) -> None:
+    from tests.integration.web_helpers import open_web, text_of
+
+    made = await api.admin.post("/api/v1/incidents", json={"title": "Replica lag", "severity": "P3"})
+    ref = made.json()["ref"]
+    async with open_web(api) as web:
+        no_commander = await web["responder"].post(
+            f"/incidents/{ref}/escalate", {"reason": "decide failover"}
+        )
+        assert no_commander.status_code == 422 and "no commander to escalate to" in text_of(no_commander.text)
+        paged = await web["responder"].post(
+            f"/incidents/{ref}/page",
+            {"kind": "user", "target": api.emails["admin"], "reason": "check replicas"},
+        )
+        assert paged.status_code == 303
+        refused = await web["responder"].post(
+            f"/incidents/{ref}/page", {"kind": "team", "target": "nope", "reason": "x"}
+        )
+        assert refused.status_code == 422 and "no team 'nope'" in text_of(refused.text)
+        assert (await web["viewer"].post(f"/incidents/{ref}/escalate", {"reason": "x"})).status_code == 403
+    timeline = (await api.admin.get(f"/api/v1/incidents/{ref}/timeline")).json()
+    assert [e["data"]["target"] for e in timeline if e["kind"] == "page_requested"] == [
+        f"user:{api.emails['admin']}"
+    ]

@@ -111,6 +111,13 @@ RULES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("POST", "/incidents/{ref}/observables/{observable_id}/delete"): FORM,
     ("POST", "/incidents/{ref}/assets"): {**FORM, "kind": "host", "name": "dc-3", "surface": "identity"},
     ("POST", "/incidents/{ref}/evidence"): {**FORM, "collected_from": "dc-1"},
+    ("POST", "/incidents/{ref}/page"): {
+        **FORM,
+        "kind": "user",
+        "target": "admin@test.warroom",
+        "reason": "r",
+    },
+    ("POST", "/incidents/{ref}/escalate"): {**FORM, "reason": "r"},
     ("GET", "/incidents/{ref}/evidence/{evidence_id}/download"): None,
     ("POST", "/incidents/{ref}/links"): {**FORM, "title": "EDR", "url": "https://edr.example.org/2"},
     ("POST", "/incidents/{ref}/links/{link_id}/delete"): FORM,
