@@ -13,6 +13,7 @@ from warroom.alerts.rules.service import create_alert_rule
 from warroom.alerts.schemas import IntegrationCreate
 from warroom.auth import service as auth
 from warroom.auth.models import User
+from warroom.catalog.dependencies import set_dependencies
 from warroom.catalog.service import create_service
 from warroom.comms import service as comms
 from warroom.demo_review import publish_demo_review
@@ -46,6 +47,7 @@ SERVICES = [
     ("web", "Web front end", "The public web site", "platform"),
     ("search", "Search", "Product search", "platform"),
 ]
+DEPENDS_ON = {"checkout": ["payments-api"], "web": ["checkout", "search"]}
 
 
 async def demo_loaded(*, session: AsyncSession) -> bool:
@@ -68,10 +70,14 @@ async def load_demo(
         people[email] = await auth.create_user(session=session, email=email, name=name, role=role, now=now)
         if team:
             await auth.add_team_member(session=session, team=teams[team], user=people[email])
-    for slug, name, description, team in SERVICES:
-        await create_service(
+    made = {
+        slug: await create_service(
             session=session, slug=slug, name=name, description=description, team_slug=team, now=now
         )
+        for slug, name, description, team in SERVICES
+    }
+    for slug, needs in DEPENDS_ON.items():  # for each incident's blast radius
+        await set_dependencies(session=session, service=made[slug], slugs=needs)
     await _alerting(session, loaded, now)
     await _on_call(session, people, now)
     await load_status_page_demo(session=session, now=now)

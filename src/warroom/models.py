@@ -4,7 +4,7 @@ from warroom.actions.models import ActionRun
 from warroom.alerts.models import Alert, AlertEvent, Integration, RawEvent, ServiceChange
 from warroom.alerts.rules.models import AlertRule, Heartbeat, MaintenanceWindow, RoutingRule
 from warroom.auth.models import ApiToken, SignInFailures, Team, TeamMember, User, WebSessionRecord
-from warroom.catalog.models import Service
+from warroom.catalog.models import Service, ServiceDependency
 from warroom.chat.models import ChatCapture, ChatRoom, ChatUser
 from warroom.comms.models import StakeholderRecipient
 from warroom.db import Base
@@ -83,6 +83,7 @@ __all__ = [
     "ScheduleOverride",
     "Service",
     "ServiceChange",
+    "ServiceDependency",
     "SignInFailures",
     "StakeholderRecipient",
     "StatusComponent",

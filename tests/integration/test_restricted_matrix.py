@@ -48,6 +48,8 @@ RULES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("PATCH", "/api/v1/incidents/{ref}/observables/{observable_id}"): {"tlp": "red"},
     ("DELETE", "/api/v1/incidents/{ref}/observables/{observable_id}"): None,
     ("GET", "/api/v1/incidents/{ref}/surfaces"): None,
+    ("GET", "/api/v1/incidents/{ref}/blast-radius"): None,
+    ("POST", "/incidents/{ref}/services/add"): {**FORM, "service": "nope"},
     ("POST", "/api/v1/incidents/{ref}/evidence"): None,
     ("GET", "/api/v1/incidents/{ref}/evidence"): None,
     ("GET", "/api/v1/incidents/{ref}/evidence/{evidence_id}/download"): None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Annotated
 
@@ -10,16 +11,19 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.alerts import drill_end, integrations, service, views
+from warroom.alerts.blast_radius import blast_radius
 from warroom.alerts.incident_changes import recent_changes
 from warroom.alerts.schemas import (
     AlertEventOut,
     AlertOut,
     AlertPage,
     AttachRequest,
+    BlastRadiusOut,
     ChangeOut,
     IntegrationCreate,
     IntegrationOut,
     IntegrationPatch,
+    NeighbourOut,
 )
 from warroom.auth.models import User
 from warroom.context import AppContext
@@ -255,3 +259,16 @@ async def end_drill(ref: str, user: IncidentWriter, session: WriteSession, conte
         session=session, filters=filters, limit=500, offset=0, viewer=SYSTEM
     )
     return AlertPage(items=await views.alerts_out(session, rows), total=total, limit=500, offset=0)
+
+
+@router.get("/incidents/{ref}/blast-radius", response_model=BlastRadiusOut, tags=["incidents"])
+async def incident_blast_radius(
+    ref: str, user: InternalReader, session: ReadSession, context: ContextDep
+) -> BlastRadiusOut:
+    """Upstream services in trouble (the likely cause) and downstream ones (likely affected)."""
+    viewer = _viewer(user, context)
+    incident = await get_incident(session=session, ref=ref, viewer=viewer)
+    up, down = await blast_radius(session=session, incident=incident, viewer=viewer)
+
+    return BlastRadiusOut(upstream=[NeighbourOut(**asdict(n)) for n in up],
+                          downstream=[NeighbourOut(**asdict(n)) for n in down])  # fmt: skip

@@ -109,3 +109,18 @@ class ChangeOut(BaseModel):
     summary: str
     source: str
     links: list[dict[str, str]]
+
+
+class NeighbourOut(BaseModel):
+    service: str
+    name: str
+    depth: int = Field(description="1 for a direct dependency or dependant.")
+    open_alerts: int
+    incidents: list[str] = Field(description="Open incidents on it that you may see.")
+    hidden_incidents: int = Field(description="Open incidents on it you may not see: counted, not named.")
+    in_incident: bool
+
+
+class BlastRadiusOut(BaseModel):
+    upstream: list[NeighbourOut] = Field(description="What its services depend on that is in trouble.")
+    downstream: list[NeighbourOut] = Field(description="What depends on its services: likely affected.")

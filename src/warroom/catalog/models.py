@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, String, Text
+from sqlalchemy import Float, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from warroom.db import Base, UTCDateTime
@@ -22,3 +22,14 @@ class Service(Base):
     # What a minute of this service's outage costs, in the organisation's currency: for review impact.
     cost_per_minute: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ServiceDependency(Base):
+    """`service` depends on `depends_on` (checkout on payments-api): an outage upstream reaches it."""
+
+    __tablename__ = "service_dependencies"
+    __table_args__ = (UniqueConstraint("service_id", "depends_on_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"), index=True)
+    depends_on_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"), index=True)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from warroom.cli.api_client import call
-from warroom.cli.output import OPERATOR_PANEL
+from warroom.cli.output import OPERATOR_PANEL, JsonOption, print_json
 from warroom.cli.output import wrapping_out as out
 
 
@@ -44,6 +44,23 @@ def problem(
     out.print(f"{answer['ref']} opened at {answer['severity']}; {answer['next']}", highlight=False)
 
 
+def blast(
+    ref: Annotated[str, typer.Argument(help="The incident, e.g. INC-42.")], as_json: JsonOption = False
+) -> None:
+    """Its blast radius: upstream services in trouble (likely cause), downstream ones (likely affected)."""
+    found = call("GET", f"/api/v1/incidents/{ref}/blast-radius")
+    if as_json:
+        return print_json(found)
+    for side, label in (("upstream", "upstream, in trouble"), ("downstream", "downstream")):
+        for n in found[side]:
+            trouble = f" {n['open_alerts']} open alert(s)" if n["open_alerts"] else ""
+            named = f" {', '.join(n['incidents'])}" if n["incidents"] else ""
+            out.print(f"{label:<22} {n['service']:<20} depth {n['depth']}{trouble}{named}", highlight=False)
+    if not found["upstream"] and not found["downstream"]:
+        out.print(f"{ref}: nothing upstream in trouble, nothing downstream", highlight=False)
+    return None
+
+
 def register(app: typer.Typer) -> None:
-    for command in (page, escalate, problem):
+    for command in (page, escalate, problem, blast):
         app.command(rich_help_panel=OPERATOR_PANEL)(command)

@@ -15,6 +15,7 @@ from warroom.actions.service import list_runs
 from warroom.actions.views import runs_out
 from warroom.alerts import service as alerts
 from warroom.alerts import views as alert_views
+from warroom.alerts.blast_radius import Neighbour, blast_radius
 from warroom.alerts.incident_changes import recent_changes
 from warroom.alerts.models import ServiceChange
 from warroom.alerts.schemas import AlertOut
@@ -78,6 +79,7 @@ class IncidentPage:
     observables: list[ObservableOut] = field(default_factory=list)
     surfaces: SurfacesOut | None = None
     evidence: list[EvidenceOut] = field(default_factory=list)
+    blast: tuple[list[Neighbour], list[Neighbour]] = ([], [])  # (upstream in trouble, downstream)
 
 
 @dataclass(frozen=True)
@@ -136,11 +138,7 @@ async def load_incident_page(
     page.acknowledged = await _acknowledged(session, incident)
     if page.internal:
         await _internal_parts(session, loaded, incident, page, everything)
-        page.guide = await playbook_out(session=session, loaded=loaded, incident=incident, now=now)
-        page.action_runs = await runs_out(session, loaded.procedure, await list_runs(session, incident.id))
-        page.observables = await observables_out(session, await list_for(session, incident.id))
-        page.surfaces = await surfaces_out(session, incident.id)
-        page.evidence = await evidence_out(session, await list_evidence(session, incident.id))
+        await _response_parts(session, loaded, incident, page, user, now)
         page.changes = await recent_changes(
             session=session, incident=incident, window=changes_window, now=now
         )
@@ -150,6 +148,20 @@ async def load_incident_page(
         )
         page.updates = list(reversed(await views.updates_out(session, found)))
     return page
+
+
+async def _response_parts(
+    session: AsyncSession, loaded: LoadedProcedure, incident: Incident, page: IncidentPage, user: User,
+    now: datetime,
+) -> None:  # fmt: skip
+    """The guided phase, playbook actions, observables, evidence, surfaces and blast radius."""
+    page.guide = await playbook_out(session=session, loaded=loaded, incident=incident, now=now)
+    page.action_runs = await runs_out(session, loaded.procedure, await list_runs(session, incident.id))
+    page.observables = await observables_out(session, await list_for(session, incident.id))
+    page.surfaces = await surfaces_out(session, incident.id)
+    page.evidence = await evidence_out(session, await list_evidence(session, incident.id))
+    viewer = viewer_of(user, loaded.procedure)
+    page.blast = await blast_radius(session=session, incident=incident, viewer=viewer)
 
 
 async def _acknowledged(session: AsyncSession, incident: Incident) -> Acknowledged | None:
