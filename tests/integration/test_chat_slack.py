@@ -90,7 +90,13 @@ def test_the_timeline_observers_are_listed(api: Api) -> None:
     """What runs in the transaction of every timeline event: a new one must be added here on purpose."""
     observers = timeline_observers(api.context.settings, api.context.procedure, api.clock)
     names = [type(observer).__name__ for observer in observers]
-    assert names == ["ChatOutbox", "ReviewDrafter", "DeclarationPager", "AlertsFollowIncident"]
+    assert names == [
+        "ChatOutbox",
+        "ReviewDrafter",
+        "DeclarationPager",
+        "AlertsFollowIncident",
+        "ObservablesFromAlerts",
+    ]
 
 
 def test_the_fake_answers_slack_sdk_the_way_slack_does(fake_slack: FakeSlack) -> None:
