@@ -170,7 +170,10 @@ def test_procedure_render_prints_markdown_with_the_severity_table(tmp_path: Path
     assert shipped.exit_code == 0, shipped.output
     text = shipped.stdout
     assert text.startswith("# Default incident procedure\n")
-    assert "| Severity | Name | Response target | Updates every | Status page | Required roles |\n" in text
+    assert (
+        "| Severity | Name | Response target | Updates every | Status page (advisory) | Required roles |\n"
+        in text
+    )
     assert "| P1 | Critical | 15 minutes | 30 minutes | yes |" in text
     assert "| P4 | Low | next business day | as needed | no | none |" in text
 
