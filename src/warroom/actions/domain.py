@@ -19,7 +19,6 @@ TIMESTAMP_HEADER = "X-Warroom-Timestamp"
 MAX_AGE_SECONDS = 300
 # What the timeline and the page keep of an answer: enough to see what the automation said.
 ANSWER_LIMIT = 2_000
-STATES = ("awaiting_approval", "queued", "succeeded", "failed")
 
 
 def body_bytes(payload: dict[str, Any]) -> bytes:

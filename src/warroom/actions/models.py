@@ -10,7 +10,7 @@ from warroom.db import Base, UTCDateTime
 
 
 class ActionRun(Base):
-    """One request to run a playbook action: awaiting_approval -> queued -> succeeded | failed (or refused).
+    """One request to run a playbook action: awaiting_approval -> queued -> succeeded | failed.
     What was sent and what came back are kept, so the timeline and the page can show both."""
 
     __tablename__ = "action_runs"
