@@ -55,6 +55,7 @@ from warroom.procedure.service import register_version
 from warroom.reports.api import router as reports_router
 from warroom.reviews.api import items_router as action_items_router
 from warroom.reviews.api import router as reviews_router
+from warroom.statuspage.api import incident_router as incident_status_page_router
 from warroom.statuspage.api import router as status_page_router
 from warroom.statuspage.public_api import router as status_json_router
 from warroom.web.ack_page import router as ack_router
@@ -72,7 +73,7 @@ ROUTERS = (
     metrics_router, exposition_router, reviews_router, action_items_router, stakeholders_router,
     update_preview_router, status_page_router, status_json_router, status_pages_router,
     slack_router, mattermost_router, preparedness_router, drills_router, playbook_router, actions_router,
-    observables_router, evidence_router,
+    observables_router, evidence_router, incident_status_page_router,
 )  # fmt: skip
 INTAKE_PREFIXES = ("/v2/", "/intake/")
 INTAKE_MAX_BYTES = 512 * 1024  # PagerDuty's documented limit; the same for every sender

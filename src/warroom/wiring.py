@@ -48,8 +48,11 @@ from warroom.preparedness.reminders import DrillReminders
 from warroom.procedure.loader import LoadedProcedure, load_default_procedure, load_procedure_file
 from warroom.reviews.reminders import remind_overdue_action_items
 from warroom.reviews.service import ReviewDrafter, is_published
+from warroom.statuspage.drafts import stage_draft
 from warroom.statuspage.maintenance import run_maintenance_windows
 from warroom.statuspage.notices import send_notices
+from warroom.statuspage.silence import SilentStatusPage
+from warroom.statuspage.views import page_info
 from warroom.timeline.kinds import EventKind
 from warroom.timeline.models import TimelineEvent
 from warroom.timeline.service import Observer
@@ -136,6 +139,7 @@ PERIODIC_CHECKS: tuple[Periodic, ...] = (
     DrillReminders(),
     fire_due_drills,
     ResponseClocks(),
+    SilentStatusPage(),
 )
 
 
@@ -161,6 +165,19 @@ class ObservablesFromAlerts:
                 await take_from_alert(session, incident, alert, event.at)
 
 
+class StatusPageDrafts:
+    """A severity with `status_page: true` stages a draft public incident when declared or raised to; the
+    status page sits above incidents, so here."""
+
+    def __init__(self, settings: Settings, loaded: LoadedProcedure) -> None:
+        self.settings, self.loaded = settings, loaded
+
+    async def __call__(self, session: AsyncSession, incident: Any, event: TimelineEvent) -> None:
+        if event.kind in (EventKind.declared, EventKind.severity_changed):
+            page = page_info(self.settings)
+            await stage_draft(session=session, loaded=self.loaded, incident=incident, page=page, now=event.at)
+
+
 def timeline_observers(settings: Settings, loaded: LoadedProcedure, clock: Clock) -> tuple[Observer, ...]:
     """What runs in the transaction of every new timeline event, in this order."""
     return (
@@ -169,6 +186,7 @@ def timeline_observers(settings: Settings, loaded: LoadedProcedure, clock: Clock
         DeclarationPager(),
         AlertsFollowIncident(),
         ObservablesFromAlerts(),
+        StatusPageDrafts(settings, loaded),
     )
 
 

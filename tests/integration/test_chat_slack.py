@@ -96,6 +96,7 @@ def test_the_timeline_observers_are_listed(api: Api) -> None:
         "DeclarationPager",
         "AlertsFollowIncident",
         "ObservablesFromAlerts",
+        "StatusPageDrafts",
     ]
 
 

@@ -171,8 +171,7 @@ def test_procedure_render_prints_markdown_with_the_severity_table(tmp_path: Path
     text = shipped.stdout
     assert text.startswith("# Default incident procedure\n")
     assert (
-        "| Severity | Name | Response target | Updates every | Status page (advisory) | Required roles |\n"
-        in text
+        "| Severity | Name | Response target | Updates every | Status page draft | Required roles |\n" in text
     )
     assert "| P1 | Critical | 15 minutes | 30 minutes | yes |" in text
     assert "| P4 | Low | next business day | as needed | no | none |" in text

@@ -59,6 +59,7 @@ def test_the_registered_job_kinds_and_periodic_checks() -> None:
         "remind_overdue_drills",
         "fire_due_runs",
         "check_response_clocks",
+        "flag_silent_status_page",
     ]
 
 

@@ -59,6 +59,7 @@ def endpoints(role: str) -> dict[tuple[str, str], tuple[set[str], dict[str, Any]
         ("POST", "/api/v1/assets"): (WRITE, {"kind": "host", "name": f"h-{role}", "surface": "endpoint"}),
         ("GET", "/api/v1/incidents/{ref}/surfaces"): (INTERNAL, None),
         ("GET", "/api/v1/incidents/{ref}/blast-radius"): (INTERNAL, None),
+        ("GET", "/api/v1/incidents/{ref}/status-page"): (INTERNAL, None),
         ("GET", "/api/v1/services/{slug}/dependencies"): (READ, None),
         ("PUT", "/api/v1/services/{slug}/dependencies"): (ADMIN, {"depends_on": []}),
         ("POST", "/api/v1/incidents/{ref}/evidence"): (WRITE, None),

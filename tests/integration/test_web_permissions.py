@@ -179,6 +179,7 @@ FORMS: dict[str, dict[str, str]] = {
     "/incidents/{ref}/page": {"kind": "user", "target": "admin@test.warroom", "reason": "sneaky"},
     "/incidents/{ref}/escalate": {"reason": "sneaky"},
     "/incidents/{ref}/services/add": {"service": "checkout"},
+    "/incidents/{ref}/status-page/publish": {"draft": "0", "body": "sneaky"},
     "/incidents/{ref}/links": {"title": "sneaky", "url": "https://example.org/sneaky"},
     "/incidents/{ref}/links/{link_id}/delete": {},
     "/incidents/{ref}/alerts": {"alert": "1"},

@@ -27,8 +27,7 @@ def test_title_names_procedure_version_and_short_hash() -> None:
 
 def test_severity_table_rows() -> None:
     assert (
-        "| Severity | Name | Response target | Updates every | Status page (advisory) | Required roles |"
-        in LINES
+        "| Severity | Name | Response target | Updates every | Status page draft | Required roles |" in LINES
     )
     expected_rows = [
         "| P1 | Critical | 15 minutes | 30 minutes | yes | "

@@ -31,7 +31,8 @@ def _due(now: datetime) -> Select[Any]:
     return select(Incident).where(Incident.next_update_due_at <= now, Incident.status == "active")
 
 
-async def _who(session: AsyncSession, incident: Incident) -> User | None:
+async def who_speaks(session: AsyncSession, incident: Incident) -> User | None:
+    """Who speaks for the incident: its communications lead, else its commander."""
     holders = {h.role: h.user_id for h in await held_roles(session=session, incident_id=incident.id)}
     for role in WHO:
         if role in holders:
@@ -39,20 +40,29 @@ async def _who(session: AsyncSession, incident: Incident) -> User | None:
     return None
 
 
+async def tell(
+    session: AsyncSession, person: User, *, key: str, subject: str, body: str, now: datetime
+) -> None:
+    """A message to every contact method of the person, once per `key`."""
+    methods = await session.scalars(select(ContactMethod).where(ContactMethod.user_id == person.id))
+    for method in methods.all():
+        await queue_message(
+            session=session, method=method, key=f"{key}:{method.id}", subject=subject, body=body, now=now
+        )
+
+
 async def _remind(session: AsyncSession, context: AppContext, incident: Incident, now: datetime) -> None:
     ref = incident_ref(incident.id)
     due = incident.next_update_due_at
-    person = await _who(session, incident)
+    person = await who_speaks(session, incident)
     if person is not None:
-        methods = await session.scalars(select(ContactMethod).where(ContactMethod.user_id == person.id))
         link = f"{context.settings.resolved_base_url()}/incidents/{ref}"
         title = shown_title(incident)  # contact methods (email, SMS) are not private to the incident
         body = f"A stakeholder update on {ref} ({title}) was due at {domain.when(due)}. Post: {link}"
-        for method in methods.all():
-            await queue_message(
-                session=session, method=method, key=f"update-due:{incident.id}:{now.isoformat()}:{method.id}",
-                subject=f"Stakeholder update due: {ref} {title}", body=body, now=now,
-            )  # fmt: skip
+        await tell(
+            session, person, key=f"update-due:{incident.id}:{now.isoformat()}",
+            subject=f"Stakeholder update due: {ref} {title}", body=body, now=now,
+        )  # fmt: skip
     await record(
         session, incident, REMINDER_ACTOR, EventKind.update_reminder, now,
         due_at=due.isoformat() if due else None, reminded=person.email if person else None,

@@ -126,19 +126,34 @@ async def policy_steps(*, session: AsyncSession, policy_id: int) -> list[Escalat
 
 async def target_users(*, session: AsyncSession, targets: list[dict[str, Any]], at: datetime) -> list[int]:
     """The people a step pages at `at`: users as named, a schedule's on-call person, a team's members."""
-    found: list[int] = []
+    return [user for user, _via in await target_people(session=session, targets=targets, at=at)]
+
+
+async def target_people(
+    *, session: AsyncSession, targets: list[dict[str, Any]], at: datetime
+) -> list[tuple[int, str]]:
+    """Each active person a step pages at `at`, once, with how the step reached them ("schedule primary,
+    layer Weekly", "schedule primary, override", "team sre", "named in the step"): why they were paged."""
+    found: list[tuple[int, str]] = []
     for target in targets:
         if target["type"] == "user":
-            found.append(int(target["id"]))
+            found.append((int(target["id"]), "named in the step"))
         elif target["type"] == "schedule":
             schedule = await session.get(Schedule, int(target["id"]))
             span = await on_call_at(session=session, schedule=schedule, at=at) if schedule else None
-            if span is not None and span.user is not None:
-                found.append(int(span.user))
+            if schedule is not None and span is not None and span.user is not None:
+                how = "override" if span.source == "override" else f"layer {span.source}"
+                found.append((int(span.user), f"schedule {schedule.slug}, {how}"))
         else:
+            team = await session.get(Team, int(target["id"]))
             members = await session.scalars(
                 select(TeamMember.user_id).where(TeamMember.team_id == int(target["id"]))
             )
-            found.extend(members.all())
-    active = set((await session.scalars(select(User.id).where(User.id.in_(found), User.is_active))).all())
-    return [u for u in dict.fromkeys(found) if u in active]
+            found.extend((m, f"team {team.slug if team else target['id']}") for m in members.all())
+    ids = [user for user, _via in found]
+    active = set((await session.scalars(select(User.id).where(User.id.in_(ids), User.is_active))).all())
+    first: dict[int, str] = {}
+    for user, via in found:
+        if user in active:
+            first.setdefault(user, via)
+    return list(first.items())

@@ -49,6 +49,7 @@ class NewAlert(NamedTuple):
     id: int
     service_id: int | None
     severity: str
+    reason: str | None = None  # how it came to this service: the start of "why was I paged"
 
 
 async def _first_delays(
@@ -78,7 +79,8 @@ async def start_escalations(
     policies = await _first_delays(session, {a.service_id for a in alerts if a.service_id is not None}, memo)
     rows = [
         {"alert_id": a.id, "policy_id": policies[a.service_id][0], "state": "active", "step": 0, "round": 0,
-         "generation": 0, "started_at": now, "urgency": "high" if a.severity in URGENT else "low"}
+         "generation": 0, "started_at": now, "urgency": "high" if a.severity in URGENT else "low",
+         "reason": a.reason}
         for a in alerts
         if a.service_id in policies
     ]  # fmt: skip

@@ -21,13 +21,14 @@ from sqlalchemy import Table, bindparam, insert, select, update
 
 from warroom.alerts.models import Alert, AlertEvent
 from warroom.auth.models import User
+from warroom.catalog.models import Service
 from warroom.incidents.models import Incident
 from warroom.jobs.kinds import JobRun
 from warroom.jobs.service import JobSpec, insert_jobs
 from warroom.notify.outbox import MESSAGES, queued_message
 from warroom.notify.service import plan_for
 from warroom.oncall.models import EscalationPolicy, EscalationStep
-from warroom.oncall.policy_service import policy_steps, target_users
+from warroom.oncall.policy_service import policy_steps, target_people
 from warroom.paging.engine import REPEAT_PAUSE, step_key
 from warroom.paging.models import Escalation
 from warroom.timeline.kinds import EventKind
@@ -73,6 +74,7 @@ class Paged(NamedTuple):
     incident_id: int | None
     restricted: bool | None  # its incident is restricted: the page names neither the alert nor the incident
     drill: bool | None = None  # its incident is a drill: every page says [DRILL] first
+    service_id: int | None = None  # the alert's service (a declared incident's walk names its own reason)
 
 
 @dataclass
@@ -104,6 +106,7 @@ _READ_ALERTS = (
         _a.incident_id,
         _INCIDENTS.c.restricted,
         _INCIDENTS.c.drill,
+        _a.service_id,
     )
     .select_from(_ALERTS.outerjoin(_INCIDENTS, _INCIDENTS.c.id == _a.incident_id))
     .where(_a.id.in_(bindparam("b_ids", expanding=True)))
@@ -193,12 +196,12 @@ async def _run_step(run: JobRun, walk: Walk, alert: Paged | None, writes: Writes
     # walk's own counter stays as it is, so message keys never repeat one already used in this round.
     current = steps[min(walk.step, len(steps) - 1)]
     key = f"targets:{current.id}" if walk.policy_id is not None else f"targets:walk:{walk.id}"
-    targets = await _memo(run, key, target_users, targets=current.targets, at=run.now)
-    for user_id in targets:
-        channels = await _page_user(run, walk, alert, user_id, writes)
+    people = await _memo(run, key, target_people, targets=current.targets, at=run.now)
+    for user_id, via in people:
+        notified = await _page_user(run, walk, alert, user_id, writes)
         email = await _memo(run, f"email:{user_id}", _email, user_id=user_id)
         if email is not None:
-            await _trail(run, walk, alert, email, channels, writes)
+            await _trail(run, walk, alert, Chosen(email, via, notified), writes)
     await _advance(run, walk, steps, writes)
 
 
@@ -231,17 +234,28 @@ async def _steps(run: JobRun, walk: Walk) -> list[EscalationStep]:
     return steps
 
 
-async def _page_user(run: JobRun, walk: Walk, alert: Paged, user_id: int, writes: Writes) -> list[str]:
-    """Messages (one per notification rule) for one person; returns the channels used."""
+def why_link(base_url: str, alert: Paged) -> str:
+    """Where the person paged reads why: the alert's page, or the incident's timeline."""
+    if alert.id is not None:
+        return f"{base_url}/alerts/{alert.id}#paging"
+    return f"{base_url}/incidents/INC-{alert.incident_id}#timeline"
+
+
+async def _page_user(
+    run: JobRun, walk: Walk, alert: Paged, user_id: int, writes: Writes
+) -> list[dict[str, Any]]:
+    """Messages (one per notification rule) for one person; returns each one's channel and delay."""
     now = run.now
     subject, body = page_text(alert)
+    body = f"{body}\nWhy you were paged: {why_link(run.context.settings.resolved_base_url(), alert)}"
     plan = await _memo(run, f"plan:{user_id}:{walk.urgency}", plan_for, user_id=user_id, urgency=walk.urgency)
-    channels = []
+    notified = []
     for rule, method in plan:
         key = (
             f"msg:{walk.id}:{walk.generation}:{walk.round}:{walk.step}:{user_id}:"
             f"{rule.id if rule else 'm' + str(method.id)}"
         )
+        delay = rule.delay_seconds if rule else 0
         queued = queued_message(
             key=key,
             channel=method.kind,
@@ -249,7 +263,7 @@ async def _page_user(run: JobRun, walk: Walk, alert: Paged, user_id: int, writes
             subject=subject,
             body=body,
             now=now,
-            due=now + timedelta(seconds=rule.delay_seconds if rule else 0),
+            due=now + timedelta(seconds=delay),
             escalation_id=walk.id,
             alert_id=alert.id,
             user_id=user_id,
@@ -257,15 +271,44 @@ async def _page_user(run: JobRun, walk: Walk, alert: Paged, user_id: int, writes
         )  # fmt: skip  (no acknowledge link here: paging/delivery mints it at send time, never stored)
         writes.messages.append(queued.row)
         writes.jobs.append(queued.job)
-        channels.append(method.kind)
-    return channels
+        notified.append({"channel": method.kind, "after_seconds": delay, "rule": rule.id if rule else None})
+    return notified
 
 
-async def _trail(
-    run: JobRun, walk: Walk, alert: Paged, email: str, channels: list[str], writes: Writes
-) -> None:
-    """The "why was I paged" trail: on the alert, and on its incident's timeline."""
-    data: dict[str, Any] = {"user": email, "channels": channels, "step": walk.step, "round": walk.round}
+class Chosen(NamedTuple):
+    """Who a step paged, how the step reached them, and each message their notification rules sent."""
+
+    email: str
+    via: str
+    notified: list[dict[str, Any]]
+
+
+async def _names(run: JobRun, walk: Walk, alert: Paged) -> dict[str, Any]:
+    """The policy and service in the chain, by slug (looked up once per group)."""
+    names: dict[str, Any] = {}
+    if walk.policy_id is not None:
+        query = select(EscalationPolicy.slug).where(EscalationPolicy.id == walk.policy_id)
+        names["policy"] = await _memo(run, f"policy-slug:{walk.policy_id}", _scalar, query=query)
+    if alert.service_id is not None:
+        query = select(Service.slug).where(Service.id == alert.service_id)
+        names["service"] = await _memo(run, f"service-slug:{alert.service_id}", _scalar, query=query)
+    return names
+
+
+async def _scalar(session: Any, query: Any) -> Any:
+    return await session.scalar(query)
+
+
+async def _trail(run: JobRun, walk: Walk, alert: Paged, chosen: Chosen, writes: Writes) -> None:
+    """The "why was I paged" trail, on the alert and on its incident's timeline: what started the walk
+    (the alert and how it was routed, or the declaration), the service, the policy and step, how the step
+    reached the person (schedule layer or override, team, named), and each channel with its delay."""
+    data: dict[str, Any] = {
+        "user": chosen.email, "channels": [n["channel"] for n in chosen.notified], "step": walk.step,
+        "round": walk.round, "via": chosen.via, "notified": chosen.notified, **await _names(run, walk, alert),
+    }  # fmt: skip
+    if walk.reason and alert.id is not None:
+        data["origin"] = walk.reason  # how the alert came to this service (an incident's walk: `reason`)
     if alert.id is not None:
         writes.events.append(
             {"alert_id": alert.id, "request_id": None, "at": run.now, "action": "paged", "actor": "warroom",

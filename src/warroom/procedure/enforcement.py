@@ -45,11 +45,14 @@ RULES: tuple[Rule, ...] = (
         "incidents.domain",
         "comms.reminders",
     ),
-    _advisory(
+    _on(
         "severity",
         "status_page",
-        "shown as a duty of the communications lead; nothing is published or "
-        "staged on the status page without a person",
+        "declaring or raising to it stages a status-page draft on the affected services' components for "
+        "the communications lead to publish (nothing public without a person); a page still showing them "
+        "operational after a cadence is flagged to the communications lead",
+        "statuspage.drafts",
+        "statuspage.silence",
     ),
     _on(
         "severity",

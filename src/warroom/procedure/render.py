@@ -39,7 +39,7 @@ def _role_names(procedure: Procedure, role_ids: Iterable[str]) -> str:
 
 def _severity_table(procedure: Procedure) -> list[str]:
     lines = [
-        "| Severity | Name | Response target | Updates every | Status page (advisory) | Required roles |",
+        "| Severity | Name | Response target | Updates every | Status page draft | Required roles |",
         "|---|---|---|---|---|---|",
     ]
     for severity in procedure.severities:

@@ -11,16 +11,20 @@ from warroom.auth.models import User
 from warroom.context import AppContext
 from warroom.deps import CatalogWriter, ContextDep, IncidentWriter, InternalReader, ReadSession, WriteSession
 from warroom.incidents.domain import incident_ref
+from warroom.incidents.service import get_incident
 from warroom.incidents.visibility import viewer_of
+from warroom.observables.service import check_outgoing
 from warroom.problems import problem_responses
 from warroom.statuspage import components as catalog
 from warroom.statuspage import service, subscribers
+from warroom.statuspage.drafts import linked_status_incidents
 from warroom.statuspage.models import StatusComponent, StatusIncident, StatusSubscriber
 from warroom.statuspage.schemas import (
     AffectedOut,
     ComponentCreate,
     ComponentOut,
     ComponentPatch,
+    DraftEdits,
     GroupCreate,
     GroupPatch,
     IncidentCreate,
@@ -35,6 +39,7 @@ from warroom.statuspage.schemas import (
 from warroom.statuspage.views import Board, load, page_info
 
 router = APIRouter(prefix="/api/v1/status-page", tags=["status page"])
+incident_router = APIRouter(prefix="/api/v1/incidents", tags=["status page"])
 
 
 def _ctx(context: AppContext, user: User) -> service.Ctx:
@@ -195,17 +200,26 @@ async def edit_incident(
     )
     for name, value in body.changes().items():
         setattr(item, name, value)
+    if item.incident_id is not None:
+        await check_outgoing(session, item.incident_id, item.name, "the public status page")
     item.updated_at = context.clock.now()
     return await incident_out(session, context, item)
 
 
 @router.post("/incidents/{item_id}/publish", response_model=StatusIncidentOut)
 async def publish_incident(
-    item_id: int, user: IncidentWriter, session: WriteSession, context: ContextDep
+    item_id: int,
+    user: IncidentWriter,
+    session: WriteSession,
+    context: ContextDep,
+    body: DraftEdits | None = None,
 ) -> StatusIncidentOut:
+    """Publish a draft, with its title and first message reworded if `body` says so."""
     item = await service.get_status_incident(
         session=session, status_incident_id=item_id, kind="incident", for_update=True
     )
+    if body is not None:
+        await service.edit_draft(session=session, item=item, data=body, now=context.clock.now())
     await service.publish(session=session, item=item, ctx=_ctx(context, user))
     return await incident_out(session, context, item)
 
@@ -219,6 +233,18 @@ async def post_update(
     )
     await service.post_update(session=session, item=item, data=body, ctx=_ctx(context, user))
     return await incident_out(session, context, item)
+
+
+@incident_router.get("/{ref}/status-page", response_model=list[StatusIncidentOut])
+async def incident_status_page(
+    ref: str, user: InternalReader, session: ReadSession, context: ContextDep
+) -> list[StatusIncidentOut]:
+    """What the status page says (or has drafted) about this incident, drafts included."""
+    incident = await get_incident(
+        session=session, ref=ref, viewer=viewer_of(user, context.procedure.procedure)
+    )
+    items = await linked_status_incidents(session, incident.id)
+    return [await incident_out(session, context, item) for item in items]
 
 
 @router.get("/maintenances", response_model=list[StatusIncidentOut])

@@ -57,6 +57,16 @@ LABELS = {
     "verifying": "Verifying",
     "completed": "Completed",
 }
+# What a drafted status incident says by the severity's rank in the procedure (0 the most severe): the
+# page's impact and the status its components take when the draft is published. Below the third rank, a
+# degraded component with no impact line.
+DRAFT_IMPACTS = (("critical", "major_outage"), ("major", "partial_outage"), ("minor", "degraded_performance"))
+
+
+def draft_impact(rank: int) -> tuple[str, str]:
+    return DRAFT_IMPACTS[rank] if 0 <= rank < len(DRAFT_IMPACTS) else ("none", "degraded_performance")
+
+
 OPEN_MAINTENANCE = ("scheduled", "in_progress", "verifying")
 ACTIVE_MAINTENANCE = ("in_progress", "verifying")
 

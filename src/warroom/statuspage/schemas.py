@@ -99,6 +99,13 @@ class IncidentPatch(Patch):
     impact: Impact | None = None
 
 
+class DraftEdits(Strict):
+    """What the person publishing a draft may change first: its public title and first message."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=300)
+    body: str | None = Field(default=None, min_length=1, max_length=20_000)
+
+
 class UpdateCreate(Strict):
     status: str = Field(max_length=16)
     body: str = Body

@@ -21,7 +21,13 @@ from warroom.observables.service import check_outgoing
 from warroom.statuspage import domain, notices
 from warroom.statuspage.components import get_component, set_status
 from warroom.statuspage.models import StatusIncident, StatusIncidentComponent, StatusIncidentUpdate
-from warroom.statuspage.schemas import ComponentChange, IncidentCreate, MaintenanceCreate, UpdateCreate
+from warroom.statuspage.schemas import (
+    ComponentChange,
+    DraftEdits,
+    IncidentCreate,
+    MaintenanceCreate,
+    UpdateCreate,
+)
 from warroom.statuspage.views import PageInfo
 from warroom.timeline.kinds import EventKind
 from warroom.timeline.service import record
@@ -162,6 +168,27 @@ async def publish(*, session: AsyncSession, item: StatusIncident, ctx: Ctx) -> N
     if item.status == "resolved":
         item.resolved_at = ctx.now
     await _after_update(session, item, update, ctx)
+
+
+async def edit_draft(*, session: AsyncSession, item: StatusIncident, data: DraftEdits, now: datetime) -> None:
+    """A draft's public title and first message, as the person about to publish it words them."""
+    if item.published_at is not None:
+        raise Conflict(f"status page incident {item.id} is published: post an update instead")
+    if data.name is None and data.body is None:
+        return
+    first = await session.scalar(
+        select(StatusIncidentUpdate)
+        .where(StatusIncidentUpdate.status_incident_id == item.id)
+        .order_by(StatusIncidentUpdate.id)
+        .limit(1)
+    )
+    assert first is not None  # created with the incident
+    item.name, first.body = data.name or item.name, data.body or first.body
+    if item.incident_id is not None:
+        await check_outgoing(
+            session, item.incident_id, f"{item.name}\n{first.body}", "the public status page"
+        )
+    item.updated_at = first.updated_at = now
 
 
 async def _move(

@@ -178,9 +178,27 @@ def _services(d: Mapping[str, Any], _n: Names) -> tuple[str, str]:
 
 
 def _paged(d: Mapping[str, Any], _n: Names) -> tuple[str, str]:
-    channels = ", ".join(d.get("channels") or [])
-    why = f"alert #{d.get('alert_id')}" if "alert_id" in d else str(d.get("reason") or "")
-    return f"Paged {d.get('user', '')} via {channels or 'no channel'} ({why})", ""
+    channels = ", ".join(_channel(n) for n in d.get("notified") or []) or ", ".join(d.get("channels") or [])
+    return f"Paged {d.get('user', '')} via {channels or 'no channel'}", why_paged(d)
+
+
+def why_paged(d: Mapping[str, Any]) -> str:
+    """The chain that chose the person (paging.steps records it): origin, service, policy and step, how the
+    step reached them. Events from before the chain was recorded say what they have."""
+    links = [
+        str(d.get("origin") or d.get("reason") or (f"alert #{d['alert_id']}" if d.get("alert_id") else "")),
+        f"service {d['service']}" if d.get("service") else "",
+        f"policy {d['policy']} step {int(d.get('step') or 0) + 1}" if d.get("policy") else "",
+        f"round {int(d.get('round') or 0) + 1}" if d.get("round") else "",
+        str(d.get("via") or ""),
+    ]
+    return " → ".join(link for link in links if link)
+
+
+def _channel(notified: Mapping[str, Any]) -> str:
+    after = int(notified.get("after_seconds") or 0)
+    later = f" after {after // 60} min" if after >= 60 else (f" after {after} s" if after else "")
+    return str(notified.get("channel")) + later
 
 
 def _fields(d: Mapping[str, Any]) -> str:
@@ -299,6 +317,16 @@ DESCRIBERS: dict[str, Describer] = {
         "",
     ),
     EventKind.action_item_changed: lambda d, _n: (f"Action item #{d.get('id')} changed: {_fields(d)}", ""),
+    EventKind.status_page_drafted: lambda d, _n: (
+        f"Status page draft #{d.get('status_incident_id')} staged for {', '.join(d.get('components') or [])}"
+        " (not public until published)",
+        "",
+    ),
+    EventKind.status_page_silent: lambda d, _n: (
+        f"The status page still shows {', '.join(d.get('components') or [])} operational; "
+        f"{d.get('reminded') or 'nobody (no communications lead or commander)'} was told",
+        "",
+    ),
     EventKind.status_page_updated: lambda d, _n: (
         f"Status page {d.get('page_kind', 'incident')} #{d.get('status_incident_id')}: {d.get('status')}",
         str(d.get("url") or ""),

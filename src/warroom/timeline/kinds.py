@@ -68,6 +68,8 @@ class EventKind(StrEnum):
     stakeholder_update = "stakeholder_update"
     update_reminder = "update_reminder"
     status_page_updated = "status_page_updated"
+    status_page_drafted = "status_page_drafted"  # the procedure staged a draft for the communications lead
+    status_page_silent = "status_page_silent"  # open past a cadence while its components show operational
     chat_channel_opened = "chat_channel_opened"
     chat_message = "chat_message"
     # A deploy or config change to one of its services while the incident is open.

@@ -25,6 +25,7 @@ from warroom.notify.models import OutgoingMessage
 from warroom.oncall.models import EscalationPolicy
 from warroom.paging.engine import step_key
 from warroom.paging.models import Escalation
+from warroom.timeline.describe import why_paged
 from warroom.web.deps import PageInternal
 from warroom.web.render import render
 
@@ -55,6 +56,8 @@ class AlertDetail:
     escalation: Escalation | None = None
     policy: str | None = None
     next_step_at: datetime | None = None
+    # Why each person was paged (the chain paging.steps records), newest last.
+    why: list[tuple[str, str]] = field(default_factory=list)
 
 
 def shown_body(raw: RawEvent) -> str:
@@ -110,6 +113,11 @@ async def load_detail(session: AsyncSession, alert_id: int, viewer: Viewer) -> A
         )
         detail.raw = [(raw, shown_body(raw)) for raw in found.all()]
     detail.pages = await _pages(session, alert.id)
+    detail.why = [
+        (str((e.data or {}).get("user", "")), why_paged(e.data or {}))
+        for e in detail.events
+        if e.action == "paged"
+    ]
     await _escalation(session, detail)
     return detail
 

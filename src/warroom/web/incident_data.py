@@ -38,6 +38,7 @@ from warroom.observables.views import observables_out, surfaces_out
 from warroom.procedure.comms_schema import Audience
 from warroom.procedure.loader import LoadedProcedure
 from warroom.procedure.schemas import Phase, Procedure, Role
+from warroom.statuspage.drafts import Linked, linked_views
 from warroom.timeline.describe import EventView, describe_all
 from warroom.timeline.models import TimelineEvent
 
@@ -80,6 +81,7 @@ class IncidentPage:
     surfaces: SurfacesOut | None = None
     evidence: list[EvidenceOut] = field(default_factory=list)
     blast: tuple[list[Neighbour], list[Neighbour]] = ([], [])  # (upstream in trouble, downstream)
+    status_page: list[Linked] = field(default_factory=list)  # drafts staged by the procedure, and published
 
 
 @dataclass(frozen=True)
@@ -154,7 +156,7 @@ async def _response_parts(
     session: AsyncSession, loaded: LoadedProcedure, incident: Incident, page: IncidentPage, user: User,
     now: datetime,
 ) -> None:  # fmt: skip
-    """The guided phase, playbook actions, observables, evidence, surfaces and blast radius."""
+    """The guided phase, playbook actions, observables, evidence, surfaces, blast radius, status page."""
     page.guide = await playbook_out(session=session, loaded=loaded, incident=incident, now=now)
     page.action_runs = await runs_out(session, loaded.procedure, await list_runs(session, incident.id))
     page.observables = await observables_out(session, await list_for(session, incident.id))
@@ -162,6 +164,7 @@ async def _response_parts(
     page.evidence = await evidence_out(session, await list_evidence(session, incident.id))
     viewer = viewer_of(user, loaded.procedure)
     page.blast = await blast_radius(session=session, incident=incident, viewer=viewer)
+    page.status_page = await linked_views(session, incident.id)
 
 
 async def _acknowledged(session: AsyncSession, incident: Incident) -> Acknowledged | None:

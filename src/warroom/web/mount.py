@@ -48,6 +48,7 @@ from warroom.web import (
     service_pages,
     sse,
     stakeholder_pages,
+    status_draft_form,
     status_pages,
 )
 from warroom.web.deps import SignInRequired
@@ -65,6 +66,7 @@ ROUTERS = (
     incident_actions.router,
     paging_forms.router,
     security_forms.router,
+    status_draft_form.router,
     alert_pages.router,
     alert_detail.router,
     procedure_page.router,

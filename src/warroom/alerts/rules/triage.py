@@ -75,8 +75,9 @@ async def routing_rules(session: AsyncSession) -> list[RoutingRule]:
     return list(rules.all())
 
 
-def routed_service(rules: list[RoutingRule], facts: dict[str, Any]) -> int | None:
-    return next((rule.service_id for rule in rules if matches(facts, rule.conditions)), None)
+def routing_rule(rules: list[RoutingRule], facts: dict[str, Any]) -> RoutingRule | None:
+    """The first enabled routing rule the alert matches: it picks the alert's service."""
+    return next((rule for rule in rules if matches(facts, rule.conditions)), None)
 
 
 async def active_window(
@@ -189,7 +190,8 @@ async def triage_alerts(run: JobRun, payloads: list[dict[str, Any]]) -> None:
     triaged, paging = [], []
     for alert in alerts.values():
         facts = alert_facts(alert)
-        service_id = routed_service(run.memo["routing"], facts) or alert.service_id
+        routed = routing_rule(run.memo["routing"], facts)
+        service_id = routed.service_id if routed else alert.service_id
         window = await active_window(session, service_id, alert.first_seen_at, run.memo)
         rule = (
             None
@@ -202,7 +204,8 @@ async def triage_alerts(run: JobRun, payloads: list[dict[str, Any]]) -> None:
         suppressed = f"maintenance: {window.reason}"[:200] if window else alert.suppressed
         triaged.append({"b_id": alert.id, "b_service": service_id, "b_suppressed": suppressed})
         if window is None and alert.status == "triggered":
-            paging.append(NewAlert(alert.id, service_id, alert.severity))
+            why = f"routing rule {routed.name}"[:300] if routed else "its integration's service"
+            paging.append(NewAlert(alert.id, service_id, alert.severity, f"alert #{alert.id} to {why}"))
     if triaged:
         await session.execute(_TRIAGED, triaged)
     await start_escalations(session=session, alerts=paging, now=run.now, memo=run.memo)
@@ -219,5 +222,6 @@ async def _triage_into_incident(run: JobRun, alert_id: int, service_id: int | No
     incident = incident or await _declare_for(run, alert, rule)
     await attach(session=session, alert=alert, incident=incident, actor=f"rule: {rule.name}", now=run.now)
     if alert.status == "triggered":
-        new = NewAlert(alert.id, alert.service_id, alert.severity)
+        why = f"alert #{alert.id}, {rule.action} by alert rule {rule.name} into INC-{incident.id}"[:300]
+        new = NewAlert(alert.id, alert.service_id, alert.severity, why)
         await start_escalations(session=session, alerts=[new], now=run.now, memo=run.memo)
