@@ -164,6 +164,13 @@ RULES: tuple[Rule, ...] = (
     _on("procedure", "drill_every_days", "teams past it are reminded weekly", "preparedness.reminders"),
     _on(
         "procedure",
+        "recurrence_watch",
+        "an alert on a recovered incident's services within it links to that incident and pages its "
+        "commander; no rule opens a new incident for it",
+        "alerts.rules.triage",
+    ),
+    _on(
+        "procedure",
         "communications",
         "each stakeholder update goes to its audiences in their templates",
         "comms.service",

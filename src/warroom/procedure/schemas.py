@@ -217,6 +217,9 @@ class Procedure(_Model):
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     # How often each team is drilled at least (90: quarterly); a team past it is reminded weekly.
     drill_every_days: int = Field(default=90, ge=1, le=366)
+    # For this long after an incident recovers, a new alert on one of its services links to it and pages
+    # its commander instead of a rule opening an unrelated incident. None: no watch.
+    recurrence_watch: Duration | None = "24h"
     playbooks: list[Playbook] = Field(default_factory=list)
     actions: list[Action] = Field(default_factory=list)
 

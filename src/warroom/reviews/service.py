@@ -268,11 +268,25 @@ async def is_published(*, session: AsyncSession, incident_id: int) -> bool:
     return review is not None and review.status == "published"
 
 
+async def note_recurrence(*, session: AsyncSession, incident: Incident, added: TimelineEvent) -> None:
+    """A recurrence after recovery is a contributing factor for the review to confirm or drop."""
+    review = await find_review(session=session, incident_id=incident.id)
+    if review is None or review.published_at is not None:
+        return
+    d = added.data or {}
+    line = (
+        f"Recurred? Alert #{d.get('alert_id')} on {d.get('service')} at {added.at:%Y-%m-%d %H:%M} UTC, "
+        f"{d.get('minutes_after_recovery')} min after recovery: {d.get('title', '')}"
+    )
+    review.contributing_factors = [*review.contributing_factors, line[:1000]]
+    review.updated_at = added.at
+
+
 @dataclass(frozen=True)
 class ReviewDrafter:
     """The timeline observer (registered by warroom.wiring) that drafts an incident's review when it is
     resolved: the `resolved` milestone, recorded on entering a phase whose status is resolved (the review
-    phase), after the phase change and its other milestones."""
+    phase), after the phase change and its other milestones; and notes a recurrence on it."""
 
     loaded: LoadedProcedure
 
@@ -282,3 +296,5 @@ class ReviewDrafter:
                 session=session, procedure=self.loaded.procedure, incident=incident, actor=added.actor,
                 now=added.at,
             )  # fmt: skip
+        elif added.kind == EventKind.recurrence:
+            await note_recurrence(session=session, incident=incident, added=added)

@@ -317,6 +317,11 @@ DESCRIBERS: dict[str, Describer] = {
         "",
     ),
     EventKind.action_item_changed: lambda d, _n: (f"Action item #{d.get('id')} changed: {_fields(d)}", ""),
+    EventKind.recurrence: lambda d, _n: (
+        f"Recurrence? Alert #{d.get('alert_id')} on {d.get('service')}, "
+        f"{d.get('minutes_after_recovery')} min after recovery: {d.get('title', '')}",
+        f"Paged the commander, {d.get('paged')}" if d.get("paged") else "No commander to page",
+    ),
     EventKind.status_page_drafted: lambda d, _n: (
         f"Status page draft #{d.get('status_incident_id')} staged for {', '.join(d.get('components') or [])}"
         " (not public until published)",

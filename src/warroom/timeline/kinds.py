@@ -74,6 +74,8 @@ class EventKind(StrEnum):
     chat_message = "chat_message"
     # A deploy or config change to one of its services while the incident is open.
     change_arrived = "change_arrived"
+    # An alert on one of its services soon after it recovered (the procedure's recurrence_watch).
+    recurrence = "recurrence"
     drill_ended = "drill_ended"  # its commander ended the drill: paging stopped, alerts resolved, closed
     # Alerts and paging.
     alert_attached = "alert_attached"

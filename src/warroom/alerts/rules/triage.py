@@ -25,6 +25,8 @@ from warroom.incidents.schemas import IncidentCreate
 from warroom.incidents.service import declare_incident
 from warroom.jobs.kinds import JobRun
 from warroom.paging.engine import NewAlert, start_escalations
+from warroom.paging.recurrence import link_recurrence, recovered_incident
+from warroom.procedure.domain import parse_duration
 
 _ALERTS = cast(Table, Alert.__table__)
 _TRIAGED = (
@@ -125,7 +127,7 @@ async def lock_group(session: AsyncSession, group_key: str) -> None:
         await session.execute(select(func.pg_advisory_xact_lock(digest)))
 
 
-async def open_group_incident(session: AsyncSession, alert: Alert) -> Incident | None:
+async def open_group_incident(session: AsyncSession, alert: Alert | Untriaged) -> Incident | None:
     """An active incident that already holds an alert of the same group."""
     if not alert.group_key:
         return None
@@ -198,9 +200,16 @@ async def triage_alerts(run: JobRun, payloads: list[dict[str, Any]]) -> None:
             if window
             else next((r for r in await _rules(run, service_id) if matches(facts, r.conditions)), None)
         )
-        if rule is not None and rule.action in ("declare", "group"):
+        recovered = None if window else await _recovered(run, alert, service_id)
+        if (
+            rule is not None
+            and rule.action in ("declare", "group")
+            and (recovered is None or not await _opens_incident(session, alert, rule))
+        ):
             await _triage_into_incident(run, alert.id, service_id, rule)
             continue
+        if recovered is not None:  # linked to the incident it may repeat; still paged as usual below
+            await link_recurrence(session, alert, recovered, await _slug(run, service_id), run.now)
         suppressed = f"maintenance: {window.reason}"[:200] if window else alert.suppressed
         triaged.append({"b_id": alert.id, "b_service": service_id, "b_suppressed": suppressed})
         if window is None and alert.status == "triggered":
@@ -209,6 +218,34 @@ async def triage_alerts(run: JobRun, payloads: list[dict[str, Any]]) -> None:
     if triaged:
         await session.execute(_TRIAGED, triaged)
     await start_escalations(session=session, alerts=paging, now=run.now, memo=run.memo)
+
+
+async def _recovered(run: JobRun, alert: Untriaged, service_id: int | None) -> Incident | None:
+    """The incident on the alert's service that recovered within the procedure's recurrence watch."""
+    watch = run.context.procedure.procedure.recurrence_watch
+    if watch is None or service_id is None or alert.status != "triggered":
+        return None
+    window, key = parse_duration(watch), f"recovered:{service_id}"
+    if key not in run.memo:  # once per group: the latest recovery a group's alerts could follow
+        run.memo[key] = await recovered_incident(
+            run.session, service_id, run.now, window + run.now - run.memo["since"]
+        )
+    found: Incident | None = run.memo[key]
+    resolved = found.resolved_at if found is not None else None
+    recent = resolved is not None and alert.first_seen_at - window < resolved <= alert.first_seen_at
+    return found if recent else None
+
+
+async def _opens_incident(session: AsyncSession, alert: Untriaged, rule: AlertRule) -> bool:
+    """Whether the rule would open a new incident (a group rule joins its group's open one if any)."""
+    return rule.action == "declare" or await open_group_incident(session, alert) is None
+
+
+async def _slug(run: JobRun, service_id: int | None) -> str:
+    key = f"slug:{service_id}"
+    if key not in run.memo:
+        run.memo[key] = await run.session.scalar(select(Service.slug).where(Service.id == service_id))
+    return str(run.memo[key])
 
 
 async def _triage_into_incident(run: JobRun, alert_id: int, service_id: int | None, rule: AlertRule) -> None:

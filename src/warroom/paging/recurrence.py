@@ -1,0 +1,83 @@
+"""Watching for recurrence (the procedure's `recurrence_watch`): for a while after an incident recovers, a new
+alert on one of its services links to it and pages its commander, instead of an unrelated incident being
+opened in silence. The alert still pages its service's on-call as usual: a recurrence is never quieter
+than a first occurrence; what changes is that a rule that would declare a new incident does not, and the
+commander who knows the story decides (reopen, or declare anew).
+
+The link is an alert event (`recurrence`) and a line on the recovered incident's timeline; the commander is
+paged once per incident (an escalation keyed by the incident and "recurrence:user:<email>"). Drills are
+never watched: a drill's recovery says nothing about production."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from warroom.alerts.models import AlertEvent
+from warroom.incidents.domain import incident_ref
+from warroom.incidents.models import Incident, IncidentService
+from warroom.paging.declared import Planned, _start
+from warroom.paging.requested import commander_of
+from warroom.timeline.kinds import EventKind
+from warroom.timeline.service import record
+
+ACTOR = "warroom: recurrence watch"
+
+
+async def recovered_incident(
+    session: AsyncSession, service_id: int, at: datetime, window: timedelta
+) -> Incident | None:
+    """The incident on this service that recovered most recently within `window` before `at`."""
+    query = (
+        select(Incident)
+        .join(IncidentService, IncidentService.incident_id == Incident.id)
+        .where(
+            IncidentService.service_id == service_id,
+            Incident.status != "active",
+            Incident.drill.is_(False),
+            Incident.resolved_at.is_not(None),
+            Incident.resolved_at <= at,
+            Incident.resolved_at > at - window,
+        )
+        .order_by(Incident.resolved_at.desc(), Incident.id.desc())
+        .limit(1)
+    )
+    return await session.scalar(query)
+
+
+class Seen(Protocol):
+    """What the watch reads of a new alert (an Alert row, or what triage read of one)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def first_seen_at(self) -> datetime: ...
+
+
+async def link_recurrence(
+    session: AsyncSession, alert: Seen, recovered: Incident, service: str, now: datetime
+) -> None:
+    """Link the alert to the incident it may be a recurrence of, and page that incident's commander."""
+    locked = await session.get(Incident, recovered.id, with_for_update=True)
+    assert locked is not None  # found in this transaction
+    resolved_at = locked.resolved_at or now
+    since = int((alert.first_seen_at - resolved_at).total_seconds() // 60)
+    commander = await commander_of(session, locked)
+    ref = incident_ref(locked.id)
+    session.add(AlertEvent(alert_id=alert.id, request_id=None, at=now, action="recurrence", actor=ACTOR,
+                           data={"incident": ref, "minutes_after_recovery": since}))  # fmt: skip
+    await record(
+        session, locked, ACTOR, EventKind.recurrence, now, alert_id=alert.id, title=alert.title,
+        service=service, minutes_after_recovery=since, paged=commander.email if commander else None,
+    )  # fmt: skip
+    if commander is not None:
+        why = f"alert #{alert.id} on {service}, {since} min after {ref} recovered: a recurrence?"
+        target = f"recurrence:user:{commander.email}"[:200]
+        await _start(
+            session, locked, [Planned(target, why, targets=[{"type": "user", "id": commander.id}])], now
+        )
