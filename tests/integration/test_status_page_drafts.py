@@ -167,6 +167,8 @@ async def test_the_incident_page_shows_the_draft_and_publishes_it_in_one_action(
         page = await web["responder"].client.get(f"/incidents/{ref}")
         shown = text_of(page.text)
         assert "Draft, not public" in shown and "Publish to the status page" in shown
+        # A draft waiting for a person comes first, before the forms and the timeline.
+        assert shown.index("Publish to the status page") < shown.index("Post an update or note")
         viewer_page = text_of((await web["viewer"].client.get(f"/incidents/{ref}")).text)
         assert "Draft, not public" in viewer_page and "Publish to the status page" not in viewer_page
         form = {"draft": str(draft["id"]), "name": "Payments are failing", "body": "We are on it."}
@@ -175,6 +177,8 @@ async def test_the_incident_page_shows_the_draft_and_publishes_it_in_one_action(
         assert "no such status page draft on this incident" in text_of(refused.text)
         done = await web["responder"].post(f"/incidents/{ref}/status-page/publish", form)
         assert done.status_code == 303 and done.headers["location"].startswith(f"/incidents/{ref}")
+        after = text_of((await web["responder"].client.get(f"/incidents/{ref}")).text)
+        assert after.index("Published Payments are failing") > after.index("Post an update or note")
     (published,) = await public_incidents(api)
     assert (published["name"], published["incident_updates"][0]["body"]) == ("Payments are failing",
                                                                             "We are on it.")  # fmt: skip
