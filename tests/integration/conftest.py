@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,6 +11,7 @@ import pytest
 from fastapi import FastAPI
 
 from tests.conftest import START
+from tests.fakes.sink import Sink, running_sink
 from warroom.app import create_app
 from warroom.auth import service as auth
 from warroom.clock import FrozenClock
@@ -101,3 +102,10 @@ async def fill_required_roles(api: Api, ref: str, role: str = "responder") -> No
             f"/api/v1/incidents/{ref}/roles", json={"role": needed, "user": api.emails[role]}
         )
         assert assigned.status_code == 200, assigned.text
+
+
+@pytest.fixture
+def sink() -> Iterator[Sink]:
+    """A webhook receiver on loopback that keeps what it was sent (modules may define their own)."""
+    with running_sink() as running:
+        yield running

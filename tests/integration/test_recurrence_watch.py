@@ -5,22 +5,14 @@ watch, the service's rule declares a new incident as before."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import httpx
-import pytest
 
-from tests.fakes.sink import Sink, running_sink
+from tests.fakes.sink import Sink
 from tests.integration.conftest import Api, fill_required_roles
 from warroom.wiring import new_worker
-
-
-@pytest.fixture
-def sink() -> Iterator[Sink]:
-    with running_sink() as running:
-        yield running
 
 
 async def ok(response: httpx.Response, status: int = 200) -> Any:

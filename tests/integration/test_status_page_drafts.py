@@ -7,24 +7,16 @@ once, through their contact methods."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import httpx
-import pytest
 
-from tests.fakes.sink import Sink, running_sink
+from tests.fakes.sink import Sink
 from tests.integration.conftest import Api
 from tests.integration.web_helpers import open_web, text_of
 from warroom.statuspage.silence import SilentStatusPage
 from warroom.wiring import new_worker
-
-
-@pytest.fixture
-def sink() -> Iterator[Sink]:
-    with running_sink() as running:
-        yield running
 
 
 async def ok(response: httpx.Response, status: int = 200) -> Any:

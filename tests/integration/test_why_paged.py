@@ -5,23 +5,15 @@ channel and delay). The page itself links to it; the alert page and the incident
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.conftest import START
-from tests.fakes.sink import Sink, running_sink
+from tests.fakes.sink import Sink
 from tests.integration.conftest import Api
 from tests.integration.web_helpers import open_web, text_of
 from warroom.wiring import new_worker
-
-
-@pytest.fixture
-def sink() -> Iterator[Sink]:
-    with running_sink() as running:
-        yield running
 
 
 async def ok(response: httpx.Response, status: int = 200) -> Any:

@@ -148,18 +148,24 @@ async def _component_rows(session: AsyncSession, item_id: int) -> dict[int, Stat
     return {r.component_id: r for r in rows.all()}
 
 
-async def publish(*, session: AsyncSession, item: StatusIncident, ctx: Ctx) -> None:
-    """Show a draft: its components take their statuses now and subscribers hear of it."""
-    if item.published_at is not None:
-        raise Conflict(f"status page incident {item.id} is already published")
-    item.published_at = item.updated_at = ctx.now
-    update = await session.scalar(
+async def _first_update(session: AsyncSession, item: StatusIncident) -> StatusIncidentUpdate:
+    """The message a status incident was created with (a draft's only one)."""
+    first = await session.scalar(
         select(StatusIncidentUpdate)
         .where(StatusIncidentUpdate.status_incident_id == item.id)
         .order_by(StatusIncidentUpdate.id)
         .limit(1)
     )
-    assert update is not None  # created with the incident
+    assert first is not None  # created with the incident
+    return first
+
+
+async def publish(*, session: AsyncSession, item: StatusIncident, ctx: Ctx) -> None:
+    """Show a draft: its components take their statuses now and subscribers hear of it."""
+    if item.published_at is not None:
+        raise Conflict(f"status page incident {item.id} is already published")
+    item.published_at = item.updated_at = ctx.now
+    update = await _first_update(session, item)
     rows = await _component_rows(session, item.id)
     update.affected_components = [
         await _move(session, item, r.component_id, r.status, ctx.now) for r in rows.values()
@@ -176,13 +182,7 @@ async def edit_draft(*, session: AsyncSession, item: StatusIncident, data: Draft
         raise Conflict(f"status page incident {item.id} is published: post an update instead")
     if data.name is None and data.body is None:
         return
-    first = await session.scalar(
-        select(StatusIncidentUpdate)
-        .where(StatusIncidentUpdate.status_incident_id == item.id)
-        .order_by(StatusIncidentUpdate.id)
-        .limit(1)
-    )
-    assert first is not None  # created with the incident
+    first = await _first_update(session, item)
     item.name, first.body = data.name or item.name, data.body or first.body
     if item.incident_id is not None:
         await check_outgoing(
