@@ -31,6 +31,7 @@ from warroom.comms.reminders import remind_due_updates
 from warroom.config import Settings
 from warroom.context import AppContext
 from warroom.db import SessionFactories, WriteHooks, create_engine_for
+from warroom.drills.findings import put_findings_on_review
 from warroom.drills.injects import INJECT_KIND, run_inject
 from warroom.drills.service import fire_due_runs as fire_due_drills
 from warroom.errors import SettingInvalid
@@ -178,6 +179,18 @@ class StatusPageDrafts:
             await stage_draft(session=session, loaded=self.loaded, incident=incident, page=page, now=event.at)
 
 
+class DrillFindings:
+    """A drill that ends (or is resolved) gets its report's gaps as action items on its review; drills sit
+    above reviews, so here."""
+
+    def __init__(self, loaded: LoadedProcedure) -> None:
+        self.loaded = loaded
+
+    async def __call__(self, session: AsyncSession, incident: Any, event: TimelineEvent) -> None:
+        if incident.drill and event.kind in (EventKind.drill_ended, EventKind.resolved):
+            await put_findings_on_review(session=session, loaded=self.loaded, incident=incident, now=event.at)
+
+
 def timeline_observers(settings: Settings, loaded: LoadedProcedure, clock: Clock) -> tuple[Observer, ...]:
     """What runs in the transaction of every new timeline event, in this order."""
     return (
@@ -187,6 +200,7 @@ def timeline_observers(settings: Settings, loaded: LoadedProcedure, clock: Clock
         AlertsFollowIncident(),
         ObservablesFromAlerts(),
         StatusPageDrafts(settings, loaded),
+        DrillFindings(loaded),
     )
 
 

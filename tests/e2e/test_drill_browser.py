@@ -66,3 +66,7 @@ def test_start_a_drill_and_read_its_report(stack: Stack, browser: Any, tmp_path:
         alerts = api.get("/api/v1/alerts").json()["items"]
     assert "drill-checkout-5xx" in [a["dedup_key"] for a in alerts]
     assert (tmp_path / "drill-report.png").stat().st_size > 0
+    page.goto(f"{stack.url}/drills")  # the trends: this drill once its alert reached an incident
+    assert page.locator("#team option").count() >= 1
+    assert page.locator("#drill-trends-scenario, #drill-trends-empty").count() == 1
+    page.screenshot(path=str(tmp_path / "drill-trends.png"), full_page=True)

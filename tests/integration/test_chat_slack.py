@@ -97,6 +97,7 @@ def test_the_timeline_observers_are_listed(api: Api) -> None:
         "AlertsFollowIncident",
         "ObservablesFromAlerts",
         "StatusPageDrafts",
+        "DrillFindings",
     ]
 
 

@@ -117,6 +117,7 @@ def endpoints(role: str) -> dict[tuple[str, str], tuple[set[str], dict[str, Any]
             ADMIN,
             {"scenario": "database-failover", "mode": "game_day", "starts_at": "2027-01-01T10:00:00Z"},
         ),
+        ("GET", "/api/v1/drills/trends"): (ADMIN, None),
         ("GET", "/api/v1/drills/{drill_id}/report"): (ADMIN, None),
         ("GET", "/api/v1/incidents/{ref}/review"): (INTERNAL, None),
         ("POST", "/api/v1/incidents/{ref}/review"): (WRITE, None),

@@ -19,6 +19,9 @@ title: Tiny
 alerts:
   - {id: a1, format: generic, integration: web, payload: {title: down}}
 expect: {incident_type: outage, severity: P2}
+observables:
+  - {kind: ip, value: "203.0.113.9", hosts: [web-1]}
+  - {kind: domain, value: "Evil.EXAMPLE.", hosts: []}
 injects:
   - {at: 10m, text: "new fact"}
   - {at: 20m, alert: a1}
@@ -41,6 +44,11 @@ def test_good_scenario_opening_alert_is_the_first() -> None:
     scenario = load_scenario_text(GOOD)
     assert [a.id for a in scenario.opening_alerts()] == ["a1"]
     assert scenario.injects[1].alert == "a1"
+    # injected observables are stored as an incident stores them, so the report's recall compares like with like
+    assert [(o.kind, o.value) for o in scenario.observables] == [
+        ("ip", "203.0.113.9"),
+        ("domain", "evil.example"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -51,6 +59,8 @@ def test_good_scenario_opening_alert_is_the_first() -> None:
         (("alert: a1}", "alert: nope}"), "unknown alert id(s) nope"),
         (('text: "new fact"', "text: x, alert: a1"), "exactly one of 'text' or 'alert'"),
         (("title: Tiny", "titel: Tiny"), "titel"),
+        (("kind: ip", "kind: asn"), "observable kind 'asn' is not one of ip"),
+        (('value: "203.0.113.9"', 'value: "203.0.113.999"'), "observables.0"),
     ],
 )
 def test_bad_scenario_names_the_problem(change: tuple[str, str], needle: str) -> None:

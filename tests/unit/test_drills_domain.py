@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
-from warroom.drills.domain import Event, Targets, choose_fire_time, compute_report, findings, is_due
+from warroom.drills.domain import (
+    Event,
+    Injected,
+    Targets,
+    choose_fire_time,
+    compute_report,
+    findings,
+    is_due,
+    recall,
+)
 
 T0 = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 MIN = timedelta(minutes=1)
@@ -38,6 +48,8 @@ def _targets(steps: list[str] | None) -> Targets:
         roles=["incident_commander", "scribe"],
         gated_steps=steps,
         first_update=30 * MIN,
+        cadence=30 * MIN,
+        exit_criteria={"triage": 2, "mitigation": 1, "review": 0},
     )
 
 
@@ -52,7 +64,7 @@ def test_report_figures_match_hand_computation() -> None:
         Event(T0 + 40 * MIN, "stakeholder_update"),
         Event(T0 + 50 * MIN, "step", "rollback"),
     ]
-    report = {m.name: m for m in compute_report(T0, events, _targets(None))}
+    report = {m.name: m for m in compute_report(T0, events, _targets(None), T0 + 90 * MIN)}
     assert report["time to acknowledge"].took == 3 * MIN
     assert report["time to acknowledge"].gap == timedelta(0)
     assert report["time to declare"].took == 20 * MIN
@@ -63,6 +75,9 @@ def test_report_figures_match_hand_computation() -> None:
     assert report["time to fill role scribe"].note == "never happened"
     assert report["time to first stakeholder update"].gap == 10 * MIN
     assert report["gated playbook steps"].note == "n/a"
+    # one update at +40m, nothing more until now (+90m): 50 minutes of silence against a 30-minute cadence
+    assert report["stakeholder update cadence kept"].took == 50 * MIN
+    assert report["stakeholder update cadence kept"].gap == 20 * MIN
     assert report["review held"].note == "no review held"
 
     actions = findings(list(report.values()), owner="alice", now=T0, due_in=timedelta(days=14))
@@ -71,6 +86,7 @@ def test_report_figures_match_hand_computation() -> None:
         "Drill finding: time to declare: over target by 0:05:00",
         "Drill finding: time to fill role scribe: never happened",
         "Drill finding: time to first stakeholder update: over target by 0:10:00",
+        "Drill finding: stakeholder update cadence kept: over target by 0:20:00",
         "Drill finding: review held: no review held",
     ]
     assert {a.owner for a in actions} == {"alice"}
@@ -79,12 +95,63 @@ def test_report_figures_match_hand_computation() -> None:
 
 def test_gated_steps_missing_and_out_of_order() -> None:
     steps = ["isolate", "rollback"]
-    missing = compute_report(T0, [Event(T0 + MIN, "step", "isolate")], _targets(steps))
+    missing = compute_report(T0, [Event(T0 + MIN, "step", "isolate")], _targets(steps), T0)
     assert [m.note for m in missing if m.name == "gated playbook steps"] == ["not done: rollback"]
     swapped = [Event(T0 + MIN, "step", "rollback"), Event(T0 + 2 * MIN, "step", "isolate")]
-    report = compute_report(T0, swapped, _targets(steps))
+    report = compute_report(T0, swapped, _targets(steps), T0)
     assert [m.note for m in report if m.name == "gated playbook steps"] == ["done out of order"]
     ok = compute_report(
-        T0, [Event(T0, "step", "isolate"), Event(T0 + MIN, "step", "rollback")], _targets(steps)
+        T0, [Event(T0, "step", "isolate"), Event(T0 + MIN, "step", "rollback")], _targets(steps), T0
     )
     assert [m.finding for m in ok if m.name == "gated playbook steps"] == [False]
+
+
+def _named(measures: list[Any], name: str) -> Any:
+    return next(m for m in measures if m.name == name)
+
+
+def test_cadence_kept_stops_at_the_end_of_the_drill() -> None:
+    updates = [Event(T0 + t * MIN, "stakeholder_update") for t in (10, 35, 70)]
+    ended = [*updates, Event(T0 + 80 * MIN, "ended")]
+    kept = _named(
+        compute_report(T0, ended, _targets(None), T0 + 500 * MIN), "stakeholder update cadence kept"
+    )
+    assert (kept.took, kept.gap, kept.finding) == (35 * MIN, 5 * MIN, True)  # 35 -> 70 is the longest
+    on_time = [Event(T0 + t * MIN, "stakeholder_update") for t in (10, 30, 50)] + [
+        Event(T0 + 60 * MIN, "ended")
+    ]
+    assert not _named(
+        compute_report(T0, on_time, _targets(None), T0), "stakeholder update cadence kept"
+    ).finding
+    none = _named(compute_report(T0, [], _targets(None), T0), "stakeholder update cadence kept")
+    assert (none.note, none.finding) == ("n/a", False)  # the first-update measure already says "never"
+
+
+def test_exit_criteria_are_read_as_they_stood_when_the_phase_was_left() -> None:
+    events = [
+        Event(T0 + 1 * MIN, "tick", "triage:0"),
+        Event(T0 + 2 * MIN, "tick", "triage:1"),
+        Event(T0 + 3 * MIN, "untick", "triage:1"),
+        Event(T0 + 4 * MIN, "left", "triage"),
+        Event(T0 + 5 * MIN, "tick", "triage:1"),  # ticked after leaving: too late
+        Event(T0 + 6 * MIN, "tick", "mitigation:0"),
+        Event(T0 + 7 * MIN, "left", "mitigation"),
+        Event(T0 + 8 * MIN, "left", "review"),  # no criteria: no measure
+    ]
+    report = {m.name: m for m in compute_report(T0, events, _targets(None), T0)}
+    assert report["exit criteria of triage"].note == "left with 1 of 2 ticked"
+    assert report["exit criteria of mitigation"].finding is False
+    assert report["exit criteria of mitigation"].detail == "1 of 1 ticked"
+    assert "exit criteria of review" not in report
+
+
+def test_recall_counts_every_host_with_the_injected_observable() -> None:
+    injected = [Injected("ip", "203.0.113.66", ("fs-01", "ws-114")), Injected("domain", "evil.example", ())]
+    found = {("ip", "203.0.113.66"), ("domain", "evil.example")}
+    partial = recall(injected, found, {"fs-01"})
+    assert (partial.detail, partial.note) == ("recall 2 of 3", "missing: 203.0.113.66 on ws-114")
+    assert partial.finding
+    assert not recall(injected, found, {"fs-01", "ws-114"}).finding
+    unseen = recall(injected, set(), {"fs-01", "ws-114"})
+    assert unseen.detail == "recall 0 of 3"
+    assert recall([], set(), set()).note == "n/a"

@@ -27,11 +27,16 @@ def drill_start(
     until: Annotated[
         str | None, typer.Option(help="Unannounced: the window's end (a random time inside).")
     ] = None,
+    team: Annotated[
+        str | None, typer.Option(help="The team drilled (slug); else the service's team.")
+    ] = None,
 ) -> None:
     """Schedule a drill: a game day at --at, or unannounced somewhere in --at..--until."""
     body = {"scenario": scenario, "mode": "unannounced" if until else "game_day", "starts_at": at}
     if until:
         body["ends_at"] = until
+    if team:
+        body["team"] = team
     run = call("POST", "/api/v1/drills", json=body)
     out.print(f"drill {run['id']}: {run['title']} ({run['mode']}, window {when(run['window_start'])} .. "
               f"{when(run['window_end'])})", highlight=False)  # fmt: skip

@@ -57,6 +57,28 @@ def _table(body: dict[str, Any]) -> Table:
     return table
 
 
+def _then_now(first: Any, latest: Any, show: Any = str) -> str:
+    return show(latest) if first == latest else f"{show(first)} -> {show(latest)}"
+
+
+def drill_table(groups: list[dict[str, Any]], key: str) -> Table:
+    """One row per scenario or team: the first drill's figures beside the latest's."""
+    table = Table(title=f"Drills by {key}: first -> latest")
+    for column in (key, "drills", "last", "acknowledge", "declare", "findings"):
+        table.add_column(column)
+    for row in groups:
+        first, latest = row["first"], row["latest"]
+        table.add_row(
+            row[key],
+            str(row["drills"]),
+            row["last_fired_at"][:10],
+            _then_now(first["acknowledge_seconds"], latest["acknowledge_seconds"], duration),
+            _then_now(first["declare_seconds"], latest["declare_seconds"], duration),
+            _then_now(first["findings"], latest["findings"]),
+        )
+    return table
+
+
 def _csv(body: dict[str, Any]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -74,8 +96,18 @@ def report(
     group_by: Annotated[str, typer.Option(help=", ".join(GROUPINGS))] = "severity",
     format_: Annotated[Format, typer.Option("--format", help="table, csv or json")] = Format.table,
     include_drills: Annotated[bool, typer.Option("--include-drills", help="Count drills too.")] = False,
+    drills: Annotated[
+        bool, typer.Option("--drills", help="Drill trends per scenario and team (admins).")
+    ] = False,
 ) -> None:
     """Response metrics from timeline milestones: detect, acknowledge, contain, resolve, recover; dwell."""
+    if drills:
+        trends = call("GET", "/api/v1/drills/trends")
+        if format_ is Format.table:
+            out.print(drill_table(trends["by_scenario"], "scenario"), drill_table(trends["by_team"], "team"))
+        else:
+            sys.stdout.write(json.dumps(trends, indent=2) + "\n")  # CSV has no place for nested runs
+        return
     params = {"since": since, "group_by": group_by, "include_drills": str(include_drills).lower()}
     body = call("GET", "/api/v1/metrics", params=params)
     if format_ is Format.json:

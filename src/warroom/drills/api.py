@@ -16,7 +16,8 @@ from warroom.drills.models import DrillRun
 from warroom.drills.report import drill_report, measure_view
 from warroom.drills.scenarios import SHIPPED_DIR, ScenarioInvalid, load_scenario_file, load_scenario_text
 from warroom.drills.schemas import Scenario
-from warroom.drills.service import RunRequest, create_run, list_runs, run_view
+from warroom.drills.service import RunRequest, create_run, list_runs, run_view, team_by_slug
+from warroom.drills.trends import drill_trends
 from warroom.errors import FieldProblem, InvalidInput, NotFound
 
 router = APIRouter(prefix="/api/v1/drills", tags=["drills"])
@@ -38,6 +39,11 @@ class DrillCreate(BaseModel):
     mode: Literal["game_day", "unannounced"]
     starts_at: AwareDatetime
     ends_at: AwareDatetime | None = None
+    team: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The team drilled (its slug); else the team of the service hit.",
+    )
 
 
 def _invalid(exc: ScenarioInvalid) -> InvalidInput:
@@ -87,7 +93,8 @@ async def start_drill(
         raise InvalidInput(
             f"the scenario expects severity {scenario.expect.severity!r}, unknown to the procedure"
         )
-    request = RunRequest(scenario, body.mode, body.starts_at, body.ends_at)
+    team_id = await team_by_slug(session, body.team) if body.team else None
+    request = RunRequest(scenario, body.mode, body.starts_at, body.ends_at, team_id=team_id)
     run = await create_run(
         session=session, request=request, actor_id=user.id, now=context.clock.now(), rng=_RNG
     )
@@ -107,12 +114,18 @@ async def _run(session: ReadSession, drill_id: int) -> DrillRun:
     return run
 
 
+@router.get("/trends")
+async def trends(_user: UserManager, session: ReadSession, context: ContextDep) -> dict[str, Any]:
+    """Each fired drill's time to acknowledge and declare and its findings, per scenario and per team."""
+    return await drill_trends(session=session, loaded=context.procedure, now=_now(context))
+
+
 @router.get("/{drill_id}/report")
 async def report(
     drill_id: int, _user: UserManager, session: ReadSession, context: ContextDep
 ) -> dict[str, Any]:
     run = await _run(session, drill_id)
-    measures = await drill_report(session=session, run=run, loaded=context.procedure)
+    measures = await drill_report(session=session, run=run, loaded=context.procedure, now=_now(context))
     owner = await session.get(User, run.created_by) if run.created_by else None
     proposed = findings(measures, owner=owner.email if owner else "", now=_now(context), due_in=FINDING_DUE)
     return {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import pairwise
 
 NOT_APPLICABLE = "n/a"
 
@@ -26,7 +27,9 @@ class Event:
     """One timeline fact the report reads: ``kind`` plus the detail that kind needs."""
 
     at: datetime
-    kind: str  # acknowledged | declared | severity | type | role | stakeholder_update | step | review_held
+    # acknowledged | declared | severity | type | role | stakeholder_update | step | review_held | ended
+    # | tick / untick (value "phase:index") | left (value: the phase moved out of)
+    kind: str
     value: str = ""
 
 
@@ -41,6 +44,8 @@ class Targets:
     roles: list[str] = field(default_factory=list)
     gated_steps: list[str] | None = None  # None: no playbook, the measure is "n/a"
     first_update: timedelta | None = None
+    cadence: timedelta | None = None  # the severity's update cadence; None: nothing to keep
+    exit_criteria: dict[str, int] = field(default_factory=dict)  # phase id -> how many criteria it has
 
 
 @dataclass(frozen=True)
@@ -48,7 +53,8 @@ class Measure:
     name: str
     took: timedelta | None  # None: never happened
     target: timedelta | None
-    note: str = ""
+    note: str = ""  # what went wrong (a finding), or "n/a"
+    detail: str = ""  # a plain fact shown beside it, e.g. "3 of 4 found"
 
     @property
     def gap(self) -> timedelta | None:
@@ -91,8 +97,9 @@ def _steps(events: list[Event], gated: list[str] | None) -> Measure:
     return Measure("gated playbook steps", None, None)
 
 
-def compute_report(start: datetime, events: list[Event], targets: Targets) -> list[Measure]:
-    """Every measure of the drill beside its target; ``start`` is when the first alert was sent."""
+def compute_report(start: datetime, events: list[Event], targets: Targets, end: datetime) -> list[Measure]:
+    """Every measure of the drill beside its target; ``start`` is when the first alert was sent, ``end`` is
+    now for a drill still running (an "ended" event stops the clock)."""
     measures = [
         _timed("time to acknowledge", start, _first(events, "acknowledged"), targets.acknowledge),
         _timed("time to declare", start, _first(events, "declared"), targets.declare),
@@ -111,10 +118,76 @@ def compute_report(start: datetime, events: list[Event], targets: Targets) -> li
             targets.first_update,
         )
     )
+    measures.append(_cadence(events, targets.cadence, end))
     measures.append(_steps(events, targets.gated_steps))
+    measures += _exit_criteria(events, targets.exit_criteria)
     held = _first(events, "review_held")
     measures.append(Measure("review held", _since(start, held), None, "" if held else "no review held"))
     return measures
+
+
+def _cadence(events: list[Event], cadence: timedelta | None, end: datetime) -> Measure:
+    """The longest stretch without a stakeholder update, from the first one to the drill's end."""
+    name = "stakeholder update cadence kept"
+    times = sorted(e.at for e in events if e.kind == "stakeholder_update")
+    if cadence is None or not times:
+        return Measure(name, None, None, NOT_APPLICABLE)
+    stop = _first(events, "ended") or end
+    longest = max(b - a for a, b in pairwise([*times, max(stop, times[-1])]))
+    return Measure(name, longest, cadence, detail=f"{len(times)} update(s); longest silence {longest}")
+
+
+def _ticked_when_left(events: list[Event], phase: str, left: datetime) -> set[str]:
+    ticked: set[str] = set()
+    for e in sorted(events, key=lambda e: e.at):
+        if e.at > left:
+            break
+        head, _, index = e.value.rpartition(":")
+        if head == phase and e.kind == "tick":
+            ticked.add(index)
+        elif head == phase and e.kind == "untick":
+            ticked.discard(index)
+    return ticked
+
+
+def _exit_criteria(events: list[Event], criteria: dict[str, int]) -> list[Measure]:
+    """For each phase the incident moved out of: were its exit criteria ticked when it left?"""
+    measures = []
+    for phase in dict.fromkeys(e.value for e in sorted(events, key=lambda e: e.at) if e.kind == "left"):
+        total = criteria.get(phase, 0)
+        if not total:
+            continue
+        left = min(e.at for e in events if e.kind == "left" and e.value == phase)
+        done = len(_ticked_when_left(events, phase, left))
+        note = "" if done >= total else f"left with {done} of {total} ticked"
+        measures.append(Measure(f"exit criteria of {phase}", None, None, note, f"{done} of {total} ticked"))
+    return measures
+
+
+@dataclass(frozen=True)
+class Injected:
+    """An observable the scenario planted, and the hosts it is on."""
+
+    type: str
+    value: str
+    hosts: tuple[str, ...] = ()
+
+
+def recall(injected: list[Injected], found: set[tuple[str, str]], hosts: set[str]) -> Measure:
+    """Injected observables found: each (observable, host) pair counts once; a pair is found when the
+    incident holds the observable and that host among its assets (or the observable has no host)."""
+    name = "injected observables found"
+    if not injected:
+        return Measure(name, None, None, NOT_APPLICABLE)
+    pairs = [(i, h) for i in injected for h in (i.hosts or ("",))]
+    missing = [
+        f"{i.value} on {h}" if h else i.value
+        for i, h in pairs
+        if (i.type, i.value) not in found or (h and h.lower() not in hosts)
+    ]
+    got = len(pairs) - len(missing)
+    note = f"missing: {', '.join(missing)}" if missing else ""
+    return Measure(name, None, None, note, f"recall {got} of {len(pairs)}")
 
 
 @dataclass(frozen=True)

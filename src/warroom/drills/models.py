@@ -20,6 +20,8 @@ class DrillRun(Base):
     scenario_id: Mapped[str] = mapped_column(String(100))
     scenario: Mapped[dict[str, Any]] = mapped_column(JSON)
     service_id: Mapped[int | None] = mapped_column(ForeignKey("services.id", ondelete="SET NULL"))
+    # The team drilled (trends per team): chosen when scheduled, else the team owning the incident's service.
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"), index=True)
     mode: Mapped[str] = mapped_column(String(16))  # game_day | unannounced
     window_start: Mapped[datetime] = mapped_column(UTCDateTime())
     window_end: Mapped[datetime] = mapped_column(UTCDateTime())

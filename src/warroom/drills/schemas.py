@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from warroom.observables.domain import TYPES, normalise
 from warroom.procedure.domain import parse_duration
 
 
@@ -33,11 +34,19 @@ class SyntheticAlert(_Model):
 
 
 class Observable(_Model):
-    """An injected indicator (e.g. a known-bad IP on a host); stored as an expectation for now."""
+    """An injected indicator (e.g. a known-bad IP on a host): the report's recall counts each host on which
+    the responders recorded it. Put it in an alert's payload too if the detection itself shows it."""
 
     kind: NonEmpty
     value: NonEmpty
-    hosts: list[str] = Field(default_factory=list)
+    hosts: list[NonEmpty] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _normalised(self) -> Observable:
+        if self.kind not in TYPES:
+            raise ValueError(f"observable kind {self.kind!r} is not one of {', '.join(TYPES)}")
+        object.__setattr__(self, "value", normalise(self.kind, self.value))  # as the incident stores it
+        return self
 
 
 class Expectations(_Model):

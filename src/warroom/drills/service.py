@@ -11,13 +11,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.alerts.models import Alert
+from warroom.auth.models import Team
+from warroom.catalog.models import Service
 from warroom.context import AppContext
 from warroom.drills.domain import choose_fire_time
 from warroom.drills.injects import stage_injects
 from warroom.drills.intake import find_integration, send_alert
 from warroom.drills.models import DrillRun
 from warroom.drills.schemas import Scenario
-from warroom.incidents.models import Incident
+from warroom.errors import FieldProblem, InvalidInput
+from warroom.incidents.models import Incident, IncidentService
 
 Mode = Literal["game_day", "unannounced"]
 
@@ -29,6 +32,7 @@ class RunRequest:
     start: datetime  # game day: the set time; unannounced: the window's start
     end: datetime | None = None  # unannounced only
     service_id: int | None = None
+    team_id: int | None = None
 
 
 async def create_run(
@@ -45,6 +49,7 @@ async def create_run(
         scenario_id=request.scenario.id,
         scenario=request.scenario.model_dump(mode="json"),
         service_id=request.service_id,
+        team_id=request.team_id,
         mode=request.mode,
         window_start=request.start,
         window_end=end,
@@ -59,6 +64,15 @@ async def create_run(
     return run
 
 
+async def team_by_slug(session: AsyncSession, slug: str) -> int:
+    """The team's id; 422 naming the known teams when there is none by that slug."""
+    found = await session.scalar(select(Team.id).where(Team.slug == slug))
+    if found is None:
+        known = ", ".join(await session.scalars(select(Team.slug).order_by(Team.slug))) or "none yet"
+        raise InvalidInput(f"team: no team {slug!r} (teams: {known})", [FieldProblem("team", "unknown team")])
+    return found
+
+
 def run_view(run: DrillRun) -> dict[str, Any]:
     """What anyone may see of a run: the window, never the chosen time of an unannounced drill."""
     view: dict[str, Any] = {
@@ -70,6 +84,7 @@ def run_view(run: DrillRun) -> dict[str, Any]:
         "window_end": run.window_end,
         "fired": run.fired_at is not None,
         "incident_id": run.incident_id,
+        "team_id": run.team_id,
     }
     if run.mode == "game_day":
         view["starts_at"] = run.fire_at
@@ -140,6 +155,14 @@ async def link_incident(*, session: AsyncSession, run: DrillRun) -> bool:
     if incident is not None:
         incident.drill = True
     run.incident_id = incident_id
+    if run.team_id is None:
+        run.team_id = await session.scalar(
+            select(Service.team_id)
+            .join(IncidentService, IncidentService.service_id == Service.id)
+            .where(IncidentService.incident_id == incident_id, Service.team_id.is_not(None))
+            .order_by(IncidentService.id)
+            .limit(1)
+        )
     return True
 
 

@@ -7,14 +7,17 @@ from datetime import datetime
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from sqlalchemy import select
 
-from warroom.auth.models import User
+from warroom.auth.models import Team, User
 from warroom.context import AppContext
 from warroom.deps import ContextDep
 from warroom.drills.api import shipped
 from warroom.drills.models import DrillRun
 from warroom.drills.report import drill_report, measure_view
-from warroom.drills.service import Mode, RunRequest, create_run, list_runs, run_view
+from warroom.drills.service import Mode, RunRequest, create_run, list_runs, run_view, team_by_slug
+from warroom.drills.trends import drill_trends
+from warroom.durations import spoken
 from warroom.errors import InvalidInput, NotFound
 from warroom.web.deps import PageAdmin, csrf_checked, form_data, writing
 from warroom.web.forms import text
@@ -29,6 +32,11 @@ async def _page(
 ) -> Response:
     async with context.db.read() as session:
         runs = [run_view(r) for r in await list_runs(session=session)]
+        teams = [
+            (slug, name)
+            for slug, name in await session.execute(select(Team.slug, Team.name).order_by(Team.name))
+        ]
+        trends = await drill_trends(session=session, loaded=context.procedure, now=context.clock.now())
     scenarios = sorted(shipped().values(), key=lambda s: s.title)
     return render(
         request,
@@ -37,6 +45,9 @@ async def _page(
         user=user,
         runs=runs,
         scenarios=scenarios,
+        teams=teams,
+        trends=trends,
+        duration=spoken,
         error=error,
         title="Drills",
     )
@@ -58,7 +69,7 @@ def _when(values: dict[str, str | list[str]], name: str, tz: datetime) -> dateti
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz.tzinfo)
 
 
-def _request(values: dict[str, str | list[str]], now: datetime) -> RunRequest:
+def _request(values: dict[str, str | list[str]], now: datetime, team_id: int | None) -> RunRequest:
     scenario = shipped().get(text(values, "scenario"))
     if scenario is None:
         raise InvalidInput("choose a scenario")
@@ -68,7 +79,7 @@ def _request(values: dict[str, str | list[str]], now: datetime) -> RunRequest:
     mode: Mode = "unannounced" if text(values, "mode") == "unannounced" else "game_day"
     if mode == "unannounced" and (ends is None or ends <= starts):
         raise InvalidInput("an unannounced drill needs a window end after its start")
-    return RunRequest(scenario, mode, starts, ends if mode == "unannounced" else None)
+    return RunRequest(scenario, mode, starts, ends if mode == "unannounced" else None, team_id=team_id)
 
 
 @router.post("/drills")
@@ -76,8 +87,9 @@ async def start_drill(request: Request, user: PageAdmin, context: ContextDep) ->
     values = await form_data(request)
     now = context.clock.now()
     try:
-        run_request = _request(values, now)
         async with writing(context) as session:
+            team = text(values, "team")
+            run_request = _request(values, now, await team_by_slug(session, team) if team else None)
             run = await create_run(session=session, request=run_request, actor_id=user.id, now=now, rng=_RNG)
     except InvalidInput as error:
         return await _page(request, context, user, error=error.detail, status=422)
@@ -93,8 +105,12 @@ async def drill_report_page(
         if run is None:
             raise NotFound(f"no drill {drill_id}")
         measures = [
-            measure_view(m) for m in await drill_report(session=session, run=run, loaded=context.procedure)
+            measure_view(m)
+            for m in await drill_report(
+                session=session, run=run, loaded=context.procedure, now=context.clock.now()
+            )
         ]
     return render(
-        request, "drill.html", user=user, run=run_view(run), measures=measures, title=f"Drill {drill_id}"
-    )
+        request, "drill.html", user=user, run=run_view(run), measures=measures, duration=spoken,
+        title=f"Drill {drill_id}",
+    )  # fmt: skip

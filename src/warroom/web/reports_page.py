@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from warroom.deps import ContextDep
+from warroom.drills.trends import drill_trends
 from warroom.metrics import domain, service
 from warroom.metrics.domain import format_duration as duration
 from warroom.web.deps import PageInternal
@@ -109,6 +110,12 @@ async def reports_page(
             grouping=group_by,
             include_drills=drills,
         )
+        # Drills are the admins' (participants must not see one coming); their trends, past drills only, too.
+        drill_figures = (
+            await drill_trends(session=session, loaded=context.procedure, now=context.clock.now())
+            if user.role == "admin"
+            else None
+        )
     by_month = domain.group(report.incidents, "month")
     return render(
         request,
@@ -122,6 +129,7 @@ async def reports_page(
         period=period,
         groupings=domain.GROUPINGS,
         drills=drills,
+        trends=drill_figures,
         duration=duration,
         title="Metrics",
     )
