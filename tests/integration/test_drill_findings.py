@@ -89,6 +89,8 @@ async def test_ransomware_drill_report_findings_on_review_and_trends(api: Api) -
     recall = measures["injected observables found"]
     assert recall["detail"] == "recall 2 of 4"
     assert recall["note"] == "missing: 203.0.113.66 on ws-114, README_LOCKD.txt on ws-114"
+    told = measures["expected audiences told"]  # the scenario expects `internal`, the list that takes drills
+    assert (told["detail"], told["finding"]) == ("1 of 1 told", False)
     assert measures["time to acknowledge"]["took_seconds"] == 5 * MIN
     assert measures["time to declare"]["took_seconds"] == 3 * MIN
 

@@ -155,3 +155,12 @@ def test_recall_counts_every_host_with_the_injected_observable() -> None:
     unseen = recall(injected, set(), {"fs-01", "ws-114"})
     assert unseen.detail == "recall 0 of 3"
     assert recall([], set(), set()).note == "n/a"
+
+
+def test_expected_audiences_told() -> None:
+    targets = Targets(None, None, "P1", "outage", audiences=["internal", "executives"])
+    told = [Event(T0 + MIN, "stakeholder_update"), Event(T0 + MIN, "told", "internal")]
+    measure = _named(compute_report(T0, told, targets, T0), "expected audiences told")
+    assert (measure.note, measure.detail, measure.finding) == ("never told: executives", "1 of 2 told", True)
+    both = [*told, Event(T0 + 2 * MIN, "told", "executives")]
+    assert not _named(compute_report(T0, both, targets, T0), "expected audiences told").finding

@@ -27,8 +27,8 @@ class Event:
     """One timeline fact the report reads: ``kind`` plus the detail that kind needs."""
 
     at: datetime
-    # acknowledged | declared | severity | type | role | stakeholder_update | step | review_held | ended
-    # | tick / untick (value "phase:index") | left (value: the phase moved out of)
+    # acknowledged | declared | severity | type | role | stakeholder_update | told (value: an audience)
+    # | step | review_held | ended | tick / untick (value "phase:index") | left (value: the phase left)
     kind: str
     value: str = ""
 
@@ -46,6 +46,7 @@ class Targets:
     first_update: timedelta | None = None
     cadence: timedelta | None = None  # the severity's update cadence; None: nothing to keep
     exit_criteria: dict[str, int] = field(default_factory=dict)  # phase id -> how many criteria it has
+    audiences: list[str] = field(default_factory=list)  # the stakeholder audiences the scenario expects told
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,7 @@ def compute_report(start: datetime, events: list[Event], targets: Targets, end: 
         )
     )
     measures.append(_cadence(events, targets.cadence, end))
+    measures.append(_told(events, targets.audiences))
     measures.append(_steps(events, targets.gated_steps))
     measures += _exit_criteria(events, targets.exit_criteria)
     held = _first(events, "review_held")
@@ -135,6 +137,17 @@ def _cadence(events: list[Event], cadence: timedelta | None, end: datetime) -> M
     stop = _first(events, "ended") or end
     longest = max(b - a for a, b in pairwise([*times, max(stop, times[-1])]))
     return Measure(name, longest, cadence, detail=f"{len(times)} update(s); longest silence {longest}")
+
+
+def _told(events: list[Event], expected: list[str]) -> Measure:
+    """Every audience the scenario expects was sent at least one stakeholder update."""
+    name = "expected audiences told"
+    if not expected:
+        return Measure(name, None, None, NOT_APPLICABLE)
+    told = {e.value for e in events if e.kind == "told"}
+    missing = [a for a in expected if a not in told]
+    note = f"never told: {', '.join(missing)}" if missing else ""
+    return Measure(name, None, None, note, f"{len(expected) - len(missing)} of {len(expected)} told")
 
 
 def _ticked_when_left(events: list[Event], phase: str, left: datetime) -> set[str]:

@@ -21,7 +21,6 @@ from warroom.timeline.models import TimelineEvent
 
 _SIMPLE = {
     "acknowledged": "acknowledged",
-    "stakeholder_update": "stakeholder_update",
     "review_published": "review_held",
     "drill_ended": "ended",
     "resolved": "ended",
@@ -43,6 +42,9 @@ def _events(row: TimelineEvent, steps: dict[int, str]) -> list[Event]:
             return [Event(at, "severity", str(data.get("new", "")))]
         case "updated" if "type" in data:
             return [Event(at, "type", str(data["type"]))]
+        case "stakeholder_update":
+            told = [Event(at, "told", str(audience)) for audience in data.get("audiences") or []]
+            return [Event(at, "stakeholder_update"), *told]
         case "role_assigned":
             return [Event(at, "role", str(data.get("role", "")))]
         case "task_done" | "task_waived" if data.get("task_id") in steps:
@@ -83,6 +85,7 @@ def targets_for(scenario: Scenario, loaded: LoadedProcedure) -> Targets:
         first_update=cadence,
         cadence=cadence,
         exit_criteria={p.id: len(p.exit_criteria) for p in procedure.phases},
+        audiences=list(expect.communications),
     )
 
 
