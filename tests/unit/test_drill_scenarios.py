@@ -44,7 +44,7 @@ def test_good_scenario_opening_alert_is_the_first() -> None:
     scenario = load_scenario_text(GOOD)
     assert [a.id for a in scenario.opening_alerts()] == ["a1"]
     assert scenario.injects[1].alert == "a1"
-    # injected observables are stored as an incident stores them, so the report's recall compares like with like
+    # injected observables are kept as an incident stores them: the recall compares like with like
     assert [(o.kind, o.value) for o in scenario.observables] == [
         ("ip", "203.0.113.9"),
         ("domain", "evil.example"),
