@@ -35,6 +35,7 @@ from warroom.drills.api import router as drills_router
 from warroom.evidence.api import router as evidence_router
 from warroom.http_guards import NormalisedRequests, ServerErrors
 from warroom.http_security import security_layers
+from warroom.identity.api import router as identity_router
 from warroom.incidents.api import router as incidents_router
 from warroom.incidents.playbook_api import router as playbook_router
 from warroom.jobs.api import router as jobs_router
@@ -66,6 +67,7 @@ from warroom.wiring import build_context, new_worker
 # Intake first: it is the hot path, and routes are matched in order. ping_router before intake_router:
 # /intake/heartbeat/{key} must win over /intake/{kind}/{key}.
 ROUTERS = (
+    identity_router,
     ping_router, intake_router, incidents_router, incident_paging_router, reports_router, alerts_router,
     rules_router,
     auth_router, catalog_router, procedure_router, oncall_router, policy_router, ical_router, ack_router,

@@ -7,6 +7,7 @@ import ipaddress
 import os
 import secrets
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
@@ -100,6 +101,22 @@ class Settings(BaseSettings):
     # Playbook actions (warroom.actions): the shared secret the organisation's automation checks each call by.
     action_secret: SecretStr | None = Field(
         default=None, description="HMAC-SHA256 key signing playbook action calls; unset: actions cannot run."
+    )
+    # Identity (warroom.identity): single sign-on, local passwords, SCIM provisioning.
+    local_passwords: Literal["on", "break_glass_only"] = Field(
+        default="on", description="break_glass_only: only break-glass admins sign in with a password."
+    )
+    oidc_issuer: str | None = Field(default=None, description="An OpenID provider's issuer URL (discovery).")
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_name: str = Field(default="single sign-on", max_length=200, description="Shown on the sign-in page.")
+    oidc_slug: str = Field(default="oidc", pattern=r"^[a-z][a-z0-9-]{0,63}$", description="In its URLs.")
+    oidc_scopes: str = "openid email profile groups"
+    oidc_email_claim: str = "email"
+    oidc_name_claim: str = "name"
+    oidc_groups_claim: str = "groups"
+    scim_token: SecretStr | None = Field(
+        default=None, description="The bearer token the identity provider sends to /scim/v2; unset: off."
     )
 
     @field_validator("database_url")

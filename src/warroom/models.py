@@ -10,6 +10,7 @@ from warroom.comms.models import StakeholderRecipient
 from warroom.db import Base
 from warroom.drills.models import DrillRun
 from warroom.evidence.models import Evidence
+from warroom.identity.models import GroupRule, ScimGroup, ScimGroupMember, SsoLogin, SsoProvider
 from warroom.incidents.models import (
     ExitCheck,
     Incident,
@@ -59,6 +60,7 @@ __all__ = [
     "EscalationStep",
     "Evidence",
     "ExitCheck",
+    "GroupRule",
     "Heartbeat",
     "Incident",
     "IncidentAsset",
@@ -81,10 +83,14 @@ __all__ = [
     "Schedule",
     "ScheduleLayer",
     "ScheduleOverride",
+    "ScimGroup",
+    "ScimGroupMember",
     "Service",
     "ServiceChange",
     "ServiceDependency",
     "SignInFailures",
+    "SsoLogin",
+    "SsoProvider",
     "StakeholderRecipient",
     "StatusComponent",
     "StatusComponentService",

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from warroom.db import Base, UTCDateTime
@@ -10,6 +10,7 @@ from warroom.db import Base, UTCDateTime
 
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("sso_provider", "sso_subject"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
@@ -18,6 +19,14 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # A local account that keeps its password when local passwords are off, and that single sign-on and
+    # SCIM never change or deactivate: the way back in when the identity provider is down or misconfigured.
+    break_glass: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Who the identity provider says this is (the provider's slug and the token's `sub`), and SCIM's
+    # externalId; None for a local account.
+    sso_provider: Mapped[str | None] = mapped_column(String(64))
+    sso_subject: Mapped[str | None] = mapped_column(String(255))
+    external_id: Mapped[str | None] = mapped_column(String(255))
 
 
 class Team(Base):

@@ -19,6 +19,7 @@ from warroom.auth.models import User
 from warroom.context import AppContext
 from warroom.deps import ContextDep
 from warroom.errors import InvalidInput, NotFound, invalid
+from warroom.identity import service as sso
 from warroom.web.deps import (
     OptionalUser,
     PageUser,
@@ -42,12 +43,21 @@ def _stand_in() -> User:
     return User(id=0, password_hash=PasswordHasher().hash(secrets.token_urlsafe(16)), is_active=True)
 
 
+async def login_form(request: Request, context: AppContext, form: FormState, status: int = 200) -> Response:
+    """The sign-in page: a "Sign in with ..." button per provider, the password form unless passwords are
+    off (break-glass admins still find it under "Local account")."""
+    async with context.db.read() as session:
+        providers = await sso.providers(session=session, settings=context.settings)
+    return render(request, "login.html", status=status, form=form, title="Sign in", providers=providers,
+                  passwords_off=context.settings.local_passwords == "break_glass_only")  # fmt: skip
+
+
 @router.get("/login")
-async def login_page(request: Request, user: OptionalUser) -> Response:
+async def login_page(request: Request, user: OptionalUser, context: ContextDep) -> Response:
     target = safe_next(request.query_params.get("next"))
     if user is not None:
         return redirect(request, target)
-    return render(request, "login.html", form=FormState(values={"next": target}), title="Sign in")
+    return await login_form(request, context, FormState(values={"next": target}))
 
 
 @router.post("/login")
@@ -60,7 +70,7 @@ async def login(request: Request, context: ContextDep) -> Response:
         wait = await throttle.refused_for(session=session, email=email, address=address, now=now)
         user = await auth.find_user(session=session, email=email) if email and not wait else None
     if wait:
-        return _throttled(request, email=email, address=address, target=target, wait=wait)
+        return await _throttled(request, context, email=email, address=address, target=target, wait=wait)
     ok = await asyncio.to_thread(auth.verify_password, user or _stand_in(), password)
     if user is None or not ok:
         async with writing(context) as session:
@@ -69,12 +79,16 @@ async def login(request: Request, context: ContextDep) -> Response:
         form = FormState(values={"email": email, "next": target}, message=BAD_SIGN_IN)
         if not email:
             form.errors["email"] = "is required"
-        return render(request, "login.html", status=401, form=form, title="Sign in")
-    await _start_session(request, context, user, address=address)
+        return await login_form(request, context, form, 401)
+    if context.settings.local_passwords == "break_glass_only" and not user.break_glass:
+        log.warning("sign_in.password_off", user_id=user.id, address=address)
+        message = "Passwords are switched off here: use single sign-on below."
+        return await login_form(request, context, FormState(values={"next": target}, message=message), 403)
+    await start_session(request, context, user, address=address)
     return redirect(request, target, flash=f"Signed in as {user.email}")
 
 
-async def _start_session(request: Request, context: AppContext, user: User, *, address: str) -> None:
+async def start_session(request: Request, context: AppContext, user: User, *, address: str) -> None:
     """A new session id (the pre-sign-in one may have been planted: session fixation), stored with the
     user; the account's failure count starts again."""
     web_session = session_of(request)
@@ -93,12 +107,14 @@ async def _start_session(request: Request, context: AppContext, user: User, *, a
     log.info("sign_in.ok", user_id=user.id, address=address)
 
 
-def _throttled(request: Request, *, email: str, address: str, target: str, wait: timedelta) -> Response:
+async def _throttled(
+    request: Request, context: AppContext, *, email: str, address: str, target: str, wait: timedelta
+) -> Response:
     seconds = max(1, math.ceil(wait.total_seconds()))
     log.warning("sign_in.refused", email=email[:320], address=address, retry_after=seconds)
     message = f"Too many failed sign-ins. Try again in {_readable(seconds)}."
     form = FormState(values={"email": email, "next": target}, message=message)
-    response = render(request, "login.html", status=429, form=form, title="Sign in")
+    response = await login_form(request, context, form, 429)
     response.headers["Retry-After"] = str(seconds)
     return response
 

@@ -47,6 +47,7 @@ from warroom.web import (
     security_forms,
     service_pages,
     sse,
+    sso_pages,
     stakeholder_pages,
     status_draft_form,
     status_pages,
@@ -59,6 +60,7 @@ from warroom.web.sessions import SessionCodec
 
 ROUTERS = (
     auth_pages.router,
+    sso_pages.router,
     dashboard.router,
     declare_page.router,
     incident_list.router,

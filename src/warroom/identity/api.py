@@ -1,0 +1,97 @@
+"""Single sign-on's admin API: providers (beside the one the environment may set) and the group rules that
+give people their role and teams. Admins only; a provider's secret is never shown back."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Response
+from sqlalchemy import select
+
+from warroom.auth.models import Team
+from warroom.deps import ContextDep, ReadSession, UserManager, WriteSession
+from warroom.errors import Conflict, FieldProblem, InvalidInput, NotFound
+from warroom.identity import service
+from warroom.identity.models import GroupRule, SsoProvider
+from warroom.identity.oidc import ProviderConfig
+from warroom.identity.schemas import ProviderIn, ProviderOut, RuleIn, RuleOut
+
+router = APIRouter(prefix="/api/v1/sso", tags=["identity"])
+
+
+def _out(config: ProviderConfig, source: Literal["environment", "database"], base_url: str) -> ProviderOut:
+    return ProviderOut(
+        slug=config.slug, name=config.name, issuer=config.issuer, client_id=config.client_id,
+        scopes=config.scopes, source=source, sign_in_url=f"{base_url}/auth/sso/{config.slug}",
+    )  # fmt: skip
+
+
+@router.get("/providers", response_model=list[ProviderOut])
+async def providers(_admin: UserManager, session: ReadSession, context: ContextDep) -> list[ProviderOut]:
+    from_env = service.configured_from_settings(context.settings)
+    base = context.settings.resolved_base_url()
+    return [
+        _out(p, "environment" if from_env and p.slug == from_env.slug else "database", base)
+        for p in await service.providers(session=session, settings=context.settings)
+    ]
+
+
+@router.post("/providers", status_code=201, response_model=ProviderOut)
+async def add_provider(
+    body: ProviderIn, _admin: UserManager, session: WriteSession, context: ContextDep
+) -> ProviderOut:
+    taken = {p.slug for p in await service.providers(session=session, settings=context.settings)}
+    if body.slug in taken:
+        raise Conflict(f"a provider {body.slug!r} exists already", [FieldProblem("slug", "is taken")])
+    row = SsoProvider(**body.model_dump(), created_at=context.clock.now())
+    session.add(row)
+    await session.flush()
+    return _out(service.config_of(row), "database", context.settings.resolved_base_url())
+
+
+@router.delete("/providers/{slug}", status_code=204)
+async def remove_provider(slug: str, _admin: UserManager, session: WriteSession) -> Response:
+    row = await session.scalar(select(SsoProvider).where(SsoProvider.slug == slug))
+    if row is None:
+        raise NotFound(f"no provider {slug!r} in the database (one set by the environment stays)")
+    await session.delete(row)
+    return Response(status_code=204)
+
+
+async def _rule_out(session: ReadSession, rule: GroupRule) -> RuleOut:
+    team = await session.get(Team, rule.team_id) if rule.team_id else None
+    return RuleOut(id=rule.id, group=rule.group_name, role=rule.role, team=team.slug if team else None)
+
+
+@router.get("/rules", response_model=list[RuleOut])
+async def rules(_admin: UserManager, session: ReadSession) -> list[RuleOut]:
+    rows = await session.scalars(select(GroupRule).order_by(GroupRule.group_name, GroupRule.id))
+    return [await _rule_out(session, row) for row in rows]
+
+
+@router.post("/rules", status_code=201, response_model=RuleOut)
+async def add_rule(body: RuleIn, _admin: UserManager, session: WriteSession, context: ContextDep) -> RuleOut:
+    team_id = None
+    if body.team is not None:
+        team_id = await session.scalar(select(Team.id).where(Team.slug == body.team))
+        if team_id is None:
+            raise InvalidInput(f"team: no team {body.team!r}", [FieldProblem("team", "unknown team")])
+    same = select(GroupRule.id).where(
+        GroupRule.group_name == body.group, GroupRule.role == body.role, GroupRule.team_id.is_(team_id)
+        if team_id is None else GroupRule.team_id == team_id,
+    )  # fmt: skip
+    if await session.scalar(same) is not None:
+        raise Conflict("this rule exists already")
+    rule = GroupRule(group_name=body.group, role=body.role, team_id=team_id, created_at=context.clock.now())
+    session.add(rule)
+    await session.flush()
+    return await _rule_out(session, rule)
+
+
+@router.delete("/rules/{rule_id}", status_code=204)
+async def remove_rule(rule_id: int, _admin: UserManager, session: WriteSession) -> Response:
+    rule = await session.get(GroupRule, rule_id)
+    if rule is None:
+        raise NotFound(f"no rule {rule_id}")
+    await session.delete(rule)
+    return Response(status_code=204)
