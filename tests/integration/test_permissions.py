@@ -121,7 +121,7 @@ def endpoints(role: str) -> dict[tuple[str, str], tuple[set[str], dict[str, Any]
         ("GET", "/api/v1/sso/providers"): (ADMIN, None),
         ("POST", "/api/v1/sso/providers"): (
             ADMIN,
-            {"slug": "p", "name": "P", "issuer": "https://idp.example", "client_id": "c", "client_secret": "s"},
+            {"slug": "p", "name": "P", "issuer": "https://i.example", "client_id": "c", "client_secret": "x"},
         ),
         ("DELETE", "/api/v1/sso/providers/{slug}"): (ADMIN, None),
         ("GET", "/api/v1/sso/rules"): (ADMIN, None),
