@@ -36,6 +36,7 @@ from warroom.evidence.api import router as evidence_router
 from warroom.http_guards import NormalisedRequests, ServerErrors
 from warroom.http_security import security_layers
 from warroom.identity.api import router as identity_router
+from warroom.identity.scim_api import router as scim_router
 from warroom.incidents.api import router as incidents_router
 from warroom.incidents.playbook_api import router as playbook_router
 from warroom.jobs.api import router as jobs_router
@@ -68,6 +69,7 @@ from warroom.wiring import build_context, new_worker
 # /intake/heartbeat/{key} must win over /intake/{kind}/{key}.
 ROUTERS = (
     identity_router,
+    scim_router,
     ping_router, intake_router, incidents_router, incident_paging_router, reports_router, alerts_router,
     rules_router,
     auth_router, catalog_router, procedure_router, oncall_router, policy_router, ical_router, ack_router,

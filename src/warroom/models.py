@@ -10,7 +10,7 @@ from warroom.comms.models import StakeholderRecipient
 from warroom.db import Base
 from warroom.drills.models import DrillRun
 from warroom.evidence.models import Evidence
-from warroom.identity.models import GroupRule, ScimGroup, ScimGroupMember, SsoLogin, SsoProvider
+from warroom.identity.models import GroupRule, ScimGroup, ScimGroupMember, ScimUser, SsoLogin, SsoProvider
 from warroom.incidents.models import (
     ExitCheck,
     Incident,
@@ -85,6 +85,7 @@ __all__ = [
     "ScheduleOverride",
     "ScimGroup",
     "ScimGroupMember",
+    "ScimUser",
     "Service",
     "ServiceChange",
     "ServiceDependency",

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from warroom.db import Base, UTCDateTime
@@ -54,6 +55,20 @@ class SsoLogin(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class ScimUser(Base):
+    """A person the identity provider provisions over SCIM: the warroom account it drives, and the SCIM
+    document as last written (attributes warroom has no use for are kept, so they read back as written)."""
+
+    __tablename__ = "scim_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    user_name: Mapped[str] = mapped_column(String(255), unique=True)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class ScimGroup(Base):
     """A group the identity provider pushes over SCIM; its members get what the group rules give it."""
 
@@ -61,7 +76,7 @@ class ScimGroup(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     display_name: Mapped[str] = mapped_column(String(255), unique=True)
-    external_id: Mapped[str | None] = mapped_column(String(255))
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -46,13 +46,17 @@ async def _schedule_check(session: AsyncSession, policy_id: int | None, now: dat
     steps = await session.scalars(select(EscalationStep).where(EscalationStep.policy_id == policy_id))
     schedule_ids = {t["id"] for s in steps.all() for t in s.targets if t.get("type") == "schedule"}
     gaps = []
+    # Someone deactivated (left, or deprovisioned by the identity provider) is paged no more: a gap.
+    gone = {str(uid) for uid in await session.scalars(select(User.id).where(User.is_active.is_(False)))}
     for schedule in (await session.scalars(select(Schedule).where(Schedule.id.in_(schedule_ids)))).all():
         spans = await oncall.final_schedule(
             session=session, schedule=schedule, start=now, end=now + SCHEDULE_AHEAD
         )
-        missing = uncovered([(s.start, s.end, s.user) for s in spans], now, now + SCHEDULE_AHEAD)
+        covered = [(s.start, s.end, None if s.user in gone else s.user) for s in spans]
+        missing = uncovered(covered, now, now + SCHEDULE_AHEAD)
         if missing > timedelta():
-            gaps.append(f"{schedule.name}: {round(missing.total_seconds() / 3600)} h with nobody")
+            left = " (some shifts are a deactivated person's)" if any(s.user in gone for s in spans) else ""
+            gaps.append(f"{schedule.name}: {round(missing.total_seconds() / 3600)} h with nobody{left}")
     if gaps:
         return Check(name, False, "; ".join(gaps), "fill the gaps with a layer or overrides")
     found = f"{len(schedule_ids)} schedule(s) covered" if schedule_ids else "the policy pages people directly"

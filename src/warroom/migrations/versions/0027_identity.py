@@ -76,10 +76,25 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_sso_logins_created_at"), "sso_logins", ["created_at"])
     op.create_table(
+        "scim_users",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("user_name", sa.String(length=255), nullable=False),
+        sa.Column("document", sa.JSON(), nullable=False),
+        sa.Column("created_at", warroom.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", warroom.db.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_scim_users_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_scim_users")),
+        sa.UniqueConstraint("user_id", name=op.f("uq_scim_users_user_id")),
+        sa.UniqueConstraint("user_name", name=op.f("uq_scim_users_user_name")),
+    )
+    op.create_table(
         "scim_groups",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("display_name", sa.String(length=255), nullable=False),
-        sa.Column("external_id", sa.String(length=255), nullable=True),
+        sa.Column("document", sa.JSON(), nullable=False),
         sa.Column("created_at", warroom.db.UTCDateTime(), nullable=False),
         sa.Column("updated_at", warroom.db.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_scim_groups")),
@@ -109,6 +124,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("scim_group_members")
     op.drop_table("scim_groups")
+    op.drop_table("scim_users")
     op.drop_table("sso_logins")
     op.drop_table("group_rules")
     op.drop_table("sso_providers")
