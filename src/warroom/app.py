@@ -35,6 +35,7 @@ from warroom.drills.api import router as drills_router
 from warroom.evidence.api import router as evidence_router
 from warroom.http_guards import NormalisedRequests, ServerErrors
 from warroom.http_security import security_layers
+from warroom.identity.api import device_router as sign_in_router
 from warroom.identity.api import router as identity_router
 from warroom.identity.scim_api import router as scim_router
 from warroom.incidents.api import router as incidents_router
@@ -69,6 +70,7 @@ from warroom.wiring import build_context, new_worker
 # /intake/heartbeat/{key} must win over /intake/{kind}/{key}.
 ROUTERS = (
     identity_router,
+    sign_in_router,
     scim_router,
     ping_router, intake_router, incidents_router, incident_paging_router, reports_router, alerts_router,
     rules_router,

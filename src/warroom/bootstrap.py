@@ -26,5 +26,6 @@ async def create_first_admin(*, session: AsyncSession, email: str, now: datetime
     user = await auth.create_user(
         session=session, email=email, name="Administrator", role=Role.admin.value, password=password, now=now
     )
+    user.break_glass = True  # the way back in if single sign-on breaks (warroom.identity)
     issued = await auth.create_token(session=session, user=user, name="first-run", now=now)
     return FirstAdmin(email=user.email, password=password, token=issued.secret)

@@ -23,8 +23,15 @@ from authlib.oauth2.rfc6749 import ClientMixin, OAuth2Payload
 from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant
 from authlib.oauth2.rfc6750 import BearerTokenGenerator
 from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oauth2.rfc8628 import (
+    DEVICE_CODE_GRANT_TYPE,
+    DeviceAuthorizationEndpoint,
+    DeviceCodeGrant,
+    DeviceCredentialDict,
+)
 from authlib.oidc.core import AuthorizationCodeMixin
 from authlib.oidc.core.grants import OpenIDCode
+from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from tests.fakes.http import serving
@@ -69,7 +76,7 @@ class Client(ClientMixin):
         return response_type == "code"
 
     def check_grant_type(self, grant_type: str) -> bool:
-        return grant_type == "authorization_code"
+        return grant_type in ("authorization_code", DEVICE_CODE_GRANT_TYPE)
 
 
 @dataclass
@@ -116,12 +123,25 @@ class Provider:
     clients: dict[str, Client] = field(default_factory=dict)
     codes: dict[str, Code] = field(default_factory=dict)
     nonces: list[str] = field(default_factory=list)
+    devices: dict[str, DeviceCredentialDict] = field(default_factory=dict)  # by device code
+    approvals: dict[str, tuple[Person, bool]] = field(default_factory=dict)  # by user code
     key: RSAKey = field(default_factory=lambda: RSAKey.generate_key(2048, parameters={"kid": "test-key"}))
     clock: Callable[[], float] = time.time  # the relying party's clock, so tokens are fresh by its time
 
     def add(self, person: Person) -> Person:
         self.people[person.sub] = person
         return person
+
+    def approve(self, user_code: str, sub: str, approved: bool = True) -> None:
+        """The person at the verification page enters the code and says yes (or no)."""
+        self.approvals[user_code] = (self.people[sub], approved)
+
+    def id_token(self, client_id: str, person: Person) -> str:
+        now = int(self.clock())
+        claims = {"iss": self.url, "aud": [self.audience or client_id], "sub": person.sub, "iat": now,
+                  "exp": now + self.expires_in, "email": person.email, "email_verified": True,
+                  "name": person.name, "groups": list(person.groups)}  # fmt: skip
+        return jwt.encode({"alg": "RS256", "kid": "test-key"}, claims, self.key)
 
 
 class _Payload(OAuth2Payload):
@@ -241,12 +261,54 @@ class IdToken(OpenIDCode):
                 "groups": list(user.groups)}  # fmt: skip
 
 
+class DeviceEndpoint(DeviceAuthorizationEndpoint):
+    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+    def __init__(self, server: Server) -> None:
+        super().__init__(server)
+        self.provider = server.provider
+
+    def get_verification_uri(self) -> str:
+        return f"{self.provider.url}/device"
+
+    def save_device_credential(self, client_id: str, scope: str, data: dict[str, Any]) -> None:
+        expires_at = time.time() + data["expires_in"]  # DeviceCredentialDict.is_expired reads the wall clock
+        credential = DeviceCredentialDict(client_id=client_id, scope=scope, expires_at=expires_at, **data)
+        self.provider.devices[data["device_code"]] = credential
+
+
+class DeviceGrant(DeviceCodeGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+    @property
+    def provider(self) -> Provider:
+        server: Server = self.server
+        return server.provider
+
+    def query_device_credential(self, device_code: str) -> DeviceCredentialDict | None:
+        return self.provider.devices.get(device_code)
+
+    def query_user_grant(self, user_code: str) -> tuple[Person, bool] | None:
+        return self.provider.approvals.get(user_code)
+
+    def should_slow_down(self, credential: DeviceCredentialDict) -> bool:
+        return False
+
+    def create_token_response(self) -> tuple[int, dict[str, Any], Any]:
+        """The device grant's token, with an ID token (Authlib adds one only to the code flow)."""
+        status, token, headers = super().create_token_response()
+        token["id_token"] = self.provider.id_token(self.request.client.client_id, self.request.user)
+        return status, token, headers
+
+
 def _server(provider: Provider) -> Server:
     server = Server(provider)
     server.register_token_generator(
         "default", BearerTokenGenerator(access_token_generator=lambda **_facts: secrets.token_urlsafe(24))
     )
     server.register_grant(CodeGrant, [CodeChallenge(required=True), IdToken(provider)])
+    server.register_grant(DeviceGrant)
+    server.register_endpoint(DeviceEndpoint(server))
     return server
 
 
@@ -260,62 +322,77 @@ def _discovery(provider: Provider) -> dict[str, Any]:
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
         "code_challenge_methods_supported": ["S256"],
+        "device_authorization_endpoint": f"{provider.url}/device_authorization",
     }
+
+
+class Handler(BaseHTTPRequestHandler):
+    """The provider's HTTP face; `running_provider` binds it to one provider and its server."""
+
+    provider: Provider
+    authority: Server  # not `server`: BaseHTTPRequestHandler's is the HTTP server
+
+    def _answer(self, status: int, body: Any, headers: Any = ()) -> None:
+        data = body if isinstance(body, bytes | str) else json.dumps(body)
+        payload = data.encode() if isinstance(data, str) else data
+        self.send_response(status)
+        sent = dict(headers or [])
+        sent.setdefault("Content-Type", "application/json")
+        for name, value in sent.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _request(self) -> _Request:
+        parts = urlsplit(self.path)
+        length = int(self.headers.get("content-length") or 0)
+        form = parse_qs(self.rfile.read(length).decode()) if length else {}
+        return _Request(
+            self.command, self.provider.url + self.path, self.headers, parse_qs(parts.query), form
+        )
+
+    def _authorize(self) -> None:
+        """No login form: whoever `signed_in_as` names is at the provider, and consents."""
+        request = self._request()
+        self.provider.nonces.append(request.payload.data.get("nonce", ""))
+        person = self.provider.people.get(self.provider.signed_in_as)
+        try:
+            grant = self.authority.get_consent_grant(request, end_user=person)
+        except OAuth2Error as error:
+            self._answer(error.status_code, dict(error.get_body()))
+            return
+        self._answer(*self.authority.create_authorization_response(request, grant_user=person, grant=grant))
+
+    def do_GET(self) -> None:
+        path = urlsplit(self.path).path
+        if path == "/.well-known/openid-configuration":
+            self._answer(200, _discovery(self.provider))
+        elif path == "/jwks":
+            self._answer(200, {"keys": [self.provider.key.as_dict(private=False)]})
+        elif path == "/authorize":
+            self._authorize()
+        else:
+            self._answer(404, {"error": "not_found"})
+
+    def do_POST(self) -> None:
+        path = urlsplit(self.path).path
+        if path == "/token":
+            self._answer(*self.authority.create_token_response(self._request()))
+        elif path == "/device_authorization":
+            self._answer(*self.authority.create_endpoint_response("device_authorization", self._request()))
+        else:
+            self._answer(404, {"error": "not_found"})
+
+    def log_message(self, *args: Any) -> None:
+        return None
 
 
 @contextmanager
 def running_provider(redirect_uris: list[str] | None = None) -> Iterator[Provider]:
     provider = Provider()
-    server = _server(provider)
-
-    class Handler(BaseHTTPRequestHandler):
-        def _answer(self, status: int, body: Any, headers: Any = ()) -> None:
-            data = body if isinstance(body, bytes | str) else json.dumps(body)
-            payload = data.encode() if isinstance(data, str) else data
-            self.send_response(status)
-            sent = dict(headers or [])
-            sent.setdefault("Content-Type", "application/json")
-            for name, value in sent.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def _request(self) -> _Request:
-            parts = urlsplit(self.path)
-            length = int(self.headers.get("content-length") or 0)
-            form = parse_qs(self.rfile.read(length).decode()) if length else {}
-            return _Request(self.command, provider.url + self.path, self.headers, parse_qs(parts.query), form)
-
-        def do_GET(self) -> None:
-            path = urlsplit(self.path).path
-            if path == "/.well-known/openid-configuration":
-                self._answer(200, _discovery(provider))
-            elif path == "/jwks":
-                self._answer(200, {"keys": [provider.key.as_dict(private=False)]})
-            elif path == "/authorize":
-                request = self._request()
-                provider.nonces.append(request.payload.data.get("nonce", ""))
-                person = provider.people.get(provider.signed_in_as)
-                try:
-                    grant = server.get_consent_grant(request, end_user=person)
-                except OAuth2Error as error:
-                    self._answer(error.status_code, dict(error.get_body()))
-                    return
-                self._answer(*server.create_authorization_response(request, grant_user=person, grant=grant))
-            else:
-                self._answer(404, {"error": "not_found"})
-
-        def do_POST(self) -> None:
-            if urlsplit(self.path).path == "/token":
-                self._answer(*server.create_token_response(self._request()))
-            else:
-                self._answer(404, {"error": "not_found"})
-
-        def log_message(self, *args: Any) -> None:
-            return None
-
-    with serving(Handler) as http:
+    bound = type("BoundHandler", (Handler,), {"provider": provider, "authority": _server(provider)})
+    with serving(bound) as http:
         provider.url = f"http://127.0.0.1:{http.server_address[1]}"
         provider.clients[CLIENT_ID] = Client(CLIENT_ID, CLIENT_SECRET, list(redirect_uris or []))
         yield provider

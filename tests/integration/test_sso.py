@@ -199,3 +199,36 @@ async def test_rules_and_providers_are_for_admins(api: Api, idp: Provider) -> No
     for who in (api.responder, api.viewer, api.stakeholder):
         assert (await who.get("/api/v1/sso/rules")).status_code == 403
         assert (await who.post("/api/v1/sso/providers", json=added)).status_code == 403
+
+
+async def device_code(api: Api) -> dict[str, Any]:
+    started: dict[str, Any] = await ok(await api.anonymous.post("/auth/sso/oidc/device"))
+    assert started["verification_uri"].endswith("/device") and started["user_code"]
+    return started
+
+
+async def poll(api: Api, started: dict[str, Any]) -> httpx.Response:
+    return await api.anonymous.post(
+        "/auth/sso/oidc/device/token", json={"device_code": started["device_code"]}
+    )
+
+
+async def test_the_cli_device_flow_gives_a_token_to_whoever_approved(api: Api, idp: Provider) -> None:
+    await configure(api, idp)
+    started = await device_code(api)
+    pending = await poll(api, started)
+    assert pending.status_code == 202 and pending.json()["state"] == "pending"
+    idp.approve(started["user_code"], ALICE.sub)
+    done = await ok(await poll(api, started))
+    assert (done["state"], done["email"], done["role"]) == ("signed_in", ALICE.email, "responder")
+    me = await api.anonymous.get("/api/v1/me", headers={"Authorization": f"Bearer {done['token']}"})
+    assert me.status_code == 200 and me.json()["email"] == ALICE.email
+
+    denied = await device_code(api)
+    idp.approve(denied["user_code"], ALICE.sub, approved=False)
+    assert (await poll(api, denied)).status_code == 403
+    outsider = await device_code(api)
+    idp.approve(outsider["user_code"], BOB.sub)
+    refused = await poll(api, outsider)
+    assert refused.status_code == 403 and "no group that has access" in refused.json()["detail"]
+    assert await user(api, BOB.email) is None

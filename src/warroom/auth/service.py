@@ -7,7 +7,7 @@ from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.auth.domain import (
@@ -102,13 +102,22 @@ async def set_role(*, session: AsyncSession, user: User, role: str, actor: User 
     await session.flush()
 
 
-async def set_active(*, session: AsyncSession, user: User, active: bool, actor: User | None = None) -> None:
-    """Deactivate (no sign-in, no token works) or reactivate a user; nobody deactivates themselves."""
+async def set_active(
+    *, session: AsyncSession, user: User, active: bool, actor: User | None = None, now: datetime | None = None
+) -> None:
+    """Deactivate (no sign-in, no token works) or reactivate a user; nobody deactivates themselves. With
+    `now`, deactivating also revokes every token, so reactivating does not bring them back."""
     if actor is not None:
         problem = self_change_problem(actor_id=actor.id, target_id=user.id, active=active)
         if problem:
             raise Conflict(problem)
     user.is_active = active
+    if not active and now is not None:
+        await session.execute(
+            update(ApiToken)
+            .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
     await session.flush()
 
 

@@ -31,7 +31,7 @@ COMMANDS: dict[str, str] = {
     "alerts": "alerts", "schedule": "oncall", "policy": "oncall", "contact": "oncall",
     "preparedness": "preparedness", "drill": "drills", "page": "paging", "escalate": "paging",
     "problem": "paging", "playbook": "playbooks", "tick": "playbooks", "step": "playbooks",
-    "observable": "observables", "asset": "observables", "blast": "paging",
+    "observable": "observables", "asset": "observables", "blast": "paging", "login": "sso", "sso": "sso",
 }  # fmt: skip
 
 

@@ -34,11 +34,11 @@ def call(method: str, path: str, **kwargs: Any) -> Any:
         url = os.environ.get("WARROOM_URL", DEFAULT_URL)
         raise ApiFailure(f"cannot reach warroom at {url} ({type(error).__name__}: {error})") from None
     if response.is_error:
-        raise ApiFailure(_problem_line(response))
+        raise ApiFailure(problem_line(response))
     return response.json() if response.content else None  # 204 No Content has no body
 
 
-def _problem_line(response: httpx.Response) -> str:
+def problem_line(response: httpx.Response) -> str:
     try:
         body = response.json()
     except ValueError:

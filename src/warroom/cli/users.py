@@ -13,6 +13,7 @@ from warroom.auth.sessions import revoke_user_sessions
 from warroom.cli.common import out, runtime_of, with_context
 from warroom.config import Settings
 from warroom.context import AppContext
+from warroom.errors import InvalidInput
 
 user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
@@ -70,6 +71,27 @@ def user_list(ctx: typer.Context) -> None:
 
     for line in with_context(runtime_of(ctx), Settings(), work):
         out.print(line, highlight=False)
+
+
+@user_app.command("break-glass")
+def user_break_glass(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument(help="An admin's email.")],
+    off: Annotated[bool, typer.Option("--off", help="Take break-glass away instead.")] = False,
+) -> None:
+    """Mark an admin as break-glass: they keep a password when local passwords are off
+    (WARROOM_LOCAL_PASSWORDS=break_glass_only), and single sign-on and SCIM never change them."""
+
+    async def work(context: AppContext) -> str:
+        async with context.db.write() as session:
+            user = await auth.resolve_user(session=session, ref=email)
+            if not off and user.role != Role.admin.value:
+                raise InvalidInput(f"{user.email} is a {user.role}: only an admin can be break-glass")
+            user.break_glass = not off
+            await session.commit()
+            return f"{user.email}: break-glass {'off' if off else 'on'}"
+
+    out.print(with_context(runtime_of(ctx), Settings(), work), highlight=False)
 
 
 @token_app.command("create")

@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 from authlib.oauth2.rfc6749.parameters import prepare_grant_uri, prepare_token_request
@@ -112,8 +113,8 @@ async def post_token_request(config: ProviderConfig, url: str, body: str) -> dic
     if not isinstance(token, dict):
         raise SignInFailed("the token endpoint answered something other than a JSON object")
     if answer.status_code != 200 or "error" in token:
-        reason = str(token.get("error_description") or token.get("error") or answer.status_code)[:300]
-        raise SignInFailed(f"the provider refused: {reason}")
+        code, description = token.get("error", answer.status_code), token.get("error_description") or ""
+        raise SignInFailed(f"the provider refused: {code} {description}".strip()[:300])
     return token
 
 
@@ -158,3 +159,44 @@ async def verify_id_token(
     except (JoseError, ValueError) as error:
         raise SignInFailed(f"the ID token was refused: {error}") from None
     return dict(decoded.claims)
+
+
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+STILL_WAITING = ("authorization_pending", "slow_down")
+
+
+async def start_device(config: ProviderConfig) -> dict[str, Any]:
+    """RFC 8628: a user code and where to enter it; warroom is the (confidential) client, so the CLI never
+    holds the client secret."""
+    found = await metadata(config)
+    if not found.device_authorization_endpoint:
+        raise SignInFailed(f"{config.name} does not offer the device flow (no device_authorization_endpoint)")
+    body = urlencode({"scope": config.scopes})
+    answer = await post_token_request(config, found.device_authorization_endpoint, body)
+    wanted = (
+        "device_code",
+        "user_code",
+        "verification_uri",
+        "verification_uri_complete",
+        "interval",
+        "expires_in",
+    )
+    return {key: answer[key] for key in wanted if key in answer}
+
+
+async def poll_device(config: ProviderConfig, device_code: str, now: datetime) -> dict[str, Any] | str:
+    """The ID token's verified claims once the person approved; else "authorization_pending" or
+    "slow_down" (ask again later); SignInFailed when denied or expired."""
+    found = await metadata(config)
+    body = prepare_token_request(DEVICE_GRANT, device_code=device_code)
+    try:
+        token = await post_token_request(config, found.token_endpoint, body)
+    except SignInFailed as failure:
+        waiting = next((code for code in STILL_WAITING if code in str(failure)), None)
+        if waiting:
+            return waiting
+        raise
+    id_token = token.get("id_token")
+    if not isinstance(id_token, str):
+        raise SignInFailed("the provider answered without an ID token (is the openid scope granted?)")
+    return await verify_id_token(config, id_token, nonce=None, now=now)

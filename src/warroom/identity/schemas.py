@@ -49,3 +49,28 @@ class RuleOut(BaseModel):
     group: str
     role: str
     team: str | None
+
+
+class DeviceStart(BaseModel):
+    """Where the person approves this sign-in, and the code to enter there."""
+
+    user_code: str
+    verification_uri: str
+    verification_uri_complete: str | None = None
+    interval: int = 5
+    expires_in: int
+    device_code: str = Field(description="Poll .../device/token with it; keep it to yourself.")
+
+
+class DevicePoll(_Strict):
+    device_code: str = Field(min_length=1, max_length=1_000)
+
+
+class DeviceToken(BaseModel):
+    state: Literal["pending", "signed_in"]
+    interval: int | None = Field(
+        default=None, description="While pending: seconds to wait before asking again."
+    )
+    token: str | None = Field(default=None, description="Once signed in: a new API token, shown once.")
+    email: str | None = None
+    role: str | None = None

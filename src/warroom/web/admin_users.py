@@ -102,7 +102,9 @@ async def _set_active(
     try:
         async with writing(context) as session:
             target = await auth.get_user(session=session, user_id=user_id)
-            await auth.set_active(session=session, user=target, active=active, actor=user)
+            await auth.set_active(
+                session=session, user=target, active=active, actor=user, now=context.clock.now()
+            )
     except Conflict as error:
         state = FormState(message=error.detail)
         return await _page(request, context, user, forms={f"active-{user_id}": state}, status=error.status)
