@@ -232,3 +232,27 @@ async def test_the_cli_device_flow_gives_a_token_to_whoever_approved(api: Api, i
     refused = await poll(api, outsider)
     assert refused.status_code == 403 and "no group that has access" in refused.json()["detail"]
     assert await user(api, BOB.email) is None
+
+
+async def test_admins_map_groups_on_the_admin_page(api: Api) -> None:
+    from tests.integration.web_helpers import open_web
+
+    await ok(await api.admin.post("/api/v1/teams", json={"slug": "payments", "name": "Payments"}), 201)
+    async with open_web(api) as web:
+        added = await web["admin"].post(
+            "/admin/sso/rules", {"group": "sre", "role": "responder", "team": "payments"}
+        )
+        assert added.status_code == 303, added.text
+        page = text_of((await web["admin"].client.get("/admin/sso")).text)
+        assert "sre → responder · team payments" in page and "Local passwords: on for everyone" in page
+        bad = await web["admin"].post("/admin/sso/rules", {"group": "", "role": "king"})
+        assert bad.status_code == 422 and "is required" in text_of(bad.text)
+        twice = await web["admin"].post(
+            "/admin/sso/rules", {"group": "sre", "role": "responder", "team": "payments"}
+        )
+        assert twice.status_code == 409 and "exists already" in text_of(twice.text)
+        (rule,) = await ok(await api.admin.get("/api/v1/sso/rules"))
+        removed = await web["admin"].post(f"/admin/sso/rules/{rule['id']}/remove", {})
+        assert removed.status_code == 303
+        assert await ok(await api.admin.get("/api/v1/sso/rules")) == []
+        assert (await web["responder"].client.get("/admin/sso")).status_code == 403

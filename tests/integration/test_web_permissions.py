@@ -108,6 +108,8 @@ async def world(api: Api) -> dict[str, str]:
     target = {"email": "target@test.warroom", "name": "Target", "role": "responder"}
     person = (await api.admin.post("/api/v1/users", json=target)).json()
     assert (await api.admin.post("/api/v1/teams", json={"slug": "ops", "name": "Ops"})).status_code == 201
+    sso_rule = {"group": "ops", "role": "viewer", "team": "ops"}
+    assert (await api.admin.post("/api/v1/sso/rules", json=sso_rule)).status_code == 201
     draft = {"name": "Public title", "body": "Looking into it.", "publish": False}
     status_item = (await api.responder.post("/api/v1/status-page/incidents", json=draft)).json()
     assert status_item["id"] == 1  # `item_id` names it and the review's first action item alike
@@ -150,6 +152,7 @@ async def snapshot(api: Api, ref: str) -> dict[str, Any]:
         "policies": (await api.admin.get("/api/v1/escalation-policies")).json(),
         "users": (await api.admin.get("/api/v1/users")).json(),
         "teams": (await api.admin.get("/api/v1/teams")).json(),
+        "sso_rules": (await api.admin.get("/api/v1/sso/rules")).json(),
         "stakeholders": (await api.admin.get("/api/v1/stakeholders")).json(),
         "status_page": (await api.admin.get("/api/v1/status-page/incidents")).json(),
         "maintenances": (await api.admin.get("/api/v1/status-page/maintenances")).json(),
@@ -236,6 +239,8 @@ ADMIN_FORMS: dict[str, dict[str, str]] = {
     "/drills": {"scenario": "database-failover", "mode": "game_day", "starts_at": "2027-01-01T10:00:00"},
     "/admin/teams/{team}/members": {"user": "target@test.warroom"},
     "/admin/teams/{team}/members/{user_id}/remove": {},
+    "/admin/sso/rules": {"group": "sneaky", "role": "admin"},
+    "/admin/sso/rules/{rule_id}/remove": {},
     # Who sees an incident: admins and its commander (the responder here holds no role on it).
     "/incidents/{ref}/restriction": {"restricted": "1"},
     "/incidents/{ref}/participants": {"user": "target@test.warroom"},

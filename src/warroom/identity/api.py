@@ -9,10 +9,9 @@ from fastapi import APIRouter, Response
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from warroom.auth.models import Team
 from warroom.auth.service import create_token
 from warroom.deps import ContextDep, ReadSession, UserManager, WriteSession
-from warroom.errors import Conflict, FieldProblem, InvalidInput, NotFound, PermissionDenied
+from warroom.errors import Conflict, FieldProblem, NotFound, PermissionDenied
 from warroom.identity import service
 from warroom.identity.domain import ClaimsRefused, person_from_claims
 from warroom.identity.models import GroupRule, SsoProvider
@@ -72,42 +71,26 @@ async def remove_provider(slug: str, _admin: UserManager, session: WriteSession)
     return Response(status_code=204)
 
 
-async def _rule_out(session: ReadSession, rule: GroupRule) -> RuleOut:
-    team = await session.get(Team, rule.team_id) if rule.team_id else None
-    return RuleOut(id=rule.id, group=rule.group_name, role=rule.role, team=team.slug if team else None)
+def _rule_out(rule: GroupRule, team: str | None) -> RuleOut:
+    return RuleOut(id=rule.id, group=rule.group_name, role=rule.role, team=team)
 
 
 @router.get("/rules", response_model=list[RuleOut])
 async def rules(_admin: UserManager, session: ReadSession) -> list[RuleOut]:
-    rows = await session.scalars(select(GroupRule).order_by(GroupRule.group_name, GroupRule.id))
-    return [await _rule_out(session, row) for row in rows]
+    return [_rule_out(rule, team) for rule, team in await service.rule_views(session=session)]
 
 
 @router.post("/rules", status_code=201, response_model=RuleOut)
 async def add_rule(body: RuleIn, _admin: UserManager, session: WriteSession, context: ContextDep) -> RuleOut:
-    team_id = None
-    if body.team is not None:
-        team_id = await session.scalar(select(Team.id).where(Team.slug == body.team))
-        if team_id is None:
-            raise InvalidInput(f"team: no team {body.team!r}", [FieldProblem("team", "unknown team")])
-    same = select(GroupRule.id).where(
-        GroupRule.group_name == body.group, GroupRule.role == body.role, GroupRule.team_id.is_(team_id)
-        if team_id is None else GroupRule.team_id == team_id,
-    )  # fmt: skip
-    if await session.scalar(same) is not None:
-        raise Conflict("this rule exists already")
-    rule = GroupRule(group_name=body.group, role=body.role, team_id=team_id, created_at=context.clock.now())
-    session.add(rule)
-    await session.flush()
-    return await _rule_out(session, rule)
+    rule = await service.add_rule(
+        session=session, group=body.group, role=body.role, team=body.team, now=context.clock.now()
+    )
+    return _rule_out(rule, body.team)
 
 
 @router.delete("/rules/{rule_id}", status_code=204)
 async def remove_rule(rule_id: int, _admin: UserManager, session: WriteSession) -> Response:
-    rule = await session.get(GroupRule, rule_id)
-    if rule is None:
-        raise NotFound(f"no rule {rule_id}")
-    await session.delete(rule)
+    await service.remove_rule(session=session, rule_id=rule_id)
     return Response(status_code=204)
 
 

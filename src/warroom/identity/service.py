@@ -12,9 +12,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.auth.domain import hash_token
-from warroom.auth.models import TeamMember, User
+from warroom.auth.models import Team, TeamMember, User
 from warroom.config import Settings
-from warroom.errors import NotFound, PermissionDenied
+from warroom.errors import Conflict, FieldProblem, InvalidInput, NotFound, PermissionDenied
 from warroom.identity.domain import Access, Person, Rule, decide, managed_team_ids
 from warroom.identity.leavers import deprovision
 from warroom.identity.models import GroupRule, SsoLogin, SsoProvider
@@ -135,7 +135,10 @@ class SignInOutcome:
 async def sign_in_person(*, session: AsyncSession, slug: str, person: Person, now: datetime) -> SignInOutcome:
     """The account for this person, created on first sign-in; refused (and an existing account let go)
     when none of their groups is mapped. A break-glass account keeps its own role and is never let go."""
-    user = await _account(session, slug, person)
+    try:
+        user = await _account(session, slug, person)
+    except PermissionDenied as refused:
+        return SignInOutcome(None, refused.detail)
     access = decide(person.groups, await rules(session=session))
     if access is None:
         if user is not None and user.is_active and not user.break_glass:
@@ -152,3 +155,43 @@ async def sign_in_person(*, session: AsyncSession, slug: str, person: Person, no
         await apply_access(session=session, user=user, access=access)
     await session.flush()
     return SignInOutcome(user)
+
+
+async def add_rule(
+    *, session: AsyncSession, group: str, role: str, team: str | None, now: datetime
+) -> GroupRule:
+    """A new group rule; 422 for an unknown team, 409 for a rule that exists already."""
+    team_id = None
+    if team:
+        team_id = await session.scalar(select(Team.id).where(Team.slug == team))
+        if team_id is None:
+            raise InvalidInput(f"team: no team {team!r}", [FieldProblem("team", "unknown team")])
+    same = select(GroupRule.id).where(
+        GroupRule.group_name == group,
+        GroupRule.role == role,
+        GroupRule.team_id.is_(None) if team_id is None else GroupRule.team_id == team_id,
+    )
+    if await session.scalar(same) is not None:
+        raise Conflict("this rule exists already")
+    rule = GroupRule(group_name=group, role=role, team_id=team_id, created_at=now)
+    session.add(rule)
+    await session.flush()
+    return rule
+
+
+async def remove_rule(*, session: AsyncSession, rule_id: int) -> None:
+    rule = await session.get(GroupRule, rule_id)
+    if rule is None:
+        raise NotFound(f"no rule {rule_id}")
+    await session.delete(rule)
+    await session.flush()
+
+
+async def rule_views(*, session: AsyncSession) -> list[tuple[GroupRule, str | None]]:
+    """Every rule with its team's slug, by group."""
+    rows = await session.execute(
+        select(GroupRule, Team.slug)
+        .outerjoin(Team, Team.id == GroupRule.team_id)
+        .order_by(GroupRule.group_name, GroupRule.id)
+    )
+    return [(rule, slug) for rule, slug in rows]

@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException
 from warroom.context import AppContext
 from warroom.errors import DomainError
 from warroom.web import (
+    admin_sso,
     admin_teams,
     admin_users,
     alert_detail,
@@ -61,6 +62,7 @@ from warroom.web.sessions import SessionCodec
 ROUTERS = (
     auth_pages.router,
     sso_pages.router,
+    admin_sso.router,
     dashboard.router,
     declare_page.router,
     incident_list.router,
