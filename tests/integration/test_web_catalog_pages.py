@@ -4,6 +4,7 @@ refused."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 
 import pytest
@@ -145,25 +146,55 @@ async def test_policies_read_by_name_and_edited_by_replacing_steps(web: Web) -> 
 
     admin = web["admin"]
     detail = await admin.client.get("/policies/main")
-    assert field_value(detail.text, "policy-steps") == f"0: user:{api.emails['responder']}"
-    steps = f"0: user:{api.emails['responder']}\n10: team:sre, user:nobody@x.y"
-    bad = await admin.post(
-        "/policies/main", {"name": "Main", "steps": steps, "repeat": "1", "unack_minutes": ""}
-    )
-    assert bad.status_code == 422 and "nobody@x.y" in (field_error(bad.text, "policy-steps") or "")
-    assert field_value(bad.text, "policy-steps") == steps
-    garbled = await admin.post("/policies/main", {"name": "Main", "steps": "soon: user:a", "repeat": "x"})
+    responder = f"user:{api.emails['responder']}"
+    assert re.search(rf'<option value="{re.escape(responder)}" selected>', detail.text)  # the step, as stored
+    assert 'id="policy-step-1-targets"' in detail.text and 'id="policy-step-2-targets"' not in detail.text
+    rows = {"step-0-wait": "0", "step-0-targets": [responder], "step-1-wait": "10",
+            "step-1-targets": ["team:sre", "user:nobody@x.y"]}  # fmt: skip
+    bad = await admin.post("/policies/main", {"name": "Main", **rows, "repeat": "1", "unack_minutes": ""})
+    assert bad.status_code == 422 and "nobody@x.y" in text_of(bad.text)
+    assert re.search(r'<option value="team:sre" selected>', bad.text)  # what was chosen is kept
+    garbled = await admin.post("/policies/main", {"name": "Main", "step-0-wait": "soon",
+                                                  "step-0-targets": "team:sre", "repeat": "x"})  # fmt: skip
     assert garbled.status_code == 422 and field_error(garbled.text, "policy-repeat")
-    steps = f"0: user:{api.emails['responder']}\n10: team:sre"
-    done = await admin.post(
-        "/policies/main", {"name": "Main", "steps": steps, "repeat": "0", "unack_minutes": "30"}
+    nobody = await admin.post("/policies/main", {"name": "Main", "step-0-wait": "5", "repeat": "0"})
+    assert (
+        nobody.status_code == 422
+        and field_error(nobody.text, "policy-step-0-targets") == "choose who to page"
     )
+    rows = {"step-0-wait": "0", "step-0-targets": responder, "step-1-wait": "10",
+            "step-1-targets": "team:sre", "step-2-wait": "", "step-2-targets": []}  # fmt: skip
+    done = await admin.post("/policies/main", {"name": "Main", **rows, "repeat": "0", "unack_minutes": "30"})
     assert done.status_code == 303
     page = text_of((await admin.client.get("/policies/main")).text)
     assert "after 10 min more, page team SRE team" in page and "within 30 min" in page and "no repeat" in page
     saved = (await api.admin.get(f"{POLICIES}/main")).json()
     assert [s["delay_seconds"] for s in saved["steps"]] == [0, 600] and saved["unack_timeout_seconds"] == 1800
     assert (
-        await web["responder"].post("/policies/main", {"name": "x", "steps": "0: team:sre"})
+        await web["responder"].post("/policies/main", {"name": "x", "step-0-targets": "team:sre"})
     ).status_code == 403
+
+
+async def test_a_policy_is_created_with_the_step_editor(web: Web) -> None:
+    api = web.api
+    await api.admin.post("/api/v1/services", json={"slug": "checkout", "name": "Checkout"})
+    await api.admin.post("/api/v1/teams", json={"slug": "sre", "name": "SRE team"})
+    admin = web["admin"]
+    listing = await admin.client.get("/policies")
+    assert (
+        "New escalation policy" in text_of(listing.text) and 'id="new-policy-step-0-targets"' in listing.text
+    )
+    admin_target = f"user:{api.emails['admin']}"
+    form = {"slug": "night", "name": "Night", "step-0-wait": "0", "step-0-targets": admin_target,
+            "step-1-wait": "15", "step-1-targets": "team:sre", "repeat": "2",
+            "services": "checkout"}  # fmt: skip
+    made = await admin.post("/policies", form)
+    assert made.status_code == 303 and made.headers["location"] == "/policies/night"
+    saved = (await api.admin.get(f"{POLICIES}/night")).json()
+    assert [s["delay_seconds"] for s in saved["steps"]] == [0, 900] and saved["repeat"] == 2
+    assert saved["services"] == ["checkout"]
+    again = await admin.post("/policies", form)
+    assert again.status_code == 409 and "already exists" in text_of(again.text)
+    assert 'value="Night"' in again.text  # the form comes back as typed
+    assert (await web["responder"].post("/policies", {**form, "slug": "x"})).status_code == 403
     assert (await web["viewer"].client.get("/policies/nope")).status_code == 404

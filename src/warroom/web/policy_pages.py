@@ -16,17 +16,18 @@ from warroom.auth.models import Team, User
 from warroom.catalog.models import Service
 from warroom.context import AppContext
 from warroom.deps import ContextDep
-from warroom.errors import FieldProblem, InvalidInput, NotFound, invalid
+from warroom.errors import Conflict, FieldProblem, InvalidInput, NotFound, invalid
 from warroom.inbound import is_digits
 from warroom.oncall import policy_service as policies
 from warroom.oncall.models import EscalationPolicy, EscalationStep, Schedule
-from warroom.oncall.schemas import PolicyPatch
+from warroom.oncall.schemas import PolicyCreate, PolicyPatch
+from warroom.web import policy_editor as editor
 from warroom.web.deps import PageCatalogWriter, PageInternal, csrf_checked, form_data, writing
-from warroom.web.forms import FormState, FormValues, field_messages, refused, text
+from warroom.web.forms import FormState, FormValues, as_list, field_messages, refused, text
 from warroom.web.render import redirect, render
 
 router = APIRouter(dependencies=[Depends(csrf_checked)], include_in_schema=False)
-FIELDS = frozenset({"name", "steps", "repeat", "unack_minutes"})
+FIELDS = frozenset({"name", "repeat", "unack_minutes"})
 KINDS = {"user": User, "schedule": Schedule, "team": Team}
 
 
@@ -42,12 +43,6 @@ class PolicyView:
     policy: EscalationPolicy
     steps: list[tuple[int, list[Target]]]  # (delay seconds, targets)
     services: list[str]
-
-    def steps_text(self) -> str:
-        return "\n".join(
-            f"{delay // 60}: " + ", ".join(f"{t.kind}:{t.ref}" for t in targets)
-            for delay, targets in self.steps
-        )
 
 
 async def _targets(session: AsyncSession, steps: list[EscalationStep]) -> dict[tuple[str, int], Target]:
@@ -117,10 +112,12 @@ async def _page(
     slug: str | None,
     *,
     form: FormState | None = None,
+    create: FormState | None = None,
     status: int = 200,
 ) -> Response:
     async with context.db.read() as session:
         views = await load_views(session, slug)
+        choices = await editor.choices(session)
     if slug is not None and not views:
         raise NotFound(f"no escalation policy {slug!r}")
     edit = form
@@ -129,7 +126,7 @@ async def _page(
         edit = FormState(
             values={
                 "name": p.policy.name,
-                "steps": p.steps_text(),
+                **editor.step_values(p.steps),
                 "repeat": str(p.policy.repeat),
                 "unack_minutes": str(p.policy.unack_timeout_seconds // 60)
                 if p.policy.unack_timeout_seconds
@@ -145,6 +142,9 @@ async def _page(
         views=views,
         one=slug is not None,
         edit=edit,
+        create=create or FormState(values={"repeat": "0"}),
+        choices=choices,
+        row_count=editor.row_count,
         title=title,
     )
 
@@ -159,45 +159,47 @@ async def policy_detail(slug: str, request: Request, user: PageInternal, context
     return await _page(request, context, user, slug)
 
 
-def parse_steps(raw: str) -> list[dict[str, Any]]:
-    """`5: schedule:primary, user:ann@example.com` per line: wait 5 minutes, then page those."""
-    steps = []
-    for number, line in enumerate((ln.strip() for ln in raw.splitlines() if ln.strip()), start=1):
-        minutes, sep, rest = line.partition(":")
-        if not sep or not is_digits(minutes.strip()):
-            raise invalid("steps", f"line {number}: start with the minutes to wait, then a colon")
-        targets = []
-        for item in (i.strip() for i in rest.split(",") if i.strip()):
-            kind, sep, ref = item.partition(":")
-            if not sep or kind.strip() not in KINDS or not ref.strip():
-                raise invalid(
-                    "steps", f"line {number}: {item!r} is not user:email, schedule:slug or team:slug"
-                )
-            targets.append({"type": kind.strip(), "ref": ref.strip()})
-        steps.append({"delay_seconds": int(minutes) * 60, "targets": targets})
-    if not steps:
-        raise invalid("steps", "give at least one step")
-    return steps
-
-
-def _patch(values: FormValues) -> PolicyPatch:
+def _fields(values: FormValues) -> dict[str, Any]:
     repeat, unack = text(values, "repeat") or "0", text(values, "unack_minutes")
     if not is_digits(repeat) or len(repeat) > 6:
         raise invalid("repeat", "give a whole number from 0 to 20")
     if unack and (not is_digits(unack) or len(unack) > 6):
         raise invalid("unack_minutes", "give whole minutes, or leave it empty for no re-page")
-    fields = {
+    return {
         "name": text(values, "name"),
-        "steps": parse_steps(text(values, "steps")),
+        "steps": editor.parse_rows(values),
         "repeat": int(repeat),
         "unack_timeout_seconds": int(unack) * 60 if unack else None,
     }
+
+
+def _validated(model: type[Any], fields: dict[str, Any]) -> Any:
     try:
-        return PolicyPatch.model_validate(fields)
+        return model.model_validate(fields)
     except ValidationError as error:
         renames = {"unack_timeout_seconds": "unack_minutes"}
         problems = [FieldProblem(renames.get(f, f), m) for f, m in field_messages(error)]
         raise InvalidInput("the policy was not saved", problems) from None
+
+
+def _patch(values: FormValues) -> PolicyPatch:
+    patch: PolicyPatch = _validated(PolicyPatch, _fields(values))
+    return patch
+
+
+@router.post("/policies")
+async def create(request: Request, user: PageCatalogWriter, context: ContextDep) -> Response:
+    """A new policy from the editor: slug, name, the services that page through it, and its steps."""
+    values = await form_data(request)
+    try:
+        fields = {**_fields(values), "slug": text(values, "slug"), "services": as_list(values, "services")}
+        data: PolicyCreate = _validated(PolicyCreate, fields)
+        async with writing(context) as session:
+            policy = await policies.create_policy(session=session, data=data, now=context.clock.now())
+    except (InvalidInput, Conflict, NotFound) as error:
+        state = refused(values, error, fields=FIELDS | {"slug", "services"} | editor.row_fields(values))
+        return await _page(request, context, user, None, create=state, status=error.status)
+    return redirect(request, f"/policies/{policy.slug}", flash=f"{policy.name} created")
 
 
 @router.post("/policies/{policy}")
@@ -208,7 +210,7 @@ async def edit(policy: str, request: Request, user: PageCatalogWriter, context: 
             row = await policies.get_policy(session=session, slug=policy)
             await policies.update_policy(session=session, policy=row, patch=_patch(values))
     except InvalidInput as error:
-        state = refused(values, error, fields=FIELDS)
+        state = refused(values, error, fields=FIELDS | editor.row_fields(values))
         return await _page(request, context, user, policy, form=state, status=422)
     return redirect(
         request, f"/policies/{policy}", flash=f"{row.name} saved: running escalations use the new steps"

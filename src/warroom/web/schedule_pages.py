@@ -13,11 +13,12 @@ from sqlalchemy import select
 from warroom.auth.models import User
 from warroom.context import AppContext
 from warroom.deps import ContextDep
-from warroom.errors import FieldProblem, InvalidInput, NotFound
+from warroom.errors import Conflict, FieldProblem, InvalidInput, NotFound
 from warroom.oncall import domain
 from warroom.oncall.schemas import OverrideCreate
 from warroom.oncall.service import add_override, get_schedule, schedule_models
-from warroom.web.deps import PageInternal, PageWriter, csrf_checked, form_data, writing
+from warroom.web import schedule_editor as editor
+from warroom.web.deps import PageCatalogWriter, PageInternal, PageWriter, csrf_checked, form_data, writing
 from warroom.web.forms import FormState, FormValues, parsed, refused, text
 from warroom.web.render import redirect, render
 
@@ -39,6 +40,7 @@ class Shift:
 
 @dataclass
 class ScheduleView:
+    id: int
     slug: str
     name: str
     time_zone: str
@@ -94,6 +96,7 @@ async def _views(
         current = next((s for s in shifts if s.start <= now < s.end), None)
         views.append(
             ScheduleView(
+                id=schedule.id,
                 slug=schedule.slug,
                 name=schedule.name,
                 time_zone=schedule.time_zone,
@@ -116,6 +119,8 @@ async def _page(
 ) -> Response:
     now = context.clock.now()
     views, people = await _views(context, now, forms or {})
+    async with context.db.read() as session:
+        rotations = await editor.rotations(session)
     start = window_start(now)
     days = [start + timedelta(days=d) for d in range(WINDOW.days)]
     now_x = round((now - start) / WINDOW * BAR_WIDTH, 2)
@@ -130,6 +135,12 @@ async def _page(
         bar_width=BAR_WIDTH,
         now_x=now_x,
         now=now,
+        rotations=rotations,
+        people_options=[(p.email, f"{p.name or p.email} ({p.email})") for p in people],
+        forms=forms or {},
+        places=editor.places,
+        blank_rotation=editor.blank_rotation,
+        units=[("hours", "hours"), ("days", "days"), ("weeks", "weeks")],
         title="Schedules",
     )
 
@@ -171,3 +182,51 @@ async def override(slug: str, request: Request, user: PageWriter, context: Conte
     except NotFound as error:
         return redirect(request, "/schedules", flash=error.detail, tone="error")
     return redirect(request, f"/schedules#schedule-{slug}", flash=f"Override added to {schedule.name}")
+
+
+async def _edit(
+    request: Request,
+    context: AppContext,
+    user: User,
+    action: str,
+    slug: str = "",
+    layer_id: int | None = None,
+) -> Response:
+    """Create a schedule, or add, change or remove a rotation; a refusal comes back on its own form."""
+    values = await form_data(request)
+    key = {"create": editor.NEW_SCHEDULE, "add": f"{slug}:new-layer"}.get(action, f"{slug}:layer-{layer_id}")
+    try:
+        async with writing(context) as session:
+            name = await editor.apply(session, action, slug, layer_id, values, context.clock.now())
+    except (InvalidInput, Conflict, NotFound) as error:
+        state = editor.refused_form(values, error)
+        return await _page(request, context, user, forms={key: state}, status=error.status)
+    said = {"create": "created", "add": "has a new rotation", "delete": "lost a rotation"}.get(
+        action, "saved"
+    )
+    target = text(values, "slug") if action == "create" else slug
+    return redirect(request, f"/schedules#schedule-{target}", flash=f"{name} {said}")
+
+
+@router.post("/schedules")
+async def create_schedule(request: Request, user: PageCatalogWriter, context: ContextDep) -> Response:
+    return await _edit(request, context, user, "create")
+
+
+@router.post("/schedules/{slug}/layers")
+async def add_rotation(slug: str, request: Request, user: PageCatalogWriter, context: ContextDep) -> Response:
+    return await _edit(request, context, user, "add", slug)
+
+
+@router.post("/schedules/{slug}/layers/{layer_id}")
+async def edit_rotation(
+    slug: str, layer_id: int, request: Request, user: PageCatalogWriter, context: ContextDep
+) -> Response:
+    return await _edit(request, context, user, "edit", slug, layer_id)
+
+
+@router.post("/schedules/{slug}/layers/{layer_id}/delete")
+async def delete_rotation(
+    slug: str, layer_id: int, request: Request, user: PageCatalogWriter, context: ContextDep
+) -> Response:
+    return await _edit(request, context, user, "delete", slug, layer_id)
