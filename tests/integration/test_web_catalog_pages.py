@@ -113,15 +113,23 @@ async def test_integrations_show_url_and_key_to_admins_rotate_and_routing_rules(
     assert (await web.api.anonymous.post("/v2/enqueue", json=event)).status_code != 202  # the old key is dead
     assert key not in (await admin.client.get("/integrations")).text
 
-    form = {"name": "DB alerts", "field": "source", "op": "matches", "value": "db-(", "service": "checkout"}
-    bad = await admin.post("/routing-rules", form)
-    assert bad.status_code == 422 and "regular expression" in (field_error(bad.text, "rule-value") or "")
+    form = {"name": "DB alerts", "cond-0-field": "source", "cond-0-op": "matches", "cond-0-value": "db-",
+            "cond-1-field": "labels.env", "cond-1-op": "in", "cond-1-value": "prod, staging",
+            "cond-2-field": "", "service": "checkout"}  # fmt: skip
+    bad = await admin.post("/routing-rules", {**form, "cond-1-op": "matches", "cond-1-value": "prod("})
+    assert bad.status_code == 422 and "regular expression" in (
+        field_error(bad.text, "rule-cond-1-value") or ""
+    )
     assert field_value(bad.text, "rule-name") == "DB alerts"
-    ok = await admin.post("/routing-rules", {**form, "value": "db-.*"})
+    ok = await admin.post("/routing-rules", form)
     assert ok.status_code == 303
     rules = (await web.api.admin.get("/api/v1/routing-rules")).json()
-    assert rules[0]["conditions"] == [{"field": "source", "op": "matches", "value": "db-.*"}]
-    assert "source matches db-.*" in text_of((await admin.client.get("/integrations")).text)
+    assert rules[0]["conditions"] == [
+        {"field": "source", "op": "matches", "value": "db-"},
+        {"field": "labels.env", "op": "in", "value": ["prod", "staging"]},
+    ]
+    listed = text_of((await admin.client.get("/integrations")).text)
+    assert "source matches db-" in listed and "labels.env in prod, staging" in listed
     assert (await web["responder"].post(f"/routing-rules/{rules[0]['id']}/delete", {})).status_code == 403
     assert (await admin.post(f"/routing-rules/{rules[0]['id']}/delete", {})).status_code == 303
     assert (await web.api.admin.get("/api/v1/routing-rules")).json() == []
@@ -198,3 +206,40 @@ async def test_a_policy_is_created_with_the_step_editor(web: Web) -> None:
     assert 'value="Night"' in again.text  # the form comes back as typed
     assert (await web["responder"].post("/policies", {**form, "slug": "x"})).status_code == 403
     assert (await web["viewer"].client.get("/policies/nope")).status_code == 404
+
+
+async def test_an_integration_is_edited_in_the_browser(web: Web) -> None:
+    api, admin = web.api, web["admin"]
+    for slug in ("checkout", "search"):
+        await api.admin.post("/api/v1/services", json={"slug": slug, "name": slug.title()})
+    made = await api.admin.post(
+        "/api/v1/integrations", json={"kind": "grafana", "service": "checkout", "name": "G"}
+    )
+    integration = made.json()
+    page = await admin.client.get("/integrations")
+    assert f'id="edit-integration-{integration["id"]}"' in page.text
+    bad = await admin.post(
+        f"/integrations/{integration['id']}", {"name": "G", "service": "nope", "rate_limit_per_minute": "x"}
+    )
+    assert bad.status_code == 422 and field_error(
+        bad.text, f"integration-{integration['id']}-rate_limit_per_minute"
+    )
+    form = {
+        "name": "Grafana prod",
+        "service": "search",
+        "signing_secret": "s3cret-signing",
+        "rate_limit_per_minute": "600",
+    }
+    assert (await admin.post(f"/integrations/{integration['id']}", form)).status_code == 303
+    saved = next(
+        i for i in (await api.admin.get("/api/v1/integrations")).json() if i["id"] == integration["id"]
+    )
+    assert (saved["name"], saved["service"], saved["signing_secret_set"]) == ("Grafana prod", "search", True)
+    assert saved["key"] == integration["key"]  # editing keeps the key; rotating changes it
+    cleared = {"name": "Grafana prod", "service": "search", "clear_secret": "1"}
+    assert (await admin.post(f"/integrations/{integration['id']}", cleared)).status_code == 303
+    again = next(
+        i for i in (await api.admin.get("/api/v1/integrations")).json() if i["id"] == integration["id"]
+    )
+    assert again["signing_secret_set"] is False
+    assert (await web["responder"].post(f"/integrations/{integration['id']}", form)).status_code == 403
