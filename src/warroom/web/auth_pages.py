@@ -49,7 +49,8 @@ async def login_form(request: Request, context: AppContext, form: FormState, sta
     async with context.db.read() as session:
         providers = await sso.providers(session=session, settings=context.settings)
     return render(request, "login.html", status=status, form=form, title="Sign in", providers=providers,
-                  passwords_off=context.settings.local_passwords == "break_glass_only")  # fmt: skip
+                  passwords_off=context.settings.local_passwords == "break_glass_only",
+                  own_refusal=True)  # fmt: skip
 
 
 @router.get("/login")

@@ -56,6 +56,7 @@ async def show_incident(
         procedure=context.procedure.procedure,
         now=now,
         forms={"severity": FormState(values={"severity": page.incident.severity}), **(forms or {})},
+        own_refusal=True,  # incident.html says why at the top itself, with a link to the form
         # A closed incident is a record: no edit forms, only the way to reopen it (for those who may write).
         **({"can_write": False, "can_reopen": can_write(user)} if page.incident.status == "closed" else {}),
         title=f"{page.incident.ref} {page.incident.title}",

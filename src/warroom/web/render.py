@@ -121,10 +121,23 @@ def render(
         "static_version": state.static_version,
         "forms": {},
         "blank": FormState(),
+        "own_refusal": False,  # a page that says why a form was refused itself (next to the form) sets it
         **values,
     }
+    context["top_refusal"] = first_refusal(context)
     html = state.templates.get_template(template).render(context)
     return finish(request, HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"}))
+
+
+def first_refusal(values: dict[str, Any]) -> tuple[str, str] | None:
+    """A refused form's reason and the id of the form it came from, for the banner at the top of the page
+    (a form may sit far down it, or on a phone several screens below)."""
+    named = [*values.get("forms", {}).items(), *values.items()]
+    for name, state in named:
+        if isinstance(state, FormState) and state.failed:
+            reason = state.message or next(iter(state.errors.values()), "")
+            return reason, str(name)
+    return None
 
 
 def redirect(request: Request, url: str, *, flash: str | None = None, tone: str = "ok") -> Response:
