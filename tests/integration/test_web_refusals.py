@@ -21,7 +21,8 @@ async def test_a_refused_phase_move_comes_back_to_the_incident_saying_why_at_the
         browser = web["responder"]
         body = {"csrf_token": await browser.csrf(), "phase": "containment", "reason": "rolling back now"}
         posted = await browser.client.post(f"/incidents/{ref}/phase", data=body)
-        assert posted.status_code == 303 and posted.headers["location"] == f"/incidents/{ref}#phase"
+        # To the banner, not the form: a browser scrolls to the anchor, and the reason must be in sight.
+        assert posted.status_code == 303 and posted.headers["location"] == f"/incidents/{ref}#refused"
         assert REFUSED_COOKIE in posted.cookies
         shown = await browser.client.get(posted.headers["location"])
         assert shown.status_code == 409

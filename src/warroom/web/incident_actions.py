@@ -56,7 +56,7 @@ async def act(
     except (InvalidInput, Conflict, ValidationError) as error:
         state = refused(values, error, renames=renames)
         status = error.status if isinstance(error, Conflict | InvalidInput) else 422
-        back = redirect_refused(request, f"/incidents/{canonical(ref)}#{form}", form, state, status)
+        back = redirect_refused(request, f"/incidents/{canonical(ref)}#refused", form, state, status)
         return back or await show_incident(request, context, user, ref, forms={form: state}, status=status)
     return redirect(request, f"/incidents/{canonical(ref)}#{form}", flash=done)
 
