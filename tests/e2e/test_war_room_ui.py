@@ -89,7 +89,7 @@ def incident_page(page: Any, stack: Stack, shots: Shots, ref: str) -> None:
     about, timeline = page.locator("section.about").bounding_box(), page.locator("#timeline").bounding_box()
     assert about is not None and timeline is not None and about["y"] < timeline["y"]
     shots.take(page, "incident-unacknowledged", full_page=False)
-    # Item 1: a refused phase move (a P1 needs its roles first) says why at the top, on the incident's address.
+    # Item 1: a refused phase move (a P1 needs its roles first) says why at the top, at the incident's URL.
     details = page.locator("details.action", has=page.locator("summary", has_text="Move to another phase"))
     if details.get_attribute("open") is None:
         details.locator("summary").click()
