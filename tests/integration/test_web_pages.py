@@ -406,3 +406,27 @@ async def test_schedules_show_two_weeks_with_gaps_and_take_an_override(web: Web)
     final = (await web.api.viewer.get("/api/v1/schedules/primary/final", params={"days": 1})).json()
     assert {"start": "2026-03-02T10:00:00Z", "end": "2026-03-02T12:00:00Z"}.items() <= final[0].items()
     assert final[0]["source"] == "override"
+
+
+async def test_roles_are_given_by_name_as_the_picker_offers_them(api: Api) -> None:
+    """The people picker offers names: a name that is one person's assigns them; two people of one name,
+    or nobody of it, are refused by the field, in words."""
+    ref = (await api.responder.post("/api/v1/incidents", json={"title": "x", "severity": "P3"})).json()["ref"]
+    async with open_web(api) as web:
+        admin = web["admin"]
+        page = (await admin.client.get(f"/incidents/{ref}")).text
+        assert "Person (name or email)" in page and '<datalist id="people">' in page
+        done = await admin.post(f"/incidents/{ref}/roles", {"role": "scribe", "user": "responder"})
+        assert done.status_code == 303, done.text
+        held = (await api.admin.get(f"/api/v1/incidents/{ref}/roles")).json()
+        assert any(
+            r["role"] == "scribe" and r["user"]["email"] == api.emails["responder"] for r in held["current"]
+        )
+        await api.admin.post("/api/v1/users", json={"email": "twin1@x.y", "name": "Sam", "role": "responder"})
+        await api.admin.post("/api/v1/users", json={"email": "twin2@x.y", "name": "sam", "role": "responder"})
+        twins = await admin.post(f"/incidents/{ref}/roles", {"role": "technical_lead", "user": "Sam"})
+        assert "2 people are called 'Sam': use an email" in text_of(twins.text)
+        nobody = await admin.post(
+            f"/incidents/{ref}/roles", {"role": "technical_lead", "user": "Nobody Here"}
+        )
+        assert "no one called 'Nobody Here'" in text_of(nobody.text)

@@ -47,15 +47,31 @@ async def get_user(*, session: AsyncSession, user_id: int) -> User:
 
 
 async def resolve_user(*, session: AsyncSession, ref: str | int) -> User:
-    """A user by id or email, as people type them in the API and CLI."""
+    """A user by id, email or exact name (the pickers offer names), as typed in the UI, API and CLI."""
     if isinstance(ref, int):
         return await get_user(session=session, user_id=ref)
     if is_digits(ref):
         return await get_user(session=session, user_id=row_id(ref) or 0)
+    if "@" not in ref and ref.strip():
+        return await _by_name(session, ref.strip())
     user = await find_user(session=session, email=ref)
     if user is None:
         raise NotFound(f"no user with email {ref!r}")
     return user
+
+
+async def _by_name(session: AsyncSession, name: str) -> User:
+    """The one active person with this name (any case), as the pickers offer them; else say what to type."""
+    found = list(
+        await session.scalars(
+            select(User).where(func.lower(User.name) == name.lower()[:200], User.is_active.is_(True)).limit(3)
+        )
+    )
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise NotFound(f"{len(found)} people are called {name!r}: use an email")
+    raise NotFound(f"no one called {name!r} (give a name or an email)")
 
 
 async def create_user(
