@@ -40,6 +40,8 @@ from warroom.identity.api import router as identity_router
 from warroom.identity.scim_api import router as scim_router
 from warroom.incidents.api import router as incidents_router
 from warroom.incidents.playbook_api import router as playbook_router
+from warroom.intel.api import incident_router as intel_incident_router
+from warroom.intel.api import router as intel_router
 from warroom.jobs.api import router as jobs_router
 from warroom.metrics.api import exposition_router
 from warroom.metrics.api import router as metrics_router
@@ -69,6 +71,8 @@ from warroom.wiring import build_context, new_worker
 # Intake first: it is the hot path, and routes are matched in order. ping_router before intake_router:
 # /intake/heartbeat/{key} must win over /intake/{kind}/{key}.
 ROUTERS = (
+    intel_router,
+    intel_incident_router,
     identity_router,
     sign_in_router,
     scim_router,

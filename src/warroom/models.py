@@ -21,6 +21,7 @@ from warroom.incidents.models import (
     StatusUpdate,
     Task,
 )
+from warroom.intel.models import AlertObservable, Feed, Indicator, Sighting
 from warroom.jobs.models import Job
 from warroom.notify.models import ContactMethod, NotificationRule, OutgoingMessage
 from warroom.observables.models import Asset, IncidentAsset, Observable, TaskAsset
@@ -45,6 +46,7 @@ __all__ = [
     "ActionRun",
     "Alert",
     "AlertEvent",
+    "AlertObservable",
     "AlertRule",
     "ApiToken",
     "Asset",
@@ -60,6 +62,7 @@ __all__ = [
     "EscalationStep",
     "Evidence",
     "ExitCheck",
+    "Feed",
     "GroupRule",
     "Heartbeat",
     "Incident",
@@ -67,6 +70,7 @@ __all__ = [
     "IncidentLink",
     "IncidentParticipant",
     "IncidentService",
+    "Indicator",
     "Integration",
     "Job",
     "MaintenanceWindow",
@@ -89,6 +93,7 @@ __all__ = [
     "Service",
     "ServiceChange",
     "ServiceDependency",
+    "Sighting",
     "SignInFailures",
     "SsoLogin",
     "SsoProvider",

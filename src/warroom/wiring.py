@@ -36,8 +36,11 @@ from warroom.drills.injects import INJECT_KIND, run_inject
 from warroom.drills.service import fire_due_runs as fire_due_drills
 from warroom.errors import SettingInvalid
 from warroom.incidents.checkpoints import WITNESS_KIND, WITNESS_QUEUE, AuditCheckpoints, send_to_witness
-from warroom.jobs.kinds import Batched, Grouped, Kind, Shared
+from warroom.intel.actions import MATCH_KIND, run_hunt, run_match
+from warroom.intel.poll import FEED_QUEUE, HUNT_KIND, MATCH_QUEUE, POLL_KIND, poll_feed, schedule_polls
+from warroom.jobs.kinds import Batched, Grouped, JobRun, Kind, Shared
 from warroom.jobs.queues import QueueLimits, limits_for
+from warroom.jobs.service import JobSpec, enqueue
 from warroom.jobs.worker import AtMostEvery, Periodic, Worker
 from warroom.observables.service import take_from_alert
 from warroom.paging.clocks import ResponseClocks
@@ -58,13 +61,23 @@ from warroom.timeline.kinds import EventKind
 from warroom.timeline.models import TimelineEvent
 from warroom.timeline.service import Observer
 
+
 # Every job kind, with its shape (jobs.kinds): Grouped and Shared kinds run many to a transaction (each is
 # idempotent and touches few rows; triage may take a per-group advisory lock, and two groups taking two
 # such locks in opposite orders deadlock: PostgreSQL ends one, and its jobs then run one by one); Batched
 # kinds take a claimed batch whole and do their network work outside the database transaction.
+async def triage_then_match(run: JobRun, payloads: list[dict[str, Any]]) -> None:
+    """Triage, then one threat-intel match job for the group's alerts: matching runs on its own queue, so a
+    slow or failing match never holds up paging (intel sits above alerts, so here)."""
+    await triage_alerts(run, payloads)
+    alert_ids = sorted({int(p["alert_id"]) for p in payloads})
+    spec = JobSpec(MATCH_KIND, {"alert_ids": alert_ids}, queue=MATCH_QUEUE)
+    await enqueue(session=run.session, spec=spec, now=run.now)
+
+
 JOB_KINDS: Mapping[str, Kind] = MappingProxyType(
     {
-        "alert.triage": Grouped(triage_alerts),
+        "alert.triage": Grouped(triage_then_match),
         ACTION_KIND: run_action,
         WITNESS_KIND: send_to_witness,
         "chat.capture": capture_message,
@@ -76,6 +89,9 @@ JOB_KINDS: Mapping[str, Kind] = MappingProxyType(
         PAGE_KIND: page_declared,
         "notify.send": Batched(send_messages, places=RECORD_AHEAD),
         "statuspage.notify": send_notices,
+        POLL_KIND: poll_feed,
+        MATCH_KIND: run_match,
+        HUNT_KIND: run_hunt,
     }
 )
 
@@ -105,6 +121,9 @@ QUEUES: Mapping[str, QueueLimits] = MappingProxyType(
         WITNESS_QUEUE: QueueLimits(slots=1, per_minute=600),
         # Playbook actions call the organisation's own automation: a slow one waits alone.
         ACTION_QUEUE: QueueLimits(slots=2, per_minute=600),
+        # Threat intel: a slow or broken feed waits on its own queue; matching never delays paging.
+        FEED_QUEUE: QueueLimits(slots=2, per_minute=600),
+        MATCH_QUEUE: QueueLimits(slots=2, per_minute=60_000),
     }
 )
 
@@ -130,6 +149,18 @@ class SignInHousekeeping(AtMostEvery):
 
 
 # What the worker checks on every pass besides due jobs.
+class FeedPolls(AtMostEvery):
+    """Periodic, every 30 s per worker: a poll job for each feed that is due."""
+
+    __name__ = "schedule_feed_polls"  # as the worker's log and the tests name its periodic checks
+    EVERY = timedelta(seconds=30)
+
+    async def run(self, context: AppContext, now: datetime) -> None:
+        async with context.db.write_turn, context.db.write() as session:
+            if await schedule_polls(session, now):
+                await session.commit()
+
+
 PERIODIC_CHECKS: tuple[Periodic, ...] = (
     check_heartbeats,
     remind_overdue_action_items,
@@ -141,7 +172,17 @@ PERIODIC_CHECKS: tuple[Periodic, ...] = (
     fire_due_drills,
     ResponseClocks(),
     SilentStatusPage(),
+    FeedPolls(),
 )
+
+
+class IntelOnObservables:
+    """An observable added to an incident is matched against the indicators, in the worker."""
+
+    async def __call__(self, session: AsyncSession, incident: Any, event: TimelineEvent) -> None:
+        if event.kind == EventKind.observable_added:
+            spec = JobSpec(MATCH_KIND, {"incident_id": incident.id}, queue=MATCH_QUEUE)
+            await enqueue(session=session, spec=spec, now=event.at)
 
 
 class AlertsFollowIncident:
@@ -201,6 +242,7 @@ def timeline_observers(settings: Settings, loaded: LoadedProcedure, clock: Clock
         ObservablesFromAlerts(),
         StatusPageDrafts(settings, loaded),
         DrillFindings(loaded),
+        IntelOnObservables(),
     )
 
 

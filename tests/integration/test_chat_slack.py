@@ -98,6 +98,7 @@ def test_the_timeline_observers_are_listed(api: Api) -> None:
         "ObservablesFromAlerts",
         "StatusPageDrafts",
         "DrillFindings",
+        "IntelOnObservables",
     ]
 
 

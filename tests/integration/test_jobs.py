@@ -29,6 +29,9 @@ def test_the_registered_job_kinds_and_periodic_checks() -> None:
         "escalation.step",
         "escalation.unack_check",
         "incident.page",
+        "intel.hunt",
+        "intel.match",
+        "intel.poll",
         "notify.send",
         "playbook.action",
         "statuspage.notify",
@@ -44,6 +47,8 @@ def test_the_registered_job_kinds_and_periodic_checks() -> None:
         "chat.mattermost",
         "audit.witness",
         "actions",
+        "intel.feeds",
+        "intel",
     ]
     shapes = {kind: type(shape).__name__ for kind, shape in JOB_KINDS.items() if not callable(shape) or
               isinstance(shape, Shared | Grouped | Batched)}  # fmt: skip
@@ -60,6 +65,7 @@ def test_the_registered_job_kinds_and_periodic_checks() -> None:
         "fire_due_runs",
         "check_response_clocks",
         "flag_silent_status_page",
+        "schedule_feed_polls",
     ]
 
 

@@ -143,7 +143,7 @@ async def _apprise(delivery: Delivery, settings: Settings, _client: Outbound | N
 NOT_PAGES = {
     "update": "STAKEHOLDER_UPDATE", "update-due": "UPDATE_REMINDER", "test": "TEST_MESSAGE",
     "reminder": "ACTION_ITEM_REMINDER", "drill-due": "DRILL_REMINDER",
-    "status-page-silent": "STATUS_PAGE_REMINDER", "leaver": "LEAVER_NOTICE",
+    "status-page-silent": "STATUS_PAGE_REMINDER", "leaver": "LEAVER_NOTICE", "intel": "INTEL_REPORT",
 }  # fmt: skip
 
 

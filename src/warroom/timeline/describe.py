@@ -317,6 +317,10 @@ DESCRIBERS: dict[str, Describer] = {
         "",
     ),
     EventKind.action_item_changed: lambda d, _n: (f"Action item #{d.get('id')} changed: {_fields(d)}", ""),
+    EventKind.intel_match: lambda d, _n: (
+        f"Threat intel: {d.get('value', '?')} matches {d.get('indicator', 'an indicator')}",
+        f"feed {d.get('feed', '?')}, confidence {d.get('confidence', '?')}",
+    ),
     EventKind.recurrence: lambda d, _n: (
         f"Recurrence? Alert #{d.get('alert_id')} on {d.get('service')}, "
         f"{d.get('minutes_after_recovery')} min after recovery: {d.get('title', '')}",

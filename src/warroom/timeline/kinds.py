@@ -76,6 +76,8 @@ class EventKind(StrEnum):
     change_arrived = "change_arrived"
     # An alert on one of its services soon after it recovered (the procedure's recurrence_watch).
     recurrence = "recurrence"
+    # A threat-intel indicator matched one of its observables or alerts (warroom.intel).
+    intel_match = "intel_match"
     drill_ended = "drill_ended"  # its commander ended the drill: paging stopped, alerts resolved, closed
     # Alerts and paging.
     alert_attached = "alert_attached"

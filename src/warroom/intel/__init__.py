@@ -1,0 +1,1 @@
+"""Threat intelligence: feeds of indicators, matched against every alert and incident observable."""

@@ -1,0 +1,136 @@
+"""Threat-intel routes: feeds (admins), what they hold and what was sighted (internal readers), hunting by
+hand (responders), and an incident's IOCs exported for sharing (its readers)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, Query, Response
+from sqlalchemy import select
+
+from warroom.deps import CatalogWriter, ContextDep, IncidentWriter, InternalReader, ReadSession, WriteSession
+from warroom.errors import Conflict
+from warroom.incidents.service import get_incident
+from warroom.incidents.visibility import viewer_of
+from warroom.intel import export, service
+from warroom.intel.poll import FEED_QUEUE, POLL_KIND
+from warroom.intel.schemas import FeedIn, FeedOut, FeedPatch, HuntIn, HuntOut, IndicatorOut, SightingOut
+from warroom.jobs.service import JobSpec, enqueue
+from warroom.observables.models import Observable
+from warroom.problems import media_response
+
+router = APIRouter(prefix="/api/v1/intel", tags=["intel"])
+incident_router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
+
+
+async def _feed_out(session: WriteSession | ReadSession, slug: str) -> FeedOut:
+    return next(f for f in await service.feeds_out(session=session) if f.slug == slug)
+
+
+@router.get("/feeds", response_model=list[FeedOut])
+async def feeds(_user: InternalReader, session: ReadSession) -> list[FeedOut]:
+    return await service.feeds_out(session=session)
+
+
+@router.post("/feeds", status_code=201, response_model=FeedOut)
+async def add_feed(
+    body: FeedIn, _admin: CatalogWriter, session: WriteSession, context: ContextDep
+) -> FeedOut:
+    """A new feed; its first poll is queued at once, then every `interval_seconds`."""
+    feed = await service.create_feed(
+        session=session, procedure=context.procedure.procedure, data=body, now=context.clock.now()
+    )
+    return await _feed_out(session, feed.slug)
+
+
+@router.patch("/feeds/{slug}", response_model=FeedOut)
+async def edit_feed(
+    slug: str, body: FeedPatch, _admin: CatalogWriter, session: WriteSession, context: ContextDep
+) -> FeedOut:
+    feed = await service.get_feed(session=session, slug=slug)
+    await service.update_feed(session=session, procedure=context.procedure.procedure, feed=feed, patch=body)
+    return await _feed_out(session, slug)
+
+
+@router.delete("/feeds/{slug}", status_code=204)
+async def remove_feed(slug: str, _admin: CatalogWriter, session: WriteSession) -> Response:
+    """The feed and its indicators go; sightings of them go too."""
+    await session.delete(await service.get_feed(session=session, slug=slug))
+    return Response(status_code=204)
+
+
+@router.post("/feeds/{slug}/poll", status_code=202, response_model=FeedOut)
+async def poll_now(slug: str, _admin: CatalogWriter, session: WriteSession, context: ContextDep) -> FeedOut:
+    """Queue a poll now (the worker runs it); the feed's state says how it went."""
+    feed = await service.get_feed(session=session, slug=slug)
+    if not feed.enabled:
+        raise Conflict(f"{feed.name} is disabled: enable it first")
+    now = context.clock.now()
+    feed.next_poll_at = now + timedelta(seconds=feed.interval_seconds)
+    await enqueue(
+        session=session,
+        spec=JobSpec(POLL_KIND, {"feed_id": feed.id}, queue=FEED_QUEUE, max_attempts=1),
+        now=now,
+    )
+    return await _feed_out(session, slug)
+
+
+@router.get("/indicators", response_model=list[IndicatorOut])
+async def indicators(
+    _user: InternalReader,
+    session: ReadSession,
+    feed: str | None = Query(default=None, max_length=64),
+    value: str | None = Query(default=None, max_length=2000),
+    limit: int = Query(default=100, ge=1, le=1000),
+) -> list[IndicatorOut]:
+    return await service.indicators(session=session, feed=feed, value=value, limit=limit)
+
+
+@router.get("/sightings", response_model=list[SightingOut])
+async def sightings(
+    _user: InternalReader, session: ReadSession, limit: int = Query(default=100, ge=1, le=1000)
+) -> list[SightingOut]:
+    return await service.sightings(session=session, limit=limit)
+
+
+@router.post("/hunt", response_model=HuntOut)
+async def hunt(body: HuntIn, _user: IncidentWriter, session: ReadSession, context: ContextDep) -> HuntOut:
+    """Where a value was seen (alerts and incidents, the last `days`), by surface."""
+    return await service.hunt(session=session, data=body, now=context.clock.now())
+
+
+async def _iocs(session: ReadSession, context: ContextDep, user: InternalReader, ref: str, override: bool):  # type: ignore[no-untyped-def]
+    incident = await get_incident(
+        session=session, ref=ref, viewer=viewer_of(user, context.procedure.procedure)
+    )
+    rows = list(await session.scalars(select(Observable).where(Observable.incident_id == incident.id)))
+    kept, held = export.shareable(rows, override)
+    return incident, kept, held
+
+
+@incident_router.get(
+    "/{ref}/iocs.stix.json",
+    response_class=Response,
+    responses=media_response("application/stix+json", "A bundle"),
+)
+async def iocs_stix(
+    ref: str, user: InternalReader, session: ReadSession, context: ContextDep, override_tlp: bool = False
+) -> Response:
+    """The incident's IOCs as a STIX 2.1 bundle; AMBER+STRICT and RED ones only with `override_tlp=true`."""
+    incident, kept, held = await _iocs(session, context, user, ref, override_tlp)
+    body = export.stix_bundle(incident, kept, context.settings.resolved_base_url(), context.clock.now())
+    return Response(body, media_type="application/stix+json;version=2.1", headers={"X-Held-Back": str(held)})
+
+
+@incident_router.get(
+    "/{ref}/iocs.misp.json",
+    response_class=Response,
+    responses=media_response("application/json", "A MISP event"),
+)
+async def iocs_misp(
+    ref: str, user: InternalReader, session: ReadSession, context: ContextDep, override_tlp: bool = False
+) -> Response:
+    """The incident's IOCs as a MISP event; AMBER+STRICT and RED ones only with `override_tlp=true`."""
+    incident, kept, held = await _iocs(session, context, user, ref, override_tlp)
+    body = export.misp_event(incident, kept, context.clock.now())
+    return Response(body, media_type="application/json", headers={"X-Held-Back": str(held)})

@@ -1,0 +1,206 @@
+"""Polling a feed (the `intel.poll` job, on its own queue): fetch, read, and apply in one transaction, so a
+poll is kept whole or not at all. A feed that fails says so on itself (last error, when) and is polled
+again at its interval; it never holds up anything else."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from taxii2client.exceptions import TAXIIServiceException
+from taxii2client.v21 import Collection, as_pages
+
+from warroom.intel import feeds as read
+from warroom.intel.models import Feed, Indicator
+from warroom.jobs.kinds import JobRun
+from warroom.jobs.service import JobSpec, enqueue
+
+MAX_BYTES = 256 * 1_048_576
+TIMEOUT_SECONDS = 60.0
+POLL_KIND, HUNT_KIND = "intel.poll", "intel.hunt"
+FEED_QUEUE, MATCH_QUEUE = "intel.feeds", "intel"
+CHUNK = 500
+
+
+def _read_file(path: Path) -> bytes:
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            raise read.FeedUnreadable(f"{path} is larger than {MAX_BYTES // 1_048_576} MiB")
+        return path.read_bytes()
+    except OSError as error:
+        raise read.FeedUnreadable(f"cannot read {path}: {error.strerror}") from None
+
+
+async def fetch(url: str) -> bytes:
+    """A feed's bytes from http(s):// or file://; a size cap, a timeout, and the reason when it fails."""
+    parts = urlsplit(url)
+    if parts.scheme == "file":
+        return await asyncio.to_thread(_read_file, Path(unquote(parts.path)))
+    try:
+        async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=True) as client:
+            response = await client.get(url)
+    except httpx.HTTPError as error:
+        raise read.FeedUnreadable(f"cannot fetch {url}: {type(error).__name__}") from None
+    if response.status_code != 200:
+        raise read.FeedUnreadable(f"{url} answered {response.status_code}")
+    if len(response.content) > MAX_BYTES:
+        raise read.FeedUnreadable(f"{url} is larger than {MAX_BYTES // 1_048_576} MiB")
+    return response.content
+
+
+async def _misp(feed: Feed, defaults: read.Defaults) -> read.Parsed:
+    root = feed.url.rstrip("/")
+    parsed = read.Parsed()
+    for event_id in read.misp_event_ids(read.json_of(await fetch(f"{root}/manifest.json"), "manifest.json")):
+        document = read.json_of(await fetch(f"{root}/{event_id}.json"), f"event {event_id}")
+        event = document.get("Event") if isinstance(document, dict) else None
+        if not isinstance(event, dict):
+            parsed.reject(f"event {event_id}: no Event in it")
+            continue
+        read.misp_event_indicators(event, defaults, parsed)
+    return parsed
+
+
+def _taxii_pages(feed: Feed) -> tuple[list[dict[str, Any]], str | None]:
+    """Objects added since the feed's cursor, and the new cursor (the last `date_added` in the manifest):
+    each poll fetches only what is new. Runs in a thread (taxii2-client is synchronous)."""
+    options = feed.options or {}
+    collection = Collection(feed.url, user=options.get("user"), password=options.get("password"))
+    since = {"added_after": feed.cursor} if feed.cursor else {}
+    added = [
+        str(m.get("date_added"))
+        for page in as_pages(collection.get_manifest, per_request=500, **since)
+        for m in page.get("objects", [])
+    ]
+    objects = [
+        o
+        for page in as_pages(collection.get_objects, per_request=500, **since)
+        for o in page.get("objects", [])
+    ]
+    return objects, max(added) if added else feed.cursor
+
+
+async def _taxii(feed: Feed, defaults: read.Defaults) -> tuple[read.Parsed, str | None]:
+    try:
+        raw, cursor = await asyncio.to_thread(_taxii_pages, feed)
+    except (TAXIIServiceException, OSError, ValueError) as error:
+        raise read.FeedUnreadable(f"TAXII: {' '.join(str(error).split())[:300]}") from None
+    parsed = read.Parsed()
+    read.stix_indicators(read.stix_objects(raw, parsed), defaults, parsed)
+    return parsed, cursor
+
+
+async def read_feed(feed: Feed) -> tuple[read.Parsed, str | None]:
+    defaults = read.Defaults(tlp=feed.tlp, confidence=feed.confidence, type=(feed.options or {}).get("type"))
+    if feed.kind == "taxii":
+        return await _taxii(feed, defaults)
+    if feed.kind == "misp":
+        return await _misp(feed, defaults), None
+    content = await fetch(feed.url)
+    if feed.kind == "stix":
+        return read.read_stix(content, defaults), None
+    if feed.kind == "csv":
+        return read.read_csv(content, defaults, feed.options or {}), None
+    return read.read_text(content, defaults), None
+
+
+@dataclass
+class Applied:
+    added: int = 0
+    updated: int = 0
+    changed_ids: list[int] | None = None
+
+
+FIELDS = (
+    "type",
+    "value",
+    "pattern",
+    "name",
+    "confidence",
+    "tlp",
+    "valid_from",
+    "valid_until",
+    "revoked",
+    "kill_chain_phases",
+    "labels",
+)
+
+
+async def apply(session: AsyncSession, feed: Feed, parsed: read.Parsed, now: datetime) -> Applied:
+    """Insert what is new and update in place what changed (same source_ref); returns what changed."""
+    applied, changed = Applied(), []
+    unique = {item.source_ref: item for item in parsed.indicators}
+    refs = list(unique)
+    for start in range(0, len(refs), CHUNK):
+        chunk = refs[start : start + CHUNK]
+        stored = {
+            row.source_ref: row
+            for row in await session.scalars(
+                select(Indicator).where(Indicator.feed_id == feed.id, Indicator.source_ref.in_(chunk))
+            )
+        }
+        for ref in chunk:
+            item, row = unique[ref], stored.get(ref)
+            if row is None:
+                row = Indicator(
+                    feed_id=feed.id,
+                    source_ref=ref,
+                    created_at=now,
+                    updated_at=now,
+                    **{name: getattr(item, name) for name in FIELDS},
+                )
+                session.add(row)
+                applied.added += 1
+                changed.append(row)
+            elif any(getattr(row, name) != getattr(item, name) for name in FIELDS):
+                for name in FIELDS:
+                    setattr(row, name, getattr(item, name))
+                row.updated_at = now
+                applied.updated += 1
+                changed.append(row)
+        await session.flush()
+    applied.changed_ids = [row.id for row in changed]
+    return applied
+
+
+async def poll_feed(run: JobRun, payload: dict[str, Any]) -> None:
+    """One poll of one feed; its outcome (counts, or the error) is written on the feed either way."""
+    feed = await run.session.get(Feed, int(payload["feed_id"]))
+    if feed is None or not feed.enabled:
+        return
+    feed.last_polled_at = run.now
+    feed.next_poll_at = run.now + timedelta(seconds=feed.interval_seconds)
+    try:
+        parsed, cursor = await read_feed(feed)
+    except read.FeedUnreadable as error:
+        feed.last_error = str(error)
+        return
+    applied = await apply(run.session, feed, parsed, run.now)
+    feed.cursor, feed.last_success_at, feed.last_error = cursor, run.now, None
+    feed.last_counts = {"added": applied.added, "updated": applied.updated, "rejected": parsed.rejected}
+    if parsed.problems:
+        feed.last_error = f"{parsed.rejected} item(s) rejected, e.g. {parsed.problems[0]}"
+    if applied.changed_ids:
+        spec = JobSpec(HUNT_KIND, {"indicator_ids": applied.changed_ids[:50_000]}, queue=MATCH_QUEUE)
+        await enqueue(session=run.session, spec=spec, now=run.now)
+
+
+async def schedule_polls(session: AsyncSession, now: datetime) -> int:
+    """A poll job for every enabled feed that is due; the next poll is set now, so it is queued once."""
+    due = await session.scalars(
+        select(Feed).where(Feed.enabled.is_(True), (Feed.next_poll_at.is_(None)) | (Feed.next_poll_at <= now))
+    )
+    count = 0
+    for feed in due:
+        feed.next_poll_at = now + timedelta(seconds=feed.interval_seconds)
+        spec = JobSpec(POLL_KIND, {"feed_id": feed.id}, queue=FEED_QUEUE, max_attempts=1)
+        await enqueue(session=session, spec=spec, now=now)
+        count += 1
+    return count
