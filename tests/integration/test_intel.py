@@ -283,3 +283,57 @@ async def test_text_and_misp_feeds(api: Api, tmp_path: Path, folder: tuple[Path,
     gone = next(f for f in await ok(await api.viewer.get("/api/v1/intel/feeds")) if f["slug"] == "gone")
     assert "cannot read" in gone["last_error"] and gone["indicators"] == 0 and gone["last_success_at"] is None
     assert (await api.responder.post("/api/v1/intel/feeds", json={**broken, "slug": "x"})).status_code == 403
+
+
+async def test_a_taxii_collection_is_polled_for_what_is_new(api: Api, tmp_path: Path) -> None:
+    from tests.fakes.taxii import PASSWORD, USER, running_taxii
+
+    with running_taxii(tmp_path) as taxii:
+        taxii.publish(indicator("[ipv4-addr:value = '192.0.2.10']", name="first"))
+        feed = {
+            "slug": "taxii",
+            "name": "Trust group",
+            "kind": "taxii",
+            "url": taxii.url,
+            "options": {"user": USER, "password": PASSWORD},
+        }
+        await ok(await api.admin.post("/api/v1/intel/feeds", json=feed), 201)
+        await work(api, 1)
+        (state,) = await ok(await api.viewer.get("/api/v1/intel/feeds"))
+        assert state["last_counts"] == {"added": 1, "updated": 0, "rejected": 0}, state["last_error"]
+        taxii.publish(indicator("[domain-name:value = 'c2.example']", name="second"))
+        await ok(await api.admin.post("/api/v1/intel/feeds/taxii/poll"), 202)
+        await work(api, 1)
+        (again,) = await ok(await api.viewer.get("/api/v1/intel/feeds"))
+        # Only what was added since the first poll came back: one new indicator, nothing re-read.
+        assert again["last_counts"] == {"added": 1, "updated": 0, "rejected": 0}, again["last_error"]
+        assert again["indicators"] == 2
+        await ok(await api.admin.post("/api/v1/intel/feeds/taxii/poll"), 202)
+        await work(api, 1)
+        (third,) = await ok(await api.viewer.get("/api/v1/intel/feeds"))
+        assert third["last_counts"] == {"added": 0, "updated": 0, "rejected": 0}
+
+
+async def test_the_intel_page_shows_feeds_sightings_and_hunts(api: Api, tmp_path: Path) -> None:
+    from tests.integration.web_helpers import open_web, text_of
+
+    key = await setup(api)
+    url = bundle(tmp_path / "feed.json", indicator(f"[ipv4-addr:value = '{BAD_IP}']", name="C2 server"))
+    await ok(
+        await api.admin.post(
+            "/api/v1/intel/feeds", json={"slug": "c2", "name": "C2", "kind": "stix", "url": url}
+        ),
+        201,
+    )
+    await work(api, 1)
+    await alertmanager(api, key, BAD_IP, "Beacon")
+    await work(api)
+    async with open_web(api) as web:
+        page = text_of((await web["viewer"].client.get("/intel")).text)
+        assert "C2 1 indicator" in page and "last poll: 1 added, 0 updated, 0 rejected" in page
+        assert f"{BAD_IP} C2 server arrival" in page
+        hunted = text_of((await web["viewer"].client.get("/intel", params={"q": BAD_IP})).text)
+        assert f"ip {BAD_IP} : seen 1 time in 90 days." in hunted
+        bad = text_of((await web["viewer"].client.get("/intel", params={"q": "~~~"})).text)
+        assert "cannot tell what this is" in bad
+        assert (await web["stakeholder"].client.get("/intel")).status_code == 403

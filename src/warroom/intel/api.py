@@ -3,7 +3,7 @@ hand (responders), and an incident's IOCs exported for sharing (its readers)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from fastapi import APIRouter, Query, Response
 from sqlalchemy import select
@@ -13,6 +13,7 @@ from warroom.errors import Conflict
 from warroom.incidents.service import get_incident
 from warroom.incidents.visibility import viewer_of
 from warroom.intel import export, service
+from warroom.intel.models import Feed
 from warroom.intel.poll import FEED_QUEUE, POLL_KIND
 from warroom.intel.schemas import FeedIn, FeedOut, FeedPatch, HuntIn, HuntOut, IndicatorOut, SightingOut
 from warroom.jobs.service import JobSpec, enqueue
@@ -37,10 +38,19 @@ async def add_feed(
     body: FeedIn, _admin: CatalogWriter, session: WriteSession, context: ContextDep
 ) -> FeedOut:
     """A new feed; its first poll is queued at once, then every `interval_seconds`."""
+    now = context.clock.now()
     feed = await service.create_feed(
-        session=session, procedure=context.procedure.procedure, data=body, now=context.clock.now()
+        session=session, procedure=context.procedure.procedure, data=body, now=now
     )
+    if feed.enabled:
+        await _queue_poll(session, feed, now)
     return await _feed_out(session, feed.slug)
+
+
+async def _queue_poll(session: WriteSession, feed: Feed, now: datetime) -> None:
+    feed.next_poll_at = now + timedelta(seconds=feed.interval_seconds)
+    spec = JobSpec(POLL_KIND, {"feed_id": feed.id}, queue=FEED_QUEUE, max_attempts=1)
+    await enqueue(session=session, spec=spec, now=now)
 
 
 @router.patch("/feeds/{slug}", response_model=FeedOut)
@@ -65,13 +75,7 @@ async def poll_now(slug: str, _admin: CatalogWriter, session: WriteSession, cont
     feed = await service.get_feed(session=session, slug=slug)
     if not feed.enabled:
         raise Conflict(f"{feed.name} is disabled: enable it first")
-    now = context.clock.now()
-    feed.next_poll_at = now + timedelta(seconds=feed.interval_seconds)
-    await enqueue(
-        session=session,
-        spec=JobSpec(POLL_KIND, {"feed_id": feed.id}, queue=FEED_QUEUE, max_attempts=1),
-        now=now,
-    )
+    await _queue_poll(session, feed, context.clock.now())
     return await _feed_out(session, slug)
 
 
