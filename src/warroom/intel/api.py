@@ -4,12 +4,14 @@ hand (responders), and an incident's IOCs exported for sharing (its readers)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from fastapi import APIRouter, Query, Response
 from sqlalchemy import select
 
 from warroom.deps import CatalogWriter, ContextDep, IncidentWriter, InternalReader, ReadSession, WriteSession
 from warroom.errors import Conflict
+from warroom.incidents.models import Incident
 from warroom.incidents.service import get_incident
 from warroom.incidents.visibility import viewer_of
 from warroom.intel import export, service
@@ -18,9 +20,15 @@ from warroom.intel.poll import FEED_QUEUE, POLL_KIND
 from warroom.intel.schemas import FeedIn, FeedOut, FeedPatch, HuntIn, HuntOut, IndicatorOut, SightingOut
 from warroom.jobs.service import JobSpec, enqueue
 from warroom.observables.models import Observable
-from warroom.problems import media_response
 
 router = APIRouter(prefix="/api/v1/intel", tags=["intel"])
+
+
+def _json_document(media_type: str, description: str) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a 200 whose body is a JSON document of another standard's shape."""
+    return {200: {"description": description, "content": {media_type: {"schema": {"type": "object"}}}}}
+
+
 incident_router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
 
 
@@ -103,7 +111,9 @@ async def hunt(body: HuntIn, _user: IncidentWriter, session: ReadSession, contex
     return await service.hunt(session=session, data=body, now=context.clock.now())
 
 
-async def _iocs(session: ReadSession, context: ContextDep, user: InternalReader, ref: str, override: bool):  # type: ignore[no-untyped-def]
+async def _iocs(
+    session: ReadSession, context: ContextDep, user: InternalReader, ref: str, override: bool
+) -> tuple[Incident, list[Observable], int]:
     incident = await get_incident(
         session=session, ref=ref, viewer=viewer_of(user, context.procedure.procedure)
     )
@@ -115,7 +125,7 @@ async def _iocs(session: ReadSession, context: ContextDep, user: InternalReader,
 @incident_router.get(
     "/{ref}/iocs.stix.json",
     response_class=Response,
-    responses=media_response("application/stix+json", "A bundle"),
+    responses=_json_document("application/stix+json", "A STIX 2.1 bundle"),
 )
 async def iocs_stix(
     ref: str, user: InternalReader, session: ReadSession, context: ContextDep, override_tlp: bool = False
@@ -129,7 +139,7 @@ async def iocs_stix(
 @incident_router.get(
     "/{ref}/iocs.misp.json",
     response_class=Response,
-    responses=media_response("application/json", "A MISP event"),
+    responses=_json_document("application/json", "A MISP event"),
 )
 async def iocs_misp(
     ref: str, user: InternalReader, session: ReadSession, context: ContextDep, override_tlp: bool = False
