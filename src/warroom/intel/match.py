@@ -12,12 +12,13 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import or_, select, tuple_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from stix2matcher.matcher import MatcherException
 from stix2matcher.matcher import match as stix_match
 
-from warroom.intel.domain import TYPE_TO_STIX, Term, in_force, in_ranges, lookup_keys
+from warroom.intel.domain import TYPE_TO_STIX, Term, in_force, lookup_keys
+from warroom.intel.index import Snapshot, snapshot
 from warroom.intel.models import Indicator, Sighting
 
 log = structlog.get_logger("warroom.intel")
@@ -27,45 +28,6 @@ log = structlog.get_logger("warroom.intel")
 class Hit:
     indicator: Indicator
     observed: Term  # the observable that matched (its own type and value)
-
-
-def _active(now: datetime) -> Any:
-    return (
-        (Indicator.revoked.is_(False))
-        & or_(Indicator.valid_from.is_(None), Indicator.valid_from <= now)
-        & or_(Indicator.valid_until.is_(None), Indicator.valid_until > now)
-    )
-
-
-async def _exact(session: AsyncSession, keys: dict[Term, Term], now: datetime) -> list[Hit]:
-    pairs = [(k.type, k.value) for k in keys]
-    hits = []
-    for start in range(0, len(pairs), 500):
-        rows = await session.scalars(
-            select(Indicator).where(
-                tuple_(Indicator.type, Indicator.value).in_(pairs[start : start + 500]), _active(now)
-            )
-        )
-        hits += [Hit(row, keys[Term(str(row.type), str(row.value))]) for row in rows]
-    return hits
-
-
-async def _ranges(
-    session: AsyncSession, addresses: list[Term], now: datetime, memo: dict[str, Any]
-) -> list[Hit]:
-    if not addresses:
-        return []
-    if "intel:ranges" not in memo:  # ranges are few: one read per group of matches
-        memo["intel:ranges"] = list(
-            await session.scalars(select(Indicator).where(Indicator.type == "cidr", _active(now)))
-        )
-    ranges: list[Indicator] = memo["intel:ranges"]
-    by_id = {r.id: r for r in ranges}
-    return [
-        Hit(by_id[found], address)
-        for address in addresses
-        for found in in_ranges(address.value, [(r.id, str(r.value)) for r in ranges])
-    ]
 
 
 def observed_data(observables: list[Term], now: datetime) -> dict[str, Any]:
@@ -96,52 +58,51 @@ def observed_data(observables: list[Term], now: datetime) -> dict[str, Any]:
     }
 
 
-async def _patterns(
-    session: AsyncSession, observables: list[Term], now: datetime, memo: dict[str, Any]
-) -> list[Hit]:
-    if "intel:patterns" not in memo:
-        memo["intel:patterns"] = list(
-            await session.scalars(
-                select(Indicator).where(
-                    Indicator.type.is_(None), Indicator.pattern.is_not(None), _active(now)
-                )
-            )
-        )
-    patterns: list[Indicator] = memo["intel:patterns"]
-    if not patterns or not observables:
+def _pattern_ids(snap: Snapshot, observables: list[Term], now: datetime) -> list[tuple[int, Term]]:
+    if not snap.patterns or not observables:
         return []
     # All of them as one observation, and each as its own (an `[a] AND [b]` pattern wants two).
     data = [observed_data(observables, now), *(observed_data([item], now) for item in observables)]
-    hits = []
-    for indicator in patterns:
+    found = []
+    for indicator_id, pattern in snap.patterns:
         try:
-            found = stix_match(str(indicator.pattern), data, stix_version="2.0")
+            if stix_match(pattern, data, stix_version="2.0"):
+                found.append((indicator_id, observables[0]))
         except (MatcherException, ValueError, TypeError) as error:  # validated at import; skipped if not
-            log.warning("intel.pattern_unusable", indicator_id=indicator.id, error=type(error).__name__)
-            continue
-        if found:
-            hits.append(Hit(indicator, observables[0]))
-    return hits
+            log.warning("intel.pattern_unusable", indicator_id=indicator_id, error=type(error).__name__)
+    return found
 
 
 async def find(
     session: AsyncSession, observables: Iterable[Term], now: datetime, memo: dict[str, Any]
 ) -> list[Hit]:
-    """Every indicator in force that one of these observables matches."""
+    """Every indicator in force that one of these observables matches: the index says which may, one
+    query reads those and their validity."""
+    if "intel:index" not in memo:  # one look at the index per group of matches
+        memo["intel:index"] = await snapshot(session)
+    snap: Snapshot = memo["intel:index"]
     items = list(dict.fromkeys(observables))
-    keys: dict[Term, Term] = {}
+    candidates: list[tuple[int, Term]] = []
     for item in items:
         for key in lookup_keys(item.type, item.value):
-            keys.setdefault(key, item)
-    hits = await _exact(session, keys, now)
-    hits += await _ranges(session, [i for i in items if i.type == "ip"], now, memo)
-    hits += await _patterns(session, items, now, memo)
-    unique = {
-        (h.indicator.id, h.observed): h
-        for h in hits
-        if in_force(h.indicator.valid_from, h.indicator.valid_until, h.indicator.revoked, now)
+            candidates += [(i, item) for i in snap.exact.get((key.type, key.value), ())]
+        if item.type == "ip":
+            candidates += [(i, item) for i in snap.in_ranges(item.value)]
+    candidates += _pattern_ids(snap, items, now)
+    if not candidates:
+        return []
+    rows = {
+        row.id: row
+        for row in await session.scalars(
+            select(Indicator).where(Indicator.id.in_({i for i, _t in candidates}))
+        )
     }
-    return list(unique.values())
+    hits = {
+        (i, observed): Hit(rows[i], observed)
+        for i, observed in candidates
+        if i in rows and in_force(rows[i].valid_from, rows[i].valid_until, rows[i].revoked, now)
+    }
+    return list(hits.values())
 
 
 async def sight(

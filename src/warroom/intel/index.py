@@ -1,0 +1,71 @@
+"""The exact-value index, in the worker's memory: (type, value) -> indicator ids, the address ranges and
+the patterns only the STIX matcher can decide. Rebuilt when the indicators change (their count or latest
+update moves), so a match costs a dictionary lookup per observable instead of a query."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from warroom.intel.models import Indicator
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass
+class Snapshot:
+    signature: tuple[Any, ...]  # count, latest update, lowest and highest id: any change reads it again
+    exact: dict[tuple[str, str], tuple[int, ...]] = field(default_factory=dict)
+    ranges: list[tuple[int, Network]] = field(default_factory=list)
+    patterns: list[tuple[int, str]] = field(default_factory=list)
+
+    def add(self, indicator_id: int, kind: str | None, value: str | None, pattern: str | None) -> None:
+        if kind == "cidr" and value:
+            self.ranges.append((indicator_id, ipaddress.ip_network(value, strict=False)))
+        elif kind and value:
+            key = (kind, value)
+            self.exact[key] = (*self.exact.get(key, ()), indicator_id)
+        elif pattern:
+            self.patterns.append((indicator_id, pattern))
+
+    def in_ranges(self, address: str) -> list[int]:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return []
+        return [i for i, network in self.ranges if ip.version == network.version and ip in network]
+
+
+_snapshots: dict[int, Snapshot] = {}  # per database engine, in this process
+
+
+async def snapshot(session: AsyncSession) -> Snapshot:
+    """The index as of now: reused while the indicators are unchanged, else read again whole."""
+    count, latest = (await session.execute(select(func.count(), func.max(Indicator.updated_at)))).one()
+    key = id(session.get_bind())
+    found = _snapshots.get(key)
+    if found is not None and found.signature == (count, latest):
+        return found
+    fresh = Snapshot(signature=(count, latest))
+    rows = await session.stream(
+        select(Indicator.id, Indicator.type, Indicator.value, Indicator.pattern).execution_options(
+            yield_per=5_000
+        )
+    )
+    async for indicator_id, kind, value, pattern in rows:
+        fresh.add(indicator_id, kind, value, pattern)
+    _snapshots[key] = fresh
+    return fresh
+
+
+def forget() -> None:
+    """For tests that swap databases under one process."""
+    _snapshots.clear()
+
+
+def size(found: Snapshot) -> dict[str, Any]:
+    return {"exact": len(found.exact), "ranges": len(found.ranges), "patterns": len(found.patterns)}
