@@ -21,7 +21,15 @@ from warroom.incidents.models import (
     StatusUpdate,
     Task,
 )
-from warroom.intel.models import AlertObservable, Feed, Indicator, Sighting
+from warroom.intel.models import (
+    AlertObservable,
+    Feed,
+    Finding,
+    Indicator,
+    Sighting,
+    Software,
+    Vulnerability,
+)
 from warroom.jobs.models import Job
 from warroom.notify.models import ContactMethod, NotificationRule, OutgoingMessage
 from warroom.observables.models import Asset, IncidentAsset, Observable, TaskAsset
@@ -63,6 +71,7 @@ __all__ = [
     "Evidence",
     "ExitCheck",
     "Feed",
+    "Finding",
     "GroupRule",
     "Heartbeat",
     "Incident",
@@ -95,6 +104,7 @@ __all__ = [
     "ServiceDependency",
     "Sighting",
     "SignInFailures",
+    "Software",
     "SsoLogin",
     "SsoProvider",
     "StakeholderRecipient",
@@ -112,5 +122,6 @@ __all__ = [
     "TeamMember",
     "TimelineEvent",
     "User",
+    "Vulnerability",
     "WebSessionRecord",
 ]

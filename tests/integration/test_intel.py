@@ -337,3 +337,83 @@ async def test_the_intel_page_shows_feeds_sightings_and_hunts(api: Api, tmp_path
         bad = text_of((await web["viewer"].client.get("/intel", params={"q": "~~~"})).text)
         assert "cannot tell what this is" in bad
         assert (await web["stakeholder"].client.get("/intel")).status_code == 403
+
+
+async def test_a_known_exploited_cve_in_a_services_software_is_a_task_for_its_team(
+    api: Api, tmp_path: Path
+) -> None:
+    team = {"slug": "storage", "name": "Storage", "members": [api.emails["responder"]]}
+    await ok(await api.admin.post("/api/v1/teams", json=team), 201)
+    await ok(
+        await api.responder.post("/api/v1/me/contact-methods", json={"kind": "log", "address": "storage"}),
+        201,
+    )
+    service = {"slug": "fileshare", "name": "File share", "team": "storage"}
+    await ok(await api.admin.post("/api/v1/services", json=service), 201)
+    declared = {"software": [{"name": "OpenSSL", "version": "3.0.1"}, {"name": "nginx", "version": "1.25.3"}]}
+    assert await ok(await api.admin.put("/api/v1/intel/software/fileshare", json=declared)) == []
+    kev = tmp_path / "kev.csv"
+    kev.write_text(
+        "cveID,vendorProject,product,vulnerabilityName,dateAdded,shortDescription,requiredAction,dueDate,"
+        "knownRansomwareCampaignUse\n"
+        "CVE-2026-0001,OpenSSL,OpenSSL,OpenSSL heap overflow,2026-01-01,Heap overflow in TLS,Update,"
+        "2026-03-20,Known\n"
+        "CVE-2026-0002,Apache,httpd,httpd flaw,2026-01-01,Path traversal,Update,2026-03-21,Unknown\n"
+        "not-a-cve,Nobody,thing,,,,,,\n"
+    )
+    feed = {
+        "slug": "kev",
+        "name": "Known exploited",
+        "kind": "cve",
+        "url": kev.as_uri(),
+        "options": {"known_exploited": True},
+    }
+    await ok(await api.admin.post("/api/v1/intel/feeds", json=feed), 201)
+    await work(api, 1)
+    (state,) = await ok(await api.viewer.get("/api/v1/intel/feeds"))
+    assert state["last_counts"] == {"added": 2, "updated": 0, "rejected": 1, "findings": 1}, state[
+        "last_error"
+    ]
+    (finding,) = await ok(await api.viewer.get("/api/v1/intel/vulnerabilities"))
+    assert (finding["cve"], finding["service"], finding["team"], finding["software"]) == (
+        "CVE-2026-0001",
+        "fileshare",
+        "storage",
+        "openssl 3.0.1",
+    )
+    assert (finding["exploited"], finding["ransomware"], finding["due_on"]) == (True, True, "2026-03-20")
+    async with api.context.db.read() as session:
+        told = list(
+            await session.scalars(
+                select(OutgoingMessage).where(OutgoingMessage.idempotency_key.like("intel:vuln:%"))
+            )
+        )
+    assert len(told) == 1 and "CVE-2026-0001 in File share" in told[0].subject
+
+    generic = tmp_path / "cves.csv"
+    generic.write_text(
+        "cve,product,versions,severity\nCVE-2026-0003,nginx,1.25.1;1.25.2,critical\nCVE-2026-0004,nginx,,high\n"
+    )
+    await ok(
+        await api.admin.post(
+            "/api/v1/intel/feeds",
+            json={"slug": "cves", "name": "CVEs", "kind": "cve", "url": generic.as_uri()},
+        ),
+        201,
+    )
+    await work(api, 1)
+    open_now = {f["cve"]: f for f in await ok(await api.viewer.get("/api/v1/intel/vulnerabilities"))}
+    assert set(open_now) == {"CVE-2026-0001", "CVE-2026-0004"}  # 1.25.3 is not among 0003's versions
+    assert open_now["CVE-2026-0004"]["due_on"] == (api.clock.now() + timedelta(days=30)).date().isoformat()
+    done = await ok(
+        await api.responder.patch(f"/api/v1/intel/vulnerabilities/{finding['id']}", json={"status": "done"})
+    )
+    assert done["status"] == "done"
+    assert {f["cve"] for f in await ok(await api.viewer.get("/api/v1/intel/vulnerabilities"))} == {
+        "CVE-2026-0004"
+    }
+    assert (await api.responder.put("/api/v1/intel/software/fileshare", json=declared)).status_code == 403
+    assert (await api.stakeholder.get("/api/v1/intel/vulnerabilities")).status_code == 403
+    rewritten = {"software": [{"name": "httpd", "version": "2.4.58"}]}  # declared later: matched at once
+    made = await ok(await api.admin.put("/api/v1/intel/software/fileshare", json=rewritten))
+    assert [f["cve"] for f in made] == ["CVE-2026-0002"]

@@ -7,17 +7,31 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Query, Response
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
+from warroom.catalog.service import get_service
 from warroom.deps import CatalogWriter, ContextDep, IncidentWriter, InternalReader, ReadSession, WriteSession
-from warroom.errors import Conflict
+from warroom.errors import Conflict, NotFound
 from warroom.incidents.models import Incident
 from warroom.incidents.service import get_incident
 from warroom.incidents.visibility import viewer_of
-from warroom.intel import export, service
-from warroom.intel.models import Feed
+from warroom.intel import export, service, vulns
+from warroom.intel import service as intel_service
+from warroom.intel.models import Feed, Finding, Software
 from warroom.intel.poll import FEED_QUEUE, POLL_KIND
-from warroom.intel.schemas import FeedIn, FeedOut, FeedPatch, HuntIn, HuntOut, IndicatorOut, SightingOut
+from warroom.intel.schemas import (
+    FeedIn,
+    FeedOut,
+    FeedPatch,
+    FindingOut,
+    FindingPatch,
+    HuntIn,
+    HuntOut,
+    IndicatorOut,
+    SightingOut,
+    SoftwareIn,
+    SoftwareList,
+)
 from warroom.jobs.service import JobSpec, enqueue
 from warroom.observables.models import Observable
 
@@ -148,3 +162,53 @@ async def iocs_misp(
     incident, kept, held = await _iocs(session, context, user, ref, override_tlp)
     body = export.misp_event(incident, kept, context.clock.now())
     return Response(body, media_type="application/json", headers={"X-Held-Back": str(held)})
+
+
+@router.get("/software/{slug}", response_model=list[SoftwareIn])
+async def software(slug: str, _user: InternalReader, session: ReadSession) -> list[SoftwareIn]:
+    """What the service runs, as declared: what vulnerability feeds are matched against."""
+    target = await get_service(session=session, slug=slug)
+    rows = await session.scalars(
+        select(Software).where(Software.service_id == target.id).order_by(Software.name)
+    )
+    return [SoftwareIn(name=row.name, version=row.version) for row in rows]
+
+
+@router.put("/software/{slug}", response_model=list[FindingOut])
+async def declare_software(
+    slug: str, body: SoftwareList, _admin: CatalogWriter, session: WriteSession, context: ContextDep
+) -> list[FindingOut]:
+    """Replace what the service runs; answers the findings this opened (checked against every CVE held)."""
+    target = await get_service(session=session, slug=slug)
+    await session.execute(delete(Software).where(Software.service_id == target.id))
+    unique = {
+        (item.name.strip().lower(), item.version.strip() if item.version else None) for item in body.software
+    }
+    session.add_all(Software(service_id=target.id, name=name, version=version) for name, version in unique)
+    await session.flush()
+    now = context.clock.now()
+    made = await vulns.find_affected(session, now, service_id=target.id)
+    await vulns.tell_owners(session, made, now)
+    return await intel_service.findings_out(session=session, ids=[f.id for f in made])
+
+
+@router.get("/vulnerabilities", response_model=list[FindingOut])
+async def findings(
+    _user: InternalReader, session: ReadSession, status: str | None = Query(default="open", max_length=16)
+) -> list[FindingOut]:
+    """Vulnerabilities in software services run, soonest due first."""
+    return await intel_service.findings_out(session=session, status=status or None)
+
+
+@router.patch("/vulnerabilities/{finding_id}", response_model=FindingOut)
+async def change_finding(
+    finding_id: int, body: FindingPatch, _user: IncidentWriter, session: WriteSession, context: ContextDep
+) -> FindingOut:
+    """Mark a finding done (patched) or won't fix, or open it again."""
+    finding = await session.get(Finding, finding_id)
+    if finding is None:
+        raise NotFound(f"no finding {finding_id}")
+    finding.status, finding.updated_at = body.status, context.clock.now()
+    await session.flush()
+    (out,) = await intel_service.findings_out(session=session, ids=[finding.id])
+    return out

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false
+from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from warroom.db import Base, UTCDateTime
@@ -103,3 +103,52 @@ class Sighting(Base):
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime())
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime())
     count: Mapped[int] = mapped_column(default=1)
+
+
+class Software(Base):
+    """What a service runs, as its owners declare it: matched against the vulnerabilities feeds list."""
+
+    __tablename__ = "intel_software"
+    __table_args__ = (UniqueConstraint("service_id", "name", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)  # lower case, as vulnerabilities name it
+    version: Mapped[str | None] = mapped_column(String(100))
+
+
+class Vulnerability(Base):
+    """A CVE a feed lists for a product (versions: those affected; none listed means every version)."""
+
+    __tablename__ = "intel_vulnerabilities"
+    __table_args__ = (UniqueConstraint("feed_id", "cve", "product"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("intel_feeds.id", ondelete="CASCADE"), index=True)
+    cve: Mapped[str] = mapped_column(String(40), index=True)
+    vendor: Mapped[str] = mapped_column(String(200))
+    product: Mapped[str] = mapped_column(String(200), index=True)  # lower case
+    versions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    severity: Mapped[str] = mapped_column(String(16))  # critical | high | medium | low | unknown
+    exploited: Mapped[bool] = mapped_column(default=False)
+    ransomware: Mapped[bool] = mapped_column(default=False)
+    due_on: Mapped[date | None] = mapped_column(Date)  # the feed's own deadline, if it sets one
+    description: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Finding(Base):
+    """A vulnerability in software a service runs: a task for the service's team, due by its severity."""
+
+    __tablename__ = "vulnerability_findings"
+    __table_args__ = (UniqueConstraint("service_id", "vulnerability_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"), index=True)
+    vulnerability_id: Mapped[int] = mapped_column(ForeignKey("intel_vulnerabilities.id", ondelete="CASCADE"))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"), index=True)
+    software: Mapped[str] = mapped_column(String(300))  # "openssl 3.0.1"
+    due_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # open | done | wont_fix
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -19,6 +19,7 @@ from taxii2client.v21 import Collection, as_pages
 
 from warroom.intel import feeds as read
 from warroom.intel.models import Feed, Indicator
+from warroom.intel.vulns import poll_cves
 from warroom.jobs.kinds import JobRun
 from warroom.jobs.service import JobSpec, enqueue
 
@@ -178,6 +179,10 @@ async def poll_feed(run: JobRun, payload: dict[str, Any]) -> None:
     feed.last_polled_at = run.now
     feed.next_poll_at = run.now + timedelta(seconds=feed.interval_seconds)
     try:
+        if feed.kind == "cve":
+            feed.last_counts = await poll_cves(run.session, feed, await fetch(feed.url), run.now)
+            feed.last_success_at, feed.last_error = run.now, None
+            return
         parsed, cursor = await read_feed(feed)
     except read.FeedUnreadable as error:
         feed.last_error = str(error)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-FeedKind = Literal["stix", "taxii", "misp", "csv", "text"]
+FeedKind = Literal["stix", "taxii", "misp", "csv", "text", "cve"]
 Tlp = Literal["clear", "green", "amber", "amber+strict", "red"]
 
 
@@ -118,3 +118,32 @@ class HuntOut(BaseModel):
     type: str
     value: str
     by_surface: dict[str, list[HuntResult]]
+
+
+class SoftwareIn(_Strict):
+    name: str = Field(
+        min_length=1, max_length=200, description="The product, as vulnerability lists name it."
+    )
+    version: str | None = Field(default=None, max_length=100)
+
+
+class SoftwareList(_Strict):
+    software: list[SoftwareIn] = Field(max_length=500, description="Replaces what the service declared.")
+
+
+class FindingOut(BaseModel):
+    id: int
+    service: str
+    team: str | None
+    cve: str
+    software: str
+    severity: str
+    exploited: bool
+    ransomware: bool
+    description: str
+    due_on: date
+    status: str
+
+
+class FindingPatch(_Strict):
+    status: Literal["open", "done", "wont_fix"]

@@ -8,13 +8,15 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.auth.models import Team
+from warroom.catalog.models import Service
 from warroom.errors import Conflict, FieldProblem, InvalidInput, NotFound, invalid
 from warroom.intel.domain import lookup_keys
-from warroom.intel.models import AlertObservable, Feed, Indicator, Sighting
+from warroom.intel.models import AlertObservable, Feed, Finding, Indicator, Sighting, Vulnerability
 from warroom.intel.schemas import (
     FeedIn,
     FeedOut,
     FeedPatch,
+    FindingOut,
     HuntIn,
     HuntOut,
     HuntResult,
@@ -208,3 +210,35 @@ async def hunt(*, session: AsyncSession, data: HuntIn, now: datetime) -> HuntOut
                        seen_at=observable.last_seen)
         )  # fmt: skip
     return HuntOut(type=kind, value=value, by_surface=found)
+
+
+async def findings_out(
+    *, session: AsyncSession, status: str | None = None, ids: list[int] | None = None
+) -> list[FindingOut]:
+    query = (
+        select(Finding, Vulnerability, Service.slug, Team.slug)
+        .join(Vulnerability, Vulnerability.id == Finding.vulnerability_id)
+        .join(Service, Service.id == Finding.service_id)
+        .outerjoin(Team, Team.id == Finding.team_id)
+        .order_by(Finding.due_on, Finding.id)
+    )
+    if status is not None:
+        query = query.where(Finding.status == status)
+    if ids is not None:
+        query = query.where(Finding.id.in_(ids))
+    return [
+        FindingOut(
+            id=f.id,
+            service=service,
+            team=team,
+            cve=v.cve,
+            software=f.software,
+            severity=v.severity,
+            exploited=v.exploited,
+            ransomware=v.ransomware,
+            description=v.description,
+            due_on=f.due_on,
+            status=f.status,
+        )
+        for f, v, service, team in await session.execute(query.limit(1000))
+    ]
