@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from tests.conftest import START
 from tests.integration.conftest import Api
-from tests.integration.web_helpers import open_web
+from tests.integration.web_helpers import open_web, text_of
 from warroom.auth import service as auth
 from warroom.auth.models import User
 from warroom.notify.models import OutgoingMessage
@@ -88,12 +88,15 @@ async def test_deprovisioning_lets_the_person_go_and_flags_their_on_call_places(
         as_dana = {"Authorization": f"Bearer {issued.secret}"}
         assert (await api.anonymous.get("/api/v1/me", headers=as_dana)).status_code == 200
         before = (await ok(await api.viewer.get("/api/v1/preparedness")))["services"]
+        assert "On call now: Dana Scully" in text_of((await web["admin"].client.get("/schedules")).text)
 
         off = {"schemas": [PATCH_SCHEMA], "Operations": [{"op": "replace", "path": "active", "value": False}]}
         patched = await ok(await client.patch(f"/Users/{scim_id}", json=off))
         assert patched["active"] is False
         assert (await api.anonymous.get("/api/v1/me", headers=as_dana)).status_code == 401
 
+        schedules = text_of((await web["admin"].client.get("/schedules")).text)
+        assert "On call now: nobody" in schedules and "Dana Scully" not in schedules  # her shifts are gaps
         after = {s["ref"]: s for s in (await ok(await api.viewer.get("/api/v1/preparedness")))["services"]}
         on_call = {c["name"]: c for c in after["checkout"]["checks"]}["on call for the next 14 days"]
         assert on_call["ok"] is False and "deactivated" in on_call["detail"], on_call

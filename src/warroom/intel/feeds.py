@@ -1,5 +1,5 @@
-"""Reading a feed's content into indicators: STIX 2.1 bundles (the `stix2` parser; patterns checked with
-`stix2-patterns`), MISP feeds (manifest.json and one JSON file per event), CSV and plain-text lists. A
+"""Reading a feed's content into indicators: STIX 2.1 bundles (the `stix2` parser, which checks patterns
+with `stix2-patterns`), MISP feeds (manifest.json and one JSON file per event), CSV and plain-text lists. A
 bad item is counted as rejected; content that cannot be read at all raises FeedUnreadable, and nothing of
 that poll is kept."""
 
@@ -15,7 +15,6 @@ from typing import Any
 
 import stix2
 from stix2.exceptions import STIXError
-from stix2patterns.validator import run_validator
 
 from warroom.intel.domain import pattern_terms
 from warroom.observables.domain import NotAnObservable, guess, normalise
@@ -103,8 +102,10 @@ def stix_indicators(objects: Iterable[Any], defaults: Defaults, parsed: Parsed) 
         if obj.get("type") != "indicator":
             continue
         pattern = str(obj.get("pattern", ""))
-        if obj.get("pattern_type", "stix") != "stix" or run_validator(pattern):
-            parsed.reject(f"{obj.get('id')}: not a valid STIX pattern")
+        # stix2's parser already checked the pattern (with stix2-patterns); other pattern languages
+        # (Sigma, YARA, Snort) are not ours to match.
+        if obj.get("pattern_type", "stix") != "stix":
+            parsed.reject(f"{obj.get('id')}: a {obj.get('pattern_type')} pattern, not STIX")
             continue
         base = IndicatorIn(
             source_ref=str(obj["id"]),

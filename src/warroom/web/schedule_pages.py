@@ -72,7 +72,8 @@ def _shifts(spans: list[domain.Span], names: dict[int, str], start: datetime) ->
             Shift(
                 start=span.start,
                 end=span.end,
-                person=names.get(int(span.user), span.user) if span.user is not None else None,
+                # Only active people page: a deactivated person's shift is a gap, shown as one.
+                person=names.get(int(span.user)) if span.user is not None else None,
                 source=span.source,
                 x=round((span.start - start).total_seconds() * scale, 2),
                 width=round((span.end - span.start).total_seconds() * scale, 2),
