@@ -131,14 +131,15 @@ def stix_indicators(objects: Iterable[Any], defaults: Defaults, parsed: Parsed) 
 
 
 def stix_objects(raw: Iterable[Any], parsed: Parsed) -> list[Any]:
-    """Each object through the `stix2` parser on its own: one bad object is rejected, not the whole feed."""
+    """Each indicator through the `stix2` parser on its own: a bad one is rejected, not the whole feed."""
     objects = []
     for item in raw:
+        if not isinstance(item, dict) or item.get("type") != "indicator":
+            continue  # relationships, malware, identities ...: not matched, so not worth building
         try:
             objects.append(stix2.parse(item, allow_custom=True))
         except (STIXError, ValueError, TypeError) as error:
-            ref = item.get("id") if isinstance(item, dict) else "?"
-            parsed.reject(f"{ref}: {' '.join(str(error).split())[:200]}")
+            parsed.reject(f"{item.get('id')}: {' '.join(str(error).split())[:200]}")
     return objects
 
 

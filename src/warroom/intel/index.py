@@ -33,6 +33,8 @@ class Snapshot:
             self.patterns.append((indicator_id, pattern))
 
     def in_ranges(self, address: str) -> list[int]:
+        if not self.ranges:
+            return []  # most installs have none: no address to parse
         try:
             ip = ipaddress.ip_address(address)
         except ValueError:
