@@ -12,8 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.auth.models import ApiToken, User
 from warroom.auth.sessions import revoke_user_sessions
-from warroom.notify.models import ContactMethod
-from warroom.notify.service import queue_message
+from warroom.comms.reminders import tell
 from warroom.oncall.models import EscalationPolicy, EscalationStep, Schedule, ScheduleLayer, ScheduleOverride
 
 log = structlog.get_logger("warroom.identity")
@@ -53,11 +52,10 @@ async def _tell_admins(session: AsyncSession, user: User, flags: list[str], why:
     )
     subject = f"{user.name} ({user.email}) was deactivated: {len(flags)} on-call place(s) to fill"
     body = "\n".join([f"Why: {why}.", "Nobody is paged in their place until you fill these:", *flags])
-    for admin in admins:
-        methods = await session.scalars(select(ContactMethod).where(ContactMethod.user_id == admin.id))
-        for method in methods:
-            key = f"leaver:{user.id}:{now:%Y%m%d%H%M%S}:{method.id}"
-            await queue_message(session=session, method=method, key=key, subject=subject, body=body, now=now)
+    for admin in admins.all():
+        await tell(
+            session, admin, key=f"leaver:{user.id}:{now:%Y%m%d%H%M%S}", subject=subject, body=body, now=now
+        )
 
 
 async def deprovision(*, session: AsyncSession, user: User, now: datetime, why: str) -> list[str]:

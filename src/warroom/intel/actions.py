@@ -12,17 +12,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from warroom.alerts.domain import SEVERITIES
 from warroom.alerts.models import Alert, AlertEvent
 from warroom.alerts.service import attach
-from warroom.auth.models import TeamMember, User
 from warroom.catalog.models import Service
+from warroom.comms.reminders import tell
 from warroom.incidents.models import Incident
 from warroom.incidents.schemas import IncidentCreate
 from warroom.incidents.service import declare_incident
 from warroom.intel.domain import Term
 from warroom.intel.match import Hit, find, sight
+from warroom.intel.members import team_members
 from warroom.intel.models import AlertObservable, Feed, Indicator, Sighting
 from warroom.jobs.kinds import JobRun
-from warroom.notify.models import ContactMethod
-from warroom.notify.service import queue_message
 from warroom.observables.extract import extract
 from warroom.observables.models import Observable
 from warroom.observables.service import alert_payload
@@ -239,14 +238,9 @@ async def tell_team(session: AsyncSession, feed_id: int, lines: list[str], now: 
     feed = await session.get(Feed, feed_id)
     if feed is None or feed.team_id is None:
         return
-    members = await session.scalars(
-        select(ContactMethod)
-        .join(TeamMember, TeamMember.user_id == ContactMethod.user_id)
-        .join(User, User.id == ContactMethod.user_id)
-        .where(TeamMember.team_id == feed.team_id, User.is_active.is_(True))
-    )
     subject = f"Threat intel: {len(lines)} earlier sighting(s) of {feed.name} indicators"
     body = "\n".join(["A retro-hunt found these in the last 90 days:", *lines[:50]])
-    for method in members:
-        key = f"intel:{feed_id}:{now:%Y%m%d%H%M%S}:{method.id}"
-        await queue_message(session=session, method=method, key=key, subject=subject, body=body, now=now)
+    for member in await team_members(session, feed.team_id):
+        await tell(
+            session, member, key=f"intel:{feed_id}:{now:%Y%m%d%H%M%S}", subject=subject, body=body, now=now
+        )

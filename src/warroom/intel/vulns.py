@@ -13,12 +13,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from warroom.auth.models import TeamMember, User
 from warroom.catalog.models import Service
+from warroom.comms.reminders import tell
 from warroom.intel.feeds import FeedUnreadable, Parsed
+from warroom.intel.members import team_members
 from warroom.intel.models import Feed, Finding, Software, Vulnerability
-from warroom.notify.models import ContactMethod
-from warroom.notify.service import queue_message
 
 DUE_DAYS = {"exploited": 14, "critical": 15, "high": 30, "medium": 90, "low": 180, "unknown": 90}
 SEVERITIES = ("critical", "high", "medium", "low")
@@ -198,15 +197,8 @@ async def tell_owners(session: AsyncSession, findings: list[Finding], now: datet
         known = " It is known to be exploited." if vulnerability.exploited else ""
         subject = f"{vulnerability.cve} in {service.name} ({finding.software}): patch by {finding.due_on}"
         body = f"{vulnerability.description or vulnerability.cve}.{known} Due {finding.due_on}."
-        methods = await session.scalars(
-            select(ContactMethod)
-            .join(TeamMember, TeamMember.user_id == ContactMethod.user_id)
-            .join(User, User.id == ContactMethod.user_id)
-            .where(TeamMember.team_id == finding.team_id, User.is_active.is_(True))
-        )
-        for method in methods:
-            key = f"intel:vuln:{finding.id}:{method.id}"
-            await queue_message(session=session, method=method, key=key, subject=subject, body=body, now=now)
+        for member in await team_members(session, finding.team_id):
+            await tell(session, member, key=f"intel:vuln:{finding.id}", subject=subject, body=body, now=now)
 
 
 async def poll_cves(session: AsyncSession, feed: Feed, content: bytes, now: datetime) -> dict[str, int]:
