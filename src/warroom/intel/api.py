@@ -182,7 +182,8 @@ async def declare_software(
     target = await get_service(session=session, slug=slug)
     await session.execute(delete(Software).where(Software.service_id == target.id))
     unique = {
-        (item.name.strip().lower(), item.version.strip() if item.version else None) for item in body.software
+        ((item.name or "").strip().lower(), item.version.strip() if item.version else None)
+        for item in body.software
     }
     session.add_all(Software(service_id=target.id, name=name, version=version) for name, version in unique)
     await session.flush()

@@ -17,6 +17,7 @@ import stix2
 from stix2.exceptions import STIXError
 
 from warroom.intel.domain import pattern_terms
+from warroom.intel.vulnerability import VulnIn, stix_vulnerabilities
 from warroom.observables.domain import NotAnObservable, guess, normalise
 
 TLP_MARKINGS = {
@@ -78,6 +79,7 @@ class Parsed:
     indicators: list[IndicatorIn] = field(default_factory=list)
     rejected: int = 0
     problems: list[str] = field(default_factory=list)  # the first few, for the feed's page
+    vulnerabilities: list[VulnIn] = field(default_factory=list)  # STIX vulnerability objects
 
     def reject(self, why: str) -> None:
         self.rejected += 1
@@ -150,8 +152,16 @@ def read_stix(content: bytes, defaults: Defaults) -> Parsed:
     raw = document.get("objects", [])
     if not isinstance(raw, list):
         raise FeedUnreadable("the bundle's objects are not a list")
+    return read_stix_objects(raw[:MAX_ITEMS], defaults)
+
+
+def read_stix_objects(raw: list[Any], defaults: Defaults) -> Parsed:
+    """A bundle's (or a TAXII collection's) indicators, and its vulnerabilities with what they affect."""
     parsed = Parsed()
-    stix_indicators(stix_objects(raw[:MAX_ITEMS], parsed), defaults, parsed)
+    stix_indicators(stix_objects(raw, parsed), defaults, parsed)
+    parsed.vulnerabilities, problems = stix_vulnerabilities(raw)
+    for problem in problems:
+        parsed.reject(problem)
     return parsed
 
 

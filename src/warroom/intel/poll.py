@@ -19,7 +19,7 @@ from taxii2client.v21 import Collection, as_pages
 
 from warroom.intel import feeds as read
 from warroom.intel.models import Feed, Indicator
-from warroom.intel.vulns import poll_cves
+from warroom.intel.vulns import apply_and_find, poll_cves
 from warroom.jobs.kinds import JobRun
 from warroom.jobs.service import JobSpec, enqueue
 
@@ -93,9 +93,7 @@ async def _taxii(feed: Feed, defaults: read.Defaults) -> tuple[read.Parsed, str 
         raw, cursor = await asyncio.to_thread(_taxii_pages, feed)
     except (TAXIIServiceException, OSError, ValueError) as error:
         raise read.FeedUnreadable(f"TAXII: {' '.join(str(error).split())[:300]}") from None
-    parsed = read.Parsed()
-    read.stix_indicators(read.stix_objects(raw, parsed), defaults, parsed)
-    return parsed, cursor
+    return read.read_stix_objects(raw, defaults), cursor
 
 
 async def read_feed(feed: Feed) -> tuple[read.Parsed, str | None]:
@@ -189,7 +187,10 @@ async def poll_feed(run: JobRun, payload: dict[str, Any]) -> None:
         return
     applied = await apply(run.session, feed, parsed, run.now)
     feed.cursor, feed.last_success_at, feed.last_error = cursor, run.now, None
-    feed.last_counts = {"added": applied.added, "updated": applied.updated, "rejected": parsed.rejected}
+    counts = {"added": applied.added, "updated": applied.updated, "rejected": parsed.rejected}
+    if parsed.vulnerabilities:
+        counts |= await apply_and_find(run.session, feed, parsed.vulnerabilities, run.now)
+    feed.last_counts = counts
     if parsed.problems:
         feed.last_error = f"{parsed.rejected} item(s) rejected, e.g. {parsed.problems[0]}"
     if applied.changed_ids:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from warroom.intel.vulnerability import parse_cpe
 
 FeedKind = Literal["stix", "taxii", "misp", "csv", "text", "cve"]
 Tlp = Literal["clear", "green", "amber", "amber+strict", "red"]
@@ -121,10 +123,24 @@ class HuntOut(BaseModel):
 
 
 class SoftwareIn(_Strict):
-    name: str = Field(
-        min_length=1, max_length=200, description="The product, as vulnerability lists name it."
+    name: str | None = Field(
+        default=None, min_length=1, max_length=200, description="The product, as vulnerability lists name it."
     )
     version: str | None = Field(default=None, max_length=100)
+    cpe: str | None = Field(
+        default=None,
+        max_length=400,
+        description="A CPE 2.3 name (cpe:2.3:a:openssl:openssl:3.0.1:...) or 2.2 URI: name and version.",
+    )
+
+    @model_validator(mode="after")
+    def _named(self) -> SoftwareIn:
+        if self.cpe is not None:
+            product = parse_cpe(self.cpe)  # NotACpe is a ValueError: a 422 saying why
+            self.name, self.version = product.name, self.version or product.version
+        if not self.name or not self.name.strip():
+            raise ValueError("name the product, or give its cpe")
+        return self
 
 
 class SoftwareList(_Strict):

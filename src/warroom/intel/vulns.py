@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -18,9 +17,8 @@ from warroom.comms.reminders import tell
 from warroom.intel.feeds import FeedUnreadable, Parsed
 from warroom.intel.members import team_members
 from warroom.intel.models import Feed, Finding, Software, Vulnerability
+from warroom.intel.vulnerability import SEVERITIES, NotACpe, Product, VulnIn, due_on, parse_cpe
 
-DUE_DAYS = {"exploited": 14, "critical": 15, "high": 30, "medium": 90, "low": 180, "unknown": 90}
-SEVERITIES = ("critical", "high", "medium", "low")
 COLUMNS = {  # our name: the headers it may go by (CISA KEV's first)
     "cve": ("cveid", "cve"),
     "vendor": ("vendorproject", "vendor"),
@@ -31,27 +29,8 @@ COLUMNS = {  # our name: the headers it may go by (CISA KEV's first)
     "ransomware": ("knownransomwarecampaignuse", "ransomware"),
     "due": ("duedate", "due"),
     "description": ("shortdescription", "vulnerabilityname", "description"),
+    "cpe": ("cpe", "cpe23uri", "cpe_name"),
 }
-
-
-@dataclass(frozen=True)
-class VulnIn:
-    cve: str
-    vendor: str
-    product: str
-    versions: list[str] = field(default_factory=list)
-    severity: str = "unknown"
-    exploited: bool = False
-    ransomware: bool = False
-    due_on: date | None = None
-    description: str = ""
-
-
-def due_on(severity: str, exploited: bool, feed_due: date | None, today: date) -> date:
-    """The feed's deadline if it sets one; else two weeks for what is exploited, then by severity."""
-    if feed_due is not None:
-        return feed_due
-    return today + timedelta(days=DUE_DAYS["exploited" if exploited else severity])
 
 
 def _truthy(value: str) -> bool:
@@ -65,20 +44,32 @@ def _date(value: str) -> date | None:
         return None
 
 
+def _product(vendor: str, name: str, cpe: str) -> Product | None:
+    """The product a row names: its product column, else its CPE name."""
+    if name:
+        return Product(vendor[:200], name.lower()[:200], None)
+    try:
+        return parse_cpe(cpe) if cpe else None
+    except NotACpe:
+        return None
+
+
 def _row(row: dict[str, Any], where: dict[str, str | None], known_exploited: bool) -> VulnIn | None:
     def cell(name: str) -> str:
         column = where[name]
         return str(row.get(column) or "").strip() if column else ""
 
     cve = cell("cve").upper()
-    if not cve.startswith("CVE-") or not cell("product"):
+    product = _product(cell("vendor"), cell("product"), cell("cpe"))
+    if not cve.startswith("CVE-") or product is None:
         return None
     severity = cell("severity").lower()
+    listed = [v.strip() for v in cell("versions").replace(",", ";").split(";") if v.strip()]
     return VulnIn(
         cve=cve[:40],
-        vendor=cell("vendor")[:200],
-        product=cell("product").lower()[:200],
-        versions=[v.strip() for v in cell("versions").replace(",", ";").split(";") if v.strip()][:100],
+        vendor=product.vendor,
+        product=product.name,
+        versions=(listed or ([product.version] if product.version else []))[:100],
         severity=severity if severity in SEVERITIES else "unknown",
         exploited=known_exploited or _truthy(cell("exploited")),
         ransomware=_truthy(cell("ransomware")),
@@ -96,13 +87,13 @@ def read_cve_csv(content: bytes, options: dict[str, Any]) -> tuple[list[VulnIn],
     reader = csv.DictReader(io.StringIO(text))
     header = {h.strip().lower(): h for h in reader.fieldnames or []}
     where = {ours: next((header[h] for h in names if h in header), None) for ours, names in COLUMNS.items()}
-    if where["cve"] is None or where["product"] is None:
-        raise FeedUnreadable("a CVE list needs cve (or cveID) and product columns")
+    if where["cve"] is None or (where["product"] is None and where["cpe"] is None):
+        raise FeedUnreadable("a CVE list needs cve (or cveID) and product (or cpe) columns")
     parsed, found = Parsed(), []
     for number, row in enumerate(reader, start=2):
         item = _row(row, where, bool(options.get("known_exploited")))
         if item is None:
-            parsed.reject(f"line {number}: no CVE id or product")
+            parsed.reject(f"line {number}: no CVE id, or no product or CPE")
         else:
             found.append(item)
     return found, parsed
@@ -199,6 +190,16 @@ async def tell_owners(session: AsyncSession, findings: list[Finding], now: datet
         body = f"{vulnerability.description or vulnerability.cve}.{known} Due {finding.due_on}."
         for member in await team_members(session, finding.team_id):
             await tell(session, member, key=f"intel:vuln:{finding.id}", subject=subject, body=body, now=now)
+
+
+async def apply_and_find(
+    session: AsyncSession, feed: Feed, rows: list[VulnIn], now: datetime
+) -> dict[str, int]:
+    """Vulnerabilities a feed lists, applied; what they now affect opened as findings and told."""
+    added, updated, changed = await apply_vulns(session, feed, rows, now)
+    findings = await find_affected(session, now, vulnerability_ids=changed) if changed else []
+    await tell_owners(session, findings, now)
+    return {"vulnerabilities": added + updated, "findings": len(findings)}
 
 
 async def poll_cves(session: AsyncSession, feed: Feed, content: bytes, now: datetime) -> dict[str, int]:
