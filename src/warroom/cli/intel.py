@@ -41,7 +41,7 @@ def feeds(as_json: JsonOption = False) -> None:
 @intel_app.command("add")
 def add(
     slug: Annotated[str, typer.Argument(help="Its name in URLs and commands.")],
-    kind: Annotated[str, typer.Option(help="stix, taxii, misp, csv or text.")] = "stix",
+    kind: Annotated[str, typer.Option(help="stix, taxii, misp, misp-api, csv, text or cve.")] = "stix",
     url: Annotated[
         str | None, typer.Option(help="http(s):// or file:// (TAXII: the collection's URL).")
     ] = None,

@@ -18,6 +18,7 @@ from taxii2client.exceptions import TAXIIServiceException
 from taxii2client.v21 import Collection, as_pages
 
 from warroom.intel import feeds as read
+from warroom.intel.misp_api import read_misp_instance
 from warroom.intel.models import Feed, Indicator
 from warroom.intel.vulns import apply_and_find, poll_cves
 from warroom.jobs.kinds import JobRun
@@ -102,6 +103,8 @@ async def read_feed(feed: Feed) -> tuple[read.Parsed, str | None]:
         return await _taxii(feed, defaults)
     if feed.kind == "misp":
         return await _misp(feed, defaults), None
+    if feed.kind == "misp-api":
+        return await read_misp_instance(feed, defaults)
     content = await fetch(feed.url)
     if feed.kind == "stix":
         return read.read_stix(content, defaults), None

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from warroom.intel.vulnerability import parse_cpe
 
-FeedKind = Literal["stix", "taxii", "misp", "csv", "text", "cve"]
+FeedKind = Literal["stix", "taxii", "misp", "misp-api", "csv", "text", "cve"]
 Tlp = Literal["clear", "green", "amber", "amber+strict", "red"]
 
 
@@ -30,7 +30,8 @@ class FeedIn(_Strict):
     options: dict[str, Any] = Field(
         default_factory=dict,
         description='csv: {"value_column": 0, "type": "ip"}; '
-        'text: {"type": "domain"}; taxii: {"user", "password"}.',
+        'text: {"type": "domain"}; taxii: {"user", "password"}; '
+        'misp-api: {"key", "tags", "published", "verify_tls"}.',
     )
     interval_seconds: int = Field(default=3600, ge=60, le=7 * 86_400)
     enabled: bool = True
