@@ -3,7 +3,9 @@ in process, on a fresh migrated database each:
 
 - import: a STIX 2.1 bundle of N indicators read (`stix2`) and applied as one poll;
 - matching: M alerts of 5 observables each against the N indicators (the worker's `find`), alerts/s;
-- retro-hunt: N stored alert observables searched for one new indicator (the `intel.hunt` query).
+- retro-hunt: N stored alert observables searched for one new indicator (the `intel.hunt` query);
+- with `--index-indicators K`: K indicators written straight to the table, the worker's index built (its
+  retained memory) and the M alerts matched against it.
 
 Figures go to bench/results/intel-latest.json; the issue's targets are in the note, not asserted here.
 """
@@ -32,7 +34,7 @@ from warroom.intel import feeds as read
 from warroom.intel.actions import hunt_back
 from warroom.intel.domain import Term
 from warroom.intel.match import find
-from warroom.intel.models import AlertObservable, Feed
+from warroom.intel.models import AlertObservable, Feed, Indicator
 from warroom.intel.poll import apply
 from warroom.migrate import upgrade
 from warroom.wiring import build_context
@@ -161,11 +163,55 @@ async def measure(url: str, indicators: int, alerts: int) -> dict[str, Any]:
     return figures
 
 
+async def measure_index(url: str, indicators: int, alerts: int) -> dict[str, Any]:
+    """The worker's index at scale: N indicators written straight to the table (an import of that size
+    is measured above at 100,000), the index built, its retained memory, and matching against it."""
+    upgrade(url)
+    context = build_context(Settings(database_url=url, data_dir=Path(tempfile.mkdtemp())))
+    async with context.db.write() as session:
+        feed = Feed(slug="big", name="Big", kind="stix", url="file:///big", options={}, tlp="amber",
+                    last_counts={}, created_at=NOW)  # fmt: skip
+        session.add(feed)
+        await session.flush()
+        for start in range(0, indicators, 20_000):
+            rows = [
+                {"feed_id": feed.id, "source_ref": f"r{n}", "type": "ip", "value": ip(n), "name": "bench",
+                 "confidence": 50, "tlp": "amber", "revoked": False, "kill_chain_phases": [], "labels": [],
+                 "created_at": NOW, "updated_at": NOW}
+                for n in range(start, min(start + 20_000, indicators))
+            ]  # fmt: skip
+            await session.execute(insert(Indicator.__table__), rows)
+        await session.commit()
+    figures: dict[str, Any] = {"indicators": indicators}
+    tracemalloc.start()
+    async with context.db.read() as session:
+        memo: dict[str, Any] = {}
+        started = time.perf_counter()
+        await find(session, [], NOW, memo)
+        figures["index_build_seconds"] = round(time.perf_counter() - started, 2)
+        figures["index_retained_mib"] = round(tracemalloc.get_traced_memory()[0] / 1_048_576, 1)
+        tracemalloc.stop()
+        batch = [
+            [Term("ip", ip((a * 5 + k) * 7919 % (indicators * 100))) for k in range(5)] for a in range(alerts)
+        ]
+        started = time.perf_counter()
+        hits = 0
+        for observed in batch:
+            hits += len(await find(session, observed, NOW, memo))
+        figures["match_alerts_per_second"] = round(alerts / (time.perf_counter() - started), 1)
+        figures["match_hits"] = hits
+    await context.db.engine.dispose()
+    return figures
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.intel", description=__doc__)
     parser.add_argument("--indicators", type=int, default=100_000)
     parser.add_argument("--alerts", type=int, default=2_000)
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument(
+        "--index-indicators", type=int, default=0, help="also match against this many (e.g. 1000000)"
+    )
     args = parser.parse_args()
     results: dict[str, Any] = {
         "indicators": args.indicators,
@@ -176,6 +222,11 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as scratch, DATABASES[name](Path(scratch)) as url:
             results[name] = asyncio.run(measure(url, args.indicators, args.alerts))
         print(name, json.dumps(results[name]))
+        if args.index_indicators:
+            with tempfile.TemporaryDirectory() as scratch, DATABASES[name](Path(scratch)) as url:
+                big = asyncio.run(measure_index(url, args.index_indicators, args.alerts))
+            results[f"{name}_index"] = big
+            print(f"{name} index", json.dumps(big))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     return 0

@@ -8,11 +8,11 @@ import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote, urlsplit
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from taxii2client.exceptions import TAXIIServiceException
 from taxii2client.v21 import Collection, as_pages
@@ -29,6 +29,7 @@ TIMEOUT_SECONDS = 60.0
 POLL_KIND, HUNT_KIND = "intel.poll", "intel.hunt"
 FEED_QUEUE, MATCH_QUEUE = "intel.feeds", "intel"
 CHUNK = 500
+_INDICATORS = cast(Table, Indicator.__table__)
 
 
 def _read_file(path: Path) -> bytes:
@@ -135,40 +136,58 @@ FIELDS = (
 )
 
 
+def _row_of(item: read.IndicatorIn) -> dict[str, Any]:
+    return {name: getattr(item, name) for name in FIELDS}
+
+
+async def _stored(session: AsyncSession, feed: Feed) -> dict[str, Any]:
+    """The feed's indicators as plain rows, by source_ref, in one pass: a query per chunk of refs made
+    PostgreSQL plan a sequential scan of a table that grew under it (0.5 s a chunk at 50,000 rows)."""
+    table = _INDICATORS
+    rows = await session.stream(
+        select(table.c.id, table.c.source_ref, *(table.c[name] for name in FIELDS))
+        .where(table.c.feed_id == feed.id)
+        .execution_options(yield_per=5_000)
+    )
+    return {row.source_ref: row async for row in rows}
+
+
+async def _apply_chunk(
+    session: AsyncSession, feed: Feed, items: list[read.IndicatorIn], stored: dict[str, Any], now: datetime
+) -> tuple[list[int], int, int]:
+    """One chunk set-wise: the new ones in one multi-row insert, the changed ones in one executemany
+    update (an ORM object per indicator cost about a millisecond a row on PostgreSQL)."""
+    table = _INDICATORS
+    fresh = [
+        {"feed_id": feed.id, "source_ref": i.source_ref, "created_at": now, "updated_at": now, **_row_of(i)}
+        for i in items
+        if i.source_ref not in stored
+    ]
+    changed = [
+        {"b_id": stored[i.source_ref].id, "updated_at": now, **_row_of(i)}
+        for i in items
+        if i.source_ref in stored
+        and any(getattr(stored[i.source_ref], name) != getattr(i, name) for name in FIELDS)
+    ]
+    ids = []
+    if fresh:
+        ids += list(await session.scalars(insert(table).returning(table.c.id), fresh))
+    if changed:
+        await session.execute(update(table).where(table.c.id == bindparam("b_id")), changed)
+        ids += [row["b_id"] for row in changed]
+    return ids, len(fresh), len(changed)
+
+
 async def apply(session: AsyncSession, feed: Feed, parsed: read.Parsed, now: datetime) -> Applied:
     """Insert what is new and update in place what changed (same source_ref); returns what changed."""
     applied, changed = Applied(), []
-    unique = {item.source_ref: item for item in parsed.indicators}
-    refs = list(unique)
-    for start in range(0, len(refs), CHUNK):
-        chunk = refs[start : start + CHUNK]
-        stored = {
-            row.source_ref: row
-            for row in await session.scalars(
-                select(Indicator).where(Indicator.feed_id == feed.id, Indicator.source_ref.in_(chunk))
-            )
-        }
-        for ref in chunk:
-            item, row = unique[ref], stored.get(ref)
-            if row is None:
-                row = Indicator(
-                    feed_id=feed.id,
-                    source_ref=ref,
-                    created_at=now,
-                    updated_at=now,
-                    **{name: getattr(item, name) for name in FIELDS},
-                )
-                session.add(row)
-                applied.added += 1
-                changed.append(row)
-            elif any(getattr(row, name) != getattr(item, name) for name in FIELDS):
-                for name in FIELDS:
-                    setattr(row, name, getattr(item, name))
-                row.updated_at = now
-                applied.updated += 1
-                changed.append(row)
-        await session.flush()
-    applied.changed_ids = [row.id for row in changed]
+    items = list({item.source_ref: item for item in parsed.indicators}.values())
+    stored = await _stored(session, feed)
+    for start in range(0, len(items), CHUNK):
+        ids, added, updated = await _apply_chunk(session, feed, items[start : start + CHUNK], stored, now)
+        changed += ids
+        applied.added, applied.updated = applied.added + added, applied.updated + updated
+    applied.changed_ids = changed
     return applied
 
 
