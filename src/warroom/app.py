@@ -63,6 +63,8 @@ from warroom.reviews.api import router as reviews_router
 from warroom.statuspage.api import incident_router as incident_status_page_router
 from warroom.statuspage.api import router as status_page_router
 from warroom.statuspage.public_api import router as status_json_router
+from warroom.tracker.api import hooks as jira_hooks_router
+from warroom.tracker.api import router as jira_router
 from warroom.web.ack_page import router as ack_router
 from warroom.web.mount import install_web
 from warroom.web.public_status import router as status_pages_router
@@ -83,7 +85,7 @@ ROUTERS = (
     metrics_router, exposition_router, reviews_router, action_items_router, stakeholders_router,
     update_preview_router, status_page_router, status_json_router, status_pages_router,
     slack_router, mattermost_router, preparedness_router, drills_router, playbook_router, actions_router,
-    observables_router, evidence_router, incident_status_page_router,
+    observables_router, evidence_router, incident_status_page_router, jira_router, jira_hooks_router,
 )  # fmt: skip
 INTAKE_PREFIXES = ("/v2/", "/intake/")
 INTAKE_MAX_BYTES = 512 * 1024  # PagerDuty's documented limit; the same for every sender
@@ -155,7 +157,7 @@ def create_app(
     app.state.warroom = context
     install_problem_handlers(app)
     # Added innermost first: ServerErrors wraps everything, then the body limit, then normalisation.
-    app.add_middleware(NormalisedRequests, own_body_prefixes=(*INTAKE_PREFIXES, "/chat/"))
+    app.add_middleware(NormalisedRequests, own_body_prefixes=(*INTAKE_PREFIXES, "/chat/", "/hooks/"))
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,

@@ -73,6 +73,21 @@ class Settings(BaseSettings):
     mattermost_api_url: str | None = Field(default=None, description="Looks up who sent a command.")
     mattermost_bot_token: SecretStr | None = None
     chat_timeout_seconds: float = Field(default=10.0, gt=0, description="How long one chat call may take.")
+    # Jira (warroom.tracker): Cloud with an account email and API token (REST v3), Data Center with a
+    # personal access token (REST v2). Nothing is staged while jira_url is unset.
+    jira_url: str | None = Field(default=None, description="https://yours.atlassian.net or the DC base URL.")
+    jira_email: str | None = Field(default=None, description="Cloud: the account the API token belongs to.")
+    jira_token: SecretStr | None = None
+    jira_api_version: Literal["2", "3"] | None = Field(
+        default=None, description="Default: 3 on *.atlassian.net (Cloud), else 2 (Data Center)."
+    )
+    jira_timeout_seconds: float = Field(
+        default=20.0, gt=0, le=300, description="How long one Jira call may take."
+    )
+    jira_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="The secret of the Jira webhook (X-Hub-Signature); unset, /hooks/jira refuses.",
+    )
     # Web sign-in sessions (warroom.auth.sessions) and the proxies whose forwarded headers count.
     session_idle_minutes: int = Field(
         default=720, ge=1, le=525_600, description="A session unused this long ends (12 h)."

@@ -48,6 +48,7 @@ from warroom.statuspage.models import (
     StatusSubscriberComponent,
 )
 from warroom.timeline.models import TimelineEvent
+from warroom.tracker.models import JiraDelivery, JiraIssue, JiraRule
 
 __all__ = [
     "ActionItem",
@@ -81,6 +82,9 @@ __all__ = [
     "IncidentService",
     "Indicator",
     "Integration",
+    "JiraDelivery",
+    "JiraIssue",
+    "JiraRule",
     "Job",
     "MaintenanceWindow",
     "NotificationRule",

@@ -60,6 +60,16 @@ from warroom.statuspage.views import page_info
 from warroom.timeline.kinds import EventKind
 from warroom.timeline.models import TimelineEvent
 from warroom.timeline.service import Observer
+from warroom.tracker import jobs as jira_jobs
+from warroom.tracker.outbox import (
+    ACTION_ITEM_KIND,
+    COMMENT_KIND,
+    CREATE_KIND,
+    UPDATE_KIND,
+    JiraOutbox,
+    stage_action_items,
+)
+from warroom.tracker.outbox import QUEUE as JIRA_QUEUE
 
 
 # Every job kind, with its shape (jobs.kinds): Grouped and Shared kinds run many to a transaction (each is
@@ -92,6 +102,10 @@ JOB_KINDS: Mapping[str, Kind] = MappingProxyType(
         POLL_KIND: poll_feed,
         MATCH_KIND: run_match,
         HUNT_KIND: run_hunt,
+        CREATE_KIND: jira_jobs.create_issue,
+        UPDATE_KIND: jira_jobs.update_issue,
+        COMMENT_KIND: jira_jobs.comment,
+        ACTION_ITEM_KIND: jira_jobs.action_item_issue,
     }
 )
 
@@ -124,6 +138,9 @@ QUEUES: Mapping[str, QueueLimits] = MappingProxyType(
         # Threat intel: a slow or broken feed waits on its own queue; matching never delays paging.
         FEED_QUEUE: QueueLimits(slots=2, per_minute=600),
         MATCH_QUEUE: QueueLimits(slots=2, per_minute=60_000),
+        # Jira: one call at a time, so an issue's comments land in order and after it is made; Jira Cloud
+        # allows roughly 100 calls a minute per user before it answers 429 (then Retry-After is obeyed).
+        JIRA_QUEUE: QueueLimits(slots=1, per_minute=100),
     }
 )
 
@@ -161,6 +178,21 @@ class FeedPolls(AtMostEvery):
                 await session.commit()
 
 
+class JiraActionItems(AtMostEvery):
+    """Periodic, every minute per worker: an issue staged for each new open review action item whose
+    incident has one (action items are not timeline events, so no observer sees them)."""
+
+    __name__ = "stage_jira_action_items"  # as the worker's log and the tests name its periodic checks
+    EVERY = timedelta(minutes=1)
+
+    async def run(self, context: AppContext, now: datetime) -> None:
+        if not context.settings.jira_url:
+            return
+        async with context.db.write_turn, context.db.write() as session:
+            if await stage_action_items(session, now):
+                await session.commit()
+
+
 PERIODIC_CHECKS: tuple[Periodic, ...] = (
     check_heartbeats,
     remind_overdue_action_items,
@@ -173,6 +205,7 @@ PERIODIC_CHECKS: tuple[Periodic, ...] = (
     ResponseClocks(),
     SilentStatusPage(),
     FeedPolls(),
+    JiraActionItems(),
 )
 
 
@@ -243,6 +276,7 @@ def timeline_observers(settings: Settings, loaded: LoadedProcedure, clock: Clock
         StatusPageDrafts(settings, loaded),
         DrillFindings(loaded),
         IntelOnObservables(),
+        JiraOutbox(settings, loaded),
     )
 
 

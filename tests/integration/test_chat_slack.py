@@ -99,6 +99,7 @@ def test_the_timeline_observers_are_listed(api: Api) -> None:
         "StatusPageDrafts",
         "DrillFindings",
         "IntelOnObservables",
+        "JiraOutbox",
     ]
 
 

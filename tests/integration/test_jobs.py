@@ -32,6 +32,10 @@ def test_the_registered_job_kinds_and_periodic_checks() -> None:
         "intel.hunt",
         "intel.match",
         "intel.poll",
+        "jira.action_item",
+        "jira.comment",
+        "jira.create_issue",
+        "jira.update_issue",
         "notify.send",
         "playbook.action",
         "statuspage.notify",
@@ -49,6 +53,7 @@ def test_the_registered_job_kinds_and_periodic_checks() -> None:
         "actions",
         "intel.feeds",
         "intel",
+        "tracker.jira",
     ]
     shapes = {kind: type(shape).__name__ for kind, shape in JOB_KINDS.items() if not callable(shape) or
               isinstance(shape, Shared | Grouped | Batched)}  # fmt: skip
@@ -66,6 +71,7 @@ def test_the_registered_job_kinds_and_periodic_checks() -> None:
         "check_response_clocks",
         "flag_silent_status_page",
         "schedule_feed_polls",
+        "stage_jira_action_items",
     ]
 
 

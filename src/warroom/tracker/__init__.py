@@ -1,0 +1,1 @@
+"""Jira: incidents and review action items as issues, kept in step both ways."""
