@@ -8,6 +8,7 @@ from warroom.catalog.models import Service, ServiceDependency
 from warroom.chat.models import ChatCapture, ChatRoom, ChatUser
 from warroom.comms.models import StakeholderRecipient
 from warroom.db import Base
+from warroom.doctor.models import DoctorFinding
 from warroom.drills.models import DrillRun
 from warroom.evidence.models import Evidence
 from warroom.identity.models import GroupRule, ScimGroup, ScimGroupMember, ScimUser, SsoLogin, SsoProvider
@@ -65,6 +66,7 @@ __all__ = [
     "ChatUser",
     "ComponentStatusChange",
     "ContactMethod",
+    "DoctorFinding",
     "DrillRun",
     "Escalation",
     "EscalationPolicy",

@@ -31,6 +31,7 @@ from warroom.comms.reminders import remind_due_updates
 from warroom.config import Settings
 from warroom.context import AppContext
 from warroom.db import SessionFactories, WriteHooks, create_engine_for
+from warroom.doctor.service import examine, remember
 from warroom.drills.findings import put_findings_on_review
 from warroom.drills.injects import INJECT_KIND, run_inject
 from warroom.drills.service import fire_due_runs as fire_due_drills
@@ -193,6 +194,21 @@ class JiraActionItems(AtMostEvery):
                 await session.commit()
 
 
+class IntegrationDoctor(AtMostEvery):
+    """Periodic, every 15 minutes per worker: every configured integration checked without side effects;
+    one that starts failing is told to the admins once (doctor.service.remember)."""
+
+    __name__ = "check_integrations"  # as the worker's log and the tests name its periodic checks
+    EVERY = timedelta(minutes=15)
+
+    async def run(self, context: AppContext, now: datetime) -> None:
+        async with context.db.read() as session:
+            found = await examine(session, context.settings)  # the network calls, outside the write turn
+        async with context.db.write_turn, context.db.write() as session:
+            await remember(session, found, now)
+            await session.commit()
+
+
 PERIODIC_CHECKS: tuple[Periodic, ...] = (
     check_heartbeats,
     remind_overdue_action_items,
@@ -206,6 +222,7 @@ PERIODIC_CHECKS: tuple[Periodic, ...] = (
     SilentStatusPage(),
     FeedPolls(),
     JiraActionItems(),
+    IntegrationDoctor(),
 )
 
 

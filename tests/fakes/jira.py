@@ -37,6 +37,7 @@ class FakeJira:
     users: list[dict[str, str]] = field(default_factory=list)
     calls: list[tuple[str, str]] = field(default_factory=list)  # (method, path)
     versions_seen: set[str] = field(default_factory=set)
+    denied: set[tuple[str, str]] = field(default_factory=set)  # (project, permission) the bot lacks
     rate_limited: int = 0  # answer 429 (Retry-After: 1) to this many calls
     outage: bool = False  # answer 503 once, then hang until released (end_outage)
     answered_503: bool = False
@@ -246,6 +247,11 @@ def dispatch(
             "deploymentType": "Cloud" if cloud else "Server",
             "serverTitle": "Fake Jira",
         }
+    if path == "mypermissions":
+        wanted = (query.get("permissions") or [""])[0].split(",")
+        project = (query.get("projectKey") or [""])[0]
+        held = {p: {"key": p, "havePermission": (project, p) not in fake.denied} for p in wanted if p}
+        return 200, {"permissions": held}
     if path == "myself":
         return 200, {"accountId": "acc-bot", "emailAddress": EMAIL, "displayName": "warroom bot"}
     if path == "issue" and method == "POST":

@@ -27,6 +27,10 @@ from urllib.parse import parse_qsl, urlsplit
 from tests.fakes.http import serving
 
 TOKEN = "xoxb-fake-token"
+SCOPES = (  # every scope warroom asks for (README, "Chat war rooms")
+    "channels:manage", "channels:read", "channels:history", "chat:write", "users:read",
+    "users:read.email", "pins:read", "reactions:read", "commands",
+)  # fmt: skip
 NAME_RULE = re.compile(r"^[a-z0-9_-]{1,80}$")
 Answer = tuple[int, dict[str, str], dict[str, Any]]
 
@@ -48,6 +52,8 @@ class FakeSlack:
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     responses: list[dict[str, Any]] = field(default_factory=list)  # posts to a response_url
     hang_seconds: float = 0.0
+    # What the bot token was granted, as Slack reports it in every answer's X-OAuth-Scopes header.
+    scopes: tuple[str, ...] = SCOPES
     echo: Callable[[str], None] | None = None
     _faults: dict[str, list[Fault]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -133,7 +139,7 @@ class FakeSlack:
             return 200, {}, {"ok": False, "error": "unknown_method"}
         with self._lock:
             body: dict[str, Any] = handler(args)
-        return 200, {}, body
+        return 200, {"X-OAuth-Scopes": ",".join(self.scopes)}, body
 
     def _channel(self, args: dict[str, Any]) -> dict[str, Any] | None:
         return self.channels.get(str(args.get("channel", "")))

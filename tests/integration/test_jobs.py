@@ -72,6 +72,7 @@ def test_the_registered_job_kinds_and_periodic_checks() -> None:
         "flag_silent_status_page",
         "schedule_feed_polls",
         "stage_jira_action_items",
+        "check_integrations",
     ]
 
 

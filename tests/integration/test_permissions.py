@@ -118,6 +118,8 @@ def endpoints(role: str) -> dict[tuple[str, str], tuple[set[str], dict[str, Any]
             {"scenario": "database-failover", "mode": "game_day", "starts_at": "2027-01-01T10:00:00Z"},
         ),
         ("GET", "/api/v1/drills/trends"): (ADMIN, None),
+        ("GET", "/api/v1/doctor"): (ADMIN, None),
+        ("POST", "/api/v1/doctor/run"): (ADMIN, None),
         ("GET", "/api/v1/jira/rules"): (ADMIN, None),
         ("POST", "/api/v1/jira/rules"): (ADMIN, {"project": "OPS"}),
         ("DELETE", "/api/v1/jira/rules/{rule_id}"): (ADMIN, None),

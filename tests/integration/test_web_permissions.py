@@ -269,6 +269,7 @@ ADMIN_FORMS: dict[str, dict[str, str]] = {
     },
     "/schedules/{slug}/layers/{layer_id}/delete": {},
     "/admin/sso/rules": {"group": "sneaky", "role": "admin"},
+    "/admin/doctor/run": {},
     "/admin/sso/rules/{rule_id}/remove": {},
     # Who sees an incident: admins and its commander (the responder here holds no role on it).
     "/incidents/{ref}/restriction": {"restricted": "1"},

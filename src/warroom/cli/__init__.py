@@ -32,7 +32,7 @@ COMMANDS: dict[str, str] = {
     "preparedness": "preparedness", "drill": "drills", "page": "paging", "escalate": "paging",
     "problem": "paging", "playbook": "playbooks", "tick": "playbooks", "step": "playbooks",
     "observable": "observables", "asset": "observables", "blast": "paging", "login": "sso", "sso": "sso",
-    "intel": "intel",
+    "intel": "intel", "doctor": "doctor",
 }  # fmt: skip
 
 

@@ -144,6 +144,7 @@ NOT_PAGES = {
     "update": "STAKEHOLDER_UPDATE", "update-due": "UPDATE_REMINDER", "test": "TEST_MESSAGE",
     "reminder": "ACTION_ITEM_REMINDER", "drill-due": "DRILL_REMINDER",
     "status-page-silent": "STATUS_PAGE_REMINDER", "leaver": "LEAVER_NOTICE", "intel": "INTEL_REPORT",
+    "doctor": "INTEGRATION_FAILING",
 }  # fmt: skip
 
 

@@ -6,6 +6,8 @@ import re
 from datetime import datetime
 from typing import Any
 
+import apprise
+import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +30,20 @@ def _check_address(kind: str, address: str) -> None:
         raise invalid("address", "a webhook address is an http(s) URL")
     if kind == "apprise" and "://" not in address:
         raise invalid("address", "an Apprise address is a URL such as slack://... or ntfy://...")
+    if kind == "apprise" and apprise.Apprise.instantiate(address, suppress_exceptions=True) is None:
+        scheme = address.split("://", 1)[0][:20]
+        raise invalid(
+            "address", f"Apprise cannot use this {scheme}:// URL (unknown service, or a part missing)"
+        )
+    if kind == "webhook" and not _has_host(address):
+        raise invalid("address", "a webhook address needs a host name")
+
+
+def _has_host(url: str) -> bool:
+    try:
+        return bool(httpx.URL(url).host)
+    except httpx.InvalidURL:
+        return False
 
 
 async def add_contact_method(

@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException
 from warroom.context import AppContext
 from warroom.errors import DomainError
 from warroom.web import (
+    admin_doctor,
     admin_sso,
     admin_teams,
     admin_users,
@@ -64,6 +65,7 @@ ROUTERS = (
     auth_pages.router,
     sso_pages.router,
     admin_sso.router,
+    admin_doctor.router,
     intel_page.router,
     dashboard.router,
     declare_page.router,
