@@ -31,6 +31,9 @@ from warroom.comms.api import preview_router as update_preview_router
 from warroom.comms.api import router as stakeholders_router
 from warroom.config import Settings
 from warroom.context import AppContext
+from warroom.crm.api import hooks as hubspot_hooks_router
+from warroom.crm.api import incident_router as customers_router
+from warroom.crm.api import router as hubspot_router
 from warroom.doctor.api import router as doctor_router
 from warroom.drills.api import router as drills_router
 from warroom.evidence.api import router as evidence_router
@@ -87,7 +90,7 @@ ROUTERS = (
     update_preview_router, status_page_router, status_json_router, status_pages_router,
     slack_router, mattermost_router, preparedness_router, drills_router, playbook_router, actions_router,
     observables_router, evidence_router, incident_status_page_router, jira_router, jira_hooks_router,
-    doctor_router,
+    doctor_router, hubspot_router, customers_router, hubspot_hooks_router,
 )  # fmt: skip
 INTAKE_PREFIXES = ("/v2/", "/intake/")
 INTAKE_MAX_BYTES = 512 * 1024  # PagerDuty's documented limit; the same for every sender

@@ -81,6 +81,24 @@ class Settings(BaseSettings):
     jira_api_version: Literal["2", "3"] | None = Field(
         default=None, description="Default: 3 on *.atlassian.net (Cloud), else 2 (Data Center)."
     )
+    # HubSpot (warroom.crm): a private app's access token (scopes tickets, crm.objects.companies.read,
+    # crm.objects.contacts.read) and the app's client secret for its webhook.
+    hubspot_token: SecretStr | None = None
+    hubspot_client_secret: SecretStr | None = Field(
+        default=None, description="Checks X-HubSpot-Signature-v3; unset, /hooks/hubspot refuses."
+    )
+    hubspot_api_url: str = Field(default="https://api.hubapi.com", description="A fake's URL in tests.")
+    hubspot_company_properties: list[str] = Field(
+        default_factory=lambda: ["plan", "annualrevenue", "tier"],
+        description="The company properties shown with an incident's customers.",
+    )
+    hubspot_value_property: str = Field(
+        default="annualrevenue", description="The company property summed as the customers' value."
+    )
+    hubspot_status_property: str | None = Field(
+        default="warroom_status", description="A ticket property warroom writes the incident's status to."
+    )
+    hubspot_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
     jira_timeout_seconds: float = Field(
         default=20.0, gt=0, le=300, description="How long one Jira call may take."
     )

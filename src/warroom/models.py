@@ -7,6 +7,7 @@ from warroom.auth.models import ApiToken, SignInFailures, Team, TeamMember, User
 from warroom.catalog.models import Service, ServiceDependency
 from warroom.chat.models import ChatCapture, ChatRoom, ChatUser
 from warroom.comms.models import StakeholderRecipient
+from warroom.crm.models import CrmEvent, CrmRule, CrmTicket
 from warroom.db import Base
 from warroom.doctor.models import DoctorFinding
 from warroom.drills.models import DrillRun
@@ -66,6 +67,9 @@ __all__ = [
     "ChatUser",
     "ComponentStatusChange",
     "ContactMethod",
+    "CrmEvent",
+    "CrmRule",
+    "CrmTicket",
     "DoctorFinding",
     "DrillRun",
     "Escalation",

@@ -30,6 +30,9 @@ from warroom.clock import Clock, SystemClock
 from warroom.comms.reminders import remind_due_updates
 from warroom.config import Settings
 from warroom.context import AppContext
+from warroom.crm import jobs as hubspot_jobs
+from warroom.crm.outbox import FETCH_KIND, WRITE_BACK_KIND, CrmOutbox
+from warroom.crm.outbox import QUEUE as HUBSPOT_QUEUE
 from warroom.db import SessionFactories, WriteHooks, create_engine_for
 from warroom.doctor.service import examine, remember
 from warroom.drills.findings import put_findings_on_review
@@ -107,6 +110,8 @@ JOB_KINDS: Mapping[str, Kind] = MappingProxyType(
         UPDATE_KIND: jira_jobs.update_issue,
         COMMENT_KIND: jira_jobs.comment,
         ACTION_ITEM_KIND: jira_jobs.action_item_issue,
+        FETCH_KIND: hubspot_jobs.fetch_ticket,
+        WRITE_BACK_KIND: hubspot_jobs.write_back,
     }
 )
 
@@ -142,6 +147,8 @@ QUEUES: Mapping[str, QueueLimits] = MappingProxyType(
         # Jira: one call at a time, so an issue's comments land in order and after it is made; Jira Cloud
         # allows roughly 100 calls a minute per user before it answers 429 (then Retry-After is obeyed).
         JIRA_QUEUE: QueueLimits(slots=1, per_minute=100),
+        # HubSpot: private apps get about 100 calls per 10 s; a ticket read is up to a dozen calls.
+        HUBSPOT_QUEUE: QueueLimits(slots=2, per_minute=300),
     }
 )
 
@@ -294,6 +301,7 @@ def timeline_observers(settings: Settings, loaded: LoadedProcedure, clock: Clock
         DrillFindings(loaded),
         IntelOnObservables(),
         JiraOutbox(settings, loaded),
+        CrmOutbox(settings),
     )
 
 

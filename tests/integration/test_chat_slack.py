@@ -100,6 +100,7 @@ def test_the_timeline_observers_are_listed(api: Api) -> None:
         "DrillFindings",
         "IntelOnObservables",
         "JiraOutbox",
+        "CrmOutbox",
     ]
 
 

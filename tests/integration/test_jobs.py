@@ -28,6 +28,8 @@ def test_the_registered_job_kinds_and_periodic_checks() -> None:
         "drill.inject",
         "escalation.step",
         "escalation.unack_check",
+        "hubspot.fetch_ticket",
+        "hubspot.write_back",
         "incident.page",
         "intel.hunt",
         "intel.match",
@@ -54,6 +56,7 @@ def test_the_registered_job_kinds_and_periodic_checks() -> None:
         "intel.feeds",
         "intel",
         "tracker.jira",
+        "crm.hubspot",
     ]
     shapes = {kind: type(shape).__name__ for kind, shape in JOB_KINDS.items() if not callable(shape) or
               isinstance(shape, Shared | Grouped | Batched)}  # fmt: skip

@@ -120,6 +120,9 @@ def endpoints(role: str) -> dict[tuple[str, str], tuple[set[str], dict[str, Any]
         ("GET", "/api/v1/drills/trends"): (ADMIN, None),
         ("GET", "/api/v1/doctor"): (ADMIN, None),
         ("POST", "/api/v1/doctor/run"): (ADMIN, None),
+        ("GET", "/api/v1/hubspot/rules"): (ADMIN, None),
+        ("POST", "/api/v1/hubspot/rules"): (ADMIN, {"field": "category", "value": "X", "service": "x"}),
+        ("DELETE", "/api/v1/hubspot/rules/{rule_id}"): (ADMIN, None),
         ("GET", "/api/v1/jira/rules"): (ADMIN, None),
         ("POST", "/api/v1/jira/rules"): (ADMIN, {"project": "OPS"}),
         ("DELETE", "/api/v1/jira/rules/{rule_id}"): (ADMIN, None),
@@ -140,6 +143,8 @@ def endpoints(role: str) -> dict[tuple[str, str], tuple[set[str], dict[str, Any]
         ("PATCH", "/api/v1/intel/vulnerabilities/{finding_id}"): (WRITE, {"status": "done"}),
         ("GET", "/api/v1/incidents/{ref}/iocs.stix.json"): (INTERNAL, None),
         ("GET", "/api/v1/incidents/{ref}/iocs.misp.json"): (INTERNAL, None),
+        ("GET", "/api/v1/incidents/{ref}/customers"): (INTERNAL, None),
+        ("POST", "/api/v1/incidents/{ref}/customers"): (WRITE, {"ticket_id": "1"}),
         ("GET", "/api/v1/sso/providers"): (ADMIN, None),
         ("POST", "/api/v1/sso/providers"): (
             ADMIN,

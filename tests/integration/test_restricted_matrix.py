@@ -46,6 +46,8 @@ RULES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("GET", "/api/v1/incidents/{ref}/observables"): None,
     ("GET", "/api/v1/incidents/{ref}/iocs.stix.json"): None,
     ("GET", "/api/v1/incidents/{ref}/iocs.misp.json"): None,
+    ("GET", "/api/v1/incidents/{ref}/customers"): None,
+    ("POST", "/api/v1/incidents/{ref}/customers"): {"ticket_id": "1"},
     ("POST", "/api/v1/incidents/{ref}/observables"): {"type": "ip", "value": "203.0.113.9"},
     ("PATCH", "/api/v1/incidents/{ref}/observables/{observable_id}"): {"tlp": "red"},
     ("DELETE", "/api/v1/incidents/{ref}/observables/{observable_id}"): None,

@@ -20,7 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.chat import slack
 from warroom.config import Settings
+from warroom.crm import client as hubspot
 from warroom.intel.models import Feed
+from warroom.jobs.domain import RetryLater
 from warroom.notify.models import ContactMethod
 from warroom.tracker import client as jira
 from warroom.tracker.models import JiraRule
@@ -168,8 +170,24 @@ async def check_jira(session: AsyncSession, settings: Settings) -> list[Finding]
     except jira.JiraCallFailed as error:
         fix = "Check WARROOM_JIRA_URL and WARROOM_JIRA_TOKEN (with WARROOM_JIRA_EMAIL on Cloud)."
         return [Finding("jira", "fail", str(error), fix)]
-    except Exception as error:  # noqa: BLE001  # RetryLater (429) or anything the client raises: a finding
+    except RetryLater as error:  # a 429: try again later
         return [Finding("jira", "warn", f"Jira could not be checked now: {error}"[:300])]
+
+
+async def check_hubspot(settings: Settings) -> list[Finding]:
+    if settings.hubspot_token is None:
+        return []
+    fix = "Check WARROOM_HUBSPOT_TOKEN: a private app token with the tickets, companies and contacts scopes."
+    try:
+        await asyncio.to_thread(
+            lambda: hubspot.can_read_tickets(hubspot.connect(settings), settings.hubspot_timeout_seconds)
+        )
+    except hubspot.CrmCallFailed as error:
+        return [Finding("hubspot", "fail", str(error), fix)]
+    except RetryLater as error:
+        return [Finding("hubspot", "warn", f"HubSpot could not be checked now: {error}")]
+    secret = "" if settings.hubspot_client_secret else "; webhooks off (no WARROOM_HUBSPOT_CLIENT_SECRET)"
+    return [Finding("hubspot", "ok" if not secret else "warn", f"the token reads tickets{secret}")]
 
 
 async def check_feeds(session: AsyncSession) -> list[Finding]:

@@ -24,6 +24,7 @@ async def examine(session: AsyncSession, settings: Settings) -> list[Finding]:
     found += await checks.check_smtp(session, settings)
     found += await checks.check_contact_methods(session)
     found += await checks.check_jira(session, settings)
+    found += await checks.check_hubspot(settings)
     found += await checks.check_feeds(session)
     return found
 

@@ -26,7 +26,7 @@ from warroom.tracker.models import JiraDelivery, JiraRule
 from warroom.tracker.schemas import JiraRuleIn, JiraRuleOut
 
 router = APIRouter(prefix="/api/v1/jira", tags=["jira"])
-hooks = APIRouter(prefix="/hooks", tags=["jira"])
+hooks = APIRouter(prefix="/hooks", tags=["jira"], include_in_schema=False)  # signed by Jira, not a client API
 
 
 def _check_rule(procedure: Procedure, body: JiraRuleIn) -> None:

@@ -23,6 +23,8 @@ from warroom.auth.domain import Permission, allows
 from warroom.auth.models import User
 from warroom.auth.service import list_users
 from warroom.comms import service as comms
+from warroom.crm.domain import Impact
+from warroom.crm.service import customer_impact
 from warroom.evidence.api import evidence_out
 from warroom.evidence.schemas import EvidenceOut
 from warroom.evidence.service import list_for as list_evidence
@@ -82,6 +84,8 @@ class IncidentPage:
     evidence: list[EvidenceOut] = field(default_factory=list)
     blast: tuple[list[Neighbour], list[Neighbour]] = ([], [])  # (upstream in trouble, downstream)
     status_page: list[Linked] = field(default_factory=list)  # drafts staged by the procedure, and published
+    customers: Impact | None = None  # from linked HubSpot tickets
+    value_property: str = ""
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,7 @@ async def load_incident_page(
     now: datetime,
     everything: bool = False,
     changes_window: timedelta = timedelta(hours=4),
+    value_property: str = "annualrevenue",
 ) -> IncidentPage:
     incident = await service.get_incident(session=session, ref=ref, viewer=viewer_of(user, loaded.procedure))
     internal = allows(user.role, Permission.incident_internal)
@@ -144,6 +149,8 @@ async def load_incident_page(
         page.changes = await recent_changes(
             session=session, incident=incident, window=changes_window, now=now
         )
+        page.customers = await customer_impact(session, incident.id, value_property)
+        page.value_property = value_property
     else:
         found = await collaboration.list_updates(
             session=session, incident_id=incident.id, audiences=("stakeholder",)

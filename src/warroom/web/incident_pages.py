@@ -42,6 +42,7 @@ async def show_incident(
             now=now,
             everything=request.query_params.get("timeline") == "all",
             changes_window=timedelta(hours=context.settings.recent_changes_hours),
+            value_property=context.settings.hubspot_value_property,
         )
     if not request.query_params.get("fragment"):  # the live page's own refreshes are not new reads
         await log_read(db=context.db, incident=page.incident, reader=user, via="web", now=now)
