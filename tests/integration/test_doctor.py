@@ -18,6 +18,7 @@ from sqlalchemy import select
 from tests import cli
 from tests.fakes.jira import API_TOKEN, EMAIL, FakeJira, running_jira
 from tests.fakes.slack import FakeSlack, running_slack
+from tests.fakes.smtp import running_mailbox
 from tests.integration.conftest import Api
 from tests.integration.web_helpers import open_web, text_of
 from tests.process import free_port, running_server
@@ -152,3 +153,21 @@ async def test_the_doctor_page_checks_and_shows_how_to_fix(
             "How to fix it: Add those bot token scopes" in page and "ok jira signed in as warroom bot" in page
         )
         assert (await web["responder"].client.get("/admin/doctor")).status_code == 403
+
+
+async def test_smtp_is_checked_once_email_is_used_and_sends_nothing(api: Api) -> None:
+    assert await ok(await api.admin.post("/api/v1/doctor/run")) == []  # nothing configured, nothing checked
+    await ok(
+        await api.responder.post(
+            "/api/v1/me/contact-methods", json={"kind": "email", "address": "r@x.example"}
+        ),
+        201,
+    )
+    settings = api.context.settings
+    with running_mailbox() as box:
+        settings.smtp_host, settings.smtp_port = "127.0.0.1", box.port
+        (found,) = await ok(await api.admin.post("/api/v1/doctor/run"))
+        assert (found["check"], found["status"]) == ("smtp", "ok") and box.messages == []
+    settings.smtp_port = free_port()  # nothing listens there now
+    (found,) = await ok(await api.admin.post("/api/v1/doctor/run"))
+    assert found["status"] == "fail" and "WARROOM_SMTP_HOST" in found["fix"]
