@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = False
     notify_timeout_seconds: float = 15.0
+    raw_event_retention_days: int = Field(
+        default=30, ge=0, le=3650, description="Raw intake requests kept this long (0: forever); alerts stay."
+    )
     recent_changes_hours: float = Field(
         default=4.0,
         gt=0,

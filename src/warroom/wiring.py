@@ -20,6 +20,7 @@ from warroom.alerts.intake.flow import IntakeRuntime
 from warroom.alerts.intake.heartbeats import check_heartbeats
 from warroom.alerts.intake.writer import IntakeWriter
 from warroom.alerts.models import Alert
+from warroom.alerts.retention import prune_raw_events
 from warroom.alerts.rules.triage import triage_alerts
 from warroom.alerts.service import acknowledge_with_incident
 from warroom.auth.sessions import SessionLimits, prune_ended_sessions
@@ -201,6 +202,26 @@ class JiraActionItems(AtMostEvery):
                 await session.commit()
 
 
+class RawEventRetention(AtMostEvery):
+    """Periodic, every 10 minutes per worker: raw intake requests older than WARROOM_RAW_EVENT_RETENTION_DAYS
+    deleted, a batch per transaction (each takes the write turn briefly), up to 50 batches a run."""
+
+    __name__ = "prune_raw_events"  # as the worker's log and the tests name its periodic checks
+    EVERY = timedelta(minutes=10)
+    MAX_BATCHES = 50
+
+    async def run(self, context: AppContext, now: datetime) -> None:
+        days = context.settings.raw_event_retention_days
+        if not days:
+            return
+        for _ in range(self.MAX_BATCHES):
+            async with context.db.write_turn, context.db.write() as session:
+                _deleted, more = await prune_raw_events(session, now - timedelta(days=days))
+                await session.commit()
+            if not more:
+                return
+
+
 class IntegrationDoctor(AtMostEvery):
     """Periodic, every 15 minutes per worker: every configured integration checked without side effects;
     one that starts failing is told to the admins once (doctor.service.remember)."""
@@ -230,6 +251,7 @@ PERIODIC_CHECKS: tuple[Periodic, ...] = (
     FeedPolls(),
     JiraActionItems(),
     IntegrationDoctor(),
+    RawEventRetention(),
 )
 
 

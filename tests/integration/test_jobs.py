@@ -76,6 +76,7 @@ def test_the_registered_job_kinds_and_periodic_checks() -> None:
         "schedule_feed_polls",
         "stage_jira_action_items",
         "check_integrations",
+        "prune_raw_events",
     ]
 
 
