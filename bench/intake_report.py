@@ -32,8 +32,8 @@ CAPTION = (
     "accepted/s: 202 answers per second (the baseline row: 200 answers). x baseline: accepted/s over the\n"
     "baseline's requests/s. Open-loop latency counts from when a request was due. CPU: percent of one core\n"
     "over the scenario (server process; the load generator itself). wrk rows: requests/s over wrk's sending\n"
-    "phase, latency percentiles from wrk's histogram, x baseline against wrk's own GET /healthz, client CPU\n"
-    "wrk's (all its threads)"
+    "phase, latency percentiles from wrk's histogram, x baseline against the no-op server's rate for the\n"
+    "same payload, measured just after (bench/noop_app.py), client CPU wrk's (all its threads)"
 )
 
 

@@ -234,6 +234,17 @@ class WrkBench:
     api: httpx.AsyncClient  # with the admin token, for the alert total
     options: WrkOptions
     keys: dict[str, str]
+    noop: Server | None = None  # bench/noop_app.py: the same routes parsing JSON and storing nothing
+
+
+async def noop_rate(
+    bench: WrkBench, threads: int, scenario: tuple[str, str, str, str], tag: int
+) -> ScenarioResult:
+    """The no-op server's rate for the same payload and wrk settings (issue #20's yardstick)."""
+    assert bench.noop is not None
+    _role, kind, expect, name = scenario
+    run = await run_wrk(bench.noop, bench.options, threads, kind, "noop", tag)
+    return scenario_result(f"wrk -t{threads} -c{bench.options.connections}: no-op {name}", run, expect)
 
 
 async def stored(bench: WrkBench, threads: int, scenario: tuple[str, str, str, str], tag: int) -> Outcome:
@@ -263,9 +274,13 @@ async def wrk_scenarios(bench: WrkBench) -> tuple[dict[str, ScenarioResult], lis
             result, check = await stored(bench, threads, scenario, tag)
             if check is None:
                 baseline = result.rate
-            else:
-                ratio = accepted_rate(result) / baseline if baseline else None
-                result = dataclasses.replace(result, vs_baseline=ratio)
-                checks.append(check)
-            results[f"wrk-{scenario[0]}-t{threads}"] = result
+                results[f"wrk-{scenario[0]}-t{threads}"] = result
+                continue
+            checks.append(check)
+            if bench.noop is not None:  # measured right after, so both see the same machine
+                noop = await noop_rate(bench, threads, scenario, tag)
+                results[f"wrk-noop-{scenario[0]}-t{threads}"] = noop
+                baseline = noop.rate
+            ratio = accepted_rate(result) / baseline if baseline else None
+            results[f"wrk-{scenario[0]}-t{threads}"] = dataclasses.replace(result, vs_baseline=ratio)
     return results, checks

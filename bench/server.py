@@ -7,6 +7,7 @@ import math
 import os
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -160,6 +161,26 @@ def running_server(
         command = [str(WARROOM), "serve", "--processes", str(processes)]
         command += ["--with-worker"] if with_worker else []
         process = subprocess.Popen(command, env=env, cwd=data_dir, stdout=out, stderr=err)
+        server = dataclasses.replace(server, pid=process.pid)
+        try:
+            wait_healthy(process, server)
+            yield server
+        finally:
+            stop(process)
+
+
+@contextmanager
+def running_noop(scratch: Path) -> Iterator[Server]:
+    """bench/noop_app.py under uvicorn on a port of its own, as one process like `warroom serve`."""
+    port = free_port()
+    server = Server(
+        base_url=f"http://127.0.0.1:{port}", token="", env={}, stderr_path=scratch / "noop.stderr.log"
+    )
+    command = [sys.executable, "-m", "uvicorn", "bench.noop_app:app", "--port", str(port), "--no-access-log",
+               "--log-level", "warning"]  # fmt: skip
+    root = Path(__file__).resolve().parent.parent
+    with server.stderr_path.open("wb") as err:
+        process = subprocess.Popen(command, cwd=root, stdout=subprocess.DEVNULL, stderr=err)
         server = dataclasses.replace(server, pid=process.pid)
         try:
             wait_healthy(process, server)
