@@ -86,10 +86,13 @@ def assert_paged_once_each(sink: Sink, db_url: str, data_dir: Path, count: int) 
     return got.duplicates
 
 
-def page_through_workers(db_url: str, data_dir: Path, logs: Path, workers: int, count: int) -> None:
+def page_through_workers(
+    db_url: str, data_dir: Path, logs: Path, workers: int, count: int, servers: int = 1
+) -> None:
     env = env_for(db_url, data_dir)
     token = admin_token(env)
-    with running_sink() as sink, running_server(env, log_dir=logs / "serve") as server:
+    serve = ("serve", "--processes", str(servers))  # N server processes answering on one address
+    with running_sink() as sink, running_server(env, serve, log_dir=logs / "serve") as server:
         key = set_up_paging(server.url, token, [("webhook", f"{sink.url}/hook", None)])
         with running_workers(env, logs, workers):
             began = time.monotonic()
@@ -111,6 +114,15 @@ def test_three_workers_page_a_thousand_alerts_exactly_once(
     pg_url: str, data_dir: Path, tmp_path: Path
 ) -> None:
     page_through_workers(pg_url, data_dir, tmp_path / "logs", workers=3, count=ALERTS)
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_two_servers_and_two_workers_on_one_address_page_each_alert_once(
+    pg_url: str, data_dir: Path, tmp_path: Path
+) -> None:
+    """The documented deployment (docs/deploy.md) in small: nothing lost, nothing paged twice."""
+    page_through_workers(pg_url, data_dir, tmp_path / "logs", workers=2, count=ALERTS // 2, servers=2)
 
 
 @pytest.mark.slow
