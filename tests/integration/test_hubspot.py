@@ -154,6 +154,11 @@ async def test_an_outage_of_hubspot_holds_up_only_its_own_queue(api: Api, hubspo
     assert job.state != "done" and "503" in (job.last_error or "")
     other = await declare(api, "Declared during the HubSpot outage", services=[])
     assert (await ok(await api.responder.get(f"/api/v1/incidents/{other}")))["status"] == "active"
+    api.clock.advance(timedelta(minutes=10))  # due again: this time HubSpot hangs past the call's timeout
+    await work(api)
+    async with api.context.db.read() as session:
+        (job,) = list(await session.scalars(select(Job).where(Job.kind == "hubspot.fetch_ticket")))
+    assert job.state != "done" and "unreachable" in (job.last_error or ""), job.last_error
     hubspot.end_outage()
     api.clock.advance(timedelta(minutes=10))
     await work(api)
