@@ -29,6 +29,7 @@ from rich.console import Console
 
 from bench import intake_wrk
 from bench.databases import DATABASES, DatabaseUnavailable
+from bench.intake_kill import killed_mid_load
 from bench.intake_load import (
     alertmanager_calls,
     dedup_mix_calls,
@@ -40,7 +41,7 @@ from bench.intake_report import IntakeRun, Target, accepted_rate, print_intake_r
 from bench.intake_wrk import WrkBench, WrkOptions, alert_total
 from bench.load import Call, CallFactory, LoadOptions, ScenarioResult, Tally, generate, make_client, summarise
 from bench.scenarios import Check
-from bench.server import Server, ServerFailed, admin, running_noop, running_server, tail_file
+from bench.server import Server, ServerFailed, admin_token, running_noop, running_server, tail_file
 
 RESULTS = Path(__file__).resolve().parent / "results" / "intake-latest.json"
 MAX_REQUESTS = 200_000  # per scenario
@@ -51,7 +52,6 @@ RATE_LIMIT_PER_MINUTE = 1_000_000  # the API's maximum; the default 6,000/min (1
 TARGET_RATE = 1_000.0
 TARGET_NOOP_SHARE = 0.5  # issue #20: durable intake at half the no-op server's rate
 TARGET_P99_MS = 100.0
-ADMIN_EMAIL = "bench-admin@example.org"  # the harness's bench@example.org is a responder; roles stick
 BASELINE_NOTE = (
     "baseline: GET /healthz (one SELECT 1); the wrk rows are also measured against bench/noop_app.py "
     "(same routes, JSON parsed, 202, nothing stored): x baseline there is the ratio to that no-op server"
@@ -88,14 +88,6 @@ class Plan:
     name: str
     make: CallFactory
     paced: bool = False
-
-
-def admin_token(server: Server) -> str:
-    args = ["token", "create", "--email", ADMIN_EMAIL, "--name", "bench", "--role", "admin"]
-    lines = [line.strip() for line in admin(args, server.env).splitlines() if line.strip()]
-    if not lines:
-        raise ServerFailed("`warroom token create` printed no token")
-    return lines[-1]
 
 
 async def create_keys(api: httpx.AsyncClient) -> dict[str, str]:
@@ -229,6 +221,14 @@ async def run_server(server: Server, args: argparse.Namespace, wrk: WrkOptions |
     return run
 
 
+def targets_with_kill(run: IntakeRun) -> list[Target]:
+    """The "every 202'd event stored" target again, counting the SIGKILL check too."""
+    kept = [t for t in run.targets if not t.name.startswith("every 202'd event stored")]
+    matched = sum(c.matched for c in run.checks)
+    name = "every 202'd event stored (also after a SIGKILL mid-load): checks matched, of"
+    return [*kept, Target(name, matched, len(run.checks), matched == len(run.checks))]
+
+
 def keep_log(run: IntakeRun, log: Path, console: Console) -> None:
     """If anything went wrong: the log's tail for the report, and the whole log (the temp dir goes)."""
     saved = RESULTS.with_name(f"intake-{run.database}-server.stderr.log")
@@ -249,8 +249,12 @@ def run_database(name: str, args: argparse.Namespace, console: Console, wrk: Wrk
         data_dir = Path(tmp)
         console.print(f"[bold]{name}[/]: intake bench in {data_dir} ...")
         try:
-            with DATABASES[name](data_dir) as url, running_server(url, data_dir, args.processes) as server:
-                run = dataclasses.replace(asyncio.run(run_server(server, args, wrk)), database=name)
+            with DATABASES[name](data_dir) as url:
+                with running_server(url, data_dir, args.processes) as server:
+                    run = dataclasses.replace(asyncio.run(run_server(server, args, wrk)), database=name)
+                if wrk is not None:  # the bench's server has stopped: one writer process on SQLite
+                    run.checks.append(killed_mid_load(url, data_dir, wrk))
+                    run.targets = targets_with_kill(run)
         except DatabaseUnavailable as error:
             run.skipped = str(error)
         except (ServerFailed, httpx.HTTPError, psycopg.Error, subprocess.SubprocessError, OSError) as error:

@@ -115,6 +115,15 @@ def create_token(env: dict[str, str]) -> str:
     return lines[-1]
 
 
+def admin_token(server: Server) -> str:
+    """A new admin API token for the bench (each server start may make its own)."""
+    args = ["token", "create", "--email", "bench-admin@example.org", "--name", "bench", "--role", "admin"]
+    lines = [line.strip() for line in admin(args, server.env).splitlines() if line.strip()]
+    if not lines:
+        raise ServerFailed("`warroom token create` printed no token")
+    return lines[-1]
+
+
 def wait_healthy(process: subprocess.Popen[bytes], server: Server) -> None:
     limit = startup_seconds()
     deadline = time.monotonic() + limit
