@@ -1,0 +1,129 @@
+"""`python -m bench.memory [--alerts N] [--db sqlite|postgresql|both]` (issue #20): N open alerts written
+straight to a fresh database, then `warroom serve` and the worker started on it (one process with
+`--with-worker` on SQLite; `serve` and `worker` on PostgreSQL), the first page of `GET /api/v1/alerts` read
+200 times, 500 PagerDuty triggers sent; then the resident size of each process (VmRSS) and the read's
+latency. Figures go to bench/results/memory-latest.json."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, cast
+
+import httpx
+import sqlalchemy as sa
+
+from bench.databases import DATABASES
+from bench.server import WARROOM, admin_token, running_server, stop
+from warroom.alerts.models import Alert, Integration
+from warroom.catalog.models import Service
+from warroom.db import sync_url
+from warroom.migrate import upgrade
+
+RESULTS = Path(__file__).resolve().parent / "results" / "memory-latest.json"
+NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+CHUNK = 20_000
+
+
+def seed(url: str, alerts: int) -> str:
+    """The bench service, a PagerDuty integration (its key answered) and `alerts` open alerts."""
+    upgrade(url)
+    engine = sa.create_engine(sync_url(url))
+    key = uuid.uuid4().hex
+    with engine.begin() as conn:
+        service_id = conn.execute(
+            sa.insert(cast(sa.Table, Service.__table__)).values(slug="bench", name="Bench", created_at=NOW)
+        ).inserted_primary_key[0]
+        row = {"kind": "pagerduty", "name": "bench", "service_id": service_id, "key": key, "config": {},
+               "rate_limit_per_minute": 1_000_000, "created_at": NOW}  # fmt: skip
+        integration_id = conn.execute(
+            sa.insert(cast(sa.Table, Integration.__table__)).values(**row)
+        ).inserted_primary_key[0]
+    table = cast(sa.Table, Alert.__table__)
+    for start in range(0, alerts, CHUNK):
+        rows = [alert_row(n, integration_id, service_id) for n in range(start, min(start + CHUNK, alerts))]
+        with engine.begin() as conn:
+            conn.execute(sa.insert(table), rows)
+    engine.dispose()
+    return key
+
+
+def alert_row(n: int, integration_id: int, service_id: int) -> dict[str, Any]:
+    return {
+        "uid": str(uuid.uuid4()), "integration_id": integration_id, "service_id": service_id,
+        "dedup_key": f"seed-{n}", "status": "triggered", "severity": "warning", "title": f"seeded alert {n}",
+        "description": "", "source": f"host-{n % 500}", "labels": {"n": str(n % 50)}, "links": [],
+        "details": {}, "first_seen_at": NOW, "last_seen_at": NOW, "count": 1, "triaged": True,
+    }  # fmt: skip
+
+
+def rss_mib(pid: int) -> float:
+    """Resident size of a process and its children (uvicorn's workers), from /proc."""
+    pids = [str(pid), *Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    total = 0
+    for one in pids:
+        status = Path(f"/proc/{one}/status").read_text()
+        total += int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")))
+    return round(total / 1024, 1)
+
+
+def exercise(base_url: str, token: str, key: str) -> dict[str, Any]:
+    """The alerts list's first page 200 times (p50/p99), then 500 triggers."""
+    timings = []
+    with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
+        for _ in range(200):
+            started = time.perf_counter()
+            client.get("/api/v1/alerts", params={"limit": 50}).raise_for_status()
+            timings.append((time.perf_counter() - started) * 1000)
+        for n in range(500):
+            event = {"routing_key": key, "event_action": "trigger", "dedup_key": f"after-{n}",
+                     "payload": {"summary": "bench", "source": "bench", "severity": "critical"}}  # fmt: skip
+            client.post("/v2/enqueue", json=event).raise_for_status()
+    timings.sort()
+    return {"alerts_page_p50_ms": round(timings[99], 1), "alerts_page_p99_ms": round(timings[197], 1)}
+
+
+def measure(name: str, alerts: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as scratch, DATABASES[name](Path(scratch)) as url:
+        started = time.perf_counter()
+        key = seed(url, alerts)
+        figures: dict[str, Any] = {"alerts": alerts, "seed_seconds": round(time.perf_counter() - started, 1)}
+        sqlite = name == "sqlite"
+        with running_server(url, Path(scratch), with_worker=sqlite) as server:
+            quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+            command = [str(WARROOM), "worker"]
+            worker = None if sqlite else subprocess.Popen(command, env=server.env, cwd=scratch, **quiet)
+            try:
+                figures |= exercise(server.base_url, admin_token(server), key)
+                time.sleep(5)  # the worker triages the new alerts and settles
+                figures["server_rss_mib"] = rss_mib(server.pid)
+                figures["worker_rss_mib"] = rss_mib(worker.pid) if worker else 0.0
+            finally:
+                if worker is not None:
+                    stop(worker)
+        figures["together_mib"] = round(figures["server_rss_mib"] + figures["worker_rss_mib"], 1)
+        return figures
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.memory", description=__doc__)
+    parser.add_argument("--alerts", type=int, default=1_000_000)
+    parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
+    args = parser.parse_args()
+    results: dict[str, Any] = {"at": datetime.now(UTC).isoformat()}
+    for name in ("sqlite", "postgresql") if args.db == "both" else (args.db,):
+        results[name] = measure(name, args.alerts)
+        print(name, json.dumps(results[name]), flush=True)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
