@@ -51,6 +51,12 @@ def test_hot_path_statement_uses_an_index(pg: sa.Connection, name: str) -> None:
     assert "Index" in text, text
 
 
+def test_the_alerts_list_first_page_reads_an_index_in_order(pg: sa.Connection) -> None:
+    """GET /api/v1/alerts, unfiltered: newest first, straight off an index (no sort of every alert)."""
+    text = plan(pg, "SELECT * FROM alerts ORDER BY last_seen_at DESC, id DESC LIMIT 50")
+    assert "ix_alerts_last_seen_id" in text and "Sort" not in text and "Seq Scan" not in text, text
+
+
 def test_the_dedup_upsert_arbitrates_on_the_open_alert_index(pg: sa.Connection) -> None:
     text = plan(
         pg,

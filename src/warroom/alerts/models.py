@@ -58,6 +58,9 @@ class Alert(Base):
             postgresql_where=text("status <> 'resolved'"),
         ),
         Index("ix_alerts_status_last_seen", "status", "last_seen_at"),
+        # The alerts list's first page, unfiltered: newest first without sorting the table (1M alerts:
+        # 632 ms -> 0.1 ms on SQLite, 141 ms -> 0.5 ms on PostgreSQL).
+        Index("ix_alerts_last_seen_id", "last_seen_at", "id"),
         Index("ix_alerts_service_status", "service_id", "status"),
         Index("ix_alerts_group", "group_key"),
     )
