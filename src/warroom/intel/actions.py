@@ -149,7 +149,10 @@ async def mark_on_incident(
 
 
 async def match_alerts(run: JobRun, alert_ids: list[int]) -> None:
-    for alert in await run.session.scalars(select(Alert).where(Alert.id.in_(alert_ids)).with_for_update()):
+    # Locked in id order, as other alert writers lock them, so two transactions never wait on each other
+    # in opposite orders (PostgreSQL would end one as a deadlock).
+    locked = select(Alert).where(Alert.id.in_(alert_ids)).order_by(Alert.id).with_for_update()
+    for alert in await run.session.scalars(locked):
         found = [Term(f.type, f.value) for f in extract(alert_payload(alert))]
         await _remember(run.session, alert, found, run.now)
         hits = await find(run.session, found, run.now, run.memo)
