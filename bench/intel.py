@@ -122,6 +122,30 @@ async def hunt(context: Any, base: int, count: int) -> dict[str, Any]:
     return figures
 
 
+async def matching(context: Any, indicators: int, alerts: int) -> dict[str, Any]:
+    """The worker's index built (timed, its retained memory), then `alerts` of 5 observables matched."""
+    figures: dict[str, Any] = {}
+    tracemalloc.start()
+    async with context.db.read() as session:
+        memo: dict[str, Any] = {}
+        started = time.perf_counter()
+        await find(session, [], NOW, memo)  # builds the worker's index, timed on its own
+        figures["index_build_seconds"] = round(time.perf_counter() - started, 2)
+        figures["index_retained_mib"] = round(tracemalloc.get_traced_memory()[0] / 1_048_576, 1)
+        tracemalloc.stop()
+        # About 1 observable in 100 is a known indicator: most alerts match nothing, as in life.
+        batch = [
+            [Term("ip", ip((a * 5 + k) * 7919 % (indicators * 100))) for k in range(5)] for a in range(alerts)
+        ]
+        started = time.perf_counter()
+        hits = 0
+        for observed in batch:
+            hits += len(await find(session, observed, NOW, memo))
+        figures["match_alerts_per_second"] = round(alerts / (time.perf_counter() - started), 1)
+        figures["match_hits"] = hits
+    return figures
+
+
 async def measure(url: str, indicators: int, alerts: int) -> dict[str, Any]:
     upgrade(url)
     context = build_context(Settings(database_url=url, data_dir=Path(tempfile.mkdtemp())))
@@ -147,25 +171,7 @@ async def measure(url: str, indicators: int, alerts: int) -> dict[str, Any]:
         await session.commit()
     figures["import_seconds"] = round(time.perf_counter() - started, 2)
     figures["import_read_seconds"] = round(read_s, 2)
-    tracemalloc.start()
-    async with context.db.read() as session:
-        memo: dict[str, Any] = {}
-        started = time.perf_counter()
-        await find(session, [], NOW, memo)  # builds the worker's index, timed on its own
-        figures["index_build_seconds"] = round(time.perf_counter() - started, 2)
-        # About 1 observable in 100 is a known indicator: most alerts match nothing, as in life.
-        batch = [
-            [Term("ip", ip((a * 5 + k) * 7919 % (indicators * 100))) for k in range(5)] for a in range(alerts)
-        ]
-        started = time.perf_counter()
-        hits = 0
-        for observed in batch:
-            hits += len(await find(session, observed, NOW, memo))
-        elapsed = time.perf_counter() - started
-    figures["match_alerts_per_second"] = round(alerts / elapsed, 1)
-    figures["match_hits"] = hits
-    figures["match_peak_mib"] = round(tracemalloc.get_traced_memory()[1] / 1_048_576, 1)
-    tracemalloc.stop()
+    figures |= await matching(context, indicators, alerts)
     figures |= await hunt(context, indicators, indicators)
     await context.db.engine.dispose()
     return figures
@@ -191,23 +197,7 @@ async def measure_index(url: str, indicators: int, alerts: int) -> dict[str, Any
             await session.execute(insert(Indicator.__table__), rows)
         await session.commit()
     figures: dict[str, Any] = {"indicators": indicators}
-    tracemalloc.start()
-    async with context.db.read() as session:
-        memo: dict[str, Any] = {}
-        started = time.perf_counter()
-        await find(session, [], NOW, memo)
-        figures["index_build_seconds"] = round(time.perf_counter() - started, 2)
-        figures["index_retained_mib"] = round(tracemalloc.get_traced_memory()[0] / 1_048_576, 1)
-        tracemalloc.stop()
-        batch = [
-            [Term("ip", ip((a * 5 + k) * 7919 % (indicators * 100))) for k in range(5)] for a in range(alerts)
-        ]
-        started = time.perf_counter()
-        hits = 0
-        for observed in batch:
-            hits += len(await find(session, observed, NOW, memo))
-        figures["match_alerts_per_second"] = round(alerts / (time.perf_counter() - started), 1)
-        figures["match_hits"] = hits
+    figures |= await matching(context, indicators, alerts)
     figures |= await hunt(context, indicators, indicators)
     await context.db.engine.dispose()
     return figures
