@@ -368,7 +368,8 @@ async def test_opsgenie_updates_and_get_alert(api: Api) -> None:
 async def test_the_dedup_upsert_survives_prepared_statements(api: Api) -> None:
     """psycopg prepares a statement after 5 runs on a connection; the upsert must still find its index."""
     from warroom.alerts.domain import AlertEventIn
-    from warroom.alerts.intake.store import IntakeWork, apply_work
+    from warroom.alerts.intake.store import apply_work
+    from warroom.alerts.intake.work import IntakeWork
 
     created = await integration(api, "webhook")
     async with api.context.db.write() as session:

@@ -12,7 +12,7 @@ from fastapi import Request
 
 from warroom.alerts.domain import AlertEventIn, Lookup
 from warroom.alerts.intake.base import IntakeRequest
-from warroom.alerts.intake.store import EventOutcome, IntakeWork
+from warroom.alerts.intake.work import EventOutcome, IntakeWork
 from warroom.alerts.intake.writer import IntakeWriter
 from warroom.alerts.integrations import IntegrationCache, IntegrationInfo
 from warroom.context import AppContext

@@ -10,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.alerts.domain import AlertEventIn
-from warroom.alerts.intake.store import IntakeWork, apply_work
+from warroom.alerts.intake.store import apply_work
+from warroom.alerts.intake.work import IntakeWork
 from warroom.alerts.integrations import new_key
 from warroom.alerts.models import Integration
 from warroom.alerts.rules.models import Heartbeat

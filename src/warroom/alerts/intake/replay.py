@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from warroom.alerts.domain import IntakeRejected
 from warroom.alerts.intake.base import IntakeRequest
 from warroom.alerts.intake.dispatch import decode
-from warroom.alerts.intake.store import IntakeWork, apply_work
+from warroom.alerts.intake.store import apply_work
+from warroom.alerts.intake.work import IntakeWork
 from warroom.alerts.models import Alert, Integration, RawEvent, ServiceChange
 
 

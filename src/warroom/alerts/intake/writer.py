@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from warroom.alerts.intake.store import Batch, EventOutcome, IntakeWork, apply_work
+from warroom.alerts.intake.store import Batch, apply_works
+from warroom.alerts.intake.work import EventOutcome, IntakeWork
 from warroom.db import SessionFactories
 
 log = structlog.get_logger("warroom.intake")
@@ -83,7 +84,7 @@ class IntakeWriter:
     async def _store(self, works: list[IntakeWork]) -> list[list[EventOutcome]]:
         async with self.db.write_turn, self.db.write() as session:
             batch = Batch()
-            results = [await apply_work(session=session, work=work, batch=batch) for work in works]
+            results = await apply_works(session=session, works=works, batch=batch)
             await batch.write(session)
             await session.commit()
         return results
