@@ -79,7 +79,8 @@ from warroom.wiring import build_context, new_worker
 # /intake/heartbeat/{key} must win over /intake/{kind}/{key}.
 ROUTERS = (
     ping_router, intake_router,
-    intel_router, intel_incident_router, identity_router, sign_in_router, scim_router, incidents_router, incident_paging_router, reports_router, alerts_router,
+    intel_router, intel_incident_router, identity_router, sign_in_router, scim_router,
+    incidents_router, incident_paging_router, reports_router, alerts_router,
     rules_router,
     auth_router, catalog_router, procedure_router, oncall_router, policy_router, ical_router, ack_router,
     notify_router, jobs_router,
