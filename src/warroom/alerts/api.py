@@ -66,7 +66,7 @@ async def list_alerts(
     rows, total = await service.list_alerts(
         session=session, filters=filters, limit=limit, offset=offset, viewer=_viewer(user, context)
     )
-    return AlertPage(items=await views.alerts_out(session, rows), total=total, limit=limit, offset=offset)
+    return AlertPage.of(await views.alerts_out(session, rows), total, limit, offset)
 
 
 @router.get("/alerts/{ref}", response_model=AlertOut)
@@ -258,7 +258,7 @@ async def end_drill(ref: str, user: IncidentWriter, session: WriteSession, conte
     rows, total = await service.list_alerts(
         session=session, filters=filters, limit=500, offset=0, viewer=SYSTEM
     )
-    return AlertPage(items=await views.alerts_out(session, rows), total=total, limit=500, offset=0)
+    return AlertPage.of(await views.alerts_out(session, rows), total, 500, 0)
 
 
 @router.get("/incidents/{ref}/blast-radius", response_model=BlastRadiusOut, tags=["incidents"])

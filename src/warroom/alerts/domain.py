@@ -147,3 +147,11 @@ class Lookup:
 
     identifier: str
     identifier_type: str  # "id" (the alert's uid), "tiny" (its number) or "alias" (the dedup key)
+
+
+COUNT_CAP = 10_000  # alert lists count their matches up to here, then say "10,000+"
+
+
+def count_label(total: int) -> str:
+    """A list's match count as people read it: past COUNT_CAP, "10,000+"."""
+    return f"{COUNT_CAP:,}+" if total > COUNT_CAP else f"{total:,}"

@@ -5,6 +5,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from warroom.alerts.domain import COUNT_CAP
+
 IntegrationKind = Literal[
     "pagerduty", "opsgenie", "alertmanager", "grafana", "datadog", "newrelic", "webhook"
 ]
@@ -81,9 +83,19 @@ class AlertOut(BaseModel):
 
 class AlertPage(BaseModel):
     items: list[AlertOut]
-    total: int
+    total: int = Field(description="Matching alerts, counted up to 10,000 (see total_exact)")
+    total_exact: bool = Field(
+        True, description="False when more than 10,000 alerts match: total is then 10,000, a lower bound"
+    )
     limit: int
     offset: int
+
+    @classmethod
+    def of(cls, items: list[AlertOut], counted: int, limit: int, offset: int) -> AlertPage:
+        """`counted` as list_alerts gives it: up to COUNT_CAP + 1."""
+        exact = counted <= COUNT_CAP
+        total = counted if exact else COUNT_CAP
+        return cls(items=items, total=total, total_exact=exact, limit=limit, offset=offset)
 
 
 class AlertEventOut(BaseModel):

@@ -36,7 +36,8 @@ def alerts_list(
     page = call("GET", "/api/v1/alerts", params=params)
     if as_json:
         return print_json(page)
-    table = Table(title=f"{page['total']} alert(s)")
+    more = "" if page.get("total_exact", True) else "+"  # past 10,000 the count is a lower bound
+    table = Table(title=f"{page['total']:,}{more} alert(s)")
     for column in ("#", "Status", "Sev", "Service", "Title", "Count", "Last seen", "Key", "Incident"):
         table.add_column(column)
     for a in page["items"]:

@@ -13,6 +13,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from warroom.alerts.domain import count_label
 from warroom.auth.domain import Permission, allows
 from warroom.auth.models import User
 from warroom.durations import spoken
@@ -74,7 +75,9 @@ def make_templates() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(duration=duration, iso=iso, short_time=short_time, urlquote=quote)
+    env.filters.update(
+        duration=duration, iso=iso, short_time=short_time, urlquote=quote, count_label=count_label
+    )
     return env
 
 
