@@ -1,8 +1,11 @@
-"""`python -m bench.memory [--alerts N] [--db sqlite|postgresql|both]` (issue #20): N open alerts written
-straight to a fresh database, then `warroom serve` and the worker started on it (one process with
-`--with-worker` on SQLite; `serve` and `worker` on PostgreSQL), the first page of `GET /api/v1/alerts` read
-200 times, 500 PagerDuty triggers sent; then the resident size of each process (VmRSS) and the read's
-latency. Figures go to bench/results/memory-latest.json."""
+"""`python -m bench.memory [--alerts N] [--raw-requests M] [--db sqlite|postgresql|both]` (issue #20): the
+million-row run. On a fresh database, `warroom serve` and the worker (one process with `--with-worker` on
+SQLite; `serve` and `worker` on PostgreSQL) take PagerDuty triggers at wrk's max rate (the empty rate);
+then N open alerts and M stored raw requests are written straight to the database, the same processes are
+started on it, and it measures: the first page of `GET /api/v1/alerts` read 200 times, the alerts page and
+the dashboard signed in, the max intake rate again (the grown rate: target at least 90% of the empty one),
+500 more triggers, then the resident size of each process (VmRSS). Figures go to
+bench/results/memory-latest.json."""
 
 from __future__ import annotations
 
@@ -12,6 +15,8 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -20,7 +25,8 @@ import httpx
 import sqlalchemy as sa
 
 from bench.databases import DATABASES
-from bench.server import WARROOM, admin_token, running_server, stop
+from bench.growth import intake_rate, seed_raw_requests, web_timings
+from bench.server import WARROOM, Server, admin_token, running_server, stop
 from warroom.alerts.models import Alert, Integration
 from warroom.catalog.models import Service
 from warroom.db import sync_url
@@ -31,8 +37,8 @@ NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 CHUNK = 20_000
 
 
-def seed(url: str, alerts: int) -> str:
-    """The bench service, a PagerDuty integration (its key answered) and `alerts` open alerts."""
+def seed(url: str, alerts: int) -> tuple[str, int]:
+    """The bench service, a PagerDuty integration (its key and id answered) and `alerts` open alerts."""
     upgrade(url)
     engine = sa.create_engine(sync_url(url))
     key = uuid.uuid4().hex
@@ -45,13 +51,19 @@ def seed(url: str, alerts: int) -> str:
         integration_id = conn.execute(
             sa.insert(cast(sa.Table, Integration.__table__)).values(**row)
         ).inserted_primary_key[0]
+    engine.dispose()
+    seed_alerts(url, integration_id, alerts)
+    return key, integration_id
+
+
+def seed_alerts(url: str, integration_id: int, alerts: int) -> None:
+    engine = sa.create_engine(sync_url(url))
     table = cast(sa.Table, Alert.__table__)
     for start in range(0, alerts, CHUNK):
-        rows = [alert_row(n, integration_id, service_id) for n in range(start, min(start + CHUNK, alerts))]
+        rows = [alert_row(n, integration_id, 1) for n in range(start, min(start + CHUNK, alerts))]
         with engine.begin() as conn:
             conn.execute(sa.insert(table), rows)
     engine.dispose()
-    return key
 
 
 def alert_row(n: int, integration_id: int, service_id: int) -> dict[str, Any]:
@@ -86,39 +98,61 @@ def exercise(base_url: str, token: str, key: str) -> dict[str, Any]:
                      "payload": {"summary": "bench", "source": "bench", "severity": "critical"}}  # fmt: skip
             client.post("/v2/enqueue", json=event).raise_for_status()
     timings.sort()
-    return {"alerts_page_p50_ms": round(timings[99], 1), "alerts_page_p99_ms": round(timings[197], 1)}
+    return {"api_alerts_p50_ms": round(timings[99], 1), "api_alerts_p99_ms": round(timings[197], 1)}
 
 
-def measure(name: str, alerts: int) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as scratch, DATABASES[name](Path(scratch)) as url:
-        started = time.perf_counter()
-        key = seed(url, alerts)
-        figures: dict[str, Any] = {"alerts": alerts, "seed_seconds": round(time.perf_counter() - started, 1)}
-        sqlite = name == "sqlite"
-        with running_server(url, Path(scratch), with_worker=sqlite) as server:
-            quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+@contextmanager
+def started(url: str, scratch: Path, sqlite: bool) -> Iterator[tuple[Server, subprocess.Popen[bytes] | None]]:
+    """The server (with its worker inside on SQLite) and, on PostgreSQL, a worker process beside it."""
+    with running_server(url, scratch, with_worker=sqlite) as server:
+        worker = None
+        if not sqlite:
             command = [str(WARROOM), "worker"]
-            worker = None if sqlite else subprocess.Popen(command, env=server.env, cwd=scratch, **quiet)
-            try:
-                figures |= exercise(server.base_url, admin_token(server), key)
-                time.sleep(5)  # the worker triages the new alerts and settles
-                figures["server_rss_mib"] = rss_mib(server.pid)
-                figures["worker_rss_mib"] = rss_mib(worker.pid) if worker else 0.0
-            finally:
-                if worker is not None:
-                    stop(worker)
+            out = subprocess.DEVNULL
+            worker = subprocess.Popen(command, env=server.env, cwd=scratch, stdout=out, stderr=out)
+        try:
+            yield server, worker
+        finally:
+            if worker is not None:
+                stop(worker)
+
+
+def measure(name: str, alerts: int, raw_requests: int) -> dict[str, Any]:
+    """Intake's max rate is measured on the server alone (as the intake bench does), before and after the
+    database grew; a worker beside it would be catching up on the alerts the previous run sent."""
+    with tempfile.TemporaryDirectory() as scratch, DATABASES[name](Path(scratch)) as url:
+        sqlite = name == "sqlite"
+        key, integration_id = seed(url, 0)
+        with running_server(url, Path(scratch)) as server:
+            empty_rate = intake_rate(server, key, tag=1)
+        began = time.perf_counter()
+        seed_alerts(url, integration_id, alerts)
+        seed_raw_requests(url, integration_id, raw_requests, NOW)
+        figures: dict[str, Any] = {"alerts": alerts, "raw_requests": raw_requests,
+                                   "seed_seconds": round(time.perf_counter() - began, 1)}  # fmt: skip
+        with running_server(url, Path(scratch)) as server:
+            grown_rate = intake_rate(server, key, tag=2)
+        with started(url, Path(scratch), sqlite) as (server, worker):
+            figures |= exercise(server.base_url, admin_token(server), key) | web_timings(server)
+            time.sleep(5)  # the worker triages the new alerts and settles
+            figures["server_rss_mib"] = rss_mib(server.pid)
+            figures["worker_rss_mib"] = rss_mib(worker.pid) if worker else 0.0
         figures["together_mib"] = round(figures["server_rss_mib"] + figures["worker_rss_mib"], 1)
+        figures |= {"intake_empty_per_s": empty_rate, "intake_grown_per_s": grown_rate}
+        if empty_rate and grown_rate is not None:
+            figures["intake_grown_vs_empty"] = round(grown_rate / empty_rate, 2)
         return figures
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.memory", description=__doc__)
     parser.add_argument("--alerts", type=int, default=1_000_000)
+    parser.add_argument("--raw-requests", type=int, default=5_000_000)
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
     args = parser.parse_args()
     results: dict[str, Any] = {"at": datetime.now(UTC).isoformat()}
     for name in ("sqlite", "postgresql") if args.db == "both" else (args.db,):
-        results[name] = measure(name, args.alerts)
+        results[name] = measure(name, args.alerts, args.raw_requests)
         print(name, json.dumps(results[name]), flush=True)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
