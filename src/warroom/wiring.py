@@ -20,7 +20,7 @@ from warroom.alerts.intake.flow import IntakeRuntime
 from warroom.alerts.intake.heartbeats import check_heartbeats
 from warroom.alerts.intake.writer import IntakeWriter
 from warroom.alerts.models import Alert
-from warroom.alerts.retention import prune_raw_events
+from warroom.alerts.retention import keep_months, prune_raw_events
 from warroom.alerts.rules.triage import triage_alerts
 from warroom.alerts.service import acknowledge_with_incident
 from warroom.auth.sessions import SessionLimits, prune_ended_sessions
@@ -203,8 +203,9 @@ class JiraActionItems(AtMostEvery):
 
 
 class RawEventRetention(AtMostEvery):
-    """Periodic, every 10 minutes per worker: raw intake requests older than WARROOM_RAW_EVENT_RETENTION_DAYS
-    deleted, a batch per transaction (each takes the write turn briefly), up to 50 batches a run."""
+    """Periodic, every 10 minutes per worker: on PostgreSQL the months ahead partitioned and whole expired
+    months dropped; then raw intake requests older than WARROOM_RAW_EVENT_RETENTION_DAYS deleted, a batch
+    per transaction (each takes the write turn briefly), up to 50 batches a run."""
 
     __name__ = "prune_raw_events"  # as the worker's log and the tests name its periodic checks
     EVERY = timedelta(minutes=10)
@@ -212,6 +213,9 @@ class RawEventRetention(AtMostEvery):
 
     async def run(self, context: AppContext, now: datetime) -> None:
         days = context.settings.raw_event_retention_days
+        async with context.db.write() as session:
+            await keep_months(session, now, days)
+            await session.commit()
         if not days:
             return
         for _ in range(self.MAX_BATCHES):

@@ -30,10 +30,15 @@ class RawEvent(Base):
     """The request exactly as it came (bytes, sanitised headers), so alerts can be re-derived from it."""
 
     __tablename__ = "raw_events"
-    __table_args__ = (Index("ix_raw_events_integration_received", "integration_id", "received_at"),)
+    # On PostgreSQL the table is partitioned by month of arrival (migration 0034, alerts.partitions): its
+    # primary key there is (id, received_at), and request ids (server-made UUIDs) are indexed, not unique.
+    __table_args__ = (
+        Index("ix_raw_events_integration_received", "integration_id", "received_at"),
+        Index("ix_raw_events_request_id", "request_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    request_id: Mapped[str] = mapped_column(String(36), unique=True)
+    request_id: Mapped[str] = mapped_column(String(36))
     integration_id: Mapped[int] = mapped_column(ForeignKey("integrations.id", ondelete="CASCADE"))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     content_type: Mapped[str] = mapped_column(String(200))

@@ -6,10 +6,16 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 import warroom.models  # noqa: F401  (registers every table on Base.metadata)
+from warroom.alerts.partitions import is_partition
 from warroom.db import Base, sync_url
 
 config = context.config
 target_metadata = Base.metadata
+
+
+def _include_name(name: str | None, type_: str, _parent_names: object) -> bool:
+    """raw_events' month partitions on PostgreSQL are made by the worker, not by the models."""
+    return not (type_ == "table" and name is not None and is_partition(name))
 
 
 def run_migrations_online() -> None:
@@ -29,6 +35,7 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=is_sqlite,  # SQLite alters tables by copying them
             compare_type=True,
+            include_name=_include_name,
         )
         with context.begin_transaction():
             context.run_migrations()
