@@ -30,6 +30,7 @@ from bench.server import WARROOM, Server, admin_token, running_server, stop
 from warroom.alerts.models import Alert, Integration
 from warroom.catalog.models import Service
 from warroom.db import sync_url
+from warroom.ids import time_ordered_uuid
 from warroom.migrate import upgrade
 
 RESULTS = Path(__file__).resolve().parent / "results" / "memory-latest.json"
@@ -68,7 +69,7 @@ def seed_alerts(url: str, integration_id: int, alerts: int) -> None:
 
 def alert_row(n: int, integration_id: int, service_id: int) -> dict[str, Any]:
     return {
-        "uid": str(uuid.uuid4()), "integration_id": integration_id, "service_id": service_id,
+        "uid": time_ordered_uuid(), "integration_id": integration_id, "service_id": service_id,
         "dedup_key": f"seed-{n}", "status": "triggered", "severity": "warning", "title": f"seeded alert {n}",
         "description": "", "source": f"host-{n % 500}", "labels": {"n": str(n % 50)}, "links": [],
         "details": {}, "first_seen_at": NOW, "last_seen_at": NOW, "count": 1, "triaged": True,

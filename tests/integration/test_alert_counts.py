@@ -3,23 +3,38 @@ alerts, and growing), so past the cap the API says `total_exact: false` and the 
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from tests.integration.conftest import Api
 from tests.integration.test_intake import integration
 from tests.integration.web_helpers import open_web, text_of
 from warroom.alerts.domain import COUNT_CAP, AlertEventIn, count_label
 from warroom.alerts.intake.store import apply_works
 from warroom.alerts.intake.work import IntakeWork
+from warroom.alerts.models import Integration
 
 CHUNK = 2_500
 
 
 async def _triggered(api: Api, integration_id: int, count: int) -> None:
     """`count` alerts, through the intake's own set-wise path, a chunk per transaction."""
+    async with api.context.db.read() as session:
+        service_id = await session.scalar(
+            select(Integration.service_id).where(Integration.id == integration_id)
+        )
     for first in range(0, count, CHUNK):
         keys = range(first, min(first + CHUNK, count))
         events = [AlertEventIn(action="trigger", dedup_key=f"k{n}", title=f"alert {n}") for n in keys]
         work = IntakeWork(
-            integration_id, 1, f"r{first}", api.clock.now(), "application/json", {}, b"{}", {}, events
+            integration_id,
+            service_id,
+            f"r{first}",
+            api.clock.now(),
+            "application/json",
+            {},
+            b"{}",
+            {},
+            events,
         )
         async with api.context.db.write() as session:
             await apply_works(session=session, works=[work])

@@ -72,12 +72,14 @@ async def test_pinned_and_marked_messages_land_once_at_their_own_time(api: Api, 
     timeline = (await api.viewer.get(f"/api/v1/incidents/{ref}/timeline")).json()
     # Two capture jobs ran at once: their order on the timeline is theirs, their times are the messages'.
     captured = sorted((e for e in timeline if e["kind"] == "chat_message"), key=lambda e: e["at"])
-    assert [(e["at"], e["actor"], e["data"]["text"], e["data"]["via"]) for e in captured] == [
+    assert [(e["at"], e["actor"], e["data"]["text"]) for e in captured] == [
         (stamp(said_at + timedelta(microseconds=100)), api.emails["responder"],
-         "Error rate back under 1% after the rollback", "pin"),
+         "Error rate back under 1% after the rollback"),
         (stamp(said_at + timedelta(minutes=1, microseconds=200)), "slack:Sam Contractor",
-         "Seeing <https://grafana/d/1|this spike> again", "reaction"),
+         "Seeing <https://grafana/d/1|this spike> again"),
     ]  # fmt: skip
+    # The first message was both pinned and marked :pushpin:: whichever capture job ran first names it.
+    assert captured[0]["data"]["via"] in ("pin", "reaction") and captured[1]["data"]["via"] == "reaction"
     history = slack.calls_to("conversations.history")  # the reaction names the message; its text is fetched
     assert (channel["id"], second_ts, "1", "1") in [
         (h["channel"], h["latest"], h["inclusive"], h["limit"]) for h in history

@@ -372,11 +372,12 @@ async def test_the_dedup_upsert_survives_prepared_statements(api: Api) -> None:
     from warroom.alerts.intake.work import IntakeWork
 
     created = await integration(api, "webhook")
+    service = (await api.viewer.get("/api/v1/services/checkout")).json()["id"]
     async with api.context.db.write() as session:
         for n in range(15):
             work = IntakeWork(
                 integration_id=created["id"],
-                service_id=1,
+                service_id=service,
                 request_id=f"r-{n}",
                 received_at=api.clock.now(),
                 content_type="application/json",

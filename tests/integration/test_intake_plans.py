@@ -5,6 +5,8 @@ Checked with EXPLAIN on PostgreSQL (seq scans disabled, so the planner shows whe
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import sqlalchemy as sa
 
@@ -67,3 +69,39 @@ def test_the_dedup_upsert_arbitrates_on_the_open_alert_index(pg: sa.Connection) 
         "WHERE status <> 'resolved' DO UPDATE SET count = alerts.count + 1",
     )
     assert "Conflict Arbiter Indexes: uq_alerts_open_dedup" in text, text
+
+
+def test_open_alerts_newest_first_reads_an_index_in_order_before_statistics(pg: sa.Connection) -> None:
+    """The alerts page's default (open alerts), compiled from the service's own query builder, on a table
+    that has grown to 20,000 alerts since it was last analysed (the bench found the page at 285 ms at a
+    million: PostgreSQL sorted every open alert). Written in a transaction that is rolled back."""
+    from sqlalchemy.dialects import postgresql
+
+    from warroom.alerts.service import AlertFilter, newest_first
+    from warroom.incidents.visibility import SYSTEM
+
+    def compiled(query: sa.Select[Any]) -> str:
+        return str(query.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+
+    made = "INSERT INTO services (slug, name, description, created_at) VALUES ('p', 'P', '', now())"
+    service = pg.execute(sa.text(made + " RETURNING id")).scalar_one()
+    integration = pg.execute(sa.text(
+        "INSERT INTO integrations (service_id, kind, key, name, config, rate_limit_per_minute, created_at) "
+        "VALUES (:s, 'webhook', 'plans-key', 'plans', '{}', 60, now()) RETURNING id"), {"s": service}
+    ).scalar_one()  # fmt: skip
+    pg.execute(sa.text(
+        "INSERT INTO alerts (uid, integration_id, dedup_key, status, severity, title, description, source, "
+        "labels, links, details, first_seen_at, last_seen_at, count, triaged) "
+        "SELECT 'plans-' || n, :i, 'k' || n, 'triggered', 'error', 't', '', '', '{}', '[]', '{}', now(), "
+        "now() - n * interval '1 second', 1, true FROM generate_series(1, 20000) AS n"), {"i": integration}
+    )  # fmt: skip
+    try:
+        open_page = newest_first(AlertFilter(status=("triggered", "acknowledged")), SYSTEM).limit(50)
+        text = plan(pg, compiled(open_page))
+        assert "Sort" not in text and "ix_alerts_last_seen_id" in text, text
+        in_list = compiled(open_page).replace("!= 'resolved'", "IN ('triggered', 'acknowledged')")
+        assert "IN (" in in_list, in_list
+        as_a_list = plan(pg, in_list)
+        assert "Sort" in as_a_list, as_a_list  # what the page ran before: this check can fail
+    finally:
+        pg.rollback()

@@ -14,7 +14,7 @@ from warroom.alerts.domain import AlertEventIn
 from warroom.alerts.intake.derive import Item, segments
 from warroom.alerts.intake.store import apply_work, apply_works
 from warroom.alerts.intake.work import IntakeWork
-from warroom.alerts.models import Alert, AlertEvent
+from warroom.alerts.models import Alert, AlertEvent, Integration
 
 # (action, key, actor): a key's events in every order the segments must keep
 SCRIPT: list[list[tuple[str, str | None, str | None]]] = [
@@ -28,11 +28,12 @@ SCRIPT: list[list[tuple[str, str | None, str | None]]] = [
 
 
 def _work(
-    api: Api, integration_id: int, number: int, events: list[tuple[str, str | None, str | None]]
+    api: Api, integration: tuple[int, int], number: int, events: list[tuple[str, str | None, str | None]]
 ) -> IntakeWork:
+    integration_id, service_id = integration
     return IntakeWork(
         integration_id=integration_id,
-        service_id=1,
+        service_id=service_id,
         request_id=f"{integration_id}-{number}",
         received_at=api.clock.now(),
         content_type="application/json",
@@ -85,9 +86,17 @@ def _plain(outcomes: list[list[Any]]) -> list[list[tuple[str, str, str | None]]]
     return [[(o.action, o.outcome, _named(o.dedup_key)) for o in per_request] for per_request in outcomes]
 
 
+async def _made(api: Api) -> tuple[int, int]:
+    """A webhook integration: its id and its service's."""
+    made = (await integration(api, "webhook"))["id"]
+    async with api.context.db.read() as session:
+        service = await session.scalar(select(Integration.service_id).where(Integration.id == made))
+    return made, int(service or 0)
+
+
 async def test_a_group_applied_at_once_equals_its_requests_one_by_one(api: Api) -> None:
-    one_by_one = (await integration(api, "webhook"))["id"]
-    grouped = (await integration(api, "webhook"))["id"]
+    one_by_one = await _made(api)
+    grouped = await _made(api)
     singly = []
     for number, events in enumerate(SCRIPT):
         async with api.context.db.write() as session:
@@ -105,7 +114,7 @@ async def test_a_group_applied_at_once_equals_its_requests_one_by_one(api: Api) 
     ]
     assert [o.outcome for o in together[3]] == ["acknowledged", "unchanged", "unacknowledged"]
     assert [o.outcome for o in together[4]] == ["created", "resolved", "dropped", "dropped"]
-    expected, got = await _state(api, one_by_one), await _state(api, grouped)
+    expected, got = await _state(api, one_by_one[0]), await _state(api, grouped[0])
     assert got == expected
     assert [row[:3] for row in got["alerts"]] == [
         ("a", "resolved", 2),

@@ -43,8 +43,15 @@ class AlertFilter:
     since: datetime | None = None
 
 
+OPEN_STATUSES = frozenset({"triggered", "acknowledged"})
+
+
 def _filtered(query: Select[Any], f: AlertFilter) -> Select[Any]:
-    if f.status:
+    if set(f.status) == OPEN_STATUSES:
+        # The alerts page's default. As IN (...) PostgreSQL, with a freshly grown table's stale statistics,
+        # sorted every open alert (285 ms at a million); as <> it reads the newest-first index in order.
+        query = query.where(Alert.status != "resolved")
+    elif f.status and set(f.status) != {*OPEN_STATUSES, "resolved"}:
         query = query.where(Alert.status.in_(f.status))
     if f.severity:
         query = query.where(Alert.severity.in_(f.severity))
@@ -82,9 +89,14 @@ async def list_alerts(
     than COUNT_CAP"): an exact count reads every match, 25-40 ms at a million alerts and growing with them."""
     matches = _filtered(select(Alert.id), filters).where(seen_by(viewer)).limit(COUNT_CAP + 1).subquery()
     total = await session.scalar(select(func.count()).select_from(matches))
+    query = newest_first(filters, viewer).limit(limit).offset(offset)
+    return list((await session.scalars(query)).all()), int(total or 0)
+
+
+def newest_first(filters: AlertFilter, viewer: Viewer) -> Select[Any]:
+    """The alerts list's query, before its page is cut."""
     query = _filtered(select(Alert), filters).where(seen_by(viewer))
-    query = query.order_by(Alert.last_seen_at.desc(), Alert.id.desc())
-    return list((await session.scalars(query.limit(limit).offset(offset))).all()), int(total or 0)
+    return query.order_by(Alert.last_seen_at.desc(), Alert.id.desc())
 
 
 async def get_alert(*, session: AsyncSession, ref: str, viewer: Viewer, for_update: bool = False) -> Alert:

@@ -9,7 +9,6 @@ commute, so a segment's triggers may run before its changes. Core statements onl
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from warroom.alerts.domain import KEY_MAX, AlertEventIn, fitted, generated_dedup_key
 from warroom.alerts.intake.work import EventOutcome, IntakeWork
 from warroom.alerts.models import Alert
+from warroom.ids import time_ordered_uuid
 from warroom.inbound import fit_identifier, row_id
 
 OPEN = Alert.status != "resolved"
@@ -73,7 +73,7 @@ def _upsert(dialect: str) -> Any:
 def _alert_values(item: Item) -> dict[str, Any]:
     work, event, key = item.work, item.event, cast(str, item.key)
     return {
-        "uid": str(uuid.uuid4()),
+        "uid": time_ordered_uuid(),
         "integration_id": work.integration_id,
         "service_id": work.service_id,
         "dedup_key": key,

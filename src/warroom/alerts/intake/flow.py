@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +15,7 @@ from warroom.alerts.intake.work import EventOutcome, IntakeWork
 from warroom.alerts.intake.writer import IntakeWriter
 from warroom.alerts.integrations import IntegrationCache, IntegrationInfo
 from warroom.context import AppContext
+from warroom.ids import time_ordered_uuid
 from warroom.ratelimit import Throttles
 
 SECRET_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization", "x-api-key", "dd-api-key"})
@@ -89,7 +89,7 @@ async def store(
     change: dict[str, Any] | None = None,
 ) -> tuple[str, list[EventOutcome]]:
     """Hand the request to the group-commit writer; returns once it is stored."""
-    request_id = str(uuid.uuid4())
+    request_id = time_ordered_uuid()
     work = IntakeWork(
         integration_id=integration.id,
         service_id=integration.service_id,
