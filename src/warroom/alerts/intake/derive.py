@@ -165,7 +165,9 @@ def segments(items: Iterable[Item]) -> Iterator[list[Item]]:
 async def _triggers(session: AsyncSession, items: list[Item]) -> dict[int, EventOutcome]:
     connection = await session.connection()  # Core execution: the ORM's bulk paths cost more here
     statement = _upsert(connection.dialect.name)
-    rows = (await connection.execute(statement, [_alert_values(item) for item in items])).all()
+    # In key order: groups upserting the same keys (server processes on PostgreSQL) lock them in one order.
+    ordered = sorted(items, key=lambda item: (item.work.integration_id, item.key or ""))
+    rows = (await connection.execute(statement, [_alert_values(item) for item in ordered])).all()
     by_key = {(row[0], row[1]): row[2:] for row in rows}
     outcomes = {}
     for item in items:
