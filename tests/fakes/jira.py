@@ -1,6 +1,7 @@
 """A fake Jira speaking the REST calls the `jira` package makes for warroom, on REST v3 (Cloud: basic
 auth with an email and API token, ADF bodies) or v2 (Data Center: a bearer personal access token, text
-bodies): serverInfo, issue create/read/edit, comments, transitions, user search and myself. It also builds
+bodies): serverInfo, issue create/read/edit, comments, transitions, user search, myself, the field list and
+issue search by project and label (Data Center's `search`, Cloud's `search/jql`). It also builds
 the webhook deliveries Jira would send when someone changes an issue, signed as Jira signs them
 (X-Hub-Signature: sha256=HMAC of the body). `outage` makes it answer 503 once, then hang."""
 
@@ -25,6 +26,7 @@ from tests.fakes.http import serving
 EMAIL, API_TOKEN, PAT = "bot@example.com", "jira-api-token", "jira-personal-access-token"
 STATUSES = {"To Do": ("11", "new"), "In Progress": ("21", "indeterminate"), "Done": ("31", "done")}
 PRIORITIES = ("Highest", "High", "Medium", "Low", "Lowest")
+FIELDS = ("summary", "description", "priority", "status", "labels", "components", "assignee", "duedate")
 ROUTE = re.compile(r"^/rest/api/(?P<version>[23])/(?P<path>[^?]*)")
 
 
@@ -198,6 +200,24 @@ def _create(fake: FakeJira, version: str, body: dict[str, Any]) -> tuple[int, An
     return 201, {"id": issue_id, "key": key, "self": f"{fake.url}/rest/api/{version}/issue/{issue_id}"}
 
 
+SEARCH = re.compile(r'^project = "(?P<project>[^"]+)" AND labels = "(?P<label>[^"]+)"$')
+
+
+def _search(fake: FakeJira, version: str, jql: str, *, cloud: bool) -> dict[str, Any]:
+    """The one JQL shape warroom sends (a project and a label), answered as each deployment answers."""
+    wanted = SEARCH.match(jql)
+    found = [
+        _issue_out(fake, version, key)
+        for key, issue in fake.issues.items()
+        if wanted
+        and key.startswith(f"{wanted['project']}-")
+        and wanted["label"] in issue["fields"].get("labels", [])
+    ]
+    if cloud:
+        return {"issues": found[:1], "isLast": True}
+    return {"startAt": 0, "maxResults": 1, "total": len(found), "issues": found[:1]}
+
+
 def _key_of(fake: FakeJira, ref: str) -> str | None:
     return ref if ref in fake.issues else next((k for k, i in fake.issues.items() if i["id"] == ref), None)
 
@@ -258,6 +278,13 @@ def dispatch(
         return _create(fake, version, handler._body())
     if parts[0] == "issue" and len(parts) > 1:
         return _issue_call(fake, method, version, parts[1:], handler)
+    if path == "field":  # the field list the package reads once to translate names in searches
+        return 200, [
+            {"id": name, "key": name, "name": name.capitalize(), "custom": False, "navigable": True}
+            for name in FIELDS
+        ]
+    if path in ("search", "search/jql"):  # Data Center's search; Cloud's enhanced search
+        return 200, _search(fake, version, (query.get("jql") or [""])[0], cloud=path == "search/jql")
     if path == "user/search":
         wanted = (query.get("query") or query.get("username") or [""])[0].lower()
         found = [u for u in fake.users if u["emailAddress"].lower() == wanted]

@@ -73,8 +73,8 @@ def test_the_dedup_upsert_arbitrates_on_the_open_alert_index(pg: sa.Connection) 
 
 def test_open_alerts_newest_first_reads_an_index_in_order_before_statistics(pg: sa.Connection) -> None:
     """The alerts page's default (open alerts), compiled from the service's own query builder, on a table
-    that has grown to 20,000 alerts since it was last analysed (the bench found the page at 285 ms at a
-    million: PostgreSQL sorted every open alert). Written in a transaction that is rolled back."""
+    grown to 20,000 alerts since it was last analysed (the bench found the page at 285 ms at a million:
+    PostgreSQL sorted every open alert). Written in a transaction that is rolled back."""
     from sqlalchemy.dialects import postgresql
 
     from warroom.alerts.service import AlertFilter, newest_first

@@ -8,6 +8,7 @@ an outage of Jira holds up only its own queue."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -20,6 +21,8 @@ from sqlalchemy import select
 from tests.fakes.jira import API_TOKEN, EMAIL, PAT, FakeJira, running_jira
 from tests.integration.conftest import Api
 from warroom.jobs.models import Job
+from warroom.jobs.service import JobSpec, enqueue
+from warroom.tracker.models import JiraIssue
 from warroom.wiring import JiraActionItems, new_worker
 
 SECRET = "jira-webhook-secret"
@@ -80,7 +83,8 @@ async def test_declare_update_comment_and_come_back(api: Api, jira: FakeJira) ->
     await work(api)
     issue = jira.issues["OPS-1"]["fields"]
     assert issue["summary"] == f"{ref}: Checkout errors" and issue["priority"] == {"name": "Medium"}
-    assert issue["labels"] == ["incident"] and issue["description"]["type"] == "doc"  # ADF on v3
+    assert issue["labels"][0] == "incident" and issue["description"]["type"] == "doc"  # ADF on v3
+    assert re.fullmatch(r"warroom-[0-9a-f]{8}-\d+", issue["labels"][1])  # what a retried create looks for
     assert jira.versions_seen == {"3"}
     links = (await ok(await api.responder.get(f"/api/v1/incidents/{ref}")))["links"]
     assert [(link["title"], link["url"]) for link in links] == [("Jira OPS-1", f"{jira.url}/browse/OPS-1")]
@@ -138,6 +142,34 @@ async def test_data_center_with_a_personal_access_token(api: Api, jira: FakeJira
     await declare(api, "Search slow")
     await work(api)
     assert jira.versions_seen == {"2"} and isinstance(jira.issues["OPS-1"]["fields"]["description"], str)
+
+
+@pytest.mark.parametrize("version", ["3", "2"])
+async def test_a_create_whose_answer_was_lost_adopts_the_issue_jira_made(
+    api: Api, jira: FakeJira, version: str
+) -> None:
+    """Jira made the issue but warroom never recorded it (its commit failed after the call): the retry
+    finds the issue by its attempt label (Cloud's enhanced search, Data Center's search) and adopts it."""
+    if version == "2":
+        settings = api.context.settings
+        settings.jira_email, settings.jira_token, settings.jira_api_version = None, SecretStr(PAT), None
+    await setup(api)
+    ref = await declare(api, "Queue backlog")
+    await work(api)
+    assert list(jira.issues) == ["OPS-1"]
+    async with api.context.db.write() as session:
+        (issue,) = list(await session.scalars(select(JiraIssue)))
+        issue.key, issue.url = None, None  # as if the first attempt's outcome was never committed
+        spec = JobSpec("jira.create_issue", {"issue_id": issue.id}, queue="tracker.jira")
+        await enqueue(session=session, spec=spec, now=api.clock.now())
+        await session.commit()
+    await work(api)
+    assert list(jira.issues) == ["OPS-1"]  # no second issue
+    search = "search/jql" if version == "3" else "search"
+    assert ("GET", f"/rest/api/{version}/{search}") in jira.calls
+    async with api.context.db.read() as session:
+        assert (await session.scalar(select(JiraIssue.key))) == "OPS-1"
+    assert ref
 
 
 async def test_restricted_incidents_go_only_to_their_own_project(api: Api, jira: FakeJira) -> None:

@@ -62,7 +62,7 @@ class Alert(Base):
             sqlite_where=text("status <> 'resolved'"),
             postgresql_where=text("status <> 'resolved'"),
         ),
-        Index("ix_alerts_status_last_seen", "status", "last_seen_at"),
+        Index("ix_alerts_status_last_seen_id", "status", "last_seen_at", "id"),  # one status, newest first
         # The alerts list's first page, unfiltered: newest first without sorting the table (1M alerts:
         # 632 ms -> 0.1 ms on SQLite, 141 ms -> 0.5 ms on PostgreSQL).
         Index("ix_alerts_last_seen_id", "last_seen_at", "id"),

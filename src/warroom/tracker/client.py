@@ -89,6 +89,23 @@ def create_issue(client: JIRA, fields: dict[str, Any]) -> tuple[str, str]:
     return str(issue.key), f"{client.server_url}/browse/{issue.key}"
 
 
+def find_labelled(client: JIRA, project: str, label: str) -> tuple[str, str] | None:
+    """The key and browse URL of an issue of `project` carrying `label`, if there is one."""
+    jql = f'project = "{project}" AND labels = "{label}"'
+    found = call(lambda: client.search_issues(jql, maxResults=1, fields="key", json_result=True))
+    issues = found.get("issues") or []
+    if not issues:
+        return None
+    key = str(issues[0]["key"])
+    return key, f"{client.server_url}/browse/{key}"
+
+
+def create_once(client: JIRA, fields: dict[str, Any], label: str) -> tuple[str, str]:
+    """create_issue, unless an earlier attempt already made the issue labelled `label`: then that one."""
+    found = find_labelled(client, str(fields["project"]["key"]), label)
+    return found or create_issue(client, {**fields, "labels": [*fields.get("labels", []), label]})
+
+
 def update_issue(client: JIRA, key: str, fields: dict[str, Any]) -> None:
     issue = call(lambda: client.issue(key, fields="summary,priority,status"))
     call(lambda: issue.update(fields=fields, notify=False))

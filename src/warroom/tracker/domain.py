@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 DEFAULT_PRIORITIES = {"P1": "Highest", "P2": "High", "P3": "Medium", "P4": "Low"}
+ATTEMPT_LABEL_PREFIX = "warroom-"
 WEBHOOK_MAX_AGE_MS = 5 * 60 * 1000  # a delivery older than this is refused as a replay
 
 
@@ -102,3 +103,11 @@ def status_done(payload: dict[str, Any]) -> bool:
     """Whether the issue now sits in a status of Jira's `done` category."""
     status = (((payload.get("issue") or {}).get("fields") or {}).get("status")) or {}
     return str((status.get("statusCategory") or {}).get("key", "")) == "done"
+
+
+def attempt_label(base_url: str, issue_id: int) -> str:
+    """The label that names the issue warroom means to make for its row `issue_id`: a create whose answer
+    was lost (Jira made the issue, warroom's commit then failed) finds it by this label and adopts it instead
+    of making a second. The base URL's hash keeps two warroom sites writing to one project apart."""
+    site = hashlib.sha256(base_url.encode()).hexdigest()[:8]
+    return f"{ATTEMPT_LABEL_PREFIX}{site}-{issue_id}"

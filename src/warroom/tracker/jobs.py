@@ -18,7 +18,7 @@ from warroom.incidents.models import Incident
 from warroom.jobs.kinds import JobRun
 from warroom.reviews.models import ActionItem
 from warroom.tracker import client as jira
-from warroom.tracker.domain import document, priority_for
+from warroom.tracker.domain import attempt_label, document, priority_for
 from warroom.tracker.models import JiraIssue, JiraRule
 
 
@@ -78,7 +78,8 @@ async def create_issue(run: JobRun, payload: dict[str, Any]) -> None:
         "components": [{"name": c} for c in (rule.components if rule else [])],
         **_incident_fields(incident, rule),
     }
-    key, url = await asyncio.to_thread(lambda: jira.create_issue(jira.connect(config), fields))
+    label = attempt_label(run.context.settings.resolved_base_url(), issue.id)
+    key, url = await asyncio.to_thread(lambda: jira.create_once(jira.connect(config), fields, label))
     issue.key, issue.url, issue.fields = key, url, _incident_fields(incident, rule)
     incident = await locked(run.session, incident.id)  # its timeline grows: read its head under a lock
     await add_link(
@@ -144,13 +145,15 @@ async def action_item_issue(run: JobRun, payload: dict[str, Any]) -> None:
         **({"duedate": item.due_on.isoformat()} if item.due_on else {}),
     }
 
+    label = attempt_label(run.context.settings.resolved_base_url(), issue.id)
+
     def work() -> tuple[str, str]:
         client = jira.connect(config)
         if owner is not None:
             assignee = jira.account_for(client, owner.email, cloud=config.api_version == "3")
             if assignee is not None:
                 fields["assignee"] = assignee
-        return jira.create_issue(client, fields)
+        return jira.create_once(client, fields, label)
 
     issue.key, issue.url = await asyncio.to_thread(work)
     item.tracker_url = issue.url
