@@ -132,7 +132,7 @@ async def measured(
 
 async def stored(bench: IntakeBench, plan: Plan) -> tuple[ScenarioResult, Check]:
     """Run one plan; check that the alerts added equal the distinct keys answered 202."""
-    before = await alert_total(bench.api)
+    before = await alert_total(bench.server)
     if plan.paced:
         paced = dataclasses.replace(bench.options, concurrency=PACED_IN_FLIGHT)
         result, tally = await measured(
@@ -142,7 +142,7 @@ async def stored(bench: IntakeBench, plan: Plan) -> tuple[ScenarioResult, Check]
         result, tally = await measured(
             bench, plan.name, lambda: generate(bench.senders, plan.make, 202, bench.options)
         )
-    added = await alert_total(bench.api) - before
+    added = await alert_total(bench.server) - before
     check = Check(f"{plan.role}: distinct keys answered 202 vs alerts added", len(tally.ok_by_tag), added)
     return result, check
 
@@ -173,7 +173,7 @@ async def bench_intake(
             found, wrk_checks = await intake_wrk.wrk_scenarios(wrk_bench)
         results.update(found)
         checks.extend(wrk_checks)
-    total = await alert_total(bench.api)
+    total = await alert_total(bench.server)
     checks.append(
         Check("whole run: distinct keys answered 202 vs alert total", sum(c.expected for c in checks), total)
     )

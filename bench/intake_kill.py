@@ -25,12 +25,11 @@ async def _new_key(server: Server, token: str) -> tuple[str, int]:
         body = {"kind": "pagerduty", "service": "bench", "rate_limit_per_minute": RATE_LIMIT_PER_MINUTE}
         response = await api.post("/api/v1/integrations", json=body)
         response.raise_for_status()
-        return str(response.json()["key"]), await alert_total(api)
+        return str(response.json()["key"]), await alert_total(server)
 
 
 async def _total(server: Server, token: str) -> int:
-    async with make_client(server.base_url, token, 2) as api:
-        return await alert_total(api)
+    return await alert_total(server)
 
 
 def killed_mid_load(database_url: str, data_dir: Path, options: WrkOptions) -> Check:

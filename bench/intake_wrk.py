@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 from rich.console import Console
 
 from bench.intake_report import accepted_rate
@@ -31,6 +32,7 @@ from bench.load import ScenarioResult
 from bench.scenarios import Check
 from bench.server import Server
 from bench.wrk_install import find_wrk
+from warroom.db import sync_url
 
 SCRIPT = Path(__file__).resolve().with_name("wrk_intake.lua")
 # On 2 CPUs -t1 and -t2 left the server the same CPU (~93 % of a core) and gave rates within run-to-run noise:
@@ -222,10 +224,18 @@ def scenario_result(name: str, run: WrkRun, expect: str) -> ScenarioResult:
     )
 
 
-async def alert_total(api: httpx.AsyncClient) -> int:
-    response = await api.get("/api/v1/alerts", params={"limit": 1})
-    response.raise_for_status()
-    return int(response.json()["total"])
+def stored_alerts(database_url: str) -> int:
+    """Every alert row, counted in the database itself (the API counts only up to 10,000)."""
+    engine = sa.create_engine(sync_url(database_url))
+    try:
+        with engine.connect() as connection:
+            return int(connection.execute(sa.text("SELECT count(*) FROM alerts")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+async def alert_total(server: Server) -> int:
+    return await asyncio.to_thread(stored_alerts, server.env["WARROOM_DATABASE_URL"])
 
 
 @dataclass(frozen=True)
@@ -251,12 +261,12 @@ async def stored(bench: WrkBench, threads: int, scenario: tuple[str, str, str, s
     """One wrk run; for intake, the check that the alert total grew by the 202s (every key is new)."""
     role, kind, expect, name = scenario
     label = f"wrk -t{threads} -c{bench.options.connections}"
-    before = await alert_total(bench.api)
+    before = await alert_total(bench.server)
     run = await run_wrk(bench.server, bench.options, threads, kind, bench.keys.get(kind, ""), tag)
     result = scenario_result(f"{label}: {name}", run, expect)
     if kind == "healthz":
         return result, None
-    added = await alert_total(bench.api) - before
+    added = await alert_total(bench.server) - before
     return result, Check(
         f"{label} {role}: keys answered 202 (all distinct) vs alerts added", result.ok, added
     )
