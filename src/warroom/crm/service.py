@@ -62,6 +62,10 @@ async def take_ticket(
         row.incident_id, row.linked_by = named.id, "property"
     elif row.incident_id is None and (ruled := await _by_rule(session, ticket)) is not None:
         row.incident_id, row.linked_by = ruled.id, "rule"
+    if row.incident_id is not None and row.incident_id != before:
+        # The incident's row lock first: writing the ticket's reference takes a share lock on the incident,
+        # and two tickets' jobs each holding one while waiting to lock it for the timeline note deadlocked.
+        await session.execute(select(Incident.id).where(Incident.id == row.incident_id).with_for_update())
     await session.flush()
     return row, row.incident_id is not None and row.incident_id != before
 
