@@ -28,9 +28,9 @@ def _next(month: date) -> date:
     return date(month.year + month.month // 12, month.month % 12 + 1, 1)
 
 
-def _months(connection: sa.Connection) -> list[date]:
+def _months(connection: sa.Connection, old: str) -> list[date]:
     """From the oldest stored request's month (or this one) to MONTHS_AHEAD past this month."""
-    oldest = connection.execute(sa.text("SELECT min(received_at) FROM raw_events_plain")).scalar()
+    oldest = connection.execute(sa.text(f"SELECT min(received_at) FROM {old}")).scalar()
     now = datetime.now(UTC)
     month = date((oldest or now).year, (oldest or now).month, 1)
     last = date(now.year, now.month, 1)
@@ -43,60 +43,53 @@ def _months(connection: sa.Connection) -> list[date]:
     return months
 
 
-def _rename_plain() -> None:
-    op.execute("ALTER TABLE raw_events RENAME TO raw_events_plain")
-    op.execute("ALTER TABLE raw_events_plain RENAME CONSTRAINT pk_raw_events TO pk_raw_events_plain")
-    op.execute(
-        "ALTER TABLE raw_events_plain RENAME CONSTRAINT fk_raw_events_integration_id_integrations "
-        "TO fk_raw_events_plain_integration_id"
-    )
-    op.execute("ALTER INDEX ix_raw_events_integration_received RENAME TO ix_raw_events_plain_received")
+def _set_aside(old: str) -> None:
+    """raw_events renamed to `old`, with its constraints and indexes, so the new table can take the names."""
+    op.execute(f"ALTER TABLE raw_events RENAME TO {old}")
+    op.execute(f"ALTER TABLE {old} RENAME CONSTRAINT pk_raw_events TO pk_{old}")
+    foreign_key = "fk_raw_events_integration_id_integrations"
+    op.execute(f"ALTER TABLE {old} RENAME CONSTRAINT {foreign_key} TO fk_{old}_integration")
+    op.execute(f"ALTER INDEX ix_raw_events_integration_received RENAME TO ix_{old}_received")
+    op.execute(f"ALTER INDEX ix_raw_events_request_id RENAME TO ix_{old}_request_id")
 
 
-def _upgrade_postgresql() -> None:
-    _rename_plain()
-    op.execute("ALTER INDEX ix_raw_events_request_id RENAME TO ix_raw_events_plain_request_id")
-    op.execute(
-        "CREATE TABLE raw_events (LIKE raw_events_plain INCLUDING DEFAULTS) PARTITION BY RANGE (received_at)"
-    )
-    op.execute("ALTER TABLE raw_events ADD CONSTRAINT pk_raw_events PRIMARY KEY (id, received_at)")
+def _keys_and_indexes(primary_key: str) -> None:
+    op.execute(f"ALTER TABLE raw_events ADD CONSTRAINT pk_raw_events PRIMARY KEY ({primary_key})")
     op.execute(
         "ALTER TABLE raw_events ADD CONSTRAINT fk_raw_events_integration_id_integrations "
         "FOREIGN KEY (integration_id) REFERENCES integrations (id) ON DELETE CASCADE"
     )
     op.create_index("ix_raw_events_integration_received", "raw_events", ["integration_id", "received_at"])
     op.create_index("ix_raw_events_request_id", "raw_events", ["request_id"])
+
+
+def _take_rows(old: str) -> None:
+    """`old`'s rows into the new raw_events, its id sequence with them, then `old` dropped."""
+    op.execute(f"INSERT INTO raw_events ({COLUMNS}) SELECT {COLUMNS} FROM {old}")
+    op.execute("ALTER SEQUENCE raw_events_id_seq OWNED BY raw_events.id")
+    op.execute(f"DROP TABLE {old}")
+
+
+def _upgrade_postgresql() -> None:
+    _set_aside("raw_events_plain")
+    op.execute(
+        "CREATE TABLE raw_events (LIKE raw_events_plain INCLUDING DEFAULTS) PARTITION BY RANGE (received_at)"
+    )
+    _keys_and_indexes("id, received_at")
     op.execute("CREATE TABLE raw_events_default PARTITION OF raw_events DEFAULT")
-    for month in _months(op.get_bind()):
+    for month in _months(op.get_bind(), "raw_events_plain"):
         op.execute(
             f"CREATE TABLE raw_events_p{month.year:04d}{month.month:02d} PARTITION OF raw_events "
             f"FOR VALUES FROM ('{month} 00:00:00+00') TO ('{_next(month)} 00:00:00+00')"
         )
-    op.execute(f"INSERT INTO raw_events ({COLUMNS}) SELECT {COLUMNS} FROM raw_events_plain")
-    op.execute("ALTER SEQUENCE raw_events_id_seq OWNED BY raw_events.id")
-    op.execute("DROP TABLE raw_events_plain")
+    _take_rows("raw_events_plain")
 
 
 def _downgrade_postgresql() -> None:
-    op.execute("ALTER TABLE raw_events RENAME TO raw_events_parted")
-    op.execute("ALTER TABLE raw_events_parted RENAME CONSTRAINT pk_raw_events TO pk_raw_events_parted")
-    op.execute(
-        "ALTER TABLE raw_events_parted RENAME CONSTRAINT fk_raw_events_integration_id_integrations "
-        "TO fk_raw_events_parted_integration_id"
-    )
-    op.execute("ALTER INDEX ix_raw_events_integration_received RENAME TO ix_raw_events_parted_received")
-    op.execute("ALTER INDEX ix_raw_events_request_id RENAME TO ix_raw_events_parted_request_id")
+    _set_aside("raw_events_parted")
     op.execute("CREATE TABLE raw_events (LIKE raw_events_parted INCLUDING DEFAULTS)")
-    op.execute("ALTER TABLE raw_events ADD CONSTRAINT pk_raw_events PRIMARY KEY (id)")
-    op.execute(
-        "ALTER TABLE raw_events ADD CONSTRAINT fk_raw_events_integration_id_integrations "
-        "FOREIGN KEY (integration_id) REFERENCES integrations (id) ON DELETE CASCADE"
-    )
-    op.create_index("ix_raw_events_integration_received", "raw_events", ["integration_id", "received_at"])
-    op.create_index("ix_raw_events_request_id", "raw_events", ["request_id"])
-    op.execute(f"INSERT INTO raw_events ({COLUMNS}) SELECT {COLUMNS} FROM raw_events_parted")
-    op.execute("ALTER SEQUENCE raw_events_id_seq OWNED BY raw_events.id")
-    op.execute("DROP TABLE raw_events_parted")
+    _keys_and_indexes("id")
+    _take_rows("raw_events_parted")
 
 
 def upgrade() -> None:
