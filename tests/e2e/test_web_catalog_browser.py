@@ -72,10 +72,14 @@ def test_new_pages_render_at_each_size(stack: Stack, browser: Any, size_name: st
         page.locator("[data-copy^=key-]").first.click()
         copied = page.evaluate("navigator.clipboard.readText()")
         assert copied == stack.intake_key or len(copied) == 32
-        page.locator("a.row-title, h2 a").first  # noqa: B018
         page.goto(f"{stack.url}/policies")
         first = page.locator("h2 a").first
-        first.click()
+        detail = first.get_attribute("href")
+        assert detail and detail.startswith("/policies/"), detail
+        # Wait for the policy's page itself: measuring while the click's navigation is under way reads a
+        # document that is being replaced.
+        with page.expect_navigation(url=f"{stack.url}{detail}", wait_until="load"):
+            first.click()
         no_sideways_scroll(page)
         shots.take(page, "p2-policy-detail")
     finally:
