@@ -20,6 +20,7 @@ from warroom import __version__
 from warroom.actions.api import router as actions_router
 from warroom.alerts.api import router as alerts_router
 from warroom.alerts.intake.api import router as intake_router
+from warroom.alerts.intake.fastlane import IntakeFastLane
 from warroom.alerts.rules.api import ping_router
 from warroom.alerts.rules.api import router as rules_router
 from warroom.auth.api import router as auth_router
@@ -103,11 +104,18 @@ def freeze_startup_heap() -> None:
 
 
 class SecuredApp(FastAPI):
-    """FastAPI whose whole middleware stack sits inside the security layers (warroom.http_security)."""
+    """FastAPI whose whole middleware stack sits inside the security layers (warroom.http_security), behind
+    intake's fast lane (warroom.alerts.intake.fastlane)."""
 
     def build_middleware_stack(self) -> ASGIApp:
         wrap: Callable[[ASGIApp], ASGIApp] = self.state.security_layers
-        return wrap(super().build_middleware_stack())
+        fast_lane = IntakeFastLane(
+            super().build_middleware_stack(),
+            context=self.state.warroom,
+            max_bytes=INTAKE_MAX_BYTES,
+            exception_handlers=self.exception_handlers,
+        )
+        return wrap(fast_lane)
 
 
 def _lifespan(

@@ -72,7 +72,7 @@ class NormalisedRequests:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        scope = self._clean_target(scope)
+        scope = self.clean_target(scope)
         if scope["method"] not in BODY_METHODS or scope["path"].startswith(self.own_body_prefixes):
             await self.app(scope, receive, send)
             return
@@ -94,7 +94,8 @@ class NormalisedRequests:
         await self._forward(scope, body if is_json else body.replace(b"%00", b""), receive, send)
 
     @staticmethod
-    def _clean_target(scope: Scope) -> Scope:
+    def clean_target(scope: Scope) -> Scope:
+        """`scope` with NUL out of its path and query string (the same scope if it had none)."""
         path, query = scope["path"], scope.get("query_string", b"")
         if "\x00" not in path and b"%00" not in query:
             return scope

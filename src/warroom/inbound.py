@@ -114,3 +114,13 @@ def clip_depth(value: Any, depth: int = MAX_DEPTH) -> Any:
 def row_id(text: str) -> int | None:
     """`text` as a row id (ASCII digits within 64 bits), else None: such an id names no row."""
     return int(text) if is_digits(text) and len(text) <= 18 else None
+
+
+PRIMARY_KEY_MAX = 2**31 - 1  # primary keys are `integer` on PostgreSQL
+
+
+def primary_key(text: str) -> int | None:
+    """`text` as a primary key, else None: past PostgreSQL's `integer` no row has it, and asking PostgreSQL
+    would be refused (422) where SQLite finds nothing (404): the same reference must get the same answer."""
+    value = row_id(text)
+    return value if value is not None and value <= PRIMARY_KEY_MAX else None

@@ -15,7 +15,7 @@ from warroom.alerts.models import Alert, AlertEvent, RawEvent
 from warroom.auth.models import User
 from warroom.catalog.models import Service
 from warroom.errors import Conflict, NotFound
-from warroom.inbound import is_digits, row_id
+from warroom.inbound import is_digits, primary_key
 from warroom.incidents.models import Incident
 from warroom.incidents.visibility import Viewer, visible_to
 from warroom.paging.engine import restart_paging, stop_paging
@@ -103,7 +103,7 @@ async def get_alert(*, session: AsyncSession, ref: str, viewer: Viewer, for_upda
     """By number, by uid, or by the dedup key of an open alert (what `warroom ack KEY` passes); 404 when
     the viewer may not see it."""
     if is_digits(ref):
-        query = select(Alert).where(Alert.id == (row_id(ref) or -1))
+        query = select(Alert).where(Alert.id == (primary_key(ref) or -1))
     elif len(ref) == 36 and ref.count("-") == 4:
         query = select(Alert).where(Alert.uid == ref)
     else:
@@ -251,7 +251,7 @@ async def opsgenie_alert(
     if lookup.identifier_type == "alias":
         query = query.where(Alert.dedup_key == lookup.identifier).order_by(Alert.id.desc())
     elif lookup.identifier_type == "tiny":
-        query = query.where(Alert.id == (row_id(lookup.identifier) or -1))
+        query = query.where(Alert.id == (primary_key(lookup.identifier) or -1))
     else:
         query = query.where(Alert.uid == lookup.identifier)
     alert = await session.scalar(query.limit(1))

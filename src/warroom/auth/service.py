@@ -22,7 +22,7 @@ from warroom.auth.domain import (
 )
 from warroom.auth.models import ApiToken, Team, TeamMember, User
 from warroom.errors import Conflict, FieldProblem, NotAuthenticated, NotFound, invalid
-from warroom.inbound import is_digits, row_id
+from warroom.inbound import is_digits, primary_key
 
 _hasher = PasswordHasher()
 
@@ -51,7 +51,7 @@ async def resolve_user(*, session: AsyncSession, ref: str | int) -> User:
     if isinstance(ref, int):
         return await get_user(session=session, user_id=ref)
     if is_digits(ref):
-        return await get_user(session=session, user_id=row_id(ref) or 0)
+        return await get_user(session=session, user_id=primary_key(ref) or 0)
     if "@" not in ref and ref.strip():
         return await _by_name(session, ref.strip())
     user = await find_user(session=session, email=ref)

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from warroom.auth.models import User
 from warroom.auth.service import resolve_user
 from warroom.errors import Conflict, NotFound, invalid
-from warroom.inbound import is_digits, row_id
+from warroom.inbound import is_digits, primary_key
 from warroom.oncall import domain, ical
 from warroom.oncall.models import Schedule, ScheduleLayer, ScheduleOverride
 from warroom.oncall.schemas import (
@@ -187,7 +187,7 @@ async def delete_layer(*, session: AsyncSession, layer: ScheduleLayer) -> None:
 
 
 async def get_schedule(*, session: AsyncSession, ref: str) -> Schedule:
-    by_id = Schedule.id == (row_id(ref) or -1)
+    by_id = Schedule.id == (primary_key(ref) or -1)
     query = select(Schedule).where(by_id if is_digits(ref) else Schedule.slug == ref)
     schedule = await session.scalar(query)
     if schedule is None:

@@ -6,11 +6,14 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
+from collections.abc import Awaitable, Callable
+from functools import partial
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from starlette.responses import Response
 
 from warroom.alerts.domain import IntakeRejected, Lookup
 from warroom.alerts.intake import grafana, opsgenie, pagerduty
@@ -18,6 +21,7 @@ from warroom.alerts.intake.base import IntakeRequest, json_object
 from warroom.alerts.intake.dispatch import WEBHOOK_PARSERS, change_columns, decode
 from warroom.alerts.intake.flow import Throttled, UnknownKey, WrongKind, admit, read_request, store
 from warroom.alerts.service import opsgenie_alert, request_status
+from warroom.context import AppContext
 from warroom.deps import ContextDep
 from warroom.problems import problem, problem_responses
 
@@ -74,7 +78,8 @@ def _pd_refusal(error: Exception) -> JSONResponse:
 async def _pagerduty(request: Request, context: ContextDep, change: bool) -> JSONResponse:
     raw = IntakeRequest(await request.body(), request.headers.get("content-type", ""), context.clock.now())
     try:
-        key = pagerduty.routing_key(json_object(raw))
+        body = json_object(raw)
+        key = pagerduty.routing_key(body)
     except IntakeRejected as error:
         return _pd_error(400, [p.message for p in error.problems])
     if not key:
@@ -88,7 +93,7 @@ async def _pagerduty(request: Request, context: ContextDep, change: bool) -> JSO
             columns = change_columns(raw)
             await store(context, integration, raw, {"kind": "pagerduty", "op": "change"}, [], change=columns)
             return JSONResponse({"status": "success", "message": "Change event processed"}, status_code=202)
-        event = pagerduty.parse_event(raw)
+        event = pagerduty.event_from(body)
     except IntakeRejected as error:
         return _pd_error(400, [p.message for p in error.problems])
     _, outcomes = await store(context, integration, raw, {"kind": "pagerduty", "op": "enqueue"}, [event])
@@ -283,3 +288,40 @@ async def webhook_intake(kind: str, key: str, request: Request, context: Context
 )
 async def grafana_put(key: str, request: Request, context: ContextDep) -> JSONResponse:
     return await _webhook("grafana", key, request, context)
+
+
+Endpoint = Callable[[Request, AppContext], Awaitable[Response]]
+
+
+def _posted(segments: list[str]) -> Endpoint | None:
+    match segments:
+        case ["v2", "enqueue"]:
+            return pagerduty_enqueue
+        case ["v2", "change", "enqueue"]:
+            return pagerduty_change
+        case ["v2", "alerts"]:
+            return opsgenie_create
+        case ["v2", "alerts", identifier, action]:
+            return partial(opsgenie_action, identifier, action)
+        case ["intake", "alertmanager"]:
+            return alertmanager_with_auth
+        case ["intake", kind, key] if kind in WEBHOOK_PARSERS:
+            return partial(webhook_intake, kind, key)
+    return None
+
+
+def intake_endpoint(method: str, path: str) -> Endpoint | None:
+    """The route above that FastAPI would pick for an intake write, or None (reads, heartbeats, unknown
+    kinds and anything else are FastAPI's). Segments match as FastAPI's `{name}` does: non-empty, no '/'."""
+    segments = path.split("/")[1:]
+    if "" in segments:
+        return None
+    if method == "POST":
+        return _posted(segments)
+    if method == "PUT":
+        match segments:
+            case ["v2", "alerts", identifier, field]:
+                return partial(opsgenie_update, identifier, field)
+            case ["intake", "grafana", key]:
+                return partial(grafana_put, key)
+    return None

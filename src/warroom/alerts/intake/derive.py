@@ -22,7 +22,7 @@ from warroom.alerts.domain import KEY_MAX, AlertEventIn, fitted, generated_dedup
 from warroom.alerts.intake.work import EventOutcome, IntakeWork
 from warroom.alerts.models import Alert
 from warroom.ids import time_ordered_uuid
-from warroom.inbound import fit_identifier, row_id
+from warroom.inbound import fit_identifier, primary_key
 
 OPEN = Alert.status != "resolved"
 REFRESHED_ON_REPEAT = (
@@ -130,7 +130,7 @@ async def _looked_up_key(session: AsyncSession, work: IntakeWork) -> str | None:
         return lookup.identifier if lookup else None
     match = Alert.uid == lookup.identifier
     if lookup.identifier_type == "tiny":
-        match = Alert.id == (row_id(lookup.identifier) or -1)
+        match = Alert.id == (primary_key(lookup.identifier) or -1)
     return await session.scalar(
         select(Alert.dedup_key).where(Alert.integration_id == work.integration_id, match)
     )

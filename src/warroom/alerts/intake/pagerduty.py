@@ -66,7 +66,11 @@ def routing_key(body: Mapping[str, Any]) -> str | None:
 
 def parse_event(request: IntakeRequest) -> AlertEventIn:
     """An alert event, or IntakeRejected listing every problem."""
-    body = json_object(request)
+    return event_from(json_object(request))
+
+
+def event_from(body: dict[str, Any]) -> AlertEventIn:
+    """parse_event for a body already parsed (the route reads the routing key from it first)."""
     problems: list[Problem] = []
     _require_routing_key(body, problems)
     action = _event_action(body, problems)
