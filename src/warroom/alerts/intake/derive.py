@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.alerts.domain import KEY_MAX, AlertEventIn, fitted, generated_dedup_key
+from warroom.alerts.intake.driver_rows import insert_rows
 from warroom.alerts.intake.work import EventOutcome, IntakeWork
 from warroom.alerts.models import Alert
 from warroom.ids import time_ordered_uuid
@@ -36,11 +36,15 @@ REFRESHED_ON_REPEAT = (
     "details",
     "last_seen_at",
 )
-# The partial index's predicate, as literal SQL: PostgreSQL matches ON CONFLICT ... WHERE to the index by its
-# text, and a bound parameter here stops matching once psycopg prepares the statement (after 5 runs).
-OPEN_INDEX_WHERE = text("status <> 'resolved'")
+# What a trigger on an open alert's key does instead of inserting (the same text on SQLite and PostgreSQL):
+# ON CONFLICT names the partial open-alert index by its predicate, as literal SQL, which PostgreSQL matches by
+# its text.
+ON_OPEN_ALERT = (
+    "ON CONFLICT (integration_id, dedup_key) WHERE status <> 'resolved' DO UPDATE SET "
+    + ", ".join(f"{name} = excluded.{name}" for name in REFRESHED_ON_REPEAT)
+    + ", count = alerts.count + 1 RETURNING integration_id, dedup_key, id, uid, count"
+)
 GROUPED_ACTIONS = frozenset({"acknowledge", "unacknowledge", "resolve", "note"})
-_UPSERTS: dict[str, Any] = {}
 
 
 @dataclass(frozen=True)
@@ -54,20 +58,6 @@ class Item:
 
 
 Derived = list[tuple[AlertEventIn, EventOutcome]]
-
-
-def _upsert(dialect: str) -> Any:
-    """The dedup upsert, built once per dialect (building it per event cost more than running it)."""
-    if dialect not in _UPSERTS:
-        table = cast(Table, Alert.__table__)
-        statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-        refreshed = {name: statement.excluded[name] for name in REFRESHED_ON_REPEAT}
-        _UPSERTS[dialect] = statement.on_conflict_do_update(
-            index_elements=[Alert.integration_id, Alert.dedup_key],
-            index_where=OPEN_INDEX_WHERE,
-            set_={**refreshed, "count": Alert.count + 1},
-        ).returning(Alert.integration_id, Alert.dedup_key, Alert.id, Alert.uid, Alert.count)
-    return _UPSERTS[dialect]
 
 
 def _alert_values(item: Item) -> dict[str, Any]:
@@ -163,11 +153,13 @@ def segments(items: Iterable[Item]) -> Iterator[list[Item]]:
 
 
 async def _triggers(session: AsyncSession, items: list[Item]) -> dict[int, EventOutcome]:
-    connection = await session.connection()  # Core execution: the ORM's bulk paths cost more here
-    statement = _upsert(connection.dialect.name)
+    connection = await session.connection()
     # In key order: groups upserting the same keys (server processes on PostgreSQL) lock them in one order.
     ordered = sorted(items, key=lambda item: (item.work.integration_id, item.key or ""))
-    rows = (await connection.execute(statement, [_alert_values(item) for item in ordered])).all()
+    alerts = cast(Table, Alert.__table__)
+    rows = await insert_rows(
+        connection, alerts, [_alert_values(item) for item in ordered], then=ON_OPEN_ALERT
+    )
     by_key = {(row[0], row[1]): row[2:] for row in rows}
     outcomes = {}
     for item in items:

@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, update
+from sqlalchemy import Table, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.alerts.domain import AlertEventIn
 from warroom.alerts.incident_changes import note_changes_on_open_incidents
 from warroom.alerts.incident_notes import note_on_incident
 from warroom.alerts.intake.derive import derive
+from warroom.alerts.intake.driver_rows import insert_rows
 from warroom.alerts.intake.work import EventOutcome, IntakeWork
 from warroom.alerts.models import AlertEvent, RawEvent, ServiceChange
 from warroom.jobs.models import Job
@@ -48,7 +49,7 @@ class Batch:
             (Job, self.jobs),
         ):
             if rows:
-                await connection.execute(insert(cast(Table, model.__table__)), rows)
+                await insert_rows(connection, cast(Table, model.__table__), rows)
         if self.jobs:
             await notify_workers(session)
         if self.changes and not self.replay:
