@@ -54,20 +54,30 @@ def seed_raw_requests(url: str, integration_id: int, count: int, at: datetime) -
     engine.dispose()
 
 
-def web_timings(server: Server) -> dict[str, Any]:
+def web_timings(server: Server, *, prefix: str = "", new_user: bool = True) -> dict[str, Any]:
     """p50/p99 of the alerts page and the dashboard, signed in as an admin (who sees every panel)."""
-    admin(["user", "create", "--email", EMAIL, "--role", "admin", "--password", PASSWORD], server.env)
+    if new_user:
+        admin(["user", "create", "--email", EMAIL, "--role", "admin", "--password", PASSWORD], server.env)
     client = signed_in(server)
     try:
         figures: dict[str, Any] = {}
         for name, path in WEB_PAGES.items():
             page = measure(client, name, path, WEB_REQUESTS)
-            slug = name.replace(" ", "_")
+            slug = prefix + name.replace(" ", "_")
             figures |= {f"{slug}_p50_ms": round(page.p50_ms, 1), f"{slug}_p99_ms": round(page.p99_ms, 1)}
             figures[f"{slug}_statuses"] = {str(code): count for code, count in page.statuses.items()}
         return figures
     finally:
         client.close()
+
+
+def analyse(url: str) -> None:
+    """Fresh planner statistics, as autovacuum gathers them within a minute or so of a bulk load (the
+    figures measured right after the load are the worst case: a plan without them)."""
+    engine = sa.create_engine(sync_url(url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text("ANALYZE"))
+    engine.dispose()
 
 
 def intake_rate(server: Server, key: str, tag: int) -> float | None:

@@ -3,9 +3,9 @@ million-row run. On a fresh database, `warroom serve` and the worker (one proces
 SQLite; `serve` and `worker` on PostgreSQL) take PagerDuty triggers at wrk's max rate (the empty rate);
 then N open alerts and M stored raw requests are written straight to the database, the same processes are
 started on it, and it measures: the first page of `GET /api/v1/alerts` read 200 times, the alerts page and
-the dashboard signed in, the max intake rate again (the grown rate: target at least 90% of the empty one),
-500 more triggers, then the resident size of each process (VmRSS). Figures go to
-bench/results/memory-latest.json."""
+the dashboard signed in (right after the load, then again once ANALYZE has run, as autovacuum would soon
+after), the max intake rate again (the grown rate: target at least 90% of the empty one), 500 more
+triggers, then the resident size of each process (VmRSS). Figures go to bench/results/memory-latest.json."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ import httpx
 import sqlalchemy as sa
 
 from bench.databases import DATABASES
-from bench.growth import intake_rate, seed_raw_requests, web_timings
+from bench.growth import analyse, intake_rate, seed_raw_requests, web_timings
 from bench.server import WARROOM, Server, admin_token, running_server, stop
 from warroom.alerts.models import Alert, Integration
 from warroom.catalog.models import Service
@@ -135,6 +135,8 @@ def measure(name: str, alerts: int, raw_requests: int) -> dict[str, Any]:
             grown_rate = intake_rate(server, key, tag=2)
         with started(url, Path(scratch), sqlite) as (server, worker):
             figures |= exercise(server.base_url, admin_token(server), key) | web_timings(server)
+            analyse(url)
+            figures |= web_timings(server, prefix="analysed_", new_user=False)
             time.sleep(5)  # the worker triages the new alerts and settles
             figures["server_rss_mib"] = rss_mib(server.pid)
             figures["worker_rss_mib"] = rss_mib(worker.pid) if worker else 0.0

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, func, or_, select, true, update
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select, text, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.alerts.domain import COUNT_CAP, Lookup
@@ -87,10 +87,32 @@ async def list_alerts(
 ) -> tuple[list[Alert], int]:
     """A page of alerts, newest first, and how many match, counted up to COUNT_CAP + 1 (more means "more
     than COUNT_CAP"): an exact count reads every match, 25-40 ms at a million alerts and growing with them."""
-    matches = _filtered(select(Alert.id), filters).where(seen_by(viewer)).limit(COUNT_CAP + 1).subquery()
-    total = await session.scalar(select(func.count()).select_from(matches))
+    total = await capped_count(session, capped_count_query(filters, viewer))
     query = newest_first(filters, viewer).limit(limit).offset(offset)
-    return list((await session.scalars(query)).all()), int(total or 0)
+    return list((await session.scalars(query)).all()), total
+
+
+def capped_count_query(filters: AlertFilter, viewer: Viewer) -> Select[Any]:
+    matches = _filtered(select(Alert.id), filters).where(seen_by(viewer)).limit(COUNT_CAP + 1).subquery()
+    return select(func.count()).select_from(matches)
+
+
+# A capped count must stop at its cap. A table that grew by a storm since its last ANALYZE is planned from
+# default estimates, and PostgreSQL then picks a bitmap scan, which reads every match before the LIMIT sees
+# one: 54 ms at a million alerts, against 3.5 ms as an index-only scan, and ~2 ms either way once analysed.
+WITHOUT_BITMAPS = "SELECT current_setting('enable_bitmapscan'), set_config('enable_bitmapscan', 'off', true)"
+RESTORE_BITMAPS = "SELECT set_config('enable_bitmapscan', :value, true)"
+
+
+async def capped_count(session: AsyncSession, query: Select[Any]) -> int:
+    """`query`'s count (see capped_count_query), planned without bitmap scans on PostgreSQL; the setting is
+    this transaction's only, and put back as it was."""
+    if session.get_bind().dialect.name != "postgresql":
+        return int(await session.scalar(query) or 0)
+    before = (await session.execute(text(WITHOUT_BITMAPS))).one()[0]
+    total = await session.scalar(query)
+    await session.execute(text(RESTORE_BITMAPS), {"value": before})
+    return int(total or 0)
 
 
 def newest_first(filters: AlertFilter, viewer: Viewer) -> Select[Any]:
