@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import JSON, Boolean, Table
+from sqlalchemy import JSON, Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -50,17 +50,11 @@ def _json_text(value: Any) -> str:
     return json.dumps(value)  # None is stored as JSON null, as SQLAlchemy's JSON type does
 
 
-def _flag(value: bool | None) -> int | None:
-    return None if value is None else int(value)
-
-
 def _adapter(column_type: Any, dialect: str) -> Adapter | None:
     if isinstance(column_type, UTCDateTime):
         return _sqlite_time if dialect == "sqlite" else _aware_time
     if isinstance(column_type, JSON):
         return _json_text
-    if isinstance(column_type, Boolean) and dialect == "sqlite":
-        return _flag
     return None
 
 
