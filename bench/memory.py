@@ -1,16 +1,18 @@
 """`python -m bench.memory [--alerts N] [--raw-requests M] [--db sqlite|postgresql|both]` (issue #20): the
-million-row run. On a fresh database, `warroom serve` and the worker (one process with `--with-worker` on
-SQLite; `serve` and `worker` on PostgreSQL) take PagerDuty triggers at wrk's max rate (the empty rate);
-then N open alerts and M stored raw requests are written straight to the database, the same processes are
-started on it, and it measures: the first page of `GET /api/v1/alerts` read 200 times, the alerts page and
-the dashboard signed in (right after the load, then again once ANALYZE has run, as autovacuum would soon
-after), the max intake rate again (the grown rate: target at least 90% of the empty one), 500 more
-triggers, then the resident size of each process (VmRSS). Figures go to bench/results/memory-latest.json."""
+million-row run. A database is grown with N open alerts and M stored raw requests, written straight to
+it. Intake's max rate (PagerDuty triggers under wrk, `warroom serve` alone) is measured on it and on an
+empty database, three times each in turn (the grown rate: target at least 90% of the empty one). Then
+`warroom serve` and the worker (one process with `--with-worker` on SQLite; `serve` and `worker` on
+PostgreSQL) run on the grown database, and it measures: the first page of `GET /api/v1/alerts` read 200
+times, the alerts page and the dashboard signed in (right after the load, then again once ANALYZE has
+run, as autovacuum would soon after), 500 more triggers, then the resident size of each process (VmRSS).
+Figures go to bench/results/memory-latest.json."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import tempfile
 import time
@@ -36,6 +38,7 @@ from warroom.migrate import upgrade
 RESULTS = Path(__file__).resolve().parent / "results" / "memory-latest.json"
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 CHUNK = 20_000
+ROUNDS = 3  # intake rate readings on each database, alternating
 
 
 def seed(url: str, alerts: int) -> tuple[str, int]:
@@ -118,33 +121,59 @@ def started(url: str, scratch: Path, sqlite: bool) -> Iterator[tuple[Server, sub
                 stop(worker)
 
 
+def growth_rounds(empty: tuple[str, str], grown: tuple[str, str], scratch: Path) -> dict[str, Any]:
+    """Intake's max rate on the empty and the grown database, alternately, ROUNDS times each: this
+    machine's speed drifts by a third within minutes, so one reading of each made a ratio of noise (0.74
+    and 1.07 in two runs an hour apart). The ratio is of the medians; each round's ratio is kept too."""
+    rates: dict[str, list[float]] = {"empty": [], "grown": []}
+    for number in range(ROUNDS):
+        for which, (url, key) in (("empty", empty), ("grown", grown)):
+            with running_server(url, scratch / which) as server:
+                rate = intake_rate(server, key, tag=2 * number + (which == "grown") + 1)
+            if rate is None:
+                return {}
+            rates[which].append(rate)
+    middle = {which: statistics.median(values) for which, values in rates.items()}
+    rounds = [round(g / e, 2) for e, g in zip(rates["empty"], rates["grown"], strict=True)]
+    return {
+        "intake_empty_per_s": middle["empty"], "intake_grown_per_s": middle["grown"],
+        "intake_grown_vs_empty": round(middle["grown"] / middle["empty"], 2),
+        "intake_rounds": {"empty": rates["empty"], "grown": rates["grown"], "grown_vs_empty": rounds},
+    }  # fmt: skip
+
+
 def measure(name: str, alerts: int, raw_requests: int) -> dict[str, Any]:
-    """Intake's max rate is measured on the server alone (as the intake bench does), before and after the
-    database grew; a worker beside it would be catching up on the alerts the previous run sent."""
-    with tempfile.TemporaryDirectory() as scratch, DATABASES[name](Path(scratch)) as url:
-        sqlite = name == "sqlite"
-        key, integration_id = seed(url, 0)
-        with running_server(url, Path(scratch)) as server:
-            empty_rate = intake_rate(server, key, tag=1)
-        began = time.perf_counter()
-        seed_alerts(url, integration_id, alerts)
-        seed_raw_requests(url, integration_id, raw_requests, NOW)
-        figures: dict[str, Any] = {"alerts": alerts, "raw_requests": raw_requests,
-                                   "seed_seconds": round(time.perf_counter() - began, 1)}  # fmt: skip
-        with running_server(url, Path(scratch)) as server:
-            grown_rate = intake_rate(server, key, tag=2)
-        with started(url, Path(scratch), sqlite) as (server, worker):
-            figures |= exercise(server.base_url, admin_token(server), key) | web_timings(server)
-            analyse(url)
-            figures |= web_timings(server, prefix="analysed_", new_user=False)
-            time.sleep(5)  # the worker triages the new alerts and settles
-            figures["server_rss_mib"] = rss_mib(server.pid)
-            figures["worker_rss_mib"] = rss_mib(worker.pid) if worker else 0.0
-        figures["together_mib"] = round(figures["server_rss_mib"] + figures["worker_rss_mib"], 1)
-        figures |= {"intake_empty_per_s": empty_rate, "intake_grown_per_s": grown_rate}
-        if empty_rate and grown_rate is not None:
-            figures["intake_grown_vs_empty"] = round(grown_rate / empty_rate, 2)
-        return figures
+    """Intake's max rate is measured on the server alone (as the intake bench does), on an empty and on the
+    grown database in turn; a worker beside it would be catching up on the alerts the previous run sent."""
+    with tempfile.TemporaryDirectory() as tmp:
+        scratch = Path(tmp)
+        (scratch / "empty").mkdir()
+        (scratch / "grown").mkdir()
+        with DATABASES[name](scratch / "empty") as empty_url, DATABASES[name](scratch / "grown") as url:
+            return _measure(name, scratch, empty_url, url, alerts, raw_requests)
+
+
+def _measure(
+    name: str, scratch: Path, empty_url: str, url: str, alerts: int, raw_requests: int
+) -> dict[str, Any]:
+    sqlite = name == "sqlite"
+    empty_key, _ = seed(empty_url, 0)
+    key, integration_id = seed(url, 0)
+    began = time.perf_counter()
+    seed_alerts(url, integration_id, alerts)
+    seed_raw_requests(url, integration_id, raw_requests, NOW)
+    figures: dict[str, Any] = {"alerts": alerts, "raw_requests": raw_requests,
+                               "seed_seconds": round(time.perf_counter() - began, 1)}  # fmt: skip
+    figures |= growth_rounds((empty_url, empty_key), (url, key), scratch)
+    with started(url, scratch / "grown", sqlite) as (server, worker):
+        figures |= exercise(server.base_url, admin_token(server), key) | web_timings(server)
+        analyse(url)
+        figures |= web_timings(server, prefix="analysed_", new_user=False)
+        time.sleep(5)  # the worker triages the new alerts and settles
+        figures["server_rss_mib"] = rss_mib(server.pid)
+        figures["worker_rss_mib"] = rss_mib(worker.pid) if worker else 0.0
+    figures["together_mib"] = round(figures["server_rss_mib"] + figures["worker_rss_mib"], 1)
+    return figures
 
 
 def main() -> int:
