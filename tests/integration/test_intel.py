@@ -20,10 +20,16 @@ from sqlalchemy import select
 
 from tests.fakes.http import serving
 from tests.integration.conftest import Api
-from warroom.intel.models import Sighting
+from warroom.alerts.models import Alert
+from warroom.intel.actions import MATCH_KIND
+from warroom.intel.models import AlertObservable, Sighting
+from warroom.intel.poll import MATCH_QUEUE
+from warroom.jobs.models import Job
+from warroom.jobs.service import JobSpec, enqueue
 from warroom.notify.models import OutgoingMessage
 from warroom.wiring import FeedPolls, new_worker
 
+KEPT = (AlertObservable.alert_id, AlertObservable.type, AlertObservable.value)
 BAD_IP, OLD_IP, LISTED = "203.0.113.66", "198.51.100.7", "evil.example"
 
 
@@ -417,3 +423,22 @@ async def test_a_known_exploited_cve_in_a_services_software_is_a_task_for_its_te
     rewritten = {"software": [{"name": "httpd", "version": "2.4.58"}]}  # declared later: matched at once
     made = await ok(await api.admin.put("/api/v1/intel/software/fileshare", json=rewritten))
     assert [f["cve"] for f in made] == ["CVE-2026-0002"]
+
+
+async def test_what_an_alert_carried_is_kept_once_however_often_it_is_matched(api: Api) -> None:
+    key = await setup(api)
+    await alertmanager(api, key, OLD_IP, "Beacon")
+    await alertmanager(api, key, OLD_IP, "Scan")  # the same address on a second alert: kept for each
+    await work(api)
+    async with api.context.db.write() as session:
+        ids = sorted(await session.scalars(select(Alert.id)))
+        once = sorted(tuple(row) for row in await session.execute(select(*KEPT)))
+        again = JobSpec(MATCH_KIND, {"alert_ids": ids}, queue=MATCH_QUEUE)  # a retried match, say
+        job_id = (await enqueue(session=session, spec=again, now=api.clock.now())).id
+        await session.commit()
+    await work(api, rounds=1)
+    async with api.context.db.read() as session:
+        twice = sorted(tuple(row) for row in await session.execute(select(*KEPT)))
+        matched = await session.scalar(select(Job.state).where(Job.id == job_id))
+    assert len(ids) == 2 and {(i, "ip", OLD_IP) for i in ids} <= set(once)
+    assert (matched, twice) == ("done", once)  # not refused by the unique constraint and rolled back

@@ -37,17 +37,24 @@ async def _feeds(session: AsyncSession, hits: list[Hit]) -> dict[int, Feed]:
     return {f.id: f for f in await session.scalars(select(Feed).where(Feed.id.in_(ids)))} if ids else {}
 
 
-async def _remember(session: AsyncSession, alert: Alert, found: list[Term], now: datetime) -> None:
-    """What the alert carried, for later hunts (once per alert and value)."""
-    known = set(
-        await session.execute(
-            select(AlertObservable.type, AlertObservable.value).where(AlertObservable.alert_id == alert.id)
+async def _known(session: AsyncSession, alert_ids: list[int]) -> set[tuple[int, str, str]]:
+    """(alert, type, value) already remembered for these alerts: one read for the whole group."""
+    rows = await session.execute(
+        select(AlertObservable.alert_id, AlertObservable.type, AlertObservable.value).where(
+            AlertObservable.alert_id.in_(alert_ids)
         )
     )
+    return {(alert_id, type_, value) for alert_id, type_, value in rows}
+
+
+def _remember(
+    session: AsyncSession, alert: Alert, found: list[Term], known: set[tuple[int, str, str]], now: datetime
+) -> None:
+    """What the alert carried, for later hunts (once per alert and value)."""
     session.add_all(
         AlertObservable(alert_id=alert.id, type=t.type, value=t.value, seen_at=now)
-        for t in found
-        if (t.type, t.value) not in known
+        for t in dict.fromkeys(found)
+        if (alert.id, t.type, t.value) not in known
     )
 
 
@@ -152,9 +159,11 @@ async def match_alerts(run: JobRun, alert_ids: list[int]) -> None:
     # Locked in id order, as other alert writers lock them, so two transactions never wait on each other
     # in opposite orders (PostgreSQL would end one as a deadlock).
     locked = select(Alert).where(Alert.id.in_(alert_ids)).order_by(Alert.id).with_for_update()
-    for alert in await run.session.scalars(locked):
+    alerts = list(await run.session.scalars(locked))
+    known = await _known(run.session, [alert.id for alert in alerts])
+    for alert in alerts:
         found = [Term(f.type, f.value) for f in extract(alert_payload(alert))]
-        await _remember(run.session, alert, found, run.now)
+        _remember(run.session, alert, found, known, run.now)
         hits = await find(run.session, found, run.now, run.memo)
         if hits:
             await _act_on_alert(run, alert, hits)
