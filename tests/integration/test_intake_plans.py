@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from tests.conftest import empty_all_tables
 from warroom.db import sync_url
 
 pytestmark = pytest.mark.postgres
@@ -36,10 +37,14 @@ STATEMENTS = {
 @pytest.fixture
 def pg(postgresql_database: str) -> sa.Connection:
     engine = sa.create_engine(sync_url(postgresql_database))
-    with engine.connect() as conn:
-        conn.execute(sa.text("SET enable_seqscan = off"))
-        yield conn
-    engine.dispose()
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SET enable_seqscan = off"))
+            yield conn
+    finally:
+        engine.dispose()
+        # A rolled-back insert still advances its sequence: the next test on this database starts at id 1
+        empty_all_tables(postgresql_database)
 
 
 def plan(conn: sa.Connection, statement: str) -> str:
@@ -120,6 +125,7 @@ def test_the_capped_count_stops_at_its_cap_before_statistics(postgresql_database
             conn.rollback()
     finally:
         engine.dispose()
+        empty_all_tables(postgresql_database)
 
 
 def test_open_alerts_newest_first_reads_an_index_in_order_before_statistics(pg: sa.Connection) -> None:
