@@ -40,11 +40,10 @@ from warroom.paging.models import Escalation
 log = structlog.get_logger("warroom.page")
 LIVE = ("pending", "sending")  # a message in these states may still go out
 # Sends a worker's batches on one queue may have out together (in flight, or answered and not yet
-# recorded): what a worker killed at the worst moment sends twice. When commits are slow (SQLite under
-# load), sends wait for them rather than run ahead: 10 still allows ~500 pages a second at a 20 ms commit.
-# A worker killed at the worst moment re-sends at most this many pages per queue (each with its idempotency
-# key). It also bounds a worker's delivery rate to about this many per send-and-record cycle: at 10, one
-# worker on PostgreSQL fell behind at 500 pages/s (queue wait p99 4.8 s on December 6; 0.3 s at 40).
+# recorded): what a worker killed at the worst moment sends twice (each with its idempotency key). When
+# commits are slow (SQLite under load), sends wait for them rather than run ahead, so this also bounds a
+# worker's delivery rate to about this many per send-and-record cycle: at 10, one worker on PostgreSQL fell
+# behind at 500 pages/s (queue wait p99 4.8 s on December 6; 0.3 s at 40).
 RECORD_AHEAD = 40
 SLOW_ANSWER = 1.0  # seconds: a send not answered by then stops counting against RECORD_AHEAD
 IN_FLIGHT = "another claim has this message in flight; waiting for its deadline"
