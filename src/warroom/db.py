@@ -68,18 +68,24 @@ def sync_url(url: str) -> str:
     return parsed.set(drivername=driver).render_as_string(hide_password=False)
 
 
+def set_sqlite_pragmas(dbapi_connection: Any) -> None:
+    """WAL, foreign keys, a busy timeout, and transactions begun by us (so IMMEDIATE is possible): every
+    sqlite3 connection warroom opens, the engine's and the intake writer's own (alerts/intake/threaded.py)."""
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
 def install_sqlite_pragmas(sync_engine: Any) -> None:
-    """WAL, foreign keys, a busy timeout, and transactions begun by us (so IMMEDIATE is possible)."""
+    """The pragmas on each of the engine's connections, and its transactions begun by us."""
 
     @event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
+        set_sqlite_pragmas(dbapi_connection)
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(conn: Any) -> None:

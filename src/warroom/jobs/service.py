@@ -48,6 +48,7 @@ def job_row(spec: JobSpec, now: datetime) -> dict[str, Any]:
 
 
 NOTIFIED = "warroom.jobs.notified"
+NOTIFY_CHANNEL = "warroom_jobs"  # PostgreSQL: the workers LISTEN here; the payload is the queue
 _LOCAL_WAKERS: list[Callable[[str], None]] = []
 
 
@@ -58,11 +59,16 @@ def wake_here(waker: Callable[[str], None]) -> Callable[[], None]:
     return lambda: _LOCAL_WAKERS.remove(waker)
 
 
+def wake_local_workers(queue: str) -> None:
+    """Wake this process's workers for `queue` (a transaction that queued jobs there has committed)."""
+    for waker in list(_LOCAL_WAKERS):
+        waker(queue)
+
+
 @event.listens_for(Session, "after_commit")
 def _wake_local_workers(session: Session) -> None:
     for queue in sorted(session.info.get(NOTIFIED, ())):
-        for waker in list(_LOCAL_WAKERS):
-            waker(queue)
+        wake_local_workers(queue)
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -80,7 +86,8 @@ async def notify_workers(session: AsyncSession, queue: str = "default") -> None:
         return
     notified.add(queue)
     if session.get_bind().dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_notify('warroom_jobs', :queue)"), {"queue": queue})
+        statement = text("SELECT pg_notify(:channel, :queue)")
+        await session.execute(statement, {"channel": NOTIFY_CHANNEL, "queue": queue})
 
 
 async def enqueue(*, session: AsyncSession, spec: JobSpec, now: datetime) -> Job:

@@ -49,7 +49,6 @@ from warroom.ratelimit import Bucket
 
 log = structlog.get_logger("warroom.worker")
 Periodic = Callable[[AppContext], Awaitable[None]]
-NOTIFY_CHANNEL = "warroom_jobs"
 
 
 NETWORK_QUEUES = ("notify.", "chat.", "audit.", "actions")  # queues whose jobs call out over the network
@@ -281,7 +280,7 @@ class Worker:
                 async with await psycopg.AsyncConnection.connect(
                     url.render_as_string(hide_password=False), autocommit=True
                 ) as conn:
-                    await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    await conn.execute(f"LISTEN {service.NOTIFY_CHANNEL}")
                     async for notice in conn.notifies(stop_after=None):
                         self.wake(notice.payload or None)
             except psycopg.Error as error:

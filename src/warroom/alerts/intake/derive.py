@@ -15,15 +15,17 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, select, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.alerts.domain import KEY_MAX, AlertEventIn, fitted, generated_dedup_key
-from warroom.alerts.intake.driver_rows import insert_rows
+from warroom.alerts.intake.driver_rows import insert_rows, insert_rows_now
 from warroom.alerts.intake.work import EventOutcome, IntakeWork
 from warroom.alerts.models import Alert
 from warroom.ids import time_ordered_uuid
 from warroom.inbound import fit_identifier, primary_key
 
+ALERTS = cast(Table, Alert.__table__)
 OPEN = Alert.status != "resolved"
 REFRESHED_ON_REPEAT = (
     "severity",
@@ -128,6 +130,10 @@ async def _looked_up_key(session: AsyncSession, work: IntakeWork) -> str | None:
 
 async def _items(session: AsyncSession, work: IntakeWork, first: int) -> list[Item]:
     looked_up = await _looked_up_key(session, work) if work.lookup is not None else None
+    return _fitted_items(work, first, looked_up)
+
+
+def _fitted_items(work: IntakeWork, first: int, looked_up: str | None) -> list[Item]:
     items = []
     for offset, event in enumerate(map(fitted, work.events)):
         key = event.dedup_key or looked_up
@@ -152,14 +158,19 @@ def segments(items: Iterable[Item]) -> Iterator[list[Item]]:
         yield segment
 
 
-async def _triggers(session: AsyncSession, items: list[Item]) -> dict[int, EventOutcome]:
-    connection = await session.connection()
+def _upserted(items: list[Item]) -> list[dict[str, Any]]:
     # In key order: groups upserting the same keys (server processes on PostgreSQL) lock them in one order.
     ordered = sorted(items, key=lambda item: (item.work.integration_id, item.key or ""))
-    alerts = cast(Table, Alert.__table__)
-    rows = await insert_rows(
-        connection, alerts, [_alert_values(item) for item in ordered], then=ON_OPEN_ALERT
-    )
+    return [_alert_values(item) for item in ordered]
+
+
+async def _triggers(session: AsyncSession, items: list[Item]) -> dict[int, EventOutcome]:
+    connection = await session.connection()
+    rows = await insert_rows(connection, ALERTS, _upserted(items), then=ON_OPEN_ALERT)
+    return _trigger_outcomes(items, rows)
+
+
+def _trigger_outcomes(items: list[Item], rows: list[tuple[Any, ...]]) -> dict[int, EventOutcome]:
     by_key = {(row[0], row[1]): row[2:] for row in rows}
     outcomes = {}
     for item in items:
@@ -218,6 +229,10 @@ async def _segment(session: AsyncSession, segment: list[Item]) -> dict[int, Even
     return outcomes
 
 
+def _per_request(per_work: list[list[Item]], outcomes: dict[int, EventOutcome]) -> list[Derived]:
+    return [[(item.event, outcomes[item.position]) for item in items] for items in per_work]
+
+
 async def derive(session: AsyncSession, works: list[IntakeWork]) -> list[Derived]:
     """Each request's events (fitted) with what became of them, in the requests' order."""
     per_work: list[list[Item]] = []
@@ -228,4 +243,24 @@ async def derive(session: AsyncSession, works: list[IntakeWork]) -> list[Derived
     outcomes: dict[int, EventOutcome] = {}
     for segment in segments(item for items in per_work for item in items):
         outcomes.update(await _segment(session, segment))
-    return [[(item.event, outcomes[item.position]) for item in items] for items in per_work]
+    return _per_request(per_work, outcomes)
+
+
+def only_triggers(work: IntakeWork) -> bool:
+    """A request derive_triggers_now can store: triggers only, no alert looked up, no service change."""
+    return work.lookup is None and work.change is None and all(e.action == "trigger" for e in work.events)
+
+
+def derive_triggers_now(connection: Any, dialect: Dialect, works: list[IntakeWork]) -> list[Derived]:
+    """derive for requests that only trigger (see only_triggers), on a synchronous DB-API connection in its
+    transaction: the same upserts, one per segment."""
+    per_work: list[list[Item]] = []
+    position = 0
+    for work in works:
+        per_work.append(_fitted_items(work, position, None))
+        position += len(work.events)
+    outcomes: dict[int, EventOutcome] = {}
+    for segment in segments(item for items in per_work for item in items):
+        rows = insert_rows_now(connection, ALERTS, dialect, _upserted(segment), then=ON_OPEN_ALERT)
+        outcomes.update(_trigger_outcomes(segment, rows))
+    return _per_request(per_work, outcomes)

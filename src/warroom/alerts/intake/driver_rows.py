@@ -16,7 +16,7 @@ aware datetimes and JSON text.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -133,14 +133,39 @@ async def fetch(connection: AsyncConnection, sql: str, values: list[Any]) -> lis
         return [] if cursor.description is None else cast(list[tuple[Any, ...]], await cursor.fetchall())
 
 
+def insert_statements(
+    table: Table, dialect: Dialect, rows: Sequence[dict[str, Any]], *, then: str = ""
+) -> Iterator[tuple[str, list[Any]]]:
+    """The INSERTs of `rows` into `table`, as many rows per statement as fit, with their parameters; `then`
+    is what follows each statement's VALUES (ON CONFLICT ..., RETURNING ...)."""
+    shape = driver_table(table, dialect)
+    for page in _pages(rows):
+        sql, parameters = shape.statement(page)
+        yield f"{sql} {then}".rstrip(), parameters
+
+
 async def insert_rows(
     connection: AsyncConnection, table: Table, rows: Sequence[dict[str, Any]], *, then: str = ""
 ) -> list[tuple[Any, ...]]:
-    """Insert `rows` into `table`, as many per statement as fit, in the connection's transaction; `then`
-    is what follows each statement's VALUES (ON CONFLICT ..., RETURNING ...), and its rows are returned."""
-    shape = driver_table(table, connection.dialect)
+    """Insert `rows` into `table` in the connection's transaction (see insert_statements); the rows the
+    statements return."""
     returned: list[tuple[Any, ...]] = []
-    for page in _pages(rows):
-        sql, parameters = shape.statement(page)
-        returned += await fetch(connection, f"{sql} {then}".rstrip(), parameters)
+    for sql, parameters in insert_statements(table, connection.dialect, rows, then=then):
+        returned += await fetch(connection, sql, parameters)
+    return returned
+
+
+def fetch_now(connection: Any, sql: str, values: list[Any]) -> list[tuple[Any, ...]]:
+    """Run one statement on a synchronous DB-API connection (sqlite3 or psycopg's); its rows."""
+    cursor = connection.execute(sql, values)
+    return [] if cursor.description is None else [tuple(row) for row in cursor.fetchall()]
+
+
+def insert_rows_now(
+    connection: Any, table: Table, dialect: Dialect, rows: Sequence[dict[str, Any]], *, then: str = ""
+) -> list[tuple[Any, ...]]:
+    """insert_rows on a synchronous DB-API connection (the intake writer's thread)."""
+    returned: list[tuple[Any, ...]] = []
+    for sql, parameters in insert_statements(table, dialect, rows, then=then):
+        returned += fetch_now(connection, sql, parameters)
     return returned

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from warroom.alerts.domain import AlertEventIn
 from warroom.alerts.incident_changes import note_changes_on_open_incidents
 from warroom.alerts.incident_notes import note_on_incident
-from warroom.alerts.intake.derive import derive
+from warroom.alerts.intake.derive import Derived, derive
 from warroom.alerts.intake.driver_rows import insert_rows
 from warroom.alerts.intake.work import EventOutcome, IntakeWork
 from warroom.alerts.models import AlertEvent, RawEvent, ServiceChange
@@ -39,17 +39,21 @@ class Batch:
     stops: list[tuple[int, str, str | None, datetime]] = field(default_factory=list)
     replay: bool = False  # a replay re-derives alerts; what it noted on incidents the first time stays once
 
-    async def write(self, session: AsyncSession) -> None:
-        """One multi-row insert per table for the whole group."""
-        connection = await session.connection()
-        for model, rows in (
+    def inserts(self) -> list[tuple[Table, list[dict[str, Any]]]]:
+        """Each table's rows for the group (those with any)."""
+        tables = (
             (RawEvent, self.raw_events),
             (ServiceChange, self.changes),
             (AlertEvent, self.alert_events),
             (Job, self.jobs),
-        ):
-            if rows:
-                await insert_rows(connection, cast(Table, model.__table__), rows)
+        )
+        return [(cast(Table, model.__table__), rows) for model, rows in tables if rows]
+
+    async def write(self, session: AsyncSession) -> None:
+        """One multi-row insert per table for the whole group, then what follows from it."""
+        connection = await session.connection()
+        for table, rows in self.inserts():
+            await insert_rows(connection, table, rows)
         if self.jobs:
             await notify_workers(session)
         if self.changes and not self.replay:
@@ -76,15 +80,23 @@ async def apply_works(
     are queued."""
     own = batch is None
     batch = batch or Batch(replay=replay)
-    results = []
-    for work, derived in zip(works, await derive(session, works), strict=True):
-        for event, outcome in derived:
-            _follow_up(batch, work, event, outcome, jobs=not replay)
-        outcomes = [outcome for _, outcome in derived]
-        _add_request(batch, work, outcomes, replay=replay)
-        results.append(outcomes)
+    results = add_derived(batch, works, await derive(session, works), replay=replay)
     if own:
         await batch.write(session)
+    return results
+
+
+def add_derived(
+    batch: Batch, works: list[IntakeWork], derived: list[Derived], *, replay: bool = False
+) -> list[list[EventOutcome]]:
+    """Add to `batch` what follows from each request's derived events; each request's outcomes."""
+    results = []
+    for work, events in zip(works, derived, strict=True):
+        for event, outcome in events:
+            _follow_up(batch, work, event, outcome, jobs=not replay)
+        outcomes = [outcome for _, outcome in events]
+        _add_request(batch, work, outcomes, replay=replay)
+        results.append(outcomes)
     return results
 
 

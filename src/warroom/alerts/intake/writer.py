@@ -12,9 +12,12 @@ from dataclasses import dataclass, field
 
 import structlog
 
+from warroom.alerts.intake.derive import only_triggers
 from warroom.alerts.intake.store import Batch, apply_works
+from warroom.alerts.intake.threaded import ThreadedGroups
 from warroom.alerts.intake.work import EventOutcome, IntakeWork
 from warroom.db import SessionFactories
+from warroom.jobs.service import wake_local_workers
 
 log = structlog.get_logger("warroom.intake")
 
@@ -32,6 +35,10 @@ class IntakeWriter:
     max_batch: int = 128
     _queue: asyncio.Queue[_Pending] = field(default_factory=asyncio.Queue)
     _task: asyncio.Task[None] | None = None
+    _threaded: ThreadedGroups | None = None  # groups of plain triggers (see threaded.py)
+
+    def __post_init__(self) -> None:
+        self._threaded = ThreadedGroups.for_engine(self.db.engine)
 
     def start(self) -> None:
         if self._task is None:
@@ -42,6 +49,9 @@ class IntakeWriter:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
+        if self._threaded is not None:
+            await self._threaded.close()
+            self._threaded = None
 
     async def submit(self, work: IntakeWork) -> list[EventOutcome]:
         """Store one request; returns once it is committed (or raises what storing it raised)."""
@@ -72,7 +82,7 @@ class IntakeWriter:
     async def _commit_singly(self, batch: list[_Pending]) -> None:
         for pending in batch:
             try:
-                (outcomes,) = await self._store([pending.work])
+                (outcomes,) = await self._store([pending.work], alone=True)
             except Exception as error:  # noqa: BLE001  (handed to the request that caused it)
                 if not pending.done.done():
                     pending.done.set_exception(error)
@@ -81,7 +91,15 @@ class IntakeWriter:
                 pending.done.set_result(outcomes)
         self.on_commit()
 
-    async def _store(self, works: list[IntakeWork]) -> list[list[EventOutcome]]:
+    async def _store(self, works: list[IntakeWork], *, alone: bool = False) -> list[list[EventOutcome]]:
+        """One transaction for `works`: on the writer's thread if they only trigger (unless `alone`, a
+        retry, which raises its error the async way), else through the async domain code."""
+        if self._threaded is not None and not alone and all(map(only_triggers, works)):
+            async with self.db.write_turn:
+                results, queues = await self._threaded.store(works)
+            for queue in sorted(queues):
+                wake_local_workers(queue)
+            return results
         async with self.db.write_turn, self.db.write() as session:
             batch = Batch()
             results = await apply_works(session=session, works=works, batch=batch)

@@ -1,0 +1,104 @@
+"""Groups of plain triggers stored on a thread of their own, through a DB-API connection of their own: the
+whole group (BEGIN, one upsert per segment, one insert per table, the workers' NOTIFY, COMMIT) is one
+hand-off from the event loop instead of a trip per statement.
+
+Measured on SQLite under wrk -t2 -c32 before this: a group of ~16 requests took 7.3 ms, 3.5 of them opening
+its transaction (three trips to aiosqlite's thread, each waiting for a busy event loop and the GIL), and the
+loop sat idle 29% of the time while every sender waited on the group. The rows are built on this thread
+too, off the loop that parses the next requests.
+
+Only requests that trigger (derive.only_triggers) come here: acknowledgements, resolves, service changes and
+look-ups need the async domain code (paging stopped, notes on incidents), so a group holding one goes the
+async way (store.apply_works) as before, and so does each request retried alone after its group failed, so
+its error is raised exactly where it was. The rows written are the same either way (driver_rows).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import psycopg
+import structlog
+from sqlalchemy.engine import URL, Dialect
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from warroom.alerts.intake.derive import derive_triggers_now
+from warroom.alerts.intake.driver_rows import fetch_now, insert_rows_now
+from warroom.alerts.intake.store import Batch, add_derived
+from warroom.alerts.intake.work import EventOutcome, IntakeWork
+from warroom.db import set_sqlite_pragmas
+from warroom.jobs.service import NOTIFY_CHANNEL
+
+log = structlog.get_logger("warroom.intake")
+Stored = tuple[list[list[EventOutcome]], set[str]]  # each request's outcomes; the job queues to wake
+
+
+def _connect(url: URL) -> Any:
+    if url.get_backend_name() == "sqlite":
+        connection = sqlite3.connect(str(url.database), check_same_thread=False)
+        set_sqlite_pragmas(connection)
+        return connection
+    return psycopg.connect(url.set(drivername="postgresql").render_as_string(hide_password=False))
+
+
+class ThreadedGroups:
+    """One connection, opened on first use and only ever used on the one thread of its executor."""
+
+    def __init__(self, url: URL, dialect: Dialect) -> None:
+        self.url = url
+        self.dialect = dialect
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="intake-writer")
+        self._connection: Any = None
+
+    @classmethod
+    def for_engine(cls, engine: AsyncEngine) -> ThreadedGroups | None:
+        """For the engine's database; None for an in-memory SQLite database, which one connection owns."""
+        url = engine.url
+        if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+            return None
+        return cls(url, engine.dialect)
+
+    async def store(self, works: list[IntakeWork]) -> Stored:
+        """Store `works` (each only_triggers) in one transaction, committed when this returns."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._store, works)
+
+    async def close(self) -> None:
+        """Close the connection once any group in flight is done."""
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._drop)
+        self._executor.shutdown(wait=False)
+
+    def _store(self, works: list[IntakeWork]) -> Stored:
+        if self._connection is None:
+            self._connection = _connect(self.url)
+        connection = self._connection
+        try:
+            if self.dialect.name == "sqlite":
+                connection.execute("BEGIN IMMEDIATE")  # psycopg begins with the first statement
+            batch = Batch()
+            results = add_derived(batch, works, derive_triggers_now(connection, self.dialect, works))
+            for table, rows in batch.inserts():
+                insert_rows_now(connection, table, self.dialect, rows)
+            queues = {str(job["queue"]) for job in batch.jobs}
+            if self.dialect.name == "postgresql":
+                for queue in sorted(queues):
+                    fetch_now(connection, "SELECT pg_notify(%s, %s)", [NOTIFY_CHANNEL, queue])
+            connection.commit()
+        except BaseException:
+            self._rollback()
+            raise
+        return results, queues
+
+    def _rollback(self) -> None:
+        try:
+            self._connection.rollback()
+        except (sqlite3.Error, psycopg.Error) as error:  # the connection is gone: the next group opens one
+            log.warning("intake connection closed after a failed rollback", error=repr(error))
+            self._drop()
+
+    def _drop(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close()
