@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -32,6 +33,7 @@ ROWS_PER_STATEMENT = 500
 Adapter = Callable[[Any], Any]
 
 
+@lru_cache(maxsize=1024)  # a group's rows share their requests' times: six columns an event
 def _sqlite_time(value: datetime | None) -> str | None:
     if value is None:
         return None
