@@ -99,9 +99,10 @@ def create_engine_for(url: str, *, echo: bool = False) -> AsyncEngine:
         engine = create_async_engine(full, echo=echo)
         install_sqlite_pragmas(engine.sync_engine)
         return engine
-    # At most 20 connections per process, waiting (not failing) for one beyond that: N servers and M
-    # workers must fit PostgreSQL's max_connections (100 by default), or a job that already delivered
-    # its page fails to record it, and its retry pages again.
+    # At most 20 connections per process (a server's intake writer holds one more of its own), waiting
+    # (not failing) for one beyond that: N servers and M workers must fit PostgreSQL's max_connections
+    # (100 by default), or a job that already delivered its page fails to record it, and its retry pages
+    # again.
     return create_async_engine(
         full, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10, pool_timeout=120
     )
