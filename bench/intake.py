@@ -51,7 +51,7 @@ PACED_IN_FLIGHT = 64
 RATE_LIMIT_PER_MINUTE = 1_000_000  # the API's maximum; the default 6,000/min (100/s) would throttle the bench
 TARGET_RATE = 1_000.0
 TARGET_NOOP_SHARE = 0.5  # issue #20: durable intake at half the no-op server's rate
-TARGET_P99_MS = 100.0
+TARGET_P99_MS = 20.0  # issue #20: p99 under 20 ms at 200 events/s
 BASELINE_NOTE = (
     "baseline: GET /healthz (one SELECT 1); the wrk rows are also measured against bench/noop_app.py "
     "(same routes, JSON parsed, 202, nothing stored): x baseline there is the ratio to that no-op server"
@@ -181,13 +181,16 @@ async def bench_intake(
 
 
 def targets(results: dict[str, ScenarioResult], checks: list[Check], rate: float) -> list[Target]:
-    """The issue's goals: 1,000 alerts/s at full tilt, p99 < 100 ms at the paced rate, nothing lost."""
+    """The goals: 1,000 alerts/s at full tilt, half the no-op server's rate (wrk), p99 < 20 ms at the paced
+    rate, nothing lost."""
     found = []
     wrk_roles = [r for r in results if r.startswith("wrk-") and "baseline" not in r and "noop" not in r]
     for role in ["pagerduty", "alertmanager", "dedup", *wrk_roles]:
         if role in results:
             accepted = accepted_rate(results[role])
             name = f"{role}: accepted alerts/s >= {TARGET_RATE:,.0f}"
+            if not role.startswith("wrk-"):  # httpx senders in Python: bound by their own CPU here
+                name = f"{role} (Python senders, see their /healthz row): {name.partition(': ')[2]}"
             found.append(Target(name, accepted, TARGET_RATE, accepted >= TARGET_RATE))
     for role in wrk_roles:  # issue #20: at least half the no-op server's rate for the same payload
         ratio = results[role].vs_baseline

@@ -76,7 +76,9 @@ def intake_table(run: IntakeRun, title: str) -> Table:
 def _value(value: float) -> str:
     if math.isnan(value):
         return "-"
-    return f"{value:,.0f}" if value >= 100 or value == int(value) else f"{value:,.1f}"
+    if value >= 100 or value == int(value):
+        return f"{value:,.0f}"
+    return f"{value:,.2f}" if value < 1 else f"{value:,.1f}"  # a ratio to the no-op: 0.41, not 0.4
 
 
 def _print_verdicts(console: Console, run: IntakeRun) -> None:

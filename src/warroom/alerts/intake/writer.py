@@ -1,7 +1,9 @@
 """Group commit for the intake hot path: concurrent requests share one transaction, and each is answered
 only once that transaction has committed, so a 202 always means stored.
 
-If a batch fails, its requests are retried one per transaction, so one bad request fails alone.
+If a batch fails, its requests are retried one per transaction, so one bad request fails alone. A group
+of requests that only trigger is stored on the writer's own thread and connection (threaded.py); any
+other group, and every retry, through the async domain code (store.py).
 """
 
 from __future__ import annotations
