@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, event
-from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -66,6 +66,12 @@ def sync_url(url: str) -> str:
     backend = parsed.get_backend_name()
     driver = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg"}[backend]
     return parsed.set(drivername=driver).render_as_string(hide_password=False)
+
+
+def libpq_url(url: str | URL) -> str:
+    """A PostgreSQL URL as psycopg's own connect takes it (the workers' LISTEN, the intake writer's
+    connection), password included."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def set_sqlite_pragmas(dbapi_connection: Any) -> None:

@@ -12,7 +12,6 @@ import psycopg
 import pytest
 from sqlalchemy import String, Table, select
 from sqlalchemy import cast as sql_cast
-from sqlalchemy.engine import make_url
 
 from tests.integration.conftest import Api
 from tests.integration.test_intake_setwise import _made, _plain, _state, _work
@@ -23,6 +22,7 @@ from warroom.alerts.intake.threaded import ThreadedGroups
 from warroom.alerts.intake.work import IntakeWork
 from warroom.alerts.intake.writer import IntakeWriter
 from warroom.alerts.models import Alert, AlertEvent, RawEvent
+from warroom.db import libpq_url
 from warroom.jobs.models import Job
 from warroom.jobs.service import NOTIFY_CHANNEL, wake_here
 
@@ -103,8 +103,7 @@ async def test_the_writer_thread_wakes_this_process_and_every_worker_for_its_job
     forget = wake_here(woken.append)
     listener = None
     if api.context.db.dialect == "postgresql":
-        url = make_url(str(api.context.db.engine.url.render_as_string(hide_password=False)))
-        listener = psycopg.connect(url.set(drivername="postgresql").render_as_string(hide_password=False))
+        listener = psycopg.connect(libpq_url(api.context.db.engine.url))
         listener.autocommit = True
         listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
     writer = IntakeWriter(api.context.db)

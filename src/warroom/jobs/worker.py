@@ -25,10 +25,9 @@ from typing import Any
 
 import psycopg
 import structlog
-from sqlalchemy.engine import make_url
 
 from warroom.context import AppContext
-from warroom.db import LazyTurn
+from warroom.db import LazyTurn, libpq_url
 from warroom.jobs import service
 from warroom.jobs.domain import RetryLater
 from warroom.jobs.kinds import (
@@ -274,12 +273,10 @@ class Worker:
 
     async def _listen(self, stop: asyncio.Event) -> None:
         """PostgreSQL only: wake the loops when a transaction that queued jobs commits."""
-        url = make_url(self.context.settings.resolved_database_url()).set(drivername="postgresql")
+        url = libpq_url(self.context.settings.resolved_database_url())
         while not stop.is_set():
             try:
-                async with await psycopg.AsyncConnection.connect(
-                    url.render_as_string(hide_password=False), autocommit=True
-                ) as conn:
+                async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
                     await conn.execute(f"LISTEN {service.NOTIFY_CHANNEL}")
                     async for notice in conn.notifies(stop_after=None):
                         self.wake(notice.payload or None)

@@ -29,7 +29,7 @@ from warroom.alerts.intake.derive import derive_triggers_now
 from warroom.alerts.intake.driver_rows import fetch_now, insert_rows_now
 from warroom.alerts.intake.store import Batch, add_derived
 from warroom.alerts.intake.work import EventOutcome, IntakeWork
-from warroom.db import set_sqlite_pragmas
+from warroom.db import libpq_url, set_sqlite_pragmas
 from warroom.jobs.service import NOTIFY_CHANNEL
 
 log = structlog.get_logger("warroom.intake")
@@ -41,7 +41,7 @@ def _connect(url: URL) -> Any:
         connection = sqlite3.connect(str(url.database), check_same_thread=False)
         set_sqlite_pragmas(connection)
         return connection
-    return psycopg.connect(url.set(drivername="postgresql").render_as_string(hide_password=False))
+    return psycopg.connect(libpq_url(url))
 
 
 class ThreadedGroups:
