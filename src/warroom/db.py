@@ -18,6 +18,8 @@ from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
+from warroom import json_text
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -99,10 +101,14 @@ def install_sqlite_pragmas(sync_engine: Any) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+# JSON columns written and read by warroom.json_text: the same text the intake writer's own statements write.
+JSON_TEXT: dict[str, Any] = {"json_serializer": json_text.dumps, "json_deserializer": json_text.loads}
+
+
 def create_engine_for(url: str, *, echo: bool = False) -> AsyncEngine:
     full = async_url(url)
     if full.startswith("sqlite"):
-        engine = create_async_engine(full, echo=echo)
+        engine = create_async_engine(full, echo=echo, **JSON_TEXT)
         install_sqlite_pragmas(engine.sync_engine)
         return engine
     # At most 20 connections per process (a server's intake writer holds one more of its own), waiting
@@ -110,7 +116,7 @@ def create_engine_for(url: str, *, echo: bool = False) -> AsyncEngine:
     # (100 by default), or a job that already delivered its page fails to record it, and its retry pages
     # again.
     return create_async_engine(
-        full, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10, pool_timeout=120
+        full, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10, pool_timeout=120, **JSON_TEXT
     )
 
 

@@ -19,6 +19,10 @@ import json
 import math
 from typing import Any
 
+import orjson
+
+from warroom.json_text import has_long_number
+
 MAX_DEPTH = 32
 INT64 = (-(2**63), 2**63 - 1)
 ELLIPSIS = "…"
@@ -37,6 +41,16 @@ def parse_json(data: bytes | str, *, int64: bool = False) -> Any:
 
     With `int64`, integers outside a signed 64-bit range are refused too (the API's integer columns).
     """
+    if isinstance(data, bytes):
+        fast = _parsed_by_orjson(data, int64=int64)
+        if fast is not _NOT_FAST:
+            return fast
+    return parsed_by_json(data, int64=int64)
+
+
+def parsed_by_json(data: bytes | str, *, int64: bool = False) -> Any:
+    """parse_json by the standard library alone: what decides every refusal, and what orjson's reading
+    is tested against (tests/unit/test_inbound_orjson.py)."""
     try:
         value = json.loads(data or b"null", parse_constant=_refuse_constant)
     except RecursionError:
@@ -46,6 +60,28 @@ def parse_json(data: bytes | str, *, int64: bool = False) -> Any:
     except ValueError as error:  # e.g. an integer of more than 4,300 digits
         raise InboundRejected(f"is not acceptable JSON ({error})") from None
     return clean_value(value, int64=int64)
+
+
+_NOT_FAST = object()
+_NESTING = (ord("["), ord("{"))
+
+
+def _parsed_by_orjson(data: bytes, *, int64: bool) -> Any:
+    """`data` read by orjson (warroom.json_text) where that is sure to give what parsed_by_json gives (~4
+    µs for a PagerDuty trigger instead of 19); else _NOT_FAST. orjson refuses NaN, Infinity, overflowing
+    numbers, invalid UTF-8 and lone surrogates as parsed_by_json does, and every refusal is left to
+    parsed_by_json, for its messages (and its U+FFFD for a lone surrogate). orjson reads what would need
+    cleaning (a NUL escape, nesting past MAX_DEPTH, which a count of brackets bounds) and integers past 64
+    bits (as floats): the first is cleaned here, the second left to parsed_by_json."""
+    if not data or has_long_number(data):
+        return _NOT_FAST
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return _NOT_FAST
+    if b"\\u0000" in data or data.count(_NESTING[0]) + data.count(_NESTING[1]) > MAX_DEPTH:
+        return clean_value(value, int64=int64)
+    return value
 
 
 def clean_value(value: Any, *, int64: bool = False, depth: int = 0) -> Any:

@@ -9,13 +9,12 @@ SQLite and from 618 to 446 on PostgreSQL. The SQL is built from the models' own 
 missed: a value the row does not name takes the column's default, else NULL.
 
 Values are stored exactly as SQLAlchemy stores them (tests/integration/test_driver_rows.py compares them
-column by column): on SQLite, datetimes as naive UTC text and JSON as `json.dumps` text; on PostgreSQL,
-aware datetimes and JSON text.
+column by column): on SQLite, datetimes as naive UTC text and JSON as the engine's serializer writes it
+(warroom.json_text); on PostgreSQL, aware datetimes and the same JSON text.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +25,7 @@ from sqlalchemy import JSON, Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from warroom import json_text
 from warroom.db import UTCDateTime
 
 # The most rows one multi-row statement carries: 19 columns each stays far below SQLite's 32,766 variables.
@@ -49,7 +49,7 @@ def _aware_time(value: datetime | None) -> datetime | None:
 
 
 def _json_text(value: Any) -> str:
-    return json.dumps(value)  # None is stored as JSON null, as SQLAlchemy's JSON type does
+    return json_text.dumps(value)  # None is stored as JSON null, as SQLAlchemy's JSON type does
 
 
 def _adapter(column_type: Any, dialect: str) -> Adapter | None:
