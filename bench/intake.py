@@ -94,7 +94,7 @@ async def create_keys(api: httpx.AsyncClient) -> dict[str, str]:
     """The bench service and one integration per kind; their intake keys by kind."""
     (await api.post("/api/v1/services", json={"slug": "bench", "name": "Bench"})).raise_for_status()
     keys = {}
-    for kind in ("pagerduty", "alertmanager"):
+    for kind in ("pagerduty", "opsgenie", "alertmanager"):
         body = {"kind": kind, "service": "bench", "rate_limit_per_minute": RATE_LIMIT_PER_MINUTE}
         response = await api.post("/api/v1/integrations", json=body)
         response.raise_for_status()

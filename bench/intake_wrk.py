@@ -2,7 +2,8 @@
 
 The Python load generator needs about a core to send ~350 requests/s, so on a small machine its max-rate
 figures measure the client. wrk sends the same bodies for a fraction of that. Per thread count: GET /healthz
-(the baseline), PagerDuty v2 triggers and Alertmanager notifications, each alert with a key of its own.
+(the baseline), PagerDuty v2 triggers, Opsgenie alerts created and Alertmanager notifications, each alert
+with a key of its own.
 
 The Lua script stops sending after --seconds and then holds its connections idle for DRAIN_SECONDS, so the
 requests in flight are answered before wrk stops and every alert the server stored had its 202 counted:
@@ -45,6 +46,7 @@ RESULT_PREFIX = "WRK_RESULT "
 SCENARIOS = (  # role, WRK_KIND, the status that counts, the scenario's name
     ("baseline", "healthz", "200", "GET /healthz (baseline)"),
     ("pagerduty", "pagerduty", "202", "POST /v2/enqueue"),
+    ("opsgenie", "opsgenie", "202", "POST /v2/alerts"),
     ("alertmanager", "alertmanager", "202", "POST /intake/alertmanager/{key}"),
 )
 

@@ -5,6 +5,7 @@ answered, nothing stored. Run by bench/intake_wrk.py as `python -m uvicorn bench
 from __future__ import annotations
 
 import json
+import uuid
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -21,6 +22,13 @@ async def healthz() -> JSONResponse:
 async def pagerduty(request: Request) -> JSONResponse:
     event = json.loads(await request.body())
     answer = {"status": "success", "message": "Event processed", "dedup_key": event.get("dedup_key")}
+    return JSONResponse(answer, status_code=202)
+
+
+@app.post("/v2/alerts")
+async def opsgenie(request: Request) -> JSONResponse:
+    json.loads(await request.body())
+    answer = {"result": "Request will be processed", "took": 0.0, "requestId": str(uuid.uuid4())}
     return JSONResponse(answer, status_code=202)
 
 

@@ -4,13 +4,15 @@
 --     wrk -t2 -c32 -d10s --timeout 10s -s bench/wrk_intake.lua http://127.0.0.1:8000
 --
 -- WRK_KIND             pagerduty: POST /v2/enqueue (the key is the body's routing_key);
+--                      opsgenie: POST /v2/alerts (the key in "Authorization: GenieKey <key>");
 --                      alertmanager: POST /intake/alertmanager/<key>; healthz: GET /healthz
 -- WRK_INTEGRATION_KEY  the integration's intake key (not needed for healthz)
 -- WRK_SECONDS          how long to send; after that delay() keeps every connection idle, so the requests
 --                      in flight are answered before wrk stops (give wrk's -d a second or two more)
 -- WRK_TAG              1-255, different per run: part of every alert's key
 --
--- Every alert carries a key of its own (the PagerDuty dedup_key, the Alertmanager fingerprint): 16 hex
+-- Every alert carries a key of its own (the PagerDuty dedup_key, the Opsgenie alias, the Alertmanager
+-- fingerprint): 16 hex
 -- digits of WRK_TAG, the wrk thread's number and a per-thread counter. response() counts the answers by
 -- status; done() prints one line, "WRK_RESULT {json}", with the counts, wrk's socket errors and its latency
 -- percentiles (microseconds).
@@ -35,6 +37,7 @@ local seconds = tonumber(os.getenv("WRK_SECONDS") or "") or math.huge
 local tag = tonumber(os.getenv("WRK_TAG") or "") or 1
 local started = os.date("!%Y-%m-%dT%H:%M:%SZ")
 local json_headers = { ["Content-Type"] = "application/json" }
+local opsgenie_headers = { ["Content-Type"] = "application/json", ["Authorization"] = "GenieKey " .. integration_key }
 
 local function pagerduty_body(key, number)
    local host = "db-" .. (number % 50)
@@ -45,6 +48,17 @@ local function pagerduty_body(key, number)
       '"group": "storage", "class": "disk", ',
       '"custom_details": {"free_percent": ', number % 10, ', "mount": "/var/lib/postgresql"}}, ',
       '"client": "bench", "client_url": "https://monitoring.example.org/bench"}',
+   })
+end
+
+local function opsgenie_body(alias, number)
+   local host = "db-" .. (number % 50)
+   return table.concat({
+      '{"message": "bench: disk almost full on ', host, '", "alias": "', alias, '", ',
+      '"description": "Free space on /var/lib/postgresql is below 10 percent.", ',
+      '"tags": ["bench", "storage"], "details": {"free_percent": "', number % 10, '", ',
+      '"mount": "/var/lib/postgresql"}, "entity": "', host, '.bench.example.org", ',
+      '"source": "bench", "priority": "P1"}',
    })
 end
 
@@ -106,6 +120,9 @@ function request()
       return wrk.format("GET", "/healthz")
    end
    local key = string.format("%02x%02x%012x", tag, id, counter)
+   if kind == "opsgenie" then
+      return wrk.format("POST", "/v2/alerts", opsgenie_headers, opsgenie_body(key, counter))
+   end
    if kind == "alertmanager" then
       local path = "/intake/alertmanager/" .. integration_key
       return wrk.format("POST", path, json_headers, alertmanager_body(key, counter))
