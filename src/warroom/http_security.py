@@ -12,9 +12,9 @@ pick its own address for the sign-in throttle or pretend to be on https.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import cast
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -38,6 +38,34 @@ ALWAYS = {
 HSTS = "max-age=31536000"
 
 
+RawHeaders = list[tuple[bytes, bytes]]
+
+
+@lru_cache(maxsize=8)
+def _security_headers(https: bool, docs: bool, html: bool) -> tuple[tuple[bytes, bytes], ...]:
+    csp = DOCS_CSP if docs else HTML_CSP if html else OTHER_CSP
+    named = {**ALWAYS, "Content-Security-Policy": csp}
+    if https:
+        named["Strict-Transport-Security"] = HSTS
+    return tuple((name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in named.items())
+
+
+def with_security_headers(headers: RawHeaders, *, https: bool, docs: bool) -> RawHeaders:
+    """`headers` (a response start's raw headers) and each security header they do not set themselves.
+
+    One pass over the raw pairs: Starlette's MutableHeaders took a pass per header set (five), ~8 µs of
+    every answer, a tenth of an intake request's CPU beside what the intake itself needs."""
+    present = set()
+    html = False
+    for name, value in headers:
+        lowered = name.lower()
+        present.add(lowered)
+        if lowered == b"content-type":
+            html = value.startswith(b"text/html")
+    missing = [pair for pair in _security_headers(https, docs, html) if pair[0] not in present]
+    return [*headers, *missing] if missing else headers
+
+
 class SecurityHeadersMiddleware:
     """Adds the headers a response did not set itself (a route may set a stricter one)."""
 
@@ -55,15 +83,8 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in ALWAYS.items():
-                    headers.setdefault(name, value)
-                html = headers.get("content-type", "").startswith("text/html")
-                headers.setdefault(
-                    "Content-Security-Policy", DOCS_CSP if docs else HTML_CSP if html else OTHER_CSP
-                )
-                if https:
-                    headers.setdefault("Strict-Transport-Security", HSTS)
+                raw = message.get("headers", [])
+                message["headers"] = with_security_headers(raw, https=https, docs=docs)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

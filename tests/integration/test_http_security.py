@@ -18,6 +18,7 @@ from tests.process import running_server
 from warroom.app import create_app
 from warroom.clock import FrozenClock
 from warroom.config import Settings
+from warroom.http_security import HTML_CSP, with_security_headers
 from warroom.web.sessions import COOKIE
 
 ALWAYS = {"x-content-type-options": "nosniff", "x-frame-options": "DENY", "referrer-policy": "same-origin"}
@@ -60,6 +61,9 @@ async def test_every_kind_of_answer_carries_the_security_headers(api: Api) -> No
     assert_secured(lost, html=True)
     public = await client.get("/status")
     assert_secured(public, html=public.headers["content-type"].startswith("text/html"))
+    intake = await client.post("/v2/enqueue", json={"event_action": "trigger"})  # the fast lane's answer
+    assert intake.status_code == 400 and intake.json()["status"] == "invalid event"
+    assert_secured(intake, html=False)
     assert "strict-transport-security" not in json_404.headers  # plain http, base URL http
 
 
@@ -153,3 +157,17 @@ def test_a_real_server_believes_forwarded_proto_only_from_a_trusted_proxy(
     assert_secured(missing, html=False)
     assert (page.headers.get("strict-transport-security") == HSTS) is trusted
     assert ("secure" in page.headers["set-cookie"].lower()) is trusted
+
+
+def test_a_header_the_response_set_itself_is_kept_and_not_repeated() -> None:
+    own_policy = (b"content-security-policy", b"default-src 'none'; sandbox")
+    raw = [(b"content-type", b"text/html; charset=utf-8"), own_policy, (b"X-Frame-Options", b"SAMEORIGIN")]
+    headers = with_security_headers(raw, https=True, docs=False)
+    names = [name.lower() for name, _ in headers]
+    assert len(names) == len(set(names)), headers
+    assert own_policy in headers and (b"X-Frame-Options", b"SAMEORIGIN") in headers
+    assert (b"strict-transport-security", HSTS.encode()) in headers
+    assert (b"x-content-type-options", b"nosniff") in headers
+    plain = with_security_headers([(b"content-type", b"text/html")], https=False, docs=False)
+    assert (b"content-security-policy", HTML_CSP.encode()) in plain
+    assert b"strict-transport-security" not in [name for name, _ in plain]
