@@ -52,6 +52,9 @@ SCENARIOS = (  # role, WRK_KIND, the status that counts, the scenario's name
 
 
 Outcome = tuple[ScenarioResult, Check | None]
+Scenario = tuple[str, str, str, str]
+Paired = tuple[ScenarioResult, Check, ScenarioResult | None]  # warroom's run, its check, the no-op's
+ROUNDS = 3
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ class WrkOptions:
     threads: tuple[int, ...]
     connections: int
     seconds: float
+    rounds: int = ROUNDS  # alternating runs of warroom and the no-op server per payload
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=CONNECTIONS,
         help=f"intake: wrk connections (default {CONNECTIONS})",
     )
+    parser.add_argument(
+        "--wrk-rounds",
+        type=int,
+        default=ROUNDS,
+        help=f"intake: alternating warroom / no-op runs per payload, median ratio kept (default {ROUNDS})",
+    )
     parser.add_argument("--no-wrk", action="store_true", help="intake: skip the wrk max-rate scenarios")
 
 
@@ -107,7 +117,8 @@ def options_for(args: argparse.Namespace, console: Console) -> WrkOptions | None
     if binary is None:
         return None
     connections = max(args.wrk_connections, max(threads))  # wrk wants at least a connection per thread
-    return WrkOptions(binary=binary, threads=threads, connections=connections, seconds=args.seconds)
+    rounds = max(1, args.wrk_rounds)
+    return WrkOptions(binary, threads, connections, args.seconds, rounds)
 
 
 def wrk_command(options: WrkOptions, threads: int, base_url: str) -> list[str]:
@@ -249,9 +260,7 @@ class WrkBench:
     noop: Server | None = None  # bench/noop_app.py: the same routes parsing JSON and storing nothing
 
 
-async def noop_rate(
-    bench: WrkBench, threads: int, scenario: tuple[str, str, str, str], tag: int
-) -> ScenarioResult:
+async def noop_rate(bench: WrkBench, threads: int, scenario: Scenario, tag: int) -> ScenarioResult:
     """The no-op server's rate for the same payload and wrk settings (issue #20's yardstick)."""
     assert bench.noop is not None
     _role, kind, expect, name = scenario
@@ -259,7 +268,7 @@ async def noop_rate(
     return scenario_result(f"wrk -t{threads} -c{bench.options.connections}: no-op {name}", run, expect)
 
 
-async def stored(bench: WrkBench, threads: int, scenario: tuple[str, str, str, str], tag: int) -> Outcome:
+async def stored(bench: WrkBench, threads: int, scenario: Scenario, tag: int) -> Outcome:
     """One wrk run; for intake, the check that the alert total grew by the 202s (every key is new)."""
     role, kind, expect, name = scenario
     label = f"wrk -t{threads} -c{bench.options.connections}"
@@ -274,25 +283,52 @@ async def stored(bench: WrkBench, threads: int, scenario: tuple[str, str, str, s
     )
 
 
+async def _paired(bench: WrkBench, threads: int, scenario: Scenario, tag: int) -> Paired:
+    """One round: warroom's run, then the no-op server's right after, so both see the same machine."""
+    result, check = await stored(bench, threads, scenario, tag)
+    assert check is not None
+    if bench.noop is None:
+        return result, check, None
+    noop = await noop_rate(bench, threads, scenario, tag)
+    ratio = accepted_rate(result) / noop.rate if noop.rate else None
+    return dataclasses.replace(result, vs_baseline=ratio), check, noop
+
+
+def median_round(rounds: list[Paired]) -> Paired:
+    """The round whose ratio to the no-op server is the median (the middle one of an odd count): this
+    machine's speed drifts between runs (the no-op's rate moved by a third from one run to the next), so one
+    pair of runs can land anywhere."""
+    ranked = sorted(rounds, key=lambda paired: paired[0].vs_baseline or 0.0)
+    return ranked[(len(ranked) - 1) // 2]
+
+
+def _labelled(result: ScenarioResult, rounds: list[Paired]) -> ScenarioResult:
+    if len(rounds) < 2:
+        return result
+    ratios = ", ".join(f"{paired[0].vs_baseline or 0:.2f}" for paired in rounds)
+    return dataclasses.replace(result, name=f"{result.name} (median of {len(rounds)} rounds: {ratios})")
+
+
 async def wrk_scenarios(bench: WrkBench) -> tuple[dict[str, ScenarioResult], list[Check]]:
-    """Per thread count: the baseline, then each intake kind; x baseline against wrk's own baseline."""
+    """Per thread count: the baseline, then each intake kind in `rounds` rounds against the no-op server;
+    every round's stored-alerts check counts."""
     results: dict[str, ScenarioResult] = {}
     checks = []
     tag = 0
     for threads in bench.options.threads:
-        baseline = math.nan
         for scenario in SCENARIOS:
+            role = scenario[0]
             tag += 1  # part of every key (Lua: two hex digits, more past 255): no two runs share a key
-            result, check = await stored(bench, threads, scenario, tag)
-            if check is None:
-                baseline = result.rate
-                results[f"wrk-{scenario[0]}-t{threads}"] = result
+            if role == "baseline":
+                results[f"wrk-baseline-t{threads}"] = (await stored(bench, threads, scenario, tag))[0]
                 continue
-            checks.append(check)
-            if bench.noop is not None:  # measured right after, so both see the same machine
-                noop = await noop_rate(bench, threads, scenario, tag)
-                results[f"wrk-noop-{scenario[0]}-t{threads}"] = noop
-                baseline = noop.rate
-            ratio = accepted_rate(result) / baseline if baseline else None
-            results[f"wrk-{scenario[0]}-t{threads}"] = dataclasses.replace(result, vs_baseline=ratio)
+            rounds = [await _paired(bench, threads, scenario, tag)]
+            for _ in range(1, bench.options.rounds if bench.noop is not None else 1):
+                tag += 1
+                rounds.append(await _paired(bench, threads, scenario, tag))
+            checks.extend(paired[1] for paired in rounds)
+            result, _check, noop = median_round(rounds)
+            results[f"wrk-{role}-t{threads}"] = _labelled(result, rounds)
+            if noop is not None:
+                results[f"wrk-noop-{role}-t{threads}"] = noop
     return results, checks

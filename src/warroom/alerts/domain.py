@@ -64,8 +64,22 @@ class AlertEventIn:
 KEY_MAX, TITLE_MAX, SOURCE_MAX, RAW_SEVERITY_MAX, ACTOR_MAX = 255, 1024, 255, 64, 320
 
 
+def _fits(event: AlertEventIn) -> bool:
+    return (
+        len(event.title) <= TITLE_MAX
+        and len(event.source) <= SOURCE_MAX
+        and (event.dedup_key is None or len(event.dedup_key) <= KEY_MAX)
+        and (event.group_key is None or len(event.group_key) <= KEY_MAX)
+        and (event.raw_severity is None or len(event.raw_severity) <= RAW_SEVERITY_MAX)
+        and (event.actor is None or len(event.actor) <= ACTOR_MAX)
+    )
+
+
 def fitted(event: AlertEventIn) -> AlertEventIn:
-    """`event` with every field fitted to its column (see KEY_MAX above); never refused, never dropped."""
+    """`event` with every field fitted to its column (see KEY_MAX above); never refused, never dropped.
+    The same event when all fit, as nearly all do (a copy took ~5 µs of the intake writer's GIL time)."""
+    if _fits(event):
+        return event
     return replace(
         event,
         dedup_key=None if event.dedup_key is None else fit_identifier(event.dedup_key, KEY_MAX),
@@ -77,41 +91,43 @@ def fitted(event: AlertEventIn) -> AlertEventIn:
     )
 
 
+SEVERITY_SPELLINGS: dict[str, Severity] = {
+    "critical": "critical",
+    "crit": "critical",
+    "p1": "critical",
+    "disaster": "critical",
+    "fatal": "critical",
+    "emergency": "critical",
+    "page": "critical",
+    "error": "error",
+    "high": "error",
+    "p2": "error",
+    "major": "error",
+    "err": "error",
+    "warning": "warning",
+    "warn": "warning",
+    "medium": "warning",
+    "p3": "warning",
+    "minor": "warning",
+    "average": "warning",
+    "info": "info",
+    "information": "info",
+    "informational": "info",
+    "low": "info",
+    "p4": "info",
+    "p5": "info",
+    "none": "info",
+    "ok": "info",
+    "debug": "info",
+}
+
+
 def normalise_severity(raw: str | None, *, default: Severity = "error") -> Severity:
     """Map the senders' many spellings onto four levels; unknown values fall back to `default`."""
     if raw is None:
         return default
     value = str(raw).strip().lower()
-    table: dict[str, Severity] = {
-        "critical": "critical",
-        "crit": "critical",
-        "p1": "critical",
-        "disaster": "critical",
-        "fatal": "critical",
-        "emergency": "critical",
-        "page": "critical",
-        "error": "error",
-        "high": "error",
-        "p2": "error",
-        "major": "error",
-        "err": "error",
-        "warning": "warning",
-        "warn": "warning",
-        "medium": "warning",
-        "p3": "warning",
-        "minor": "warning",
-        "average": "warning",
-        "info": "info",
-        "information": "info",
-        "informational": "info",
-        "low": "info",
-        "p4": "info",
-        "p5": "info",
-        "none": "info",
-        "ok": "info",
-        "debug": "info",
-    }
-    return table.get(value, default)
+    return SEVERITY_SPELLINGS.get(value, default)
 
 
 def generated_dedup_key(integration_id: int, event: AlertEventIn) -> str:
