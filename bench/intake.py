@@ -67,7 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--processes",
         type=int,
         default=2,
-        help="server processes for the intake bench (warroom serve --processes; default 2, one per core)",
+        help="server processes on PostgreSQL (warroom serve --processes; default 2, one per core; SQLite: 1)",
     )
     intake_wrk.add_arguments(parser)
 
@@ -253,7 +253,8 @@ def run_database(name: str, args: argparse.Namespace, console: Console, wrk: Wrk
         console.print(f"[bold]{name}[/]: intake bench in {data_dir} ...")
         try:
             with DATABASES[name](data_dir) as url:
-                with running_server(url, data_dir, args.processes) as server:
+                processes = 1 if name == "sqlite" else args.processes  # SQLite: one writer process
+                with running_server(url, data_dir, processes) as server:
                     run = dataclasses.replace(asyncio.run(run_server(server, args, wrk)), database=name)
                 if wrk is not None:  # the bench's server has stopped: one writer process on SQLite
                     run.checks.append(killed_mid_load(url, data_dir, wrk))

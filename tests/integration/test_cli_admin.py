@@ -155,8 +155,12 @@ def test_procedure_check_of_a_missing_file_says_it_cannot_read_it(tmp_path: Path
 
 @pytest.mark.parametrize(
     ("args", "words"),
-    [(["nope"], "No such command 'nope'."), (["serve", "--processes", "2", "--with-worker"], "needs")],
-    ids=["unknown-command", "bad-option"],
+    [
+        (["nope"], "No such command 'nope'."),
+        (["serve", "--processes", "2", "--with-worker"], "needs"),
+        (["serve", "--processes", "2"], "--processes needs PostgreSQL"),  # the environment's SQLite
+    ],
+    ids=["unknown-command", "bad-option", "sqlite-processes"],
 )
 def test_a_usage_error_is_usage_and_exit_code_2_not_a_traceback(args: list[str], words: str) -> None:
     done = run_cli(args, {})

@@ -124,6 +124,10 @@ def serve(
     if with_worker and processes > 1:
         raise typer.BadParameter("--with-worker needs --processes 1; run `warroom worker` beside them")
     settings = Settings()
+    if processes > 1 and settings.resolved_database_url().startswith("sqlite"):
+        raise typer.BadParameter(
+            "--processes needs PostgreSQL: SQLite admits one writer, so one server process (docs/deploy.md)"
+        )
     settings.ensure_secret_key()  # before any process forks: they must all sign with one key
     loaded = configured_procedure(settings)
     _serve(runtime_of(ctx), settings, loaded, processes=processes, run_worker=with_worker)

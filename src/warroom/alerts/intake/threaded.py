@@ -5,7 +5,9 @@ hand-off from the event loop instead of a trip per statement.
 Measured on SQLite under wrk -t2 -c32 before this: a group of ~16 requests took 7.3 ms, 3.5 of them opening
 its transaction (three trips to aiosqlite's thread, each waiting for a busy event loop and the GIL), and the
 loop sat idle 29% of the time while every sender waited on the group. The rows are built on this thread
-too, off the loop that parses the next requests.
+too, off the loop that parses the next requests. On PostgreSQL what follows the upsert (the group's other
+rows, the NOTIFY, COMMIT) goes as one pipeline: one wait instead of one per statement (two server processes
+under wrk: 2,092-2,100 -> 2,434-2,450 requests/s).
 
 Only requests that trigger (derive.only_triggers) come here: acknowledgements, resolves, service changes and
 look-ups need the async domain code (paging stopped, notes on incidents), so a group holding one goes the
@@ -18,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from typing import Any
 
 import psycopg
@@ -26,7 +29,7 @@ from sqlalchemy.engine import URL, Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from warroom.alerts.intake.derive import derive_triggers_now
-from warroom.alerts.intake.driver_rows import fetch_now, insert_rows_now
+from warroom.alerts.intake.driver_rows import insert_statements
 from warroom.alerts.intake.store import Batch, add_derived
 from warroom.alerts.intake.work import EventOutcome, IntakeWork
 from warroom.db import libpq_url, set_sqlite_pragmas
@@ -79,17 +82,24 @@ class ThreadedGroups:
                 connection.execute("BEGIN IMMEDIATE")  # psycopg begins with the first statement
             batch = Batch()
             results = add_derived(batch, works, derive_triggers_now(connection, self.dialect, works))
-            for table, rows in batch.inserts():
-                insert_rows_now(connection, table, self.dialect, rows)
             queues = {str(job["queue"]) for job in batch.jobs}
-            if self.dialect.name == "postgresql":
-                for queue in sorted(queues):
-                    fetch_now(connection, "SELECT pg_notify(%s, %s)", [NOTIFY_CHANNEL, queue])
-            connection.commit()
+            self._finish(connection, batch, queues)
         except BaseException:
             self._rollback()
             raise
         return results, queues
+
+    def _finish(self, connection: Any, batch: Batch, queues: set[str]) -> None:
+        """The group's other rows, the workers' NOTIFY and COMMIT. On PostgreSQL in one pipeline: sent
+        together, one wait for them all instead of one each (nothing here needs a row back)."""
+        postgresql = self.dialect.name == "postgresql"
+        with connection.pipeline() if postgresql else nullcontext():
+            for table, rows in batch.inserts():
+                for sql, parameters in insert_statements(table, self.dialect, rows):
+                    connection.execute(sql, parameters)
+            for queue in sorted(queues) if postgresql else ():
+                connection.execute("SELECT pg_notify(%s, %s)", [NOTIFY_CHANNEL, queue])
+            connection.commit()
 
     def _rollback(self) -> None:
         try:
