@@ -169,7 +169,7 @@ async def bench_intake(
         checks.append(check)
     if bench.wrk is not None:
         with running_noop(Path(tempfile.mkdtemp(prefix="warroom-noop-"))) as noop:
-            wrk_bench = WrkBench(bench.server, bench.api, bench.wrk, keys, noop=noop)
+            wrk_bench = WrkBench(bench.server, bench.api, bench.wrk, keys, bench.rate, noop=noop)
             found, wrk_checks = await intake_wrk.wrk_scenarios(wrk_bench)
         results.update(found)
         checks.extend(wrk_checks)
@@ -184,7 +184,9 @@ def targets(results: dict[str, ScenarioResult], checks: list[Check], rate: float
     """The goals: 1,000 alerts/s at full tilt, half the no-op server's rate (wrk), p99 < 20 ms at the paced
     rate, nothing lost."""
     found = []
-    wrk_roles = [r for r in results if r.startswith("wrk-") and "baseline" not in r and "noop" not in r]
+    wrk_roles = [
+        r for r in results if r.startswith("wrk-") and not any(w in r for w in ("baseline", "noop", "paced"))
+    ]
     for role in ["pagerduty", "alertmanager", "dedup", *wrk_roles]:
         if role in results:
             accepted = accepted_rate(results[role])
@@ -197,10 +199,12 @@ def targets(results: dict[str, ScenarioResult], checks: list[Check], rate: float
         if f"wrk-noop-{role.removeprefix('wrk-')}" in results and ratio is not None:
             name = f"{role}: x no-op server >= {TARGET_NOOP_SHARE:.2f}"
             found.append(Target(name, round(ratio, 3), TARGET_NOOP_SHARE, ratio >= TARGET_NOOP_SHARE))
-    paced = results.get("paced")
-    if paced is not None:
+    for role in sorted(r for r in results if r == "paced" or r.startswith("wrk-paced-")):
+        paced = results[role]
         met = paced.p99_ms < TARGET_P99_MS and not paced.errors
-        name = f"paced {rate:g}/s: p99 ms < {TARGET_P99_MS:g}, no errors"
+        name = f"{role} {rate:g}/s: p99 ms < {TARGET_P99_MS:g}, no errors"
+        if role == "paced":  # from when each request was due: the Python senders' own delays count
+            name = f"paced {rate:g}/s (Python senders, see their /healthz row): p99 ms < {TARGET_P99_MS:g}"
         found.append(Target(name, paced.p99_ms, TARGET_P99_MS, met))
     matched = sum(c.matched for c in checks)
     name = "every 202'd event stored: checks matched, of"

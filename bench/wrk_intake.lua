@@ -10,6 +10,9 @@
 -- WRK_SECONDS          how long to send; after that delay() keeps every connection idle, so the requests
 --                      in flight are answered before wrk stops (give wrk's -d a second or two more)
 -- WRK_TAG              1-255, different per run: part of every alert's key
+-- WRK_RATE             optional: requests per second to send in all (open loop), spread evenly; without
+--                      it each connection sends its next request as soon as the last is answered
+-- WRK_THREADS          with WRK_RATE: wrk's -t (each thread sends WRK_RATE / WRK_THREADS a second)
 --
 -- Every alert carries a key of its own (the PagerDuty dedup_key, the Opsgenie alias, the Alertmanager
 -- fingerprint): 16 hex
@@ -91,19 +94,31 @@ function setup(thread)
 end
 
 sent, answered, statuses, first_at, last_at = 0, 0, {}, 0, 0
+local rate = tonumber(os.getenv("WRK_RATE") or "") or 0
+local thread_count = tonumber(os.getenv("WRK_THREADS") or "") or 1
+local interval, next_at = 0, 0 -- paced: this thread's seconds between two requests, and its next slot
 local counter, stop_at, unsent_check = 0, math.huge, false
 
 function init(args)
    stop_at = now() + seconds
+   if rate > 0 then
+      interval = thread_count / rate
+   end
    -- wrk calls the first thread's request() once to check that it parses, and never sends that request
    unsent_check = id == 1
 end
 
 function delay()
-   if now() < stop_at then
+   local t = now()
+   if t >= stop_at then
+      return IDLE_MS -- time is up: this connection sends nothing more until wrk stops
+   end
+   if interval == 0 then
       return 0
    end
-   return IDLE_MS -- time is up: this connection sends nothing more until wrk stops
+   -- each request takes the thread's next free slot, whichever connection sends it: an even rate
+   next_at = math.max(next_at + interval, t)
+   return (next_at - t) * 1000
 end
 
 function request()
