@@ -63,7 +63,6 @@ def parsed_by_json(data: bytes | str, *, int64: bool = False) -> Any:
 
 
 _NOT_FAST = object()
-_NESTING = (ord("["), ord("{"))
 
 
 def _parsed_by_orjson(data: bytes, *, int64: bool) -> Any:
@@ -79,7 +78,7 @@ def _parsed_by_orjson(data: bytes, *, int64: bool) -> Any:
         value = orjson.loads(data)
     except orjson.JSONDecodeError:
         return _NOT_FAST
-    if b"\\u0000" in data or data.count(_NESTING[0]) + data.count(_NESTING[1]) > MAX_DEPTH:
+    if b"\\u0000" in data or data.count(b"[") + data.count(b"{") > MAX_DEPTH:
         return clean_value(value, int64=int64)
     return value
 

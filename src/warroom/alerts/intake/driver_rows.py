@@ -48,15 +48,11 @@ def _aware_time(value: datetime | None) -> datetime | None:
     return value
 
 
-def _json_text(value: Any) -> str:
-    return json_text.dumps(value)  # None is stored as JSON null, as SQLAlchemy's JSON type does
-
-
 def _adapter(column_type: Any, dialect: str) -> Adapter | None:
     if isinstance(column_type, UTCDateTime):
         return _sqlite_time if dialect == "sqlite" else _aware_time
     if isinstance(column_type, JSON):
-        return _json_text
+        return json_text.dumps  # None is stored as JSON null, as SQLAlchemy's JSON type does
     return None
 
 
