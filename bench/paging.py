@@ -54,6 +54,7 @@ from bench.paging_procs import JobRow, JobsTable, Workers, code_version, queue_l
 from bench.paging_report import DrainResult, LatencyResult, PagingRun, print_paging_run, write_paging_json
 from bench.paging_sink import Collector, Sink, collector, running_sink
 from bench.server import Server, ServerFailed, admin, running_server, tail_file
+from bench.wrk_install import find_wrk
 
 RESULTS = Path(__file__).resolve().parent / "results" / "paging-latest.json"
 SECONDS = 60.0
@@ -68,6 +69,7 @@ STALL_SECONDS = 60.0  # no progress for this long: give up waiting
 WARM_UP_SECONDS = 60.0
 POST_CONCURRENCY = 32
 POLL_SECONDS = 0.25
+STORM_SECONDS = 30.0  # pages while intake runs at half the no-op server's rate (bench/paging_storm.py)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -78,6 +80,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=DRAIN_COUNT,
         help=f"held escalation steps (default {DRAIN_COUNT:,})",
+    )
+    group.add_argument(
+        "--storm-seconds",
+        type=float,
+        default=STORM_SECONDS,
+        help=f"the storm scenario's length (default {STORM_SECONDS:g}; 0 skips it; needs wrk)",
     )
     group.add_argument(
         "--paging-workers",
@@ -241,6 +249,18 @@ async def drain_scenario(bench: PagingBench, workers: int) -> DrainResult:
     return result
 
 
+async def storm_scenarios(bench: PagingBench, counts: list[int], run: PagingRun) -> None:
+    """Last, as its backlog is the heaviest; skipped without wrk or with --storm-seconds 0."""
+    from bench import paging_storm  # it builds on this module's scenarios: imported once they exist
+
+    binary = find_wrk(Console(stderr=True)) if bench.args.storm_seconds > 0 else None
+    if binary is None:
+        return
+    storm = await paging_storm.measure_noop(binary)
+    for workers in counts:
+        run.latency.append(await paging_storm.storm_scenario(bench, workers, storm))
+
+
 def targets(database: str, run: PagingRun) -> list[Target]:
     """The issue's goals: p99 intake-to-sink under 1 s (PostgreSQL) or 2 s (SQLite); 10,000 steps in 20 s."""
     found, goal = [], TARGET_P99_MS[database]
@@ -248,6 +268,10 @@ def targets(database: str, run: PagingRun) -> list[Target]:
         found.append(Target(f"{r.name}: p99 ms < {goal:g}", r.p99_ms, goal, r.p99_ms < goal))
         once = r.accepted == r.sent == r.delivered and not r.duplicates and not r.double_paged
         found.append(Target(f"{r.name}: every alert paged, once (paged, of sent)", r.delivered, r.sent, once))
+        if not math.isnan(r.storm_asked):  # the storm was as asked (wrk paced it), every storm request 202
+            served = r.storm_served >= 0.95 * r.storm_asked and set(r.storm_statuses) == {"202"}
+            found.append(Target(f"{r.name}: intake served/s >= 95% of asked, all 202", r.storm_served,
+                                0.95 * r.storm_asked, served))  # fmt: skip
     for d in run.drain:
         note = "" if d.count >= ISSUE_DRAIN_COUNT else f" (the issue's target is for {ISSUE_DRAIN_COUNT:,})"
         all_run = d.steps_done == d.released == d.count
@@ -298,6 +322,7 @@ async def run_server(server: Server, args: argparse.Namespace, run: PagingRun) -
                     run.latency.append(await latency_scenario(bench, workers))
                 for workers in counts:
                     run.drain.append(await drain_scenario(bench, workers))
+                await storm_scenarios(bench, counts, run)
     finally:
         jobs.close()
 
@@ -340,6 +365,7 @@ def main(args: argparse.Namespace, console: Console, settings: dict[str, object]
     """Each database in turn; the tables, the targets, and RESULTS. Non-zero if a run failed."""
     settings = {key: value for key, value in settings.items() if key not in ("concurrency", "max_requests")}
     settings.update(seconds=args.paging_seconds, rate=args.paging_rate, drain_count=args.drain_count)
+    settings.update(storm_seconds=args.storm_seconds)
     settings.update(workers={"sqlite": [0], "postgresql": args.paging_workers}, queues=queue_limits())
     settings.update(load_average_at_start=os.getloadavg(), target_p99_ms=TARGET_P99_MS)
     settings.update(target_drain_seconds=TARGET_DRAIN_SECONDS)

@@ -27,6 +27,7 @@ STAGE_KINDS = ("alert.triage", "escalation.step", "notify.send")
 class Keys:
     latency: str  # integration of service `bench`: its policy pages at once
     drain: str  # integration of service `drain`: its policy's step waits HOLD_SECONDS
+    storm: str  # PagerDuty integration of service `storm`, which has no policy: triaged, never paged
 
 
 async def _created(api: httpx.AsyncClient, path: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -40,7 +41,8 @@ async def _created(api: httpx.AsyncClient, path: str, body: dict[str, Any]) -> d
 
 
 async def set_up(api: httpx.AsyncClient, sink_url: str) -> Keys:
-    """Two services, each with a one-step policy paging the admin (a webhook contact method: the sink)."""
+    """Two services, each with a one-step policy paging the admin (a webhook contact method: the sink), and
+    a third, `storm`, with none (the storm scenario's alerts)."""
     await _created(api, "/api/v1/me/contact-methods", {"kind": "webhook", "address": sink_url})
     keys = {}
     for slug, delay in (("bench", 0), ("drain", HOLD_SECONDS)):
@@ -50,7 +52,10 @@ async def set_up(api: httpx.AsyncClient, sink_url: str) -> Keys:
         await _created(api, "/api/v1/escalation-policies", policy)
         body = {"kind": "webhook", "service": slug, "rate_limit_per_minute": RATE_LIMIT_PER_MINUTE}
         keys[slug] = str((await _created(api, "/api/v1/integrations", body))["key"])
-    return Keys(latency=keys["bench"], drain=keys["drain"])
+    await _created(api, "/api/v1/services", {"slug": "storm", "name": "Storm"})
+    body = {"kind": "pagerduty", "service": "storm", "rate_limit_per_minute": RATE_LIMIT_PER_MINUTE}
+    storm = str((await _created(api, "/api/v1/integrations", body))["key"])
+    return Keys(latency=keys["bench"], drain=keys["drain"], storm=storm)
 
 
 @dataclass

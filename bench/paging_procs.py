@@ -156,6 +156,11 @@ class JobsTable:
         query = "SELECT state, count(*) FROM jobs WHERE kind = 'escalation.step' AND id > ? GROUP BY state"
         return {str(state): int(n) for state, n in self._rows(query, (after,))}
 
+    def unfinished(self, kind: str, after: int) -> int:
+        """Jobs of `kind` queued after the watermark and not yet done or failed."""
+        query = "SELECT count(*) FROM jobs WHERE kind = ? AND id > ? AND state NOT IN ('done', 'failed')"
+        return int(self._rows(query, (kind, after))[0][0])
+
     def note_connections(self) -> None:
         """PostgreSQL: the peak of connections to the bench's database, and to the whole server, so far."""
         if self.sqlite:

@@ -23,7 +23,10 @@ LATENCY_CAPTION = (
     "core over the scenario (server process; all workers; PostgreSQL, all its databases; the bench).\n"
     "load: the machine's 1-minute load average at the end (anything above the CPU count is contention).\n"
     "srv p50/p99: inside the server, from intake taking the request (alert first_seen_at) to the page\n"
-    "recorded sent (sent_at): the same path without the bench's own sender and sink, which share the CPUs"
+    "recorded sent (sent_at): the same path without the bench's own sender and sink, which share the CPUs\n"
+    "storm rows (bench/paging_storm.py): the same alerts while wrk sends PagerDuty triggers (each a new\n"
+    "alert of a service with no policy) at half the no-op server's rate measured in the same run; the\n"
+    "verdicts say what intake actually took"
 )
 DRAIN_CAPTION = (
     "steps s: from the one UPDATE that made the held escalation.step jobs due to the start of the last\n"
@@ -75,6 +78,10 @@ class LatencyResult:
     load_average: float = math.nan  # 1-minute, at the end: other work on the machine shows here
     stages: list[Stage] = field(default_factory=list)
     error_samples: list[str] = field(default_factory=list)
+    storm_asked: float = math.nan  # the storm scenario: intake asked of wrk (requests/s) and what it got
+    storm_served: float = math.nan
+    storm_statuses: dict[str, int] = field(default_factory=dict)
+    backlog_seconds: float = math.nan  # from the storm's end until its last triage job had run
 
 
 @dataclass

@@ -1,0 +1,113 @@
+"""The paging bench's storm (issue #20): pages measured while intake runs at half the no-op server's rate.
+
+The no-op server (bench/noop_app.py) is measured first, in the same run, under wrk with PagerDuty triggers;
+then, for --storm-seconds, wrk sends PagerDuty triggers at half that rate (paced, each with a key of its
+own, as the intake bench's wrk rows) to the `storm` service, which has no escalation policy: every storm
+alert is stored, routed and triaged by the workers, none is paged. Meanwhile the latency scenario's alerts
+go at --paging-rate to `bench`, whose policy pages at once, and each page's arrival at the sink is timed.
+The target is the latency scenario's: p99 under 1 s on PostgreSQL. After the storm the bench waits until
+its last triage job has run (the backlog), so the next scenario starts on a quiet queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.intake_wrk import WrkOptions, run_wrk
+from bench.load import percentile
+from bench.paging import PagingBench, _deadline_passed, _fill_latency, wait_pages, warm_up, worker_label
+from bench.paging_load import CpuMeter, job_errors, paced, stages
+from bench.paging_procs import Workers, running_workers
+from bench.paging_report import LatencyResult
+from bench.paging_sink import collector
+from bench.server import running_noop
+
+STORM_SHARE = 0.5  # issue #20: pages under 1 s p99 while intake runs at half the no-op server's rate
+NOOP_SECONDS = 8.0
+STORM_THREADS = 2
+STORM_CONNECTIONS = 32  # the intake bench's wrk rows
+BACKLOG_SECONDS = 900.0  # for the workers to triage what the storm left queued
+TAG_BASE = 200  # wrk tags (1-255) of the storm runs; the intake bench uses the low ones
+
+
+@dataclass(frozen=True)
+class Storm:
+    binary: str
+    noop_rate: float  # requests/s the no-op server answered, PagerDuty triggers, this run
+
+    @property
+    def rate(self) -> float:
+        return self.noop_rate * STORM_SHARE
+
+
+async def measure_noop(binary: str) -> Storm:
+    """The no-op server's rate under wrk (PagerDuty triggers, the storm's connections), on this machine."""
+    options = WrkOptions(binary, (STORM_THREADS,), STORM_CONNECTIONS, NOOP_SECONDS)
+    with running_noop(Path(tempfile.mkdtemp(prefix="warroom-noop-"))) as noop:
+        run = await run_wrk(noop, options, STORM_THREADS, "pagerduty", "noop", TAG_BASE)
+    elapsed = float(run.report.get("elapsed_s") or 0)
+    if not elapsed:
+        raise RuntimeError(f"the no-op server's wrk run printed no rate: {run.problem}")
+    return Storm(binary, int(run.report["answered"]) / elapsed)
+
+
+async def wait_backlog(bench: PagingBench, after: int, workers: Workers) -> str:
+    """Until every triage job queued since `after` has run; why it stopped early ("" when all ran)."""
+    started = progressed = time.perf_counter()
+    left = bench.jobs.unfinished("alert.triage", after)
+    while left:
+        await asyncio.sleep(1.0)
+        now_left = bench.jobs.unfinished("alert.triage", after)
+        if now_left < left:
+            left, progressed = now_left, time.perf_counter()
+        elif why := _deadline_passed(started, progressed, BACKLOG_SECONDS, workers):
+            return f"storm backlog: {why}: {left} triage jobs still queued"
+    return ""
+
+
+def storm_name(storm: Storm, rate: float, seconds: float, workers: int) -> str:
+    return (
+        f"{rate:g}/s for {seconds:g} s while intake is asked {storm.rate:,.0f}/s (half the no-op server's "
+        f"{storm.noop_rate:,.0f}/s), {worker_label(workers)}"
+    )
+
+
+async def storm_scenario(bench: PagingBench, workers: int, storm: Storm) -> LatencyResult:
+    rate, seconds = bench.args.paging_rate, bench.args.storm_seconds
+    name = storm_name(storm, rate, seconds, workers)
+    result = LatencyResult(name=name, workers=workers, rate=rate, seconds=seconds, storm_asked=storm.rate)
+    prefix, tag = f"storm-w{workers}-", TAG_BASE + 1 + workers
+    options = WrkOptions(storm.binary, (STORM_THREADS,), STORM_CONNECTIONS, seconds)
+    with running_workers(bench.server, workers, f"storm-{workers}") as procs:
+        await warm_up(bench, procs, f"warm-s{workers}-{time.time_ns()}")
+        after, seen = bench.jobs.watermark(), collector(bench.sink, prefix)
+        meter = CpuMeter(bench.server, procs, bench.postgres)
+        meter.start()
+        flood = asyncio.create_task(
+            run_wrk(bench.server, options, STORM_THREADS, "pagerduty", bench.keys.storm, tag, rate=storm.rate)
+        )
+        ids = [f"{prefix}{number:06d}" for number in range(max(1, round(rate * seconds)))]
+        sent = await paced(bench.senders, bench.keys.latency, ids, rate)
+        flooded = await flood
+        why = await wait_pages(seen, sent.accepted, 120 + sent.accepted / 10, procs)
+        result.cpu_pct, result.load_average = meter.percent(), os.getloadavg()[0]
+        ended = time.perf_counter()
+        backlog = await wait_backlog(bench, after, procs)
+        result.backlog_seconds = math.nan if backlog else time.perf_counter() - ended
+        rows = bench.jobs.jobs(after)
+    _fill_latency(result, sent, seen)
+    elapsed = float(flooded.report.get("elapsed_s") or 0)
+    result.storm_served = int(flooded.report.get("answered") or 0) / elapsed if elapsed else math.nan
+    result.storm_statuses = {str(k): int(v) for k, v in flooded.report.get("statuses", {}).items()}
+    result.stages = stages(rows)
+    in_server = bench.jobs.page_latencies_ms(prefix)
+    result.server_p50_ms, result.server_p99_ms = percentile(in_server, 50), percentile(in_server, 99)
+    problems = [text for text in (flooded.problem, why, backlog) if text]
+    result.error_samples = [*sent.samples, *problems, *job_errors(rows)]
+    return result
