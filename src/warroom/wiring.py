@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.actions.service import ACTION_KIND, ACTION_QUEUE, run_action
+from warroom.alerts.intake.flood import FLOOD_QUEUE
 from warroom.alerts.intake.flow import IntakeRuntime
 from warroom.alerts.intake.heartbeats import check_heartbeats
 from warroom.alerts.intake.writer import IntakeWriter
@@ -128,6 +129,9 @@ DELIVERY_LEASE = 30.0
 QUEUES: Mapping[str, QueueLimits] = MappingProxyType(
     {
         "default": QueueLimits(slots=6, per_minute=600_000, group=50),
+        # Triage beyond an integration's first 50 new alerts a second (alerts.intake.flood): its own slots,
+        # so a flood never holds up other services' triage and steps on `default`; big groups, as it is bulk.
+        FLOOD_QUEUE: QueueLimits(slots=2, per_minute=600_000, group=200),
         "notify.email": QueueLimits(slots=4, per_minute=600, group=10, lease_seconds=DELIVERY_LEASE),
         # Webhooks: one receiver is held to Outbound.PER_HOST connections, so this only caps the worker.
         # At 30,000 (500/s) it was what bounded 10,000 pages falling due at once (19.3 s; 5.3 s at 120,000).

@@ -44,6 +44,7 @@ def test_the_registered_job_kinds_and_periodic_checks() -> None:
     ]
     assert list(QUEUES) == [
         "default",
+        "alert.flood",
         "notify.email",
         "notify.webhook",
         "notify.apprise",

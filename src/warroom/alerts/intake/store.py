@@ -19,6 +19,7 @@ from warroom.alerts.incident_changes import note_changes_on_open_incidents
 from warroom.alerts.incident_notes import note_on_incident
 from warroom.alerts.intake.derive import Derived, derive
 from warroom.alerts.intake.driver_rows import insert_rows
+from warroom.alerts.intake.flood import DEFAULT_QUEUE, FloodMeter
 from warroom.alerts.intake.work import EventOutcome, IntakeWork
 from warroom.alerts.models import AlertEvent, RawEvent, ServiceChange
 from warroom.jobs.models import Job
@@ -38,6 +39,7 @@ class Batch:
     # (alert, new state, who, when) for each acknowledge or resolve: paging stops
     stops: list[tuple[int, str, str | None, datetime]] = field(default_factory=list)
     replay: bool = False  # a replay re-derives alerts; what it noted on incidents the first time stays once
+    flood: FloodMeter | None = None  # the writer's: which queue each new alert's triage goes to (flood.py)
 
     def inserts(self) -> list[tuple[Table, list[dict[str, Any]]]]:
         """Each table's rows for the group (those with any)."""
@@ -54,8 +56,8 @@ class Batch:
         connection = await session.connection()
         for table, rows in self.inserts():
             await insert_rows(connection, table, rows)
-        if self.jobs:
-            await notify_workers(session)
+        for queue in sorted({str(job["queue"]) for job in self.jobs}):
+            await notify_workers(session, queue)
         if self.changes and not self.replay:
             await note_changes_on_open_incidents(session=session, changes=self.changes)
         for alert_id, state, actor, at in self.stops:
@@ -130,7 +132,8 @@ def _follow_up(
         batch.stops.append((outcome.alert_id, outcome.outcome, event.actor, work.received_at))
     if jobs and outcome.outcome == "created":
         key = f"triage:{outcome.alert_uid}"
-        spec = JobSpec("alert.triage", {"alert_id": outcome.alert_id}, idempotency_key=key)
+        queue = batch.flood.queue_for(work.integration_id, work.received_at) if batch.flood else DEFAULT_QUEUE
+        spec = JobSpec("alert.triage", {"alert_id": outcome.alert_id}, queue=queue, idempotency_key=key)
         batch.jobs.append(job_row(spec, work.received_at))
 
 

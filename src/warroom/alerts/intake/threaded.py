@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from warroom.alerts.intake.derive import derive_triggers_now
 from warroom.alerts.intake.driver_rows import insert_statements
+from warroom.alerts.intake.flood import FloodMeter
 from warroom.alerts.intake.store import Batch, add_derived
 from warroom.alerts.intake.work import EventOutcome, IntakeWork
 from warroom.db import libpq_url, set_sqlite_pragmas
@@ -64,23 +65,25 @@ class ThreadedGroups:
             return None
         return cls(url, engine.dialect)
 
-    async def store(self, works: list[IntakeWork]) -> Stored:
-        """Store `works` (each only_triggers) in one transaction, committed when this returns."""
-        return await asyncio.get_running_loop().run_in_executor(self._executor, self._store, works)
+    async def store(self, works: list[IntakeWork], flood: FloodMeter | None = None) -> Stored:
+        """Store `works` (each only_triggers) in one transaction, committed when this returns; `flood`
+        picks each triage job's queue (None: the default queue)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._store, works, flood)
 
     async def close(self) -> None:
         """Close the connection once any group in flight is done."""
         await asyncio.get_running_loop().run_in_executor(self._executor, self._drop)
         self._executor.shutdown(wait=False)
 
-    def _store(self, works: list[IntakeWork]) -> Stored:
+    def _store(self, works: list[IntakeWork], flood: FloodMeter | None) -> Stored:
         if self._connection is None:
             self._connection = _connect(self.url)
         connection = self._connection
         try:
             if self.dialect.name == "sqlite":
                 connection.execute("BEGIN IMMEDIATE")  # psycopg begins with the first statement
-            batch = Batch()
+            batch = Batch(flood=flood)
             results = add_derived(batch, works, derive_triggers_now(connection, self.dialect, works))
             queues = {str(job["queue"]) for job in batch.jobs}
             self._finish(connection, batch, queues)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import structlog
 
 from warroom.alerts.intake.derive import only_triggers
+from warroom.alerts.intake.flood import FloodMeter
 from warroom.alerts.intake.store import Batch, apply_works
 from warroom.alerts.intake.threaded import ThreadedGroups
 from warroom.alerts.intake.work import EventOutcome, IntakeWork
@@ -38,6 +39,7 @@ class IntakeWriter:
     _queue: asyncio.Queue[_Pending] = field(default_factory=asyncio.Queue)
     _task: asyncio.Task[None] | None = None
     _threaded: ThreadedGroups | None = None  # groups of plain triggers (see threaded.py)
+    flood: FloodMeter = field(default_factory=FloodMeter)  # which queue triages each new alert (flood.py)
 
     def __post_init__(self) -> None:
         self._threaded = ThreadedGroups.for_engine(self.db.engine)
@@ -98,12 +100,12 @@ class IntakeWriter:
         retry, which raises its error the async way), else through the async domain code."""
         if self._threaded is not None and not alone and all(map(only_triggers, works)):
             async with self.db.write_turn:
-                results, queues = await self._threaded.store(works)
+                results, queues = await self._threaded.store(works, self.flood)
             for queue in sorted(queues):
                 wake_local_workers(queue)
             return results
         async with self.db.write_turn, self.db.write() as session:
-            batch = Batch()
+            batch = Batch(flood=self.flood)
             results = await apply_works(session=session, works=works, batch=batch)
             await batch.write(session)
             await session.commit()

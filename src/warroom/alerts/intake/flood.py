@@ -1,0 +1,38 @@
+"""Alert floods: one integration's storm of new alerts must not delay every other service's pages.
+
+Triage jobs run in order of arrival on their queue, so 46,000 new alerts from one sender in 20 s put every
+other alert's triage (and every escalation step on the same queue) 5-15 s behind them (bench/paging_storm.py,
+PostgreSQL, one worker). Here each integration's first FLOOD_ALERTS_PER_SECOND new alerts in each second
+are triaged on the default queue, as always; the rest on FLOOD_QUEUE, which has slots of its own
+(warroom.wiring.QUEUES). A flood's alerts are still triaged and paged, in order, only not ahead of others.
+
+Counted per server process (each has its own writer), by the time intake took each request: pure, so the
+injected clock decides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+FLOOD_QUEUE = "alert.flood"
+DEFAULT_QUEUE = "default"
+FLOOD_ALERTS_PER_SECOND = 50
+WINDOW = timedelta(seconds=1)
+
+
+@dataclass
+class FloodMeter:
+    """New alerts per integration in the current one-second window."""
+
+    limit: int = FLOOD_ALERTS_PER_SECOND
+    _windows: dict[int, tuple[datetime, int]] = field(default_factory=dict)  # integration: (start, alerts)
+
+    def queue_for(self, integration_id: int, at: datetime) -> str:
+        """Count one new alert of the integration taken at `at`; the queue its triage job goes to."""
+        start, count = self._windows.get(integration_id, (at, 0))
+        if not start <= at < start + WINDOW:  # a new window (or the clock went back: start over)
+            start, count = at, 0
+        count += 1
+        self._windows[integration_id] = (start, count)
+        return FLOOD_QUEUE if count > self.limit else DEFAULT_QUEUE
