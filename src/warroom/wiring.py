@@ -129,7 +129,7 @@ DELIVERY_LEASE = 30.0
 QUEUES: Mapping[str, QueueLimits] = MappingProxyType(
     {
         "default": QueueLimits(slots=6, per_minute=600_000, group=50),
-        # Triage beyond an integration's first 50 new alerts a second (alerts.intake.flood): its own slots,
+        # Triage beyond an integration's first 100 new alerts a second (alerts.intake.flood): its own slots,
         # so a flood never holds up other services' triage and steps on `default`; big groups, as it is bulk.
         FLOOD_QUEUE: QueueLimits(slots=2, per_minute=600_000, group=200),
         "notify.email": QueueLimits(slots=4, per_minute=600, group=10, lease_seconds=DELIVERY_LEASE),
