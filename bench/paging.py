@@ -107,7 +107,7 @@ class PagingBench:
     postgres: bool
 
 
-def _deadline_passed(started: float, progressed: float, limit: float, workers: Workers) -> str:
+def deadline_passed(started: float, progressed: float, limit: float, workers: Workers) -> str:
     """Why to stop waiting ("" to go on): the deadline, a stall, or a dead worker."""
     now = time.perf_counter()
     if now - started > limit:
@@ -125,7 +125,7 @@ async def wait_pages(seen: Collector, expected: int, limit: float, workers: Work
         await asyncio.sleep(0.05)
         if seen.update() > count:
             count, progressed = len(seen.first), time.perf_counter()
-        elif why := _deadline_passed(started, progressed, limit, workers):
+        elif why := deadline_passed(started, progressed, limit, workers):
             return f"{why}: {count} of {expected} paged"
     return ""
 
@@ -139,7 +139,21 @@ async def warm_up(bench: PagingBench, workers: Workers, alert_id: str) -> None:
         raise ServerFailed(f"the warm-up page {alert_id} did not arrive: {why}\n{workers.tails()}")
 
 
-def _fill_latency(result: LatencyResult, sent: Sent, seen: Collector) -> None:
+def tail_seconds(sent: Sent) -> float:
+    """How long to wait for the last pages after the last POST."""
+    return TAIL_SECONDS + sent.accepted / 10
+
+
+def fill_latency(
+    bench: PagingBench,
+    result: LatencyResult,
+    sent: Sent,
+    seen: Collector,
+    rows: list[JobRow],
+    problems: list[str],
+) -> None:
+    """The result's figures from what was sent, what arrived and the jobs (`rows`); `problems` are the
+    scenario's own ("" when none), kept as error samples."""
     latencies = sorted((at - sent.at[alert]) * 1000 for alert, at in seen.first.items() if alert in sent.at)
     result.sent, result.accepted, result.delivered = len(sent.at), sent.accepted, len(seen.first)
     result.duplicates, result.double_paged = seen.duplicates, seen.double_paged
@@ -148,6 +162,10 @@ def _fill_latency(result: LatencyResult, sent: Sent, seen: Collector) -> None:
     result.intake_p99_ms = percentile(sorted(sent.intake_ms), 99)
     result.sender_lag_max_ms = sent.lag_max * 1000
     result.tail_seconds = max(seen.first.values()) - sent.ended if seen.first else math.nan
+    result.stages = stages(rows)
+    in_server = bench.jobs.page_latencies_ms(seen.prefix)
+    result.server_p50_ms, result.server_p99_ms = percentile(in_server, 50), percentile(in_server, 99)
+    result.error_samples = [*sent.samples, *(text for text in problems if text), *job_errors(rows)]
 
 
 async def latency_scenario(bench: PagingBench, workers: int) -> LatencyResult:
@@ -162,15 +180,11 @@ async def latency_scenario(bench: PagingBench, workers: int) -> LatencyResult:
         meter.start()
         ids = [f"{prefix}{number:06d}" for number in range(max(1, round(rate * seconds)))]
         sent = await paced(bench.senders, bench.keys.latency, ids, rate)
-        why = await wait_pages(seen, sent.accepted, TAIL_SECONDS + sent.accepted / 10, procs)
+        why = await wait_pages(seen, sent.accepted, tail_seconds(sent), procs)
         result.cpu_pct = meter.percent()
         result.load_average = os.getloadavg()[0]
         rows = bench.jobs.jobs(after)
-    _fill_latency(result, sent, seen)
-    result.stages = stages(rows)
-    in_server = bench.jobs.page_latencies_ms(prefix)
-    result.server_p50_ms, result.server_p99_ms = percentile(in_server, 50), percentile(in_server, 99)
-    result.error_samples = [*sent.samples, *([why] if why else []), *job_errors(rows)]
+    fill_latency(bench, result, sent, seen, rows, [why])
     return result
 
 
@@ -184,7 +198,7 @@ async def wait_held(bench: PagingBench, after: int, expected: int, workers: Work
         bench.jobs.note_connections()
         if now_held > held:
             held, progressed = now_held, time.perf_counter()
-        elif why := _deadline_passed(started, progressed, limit, workers):
+        elif why := deadline_passed(started, progressed, limit, workers):
             return f"triage: {why}: {held} of {expected} steps queued"
     return ""
 
@@ -202,7 +216,7 @@ async def wait_drained(
         now = (states.get("done", 0) + states.get("failed", 0), seen.update())
         if now > progress:
             progress, progressed = now, time.perf_counter()
-        elif why := _deadline_passed(started, progressed, limit, workers):
+        elif why := deadline_passed(started, progressed, limit, workers):
             return f"drain: {why}: {progress[0]} steps run, {progress[1]} pages, of {expected}"
     return ""
 

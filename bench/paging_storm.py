@@ -20,9 +20,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.intake_wrk import WrkOptions, run_wrk
-from bench.load import percentile
-from bench.paging import PagingBench, _deadline_passed, _fill_latency, wait_pages, warm_up, worker_label
-from bench.paging_load import CpuMeter, job_errors, paced, stages
+from bench.paging import (
+    PagingBench,
+    deadline_passed,
+    fill_latency,
+    tail_seconds,
+    wait_pages,
+    warm_up,
+    worker_label,
+)
+from bench.paging_load import CpuMeter, paced
 from bench.paging_procs import Workers, running_workers
 from bench.paging_report import LatencyResult
 from bench.paging_sink import collector
@@ -66,7 +73,7 @@ async def wait_backlog(bench: PagingBench, after: int, workers: Workers) -> str:
         now_left = bench.jobs.unfinished("alert.triage", after)
         if now_left < left:
             left, progressed = now_left, time.perf_counter()
-        elif why := _deadline_passed(started, progressed, BACKLOG_SECONDS, workers):
+        elif why := deadline_passed(started, progressed, BACKLOG_SECONDS, workers):
             return f"storm backlog: {why}: {left} triage jobs still queued"
     return ""
 
@@ -95,19 +102,14 @@ async def storm_scenario(bench: PagingBench, workers: int, storm: Storm) -> Late
         ids = [f"{prefix}{number:06d}" for number in range(max(1, round(rate * seconds)))]
         sent = await paced(bench.senders, bench.keys.latency, ids, rate)
         flooded = await flood
-        why = await wait_pages(seen, sent.accepted, 120 + sent.accepted / 10, procs)
+        why = await wait_pages(seen, sent.accepted, tail_seconds(sent), procs)
         result.cpu_pct, result.load_average = meter.percent(), os.getloadavg()[0]
         ended = time.perf_counter()
         backlog = await wait_backlog(bench, after, procs)
         result.backlog_seconds = math.nan if backlog else time.perf_counter() - ended
         rows = bench.jobs.jobs(after)
-    _fill_latency(result, sent, seen)
+    fill_latency(bench, result, sent, seen, rows, [flooded.problem, why, backlog])
     elapsed = float(flooded.report.get("elapsed_s") or 0)
     result.storm_served = int(flooded.report.get("answered") or 0) / elapsed if elapsed else math.nan
     result.storm_statuses = {str(k): int(v) for k, v in flooded.report.get("statuses", {}).items()}
-    result.stages = stages(rows)
-    in_server = bench.jobs.page_latencies_ms(prefix)
-    result.server_p50_ms, result.server_p99_ms = percentile(in_server, 50), percentile(in_server, 99)
-    problems = [text for text in (flooded.problem, why, backlog) if text]
-    result.error_samples = [*sent.samples, *problems, *job_errors(rows)]
     return result
