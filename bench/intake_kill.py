@@ -1,6 +1,7 @@
 """Issue #20's durability check under fire: wrk sends PagerDuty triggers (each with a key of its own) to a
 fresh `warroom serve` on the bench's database, the server is SIGKILLed halfway through, a new one is
-started, and every trigger that was answered 202 must be there. Triggers committed but not yet answered
+started, and every trigger that was answered 202 must be there once the new server has derived what the
+killed one left in its backlog. Triggers committed but not yet answered
 when the server died may be stored too: the check is that none answered 202 is missing."""
 
 from __future__ import annotations

@@ -140,6 +140,8 @@ def _lifespan(
             worker = new_worker(context)
             context.wake_worker = worker.wake
             worker_task = asyncio.create_task(worker.run_forever(stop), name="worker")
+        if context.intake is not None:
+            context.intake.writer.start()  # it derives what a crash left in the intake backlog
         undo_drain = _app.state.web.feed.drain_on_exit_signals()
         freeze_startup_heap()
         yield

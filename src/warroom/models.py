@@ -1,7 +1,7 @@
 """Imports every table so metadata is complete (Alembic and the schema test read Base.metadata)."""
 
 from warroom.actions.models import ActionRun
-from warroom.alerts.models import Alert, AlertEvent, Integration, RawEvent, ServiceChange
+from warroom.alerts.models import Alert, AlertEvent, IntakeBacklog, Integration, RawEvent, ServiceChange
 from warroom.alerts.rules.models import AlertRule, Heartbeat, MaintenanceWindow, RoutingRule
 from warroom.auth.models import ApiToken, SignInFailures, Team, TeamMember, User, WebSessionRecord
 from warroom.catalog.models import Service, ServiceDependency
@@ -87,6 +87,7 @@ __all__ = [
     "IncidentParticipant",
     "IncidentService",
     "Indicator",
+    "IntakeBacklog",
     "Integration",
     "JiraDelivery",
     "JiraIssue",

@@ -74,7 +74,7 @@ async def test_a_trigger_group_on_the_writer_thread_stores_what_the_async_way_st
         expected = await apply_works(session=session, works=_works(api, by_async, "async"))
         await session.commit()
     try:
-        got, queues = await threaded.store(_works(api, by_thread, "thread"))
+        got, queues, _ = await threaded.store(_works(api, by_thread, "thread"))
     finally:
         await threaded.close()
     assert _plain(got) == _plain(expected)
@@ -130,7 +130,7 @@ async def test_a_failed_group_leaves_nothing_and_each_request_is_retried_alone(a
         with pytest.raises(Exception, match=r"(?i)foreign key"):
             await threaded.store([good, missing])
         assert await _rows_as_text(api, integration[0]) == {"raw": [], "events": [], "jobs": []}
-        (outcomes,), _ = await threaded.store([good])  # the same connection, after its rollback
+        (outcomes,), _, _ = await threaded.store([good])  # the same connection, after its rollback
         assert [o.outcome for o in outcomes] == ["created", "created", "updated"]
     finally:
         await threaded.close()

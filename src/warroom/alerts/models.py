@@ -48,6 +48,18 @@ class RawEvent(Base):
     result: Mapped[dict[str, Any]] = mapped_column(JSON)  # what it did: alerts touched, dropped events
 
 
+class IntakeBacklog(Base):
+    """A request stored but not yet derived into alerts (alerts.intake.backlog): an integration sending past
+    its flood rate has its requests answered once stored and derived afterwards, in arrival order, by id."""
+
+    __tablename__ = "intake_backlog"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(36))
+    integration_id: Mapped[int] = mapped_column(ForeignKey("integrations.id", ondelete="CASCADE"), index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class Alert(Base):
     """One alert; repeated triggers of the same open (integration, dedup key) raise `count`."""
 

@@ -249,9 +249,9 @@ async def request_status(
     raw = await session.scalar(
         select(RawEvent).where(RawEvent.request_id == request_id, RawEvent.integration_id == integration_id)
     )
-    if raw is None:
+    outcome = (raw.result.get("events") or [{}])[0] if raw is not None else {}
+    if raw is None or outcome.get("outcome") == "queued":  # not derived yet (alerts.intake.backlog)
         return None
-    outcome = (raw.result.get("events") or [{}])[0]
     done = outcome.get("outcome") not in (None, "dropped")
     return {
         "success": done,

@@ -143,6 +143,13 @@ def _fitted_items(work: IntakeWork, first: int, looked_up: str | None) -> list[I
     return items
 
 
+def queued_outcomes(work: IntakeWork) -> list[EventOutcome]:
+    """What a request stored for deriving later answers (alerts.intake.backlog): each event's key where it
+    is known without the database (a trigger's, an alias's), no alert yet."""
+    alias = work.lookup.identifier if work.lookup and work.lookup.identifier_type == "alias" else None
+    return [EventOutcome(i.event.action, "queued", i.key) for i in _fitted_items(work, 0, alias)]
+
+
 def segments(items: Iterable[Item]) -> Iterator[list[Item]]:
     """Consecutive runs of `items` in which no (integration, key) comes twice."""
     segment: list[Item] = []

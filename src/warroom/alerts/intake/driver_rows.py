@@ -153,6 +153,16 @@ async def insert_rows(
     return returned
 
 
+async def execute_many(connection: AsyncConnection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    """Run one statement once per row of parameters, in the connection's transaction: one driver call."""
+    driver = await _driver(connection)
+    if connection.dialect.name == "sqlite":
+        await driver.executemany(sql, rows)
+        return
+    async with driver.cursor() as cursor:
+        await cursor.executemany(sql, rows)
+
+
 def fetch_now(connection: Any, sql: str, values: list[Any]) -> list[tuple[Any, ...]]:
     """Run one statement on a synchronous DB-API connection (sqlite3 or psycopg's); its rows."""
     cursor = connection.execute(sql, values)

@@ -25,16 +25,20 @@ WINDOW = timedelta(seconds=1)
 
 @dataclass
 class FloodMeter:
-    """New alerts per integration in the current one-second window."""
+    """New alerts (or, for the intake backlog, requests) per integration in the current one-second window."""
 
     limit: int = FLOOD_ALERTS_PER_SECOND
     _windows: dict[int, tuple[datetime, int]] = field(default_factory=dict)  # integration: (start, alerts)
 
-    def queue_for(self, integration_id: int, at: datetime) -> str:
-        """Count one new alert of the integration taken at `at`; the queue its triage job goes to."""
+    def over(self, integration_id: int, at: datetime) -> bool:
+        """Count one of the integration's at `at`; whether its window is past the limit."""
         start, count = self._windows.get(integration_id, (at, 0))
         if not start <= at < start + WINDOW:  # a new window (or the clock went back: start over)
             start, count = at, 0
         count += 1
         self._windows[integration_id] = (start, count)
-        return FLOOD_QUEUE if count > self.limit else DEFAULT_QUEUE
+        return count > self.limit
+
+    def queue_for(self, integration_id: int, at: datetime) -> str:
+        """Count one new alert of the integration taken at `at`; the queue its triage job goes to."""
+        return FLOOD_QUEUE if self.over(integration_id, at) else DEFAULT_QUEUE

@@ -11,20 +11,28 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, update
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from warroom import json_text
 from warroom.alerts.domain import AlertEventIn
 from warroom.alerts.incident_changes import note_changes_on_open_incidents
 from warroom.alerts.incident_notes import note_on_incident
-from warroom.alerts.intake.derive import Derived, derive
-from warroom.alerts.intake.driver_rows import insert_rows
+from warroom.alerts.intake.derive import Derived, derive, queued_outcomes
+from warroom.alerts.intake.driver_rows import execute_many, insert_rows
 from warroom.alerts.intake.flood import DEFAULT_QUEUE, FloodMeter
 from warroom.alerts.intake.work import EventOutcome, IntakeWork
-from warroom.alerts.models import AlertEvent, RawEvent, ServiceChange
+from warroom.alerts.models import AlertEvent, IntakeBacklog, RawEvent, ServiceChange
 from warroom.jobs.models import Job
 from warroom.jobs.service import JobSpec, job_row, notify_workers
 from warroom.paging.engine import restart_paging, stop_paging
+
+# A stored request's outcome, once derived (replay, or a request derived after its answer); one statement
+# for a group, so each dialect's placeholders.
+RAW_RESULT = {
+    "sqlite": "UPDATE raw_events SET result = ? WHERE request_id = ?",
+    "postgresql": "UPDATE raw_events SET result = %s::json WHERE request_id = %s",
+}
 
 
 @dataclass
@@ -36,6 +44,9 @@ class Batch:
     changes: list[dict[str, Any]] = field(default_factory=list)
     alert_events: list[dict[str, Any]] = field(default_factory=list)
     jobs: list[dict[str, Any]] = field(default_factory=list)
+    backlog: list[dict[str, Any]] = field(
+        default_factory=list
+    )  # requests stored to derive later (backlog.py)
     # (alert, new state, who, when) for each acknowledge or resolve: paging stops
     stops: list[tuple[int, str, str | None, datetime]] = field(default_factory=list)
     replay: bool = False  # a replay re-derives alerts; what it noted on incidents the first time stays once
@@ -48,6 +59,7 @@ class Batch:
             (ServiceChange, self.changes),
             (AlertEvent, self.alert_events),
             (Job, self.jobs),
+            (IntakeBacklog, self.backlog),
         )
         return [(cast(Table, model.__table__), rows) for model, rows in tables if rows]
 
@@ -68,10 +80,9 @@ class Batch:
             else:
                 await stop_paging(session=session, alert_ids=[alert_id], state=state, actor=actor, now=at)
             await note_on_incident(session=session, alert_id=alert_id, action=state, actor=actor, now=at)
-        for row in self.raw_results:
-            await session.execute(
-                update(RawEvent).where(RawEvent.request_id == row["request_id"]).values(result=row["result"])
-            )
+        if self.raw_results:
+            results = [(json_text.dumps(row["result"]), row["request_id"]) for row in self.raw_results]
+            await execute_many(connection, RAW_RESULT[connection.dialect.name], results)
 
 
 async def apply_works(
@@ -89,15 +100,39 @@ async def apply_works(
 
 
 def add_derived(
-    batch: Batch, works: list[IntakeWork], derived: list[Derived], *, replay: bool = False
+    batch: Batch,
+    works: list[IntakeWork],
+    derived: list[Derived],
+    *,
+    replay: bool = False,
+    stored: bool = False,
 ) -> list[list[EventOutcome]]:
-    """Add to `batch` what follows from each request's derived events; each request's outcomes."""
+    """Add to `batch` what follows from each request's derived events; each request's outcomes. The raw
+    requests are stored already if `replay` (which queues no jobs) or `stored` (a backlog's, backlog.py)."""
     results = []
     for work, events in zip(works, derived, strict=True):
         for event, outcome in events:
             _follow_up(batch, work, event, outcome, jobs=not replay)
         outcomes = [outcome for _, outcome in events]
-        _add_request(batch, work, outcomes, replay=replay)
+        _add_request(batch, work, outcomes, stored=replay or stored)
+        results.append(outcomes)
+    return results
+
+
+def add_queued(batch: Batch, works: list[IntakeWork]) -> list[list[EventOutcome]]:
+    """Add `works` to `batch` to be derived after their answer: each raw request, with the outcomes it is
+    answered with (queued), and its place in the backlog."""
+    results = []
+    for work in works:
+        outcomes = queued_outcomes(work)
+        batch.raw_events.append(_raw_row(work, outcomes))
+        batch.backlog.append(
+            {
+                "request_id": work.request_id,
+                "integration_id": work.integration_id,
+                "received_at": work.received_at,
+            }
+        )
         results.append(outcomes)
     return results
 
@@ -137,23 +172,25 @@ def _follow_up(
         batch.jobs.append(job_row(spec, work.received_at))
 
 
-def _add_request(batch: Batch, work: IntakeWork, outcomes: list[EventOutcome], *, replay: bool) -> None:
-    result = {"events": [o.as_dict() for o in outcomes]}
-    if replay:
+def _raw_row(work: IntakeWork, outcomes: list[EventOutcome]) -> dict[str, Any]:
+    return {
+        "request_id": work.request_id,
+        "integration_id": work.integration_id,
+        "received_at": work.received_at,
+        "content_type": work.content_type[:200],
+        "headers": work.headers,
+        "body": work.body,
+        "route": work.route,
+        "result": {"events": [o.as_dict() for o in outcomes]},
+    }
+
+
+def _add_request(batch: Batch, work: IntakeWork, outcomes: list[EventOutcome], *, stored: bool) -> None:
+    if stored:
+        result = {"events": [o.as_dict() for o in outcomes]}
         batch.raw_results.append({"request_id": work.request_id, "result": result})
     else:
-        batch.raw_events.append(
-            {
-                "request_id": work.request_id,
-                "integration_id": work.integration_id,
-                "received_at": work.received_at,
-                "content_type": work.content_type[:200],
-                "headers": work.headers,
-                "body": work.body,
-                "route": work.route,
-                "result": result,
-            }
-        )
+        batch.raw_events.append(_raw_row(work, outcomes))
     if work.change is not None:
         batch.changes.append(
             {

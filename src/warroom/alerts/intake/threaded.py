@@ -28,16 +28,17 @@ import structlog
 from sqlalchemy.engine import URL, Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from warroom.alerts.intake.backlog import deferred_now, merged
 from warroom.alerts.intake.derive import derive_triggers_now
 from warroom.alerts.intake.driver_rows import insert_statements
 from warroom.alerts.intake.flood import FloodMeter
-from warroom.alerts.intake.store import Batch, add_derived
+from warroom.alerts.intake.store import Batch, add_derived, add_queued
 from warroom.alerts.intake.work import EventOutcome, IntakeWork
 from warroom.db import libpq_url, set_sqlite_pragmas
 from warroom.jobs.service import NOTIFY_CHANNEL
 
 log = structlog.get_logger("warroom.intake")
-Stored = tuple[list[list[EventOutcome]], set[str]]  # each request's outcomes; the job queues to wake
+Stored = tuple[list[list[EventOutcome]], set[str], int]  # each request's outcomes; queues to wake; queued
 
 
 def _connect(url: URL) -> Any:
@@ -65,32 +66,40 @@ class ThreadedGroups:
             return None
         return cls(url, engine.dialect)
 
-    async def store(self, works: list[IntakeWork], flood: FloodMeter | None = None) -> Stored:
+    async def store(
+        self, works: list[IntakeWork], flood: FloodMeter | None = None, over: list[bool] | None = None
+    ) -> Stored:
         """Store `works` (each only_triggers) in one transaction, committed when this returns; `flood`
-        picks each triage job's queue (None: the default queue)."""
+        picks each triage job's queue (None: the default queue); those `over` their meter, or of an
+        integration with a backlog, join the backlog (backlog.py)."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._store, works, flood)
+        return await loop.run_in_executor(
+            self._executor, self._store, works, flood, over or [False] * len(works)
+        )
 
     async def close(self) -> None:
         """Close the connection once any group in flight is done."""
         await asyncio.get_running_loop().run_in_executor(self._executor, self._drop)
         self._executor.shutdown(wait=False)
 
-    def _store(self, works: list[IntakeWork], flood: FloodMeter | None) -> Stored:
+    def _store(self, works: list[IntakeWork], flood: FloodMeter | None, over: list[bool]) -> Stored:
         if self._connection is None:
             self._connection = _connect(self.url)
         connection = self._connection
         try:
             if self.dialect.name == "sqlite":
                 connection.execute("BEGIN IMMEDIATE")  # psycopg begins with the first statement
+            later = deferred_now(connection, self.dialect, works, over)
+            now = [work for work, wait in zip(works, later, strict=True) if not wait]
             batch = Batch(flood=flood)
-            results = add_derived(batch, works, derive_triggers_now(connection, self.dialect, works))
+            derived = add_derived(batch, now, derive_triggers_now(connection, self.dialect, now))
+            queued = add_queued(batch, [work for work, wait in zip(works, later, strict=True) if wait])
             queues = {str(job["queue"]) for job in batch.jobs}
             self._finish(connection, batch, queues)
         except BaseException:
             self._rollback()
             raise
-        return results, queues
+        return merged(later, derived, queued), queues, len(queued)
 
     def _finish(self, connection: Any, batch: Batch, queues: set[str]) -> None:
         """The group's other rows, the workers' NOTIFY and COMMIT. On PostgreSQL in one pipeline: sent

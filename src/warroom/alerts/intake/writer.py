@@ -3,7 +3,8 @@ only once that transaction has committed, so a 202 always means stored.
 
 If a batch fails, its requests are retried one per transaction, so one bad request fails alone. A group
 of requests that only trigger is stored on the writer's own thread and connection (threaded.py); any
-other group, and every retry, through the async domain code (store.py).
+other group, and every retry, through the async domain code (store.py). A flooding integration's requests
+are stored as they came and derived after their answer, whenever no request waits (backlog.py).
 """
 
 from __future__ import annotations
@@ -14,9 +15,19 @@ from dataclasses import dataclass, field
 
 import structlog
 
+from warroom.alerts.intake.backlog import (
+    DERIVE_BATCH,
+    IDLE_CHECK_SECONDS,
+    defer_meter,
+    deferred,
+    derive_backlog,
+    has_backlog,
+    merged,
+    set_aside_oldest,
+)
 from warroom.alerts.intake.derive import only_triggers
 from warroom.alerts.intake.flood import FloodMeter
-from warroom.alerts.intake.store import Batch, apply_works
+from warroom.alerts.intake.store import Batch, add_queued, apply_works
 from warroom.alerts.intake.threaded import ThreadedGroups
 from warroom.alerts.intake.work import EventOutcome, IntakeWork
 from warroom.db import SessionFactories
@@ -29,6 +40,7 @@ log = structlog.get_logger("warroom.intake")
 class _Pending:
     work: IntakeWork
     done: asyncio.Future[list[EventOutcome]]
+    over: bool  # past its integration's DeferMeter when it came: stored now, derived later
 
 
 @dataclass
@@ -40,6 +52,8 @@ class IntakeWriter:
     _task: asyncio.Task[None] | None = None
     _threaded: ThreadedGroups | None = None  # groups of plain triggers (see threaded.py)
     flood: FloodMeter = field(default_factory=FloodMeter)  # which queue triages each new alert (flood.py)
+    defer: FloodMeter = field(default_factory=defer_meter)  # which requests are derived after (backlog.py)
+    backlog: bool = True  # the database may hold a backlog to derive (checked at start)
 
     def __post_init__(self) -> None:
         self._threaded = ThreadedGroups.for_engine(self.db.engine)
@@ -60,20 +74,66 @@ class IntakeWriter:
     async def submit(self, work: IntakeWork) -> list[EventOutcome]:
         """Store one request; returns once it is committed (or raises what storing it raised)."""
         self.start()
-        pending = _Pending(work, asyncio.get_running_loop().create_future())
+        over = self.defer.over(work.integration_id, work.received_at)
+        pending = _Pending(work, asyncio.get_running_loop().create_future(), over)
         await self._queue.put(pending)
         return await pending.done
 
     async def _run(self) -> None:
         while True:
-            batch = [await self._queue.get()]
+            if self.backlog and self._queue.empty():
+                await self._derive_safely()  # only while no request waits to be stored
+                continue
+            try:
+                first = await asyncio.wait_for(self._queue.get(), IDLE_CHECK_SECONDS)
+            except TimeoutError:
+                self.backlog = True  # another process's crash may have left one
+                continue
+            batch = [first]
             while len(batch) < self.max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             await self._commit(batch)
 
+    async def _derive_safely(self) -> None:
+        try:
+            await self._derive()
+        except Exception as error:  # noqa: BLE001  (the database is away: storing answers for itself)
+            log.error("intake backlog not derived; trying again when idle", error=repr(error))
+            self.backlog = False  # the idle check asks again in IDLE_CHECK_SECONDS
+
+    async def _derive(self, limit: int = DERIVE_BATCH) -> None:
+        """One pass over the backlog; a pass that fails is tried a request at a time, and a request that
+        fails alone is set aside with its error."""
+        async with self.db.read() as session:  # (idle writers ask every few seconds: no write turn)
+            if not await has_backlog(session):
+                self.backlog = False
+                return
+        try:
+            async with self.db.write_turn, self.db.write() as session:
+                taken = await derive_backlog(session, limit)
+                await session.commit()
+        except Exception as error:  # noqa: BLE001  (one bad request must not stop the backlog)
+            if limit == 1:
+                await self._set_aside(error)
+                return
+            log.warning("backlog pass failed; deriving one by one", error=repr(error))
+            for _ in range(limit):
+                await self._derive(limit=1)
+            return
+        if taken:
+            self.on_commit()
+        # Fewer than asked: the backlog is done, or another process holds the deriver's lock (PostgreSQL).
+        self.backlog = taken == limit
+
+    async def _set_aside(self, error: Exception) -> None:
+        async with self.db.write_turn, self.db.write() as session:
+            request_id = await set_aside_oldest(session, error)
+            await session.commit()
+        log.error("backlog request set aside, not derived", request_id=request_id, error=repr(error))
+
     async def _commit(self, batch: list[_Pending]) -> None:
         try:
-            results = await self._store([p.work for p in batch])
+            results = await self._store([p.work for p in batch], [p.over for p in batch])
         except Exception as error:  # noqa: BLE001  (isolate the bad request: retry each alone)
             log.warning("intake batch failed; storing one by one", size=len(batch), error=repr(error))
             await self._commit_singly(batch)
@@ -86,7 +146,7 @@ class IntakeWriter:
     async def _commit_singly(self, batch: list[_Pending]) -> None:
         for pending in batch:
             try:
-                (outcomes,) = await self._store([pending.work], alone=True)
+                (outcomes,) = await self._store([pending.work], [pending.over], alone=True)
             except Exception as error:  # noqa: BLE001  (handed to the request that caused it)
                 if not pending.done.done():
                     pending.done.set_exception(error)
@@ -95,18 +155,26 @@ class IntakeWriter:
                 pending.done.set_result(outcomes)
         self.on_commit()
 
-    async def _store(self, works: list[IntakeWork], *, alone: bool = False) -> list[list[EventOutcome]]:
+    async def _store(
+        self, works: list[IntakeWork], over: list[bool], *, alone: bool = False
+    ) -> list[list[EventOutcome]]:
         """One transaction for `works`: on the writer's thread if they only trigger (unless `alone`, a
-        retry, which raises its error the async way), else through the async domain code."""
+        retry, which raises its error the async way), else through the async domain code. Those past the
+        meter (`over`), or of an integration with a backlog, join the backlog."""
         if self._threaded is not None and not alone and all(map(only_triggers, works)):
             async with self.db.write_turn:
-                results, queues = await self._threaded.store(works, self.flood)
+                results, queues, joined = await self._threaded.store(works, self.flood, over)
             for queue in sorted(queues):
                 wake_local_workers(queue)
+            self.backlog = self.backlog or joined > 0
             return results
         async with self.db.write_turn, self.db.write() as session:
+            later = await deferred(session, works, over)
             batch = Batch(flood=self.flood)
-            results = await apply_works(session=session, works=works, batch=batch)
+            now = [work for work, wait in zip(works, later, strict=True) if not wait]
+            derived = await apply_works(session=session, works=now, batch=batch) if now else []
+            queued = add_queued(batch, [work for work, wait in zip(works, later, strict=True) if wait])
             await batch.write(session)
             await session.commit()
-        return results
+        self.backlog = self.backlog or any(later)
+        return merged(later, derived, queued)

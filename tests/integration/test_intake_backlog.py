@@ -1,0 +1,195 @@
+"""A flooding integration's requests are stored, answered `queued`, and derived afterwards
+(alerts/intake/backlog.py): in arrival order, never twice, never ahead of a later request of the same
+integration, not holding up another integration, and what a crash leaves is derived by the next writer."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+from sqlalchemy import func, select
+
+from tests.integration.conftest import Api
+from tests.integration.test_intake import integration, pd_event
+from warroom.alerts.intake import pagerduty
+from warroom.alerts.intake.base import IntakeRequest
+from warroom.alerts.intake.flood import DEFAULT_QUEUE, FLOOD_QUEUE, FloodMeter
+from warroom.alerts.intake.work import IntakeWork
+from warroom.alerts.intake.writer import IntakeWriter
+from warroom.alerts.models import Alert, AlertEvent, IntakeBacklog, Integration, RawEvent
+from warroom.jobs.models import Job
+
+DEADLINE_SECONDS = 120.0  # generous: a busy machine slows the writer many times over
+
+
+async def _made(api: Api) -> tuple[int, int, str]:
+    """A PagerDuty integration: its id, its service's and its key."""
+    made = await integration(api, "pagerduty", rate_limit_per_minute=1_000_000)
+    async with api.context.db.read() as session:
+        service = await session.scalar(select(Integration.service_id).where(Integration.id == made["id"]))
+    return made["id"], int(service or 0), made["key"]
+
+
+def _pd(api: Api, made: tuple[int, int, str], number: int, action: str, dedup: str) -> IntakeWork:
+    """The work intake hands its writer for one PagerDuty event (a real body, so it can be derived later)."""
+    integration_id, service_id, key = made
+    body = json.dumps(pd_event(key, action, dedup)).encode()
+    now = api.clock.now()
+    event = pagerduty.parse_event(IntakeRequest(body, "application/json", now))
+    return IntakeWork(
+        integration_id=integration_id,
+        service_id=service_id,
+        request_id=f"{integration_id}-{number}",
+        received_at=now,
+        content_type="application/json",
+        headers={},
+        body=body,
+        route={"kind": "pagerduty", "op": "enqueue"},
+        events=[event],
+    )
+
+
+async def _scalar(api: Api, query: Any) -> Any:
+    async with api.context.db.read() as session:
+        return await session.scalar(query)
+
+
+async def _backlog(api: Api) -> int:
+    return int(await _scalar(api, select(func.count()).select_from(IntakeBacklog)))
+
+
+async def _drained(api: Api) -> None:
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while await _backlog(api):
+        assert time.monotonic() < deadline, "the intake backlog was not derived in time"
+        await asyncio.sleep(0.02)
+
+
+async def _alerts(api: Api, integration_id: int) -> dict[str, tuple[str, int]]:
+    query = select(Alert.dedup_key, Alert.status, Alert.count).where(Alert.integration_id == integration_id)
+    async with api.context.db.read() as session:
+        return {key: (status, count) for key, status, count in await session.execute(query)}
+
+
+async def _results(api: Api, integration_id: int) -> list[str]:
+    """Each stored request's outcome, or why it was refused, in arrival order."""
+    query = select(RawEvent.result).where(RawEvent.integration_id == integration_id).order_by(RawEvent.id)
+    async with api.context.db.read() as session:
+        return [
+            result["events"][0]["outcome"] if result["events"] else f"refused: {result['refused']}"
+            for result in await session.scalars(query)
+        ]
+
+
+async def _own_writer(api: Api, limit: int) -> IntakeWriter:
+    """A writer of the test's own, the app's stopped (so nothing derives but what the test asks)."""
+    assert api.context.intake is not None
+    await api.context.intake.writer.stop()
+    return IntakeWriter(api.context.db, defer=FloodMeter(limit=limit))
+
+
+async def test_past_the_meter_requests_are_answered_queued_and_derived_after(api: Api) -> None:
+    assert api.context.intake is not None
+    api.context.intake.writer.defer = FloodMeter(limit=2)
+    integration_id, _, key = await _made(api)
+    answers = [
+        (await api.anonymous.post("/v2/enqueue", json=pd_event(key, dedup=f"k{n}"))).json() for n in range(5)
+    ]
+    # The answer is PagerDuty's either way, with the key it will be derived under.
+    assert answers == [
+        {"status": "success", "message": "Event processed", "dedup_key": f"k{n}"} for n in range(5)
+    ]
+    await _drained(api)
+    assert await _alerts(api, integration_id) == {f"k{n}": ("triggered", 1) for n in range(5)}
+    assert await _results(api, integration_id) == ["created"] * 5  # the queued ones' results filled in
+    queues = select(Job.queue).where(Job.kind == "alert.triage").order_by(Job.id)
+    async with api.context.db.read() as session:
+        assert list(await session.scalars(queues)) == [DEFAULT_QUEUE] * 2 + [FLOOD_QUEUE] * 3
+
+
+async def test_a_webhook_answer_says_queued_and_opsgenie_status_waits_for_deriving(api: Api) -> None:
+    writer = await _own_writer(api, limit=0)
+    assert api.context.intake is not None
+    api.context.intake.writer = writer
+    genie = await integration(api, "opsgenie", rate_limit_per_minute=1_000_000)
+    headers = {"Authorization": f"GenieKey {genie['key']}"}
+    created = await api.anonymous.post(
+        "/v2/alerts", json={"message": "Disk full", "alias": "d1"}, headers=headers
+    )
+    assert created.status_code == 202
+    request_id = created.json()["requestId"]
+    status = f"/v2/alerts/requests/{request_id}"
+    # Opsgenie's own answer for a request not processed yet, until the backlog is derived.
+    assert (await api.anonymous.get(status, headers=headers)).status_code == 404
+    hook = await integration(api, "webhook", rate_limit_per_minute=1_000_000)
+    answer = await api.anonymous.post(
+        f"/intake/webhook/{hook['key']}", json={"title": "Queue full", "id": "q1"}
+    )
+    assert answer.status_code == 202
+    (event,) = answer.json()["events"]
+    assert event == {
+        "action": "trigger",
+        "outcome": "queued",
+        "dedup_key": "q1",
+        "alert_id": None,
+        "alert_uid": None,
+    }
+    await _drained(api)
+    done = await api.anonymous.get(status, headers=headers)
+    assert done.status_code == 200 and done.json()["data"]["status"] == "created alert"
+    await writer.stop()
+
+
+async def test_a_backlogged_integrations_later_requests_wait_their_turn(api: Api) -> None:
+    writer = await _own_writer(api, limit=1)
+    noisy, quiet = await _made(api), await _made(api)
+    over = [writer.defer.over(noisy[0], api.clock.now()) for _ in range(2)]
+    assert over == [False, True]
+    # Plain triggers go by the writer's thread (file databases); an acknowledge sends its group the async
+    # way: both must keep a backlogged integration's requests behind its backlog.
+    first = await writer._store(
+        [_pd(api, noisy, 0, "trigger", "a"), _pd(api, noisy, 1, "trigger", "b")], over
+    )
+    assert [o.outcome for (o,) in first] == ["created", "queued"]
+    later = [
+        _pd(api, noisy, 2, "acknowledge", "a"),  # not past the meter, but its integration has a backlog
+        _pd(api, noisy, 3, "resolve", "b"),  # must not overtake the trigger of b
+        _pd(api, quiet, 4, "trigger", "c"),  # another integration: derived at once
+    ]
+    second = await writer._store(later, [False, False, False])
+    assert [o.outcome for (o,) in second] == ["queued", "queued", "created"]
+    assert await _alerts(api, noisy[0]) == {"a": ("triggered", 1)}
+    assert await _alerts(api, quiet[0]) == {"c": ("triggered", 1)}
+    writer.start()
+    await _drained(api)
+    await writer.stop()
+    assert await _alerts(api, noisy[0]) == {"a": ("acknowledged", 1), "b": ("resolved", 1)}
+    assert await _results(api, noisy[0]) == ["created", "created", "acknowledged", "resolved"]
+
+
+async def test_what_a_crash_leaves_in_the_backlog_the_next_writer_derives_once(api: Api) -> None:
+    """Two writers start on one backlog (two server processes after a restart): each request is derived
+    once, in order, and one the adapter refuses now is taken off with why."""
+    crashed = await _own_writer(api, limit=0)
+    made = await _made(api)
+    works = [_pd(api, made, n, "trigger", f"k{n % 150}") for n in range(300)]  # each key twice
+    refused = _pd(api, made, 300, "trigger", "bad")
+    refused.body = b'{"routing_key": "x"}'  # a body its adapter refuses (no event_action)
+    await crashed._store([*works, refused], [True] * 301)
+    await crashed.stop()  # the crash: nothing was derived
+    assert await _backlog(api) == 301
+    assert await _alerts(api, made[0]) == {}
+    writers = [IntakeWriter(api.context.db), IntakeWriter(api.context.db)]
+    for writer in writers:
+        writer.start()
+    await _drained(api)
+    for writer in writers:
+        await writer.stop()
+    assert await _alerts(api, made[0]) == {f"k{n}": ("triggered", 2) for n in range(150)}
+    events = select(func.count()).select_from(AlertEvent).join(Alert).where(Alert.integration_id == made[0])
+    assert await _scalar(api, events) == 300
+    results = await _results(api, made[0])
+    assert results[:300] == ["created"] * 150 + ["updated"] * 150
+    assert results[300].startswith("refused")

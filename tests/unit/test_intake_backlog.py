@@ -1,0 +1,32 @@
+"""The intake backlog's pure parts (alerts/intake/backlog.py): which requests are deferred by the meter, and
+each request's answer put back in the requests' order."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from warroom.alerts.intake.backlog import DEFER_REQUESTS_PER_SECOND, defer_meter, merged
+from warroom.alerts.intake.work import EventOutcome
+
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def _outcome(outcome: str, key: str) -> list[EventOutcome]:
+    return [EventOutcome("trigger", outcome, key)]
+
+
+def test_requests_past_the_limit_in_a_second_are_deferred_per_integration() -> None:
+    meter = defer_meter()
+    at = [START + timedelta(milliseconds=n) for n in range(DEFER_REQUESTS_PER_SECOND + 2)]
+    assert [meter.over(3, moment) for moment in at] == [False] * DEFER_REQUESTS_PER_SECOND + [True] * 2
+    assert meter.over(4, at[-1]) is False  # counted per integration
+    assert meter.over(3, START + timedelta(seconds=1)) is False  # a new window
+
+
+def test_answers_come_back_in_the_requests_order() -> None:
+    later = [False, True, True, False, True]
+    now = [_outcome("created", "a"), _outcome("updated", "d")]
+    queued = [_outcome("queued", "b"), _outcome("queued", "c"), _outcome("queued", "e")]
+    keys = [outcomes[0].dedup_key for outcomes in merged(later, now, queued)]
+    assert keys == ["a", "b", "c", "d", "e"]
+    assert merged([], [], []) == []
