@@ -17,13 +17,16 @@ backlog is derived when a writer next starts, or within IDLE_CHECK_SECONDS by an
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import delete, select, text
+from sqlalchemy import Select, select, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from warroom import json_text
 from warroom.alerts.domain import IntakeRejected
 from warroom.alerts.intake.base import IntakeRequest
 from warroom.alerts.intake.derive import derive
@@ -93,15 +96,41 @@ async def has_backlog(session: AsyncSession) -> bool:
     return (await session.scalar(select(IntakeBacklog.id).limit(1))) is not None
 
 
-async def _claimed(session: AsyncSession, limit: int) -> list[Any]:
-    """The backlog's oldest `limit` requests, with their raw rows and integrations; none while another
-    process derives (PostgreSQL)."""
-    if (await session.connection()).dialect.name == "postgresql":
-        locked = await session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK})
-        if not locked:
-            return []
-    rows = await session.execute(
-        select(IntakeBacklog.id, RawEvent, Integration.service_id, Integration.config)
+@dataclass(frozen=True)
+class Claimed:
+    """One backlog request: its place, its raw row and its integration's service and config."""
+
+    backlog_id: int
+    request_id: str
+    integration_id: int
+    received_at: datetime
+    content_type: str
+    headers: dict[str, str]
+    body: bytes
+    route: dict[str, Any]
+    service_id: int
+    config: dict[str, Any]
+
+
+CLAIMED_COLUMNS = (
+    IntakeBacklog.id,
+    RawEvent.request_id,
+    RawEvent.integration_id,
+    RawEvent.received_at,
+    RawEvent.content_type,
+    RawEvent.headers,
+    RawEvent.body,
+    RawEvent.route,
+    Integration.service_id,
+    Integration.config,
+)
+_JSON_COLUMNS = (5, 7, 9)  # headers, route, config: text on SQLite's driver, read by json_text
+
+
+def _oldest(limit: int) -> Select[Any]:
+    """The backlog's oldest `limit` requests with what deriving them needs, in arrival order."""
+    return (
+        select(*CLAIMED_COLUMNS)
         .join(
             RawEvent,
             (RawEvent.request_id == IntakeBacklog.request_id)
@@ -111,46 +140,79 @@ async def _claimed(session: AsyncSession, limit: int) -> list[Any]:
         .order_by(IntakeBacklog.id)
         .limit(limit)
     )
-    return list(rows.all())
 
 
-def _work(batch: Batch, raw: RawEvent, service_id: int, config: dict[str, Any]) -> IntakeWork | None:
+async def _claimed(session: AsyncSession, limit: int) -> list[Claimed]:
+    """The backlog's oldest `limit` requests; none while another process derives (PostgreSQL)."""
+    if (await session.connection()).dialect.name == "postgresql":
+        locked = await session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK})
+        if not locked:
+            return []
+    return [Claimed(*row) for row in await session.execute(_oldest(limit))]
+
+
+def claimed_now(connection: Any, dialect: Dialect, limit: int) -> list[Claimed]:
+    """_claimed on a synchronous DB-API connection in its transaction (the intake writer's thread)."""
+    if dialect.name == "postgresql":
+        if not fetch_now(connection, "SELECT pg_try_advisory_xact_lock(%s)", [ADVISORY_LOCK])[0][0]:
+            return []
+        return [Claimed(*row) for row in fetch_now(connection, _sql(dialect, limit), [])]
+    rows = []
+    for row in fetch_now(connection, _sql(dialect, limit), []):
+        values = list(row)
+        values[3] = datetime.fromisoformat(values[3]).replace(tzinfo=UTC)  # stored as naive UTC text
+        for column in _JSON_COLUMNS:
+            values[column] = json_text.loads(values[column])
+        rows.append(Claimed(*values))
+    return rows
+
+
+def _sql(dialect: Dialect, limit: int) -> str:
+    return str(_oldest(limit).compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+
+
+def _work(batch: Batch, claimed: Claimed) -> IntakeWork | None:
     """The stored request as the writer was handed it (None: its adapter refuses it now, as its result
     says)."""
-    request = IntakeRequest(raw.body, raw.content_type, raw.received_at, raw.headers, config)
+    request = IntakeRequest(
+        claimed.body, claimed.content_type, claimed.received_at, claimed.headers, claimed.config
+    )
     try:
-        decoded = decode(raw.route, request)
+        decoded = decode(claimed.route, request)
     except IntakeRejected as error:
-        log.warning("backlog request refused on deriving", request_id=raw.request_id, error=str(error))
-        batch.raw_results.append(
-            {"request_id": raw.request_id, "result": {"events": [], "refused": str(error)}}
-        )
+        log.warning("backlog request refused on deriving", request_id=claimed.request_id, error=str(error))
+        refused = {"events": [], "refused": str(error)}
+        batch.raw_results.append({"request_id": claimed.request_id, "result": refused})
         return None
     return IntakeWork(
-        integration_id=raw.integration_id,
-        service_id=service_id,
-        request_id=raw.request_id,
-        received_at=raw.received_at,
-        content_type=raw.content_type,
-        headers=raw.headers,
-        body=raw.body,
-        route=raw.route,
+        integration_id=claimed.integration_id,
+        service_id=claimed.service_id,
+        request_id=claimed.request_id,
+        received_at=claimed.received_at,
+        content_type=claimed.content_type,
+        headers=claimed.headers,
+        body=claimed.body,
+        route=claimed.route,
         events=decoded.events,
         lookup=decoded.lookup,
         change=decoded.change,
     )
 
 
+def backlog_batch(claimed: list[Claimed]) -> tuple[Batch, list[IntakeWork]]:
+    """A batch that takes `claimed` off the backlog, their triage on the flood queue (a backlog is a
+    flood's: it waits behind no one's pages), and the works to derive into it."""
+    batch = Batch(flood=FloodMeter(limit=0), derived_backlog=[row.backlog_id for row in claimed])
+    return batch, [work for row in claimed if (work := _work(batch, row))]
+
+
 async def derive_backlog(session: AsyncSession, limit: int = DERIVE_BATCH) -> int:
-    """Derive the backlog's oldest `limit` requests in the session's transaction (not committed), their
-    triage on the flood queue; how many were taken off the backlog."""
+    """Derive the backlog's oldest `limit` requests in the session's transaction (not committed); how
+    many were taken off the backlog."""
     claimed = await _claimed(session, limit)
-    batch = Batch(flood=FloodMeter(limit=0))  # a backlog is a flood's: its triage waits behind no one's pages
-    works = [work for _, raw, service, config in claimed if (work := _work(batch, raw, service, config))]
+    batch, works = backlog_batch(claimed)
     add_derived(batch, works, await derive(session, works), stored=True)
     await batch.write(session)
-    if claimed:
-        await session.execute(delete(IntakeBacklog).where(IntakeBacklog.id.in_([row[0] for row in claimed])))
     return len(claimed)
 
 
@@ -160,9 +222,10 @@ async def set_aside_oldest(session: AsyncSession, error: Exception) -> str | Non
     claimed = await _claimed(session, 1)
     if not claimed:
         return None
-    backlog_id, raw = claimed[0][0], claimed[0][1]
-    batch = Batch()
-    batch.raw_results.append({"request_id": raw.request_id, "result": {"events": [], "error": repr(error)}})
+    oldest = claimed[0]
+    batch = Batch(derived_backlog=[oldest.backlog_id])
+    batch.raw_results.append(
+        {"request_id": oldest.request_id, "result": {"events": [], "error": repr(error)}}
+    )
     await batch.write(session)
-    await session.execute(delete(IntakeBacklog).where(IntakeBacklog.id == backlog_id))
-    return str(raw.request_id)
+    return oldest.request_id

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom import json_text
@@ -33,6 +34,10 @@ RAW_RESULT = {
     "sqlite": "UPDATE raw_events SET result = ? WHERE request_id = ?",
     "postgresql": "UPDATE raw_events SET result = %s::json WHERE request_id = %s",
 }
+BACKLOG_DONE = {
+    "sqlite": "DELETE FROM intake_backlog WHERE id = ?",
+    "postgresql": "DELETE FROM intake_backlog WHERE id = %s",
+}
 
 
 @dataclass
@@ -44,9 +49,9 @@ class Batch:
     changes: list[dict[str, Any]] = field(default_factory=list)
     alert_events: list[dict[str, Any]] = field(default_factory=list)
     jobs: list[dict[str, Any]] = field(default_factory=list)
-    backlog: list[dict[str, Any]] = field(
-        default_factory=list
-    )  # requests stored to derive later (backlog.py)
+    # Requests stored to derive later (backlog.py), and the backlog rows this batch derives (their ids)
+    backlog: list[dict[str, Any]] = field(default_factory=list)
+    derived_backlog: list[int] = field(default_factory=list)
     # (alert, new state, who, when) for each acknowledge or resolve: paging stops
     stops: list[tuple[int, str, str | None, datetime]] = field(default_factory=list)
     replay: bool = False  # a replay re-derives alerts; what it noted on incidents the first time stays once
@@ -80,9 +85,18 @@ class Batch:
             else:
                 await stop_paging(session=session, alert_ids=[alert_id], state=state, actor=actor, now=at)
             await note_on_incident(session=session, alert_id=alert_id, action=state, actor=actor, now=at)
-        if self.raw_results:
-            results = [(json_text.dumps(row["result"]), row["request_id"]) for row in self.raw_results]
-            await execute_many(connection, RAW_RESULT[connection.dialect.name], results)
+        for sql, many in self.updates(connection.dialect):
+            await execute_many(connection, sql, many)
+
+    def updates(self, dialect: Dialect) -> list[tuple[str, list[tuple[Any, ...]]]]:
+        """The stored requests' outcomes (replay, backlog) and the backlog rows derived: each a statement
+        run once per row (executemany)."""
+        results: list[tuple[Any, ...]] = [
+            (json_text.dumps(row["result"]), row["request_id"]) for row in self.raw_results
+        ]
+        done: list[tuple[Any, ...]] = [(backlog_id,) for backlog_id in self.derived_backlog]
+        statements = [(RAW_RESULT[dialect.name], results), (BACKLOG_DONE[dialect.name], done)]
+        return [(sql, many) for sql, many in statements if many]
 
 
 async def apply_works(

@@ -28,8 +28,8 @@ import structlog
 from sqlalchemy.engine import URL, Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from warroom.alerts.intake.backlog import deferred_now, merged
-from warroom.alerts.intake.derive import derive_triggers_now
+from warroom.alerts.intake.backlog import backlog_batch, claimed_now, deferred_now, merged
+from warroom.alerts.intake.derive import derive_triggers_now, only_triggers
 from warroom.alerts.intake.driver_rows import insert_statements
 from warroom.alerts.intake.flood import FloodMeter
 from warroom.alerts.intake.store import Batch, add_derived, add_queued
@@ -101,6 +101,32 @@ class ThreadedGroups:
             raise
         return merged(later, derived, queued), queues, len(queued)
 
+    async def derive_backlog(self, limit: int) -> tuple[int, set[str]] | None:
+        """Derive the backlog's oldest `limit` requests in one transaction, committed when this returns, if
+        they only trigger (None, and nothing done, if not: the async way derives those); how many were
+        taken off the backlog, and the job queues to wake."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._derive_backlog, limit)
+
+    def _derive_backlog(self, limit: int) -> tuple[int, set[str]] | None:
+        if self._connection is None:
+            self._connection = _connect(self.url)
+        connection = self._connection
+        try:
+            if self.dialect.name == "sqlite":
+                connection.execute("BEGIN IMMEDIATE")
+            batch, works = backlog_batch(claimed_now(connection, self.dialect, limit))
+            if not all(map(only_triggers, works)):
+                self._rollback()
+                return None
+            add_derived(batch, works, derive_triggers_now(connection, self.dialect, works), stored=True)
+            queues = {str(job["queue"]) for job in batch.jobs}
+            self._finish(connection, batch, queues)
+        except BaseException:
+            self._rollback()
+            raise
+        return len(batch.derived_backlog), queues
+
     def _finish(self, connection: Any, batch: Batch, queues: set[str]) -> None:
         """The group's other rows, the workers' NOTIFY and COMMIT. On PostgreSQL in one pipeline: sent
         together, one wait for them all instead of one each (nothing here needs a row back)."""
@@ -109,6 +135,8 @@ class ThreadedGroups:
             for table, rows in batch.inserts():
                 for sql, parameters in insert_statements(table, self.dialect, rows):
                     connection.execute(sql, parameters)
+            for sql, many in batch.updates(self.dialect):
+                connection.cursor().executemany(sql, many)
             for queue in sorted(queues) if postgresql else ():
                 connection.execute("SELECT pg_notify(%s, %s)", [NOTIFY_CHANNEL, queue])
             connection.commit()

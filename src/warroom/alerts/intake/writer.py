@@ -10,6 +10,7 @@ are stored as they came and derived after their answer, whenever no request wait
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -34,6 +35,9 @@ from warroom.db import SessionFactories
 from warroom.jobs.service import wake_local_workers
 
 log = structlog.get_logger("warroom.intake")
+# While requests keep coming, the share of the writer's time a backlog may take: the senders waiting on
+# their answer come first; the backlog is derived in full as soon as they pause.
+BUSY_SHARE = 0.2
 
 
 @dataclass
@@ -54,6 +58,9 @@ class IntakeWriter:
     flood: FloodMeter = field(default_factory=FloodMeter)  # which queue triages each new alert (flood.py)
     defer: FloodMeter = field(default_factory=defer_meter)  # which requests are derived after (backlog.py)
     backlog: bool = True  # the database may hold a backlog to derive (checked at start)
+    _arrivals: int = 0  # requests submitted so far
+    _arrivals_at_pass: int = -1  # ... when the last backlog pass began
+    _next_pass: float = 0.0  # (monotonic) while requests keep coming, no backlog pass before this
 
     def __post_init__(self) -> None:
         self._threaded = ThreadedGroups.for_engine(self.db.engine)
@@ -75,24 +82,44 @@ class IntakeWriter:
         """Store one request; returns once it is committed (or raises what storing it raised)."""
         self.start()
         over = self.defer.over(work.integration_id, work.received_at)
+        self._arrivals += 1
         pending = _Pending(work, asyncio.get_running_loop().create_future(), over)
         await self._queue.put(pending)
         return await pending.done
 
+    def _may_derive(self) -> bool:
+        """A backlog pass now? Only with no request waiting to be stored, and while requests keep coming,
+        only once the last pass has been followed by BUSY_SHARE's worth of storing."""
+        if not self.backlog or not self._queue.empty():
+            return False
+        return self._arrivals == self._arrivals_at_pass or time.monotonic() >= self._next_pass
+
     async def _run(self) -> None:
         while True:
-            if self.backlog and self._queue.empty():
-                await self._derive_safely()  # only while no request waits to be stored
+            if self._may_derive():
+                started, self._arrivals_at_pass = time.monotonic(), self._arrivals
+                await self._derive_safely()
+                ended = time.monotonic()
+                self._next_pass = ended + (ended - started) * (1 - BUSY_SHARE) / BUSY_SHARE
                 continue
-            try:
-                first = await asyncio.wait_for(self._queue.get(), IDLE_CHECK_SECONDS)
-            except TimeoutError:
-                self.backlog = True  # another process's crash may have left one
+            first = await self._next_request()
+            if first is None:
                 continue
             batch = [first]
             while len(batch) < self.max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             await self._commit(batch)
+
+    async def _next_request(self) -> _Pending | None:
+        """The next request to store; None once a backlog pass is due, or after IDLE_CHECK_SECONDS idle."""
+        if not self._queue.empty():
+            return self._queue.get_nowait()
+        wait = max(self._next_pass - time.monotonic(), 0.0) if self.backlog else IDLE_CHECK_SECONDS
+        try:
+            return await asyncio.wait_for(self._queue.get(), wait)
+        except TimeoutError:
+            self.backlog = True  # (idle: another process's crash may have left one)
+            return None
 
     async def _derive_safely(self) -> None:
         try:
@@ -109,9 +136,7 @@ class IntakeWriter:
                 self.backlog = False
                 return
         try:
-            async with self.db.write_turn, self.db.write() as session:
-                taken = await derive_backlog(session, limit)
-                await session.commit()
+            taken = await self._derive_pass(limit)
         except Exception as error:  # noqa: BLE001  (one bad request must not stop the backlog)
             if limit == 1:
                 await self._set_aside(error)
@@ -124,6 +149,20 @@ class IntakeWriter:
             self.on_commit()
         # Fewer than asked: the backlog is done, or another process holds the deriver's lock (PostgreSQL).
         self.backlog = taken == limit
+
+    async def _derive_pass(self, limit: int) -> int:
+        """One transaction: on the writer's thread if the requests only trigger, else the async way."""
+        if self._threaded is not None:
+            async with self.db.write_turn:
+                done = await self._threaded.derive_backlog(limit)
+            if done is not None:
+                for queue in sorted(done[1]):
+                    wake_local_workers(queue)
+                return done[0]
+        async with self.db.write_turn, self.db.write() as session:
+            taken = await derive_backlog(session, limit)
+            await session.commit()
+        return taken
 
     async def _set_aside(self, error: Exception) -> None:
         async with self.db.write_turn, self.db.write() as session:
