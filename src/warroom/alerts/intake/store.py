@@ -30,13 +30,16 @@ from warroom.paging.engine import restart_paging, stop_paging
 
 # A stored request's outcome, once derived (replay, or a request derived after its answer); one statement
 # for a group, so each dialect's placeholders.
+# On SQLite (in-process) once per row; on PostgreSQL once for all, by arrays: 200 statements a backlog pass
+# cost ~300 µs a request there.
 RAW_RESULT = {
     "sqlite": "UPDATE raw_events SET result = ? WHERE request_id = ?",
-    "postgresql": "UPDATE raw_events SET result = %s::json WHERE request_id = %s",
+    "postgresql": "UPDATE raw_events AS r SET result = v.result::json"
+    " FROM unnest(%s::text[], %s::varchar[]) AS v(result, request_id) WHERE r.request_id = v.request_id",
 }
 BACKLOG_DONE = {
     "sqlite": "DELETE FROM intake_backlog WHERE id = ?",
-    "postgresql": "DELETE FROM intake_backlog WHERE id = %s",
+    "postgresql": "DELETE FROM intake_backlog WHERE id = ANY(%s::integer[])",
 }
 
 
@@ -96,6 +99,8 @@ class Batch:
         ]
         done: list[tuple[Any, ...]] = [(backlog_id,) for backlog_id in self.derived_backlog]
         statements = [(RAW_RESULT[dialect.name], results), (BACKLOG_DONE[dialect.name], done)]
+        if dialect.name == "postgresql":  # one row of arrays: one column each
+            return [(sql, [tuple(map(list, zip(*many, strict=True)))]) for sql, many in statements if many]
         return [(sql, many) for sql, many in statements if many]
 
 

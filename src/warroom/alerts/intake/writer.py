@@ -38,6 +38,7 @@ log = structlog.get_logger("warroom.intake")
 # While requests keep coming, the share of the writer's time a backlog may take: the senders waiting on
 # their answer come first; the backlog is derived in full as soon as they pause.
 BUSY_SHARE = 0.2
+BUSY_BATCH = 50  # requests a backlog pass derives while requests keep coming: each waits out one pass
 
 
 @dataclass
@@ -97,8 +98,9 @@ class IntakeWriter:
     async def _run(self) -> None:
         while True:
             if self._may_derive():
+                busy = self._arrivals != self._arrivals_at_pass
                 started, self._arrivals_at_pass = time.monotonic(), self._arrivals
-                await self._derive_safely()
+                await self._derive_safely(BUSY_BATCH if busy else DERIVE_BATCH)
                 ended = time.monotonic()
                 self._next_pass = ended + (ended - started) * (1 - BUSY_SHARE) / BUSY_SHARE
                 continue
@@ -121,9 +123,9 @@ class IntakeWriter:
             self.backlog = True  # (idle: another process's crash may have left one)
             return None
 
-    async def _derive_safely(self) -> None:
+    async def _derive_safely(self, limit: int) -> None:
         try:
-            await self._derive()
+            await self._derive(limit)
         except Exception as error:  # noqa: BLE001  (the database is away: storing answers for itself)
             log.error("intake backlog not derived; trying again when idle", error=repr(error))
             self.backlog = False  # the idle check asks again in IDLE_CHECK_SECONDS
