@@ -40,7 +40,9 @@ from warroom.alerts.models import IntakeBacklog, Integration, RawEvent
 
 log = structlog.get_logger("warroom.intake")
 
-DEFER_REQUESTS_PER_SECOND = 100  # the default integration rate limit: within it, never deferred
+# At 100 (the default rate limit) PostgreSQL's paced 200/s (two processes) had requests deferred and waiting
+# out backlog passes: p99 203 ms against 5 ms. Deferring is for storms.
+DEFER_REQUESTS_PER_SECOND = 500
 DERIVE_BATCH = 200
 IDLE_CHECK_SECONDS = 5.0
 ADVISORY_LOCK = 7_020_036  # PostgreSQL: one backlog deriver at a time, across server processes
