@@ -244,24 +244,23 @@ def scenario_result(name: str, run: WrkRun, expect: str) -> ScenarioResult:
     )
 
 
-def stored_alerts(database_url: str) -> int:
-    """Every alert row, counted in the database itself (the API counts only up to 10,000)."""
+def _row_count(database_url: str, table: str) -> int:
     engine = sa.create_engine(sync_url(database_url))
     try:
         with engine.connect() as connection:
-            return int(connection.execute(sa.text("SELECT count(*) FROM alerts")).scalar_one())
+            return int(connection.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one())
     finally:
         engine.dispose()
+
+
+def stored_alerts(database_url: str) -> int:
+    """Every alert row, counted in the database itself (the API counts only up to 10,000)."""
+    return _row_count(database_url, "alerts")
 
 
 def backlog_size(database_url: str) -> int:
     """Requests stored but not yet derived into alerts (warroom.alerts.intake.backlog)."""
-    engine = sa.create_engine(sync_url(database_url))
-    try:
-        with engine.connect() as connection:
-            return int(connection.execute(sa.text("SELECT count(*) FROM intake_backlog")).scalar_one())
-    finally:
-        engine.dispose()
+    return _row_count(database_url, "intake_backlog")
 
 
 async def drained_seconds(server: Server) -> float:
