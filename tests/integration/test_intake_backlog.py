@@ -9,7 +9,8 @@ import json
 import time
 from typing import Any
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, text
 
 from tests.integration.conftest import Api
 from tests.integration.test_intake import integration, pd_event
@@ -193,3 +194,39 @@ async def test_what_a_crash_leaves_in_the_backlog_the_next_writer_derives_once(a
     results = await _results(api, made[0])
     assert results[:300] == ["created"] * 150 + ["updated"] * 150
     assert results[300].startswith("refused")
+
+
+async def _lock_waits(api: Api) -> int:
+    """Sessions of this database waiting for a row lock (PostgreSQL)."""
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    return int(await _scalar(api, waiting))
+
+
+async def test_on_postgresql_a_backlog_pass_holds_no_intake_group_up(api: Api) -> None:
+    """The deriver has a task, thread and connection of its own there: while a pass waits, another
+    integration's request is stored and answered (before, it waited for the pass to end)."""
+    if api.context.db.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite admits one writer: passes run between the writer's groups there")
+    writer = await _own_writer(api, limit=0)
+    noisy, quiet = await _made(api), await _made(api)
+    await writer._store([_pd(api, noisy, n, "trigger", f"k{n}") for n in range(3)], [True] * 3)
+    writer.defer = FloodMeter(limit=1_000_000)
+    async with api.context.db.engine.connect() as holder:
+        await holder.execute(text("SELECT id FROM intake_backlog FOR UPDATE"))  # the pass will wait on it
+        writer.start()
+        deadline = time.monotonic() + DEADLINE_SECONDS
+        while not await _lock_waits(api):
+            assert time.monotonic() < deadline, "the backlog pass never reached the locked rows"
+            await asyncio.sleep(0.02)
+        (outcome,) = await asyncio.wait_for(
+            writer.submit(_pd(api, quiet, 0, "trigger", "q")), DEADLINE_SECONDS
+        )
+        assert outcome.outcome == "created"
+        assert await _backlog(api) == 3 and await _alerts(api, noisy[0]) == {}  # the pass still waits
+        await holder.rollback()
+    await _drained(api)
+    await writer.stop()
+    assert await _alerts(api, noisy[0]) == {f"k{n}": ("triggered", 1) for n in range(3)}

@@ -4,29 +4,21 @@ only once that transaction has committed, so a 202 always means stored.
 If a batch fails, its requests are retried one per transaction, so one bad request fails alone. A group
 of requests that only trigger is stored on the writer's own thread and connection (threaded.py); any
 other group, and every retry, through the async domain code (store.py). A flooding integration's requests
-are stored as they came and derived after their answer, whenever no request waits (backlog.py).
+are stored as they came and derived after their answer (backlog.py), by the backlog's deriver (deriver.py):
+between groups on SQLite, beside them on PostgreSQL.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import structlog
 
-from warroom.alerts.intake.backlog import (
-    DERIVE_BATCH,
-    IDLE_CHECK_SECONDS,
-    defer_meter,
-    deferred,
-    derive_backlog,
-    has_backlog,
-    merged,
-    set_aside_oldest,
-)
+from warroom.alerts.intake.backlog import IDLE_CHECK_SECONDS, defer_meter, deferred, merged
 from warroom.alerts.intake.derive import only_triggers
+from warroom.alerts.intake.deriver import BacklogDeriver
 from warroom.alerts.intake.flood import FloodMeter
 from warroom.alerts.intake.store import Batch, add_queued, apply_works
 from warroom.alerts.intake.threaded import ThreadedGroups
@@ -35,10 +27,6 @@ from warroom.db import SessionFactories
 from warroom.jobs.service import wake_local_workers
 
 log = structlog.get_logger("warroom.intake")
-# While requests keep coming, the share of the writer's time a backlog may take: the senders waiting on
-# their answer come first; the backlog is derived in full as soon as they pause.
-BUSY_SHARE = 0.2
-BUSY_BATCH = 50  # requests a backlog pass derives while requests keep coming: each waits out one pass
 
 
 @dataclass
@@ -58,23 +46,24 @@ class IntakeWriter:
     _threaded: ThreadedGroups | None = None  # groups of plain triggers (see threaded.py)
     flood: FloodMeter = field(default_factory=FloodMeter)  # which queue triages each new alert (flood.py)
     defer: FloodMeter = field(default_factory=defer_meter)  # which requests are derived after (backlog.py)
-    backlog: bool = True  # the database may hold a backlog to derive (checked at start)
+    deriver: BacklogDeriver = field(init=False)  # derives the backlog (deriver.py)
     _arrivals: int = 0  # requests submitted so far
-    _arrivals_at_pass: int = -1  # ... when the last backlog pass began
-    _next_pass: float = 0.0  # (monotonic) while requests keep coming, no backlog pass before this
 
     def __post_init__(self) -> None:
         self._threaded = ThreadedGroups.for_engine(self.db.engine)
+        self.deriver = BacklogDeriver(self.db, on_commit=self.on_commit, arrivals=lambda: self._arrivals)
 
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="intake-writer")
+        self.deriver.start()
 
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
+        await self.deriver.stop()
         if self._threaded is not None:
             await self._threaded.close()
             self._threaded = None
@@ -89,20 +78,13 @@ class IntakeWriter:
         return await pending.done
 
     def _may_derive(self) -> bool:
-        """A backlog pass now? Only with no request waiting to be stored, and while requests keep coming,
-        only once the last pass has been followed by BUSY_SHARE's worth of storing."""
-        if not self.backlog or not self._queue.empty():
-            return False
-        return self._arrivals == self._arrivals_at_pass or time.monotonic() >= self._next_pass
+        """A backlog pass between groups now (SQLite's one writer)? Only with no request waiting."""
+        return not self.deriver.concurrent and self._queue.empty() and self.deriver.due()
 
     async def _run(self) -> None:
         while True:
             if self._may_derive():
-                busy = self._arrivals != self._arrivals_at_pass
-                started, self._arrivals_at_pass = time.monotonic(), self._arrivals
-                await self._derive_safely(BUSY_BATCH if busy else DERIVE_BATCH)
-                ended = time.monotonic()
-                self._next_pass = ended + (ended - started) * (1 - BUSY_SHARE) / BUSY_SHARE
+                await self.deriver.run_pass()
                 continue
             first = await self._next_request()
             if first is None:
@@ -113,64 +95,18 @@ class IntakeWriter:
             await self._commit(batch)
 
     async def _next_request(self) -> _Pending | None:
-        """The next request to store; None once a backlog pass is due, or after IDLE_CHECK_SECONDS idle."""
+        """The next request to store; None once a backlog pass is due between groups, or after
+        IDLE_CHECK_SECONDS idle (another process's crash may have left a backlog)."""
         if not self._queue.empty():
             return self._queue.get_nowait()
-        wait = max(self._next_pass - time.monotonic(), 0.0) if self.backlog else IDLE_CHECK_SECONDS
+        if self.deriver.concurrent:
+            return await self._queue.get()
+        wait = self.deriver.seconds_to_next() if self.deriver.pending else IDLE_CHECK_SECONDS
         try:
             return await asyncio.wait_for(self._queue.get(), wait)
         except TimeoutError:
-            self.backlog = True  # (idle: another process's crash may have left one)
+            self.deriver.pending = True
             return None
-
-    async def _derive_safely(self, limit: int) -> None:
-        try:
-            await self._derive(limit)
-        except Exception as error:  # noqa: BLE001  (the database is away: storing answers for itself)
-            log.error("intake backlog not derived; trying again when idle", error=repr(error))
-            self.backlog = False  # the idle check asks again in IDLE_CHECK_SECONDS
-
-    async def _derive(self, limit: int = DERIVE_BATCH) -> None:
-        """One pass over the backlog; a pass that fails is tried a request at a time, and a request that
-        fails alone is set aside with its error."""
-        async with self.db.read() as session:  # (idle writers ask every few seconds: no write turn)
-            if not await has_backlog(session):
-                self.backlog = False
-                return
-        try:
-            taken = await self._derive_pass(limit)
-        except Exception as error:  # noqa: BLE001  (one bad request must not stop the backlog)
-            if limit == 1:
-                await self._set_aside(error)
-                return
-            log.warning("backlog pass failed; deriving one by one", error=repr(error))
-            for _ in range(limit):
-                await self._derive(limit=1)
-            return
-        if taken:
-            self.on_commit()
-        # Fewer than asked: the backlog is done, or another process holds the deriver's lock (PostgreSQL).
-        self.backlog = taken == limit
-
-    async def _derive_pass(self, limit: int) -> int:
-        """One transaction: on the writer's thread if the requests only trigger, else the async way."""
-        if self._threaded is not None:
-            async with self.db.write_turn:
-                done = await self._threaded.derive_backlog(limit)
-            if done is not None:
-                for queue in sorted(done[1]):
-                    wake_local_workers(queue)
-                return done[0]
-        async with self.db.write_turn, self.db.write() as session:
-            taken = await derive_backlog(session, limit)
-            await session.commit()
-        return taken
-
-    async def _set_aside(self, error: Exception) -> None:
-        async with self.db.write_turn, self.db.write() as session:
-            request_id = await set_aside_oldest(session, error)
-            await session.commit()
-        log.error("backlog request set aside, not derived", request_id=request_id, error=repr(error))
 
     async def _commit(self, batch: list[_Pending]) -> None:
         try:
@@ -207,7 +143,8 @@ class IntakeWriter:
                 results, queues, joined = await self._threaded.store(works, self.flood, over)
             for queue in sorted(queues):
                 wake_local_workers(queue)
-            self.backlog = self.backlog or joined > 0
+            if joined:
+                self.deriver.joined()
             return results
         async with self.db.write_turn, self.db.write() as session:
             later = await deferred(session, works, over)
@@ -217,5 +154,6 @@ class IntakeWriter:
             queued = add_queued(batch, [work for work, wait in zip(works, later, strict=True) if wait])
             await batch.write(session)
             await session.commit()
-        self.backlog = self.backlog or any(later)
+        if any(later):
+            self.deriver.joined()
         return merged(later, derived, queued)
