@@ -92,6 +92,7 @@ async def replay(*, session: AsyncSession, integration_ids: list[int] | None = N
             events=decoded.events,
             lookup=decoded.lookup,
             change=decoded.change,
+            raw_id=raw.id,
         )
         await apply_work(session=session, work=work, replay=True)
     alerts = await _restore(session, chosen, memory)

@@ -22,6 +22,7 @@ class IntakeWork:
     events: list[AlertEventIn]
     lookup: Lookup | None = None
     change: dict[str, Any] | None = None  # a change event's ServiceChange columns (summary, source, ...)
+    raw_id: int | None = None  # its raw_events row's id, if stored before it is derived (backlog, replay)
 
 
 @dataclass(frozen=True)
