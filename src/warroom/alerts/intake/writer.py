@@ -51,7 +51,9 @@ class IntakeWriter:
 
     def __post_init__(self) -> None:
         self._threaded = ThreadedGroups.for_engine(self.db.engine)
-        self.deriver = BacklogDeriver(self.db, on_commit=self.on_commit, arrivals=lambda: self._arrivals)
+        self.deriver = BacklogDeriver(
+            self.db, on_commit=lambda: self.on_commit(), arrivals=lambda: self._arrivals
+        )
 
     def start(self) -> None:
         if self._task is None:
