@@ -43,4 +43,17 @@ def postgres_database(_data_dir: Path) -> Iterator[str]:
         _pg_admin(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
+def postgresql_settings() -> dict[str, str]:
+    """The PostgreSQL server's settings that change what a run measures (empty if it is unreachable).
+    With autovacuum off (as on some development machines) tables get no statistics and keep their dead
+    rows for the whole run."""
+    names = ("server_version", "autovacuum", "shared_buffers", "synchronous_commit")
+    try:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as connection:
+            shown = {name: connection.execute(f"SHOW {name}").fetchone() for name in names}
+    except psycopg.OperationalError:
+        return {}
+    return {name: str(row[0]) for name, row in shown.items() if row}
+
+
 DATABASES = {"sqlite": sqlite_database, "postgresql": postgres_database}

@@ -28,7 +28,7 @@ import psycopg
 from rich.console import Console
 
 from bench import intake_wrk
-from bench.databases import DATABASES, DatabaseUnavailable
+from bench.databases import DATABASES, DatabaseUnavailable, postgresql_settings
 from bench.intake_kill import killed_mid_load
 from bench.intake_load import (
     alertmanager_calls,
@@ -289,11 +289,16 @@ def main(args: argparse.Namespace, console: Console, settings: dict[str, object]
         wrk_connections=wrk.connections if wrk else None, wrk_drain_seconds=intake_wrk.DRAIN_SECONDS
     )
     names = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
+    postgresql = postgresql_settings() if "postgresql" in names else {}
+    settings.update(postgresql=postgresql)
     console.print(
         f"warroom intake bench: {args.seconds:g} s per scenario, {args.senders} senders, paced at "
         f"{args.rate:g}/s; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs shared by "
-        f"client and server.\n{BASELINE_NOTE}\n{wrk_note(wrk)}\n"
+        f"client and server.\n{BASELINE_NOTE}\n{wrk_note(wrk)}"
     )
+    if postgresql:
+        console.print("PostgreSQL: " + ", ".join(f"{name} {value}" for name, value in postgresql.items()))
+    console.print()
     runs = []
     for name in names:
         run = run_database(name, args, console, wrk)
