@@ -15,6 +15,7 @@ from sqlalchemy import func, select, text
 from tests.integration.conftest import Api
 from tests.integration.test_intake import integration, pd_event
 from warroom.alerts.intake import pagerduty
+from warroom.alerts.intake.backlog import ADVISORY_LOCK
 from warroom.alerts.intake.base import IntakeRequest
 from warroom.alerts.intake.flood import DEFAULT_QUEUE, FLOOD_QUEUE, FloodMeter
 from warroom.alerts.intake.work import IntakeWork
@@ -230,3 +231,28 @@ async def test_on_postgresql_a_backlog_pass_holds_no_intake_group_up(api: Api) -
     await _drained(api)
     await writer.stop()
     assert await _alerts(api, noisy[0]) == {f"k{n}": ("triggered", 1) for n in range(3)}
+
+
+async def test_on_postgresql_a_deriver_another_process_locks_out_waits_before_asking_again(api: Api) -> None:
+    """One deriver at a time across processes (an advisory lock); the others do not ask at every group that
+    joins the backlog (each ask is two statements), but after LOCKED_OUT_SECONDS."""
+    if api.context.db.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite has one writer process: no other process derives")
+    writer = await _own_writer(api, limit=0)
+    made = await _made(api)
+    await writer._store([_pd(api, made, 0, "trigger", "k0")], [True])
+    lock = {"key": ADVISORY_LOCK}
+    async with api.context.db.engine.connect() as other:  # another process's deriver, mid-pass
+        await other.execute(text("SELECT pg_advisory_lock(:key)"), lock)
+        await writer.deriver.run_pass()
+        assert await _backlog(api) == 1  # not taken: the lock is the other's
+        writer.deriver.joined()
+        assert not writer.deriver.due()
+        await other.execute(text("SELECT pg_advisory_unlock(:key)"), lock)
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while not writer.deriver.due():
+        assert time.monotonic() < deadline, "the deriver never asked again"
+        await asyncio.sleep(0.05)
+    await writer.deriver.run_pass()
+    assert await _backlog(api) == 0 and await _alerts(api, made[0]) == {"k0": ("triggered", 1)}
+    await writer.stop()

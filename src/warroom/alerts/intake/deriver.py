@@ -37,6 +37,9 @@ BUSY_BATCH = 50  # requests a pass derives while requests keep coming: on SQLite
 # requests/s and derived their backlog 2-4 s after; at 0.2, 4,300-4,700/s and 10 s after, as many alerts a
 # second over both (2,600-2,800/s).
 BUSY_SHARE = 0.2
+# PostgreSQL: another process holds the deriver's lock (and derives this one's requests too): ask again
+# after this long, not at every group that joins the backlog.
+LOCKED_OUT_SECONDS = 1.0
 
 
 @dataclass
@@ -48,6 +51,7 @@ class BacklogDeriver:
     _threaded: ThreadedGroups | None = None
     _arrivals_at_pass: int = -1  # arrivals() when the last pass began
     _next_pass: float = 0.0  # (monotonic) while requests keep coming, no pass before this
+    _locked_out_until: float = 0.0  # (monotonic) no pass before this: another process derives
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _task: asyncio.Task[None] | None = None
 
@@ -79,10 +83,11 @@ class BacklogDeriver:
 
     def due(self) -> bool:
         """A pass now? Requests waiting to be stored are the caller's to check first."""
-        return self.pending and (self._busy() is False or time.monotonic() >= self._next_pass)
+        now = time.monotonic()
+        return self.pending and now >= self._locked_out_until and (not self._busy() or now >= self._next_pass)
 
     def seconds_to_next(self) -> float:
-        return max(self._next_pass - time.monotonic(), 0.0)
+        return max(self._next_pass - time.monotonic(), self._locked_out_until - time.monotonic(), 0.0)
 
     async def run_pass(self) -> None:
         """One pass: BUSY_BATCH requests while requests keep coming, DERIVE_BATCH when they pause; then
@@ -136,6 +141,8 @@ class BacklogDeriver:
             return
         if taken:
             self.on_commit()
+        elif self.concurrent:  # a backlog, none taken: another process holds the deriver's lock
+            self._locked_out_until = time.monotonic() + LOCKED_OUT_SECONDS
         # Fewer than asked: the backlog is done, or another process holds the deriver's lock (PostgreSQL).
         self.pending = taken == limit
 
