@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import time
 from typing import Any
 
+import psycopg
 import pytest
+import sqlalchemy.exc
 from sqlalchemy import func, select, text
 
 from tests.integration.conftest import Api
@@ -24,6 +27,8 @@ from warroom.alerts.models import Alert, AlertEvent, IntakeBacklog, Integration,
 from warroom.jobs.models import Job
 
 DEADLINE_SECONDS = 120.0  # generous: a busy machine slows the writer many times over
+# What storing a row the database refuses raises, by the path that stored it (driver or SQLAlchemy)
+REFUSED = (sqlite3.IntegrityError, psycopg.IntegrityError, sqlalchemy.exc.IntegrityError)
 
 
 async def _made(api: Api) -> tuple[int, int, str]:
@@ -256,3 +261,23 @@ async def test_on_postgresql_a_deriver_another_process_locks_out_waits_before_as
     await writer.deriver.run_pass()
     assert await _backlog(api) == 0 and await _alerts(api, made[0]) == {"k0": ("triggered", 1)}
     await writer.stop()
+
+
+async def test_a_queued_group_the_database_refuses_leaves_the_next_group_stored(api: Api) -> None:
+    """A group that only joins the backlog (on PostgreSQL written from the event loop, queued.py): one the
+    database refuses (its integration is gone) raises, and the writer's next group is stored on the same
+    connection (each group here as the writer stores it, without its retry one by one)."""
+    writer = await _own_writer(api, limit=0)
+    made = await _made(api)
+    gone = (made[0] + 1_000_000, made[1], made[2])
+    with pytest.raises(REFUSED):
+        await writer._store([_pd(api, gone, 0, "trigger", "g0")], [True])
+    (outcomes,) = await writer._store([_pd(api, made, 1, "trigger", "k1")], [True])
+    assert [outcome.outcome for outcome in outcomes] == ["queued"]
+    if api.context.db.engine.dialect.name == "postgresql":  # neither group went through the writer's thread
+        assert writer._threaded is not None and writer._threaded._connection is None
+    writer.start()
+    await _drained(api)
+    await writer.stop()
+    assert await _alerts(api, made[0]) == {"k1": ("triggered", 1)}
+    assert await _results(api, made[0]) == ["created"]

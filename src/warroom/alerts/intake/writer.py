@@ -2,8 +2,9 @@
 only once that transaction has committed, so a 202 always means stored.
 
 If a batch fails, its requests are retried one per transaction, so one bad request fails alone. A group
-of requests that only trigger is stored on the writer's own thread and connection (threaded.py); any
-other group, and every retry, through the async domain code (store.py). A flooding integration's requests
+of requests that only trigger is stored on the writer's own thread and connection (threaded.py); on
+PostgreSQL a group that only joins the backlog, from the event loop (queued.py); any other group, and every
+retry, through the async domain code (store.py). A flooding integration's requests
 are stored as they came and derived after their answer (backlog.py), by the backlog's deriver (deriver.py):
 between groups on SQLite, beside them on PostgreSQL.
 """
@@ -20,6 +21,7 @@ from warroom.alerts.intake.backlog import IDLE_CHECK_SECONDS, defer_meter, defer
 from warroom.alerts.intake.derive import only_triggers
 from warroom.alerts.intake.deriver import BacklogDeriver
 from warroom.alerts.intake.flood import FloodMeter
+from warroom.alerts.intake.queued import QueuedGroups
 from warroom.alerts.intake.store import Batch, add_queued, apply_works
 from warroom.alerts.intake.threaded import ThreadedGroups
 from warroom.alerts.intake.work import EventOutcome, IntakeWork
@@ -44,6 +46,7 @@ class IntakeWriter:
     _queue: asyncio.Queue[_Pending] = field(default_factory=asyncio.Queue)
     _task: asyncio.Task[None] | None = None
     _threaded: ThreadedGroups | None = None  # groups of plain triggers (see threaded.py)
+    _queued: QueuedGroups | None = None  # PostgreSQL: groups that only join the backlog (queued.py)
     flood: FloodMeter = field(default_factory=FloodMeter)  # which queue triages each new alert (flood.py)
     defer: FloodMeter = field(default_factory=defer_meter)  # which requests are derived after (backlog.py)
     deriver: BacklogDeriver = field(init=False)  # derives the backlog (deriver.py)
@@ -51,6 +54,7 @@ class IntakeWriter:
 
     def __post_init__(self) -> None:
         self._threaded = ThreadedGroups.for_engine(self.db.engine)
+        self._queued = QueuedGroups.for_engine(self.db.engine)
         self.deriver = BacklogDeriver(
             self.db, on_commit=lambda: self.on_commit(), arrivals=lambda: self._arrivals
         )
@@ -69,6 +73,9 @@ class IntakeWriter:
         if self._threaded is not None:
             await self._threaded.close()
             self._threaded = None
+        if self._queued is not None:
+            await self._queued.close()
+            self._queued = None
 
     async def submit(self, work: IntakeWork) -> list[EventOutcome]:
         """Store one request; returns once it is committed (or raises what storing it raised)."""
@@ -140,6 +147,10 @@ class IntakeWriter:
         """One transaction for `works`: on the writer's thread if they only trigger (unless `alone`, a
         retry, which raises its error the async way), else through the async domain code. Those past the
         meter (`over`), or of an integration with a backlog, join the backlog."""
+        if self._queued is not None and not alone and all(over):
+            results = await self._queued.store(works)
+            self.deriver.joined()
+            return results
         if self._threaded is not None and not alone and all(map(only_triggers, works)):
             async with self.db.write_turn:
                 results, queues, joined = await self._threaded.store(works, self.flood, over)
