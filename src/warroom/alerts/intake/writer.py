@@ -144,9 +144,10 @@ class IntakeWriter:
     async def _store(
         self, works: list[IntakeWork], over: list[bool], *, alone: bool = False
     ) -> list[list[EventOutcome]]:
-        """One transaction for `works`: on the writer's thread if they only trigger (unless `alone`, a
-        retry, which raises its error the async way), else through the async domain code. Those past the
-        meter (`over`), or of an integration with a backlog, join the backlog."""
+        """One transaction for `works`: on PostgreSQL from the loop if every one is past the meter, on the
+        writer's thread if they only trigger (unless `alone`, a retry, which raises its error the async
+        way), else through the async domain code. Those past the meter (`over`), or of an integration with
+        a backlog, join the backlog."""
         if self._queued is not None and not alone and all(over):
             results = await self._queued.store(works)
             self.deriver.joined()
