@@ -53,7 +53,7 @@ from warroom.paging.clocks import ResponseClocks
 from warroom.paging.declared import PAGE_KIND, DeclarationPager, page_declared
 from warroom.paging.delivery import RECORD_AHEAD, send_messages
 from warroom.paging.engine import unack_check
-from warroom.paging.steps import run_steps
+from warroom.paging.steps import run_due_now, run_steps
 from warroom.preparedness.reminders import DrillReminders
 from warroom.procedure.loader import LoadedProcedure, load_default_procedure, load_procedure_file
 from warroom.reviews.reminders import remind_overdue_action_items
@@ -83,9 +83,13 @@ from warroom.tracker.outbox import QUEUE as JIRA_QUEUE
 # such locks in opposite orders deadlock: PostgreSQL ends one, and its jobs then run one by one); Batched
 # kinds take a claimed batch whole and do their network work outside the database transaction.
 async def triage_then_match(run: JobRun, payloads: list[dict[str, Any]]) -> None:
-    """Triage, then one threat-intel match job for the group's alerts: matching runs on its own queue, so a
-    slow or failing match never holds up paging (intel sits above alerts, so here)."""
-    await triage_alerts(run, payloads)
+    """Triage, the first escalation steps it starts that are due at once (in the same transaction, so an
+    alert's first page needs no claim of its own), then one threat-intel match job for the group's alerts:
+    matching runs on its own queue, so a slow or failing match never holds up paging (intel sits above
+    alerts, so here)."""
+    due_now: list[JobSpec] = []
+    await triage_alerts(run, payloads, due_now)
+    await run_due_now(run, due_now)
     alert_ids = sorted({int(p["alert_id"]) for p in payloads})
     spec = JobSpec(MATCH_KIND, {"alert_ids": alert_ids}, queue=MATCH_QUEUE)
     await enqueue(session=run.session, spec=spec, now=run.now)

@@ -245,3 +245,11 @@ async def test_one_bad_job_in_a_group_fails_alone_and_the_rest_apply_once(api: A
     async with api.context.db.read() as session:
         children = [j.payload["n"] for j in await service.list_jobs(session=session, kind="test.child")]
     assert sorted(children) == [0, 1, 2, 4, 5]
+
+
+def test_a_notify_payload_wakes_other_processes_and_not_its_sender() -> None:
+    mine = service.notify_payload("notify.webhook")
+    assert service.notified_queue(mine) is None  # this process's loops were woken at commit
+    assert service.notified_queue("notify.webhook@4242.0badc0de") == "notify.webhook"
+    assert service.notified_queue("default") == "default"  # a payload without a sender (an older process)
+    assert service.notified_queue("") is None

@@ -6,6 +6,8 @@ over many rows at once (`insert_jobs`, `settle`); `enqueue`/`stage` are for call
 from __future__ import annotations
 
 import functools
+import os
+import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -48,8 +50,22 @@ def job_row(spec: JobSpec, now: datetime) -> dict[str, Any]:
 
 
 NOTIFIED = "warroom.jobs.notified"
-NOTIFY_CHANNEL = "warroom_jobs"  # PostgreSQL: the workers LISTEN here; the payload is the queue
+NOTIFY_CHANNEL = "warroom_jobs"  # PostgreSQL: the workers LISTEN here; the payload is notify_payload()'s
 _LOCAL_WAKERS: list[Callable[[str], None]] = []
+# This process, in its NOTIFY payloads: its own loops are woken at commit already (wake_here), so its
+# listener skips the echo rather than claim a second time for the same jobs.
+PROCESS_TOKEN = f"{os.getpid()}.{secrets.token_hex(4)}"
+
+
+def notify_payload(queue: str) -> str:
+    """ "<queue>@<process>": the queue to wake, and which process queued the jobs."""
+    return f"{queue}@{PROCESS_TOKEN}"
+
+
+def notified_queue(payload: str) -> str | None:
+    """The queue a NOTIFY payload wakes; None if this process sent it (or it names no queue)."""
+    queue, _, sender = payload.partition("@")
+    return None if sender == PROCESS_TOKEN or not queue else queue
 
 
 def wake_here(waker: Callable[[str], None]) -> Callable[[], None]:
@@ -86,8 +102,8 @@ async def notify_workers(session: AsyncSession, queue: str = "default") -> None:
         return
     notified.add(queue)
     if session.get_bind().dialect.name == "postgresql":
-        statement = text("SELECT pg_notify(:channel, :queue)")
-        await session.execute(statement, {"channel": NOTIFY_CHANNEL, "queue": queue})
+        statement = text("SELECT pg_notify(:channel, :payload)")
+        await session.execute(statement, {"channel": NOTIFY_CHANNEL, "payload": notify_payload(queue)})
 
 
 async def enqueue(*, session: AsyncSession, spec: JobSpec, now: datetime) -> Job:
@@ -112,6 +128,15 @@ async def insert_jobs(*, session: AsyncSession, specs: Sequence[JobSpec], now: d
     await session.execute(insert(_JOBS), [job_row(spec, now) for spec in specs])
     for queue in sorted({spec.queue for spec in specs}):
         await notify_workers(session, queue)
+
+
+async def record_ran(*, session: AsyncSession, specs: Sequence[JobSpec], now: datetime) -> None:
+    """Jobs a handler ran in its own transaction rather than queued (the first escalation steps a triage
+    group starts, due at once), recorded as done in one INSERT: the jobs table shows what ran, and their
+    idempotency keys are taken as a queued job's would be."""
+    if specs:
+        rows = [{**job_row(spec, now), "state": "done", "attempts": 1, "finished_at": now} for spec in specs]
+        await session.execute(insert(_JOBS), rows)
 
 
 @functools.cache

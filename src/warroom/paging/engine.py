@@ -71,10 +71,17 @@ async def _first_delays(
 
 
 async def start_escalations(
-    *, session: AsyncSession, alerts: Sequence[NewAlert], now: datetime, memo: dict[str, Any] | None = None
+    *,
+    session: AsyncSession,
+    alerts: Sequence[NewAlert],
+    now: datetime,
+    memo: dict[str, Any] | None = None,
+    due_now: list[JobSpec] | None = None,
 ) -> None:
     """Begin paging for new alerts whose service has a policy (called by triage, in its transaction): one
-    multi-row INSERT of escalations (an alert that has one already keeps it) and one of their first steps."""
+    multi-row INSERT of escalations (an alert that has one already keeps it) and one of their first steps.
+    With `due_now`, the first steps due at once go there instead of the jobs table: the caller runs them in
+    this transaction (paging.steps.run_due_now)."""
     memo = {} if memo is None else memo
     policies = await _first_delays(session, {a.service_id for a in alerts if a.service_id is not None}, memo)
     rows = [
@@ -104,6 +111,9 @@ async def start_escalations(
         )
         for escalation_id, alert_id in started.all()
     ]
+    if due_now is not None:
+        due_now += [spec for spec in specs if spec.run_at is not None and spec.run_at <= now]
+        specs = [spec for spec in specs if spec.run_at is None or spec.run_at > now]
     await insert_jobs(session=session, specs=specs, now=now)
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, NamedTuple, cast
 
+import structlog
 from sqlalchemy import Table, bindparam, insert, select, update
 
 from warroom.alerts.models import Alert, AlertEvent
@@ -24,7 +25,7 @@ from warroom.auth.models import User
 from warroom.catalog.models import Service
 from warroom.incidents.models import Incident
 from warroom.jobs.kinds import JobRun
-from warroom.jobs.service import JobSpec, insert_jobs
+from warroom.jobs.service import JobSpec, insert_jobs, record_ran
 from warroom.notify.outbox import MESSAGES, queued_message
 from warroom.notify.service import plan_for
 from warroom.oncall.models import EscalationPolicy, EscalationStep
@@ -34,6 +35,7 @@ from warroom.paging.models import Escalation
 from warroom.timeline.kinds import EventKind
 from warroom.timeline.service import record
 
+log = structlog.get_logger("warroom.paging")
 _ESCALATIONS = cast(Table, Escalation.__table__)
 _ALERTS = cast(Table, Alert.__table__)
 _INCIDENTS = cast(Table, Incident.__table__)
@@ -183,6 +185,23 @@ async def run_steps(run: JobRun, payloads: list[dict[str, Any]]) -> None:
             continue  # a stale job from before a restart, or a duplicate
         await _run_step(run, walk, await _paged(run, walk, alerts), writes)
     await _write(run, walks, writes)
+
+
+async def run_due_now(run: JobRun, specs: list[JobSpec]) -> None:
+    """First steps due at once, run in the transaction of the triage that started their walks instead of
+    queued for a claim of their own: a page is one job fewer (a claim, a commit, a wake) and sooner. In a
+    savepoint: should they fail, they are queued as jobs after all (retried on their own) and the triage
+    stands. Recorded as done jobs, so the jobs table shows every step that ran and keeps their keys."""
+    if not specs:
+        return
+    try:
+        async with run.session.begin_nested():
+            await run_steps(run, [spec.payload for spec in specs])
+    except Exception as error:  # noqa: BLE001  (queued instead: the step jobs retry on their own)
+        log.warning("first steps failed in triage; queued as jobs", steps=len(specs), error=repr(error))
+        await insert_jobs(session=run.session, specs=specs, now=run.now)
+        return
+    await record_ran(session=run.session, specs=specs, now=run.now)
 
 
 async def _run_step(run: JobRun, walk: Walk, alert: Paged | None, writes: Writes) -> None:

@@ -35,7 +35,7 @@ from warroom.alerts.intake.flood import FloodMeter
 from warroom.alerts.intake.store import Batch, add_derived, add_queued
 from warroom.alerts.intake.work import EventOutcome, IntakeWork
 from warroom.db import libpq_url, set_sqlite_pragmas
-from warroom.jobs.service import NOTIFY_CHANNEL
+from warroom.jobs.service import NOTIFY_CHANNEL, notify_payload
 
 log = structlog.get_logger("warroom.intake")
 Stored = tuple[list[list[EventOutcome]], set[str], int]  # each request's outcomes; queues to wake; queued
@@ -138,7 +138,7 @@ class ThreadedGroups:
             for sql, many in batch.updates(self.dialect):
                 connection.cursor().executemany(sql, many)
             for queue in sorted(queues) if postgresql else ():
-                connection.execute("SELECT pg_notify(%s, %s)", [NOTIFY_CHANNEL, queue])
+                connection.execute("SELECT pg_notify(%s, %s)", [NOTIFY_CHANNEL, notify_payload(queue)])
             connection.commit()
 
     def _rollback(self) -> None:

@@ -24,6 +24,7 @@ from warroom.incidents.models import Incident
 from warroom.incidents.schemas import IncidentCreate
 from warroom.incidents.service import declare_incident
 from warroom.jobs.kinds import JobRun
+from warroom.jobs.service import JobSpec
 from warroom.paging.engine import NewAlert, start_escalations
 from warroom.paging.recurrence import link_recurrence, recovered_incident
 from warroom.procedure.domain import parse_duration
@@ -181,7 +182,11 @@ async def _untriaged(session: AsyncSession, alert_ids: list[int]) -> dict[int, U
     return {row[0]: Untriaged._make(row) for row in rows.all()}
 
 
-async def triage_alerts(run: JobRun, payloads: list[dict[str, Any]]) -> None:
+async def triage_alerts(
+    run: JobRun, payloads: list[dict[str, Any]], due_now: list[JobSpec] | None = None
+) -> None:
+    """Triage a group of new alerts; with `due_now`, the escalation steps due at once that it starts go
+    there rather than to the jobs table (engine.start_escalations), for the caller to run."""
     session = run.session
     alerts = await _untriaged(session, [int(payload["alert_id"]) for payload in payloads])
     if not alerts:
@@ -206,7 +211,7 @@ async def triage_alerts(run: JobRun, payloads: list[dict[str, Any]]) -> None:
             and rule.action in ("declare", "group")
             and (recovered is None or not await _opens_incident(session, alert, rule))
         ):
-            await _triage_into_incident(run, alert.id, service_id, rule)
+            await _triage_into_incident(run, alert.id, service_id, rule, due_now)
             continue
         if recovered is not None:  # linked to the incident it may repeat; still paged as usual below
             await link_recurrence(session, alert, recovered, await _slug(run, service_id), run.now)
@@ -217,7 +222,7 @@ async def triage_alerts(run: JobRun, payloads: list[dict[str, Any]]) -> None:
             paging.append(NewAlert(alert.id, service_id, alert.severity, f"alert #{alert.id} to {why}"))
     if triaged:
         await session.execute(_TRIAGED, triaged)
-    await start_escalations(session=session, alerts=paging, now=run.now, memo=run.memo)
+    await start_escalations(session=session, alerts=paging, now=run.now, memo=run.memo, due_now=due_now)
 
 
 async def _recovered(run: JobRun, alert: Untriaged, service_id: int | None) -> Incident | None:
@@ -248,7 +253,9 @@ async def _slug(run: JobRun, service_id: int | None) -> str:
     return str(run.memo[key])
 
 
-async def _triage_into_incident(run: JobRun, alert_id: int, service_id: int | None, rule: AlertRule) -> None:
+async def _triage_into_incident(
+    run: JobRun, alert_id: int, service_id: int | None, rule: AlertRule, due_now: list[JobSpec] | None
+) -> None:
     """A rule that declares an incident, or groups the alert into its group's open one."""
     session = run.session
     alert = await session.get(Alert, alert_id, with_for_update=True)
@@ -261,4 +268,4 @@ async def _triage_into_incident(run: JobRun, alert_id: int, service_id: int | No
     if alert.status == "triggered":
         why = f"alert #{alert.id}, {rule.action} by alert rule {rule.name} into INC-{incident.id}"[:300]
         new = NewAlert(alert.id, alert.service_id, alert.severity, why)
-        await start_escalations(session=session, alerts=[new], now=run.now, memo=run.memo)
+        await start_escalations(session=session, alerts=[new], now=run.now, memo=run.memo, due_now=due_now)

@@ -1,0 +1,83 @@
+"""An alert's first escalation step, due at once, runs in the transaction of the triage that starts its walk
+(paging.steps.run_due_now): its page needs no claim of its own. Should the step fail there, the triage still
+stands and the step is queued as a job that retries on its own. Both databases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select, update
+
+from tests.fakes.sink import Sink, running_sink
+from tests.integration.conftest import Api
+from tests.integration.test_paging import fire, setup
+from warroom.alerts.models import Alert
+from warroom.jobs.models import Job
+from warroom.oncall.models import ScheduleLayer
+from warroom.wiring import new_worker
+
+
+@pytest.fixture
+def sink() -> Iterator[Sink]:
+    with running_sink() as running:
+        yield running
+
+
+async def _jobs(api: Api, kind: str) -> list[Job]:
+    async with api.context.db.read() as session:
+        return list(await session.scalars(select(Job).where(Job.kind == kind).order_by(Job.id)))
+
+
+async def test_the_first_step_runs_with_triage_and_is_recorded_done(api: Api, sink: Sink) -> None:
+    key = await setup(api, sink)
+    await fire(api, key)
+    await new_worker(api.context, periodic=()).run_once()
+    assert [r["path"] for r in sink.received] == ["/responder"]
+    triage, steps = await _jobs(api, "alert.triage"), await _jobs(api, "escalation.step")
+    assert [(j.state, j.attempts) for j in triage] == [("done", 1)]
+    # the first ran in triage's transaction (recorded after the second, which it queued, waits its 300 s)
+    first, second = sorted(steps, key=lambda job: int(job.payload["step"]))
+    assert (first.payload["step"], first.state, first.attempts) == (0, "done", 1)
+    assert first.finished_at == triage[0].finished_at  # one transaction, one `now`
+    assert (second.payload["step"], second.state) == (1, "pending")
+    assert second.run_at > first.finished_at
+
+
+async def test_a_first_step_that_fails_in_triage_is_queued_and_triage_stands(api: Api, sink: Sink) -> None:
+    await api.admin.post("/api/v1/services", json={"slug": "web", "name": "Web"})
+    await api.clients["responder"].post(
+        "/api/v1/me/contact-methods", json={"kind": "webhook", "address": f"{sink.url}/responder"}
+    )
+    layer = {
+        "name": "weekly",
+        "participants": [api.emails["responder"]],
+        "start": "2026-03-02T09:00:00+01:00",
+        "shift_length": 1,
+        "shift_unit": "weeks",
+        "time_zone": "Europe/Berlin",
+    }
+    await api.admin.post("/api/v1/schedules", json={"slug": "web", "name": "Web", "layers": [layer]})
+    policy = {
+        "slug": "web",
+        "name": "Web",
+        "services": ["web"],
+        "steps": [{"delay_seconds": 0, "targets": [{"type": "schedule", "ref": "web"}]}],
+    }
+    assert (await api.admin.post("/api/v1/escalation-policies", json=policy)).status_code == 201
+    made = await api.admin.post("/api/v1/integrations", json={"kind": "webhook", "service": "web"})
+    async with (
+        api.context.db.write() as session
+    ):  # a zone the API would refuse: who is on call cannot be told
+        await session.execute(update(ScheduleLayer).values(time_zone="Nowhere/Atlantis"))
+        await session.commit()
+    await fire(api, made.json()["key"])
+    await new_worker(api.context, periodic=()).run_once()
+    assert sink.received == []
+    async with api.context.db.read() as session:
+        alert = (await session.scalars(select(Alert))).one()
+    assert alert.triaged and alert.service_id is not None
+    assert [j.state for j in await _jobs(api, "alert.triage")] == ["done"]
+    (step,) = await _jobs(api, "escalation.step")
+    assert (step.payload["step"], step.state, step.attempts) == (0, "pending", 1)  # queued, tried, to retry
+    assert "Nowhere/Atlantis" in (step.last_error or "")
