@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 from tests.fakes.sink import Sink, running_sink
 from tests.integration.conftest import Api
-from tests.integration.test_paging import fire, setup
+from tests.integration.test_paging import fire, schedule_paged_service, setup
 from warroom.alerts.models import Alert
 from warroom.jobs.models import Job
 from warroom.oncall.models import ScheduleLayer
@@ -45,33 +45,13 @@ async def test_the_first_step_runs_with_triage_and_is_recorded_done(api: Api, si
 
 
 async def test_a_first_step_that_fails_in_triage_is_queued_and_triage_stands(api: Api, sink: Sink) -> None:
-    await api.admin.post("/api/v1/services", json={"slug": "web", "name": "Web"})
-    await api.clients["responder"].post(
-        "/api/v1/me/contact-methods", json={"kind": "webhook", "address": f"{sink.url}/responder"}
-    )
-    layer = {
-        "name": "weekly",
-        "participants": [api.emails["responder"]],
-        "start": "2026-03-02T09:00:00+01:00",
-        "shift_length": 1,
-        "shift_unit": "weeks",
-        "time_zone": "Europe/Berlin",
-    }
-    await api.admin.post("/api/v1/schedules", json={"slug": "web", "name": "Web", "layers": [layer]})
-    policy = {
-        "slug": "web",
-        "name": "Web",
-        "services": ["web"],
-        "steps": [{"delay_seconds": 0, "targets": [{"type": "schedule", "ref": "web"}]}],
-    }
-    assert (await api.admin.post("/api/v1/escalation-policies", json=policy)).status_code == 201
-    made = await api.admin.post("/api/v1/integrations", json={"kind": "webhook", "service": "web"})
+    key = await schedule_paged_service(api, sink, ("responder",))
     async with (
         api.context.db.write() as session
     ):  # a zone the API would refuse: who is on call cannot be told
         await session.execute(update(ScheduleLayer).values(time_zone="Nowhere/Atlantis"))
         await session.commit()
-    await fire(api, made.json()["key"])
+    await fire(api, key)
     await new_worker(api.context, periodic=()).run_once()
     assert sink.received == []
     async with api.context.db.read() as session:

@@ -6,9 +6,11 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+import psycopg
 import pytest
 
 from tests.integration.conftest import Api
+from warroom.db import libpq_url
 from warroom.jobs import service
 from warroom.jobs.domain import LEASE, RetryLater, backoff
 from warroom.jobs.kinds import Batched, Grouped, JobRun, Shared
@@ -253,3 +255,35 @@ def test_a_notify_payload_wakes_other_processes_and_not_its_sender() -> None:
     assert service.notified_queue("notify.webhook@4242.0badc0de") == "notify.webhook"
     assert service.notified_queue("default") == "default"  # a payload without a sender (an older process)
     assert service.notified_queue("") is None
+
+
+async def test_a_rolled_back_savepoint_forgets_its_notices_so_later_jobs_send_their_own(api: Api) -> None:
+    """PostgreSQL drops a rolled-back savepoint's NOTIFY: a job queued after it on the same queue (a failed
+    first step queued as a job, paging.steps.run_due_now) must notify again, or other workers wait a poll."""
+    woken: list[str] = []
+    forget = service.wake_here(woken.append)
+    listener = None
+    if api.context.db.dialect == "postgresql":
+        listener = psycopg.connect(libpq_url(api.context.db.engine.url))
+        listener.autocommit = True
+        listener.execute(f"LISTEN {service.NOTIFY_CHANNEL}")
+    spec = service.JobSpec("test.noop", {}, queue="test.after")
+    try:
+        async with api.context.db.write() as session:
+            with pytest.raises(LookupError):
+                async with service.savepoint(session):
+                    await service.insert_jobs(session=session, specs=[spec], now=api.clock.now())
+                    await service.notify_workers(session, "test.undone")
+                    raise LookupError("the savepoint's work fails")
+            await service.insert_jobs(session=session, specs=[spec], now=api.clock.now())
+            await session.commit()
+        if listener is not None:
+            notified = [n.payload for n in listener.notifies(timeout=30, stop_after=1)]
+            assert notified == [service.notify_payload("test.after")]
+    finally:
+        forget()
+        if listener is not None:
+            listener.close()
+    assert woken == ["test.after"]  # not the savepoint's "test.undone": nothing of it committed
+    async with api.context.db.read() as session:
+        assert [j.queue for j in await service.list_jobs(session=session, kind="test.noop")] == ["test.after"]

@@ -223,15 +223,17 @@ async def test_an_acknowledged_alert_not_resolved_in_time_pages_again(api: Api, 
     assert actions[-2:] == ["repaged", "paged"]
 
 
-async def test_a_schedule_target_pages_whoever_is_on_call(api: Api, sink: Sink) -> None:
+async def schedule_paged_service(api: Api, sink: Sink, roles: tuple[str, ...]) -> str:
+    """Service `web`, paged at once through a weekly schedule of `roles` (from 2026-03-02, Berlin), each
+    with a webhook to the sink at /<role>; returns the service's webhook integration key."""
     await api.admin.post("/api/v1/services", json={"slug": "web", "name": "Web"})
-    for role in ("responder", "viewer"):
+    for role in roles:
         await api.clients[role].post(
             "/api/v1/me/contact-methods", json={"kind": "webhook", "address": f"{sink.url}/{role}"}
         )
     layer = {
         "name": "weekly",
-        "participants": [api.emails["responder"], api.emails["viewer"]],
+        "participants": [api.emails[role] for role in roles],
         "start": "2026-03-02T09:00:00+01:00",
         "shift_length": 1,
         "shift_unit": "weeks",
@@ -244,10 +246,13 @@ async def test_a_schedule_target_pages_whoever_is_on_call(api: Api, sink: Sink) 
         "services": ["web"],
         "steps": [{"delay_seconds": 0, "targets": [{"type": "schedule", "ref": "web"}]}],
     }
-    await api.admin.post("/api/v1/escalation-policies", json=policy)
-    key = (await api.admin.post("/api/v1/integrations", json={"kind": "webhook", "service": "web"})).json()[
-        "key"
-    ]
+    assert (await api.admin.post("/api/v1/escalation-policies", json=policy)).status_code == 201
+    made = await api.admin.post("/api/v1/integrations", json={"kind": "webhook", "service": "web"})
+    return str(made.json()["key"])
+
+
+async def test_a_schedule_target_pages_whoever_is_on_call(api: Api, sink: Sink) -> None:
+    key = await schedule_paged_service(api, sink, ("responder", "viewer"))
     oncall = (await api.viewer.get("/api/v1/oncall")).json()
     assert [(o["schedule"], o["user"]) for o in oncall] == [("web", api.emails["responder"])]
     api.clock.advance(timedelta(days=7))  # the next week: the viewer's turn

@@ -5,10 +5,11 @@ over many rows at once (`insert_jobs`, `settle`); `enqueue`/`stage` are for call
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -91,6 +92,19 @@ def _wake_local_workers(session: Session) -> None:
 def _forget_notified(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:  # the outermost transaction ended: the next one notifies afresh
         session.info.pop(NOTIFIED, None)
+
+
+@contextlib.asynccontextmanager
+async def savepoint(session: AsyncSession) -> AsyncIterator[None]:
+    """A savepoint that, should it roll back, also forgets the queues notified inside it: PostgreSQL drops
+    a rolled-back savepoint's NOTIFYs, so a job queued after it on the same queue must send its own."""
+    before = set(session.info.get(NOTIFIED, ()))
+    try:
+        async with session.begin_nested():
+            yield
+    except BaseException:
+        session.info[NOTIFIED] = before
+        raise
 
 
 async def notify_workers(session: AsyncSession, queue: str = "default") -> None:

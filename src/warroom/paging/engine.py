@@ -102,19 +102,16 @@ async def start_escalations(
         rows,
     )
     delays = {a.id: policies[a.service_id][1] for a in alerts if a.service_id in policies}
-    specs = [
-        JobSpec(
+    queued: list[JobSpec] = []
+    for escalation_id, alert_id in started.all():
+        spec = JobSpec(
             "escalation.step",
             {"escalation_id": escalation_id, "generation": 0, "round": 0, "step": 0},
             run_at=now + delays[alert_id],
             idempotency_key=step_key(escalation_id, 0, 0, 0),
         )
-        for escalation_id, alert_id in started.all()
-    ]
-    if due_now is not None:
-        due_now += [spec for spec in specs if spec.run_at is not None and spec.run_at <= now]
-        specs = [spec for spec in specs if spec.run_at is None or spec.run_at > now]
-    await insert_jobs(session=session, specs=specs, now=now)
+        (due_now if due_now is not None and delays[alert_id] <= timedelta(0) else queued).append(spec)
+    await insert_jobs(session=session, specs=queued, now=now)
 
 
 async def restart_paging(*, session: AsyncSession, alert_id: int, now: datetime, reason: str) -> bool:

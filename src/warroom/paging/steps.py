@@ -25,7 +25,7 @@ from warroom.auth.models import User
 from warroom.catalog.models import Service
 from warroom.incidents.models import Incident
 from warroom.jobs.kinds import JobRun
-from warroom.jobs.service import JobSpec, insert_jobs, record_ran
+from warroom.jobs.service import JobSpec, insert_jobs, record_ran, savepoint
 from warroom.notify.outbox import MESSAGES, queued_message
 from warroom.notify.service import plan_for
 from warroom.oncall.models import EscalationPolicy, EscalationStep
@@ -195,7 +195,7 @@ async def run_due_now(run: JobRun, specs: list[JobSpec]) -> None:
     if not specs:
         return
     try:
-        async with run.session.begin_nested():
+        async with savepoint(run.session):
             await run_steps(run, [spec.payload for spec in specs])
     except Exception as error:  # noqa: BLE001  (queued instead: the step jobs retry on their own)
         log.warning("first steps failed in triage; queued as jobs", steps=len(specs), error=repr(error))
