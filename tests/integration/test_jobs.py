@@ -12,6 +12,7 @@ import pytest
 from tests.integration.conftest import Api
 from warroom.db import libpq_url
 from warroom.jobs import service
+from warroom.jobs.claims import DriverClaims
 from warroom.jobs.domain import LEASE, RetryLater, backoff
 from warroom.jobs.kinds import Batched, Grouped, JobRun, Shared
 from warroom.jobs.models import Job
@@ -287,3 +288,44 @@ async def test_a_rolled_back_savepoint_forgets_its_notices_so_later_jobs_send_th
     assert woken == ["test.after"]  # not the savepoint's "test.undone": nothing of it committed
     async with api.context.db.read() as session:
         assert [j.queue for j in await service.list_jobs(session=session, kind="test.noop")] == ["test.after"]
+
+
+async def test_the_drivers_claim_is_the_sessions_claim(api: Api) -> None:
+    """PostgreSQL's worker claims through psycopg alone (jobs.claims): the same jobs, leased the same way,
+    returned as the same detached rows as `service.claim`, and never one job to two claims."""
+    if api.context.db.dialect != "postgresql":
+        pytest.skip("SQLite's worker claims through the session (one writer)")
+    now = api.clock.now()
+    async with api.context.db.write() as session:
+        specs = [
+            service.JobSpec("test.any", {"n": n, "deep": {"list": [n]}}, queue="test.a") for n in range(20)
+        ]
+        specs += [service.JobSpec("test.any", {"n": 99}, queue="test.b")]
+        specs += [service.JobSpec("test.any", {"n": 98}, queue="test.a", run_at=now + timedelta(minutes=5))]
+        await service.insert_jobs(session=session, specs=specs, now=now)
+        await session.commit()
+    claimers = [DriverClaims(api.context.db.engine.url) for _ in range(4)]
+    try:
+        lease = timedelta(seconds=30)
+        batches = await asyncio.gather(
+            *(c.claim(now=now, limit=6, queues=["test.a"], lease=lease) for c in claimers)
+        )
+        claimed = [job for batch in batches for job in batch]
+        assert sorted(j.payload["n"] for j in claimed) == list(range(20))  # not test.b's, not the later one
+        for batch in batches:
+            assert [(j.run_at, j.id) for j in batch] == sorted((j.run_at, j.id) for j in batch)
+        columns = [c.name for c in Job.__table__.columns]
+        for got in claimed:
+            stored = await job(api, got.id)
+            assert {c: getattr(got, c) for c in columns} == {c: getattr(stored, c) for c in columns}
+            assert (got.state, got.attempts, got.locked_until) == ("running", 1, now + lease)
+            assert got.run_at.utcoffset() == timedelta(0)
+        assert await claimers[0].claim(now=now, limit=50, queues=["test.a"], lease=lease) == []
+        (other,) = await claimers[0].claim(now=now, limit=50, queues=None, lease=lease)
+        assert other.payload == {"n": 99}
+        api.clock.advance(timedelta(minutes=6))  # the leases lapsed and the later job fell due
+        again = await claimers[1].claim(now=api.clock.now(), limit=50, queues=["test.a"], lease=lease)
+        assert len(again) == 21 and {j.attempts for j in again} == {1, 2}
+    finally:
+        for claimer in claimers:
+            await claimer.close()

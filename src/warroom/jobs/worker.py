@@ -29,6 +29,7 @@ import structlog
 from warroom.context import AppContext
 from warroom.db import LazyTurn, libpq_url
 from warroom.jobs import service
+from warroom.jobs.claims import DriverClaims
 from warroom.jobs.domain import RetryLater
 from warroom.jobs.kinds import (
     UNBOUNDED,
@@ -105,9 +106,12 @@ class Worker:
     _http: Outbound | None = None
     _shared_places: dict[tuple[str, str], asyncio.Semaphore] = field(default_factory=dict)
     limits: dict[str, QueueLimits] = field(init=False)
+    _claims: DriverClaims | None = field(init=False)
 
     def __post_init__(self) -> None:
         self.limits = limits_for(self.queues, self.context.settings.queue_per_minute)
+        postgres = self.context.db.dialect == "postgresql"
+        self._claims = DriverClaims(self.context.db.engine.url) if postgres else None
 
     def wake(self, queue: str | None = None) -> None:
         """Wake the loop of `queue`, or every loop."""
@@ -131,6 +135,8 @@ class Worker:
                 ran += len(jobs)
         finally:
             await self._close_http()
+            if self._claims is not None:
+                await self._claims.close()
         return ran
 
     def _client(self) -> Outbound:
@@ -150,9 +156,13 @@ class Worker:
         return min(lease, own) if own is not None else lease
 
     async def _claim(self, queue: str | None, limit: int) -> list[Job]:
+        queues = [queue] if queue else None
+        lease = timedelta(seconds=self.lease_seconds(queue))
+        if self._claims is not None:
+            return await self._claims.claim(
+                now=self.context.clock.now(), limit=limit, queues=queues, lease=lease
+            )
         async with self.context.db.write_turn, self.context.db.write() as session:
-            queues = [queue] if queue else None
-            lease = timedelta(seconds=self.lease_seconds(queue))
             jobs = await service.claim(
                 session=session, now=self.context.clock.now(), limit=limit, queues=queues, lease=lease
             )
@@ -315,6 +325,8 @@ class Worker:
         finally:
             forget()
             await self._close_http()
+            if self._claims is not None:
+                await self._claims.close()
             if listener is not None:
                 listener.cancel()
                 await asyncio.gather(listener, return_exceptions=True)
