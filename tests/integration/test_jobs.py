@@ -8,6 +8,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from sqlalchemy import text
 
 from tests.integration.conftest import Api
 from warroom.db import libpq_url
@@ -326,6 +327,21 @@ async def test_the_drivers_claim_is_the_sessions_claim(api: Api) -> None:
         api.clock.advance(timedelta(minutes=6))  # the leases lapsed and the later job fell due
         again = await claimers[1].claim(now=api.clock.now(), limit=50, queues=["test.a"], lease=lease)
         assert len(again) == 21 and {j.attempts for j in again} == {1, 2}
+        # a worker's queue loops all claim at once when it starts: they share one connection
+        fresh = DriverClaims(api.context.db.engine.url)
+        claimers.append(fresh)
+        before = await _backends(api)
+        await asyncio.gather(*(fresh.claim(now=now, limit=1, queues=[q], lease=lease) for q in "abcde"))
+        assert await _backends(api) == before + 1
     finally:
         for claimer in claimers:
             await claimer.close()
+
+
+async def _backends(api: Api) -> int:
+    """Connections to this test's database, from any process."""
+    async with api.context.db.read() as session:
+        found = await session.execute(
+            text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+        )
+        return int(found.scalar_one())

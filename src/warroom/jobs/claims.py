@@ -10,6 +10,7 @@ RETURNING is atomic on its own: in autocommit it is its own transaction, committ
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -56,15 +57,13 @@ class DriverClaims:
     def __init__(self, url: URL) -> None:
         self.url = url
         self._connection: psycopg.AsyncConnection[dict[str, Any]] | None = None
+        self._opening = asyncio.Lock()  # the queue loops claim at once on start: one connection for all
 
     async def claim(
         self, *, now: datetime, limit: int, queues: Sequence[str] | None, lease: timedelta
     ) -> list[Job]:
         """As `service.claim`, committed when it returns."""
-        if self._connection is None:
-            self._connection = await psycopg.AsyncConnection.connect(
-                libpq_url(self.url), autocommit=True, row_factory=dict_row
-            )
+        connection = await self._connected()
         params: dict[str, Any] = {
             "now": now,
             "until": now + lease,
@@ -72,12 +71,20 @@ class DriverClaims:
             "queues": list(queues or ()),
         }
         try:
-            cursor = await self._connection.execute(_CLAIMS[bool(queues)], params)
+            cursor = await connection.execute(_CLAIMS[bool(queues)], params)
             rows = await cursor.fetchall()
         except psycopg.OperationalError:  # the connection is gone: the next claim opens one
             await self.close()
             raise
         return sorted((job_from_row(row) for row in rows), key=lambda job: (job.run_at, job.id))
+
+    async def _connected(self) -> psycopg.AsyncConnection[dict[str, Any]]:
+        async with self._opening:
+            if self._connection is None:
+                self._connection = await psycopg.AsyncConnection.connect(
+                    libpq_url(self.url), autocommit=True, row_factory=dict_row
+                )
+            return self._connection
 
     async def close(self) -> None:
         connection, self._connection = self._connection, None
