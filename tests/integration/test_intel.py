@@ -16,12 +16,13 @@ from typing import Any
 
 import pytest
 import stix2
-from sqlalchemy import select
+from sqlalchemy import event, select, text
 
 from tests.fakes.http import serving
 from tests.integration.conftest import Api
 from warroom.alerts.models import Alert
 from warroom.intel.actions import MATCH_KIND
+from warroom.intel.index import signature
 from warroom.intel.models import AlertObservable, Sighting
 from warroom.intel.poll import MATCH_QUEUE
 from warroom.jobs.models import Job
@@ -442,3 +443,89 @@ async def test_what_an_alert_carried_is_kept_once_however_often_it_is_matched(ap
         matched = await session.scalar(select(Job.state).where(Job.id == job_id))
     assert len(ids) == 2 and {(i, "ip", OLD_IP) for i in ids} <= set(once)
     assert (matched, twice) == ("done", once)  # not refused by the unique constraint and rolled back
+
+
+async def test_a_deleted_feeds_indicators_stop_matching_and_a_new_feeds_start(
+    api: Api, tmp_path: Path
+) -> None:
+    """A feed deleted with its indicators (an older feed's: the newest indicator stays the same, so the
+    worker's index is kept) stops matching, and a new feed's match, without counting the indicators
+    (intel.index.signature)."""
+    key = await setup(api)
+    for slug, ip in (("older", BAD_IP), ("newer", OLD_IP)):
+        (tmp_path / f"{slug}.txt").write_text(f"{ip}\n")
+        feed = {"slug": slug, "name": slug, "kind": "text", "url": (tmp_path / f"{slug}.txt").as_uri()}
+        await ok(await api.admin.post("/api/v1/intel/feeds", json={**feed, "options": {"type": "ip"}}), 201)
+        await work(api)
+        api.clock.advance(timedelta(minutes=1))
+    await alertmanager(api, key, BAD_IP, "First")
+    await work(api)
+    assert await _sighted(api) == [("First", BAD_IP)]
+
+    assert (await api.admin.delete("/api/v1/intel/feeds/older")).status_code == 204
+    await alertmanager(api, key, BAD_IP, "Second")
+    await alertmanager(api, key, OLD_IP, "Third")
+    await work(api)
+    assert await _sighted(api) == [("Third", OLD_IP)]  # the older feed's sighting went with it
+
+    api.clock.advance(timedelta(minutes=1))
+    (tmp_path / "again.txt").write_text("192.0.2.44\n")
+    again = {"slug": "again", "name": "again", "kind": "text", "url": (tmp_path / "again.txt").as_uri()}
+    await ok(await api.admin.post("/api/v1/intel/feeds", json={**again, "options": {"type": "ip"}}), 201)
+    await work(api)
+    await alertmanager(api, key, "192.0.2.44", "Fourth")
+    await work(api)
+    assert await _sighted(api) == [("Third", OLD_IP), ("Fourth", "192.0.2.44")]
+    async with api.context.db.read() as session:
+        matches = list(await session.scalars(select(Job.state).where(Job.kind == MATCH_KIND)))
+    assert matches and set(matches) == {"done"}
+
+
+async def _sighted(api: Api) -> list[tuple[str, str]]:
+    async with api.context.db.read() as session:
+        rows = await session.execute(
+            select(Alert.title, Sighting.matched)
+            .join(Alert, Alert.id == Sighting.alert_id)
+            .order_by(Sighting.id)
+        )
+        return [(title.split(" ")[0], matched) for title, matched in rows.all()]
+
+
+async def test_the_index_knows_whether_indicators_changed_without_reading_them(api: Api) -> None:
+    """At 20,000 indicators never analysed, the signature's statements read no table whole (PostgreSQL)."""
+    if api.context.db.dialect != "postgresql":
+        pytest.skip("the plan is PostgreSQL's; SQLite's max() of an indexed column reads the index's end too")
+    await ok(
+        await api.admin.post(
+            "/api/v1/intel/feeds",
+            json={"slug": "big", "name": "Big", "kind": "text", "url": "file:///nowhere"},
+        ),
+        201,
+    )
+    statements: list[tuple[str, Any]] = []
+
+    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        statements.append((statement, parameters))
+
+    async with api.context.db.write() as session:
+        await session.execute(
+            text(
+                "INSERT INTO intel_indicators (feed_id, source_ref, type, value, name, confidence, tlp,"
+                " revoked, kill_chain_phases, labels, created_at, updated_at)"
+                " SELECT f.id, 'ref-' || g, 'ipv4',"
+                " '10.0.' || (g / 250) || '.' || (g % 250), 'n', 50, 'amber', false, '[]', '[]', now(), now()"
+                " FROM intel_feeds f, generate_series(1, 20000) g"
+            )
+        )
+        await session.commit()
+        engine = session.get_bind()
+        event.listen(engine, "before_cursor_execute", keep)
+        try:
+            found = await signature(session)
+        finally:
+            event.remove(engine, "before_cursor_execute", keep)
+        assert found[1] is not None and len(found) == 2  # the latest update and the highest id
+        assert len(statements) == 1 and not any(parameters for _, parameters in statements)
+        for statement, _ in statements:
+            lines = "\n".join(row[0] for row in await session.execute(text(f"EXPLAIN {statement}")))
+            assert "Seq Scan on intel_indicators" not in lines, lines
