@@ -305,7 +305,7 @@ async def test_the_drivers_claim_is_the_sessions_claim(api: Api) -> None:
         specs += [service.JobSpec("test.any", {"n": 98}, queue="test.a", run_at=now + timedelta(minutes=5))]
         await service.insert_jobs(session=session, specs=specs, now=now)
         await session.commit()
-    claimers = [DriverClaims(api.context.db.engine.url) for _ in range(4)]
+    claimers = [DriverClaims(api.context.db.engine.url, api.context.db.engine.dialect) for _ in range(4)]
     try:
         lease = timedelta(seconds=30)
         batches = await asyncio.gather(
@@ -328,7 +328,7 @@ async def test_the_drivers_claim_is_the_sessions_claim(api: Api) -> None:
         again = await claimers[1].claim(now=api.clock.now(), limit=50, queues=["test.a"], lease=lease)
         assert len(again) == 21 and {j.attempts for j in again} == {1, 2}
         # a worker's queue loops all claim at once when it starts: they share one connection
-        fresh = DriverClaims(api.context.db.engine.url)
+        fresh = DriverClaims(api.context.db.engine.url, api.context.db.engine.dialect)
         claimers.append(fresh)
         before = await _backends(api)
         await asyncio.gather(*(fresh.claim(now=now, limit=1, queues=[q], lease=lease) for q in "abcde"))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, event, func, insert, or_, select, text, update
+from sqlalchemy import Table, and_, any_, bindparam, event, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -154,15 +154,18 @@ async def record_ran(*, session: AsyncSession, specs: Sequence[JobSpec], now: da
 
 
 @functools.cache
-def _claim_statement(dialect: str, by_queue: bool) -> Any:
+def claim_statement(dialect: str, by_queue: bool) -> Any:
     """Built once per shape: a worker claims several times a second per queue, and building the
-    statement cost more than running it (SQLite)."""
+    statement cost more than running it (SQLite). On PostgreSQL the queues are one array parameter, so
+    the statement compiles once to the text the worker's driver-level claims run (jobs.claims)."""
     j, now = _JOBS.c, bindparam("b_now", type_=UTCDateTime())
     due = or_(
         and_(j.state == "pending", j.run_at <= now),
         and_(j.state == "running", j.locked_until < now),  # its worker died mid-job
     )
-    if by_queue:
+    if by_queue and dialect == "postgresql":
+        due = and_(due, j.queue == any_(bindparam("b_queues")))
+    elif by_queue:
         due = and_(due, j.queue.in_(bindparam("b_queues", expanding=True)))
     candidates = select(j.id).where(due).order_by(j.run_at, j.id).limit(bindparam("b_limit"))
     if dialect == "postgresql":
@@ -187,7 +190,7 @@ async def claim(
 ) -> list[Job]:
     """Lease up to `limit` due jobs to this worker. The caller commits at once, so others see the lease.
     The jobs come back as detached rows (not in the session): handlers read them, never change them."""
-    statement = _claim_statement(session.get_bind().dialect.name, bool(queues))
+    statement = claim_statement(session.get_bind().dialect.name, bool(queues))
     params: dict[str, Any] = {"b_now": now, "b_limit": limit, "b_until": now + lease}
     if queues:
         params["b_queues"] = list(queues)

@@ -110,8 +110,10 @@ class Worker:
 
     def __post_init__(self) -> None:
         self.limits = limits_for(self.queues, self.context.settings.queue_per_minute)
-        postgres = self.context.db.dialect == "postgresql"
-        self._claims = DriverClaims(self.context.db.engine.url) if postgres else None
+        engine = self.context.db.engine
+        self._claims = (
+            DriverClaims(engine.url, engine.dialect) if engine.dialect.name == "postgresql" else None
+        )
 
     def wake(self, queue: str | None = None) -> None:
         """Wake the loop of `queue`, or every loop."""
@@ -134,9 +136,7 @@ class Worker:
                 )
                 ran += len(jobs)
         finally:
-            await self._close_http()
-            if self._claims is not None:
-                await self._claims.close()
+            await self._close_connections()
         return ran
 
     def _client(self) -> Outbound:
@@ -148,6 +148,12 @@ class Worker:
         if self._http is not None:
             await self._http.aclose()
             self._http = None
+
+    async def _close_connections(self) -> None:
+        """The HTTP client's and (PostgreSQL) the claims' connection: the worker's own, outside the pool."""
+        await self._close_http()
+        if self._claims is not None:
+            await self._claims.close()
 
     def lease_seconds(self, queue: str | None) -> float:
         """How long a claim on `queue` is leased: the job lease, or the queue's own if that is shorter."""
@@ -324,9 +330,7 @@ class Worker:
             await asyncio.gather(*loops)
         finally:
             forget()
-            await self._close_http()
-            if self._claims is not None:
-                await self._claims.close()
+            await self._close_connections()
             if listener is not None:
                 listener.cancel()
                 await asyncio.gather(listener, return_exceptions=True)
