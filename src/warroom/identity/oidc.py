@@ -5,6 +5,8 @@ and nonce, against the injected clock."""
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,9 +16,6 @@ from urllib.parse import urlencode
 import httpx
 from authlib.oauth2.rfc6749.parameters import prepare_grant_uri, prepare_token_request
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
-from joserfc import jwt
-from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
 
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 METADATA_TTL_SECONDS = 3_600  # keys rotate; a provider's metadata is fetched again after an hour
@@ -137,7 +136,15 @@ async def verify_id_token(
     config: ProviderConfig, id_token: str, *, nonce: str | None, now: datetime
 ) -> dict[str, Any]:
     """Signature by one of the provider's keys (fetched again once for an unknown key id), then iss, aud,
-    exp, iat and, when one was sent, the nonce."""
+    exp, iat and, when one was sent, the nonce.
+
+    joserfc is imported here, on the first sign-in and in a thread (then it is a lookup): its import took
+    0.27 s of every server's and worker's start, and in the event loop it would hold up intake."""
+    await asyncio.to_thread(importlib.import_module, "joserfc.jwt")
+    from joserfc import jwt
+    from joserfc.errors import JoseError
+    from joserfc.jwk import KeySet
+
     found = await metadata(config)
     try:
         try:
