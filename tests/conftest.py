@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -122,6 +123,31 @@ def db_url(request: pytest.FixtureRequest) -> Iterator[str]:
         yield url
     finally:
         empty_all_tables(url)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def module_database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, str]]:
+    """For a module whose tests share one server per backend (a `warroom serve` takes ~4 s to start): the
+    backend's database and a data dir, as the environment a server and the CLI take. Not emptied here:
+    each test empties the tables after itself (`emptied_after`), while the server keeps running."""
+    url: str = request.getfixturevalue(f"{request.param}_database")
+    data = tmp_path_factory.mktemp(f"shared-{request.param}") / "var"
+    data.mkdir()
+    try:
+        yield {"WARROOM_DATABASE_URL": url, "WARROOM_DATA_DIR": str(data)}
+    finally:
+        empty_all_tables(url)
+
+
+@contextmanager
+def emptied_after(env: dict[str, str]) -> Iterator[None]:
+    """Empty the tables of `module_database`'s database once a test is done with them."""
+    try:
+        yield
+    finally:
+        empty_all_tables(env["WARROOM_DATABASE_URL"])
 
 
 @pytest.fixture

@@ -16,8 +16,10 @@ import httpx
 import pytest
 
 from tests import cli
+from tests.conftest import emptied_after
 from tests.process import (
     WARROOM,
+    ServerProcess,
     child_env,
     exited,
     follow_start,
@@ -55,14 +57,23 @@ class Site:
         return response.json()
 
 
+@pytest.fixture(scope="module")
+def server(
+    module_database: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
+    """One server per backend for the module; each test empties the tables after itself."""
+    with running_server(module_database, log_dir=tmp_path_factory.mktemp("server")) as started:
+        yield started
+
+
 @pytest.fixture
-def site(db_url: str, data_dir: Path, tmp_path: Path) -> Iterator[Site]:
-    db_env = {"WARROOM_DATABASE_URL": db_url, "WARROOM_DATA_DIR": str(data_dir)}
-    token = cli.invoke(
-        ["token", "create", "--email", "root@example.com", "--name", "t", "--role", "admin"], db_env
-    )
-    assert token.exit_code == 0, token.output
-    with running_server(db_env, log_dir=tmp_path / "server") as server:
+def site(server: ServerProcess, module_database: dict[str, str]) -> Iterator[Site]:
+    db_env = module_database
+    with emptied_after(db_env):
+        token = cli.invoke(
+            ["token", "create", "--email", "root@example.com", "--name", "t", "--role", "admin"], db_env
+        )
+        assert token.exit_code == 0, token.output
         site = Site(server.url, db_env, token.stdout.strip())
         site.api("POST", "/api/v1/services", json={"slug": "checkout", "name": "Checkout"})
         yield site

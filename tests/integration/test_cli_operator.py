@@ -17,6 +17,7 @@ import pytest
 from pypdf import PdfReader
 
 from tests import cli
+from tests.conftest import emptied_after
 from tests.process import ServerProcess, free_port, plain, run_cli, running_server
 
 EMAIL = "operator@example.com"
@@ -26,6 +27,7 @@ EMAIL = "operator@example.com"
 class Operator:
     server: ServerProcess
     token: str
+    db_env: dict[str, str]
 
     @property
     def env(self) -> dict[str, str]:
@@ -58,17 +60,24 @@ def fails_in_one_line(args: Sequence[str], env: dict[str, str]) -> str:
     return lines[0]
 
 
+@pytest.fixture(scope="module")
+def server(
+    module_database: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
+    """One server per backend for the module; each test empties the tables after itself."""
+    with running_server(module_database, log_dir=tmp_path_factory.mktemp("server")) as started:
+        yield started
+
+
 @pytest.fixture
-def operator(db_url: str, data_dir: Path, tmp_path: Path) -> Iterator[Operator]:
-    """A server on the test database and a responder's token; the server stops before tables are emptied."""
-    created = cli.invoke(
-        ["token", "create", "--email", EMAIL, "--name", "cli", "--role", "responder"],
-        {"WARROOM_DATABASE_URL": db_url, "WARROOM_DATA_DIR": str(data_dir)},
-    )
-    assert created.exit_code == 0, created.output
-    env = {"WARROOM_DATABASE_URL": db_url, "WARROOM_DATA_DIR": str(data_dir)}
-    with running_server(env, log_dir=tmp_path / "server") as server:
-        yield Operator(server=server, token=created.stdout.strip())
+def operator(server: ServerProcess, module_database: dict[str, str]) -> Iterator[Operator]:
+    """The module's server and a responder's token, on empty tables."""
+    with emptied_after(module_database):
+        created = cli.invoke(
+            ["token", "create", "--email", EMAIL, "--name", "cli", "--role", "responder"], module_database
+        )
+        assert created.exit_code == 0, created.output
+        yield Operator(server=server, token=created.stdout.strip(), db_env=module_database)
 
 
 def declare(operator: Operator, title: str = "Checkout down", severity: str = "P1") -> str:
@@ -276,14 +285,14 @@ def test_a_malformed_server_url_is_one_line_not_a_traceback() -> None:
 
 
 @pytest.mark.slow
-def test_a_restricted_incident_from_the_cli(operator: Operator, db_url: str, data_dir: Path) -> None:
+def test_a_restricted_incident_from_the_cli(operator: Operator) -> None:
     """`declare --restricted` hides it from others (the CLI reports the API's 404); its commander lifts it."""
     line = plain(operator.ok("declare", "Odd admin logins", "--severity", "P2", "--restricted"))
     ref = line.split(" ", 1)[0]
     assert operator.api(f"/api/v1/incidents/{ref}")["restricted"] is True
     created = cli.invoke(
         ["token", "create", "--email", "viewer@example.com", "--name", "cli", "--role", "viewer"],
-        {"WARROOM_DATABASE_URL": db_url, "WARROOM_DATA_DIR": str(data_dir)},
+        operator.db_env,
     )
     assert created.exit_code == 0, created.output
     viewer = {"WARROOM_URL": operator.server.url, "WARROOM_TOKEN": created.stdout.strip()}
