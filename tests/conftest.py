@@ -61,27 +61,47 @@ def postgresql_database() -> Iterator[str]:
         upgrade(url)
         yield url
     finally:
+        _dispose_emptying_engine(url)
         with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
-def sqlite_database(tmp_path_factory: pytest.TempPathFactory) -> str:
+def sqlite_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'warroom.db'}"
     upgrade(url)
-    return url
+    try:
+        yield url
+    finally:
+        _dispose_emptying_engine(url)
+
+
+# One engine per test database for emptying it after each test: a new engine (and connection) per test cost
+# 48 ms on PostgreSQL and 24 ms on SQLite here, a kept one 8 and 13 ms. Disposed before the database is
+# dropped, and at the end of the session.
+_EMPTYING_ENGINES: dict[str, sa.Engine] = {}
+
+
+def _emptying_engine(url: str) -> sa.Engine:
+    if url not in _EMPTYING_ENGINES:
+        _EMPTYING_ENGINES[url] = sa.create_engine(sync_url(url))
+    return _EMPTYING_ENGINES[url]
+
+
+def _dispose_emptying_engine(url: str) -> None:
+    engine = _EMPTYING_ENGINES.pop(url, None)
+    if engine is not None:
+        engine.dispose()
 
 
 def empty_all_tables(url: str) -> None:
-    engine = sa.create_engine(sync_url(url))
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
-    with engine.begin() as conn:
+    with _emptying_engine(url).begin() as conn:
         if conn.dialect.name == "postgresql":
             _truncate_what_was_used(conn, tables)
         else:
             for table in tables:
                 conn.execute(sa.text(f"DELETE FROM {table}"))
-    engine.dispose()
 
 
 # A table with at least this many rows is truncated; smaller ones are deleted from (see below).
