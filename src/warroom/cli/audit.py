@@ -8,10 +8,10 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from warroom.cli.common import CommandFailed, err, out, runtime_of, with_context
+from warroom.cli.common import CommandFailed, err, out, with_reads
 from warroom.config import Settings
-from warroom.context import AppContext
 from warroom.evidence.service import check_files
 from warroom.incidents.audit import check_heads, verify_all
 from warroom.incidents.checkpoints import audit_key
@@ -45,7 +45,6 @@ def _read_checkpoints(path: Path) -> list[str]:
 
 @audit_app.command("verify")
 def audit_verify(
-    ctx: typer.Context,
     against: Annotated[
         Path | None, typer.Option("--against", metavar="CHECKPOINTS", help=AGAINST_HELP)
     ] = None,
@@ -55,25 +54,22 @@ def audit_verify(
     key = audit_key(settings)
     lines = _read_checkpoints(against) if against is not None else None
 
-    async def work(context: AppContext) -> Findings:
-        async with context.db.read() as session:
-            report = await verify_all(session=session)
-            found = Findings(report.incidents_checked, report.events_checked, [str(b) for b in report.broken])
-            found.evidence, found.evidence_findings = await check_files(
-                session, settings.resolved_evidence_dir()
-            )
-            if lines is not None:
-                read = read_lines(lines, key)
-                heads = await check_heads(session, read.checkpoints)
-                found.checkpoints = sum(1 for line in lines if line.strip())
-                found.checkpoint_findings = read.findings + heads.findings
+    async def work(session: AsyncSession) -> Findings:
+        report = await verify_all(session=session)
+        found = Findings(report.incidents_checked, report.events_checked, [str(b) for b in report.broken])
+        found.evidence, found.evidence_findings = await check_files(session, settings.resolved_evidence_dir())
+        if lines is not None:
+            read = read_lines(lines, key)
+            heads = await check_heads(session, read.checkpoints)
+            found.checkpoints = sum(1 for line in lines if line.strip())
+            found.checkpoint_findings = read.findings + heads.findings
         return found
 
     if against is not None and key is None:
         err.print(
             "[yellow]warning:[/] WARROOM_AUDIT_KEY is not set: cannot check the checkpoints' signatures"
         )
-    found = with_context(runtime_of(ctx), settings, work)
+    found = with_reads(settings, work)
     _report(found, against is not None, signed=key is not None)
 
 

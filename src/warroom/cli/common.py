@@ -8,11 +8,13 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import typer
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from warroom.cli.output import OPERATOR_PANEL, CommandFailed, err, out, wrapping_out
 from warroom.cli.runtime import Runtime
 from warroom.config import Settings
 from warroom.context import AppContext
+from warroom.db import create_engine_for
 from warroom.procedure.loader import LoadedProcedure, load_default_procedure, load_procedure_file
 
 __all__ = [
@@ -23,6 +25,7 @@ __all__ = [
     "out",
     "runtime_of",
     "with_context",
+    "with_reads",
 ]
 __all__ += ["wrapping_out"]
 T = TypeVar("T")
@@ -51,6 +54,22 @@ def with_context(
             return await work(context)
         finally:
             await context.db.engine.dispose()
+
+    return asyncio.run(run())
+
+
+def with_reads(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run `work` in one read session on the database alone, for a command that only reads (`audit
+    verify`): the composition root's import (every domain's jobs and observers) was 1.3 s of that command's
+    2.7 s. It offers no write session, so nothing written here could skip the timeline's observers."""
+
+    async def run() -> T:
+        engine = create_engine_for(settings.resolved_database_url())
+        try:
+            async with async_sessionmaker(engine, expire_on_commit=False)() as session:
+                return await work(session)
+        finally:
+            await engine.dispose()
 
     return asyncio.run(run())
 
