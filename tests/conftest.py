@@ -19,6 +19,7 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
+from tests.process import ServerProcess, running_server
 from warroom.db import Base, sync_url
 from warroom.migrate import upgrade
 from warroom.models import Base as _models_loaded  # noqa: F401  (every table on the metadata)
@@ -159,6 +160,15 @@ def module_database(
         yield {"WARROOM_DATABASE_URL": url, "WARROOM_DATA_DIR": str(data)}
     finally:
         empty_all_tables(url)
+
+
+@pytest.fixture(scope="module")
+def module_server(
+    module_database: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
+    """`warroom serve` on `module_database`, one per backend for the module."""
+    with running_server(module_database, log_dir=tmp_path_factory.mktemp("server")) as started:
+        yield started
 
 
 @contextmanager

@@ -25,7 +25,6 @@ from tests.process import (
     follow_start,
     plain,
     printed,
-    running_server,
     stop,
     wait_for_start,
 )
@@ -57,24 +56,15 @@ class Site:
         return response.json()
 
 
-@pytest.fixture(scope="module")
-def server(
-    module_database: dict[str, str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ServerProcess]:
-    """One server per backend for the module; each test empties the tables after itself."""
-    with running_server(module_database, log_dir=tmp_path_factory.mktemp("server")) as started:
-        yield started
-
-
 @pytest.fixture
-def site(server: ServerProcess, module_database: dict[str, str]) -> Iterator[Site]:
+def site(module_server: ServerProcess, module_database: dict[str, str]) -> Iterator[Site]:
     db_env = module_database
     with emptied_after(db_env):
         token = cli.invoke(
             ["token", "create", "--email", "root@example.com", "--name", "t", "--role", "admin"], db_env
         )
         assert token.exit_code == 0, token.output
-        site = Site(server.url, db_env, token.stdout.strip())
+        site = Site(module_server.url, db_env, token.stdout.strip())
         site.api("POST", "/api/v1/services", json={"slug": "checkout", "name": "Checkout"})
         yield site
 

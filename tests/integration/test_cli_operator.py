@@ -18,7 +18,7 @@ from pypdf import PdfReader
 
 from tests import cli
 from tests.conftest import emptied_after
-from tests.process import ServerProcess, free_port, plain, run_cli, running_server
+from tests.process import ServerProcess, free_port, plain, run_cli
 
 EMAIL = "operator@example.com"
 
@@ -60,24 +60,15 @@ def fails_in_one_line(args: Sequence[str], env: dict[str, str]) -> str:
     return lines[0]
 
 
-@pytest.fixture(scope="module")
-def server(
-    module_database: dict[str, str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ServerProcess]:
-    """One server per backend for the module; each test empties the tables after itself."""
-    with running_server(module_database, log_dir=tmp_path_factory.mktemp("server")) as started:
-        yield started
-
-
 @pytest.fixture
-def operator(server: ServerProcess, module_database: dict[str, str]) -> Iterator[Operator]:
+def operator(module_server: ServerProcess, module_database: dict[str, str]) -> Iterator[Operator]:
     """The module's server and a responder's token, on empty tables."""
     with emptied_after(module_database):
         created = cli.invoke(
             ["token", "create", "--email", EMAIL, "--name", "cli", "--role", "responder"], module_database
         )
         assert created.exit_code == 0, created.output
-        yield Operator(server=server, token=created.stdout.strip(), db_env=module_database)
+        yield Operator(server=module_server, token=created.stdout.strip(), db_env=module_database)
 
 
 def declare(operator: Operator, title: str = "Checkout down", severity: str = "P1") -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -140,7 +141,8 @@ async def verify_id_token(
 
     joserfc is imported here, on the first sign-in and in a thread (then it is a lookup): its import took
     0.27 s of every server's and worker's start, and in the event loop it would hold up intake."""
-    await asyncio.to_thread(importlib.import_module, "joserfc.jwt")
+    if "joserfc.jwt" not in sys.modules:
+        await asyncio.to_thread(importlib.import_module, "joserfc.jwt")
     from joserfc import jwt
     from joserfc.errors import JoseError
     from joserfc.jwk import KeySet
