@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException
 
 from warroom.context import AppContext
 from warroom.errors import DomainError
+from warroom.route_table import add_routes
 from warroom.web import (
     admin_doctor,
     admin_sso,
@@ -114,8 +115,7 @@ def install_web(app: FastAPI, context: AppContext) -> WebState:
         sop_html=Markup(sop_html(context.procedure)),  # markdown-it escapes raw HTML (html off)
     )
     app.state.web = state
-    for router in ROUTERS:
-        app.include_router(router)
+    add_routes(app, ROUTERS)
     static = Path(str(files("warroom.web") / "static"))
     app.mount("/static", StaticFiles(directory=static), name="static")
     _install_error_pages(app)
