@@ -26,7 +26,7 @@ from tests.integration.backup_helpers import (
     scratch_postgres,
 )
 from tests.integration.test_cli_admin import load_demo, scalar
-from tests.process import WARROOM, child_env, plain, run_cli
+from tests.process import WARROOM, child_env, plain
 from warroom.backup.database import head_revision
 from warroom.cli.common import CommandFailed
 from warroom.db import Base
@@ -240,7 +240,7 @@ def test_bad_input_is_one_line_changes_nothing_and_exits_non_zero(
 
 
 def one_line_failure(args: list[str], db_url: str, data_dir: Path) -> str:
-    done = run_cli(args, {"WARROOM_DATABASE_URL": db_url, "WARROOM_DATA_DIR": str(data_dir)})
+    done = cli.run_main(args, {"WARROOM_DATABASE_URL": db_url, "WARROOM_DATA_DIR": str(data_dir)})
     assert done.returncode == 1, (args, done.stdout, done.stderr)
     assert done.stdout == "" and len(done.stderr.strip().splitlines()) == 1, (args, done.stderr)
     return plain(done.stderr)

@@ -49,9 +49,9 @@ def ok(args: Sequence[str], db_url: str, data_dir: Path) -> str:
 
 
 def fails_with_one_line(args: Sequence[str], db_url: str, data_dir: Path, **extra: str) -> str:
-    """Run the console script; it must exit 1 with its error as the last stderr line and no traceback."""
+    """Run the console script's `main()`: exit 1 with its error as the last stderr line and no traceback."""
     env = {"WARROOM_DATABASE_URL": db_url, "WARROOM_DATA_DIR": str(data_dir), **extra}
-    done = run_cli(args, env)
+    done = cli.run_main(args, env)
     assert done.returncode == 1, (done.returncode, done.stdout, done.stderr)
     assert "Traceback" not in done.stderr + done.stdout
     lines = done.stderr.strip().splitlines()
@@ -134,7 +134,7 @@ def test_procedure_check_names_the_file_line_and_reason_of_every_problem(tmp_pat
     broken = tmp_path / "procedure.yaml"
     broken.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
-    done = run_cli(["procedure", "check", str(broken)], {})
+    done = cli.run_main(["procedure", "check", str(broken)], {})
     assert done.returncode == 1, (done.stdout, done.stderr)
     assert "Traceback" not in done.stderr + done.stdout
     assert "ok (" not in done.stdout
@@ -148,7 +148,7 @@ def test_procedure_check_names_the_file_line_and_reason_of_every_problem(tmp_pat
 
 def test_procedure_check_of_a_missing_file_says_it_cannot_read_it(tmp_path: Path) -> None:
     missing = tmp_path / "nope.yaml"
-    done = run_cli(["procedure", "check", str(missing)], {})
+    done = cli.run_main(["procedure", "check", str(missing)], {})
     assert done.returncode == 1
     assert done.stderr.splitlines()[0] == f"{missing}: cannot read file: No such file or directory"
 

@@ -18,7 +18,7 @@ from pypdf import PdfReader
 
 from tests import cli
 from tests.conftest import emptied_after
-from tests.process import ServerProcess, free_port, plain, run_cli
+from tests.process import ServerProcess, free_port, plain
 
 EMAIL = "operator@example.com"
 
@@ -51,8 +51,8 @@ class Operator:
 
 
 def fails_in_one_line(args: Sequence[str], env: dict[str, str]) -> str:
-    """The console script exits 1 and prints exactly one line, `error: ...`, on stderr; no traceback."""
-    done = run_cli(args, env)
+    """The console script's `main()` exits 1 and prints one line, `error: ...`, on stderr; no traceback."""
+    done = cli.run_main(args, env)
     assert done.returncode == 1, (done.returncode, done.stdout, done.stderr)
     assert done.stdout == ""
     lines = done.stderr.splitlines()

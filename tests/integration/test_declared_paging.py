@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 import structlog
 
+from tests import cli
 from tests.conftest import START
 from tests.integration.conftest import Api
-from tests.process import run_cli
 from warroom.jobs.worker import Worker
 from warroom.procedure.loader import ProcedureInvalid, load_procedure_file
 from warroom.wiring import new_worker
@@ -158,7 +158,7 @@ def test_procedure_check_refuses_free_text_in_page_with_a_hint(tmp_path: Path) -
     lines.insert(at + 1, "      - {rota: night}")
     broken = tmp_path / "procedure.yaml"
     broken.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    done = run_cli(["procedure", "check", str(broken)], {})
+    done = cli.run_main(["procedure", "check", str(broken)], {})
     assert done.returncode == 1, (done.stdout, done.stderr)
     problems = done.stderr.strip().splitlines()
     hint = (

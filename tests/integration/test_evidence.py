@@ -8,9 +8,10 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+from tests import cli
 from tests.integration.conftest import Api
 from tests.integration.test_cli_admin import fails_with_one_line
-from tests.process import plain, run_cli
+from tests.process import plain
 
 MEMORY = b"MDMP\x93\xa7" + bytes(range(256)) * 64
 
@@ -103,7 +104,8 @@ async def test_the_size_limit_and_bad_times_change_nothing(api: Api, data_dir: P
 async def test_audit_verify_checks_every_evidence_file(api: Api, db_url: str, data_dir: Path) -> None:
     ref = await declare(api)
     item = await ok(await upload(api, ref, MEMORY), 201)
-    done = run_cli(["audit", "verify"], {"WARROOM_DATABASE_URL": db_url, "WARROOM_DATA_DIR": str(data_dir)})
+    env = {"WARROOM_DATABASE_URL": db_url, "WARROOM_DATA_DIR": str(data_dir)}
+    done = cli.run_main(["audit", "verify"], env)
     assert done.returncode == 0 and plain(done.stdout).endswith("1 evidence files match their sha256"), done
     stored = data_dir / "evidence" / item["sha256"][:2] / item["sha256"][2:4] / item["sha256"]
     stored.write_bytes(MEMORY[:-1] + b"!")
