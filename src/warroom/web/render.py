@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -67,7 +68,11 @@ def static_version() -> str:
     return digest.hexdigest()[:10]
 
 
+@cache
 def make_templates() -> Environment:
+    """One environment per process, shared by every app it builds: Jinja compiles each template once per
+    environment (~17 ms a template here, 0.8 s for all 46; a web test's pages cost ~0.1 s in every new app
+    before), and nothing here differs between apps."""
     env = Environment(
         loader=PackageLoader("warroom.web", "templates"),
         autoescape=select_autoescape(["html"], default=True),
