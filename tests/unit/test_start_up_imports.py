@@ -1,6 +1,8 @@
-"""What a server or worker imports before it answers: libraries only a rare request needs load on first use
-(warroom.identity.scim_api, warroom.identity.oidc), so every start skips them (0.5-0.6 s of a ~4 s
-`warroom serve` start here). tests/integration/test_scim.py and test_sso.py show they load when asked."""
+"""What a server or worker imports before it answers: libraries only a rare request or job needs load on
+first use (warroom.identity.scim_api, warroom.identity.oidc; stix2 in warroom.intel.feeds and export,
+stix2-matcher in warroom.intel.match), so every start skips them (0.5-0.6 s, and 0.75 s more for the STIX
+libraries, of a `warroom serve` start here). tests/integration/test_scim.py, test_sso.py and test_intel.py
+show they load when asked."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import sys
 
 import pytest
 
-FIRST_USE_ONLY = ("scim2_models", "joserfc", "warroom.identity.scim_handlers")
+FIRST_USE_ONLY = ("scim2_models", "joserfc", "warroom.identity.scim_handlers", "stix2", "stix2matcher")
 
 
 @pytest.mark.parametrize("module", ["warroom.app", "warroom.wiring"])

@@ -33,6 +33,7 @@ from warroom.intel.schemas import (
     SoftwareList,
 )
 from warroom.jobs.service import JobSpec, enqueue
+from warroom.lazy_import import imported
 from warroom.observables.models import Observable
 
 router = APIRouter(prefix="/api/v1/intel", tags=["intel"])
@@ -146,6 +147,7 @@ async def iocs_stix(
 ) -> Response:
     """The incident's IOCs as a STIX 2.1 bundle; AMBER+STRICT and RED ones only with `override_tlp=true`."""
     incident, kept, held = await _iocs(session, context, user, ref, override_tlp)
+    await imported("stix2")
     body = export.stix_bundle(incident, kept, context.settings.resolved_base_url(), context.clock.now())
     return Response(body, media_type="application/stix+json;version=2.1", headers={"X-Held-Back": str(held)})
 

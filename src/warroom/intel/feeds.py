@@ -11,21 +11,13 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import cache
 from typing import Any
-
-import stix2
-from stix2.exceptions import STIXError
 
 from warroom.intel.domain import pattern_terms
 from warroom.intel.vulnerability import VulnIn, stix_vulnerabilities
 from warroom.observables.domain import NotAnObservable, guess, normalise
 
-TLP_MARKINGS = {
-    stix2.TLP_WHITE.id: "clear",
-    stix2.TLP_GREEN.id: "green",
-    stix2.TLP_AMBER.id: "amber",
-    stix2.TLP_RED.id: "red",
-}
 MISP_TYPES = {
     "ip-src": "ip",
     "ip-dst": "ip",
@@ -94,8 +86,23 @@ class Defaults:
     type: str | None = None  # csv and text: the type of every value, else guessed per value
 
 
+# stix2 is imported in the functions that parse STIX, not at the top: it cost 0.4 s of every server's and
+# worker's start. The poll job awaits warroom.lazy_import's `imported("stix2")` first, off the event loop.
+@cache
+def _tlp_markings() -> dict[str, str]:
+    import stix2
+
+    return {
+        stix2.TLP_WHITE.id: "clear",
+        stix2.TLP_GREEN.id: "green",
+        stix2.TLP_AMBER.id: "amber",
+        stix2.TLP_RED.id: "red",
+    }
+
+
 def _stix_tlp(obj: Any, default: str) -> str:
-    return next((TLP_MARKINGS[m] for m in obj.get("object_marking_refs", []) if m in TLP_MARKINGS), default)
+    markings = _tlp_markings()
+    return next((markings[m] for m in obj.get("object_marking_refs", []) if m in markings), default)
 
 
 def stix_indicators(objects: Iterable[Any], defaults: Defaults, parsed: Parsed) -> None:
@@ -134,6 +141,9 @@ def stix_indicators(objects: Iterable[Any], defaults: Defaults, parsed: Parsed) 
 
 def stix_objects(raw: Iterable[Any], parsed: Parsed) -> list[Any]:
     """Each indicator through the `stix2` parser on its own: a bad one is rejected, not the whole feed."""
+    import stix2
+    from stix2.exceptions import STIXError
+
     objects = []
     for item in raw:
         if not isinstance(item, dict) or item.get("type") != "indicator":

@@ -14,12 +14,15 @@ from typing import Any
 import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from stix2matcher.matcher import MatcherException
-from stix2matcher.matcher import match as stix_match
 
 from warroom.intel.domain import TYPE_TO_STIX, Term, in_force, lookup_keys
 from warroom.intel.index import Snapshot, snapshot
 from warroom.intel.models import Indicator, Sighting
+from warroom.lazy_import import imported
+
+# stix2-matcher is imported when a pattern indicator is first matched, in a thread: its import (0.33 s, it
+# builds its grammar) was part of every server's and worker's start, and most matches never need it.
+MATCHER = "stix2matcher.matcher"
 
 log = structlog.get_logger("warroom.intel")
 
@@ -62,6 +65,9 @@ def _pattern_ids(snap: Snapshot, observables: list[Term], now: datetime) -> list
     if not snap.patterns or not observables:
         return []
     # All of them as one observation, and each as its own (an `[a] AND [b]` pattern wants two).
+    from stix2matcher.matcher import MatcherException
+    from stix2matcher.matcher import match as stix_match
+
     data = [observed_data(observables, now), *(observed_data([item], now) for item in observables)]
     found = []
     for indicator_id, pattern in snap.patterns:
@@ -88,6 +94,8 @@ async def find(
             candidates += [(i, item) for i in snap.exact.get((key.type, key.value), ())]
         if item.type == "ip":
             candidates += [(i, item) for i in snap.in_ranges(item.value)]
+    if snap.patterns:
+        await imported(MATCHER)
     candidates += _pattern_ids(snap, items, now)
     if not candidates:
         return []

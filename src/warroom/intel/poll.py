@@ -23,6 +23,7 @@ from warroom.intel.models import Feed, Indicator
 from warroom.intel.vulns import apply_and_find, poll_cves
 from warroom.jobs.kinds import JobRun
 from warroom.jobs.service import JobSpec, enqueue
+from warroom.lazy_import import imported
 
 MAX_BYTES = 256 * 1_048_576
 TIMEOUT_SECONDS = 60.0
@@ -100,6 +101,8 @@ async def _taxii(feed: Feed, defaults: read.Defaults) -> tuple[read.Parsed, str 
 
 async def read_feed(feed: Feed) -> tuple[read.Parsed, str | None]:
     defaults = read.Defaults(tlp=feed.tlp, confidence=feed.confidence, type=(feed.options or {}).get("type"))
+    if feed.kind in ("taxii", "stix"):
+        await imported("stix2")  # the parser, loaded off the event loop (intel.feeds)
     if feed.kind == "taxii":
         return await _taxii(feed, defaults)
     if feed.kind == "misp":
