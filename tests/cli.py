@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from typer.testing import CliRunner, Result
 
+from tests.process import PLAIN_OUTPUT
 from warroom.cli import app
 from warroom.main import main, runtime
 
@@ -26,7 +27,7 @@ def run_main(args: Sequence[str], env: Mapping[str, str]) -> subprocess.Complete
     (tests.process.child_env: no inherited WARROOM_* setting, plain output, then `env`). It runs in a thread
     of its own, so a command's asyncio.run works from an async test too."""
     overrides: dict[str, str | None] = {key: None for key in os.environ if key.startswith("WARROOM_")}
-    overrides.update({"NO_COLOR": "1", "COLUMNS": "200", "TERM": "dumb", **env})
+    overrides.update({**PLAIN_OUTPUT, **env})
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(_run_main, ["warroom", *args], overrides).result()
 

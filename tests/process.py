@@ -55,6 +55,10 @@ def port_is_open(port: int) -> bool:
 BYTECODE_CACHE = Path(tempfile.gettempdir()) / "warroom-test-bytecode"
 
 
+# Output without colour, at a fixed width, for the CLI's tests (tests.cli.run_main sets it in-process).
+PLAIN_OUTPUT = {"NO_COLOR": "1", "COLUMNS": "200", "TERM": "dumb"}
+
+
 def child_env(env: Mapping[str, str]) -> dict[str, str]:
     """os.environ without WARROOM_* and colour settings, plus plain-output settings, plus `env`."""
     dropped = {"FORCE_COLOR", "TTY_COMPATIBLE", "CLICOLOR_FORCE", "PYTHONDONTWRITEBYTECODE"}
@@ -63,7 +67,7 @@ def child_env(env: Mapping[str, str]) -> dict[str, str]:
         for key, value in os.environ.items()
         if not key.startswith("WARROOM_") and key not in dropped
     }
-    base.update({"NO_COLOR": "1", "COLUMNS": "200", "TERM": "dumb", "PYTHONUNBUFFERED": "1"})
+    base.update({**PLAIN_OUTPUT, "PYTHONUNBUFFERED": "1"})
     base.setdefault("PYTHONPYCACHEPREFIX", str(BYTECODE_CACHE))
     base.update(env)
     return base

@@ -5,9 +5,6 @@ and nonce, against the injected clock."""
 
 from __future__ import annotations
 
-import asyncio
-import importlib
-import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +14,8 @@ from urllib.parse import urlencode
 import httpx
 from authlib.oauth2.rfc6749.parameters import prepare_grant_uri, prepare_token_request
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
+
+from warroom.lazy_import import imported
 
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 METADATA_TTL_SECONDS = 3_600  # keys rotate; a provider's metadata is fetched again after an hour
@@ -141,8 +140,7 @@ async def verify_id_token(
 
     joserfc is imported here, on the first sign-in and in a thread (then it is a lookup): its import took
     0.27 s of every server's and worker's start, and in the event loop it would hold up intake."""
-    if "joserfc.jwt" not in sys.modules:
-        await asyncio.to_thread(importlib.import_module, "joserfc.jwt")
+    await imported("joserfc.jwt")
     from joserfc import jwt
     from joserfc.errors import JoseError
     from joserfc.jwk import KeySet

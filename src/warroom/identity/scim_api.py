@@ -8,9 +8,6 @@ first SCIM request, in a thread: the event loop keeps answering intake and pages
 
 from __future__ import annotations
 
-import asyncio
-import importlib
-import sys
 from collections.abc import Awaitable, Callable
 from typing import cast
 
@@ -18,6 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from warroom.deps import ContextDep
+from warroom.lazy_import import imported
 
 HANDLERS = "warroom.identity.scim_handlers"
 ROUTES = (  # (path, methods, handler); the first match wins, so the catch-all comes last
@@ -36,7 +34,7 @@ Handler = Callable[..., Awaitable[Response]]
 
 def _endpoint(name: str) -> Callable[[Request, ContextDep], Awaitable[Response]]:
     async def endpoint(request: Request, context: ContextDep) -> Response:
-        handlers = sys.modules.get(HANDLERS) or await asyncio.to_thread(importlib.import_module, HANDLERS)
+        handlers = await imported(HANDLERS)
         handler = cast(Handler, getattr(handlers, name))
         return await handler(**request.path_params, request=request, context=context)
 
