@@ -14,6 +14,7 @@ from alembic.migration import MigrationContext
 from tests.conftest import BACKENDS, PG_ADMIN_DSN, _pg_url
 from warroom.alerts.partitions import is_partition
 from warroom.db import Base, sync_url
+from warroom.jobs.config_cache import TABLE as CONFIG_VERSION
 from warroom.migrate import downgrade, upgrade
 
 
@@ -21,7 +22,9 @@ def schema_differences(url: str) -> list[object]:
     engine = sa.create_engine(sync_url(url))
     with engine.connect() as conn:
         skip_partitions = {
-            "include_name": lambda name, type_, _: not (type_ == "table" and is_partition(name))
+            "include_name": lambda name, type_, _: (
+                not (type_ == "table" and (is_partition(name) or name == CONFIG_VERSION))
+            )
         }
         context = MigrationContext.configure(conn, opts={"compare_type": True, **skip_partitions})
         differences = compare_metadata(context, Base.metadata)

@@ -25,11 +25,13 @@ from typing import Any
 
 import psycopg
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.context import AppContext
 from warroom.db import LazyTurn, libpq_url
 from warroom.jobs import service
 from warroom.jobs.claims import DriverClaims
+from warroom.jobs.config_cache import ConfigCache
 from warroom.jobs.domain import RetryLater
 from warroom.jobs.kinds import (
     UNBOUNDED,
@@ -105,6 +107,7 @@ class Worker:
     _wakes: dict[str, asyncio.Event] = field(default_factory=dict)
     _http: Outbound | None = None
     _shared_places: dict[tuple[str, str], asyncio.Semaphore] = field(default_factory=dict)
+    _config: ConfigCache = field(default_factory=ConfigCache)
     limits: dict[str, QueueLimits] = field(init=False)
     _claims: DriverClaims | None = field(init=False)
 
@@ -189,7 +192,8 @@ class Worker:
             return await self._run_each(handler, jobs)
         try:
             async with self.context.db.write_turn, self.context.db.write() as session:
-                now, memo = self.context.clock.now(), dict[str, Any]()
+                token, memo = await self._memo(handler, session)
+                now = self.context.clock.now()
                 run = JobRun(session, now, self.context, jobs[0].id, jobs[0].attempts, memo)
                 if isinstance(handler, Grouped):
                     await handler.run_all(run, [job.payload for job in jobs])
@@ -200,6 +204,7 @@ class Worker:
                         )
                 await service.finish(session=session, job_ids=[job.id for job in jobs], now=now)
                 await session.commit()
+            self._config.keep(token, memo)
         except Exception as error:  # noqa: BLE001  (the group is undone; each job then runs alone)
             log.info("job group failed; running its jobs one by one", size=len(jobs), error=repr(error))
             await self._run_each(handler, jobs)
@@ -222,6 +227,13 @@ class Worker:
                 await service.settle(session=session, done=[], failed=failed, now=self.context.clock.now())
                 await session.commit()
 
+    async def _memo(self, handler: Kind | None, session: AsyncSession) -> tuple[str | None, dict[str, Any]]:
+        """A grouped kind's memo starts with this process's cached configuration (jobs.config_cache); the
+        token read first, in the group's transaction, is the one its lookups are kept under."""
+        if isinstance(handler, Grouped):
+            return await self._config.seed(session)
+        return None, {}
+
     def _places(self, handler: Batched, job: Job) -> asyncio.Semaphore:
         """The places shared by the batches of `job`'s kind on its queue (a fresh unbounded set if the kind
         asks for no bound)."""
@@ -239,12 +251,14 @@ class Worker:
             async with LazyTurn(self.context.db.write_turn) as turn, self.context.db.write() as session:
                 if not job.queue.startswith(NETWORK_QUEUES):
                     await turn.take()
+                token, memo = await self._memo(handler, session)
                 now = self.context.clock.now()
-                run = JobRun(session, now, self.context, job.id, job.attempts, {}, turn.take)
+                run = JobRun(session, now, self.context, job.id, job.attempts, memo, turn.take)
                 await handler(run, job.payload)
                 await turn.take()
                 await service.finish(session=session, job_ids=[job.id], now=now)
                 await session.commit()
+            self._config.keep(token, memo)
         except RetryLater as later:
             log.info("job postponed", job_id=job.id, kind=job.kind, delay=later.delay.total_seconds())
             async with self.context.db.write_turn, self.context.db.write() as session:

@@ -8,14 +8,16 @@ from sqlalchemy import create_engine, pool
 import warroom.models  # noqa: F401  (registers every table on Base.metadata)
 from warroom.alerts.partitions import is_partition
 from warroom.db import Base, sync_url
+from warroom.jobs.config_cache import TABLE as CONFIG_VERSION
 
 config = context.config
 target_metadata = Base.metadata
 
 
 def _include_name(name: str | None, type_: str, _parent_names: object) -> bool:
-    """raw_events' month partitions on PostgreSQL are made by the worker, not by the models."""
-    return not (type_ == "table" and name is not None and is_partition(name))
+    """raw_events' month partitions on PostgreSQL are made by the worker, not by the models; the
+    configuration token's table is written by triggers only (migration 0037), not a model either."""
+    return not (type_ == "table" and name is not None and (is_partition(name) or name == CONFIG_VERSION))
 
 
 def run_migrations_online() -> None:

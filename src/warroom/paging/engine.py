@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.alerts.models import Alert, AlertEvent
 from warroom.catalog.models import Service
+from warroom.jobs.config_cache import CACHED
 from warroom.jobs.kinds import JobRun
 from warroom.jobs.service import JobSpec, enqueue, insert_jobs
 from warroom.notify.models import OutgoingMessage
@@ -58,7 +59,7 @@ async def _first_delays(
     """Each service's policy and its first step's delay, read once per group of triage jobs."""
     found: dict[int, tuple[int, timedelta]] = {}
     for service_id in service_ids:
-        key = f"first-step:{service_id}"
+        key = f"{CACHED}first-step:{service_id}"
         if key not in memo:
             policy_id = await session.scalar(
                 select(Service.escalation_policy_id).where(Service.id == service_id)

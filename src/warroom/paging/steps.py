@@ -24,6 +24,7 @@ from warroom.alerts.models import Alert, AlertEvent
 from warroom.auth.models import User
 from warroom.catalog.models import Service
 from warroom.incidents.models import Incident
+from warroom.jobs.config_cache import CACHED
 from warroom.jobs.kinds import JobRun
 from warroom.jobs.service import JobSpec, insert_jobs, record_ran, savepoint
 from warroom.notify.outbox import MESSAGES, queued_message
@@ -218,7 +219,7 @@ async def _run_step(run: JobRun, walk: Walk, alert: Paged | None, writes: Writes
     people = await _memo(run, key, target_people, targets=current.targets, at=run.now)
     for user_id, via in people:
         notified = await _page_user(run, walk, alert, user_id, writes)
-        email = await _memo(run, f"email:{user_id}", _email, user_id=user_id)
+        email = await _memo(run, f"{CACHED}email:{user_id}", _email, user_id=user_id)
         if email is not None:
             await _trail(run, walk, alert, Chosen(email, via, notified), writes)
     await _advance(run, walk, steps, writes)
@@ -248,7 +249,7 @@ async def _steps(run: JobRun, walk: Walk) -> list[EscalationStep]:
     if walk.policy_id is None:
         return [EscalationStep(position=0, delay_seconds=0, targets=walk.targets or [])]
     steps: list[EscalationStep] = await _memo(
-        run, f"steps:{walk.policy_id}", policy_steps, policy_id=walk.policy_id
+        run, f"{CACHED}steps:{walk.policy_id}", policy_steps, policy_id=walk.policy_id
     )
     return steps
 
@@ -267,7 +268,9 @@ async def _page_user(
     now = run.now
     subject, body = page_text(alert)
     body = f"{body}\nWhy you were paged: {why_link(run.context.settings.resolved_base_url(), alert)}"
-    plan = await _memo(run, f"plan:{user_id}:{walk.urgency}", plan_for, user_id=user_id, urgency=walk.urgency)
+    plan = await _memo(
+        run, f"{CACHED}plan:{user_id}:{walk.urgency}", plan_for, user_id=user_id, urgency=walk.urgency
+    )
     notified = []
     for rule, method in plan:
         key = (
@@ -307,10 +310,10 @@ async def _names(run: JobRun, walk: Walk, alert: Paged) -> dict[str, Any]:
     names: dict[str, Any] = {}
     if walk.policy_id is not None:
         query = select(EscalationPolicy.slug).where(EscalationPolicy.id == walk.policy_id)
-        names["policy"] = await _memo(run, f"policy-slug:{walk.policy_id}", _scalar, query=query)
+        names["policy"] = await _memo(run, f"{CACHED}policy-slug:{walk.policy_id}", _scalar, query=query)
     if alert.service_id is not None:
         query = select(Service.slug).where(Service.id == alert.service_id)
-        names["service"] = await _memo(run, f"service-slug:{alert.service_id}", _scalar, query=query)
+        names["service"] = await _memo(run, f"{CACHED}service-slug:{alert.service_id}", _scalar, query=query)
     return names
 
 
@@ -341,7 +344,7 @@ async def _trail(run: JobRun, walk: Walk, alert: Paged, chosen: Chosen, writes: 
 
 
 async def _advance(run: JobRun, walk: Walk, steps: list[EscalationStep], writes: Writes) -> None:
-    repeat = await _memo(run, f"repeat:{walk.policy_id}", _repeat, policy_id=walk.policy_id)
+    repeat = await _memo(run, f"{CACHED}repeat:{walk.policy_id}", _repeat, policy_id=walk.policy_id)
     next_step, next_round = walk.step + 1, walk.round
     if next_step >= len(steps):
         if repeat is None or walk.round >= repeat:

@@ -23,6 +23,7 @@ from warroom.catalog.models import Service
 from warroom.incidents.models import Incident
 from warroom.incidents.schemas import IncidentCreate
 from warroom.incidents.service import declare_incident
+from warroom.jobs.config_cache import CACHED
 from warroom.jobs.kinds import JobRun
 from warroom.jobs.service import JobSpec
 from warroom.paging.engine import NewAlert, start_escalations
@@ -30,6 +31,7 @@ from warroom.paging.recurrence import link_recurrence, recovered_incident
 from warroom.procedure.domain import parse_duration
 
 _ALERTS = cast(Table, Alert.__table__)
+ROUTING = f"{CACHED}routing"
 _TRIAGED = (
     update(_ALERTS)
     .where(_ALERTS.c.id == bindparam("b_id"))
@@ -86,8 +88,8 @@ def routing_rule(rules: list[RoutingRule], facts: dict[str, Any]) -> RoutingRule
 async def active_window(
     session: AsyncSession, service_id: int | None, at: datetime, memo: dict[str, Any] | None = None
 ) -> MaintenanceWindow | None:
-    """The service's maintenance window at `at`; with `memo`, the service's windows are read once a group
-    (those not over at `memo["since"]`, the group's earliest alert)."""
+    """The service's maintenance window at `at`; with `memo`, the service's windows are read once (those
+    not over at `memo["since"]`, the group's earliest alert) and reused while that is no earlier."""
     if service_id is None:
         return None
     if memo is None:
@@ -100,13 +102,13 @@ async def active_window(
             )
             .limit(1)
         )
-    key = f"windows:{service_id}"
-    if key not in memo:
+    key, since = f"{CACHED}windows:{service_id}", memo["since"]
+    if key not in memo or memo[key][0] > since:  # (the earliest time read for, the windows)
         query = select(MaintenanceWindow).where(
-            MaintenanceWindow.service_id == service_id, MaintenanceWindow.ends_at > memo["since"]
+            MaintenanceWindow.service_id == service_id, MaintenanceWindow.ends_at > since
         )
-        memo[key] = list((await session.scalars(query.order_by(MaintenanceWindow.id))).all())
-    return next((w for w in memo[key] if w.starts_at <= at < w.ends_at), None)
+        memo[key] = (since, list((await session.scalars(query.order_by(MaintenanceWindow.id))).all()))
+    return next((w for w in memo[key][1] if w.starts_at <= at < w.ends_at), None)
 
 
 async def service_rules(session: AsyncSession, service_id: int | None) -> list[AlertRule]:
@@ -159,7 +161,7 @@ async def _declare_for(run: JobRun, alert: Alert, rule: AlertRule) -> Incident:
 
 
 async def _rules(run: JobRun, service_id: int | None) -> list[AlertRule]:
-    key = f"rules:{service_id}"
+    key = f"{CACHED}rules:{service_id}"
     if key not in run.memo:
         run.memo[key] = await service_rules(run.session, service_id)
     found: list[AlertRule] = run.memo[key]
@@ -191,13 +193,13 @@ async def triage_alerts(
     alerts = await _untriaged(session, [int(payload["alert_id"]) for payload in payloads])
     if not alerts:
         return  # deleted, or a retry after the work committed
-    if "routing" not in run.memo:  # one read per group of triage jobs (one transaction)
-        run.memo["routing"] = await routing_rules(session)
+    if ROUTING not in run.memo:  # one read per group of triage jobs, or per change (jobs.config_cache)
+        run.memo[ROUTING] = await routing_rules(session)
     run.memo.setdefault("since", min(alert.first_seen_at for alert in alerts.values()))
     triaged, paging = [], []
     for alert in alerts.values():
         facts = alert_facts(alert)
-        routed = routing_rule(run.memo["routing"], facts)
+        routed = routing_rule(run.memo[ROUTING], facts)
         service_id = routed.service_id if routed else alert.service_id
         window = await active_window(session, service_id, alert.first_seen_at, run.memo)
         rule = (
@@ -247,7 +249,7 @@ async def _opens_incident(session: AsyncSession, alert: Untriaged, rule: AlertRu
 
 
 async def _slug(run: JobRun, service_id: int | None) -> str:
-    key = f"slug:{service_id}"
+    key = f"{CACHED}slug:{service_id}"
     if key not in run.memo:
         run.memo[key] = await run.session.scalar(select(Service.slug).where(Service.id == service_id))
     return str(run.memo[key])

@@ -1,0 +1,172 @@
+"""A worker process caches the configuration its triage and escalation steps read (jobs.config_cache) and
+trusts it only while the database's configuration token is unchanged: every write to a cached table
+changes the token (migration 0037's triggers), a change made between two groups is honoured by the next
+one, and unchanged configuration is read once. Both databases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from tests.fakes.sink import Sink
+from tests.integration.conftest import Api
+from tests.integration.test_paging import fire, setup
+from warroom.alerts.rules.models import AlertRule
+from warroom.jobs.config_cache import TABLE, TABLES, ConfigCache
+from warroom.wiring import new_worker
+
+_TOKEN = sa.text(f"SELECT token FROM {TABLE} WHERE id = 1")
+
+
+async def token(api: Api) -> str:
+    async with api.context.db.read() as session:
+        found = await session.scalar(_TOKEN)
+    assert isinstance(found, str)
+    return found
+
+
+async def ok(response: Any, status: int = 200) -> Any:
+    assert response.status_code == status, response.text
+    return response.json() if response.content else None
+
+
+async def every_cached_table_filled(api: Api, sink: Sink) -> str:
+    """A row in each cached table: services, a policy and its steps, users' methods and rules, a routing
+    rule, an alert rule and a maintenance window. Returns the integration key."""
+    key = await setup(api, sink)
+    methods = await ok(await api.responder.get("/api/v1/me/contact-methods"))
+    rule = {"contact_method": methods[0]["id"], "delay_seconds": 0, "urgency": "high"}
+    await ok(await api.responder.post("/api/v1/me/notification-rules", json=rule), 201)
+    route = {"name": "all", "service": "checkout", "conditions": []}
+    await ok(await api.admin.post("/api/v1/routing-rules", json=route), 201)
+    alert_rule = {"name": "page", "action": "page", "conditions": []}
+    await ok(await api.admin.post("/api/v1/services/checkout/alert-rules", json=alert_rule), 201)
+    later = api.clock.now() + timedelta(days=30)
+    window = {"starts_at": later.isoformat(), "ends_at": (later + timedelta(hours=1)).isoformat(),
+              "reason": "upgrade"}  # fmt: skip
+    await ok(await api.admin.post("/api/v1/services/checkout/maintenance", json=window), 201)
+    return key
+
+
+async def test_every_write_to_a_cached_table_changes_the_token(api: Api, sink: Sink) -> None:
+    await every_cached_table_filled(api, sink)
+    for table in TABLES:
+        before = await token(api)
+        async with api.context.db.write() as session:
+            changed = await session.execute(
+                sa.text(f"UPDATE {table} SET id = id WHERE id = (SELECT min(id) FROM {table})")
+            )
+            assert changed.rowcount == 1, table  # type: ignore[attr-defined]
+            await session.commit()
+        assert await token(api) != before, f"an UPDATE of {table} left the token as it was"
+    before = await token(api)
+    await ok(await api.admin.delete("/api/v1/escalation-policies/checkout-oncall"), 204)  # steps cascade
+    assert await token(api) != before
+
+
+async def test_alerts_paged_and_acknowledged_leave_the_token_alone(api: Api, sink: Sink) -> None:
+    """The hot path writes no cached table: a cache that intake or paging invalidated would be useless."""
+    key = await every_cached_table_filled(api, sink)
+    before = await token(api)
+    await fire(api, key)
+    await new_worker(api.context, periodic=()).run_once()
+    (alert,) = (await ok(await api.viewer.get("/api/v1/alerts")))["items"]
+    await ok(await api.responder.post(f"/api/v1/alerts/{alert['id']}/acknowledge"))
+    assert sink.received and await token(api) == before
+
+
+@contextmanager
+def statements(api: Api) -> Iterator[list[str]]:
+    """Every statement the app's engine sends while the block runs."""
+    sent: list[str] = []
+
+    def log(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(statement)
+
+    engine = api.context.db.engine.sync_engine
+    sa.event.listen(engine, "before_cursor_execute", log)
+    try:
+        yield sent
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", log)
+
+
+def reads_of(sent: list[str], table: str) -> int:
+    return sum(1 for statement in sent if f"FROM {table}" in statement and "UPDATE" not in statement)
+
+
+async def test_unchanged_configuration_is_read_once_per_worker(api: Api, sink: Sink) -> None:
+    key = await every_cached_table_filled(api, sink)
+    worker = new_worker(api.context, periodic=())
+    with statements(api) as first:
+        await fire(api, key, dedup="one")
+        await worker.run_once()
+    with statements(api) as second:
+        await fire(api, key, dedup="two")
+        await worker.run_once()
+    assert [r["path"] for r in sink.received] == ["/responder", "/responder"]
+    for table in ("routing_rules", "alert_rules", "maintenance_windows", "escalation_steps",
+                  "notification_rules", "contact_methods"):  # fmt: skip
+        assert reads_of(first, table) >= 1 and reads_of(second, table) == 0, table
+    assert reads_of(second, TABLE) == 1  # the one check that stands in for them
+
+
+async def test_a_change_between_two_groups_is_honoured_by_the_next(api: Api, sink: Sink) -> None:
+    key = await every_cached_table_filled(api, sink)
+    worker = new_worker(api.context, periodic=())
+    await fire(api, key, dedup="one")
+    await worker.run_once()  # caches the routing, the rules, the plan
+    await ok(await api.admin.post("/api/v1/services", json={"slug": "billing", "name": "Billing"}), 201)
+    (route,) = await ok(await api.admin.get("/api/v1/routing-rules"))
+    await ok(await api.admin.delete(f"/api/v1/routing-rules/{route['id']}"), 204)
+    moved = {"name": "two to billing", "service": "billing",
+             "conditions": [{"field": "dedup_key", "op": "equals", "value": "two"}]}  # fmt: skip
+    await ok(await api.admin.post("/api/v1/routing-rules", json=moved), 201)
+    (method,) = await ok(await api.responder.get("/api/v1/me/contact-methods"))
+    patch = {"address": f"{sink.url}/responder-moved"}
+    await ok(await api.responder.patch(f"/api/v1/me/contact-methods/{method['id']}", json=patch))
+    await fire(api, key, dedup="two")
+    await fire(api, key, dedup="three")
+    await worker.run_once()
+    items = (await ok(await api.viewer.get("/api/v1/alerts")))["items"]
+    services = {alert["dedup_key"]: alert["service"] for alert in items}
+    assert services == {"one": "checkout", "two": "billing", "three": "checkout"}
+    assert [r["path"] for r in sink.received] == ["/responder", "/responder-moved"]
+
+
+@pytest.mark.parametrize("expired", [False, True])
+async def test_only_fully_loaded_objects_are_kept(api: Api, expired: bool) -> None:
+    """A savepoint rolled back expires what it loaded: such an object would need its closed session."""
+    await ok(await api.admin.post("/api/v1/services", json={"slug": "web", "name": "Web"}), 201)
+    await ok(
+        await api.admin.post("/api/v1/services/web/alert-rules", json={"name": "p", "action": "page"}), 201
+    )
+    cache = ConfigCache()
+    async with api.context.db.write() as session:
+        seen, _ = await cache.seed(session)
+        rules = list(await session.scalars(sa.select(AlertRule)))
+        if expired:
+            session.expire(rules[0])
+        await session.commit()
+    cache.keep(seen, {"config:rules": rules, "config:slug": "web", "since": api.clock.now()})
+    expected = {"config:slug"} if expired else {"config:rules", "config:slug"}
+    assert set(cache.entries) == expected
+    async with api.context.db.read() as session:
+        assert (await cache.seed(session))[1].keys() == expected
+
+
+async def test_a_group_that_saw_an_older_token_keeps_nothing(api: Api) -> None:
+    cache = ConfigCache()
+    async with api.context.db.read() as session:
+        older, _ = await cache.seed(session)
+    await ok(await api.admin.post("/api/v1/services", json={"slug": "web", "name": "Web"}), 201)
+    async with api.context.db.read() as session:
+        newer, memo = await cache.seed(session)
+    assert newer != older and memo == {}
+    cache.keep(older, {"config:slug": "stale"})
+    assert cache.entries == {}
