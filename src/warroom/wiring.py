@@ -42,7 +42,7 @@ from warroom.drills.injects import INJECT_KIND, run_inject
 from warroom.drills.service import fire_due_runs as fire_due_drills
 from warroom.errors import SettingInvalid
 from warroom.incidents.checkpoints import WITNESS_KIND, WITNESS_QUEUE, AuditCheckpoints, send_to_witness
-from warroom.intel.actions import MATCH_KIND, run_hunt, run_match
+from warroom.intel.actions import MATCH_KIND, match_in_place, run_hunt, run_match
 from warroom.intel.poll import FEED_QUEUE, HUNT_KIND, MATCH_QUEUE, POLL_KIND, poll_feed, schedule_polls
 from warroom.jobs.kinds import Batched, Grouped, JobRun, Kind, Shared
 from warroom.jobs.queues import QueueLimits, limits_for
@@ -84,15 +84,17 @@ from warroom.tracker.outbox import QUEUE as JIRA_QUEUE
 # kinds take a claimed batch whole and do their network work outside the database transaction.
 async def triage_then_match(run: JobRun, payloads: list[dict[str, Any]]) -> None:
     """Triage, the first escalation steps it starts that are due at once (in the same transaction, so an
-    alert's first page needs no claim of its own), then one threat-intel match job for the group's alerts:
-    matching runs on its own queue, so a slow or failing match never holds up paging (intel sits above
-    alerts, so here)."""
+    alert's first page needs no claim of its own), then the threat-intel match of the group's alerts: in
+    the same transaction too when that is cheap and bounded (intel.actions.match_in_place), else as one
+    job on its own queue, so a slow or failing match never holds up paging (intel sits above alerts, so
+    here)."""
     due_now: list[JobSpec] = []
     await triage_alerts(run, payloads, due_now)
     await run_due_now(run, due_now)
     alert_ids = sorted({int(p["alert_id"]) for p in payloads})
-    spec = JobSpec(MATCH_KIND, {"alert_ids": alert_ids}, queue=MATCH_QUEUE)
-    await enqueue(session=run.session, spec=spec, now=run.now)
+    if not await match_in_place(run, alert_ids):
+        spec = JobSpec(MATCH_KIND, {"alert_ids": alert_ids}, queue=MATCH_QUEUE)
+        await enqueue(session=run.session, spec=spec, now=run.now)
 
 
 JOB_KINDS: Mapping[str, Kind] = MappingProxyType(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import structlog
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,15 +19,19 @@ from warroom.incidents.models import Incident
 from warroom.incidents.schemas import IncidentCreate
 from warroom.incidents.service import declare_incident
 from warroom.intel.domain import Term
-from warroom.intel.match import Hit, find, sight
+from warroom.intel.index import held
+from warroom.intel.match import INDEX, Hit, find, sight
 from warroom.intel.members import team_members
 from warroom.intel.models import AlertObservable, Feed, Indicator, Sighting
 from warroom.jobs.kinds import JobRun
+from warroom.jobs.service import savepoint
 from warroom.observables.extract import extract
 from warroom.observables.models import Observable
 from warroom.observables.service import alert_payload
 from warroom.timeline.kinds import EventKind
 from warroom.timeline.service import record
+
+log = structlog.get_logger("warroom.intel")
 
 MATCH_KIND = "intel.match"
 HUNT_DAYS = 90
@@ -180,6 +185,25 @@ async def match_incident(run: JobRun, incident_id: int) -> None:
         observable = by_value[(hit.observed.type, hit.observed.value)]
         await sight(run.session, hit, run.now, observable_id=observable.id, incident_id=incident_id)
         await mark_on_incident(run.session, incident_id, hit, feeds[hit.indicator.feed_id], run.now)
+
+
+async def match_in_place(run: JobRun, alert_ids: list[int]) -> bool:
+    """Match alerts in the caller's transaction (triage's) when that is cheap and bounded: this process
+    holds the index, the indicators are unchanged since, and it has no STIX pattern (the matcher's work
+    grows with them). Saves a match job a triage group (its claim, transaction and wake). In a savepoint:
+    should matching fail, the caller's work stands and False says to queue a match job instead, as it
+    does when the index must be read again (~23 s at a million indicators: never inside triage)."""
+    found, _signature = await held(run.session)
+    if found is None or found.patterns:
+        return False
+    run.memo[INDEX] = found
+    try:
+        async with savepoint(run.session):
+            await match_alerts(run, alert_ids)
+    except Exception as error:  # noqa: BLE001  (queued instead: the match job retries on its own)
+        log.warning("intel match failed in triage; queued as a job", alerts=len(alert_ids), error=repr(error))
+        return False
+    return True
 
 
 async def run_match(run: JobRun, payload: dict[str, Any]) -> None:

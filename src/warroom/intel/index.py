@@ -12,6 +12,7 @@ a match job at 1,000,000 indicators on PostgreSQL on this project's 2-core machi
 from __future__ import annotations
 
 import ipaddress
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,7 +50,8 @@ class Snapshot:
         return [i for i, network in self.ranges if ip.version == network.version and ip in network]
 
 
-_snapshots: dict[int, Snapshot] = {}  # per database engine, in this process
+# Per database engine, in this process; weakly, as an id() key could be a later engine's (tests make many).
+_snapshots: weakref.WeakKeyDictionary[Any, Snapshot] = weakref.WeakKeyDictionary()
 
 
 async def signature(session: AsyncSession) -> tuple[Any, ...]:
@@ -59,12 +61,18 @@ async def signature(session: AsyncSession) -> tuple[Any, ...]:
     return tuple((await session.execute(select(latest, highest))).one())
 
 
+async def held(session: AsyncSession) -> tuple[Snapshot | None, tuple[Any, ...]]:
+    """The index this process holds if the indicators are unchanged since it was read (else None), and
+    their signature now: one read, never the indicators themselves."""
+    current = await signature(session)
+    found = _snapshots.get(session.get_bind())
+    return (found if found is not None and found.signature == current else None), current
+
+
 async def snapshot(session: AsyncSession) -> Snapshot:
     """The index as of now: reused while the indicators are unchanged, else read again whole."""
-    current = await signature(session)
-    key = id(session.get_bind())
-    found = _snapshots.get(key)
-    if found is not None and found.signature == current:
+    found, current = await held(session)
+    if found is not None:
         return found
     fresh = Snapshot(signature=current)
     rows = await session.stream(
@@ -74,7 +82,7 @@ async def snapshot(session: AsyncSession) -> Snapshot:
     )
     async for indicator_id, kind, value, pattern in rows:
         fresh.add(indicator_id, kind, value, pattern)
-    _snapshots[key] = fresh
+    _snapshots[session.get_bind()] = fresh
     return fresh
 
 

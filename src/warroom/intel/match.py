@@ -23,6 +23,7 @@ from warroom.lazy_import import imported
 # stix2-matcher is imported when a pattern indicator is first matched, in a thread: its import (0.33 s, it
 # builds its grammar) was part of every server's and worker's start, and most matches never need it.
 MATCHER = "stix2matcher.matcher"
+INDEX = "intel:index"  # the memo's key for the index a group of matches reads (not configuration: uncached)
 
 log = structlog.get_logger("warroom.intel")
 
@@ -84,9 +85,9 @@ async def find(
 ) -> list[Hit]:
     """Every indicator in force that one of these observables matches: the index says which may, one
     query reads those and their validity."""
-    if "intel:index" not in memo:  # one look at the index per group of matches
-        memo["intel:index"] = await snapshot(session)
-    snap: Snapshot = memo["intel:index"]
+    if INDEX not in memo:  # one look at the index per group of matches
+        memo[INDEX] = await snapshot(session)
+    snap: Snapshot = memo[INDEX]
     items = list(dict.fromkeys(observables))
     candidates: list[tuple[int, Term]] = []
     for item in items:
