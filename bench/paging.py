@@ -1,6 +1,7 @@
 """`python -m bench --suite paging`: from alert intake to the page arriving at a local webhook sink.
 
-Per database: a fresh database, `warroom serve`, an admin whose one contact method is a webhook to the
+Per database: a fresh database, `warroom serve` (on PostgreSQL with --processes, default 2, one per core,
+as the intake bench runs it; SQLite: one process), an admin whose one contact method is a webhook to the
 bench's sink (bench/paging_sink.py), and two services with one-step policies paging that admin: `bench`
 pages at once, `drain` holds its step for a day. Then, with N `warroom worker` processes beside the server
 (on SQLite, a single-writer database, the worker runs inside the server; 1 and 2 on PostgreSQL):
@@ -360,9 +361,10 @@ def run_database(name: str, args: argparse.Namespace, console: Console) -> Pagin
             # SQLite admits one writer: its worker runs inside the server process (`serve --with-worker`,
             # what `warroom run` does), so intake and jobs take turns in-process instead of busy-waiting.
             embedded = name == "sqlite"
+            processes = 1 if embedded else args.processes
             with (
                 DATABASES[name](data_dir) as url,
-                running_server(url, data_dir, with_worker=embedded) as server,
+                running_server(url, data_dir, processes, with_worker=embedded) as server,
             ):
                 asyncio.run(run_server(server, args, run))
         except DatabaseUnavailable as error:
@@ -379,7 +381,9 @@ def main(args: argparse.Namespace, console: Console, settings: dict[str, object]
     """Each database in turn; the tables, the targets, and RESULTS. Non-zero if a run failed."""
     settings = {key: value for key, value in settings.items() if key not in ("concurrency", "max_requests")}
     settings.update(seconds=args.paging_seconds, rate=args.paging_rate, drain_count=args.drain_count)
-    settings.update(storm_seconds=args.storm_seconds)
+    settings.update(
+        storm_seconds=args.storm_seconds, server_processes={"sqlite": 1, "postgresql": args.processes}
+    )
     settings.update(workers={"sqlite": [0], "postgresql": args.paging_workers}, queues=queue_limits())
     settings.update(load_average_at_start=os.getloadavg(), target_p99_ms=TARGET_P99_MS)
     settings.update(target_drain_seconds=TARGET_DRAIN_SECONDS)
@@ -391,7 +395,8 @@ def main(args: argparse.Namespace, console: Console, settings: dict[str, object]
     console.print(
         f"warroom paging bench, {settings['code']}: {args.paging_rate:g} alerts/s for "
         f"{args.paging_seconds:g} s, then "
-        f"{args.drain_count:,} escalation steps due at once; workers: SQLite 1 (single writer), PostgreSQL "
+        f"{args.drain_count:,} escalation steps due at once; server processes: SQLite 1, PostgreSQL "
+        f"{args.processes}; workers: SQLite 1 (single writer), PostgreSQL "
         f"{', '.join(map(str, args.paging_workers))}; load average {os.getloadavg()[0]:.2f} on "
         f"{os.cpu_count()} CPUs shared by everything.\n"
     )
