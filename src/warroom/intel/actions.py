@@ -27,7 +27,7 @@ from warroom.jobs.kinds import JobRun
 from warroom.jobs.service import savepoint
 from warroom.observables.extract import extract
 from warroom.observables.models import Observable
-from warroom.observables.service import alert_payload
+from warroom.observables.service import payload_of
 from warroom.timeline.kinds import EventKind
 from warroom.timeline.service import record
 
@@ -53,13 +53,13 @@ async def _known(session: AsyncSession, alert_ids: list[int]) -> set[tuple[int, 
 
 
 def _remember(
-    session: AsyncSession, alert: Alert, found: list[Term], known: set[tuple[int, str, str]], now: datetime
+    session: AsyncSession, alert_id: int, found: list[Term], known: set[tuple[int, str, str]], now: datetime
 ) -> None:
     """What the alert carried, for later hunts (once per alert and value)."""
     session.add_all(
-        AlertObservable(alert_id=alert.id, type=t.type, value=t.value, seen_at=now)
+        AlertObservable(alert_id=alert_id, type=t.type, value=t.value, seen_at=now)
         for t in dict.fromkeys(found)
-        if (alert.id, t.type, t.value) not in known
+        if (alert_id, t.type, t.value) not in known
     )
 
 
@@ -160,18 +160,39 @@ async def mark_on_incident(
         )
 
 
+async def observed_in(session: AsyncSession, alert_ids: list[int]) -> dict[int, list[Term]]:
+    """The observables each alert's payload carries (alerts carrying none left out): one read, no lock."""
+    rows = await session.execute(
+        select(Alert.id, Alert.labels, Alert.details, Alert.title, Alert.description)
+        .where(Alert.id.in_(alert_ids))
+        .order_by(Alert.id)
+    )
+    observed = {}
+    for alert_id, labels, details, title, description in rows:
+        if found := [Term(f.type, f.value) for f in extract(payload_of(labels, details, title, description))]:
+            observed[alert_id] = found
+    return observed
+
+
+async def match_observed(run: JobRun, observed: dict[int, list[Term]]) -> None:
+    """Remember what each alert carried, and act on the indicators it matches: only alerts with a hit are
+    locked, in id order, as other alert writers lock them, so two transactions never wait on each other in
+    opposite orders (PostgreSQL would end one as a deadlock)."""
+    known = await _known(run.session, list(observed))
+    hits: dict[int, list[Hit]] = {}
+    for alert_id, found in observed.items():
+        _remember(run.session, alert_id, found, known, run.now)
+        if matched := await find(run.session, found, run.now, run.memo):
+            hits[alert_id] = matched
+    if hits:
+        locked = select(Alert).where(Alert.id.in_(hits)).order_by(Alert.id).with_for_update()
+        for alert in await run.session.scalars(locked):
+            await _act_on_alert(run, alert, hits[alert.id])
+
+
 async def match_alerts(run: JobRun, alert_ids: list[int]) -> None:
-    # Locked in id order, as other alert writers lock them, so two transactions never wait on each other
-    # in opposite orders (PostgreSQL would end one as a deadlock).
-    locked = select(Alert).where(Alert.id.in_(alert_ids)).order_by(Alert.id).with_for_update()
-    alerts = list(await run.session.scalars(locked))
-    known = await _known(run.session, [alert.id for alert in alerts])
-    for alert in alerts:
-        found = [Term(f.type, f.value) for f in extract(alert_payload(alert))]
-        _remember(run.session, alert, found, known, run.now)
-        hits = await find(run.session, found, run.now, run.memo)
-        if hits:
-            await _act_on_alert(run, alert, hits)
+    if observed := await observed_in(run.session, alert_ids):
+        await match_observed(run, observed)
 
 
 async def match_incident(run: JobRun, incident_id: int) -> None:
@@ -197,9 +218,12 @@ async def match_in_place(run: JobRun, alert_ids: list[int]) -> bool:
     if found is None or found.patterns:
         return False
     run.memo[INDEX] = found
+    observed = await observed_in(run.session, alert_ids)
+    if not observed:
+        return True  # nothing to remember or match: no savepoint, no write
     try:
         async with savepoint(run.session):
-            await match_alerts(run, alert_ids)
+            await match_observed(run, observed)
     except Exception as error:  # noqa: BLE001  (queued instead: the match job retries on its own)
         log.warning("intel match failed in triage; queued as a job", alerts=len(alert_ids), error=repr(error))
         return False

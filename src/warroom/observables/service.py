@@ -177,8 +177,17 @@ async def list_for(session: AsyncSession, incident_id: int) -> list[Observable]:
 
 
 def alert_payload(alert: Alert) -> dict[str, Any]:
-    return {"labels": alert.labels or {}, "details": alert.details or {}, "title": alert.title,
-            "description": alert.description or ""}  # fmt: skip
+    return payload_of(alert.labels, alert.details, alert.title, alert.description)
+
+
+def payload_of(labels: Any, details: Any, title: str, description: str | None) -> dict[str, Any]:
+    """What observables are extracted from: an alert's labels, details, title and description."""
+    return {
+        "labels": labels or {},
+        "details": details or {},
+        "title": title,
+        "description": description or "",
+    }
 
 
 async def take_from_alert(
