@@ -51,8 +51,11 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("token", sa.String(64), nullable=False),
     )
-    op.execute("INSERT INTO config_version (id, token) VALUES (1, 'migrated')")
-    if op.get_bind().dialect.name == "postgresql":
+    postgresql = op.get_bind().dialect.name == "postgresql"
+    # Random from the start too: a database swapped under a running worker must not share its first token.
+    first = "gen_random_uuid()::text" if postgresql else "lower(hex(randomblob(16)))"
+    op.execute(f"INSERT INTO config_version (id, token) VALUES (1, {first})")
+    if postgresql:
         op.execute(PG_FUNCTION)
         for table in TABLES:  # once per statement, TRUNCATE included
             op.execute(
