@@ -249,7 +249,7 @@ async def _opens_incident(session: AsyncSession, alert: Untriaged, rule: AlertRu
 
 
 async def _slug(run: JobRun, service_id: int | None) -> str:
-    key = f"{CACHED}slug:{service_id}"
+    key = f"{CACHED}service-slug:{service_id}"  # the key paging.steps reads the same slug under
     if key not in run.memo:
         run.memo[key] = await run.session.scalar(select(Service.slug).where(Service.id == service_id))
     return str(run.memo[key])
