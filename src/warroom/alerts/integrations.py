@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -171,30 +172,56 @@ class IntegrationInfo:
 
 @dataclass
 class IntegrationCache:
-    """Key -> integration, for a few seconds, so each intake request costs no lookup query."""
+    """Key -> integration, for a few seconds, so each intake request costs no lookup query.
+
+    One lookup per key at a time: when an entry lapsed under a storm, every request arriving during its
+    lookup used to run one of its own (614 lookups in 15 s at 4,500 requests/s over 256 connections,
+    where 6 were due); they now wait for the one in flight."""
 
     entries: dict[str, tuple[float, IntegrationInfo | None]] = field(default_factory=dict)
+    _lookups: dict[str, asyncio.Task[IntegrationInfo | None]] = field(default_factory=dict)
+    _generation: int = 0  # forget() moves it on: a lookup begun before then stores nothing
 
     async def find(self, db: SessionFactories, key: str) -> IntegrationInfo | None:
         hit = self.entries.get(key)
         if hit is not None and hit[0] > time.monotonic():
             return hit[1]
-        async with db.read() as session:
-            row = await session.scalar(select(Integration).where(Integration.key == key))
-        info = None
-        if row is not None:
-            info = IntegrationInfo(
-                row.id,
-                row.kind,
-                row.service_id,
-                row.signing_secret,
-                dict(row.config),
-                row.rate_limit_per_minute,
-            )
-        if len(self.entries) > 10_000:
-            self.entries.clear()  # keys guessed by a scanner must not grow memory without bound
-        self.entries[key] = (time.monotonic() + CACHE_SECONDS, info)
+        lookup = self._lookups.get(key)
+        if lookup is None:
+            lookup = asyncio.create_task(self._look_up(db, key, self._generation))
+            lookup.add_done_callback(_raised_to_waiters)
+            self._lookups[key] = lookup
+        # (shielded: a waiter that goes away, its client gone, must not cancel the others' lookup)
+        return await asyncio.shield(lookup)
+
+    async def _look_up(self, db: SessionFactories, key: str, generation: int) -> IntegrationInfo | None:
+        try:
+            async with db.read() as session:
+                row = await session.scalar(select(Integration).where(Integration.key == key))
+        finally:
+            if generation == self._generation:
+                self._lookups.pop(key, None)
+        info = None if row is None else _info(row)
+        if generation == self._generation:
+            if len(self.entries) > 10_000:
+                self.entries.clear()  # keys guessed by a scanner must not grow memory without bound
+            self.entries[key] = (time.monotonic() + CACHE_SECONDS, info)
         return info
 
     def forget(self) -> None:
         self.entries.clear()
+        self._lookups.clear()  # (those in flight may have read the old row: later requests look again)
+        self._generation += 1
+
+
+def _info(row: Integration) -> IntegrationInfo:
+    return IntegrationInfo(
+        row.id, row.kind, row.service_id, row.signing_secret, dict(row.config), row.rate_limit_per_minute
+    )
+
+
+def _raised_to_waiters(lookup: asyncio.Task[IntegrationInfo | None]) -> None:
+    """A failed lookup's error is raised to every request waiting on it; this marks it as seen, so one
+    whose waiters all went away is not reported again when the task is collected."""
+    if not lookup.cancelled():
+        lookup.exception()
