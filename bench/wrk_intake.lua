@@ -93,7 +93,7 @@ function setup(thread)
    thread:set("id", #threads)
 end
 
-sent, answered, statuses, first_at, last_at = 0, 0, {}, 0, 0
+sent, answered, statuses, first_at, last_at, lost = 0, 0, {}, 0, 0, 0
 local rate = tonumber(os.getenv("WRK_RATE") or "") or 0
 local thread_count = tonumber(os.getenv("WRK_THREADS") or "") or 1
 local interval, next_at = 0, 0 -- paced: this thread's seconds between two requests, and its next slot
@@ -117,7 +117,11 @@ function delay()
       return 0
    end
    -- each request takes the thread's next free slot, whichever connection sends it: an even rate
-   next_at = math.max(next_at + interval, t)
+   local slot = next_at + interval
+   if next_at > 0 and slot < t then
+      lost = lost + math.floor((t - slot) / interval)
+   end
+   next_at = math.max(slot, t)
    return (next_at - t) * 1000
 end
 
@@ -153,7 +157,7 @@ function response(status, headers, body)
 end
 
 local function totals()
-   local sum = { sent = 0, answered = 0, statuses = {}, first_at = math.huge, last_at = 0 }
+   local sum = { sent = 0, lost = 0, answered = 0, statuses = {}, first_at = math.huge, last_at = 0 }
    for _, thread in ipairs(threads) do
       sum.sent = sum.sent + thread:get("sent")
       sum.answered = sum.answered + thread:get("answered")
@@ -165,6 +169,7 @@ local function totals()
          sum.first_at = first
       end
       sum.last_at = math.max(sum.last_at, thread:get("last_at"))
+      sum.lost = sum.lost + thread:get("lost")
    end
    return sum
 end
@@ -178,11 +183,11 @@ function done(summary, latency, requests)
    local elapsed = sum.last_at > sum.first_at and sum.last_at - sum.first_at or 0
    local e = summary.errors
    io.write(string.format(
-      'WRK_RESULT {"kind": "%s", "threads": %d, "sent": %d, "answered": %d, "statuses": {%s}, '
+      'WRK_RESULT {"kind": "%s", "threads": %d, "sent": %d, "answered": %d, "lost": %d, "statuses": {%s}, '
          .. '"elapsed_s": %.6f, "duration_us": %d, "requests": %d, "errors": {"connect": %d, "read": %d, '
          .. '"write": %d, "status": %d, "timeout": %d}, "latency_us": {"p50": %.0f, "p90": %.0f, '
          .. '"p99": %.0f, "max": %.0f, "mean": %.1f}}\n',
-      kind, #threads, sum.sent, sum.answered, table.concat(codes, ", "), elapsed, summary.duration,
+      kind, #threads, sum.sent, sum.answered, sum.lost, table.concat(codes, ", "), elapsed, summary.duration,
       summary.requests, e.connect, e.read, e.write, e.status, e.timeout, latency:percentile(50),
       latency:percentile(90), latency:percentile(99), latency.max, latency.mean
    ))
