@@ -33,3 +33,9 @@ def test_a_clock_that_goes_back_starts_a_new_window() -> None:
     assert meter.queue_for(1, START) == DEFAULT_QUEUE
     assert meter.queue_for(1, START) == FLOOD_QUEUE
     assert meter.queue_for(1, START - timedelta(milliseconds=1)) == DEFAULT_QUEUE
+
+
+def test_a_meter_that_is_not_sticky_starts_each_second_afresh() -> None:
+    meter = FloodMeter(limit=1)
+    assert [meter.queue_for(1, START) for _ in range(2)] == [DEFAULT_QUEUE, FLOOD_QUEUE]
+    assert meter.queue_for(1, START + timedelta(seconds=1)) == DEFAULT_QUEUE

@@ -55,8 +55,12 @@ _BACKLOGGED = {
 
 
 def defer_meter() -> FloodMeter:
-    """Counts each integration's requests a second: past the limit, they join the backlog."""
-    return FloodMeter(limit=DEFER_REQUESTS_PER_SECOND)
+    """Counts each integration's requests a second: past the limit, they join the backlog, and so does
+    every request of the second after one that went past it (sticky). Joining the backlog is always safe
+    for order; what a sticky meter spares is each second's first requests going the inline way only to be
+    sent to the backlog by their integration's backlog, a look-up per group and groups split between
+    the two ways."""
+    return FloodMeter(limit=DEFER_REQUESTS_PER_SECOND, sticky=True)
 
 
 def _backlogged_query(dialect: Dialect, ids: list[int]) -> tuple[str, list[Any]]:

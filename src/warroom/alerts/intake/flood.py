@@ -25,19 +25,27 @@ WINDOW = timedelta(seconds=1)
 
 @dataclass
 class FloodMeter:
-    """New alerts (or, for the intake backlog, requests) per integration in the current one-second window."""
+    """New alerts (or, for the intake backlog, requests) per integration in the current one-second window.
+
+    A `sticky` meter keeps an integration over its limit for the whole of a window that follows one that
+    went over: a storm's requests then take one path, not the inline path for each second's first `limit`
+    and the other for the rest (the intake backlog's meter, backlog.py)."""
 
     limit: int = FLOOD_ALERTS_PER_SECOND
-    _windows: dict[int, tuple[datetime, int]] = field(default_factory=dict)  # integration: (start, alerts)
+    sticky: bool = False
+    # integration: (window's start, its count so far, whether it began over the limit)
+    _windows: dict[int, tuple[datetime, int, bool]] = field(default_factory=dict)
 
     def over(self, integration_id: int, at: datetime) -> bool:
         """Count one of the integration's at `at`; whether its window is past the limit."""
-        start, count = self._windows.get(integration_id, (at, 0))
+        start, count, began_over = self._windows.get(integration_id, (at, 0, False))
         if not start <= at < start + WINDOW:  # a new window (or the clock went back: start over)
+            follows = at < start + 2 * WINDOW  # right after the last one
+            began_over = self.sticky and follows and count > self.limit
             start, count = at, 0
         count += 1
-        self._windows[integration_id] = (start, count)
-        return count > self.limit
+        self._windows[integration_id] = (start, count, began_over)
+        return began_over or count > self.limit
 
     def queue_for(self, integration_id: int, at: datetime) -> str:
         """Count one new alert of the integration taken at `at`; the queue its triage job goes to."""
