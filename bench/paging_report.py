@@ -81,8 +81,10 @@ class LatencyResult:
     storm_asked: float = math.nan  # the storm scenario: intake asked of wrk (requests/s) and what it got
     storm_served: float = math.nan
     storm_statuses: dict[str, int] = field(default_factory=dict)
-    # wrk's paced slots that passed with no connection free to send (wrk_intake.lua): asked, never sent
-    storm_lost: int = 0
+    # wrk's paced requests sent over 10 ms after their slot (wrk_intake.lua: no connection was free, or wrk
+    # had no CPU), and the latest
+    storm_late: int = 0
+    storm_late_max_ms: float = math.nan
     backlog_seconds: float = math.nan  # from the storm's end until its last triage job had run
 
 

@@ -126,5 +126,6 @@ async def storm_scenario(bench: PagingBench, workers: int, storm: Storm) -> Late
     elapsed = float(flooded.report.get("elapsed_s") or 0)
     result.storm_served = int(flooded.report.get("answered") or 0) / elapsed if elapsed else math.nan
     result.storm_statuses = {str(k): int(v) for k, v in flooded.report.get("statuses", {}).items()}
-    result.storm_lost = int(flooded.report.get("lost") or 0)
+    result.storm_late = int(flooded.report.get("late") or 0)
+    result.storm_late_max_ms = float(flooded.report.get("late_max_ms") or math.nan)
     return result
