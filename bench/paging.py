@@ -344,10 +344,12 @@ async def run_server(server: Server, args: argparse.Namespace, run: PagingRun) -
 
 
 def logs_tail(data_dir: Path) -> str:
-    """The server's stderr and every worker's, where not empty."""
+    """The server's stderr and every worker's, and their logs (structlog writes to stdout), where not
+    empty."""
     parts = [f"--- server.stderr.log\n{tail_file(data_dir / 'server.stderr.log')}"]
-    for log in sorted(data_dir.glob("*-worker-*.err")):
-        if log.stat().st_size:
+    logs = [data_dir / "server.stdout.log", *sorted(data_dir.glob("*-worker-*.err"))]
+    for log in [*logs, *sorted(data_dir.glob("*-worker-*.out"))]:
+        if log.exists() and log.stat().st_size:
             parts.append(f"--- {log.name}\n{tail_file(log, 20)}")
     return "\n".join(parts)
 

@@ -218,7 +218,7 @@ def print_paging_run(console: Console, run: PagingRun) -> None:
         for sample in r.error_samples:
             console.print(f"  [red]error sample[/] {escape(r.name)}: {escape(sample)}", soft_wrap=True)
     if run.logs_tail:
-        console.print("  server and worker stderr (tails):", style="bold")
+        console.print("  server and worker stderr and logs (tails):", style="bold")
         console.print(escape(run.logs_tail), soft_wrap=True, highlight=False)
     console.print()
 
