@@ -156,10 +156,14 @@ class JobsTable:
         query = "SELECT state, count(*) FROM jobs WHERE kind = 'escalation.step' AND id > ? GROUP BY state"
         return {str(state): int(n) for state, n in self._rows(query, (after,))}
 
-    def unfinished(self, kind: str, after: int) -> int:
-        """Jobs of `kind` queued after the watermark and not yet done or failed."""
-        query = "SELECT count(*) FROM jobs WHERE kind = ? AND id > ? AND state NOT IN ('done', 'failed')"
-        return int(self._rows(query, (kind, after))[0][0])
+    def progress(self, kind: str, after: int) -> tuple[int, int]:
+        """Jobs of `kind` queued after the watermark: how many are not yet done or failed, how many are."""
+        query = (
+            "SELECT count(*) FILTER (WHERE state NOT IN ('done', 'failed')),"
+            " count(*) FILTER (WHERE state IN ('done', 'failed')) FROM jobs WHERE kind = ? AND id > ?"
+        )
+        waiting, ended = self._rows(query, (kind, after))[0]
+        return int(waiting), int(ended)
 
     def note_connections(self) -> None:
         """PostgreSQL: the peak of connections to the bench's database, and to the whole server, so far."""
