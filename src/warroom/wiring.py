@@ -136,8 +136,9 @@ QUEUES: Mapping[str, QueueLimits] = MappingProxyType(
     {
         "default": QueueLimits(slots=6, per_minute=600_000, group=50),
         # Triage beyond an integration's first 100 new alerts a second (alerts.intake.flood): its own slots,
-        # so a flood never holds up other services' triage and steps on `default`; big groups, as it is bulk.
-        FLOOD_QUEUE: QueueLimits(slots=2, per_minute=600_000, group=200),
+        # so a flood never holds up other services' triage and steps on `default`; big groups, as it is bulk
+        # (its claims on a connection of their own, so the pages' claims never wait behind them).
+        FLOOD_QUEUE: QueueLimits(slots=2, per_minute=600_000, group=200, bulk=True),
         "notify.email": QueueLimits(slots=4, per_minute=600, group=10, lease_seconds=DELIVERY_LEASE),
         # Webhooks: one receiver is held to Outbound.PER_HOST connections, so this only caps the worker.
         # At 30,000 (500/s) it was what bounded 10,000 pages falling due at once (19.3 s; 5.3 s at 120,000).

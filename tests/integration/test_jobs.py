@@ -345,3 +345,49 @@ async def _backends(api: Api) -> int:
             text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
         )
         return int(found.scalar_one())
+
+
+async def test_a_bulk_queues_claims_never_wait_behind_the_other_queues_claims(api: Api) -> None:
+    """PostgreSQL: a bulk queue (QueueLimits.bulk: the flood's triage) claims on a connection of its own,
+    so a claim of hundreds of its rows never holds up the pages' claims, which share the other one (and
+    the other way round)."""
+    if api.context.db.dialect != "postgresql":
+        pytest.skip("SQLite's worker claims through the session (one writer)")
+    assert QUEUES["alert.flood"].bulk and not QUEUES["default"].bulk
+    async with api.context.db.write() as session:
+        specs = [service.JobSpec("test.any", {"n": 1}, queue=q) for q in ("alert.flood", "default")]
+        await service.insert_jobs(session=session, specs=specs, now=api.clock.now())
+        await session.commit()
+    worker = new_worker(api.context, periodic=())
+    shared = worker._claims  # the connection the other queues' claims share, kept busy here
+    assert shared is not None
+    connection = await shared._connected()
+    busy = asyncio.create_task(connection.execute("SELECT pg_sleep(120)"))
+    try:
+        await _running(api, "SELECT pg_sleep(120)")
+        flood = await asyncio.wait_for(worker._claim("alert.flood", 10), timeout=60)
+        assert [j.queue for j in flood] == ["alert.flood"] and not busy.done()
+        async with api.context.db.read() as session:
+            await session.execute(
+                text("SELECT pg_cancel_backend(:pid)"), {"pid": connection.info.backend_pid}
+            )
+        with pytest.raises(psycopg.errors.QueryCanceled):
+            await busy
+        assert [j.queue for j in await worker._claim("default", 10)] == ["default"]
+    finally:
+        busy.cancel()
+        await worker._close_connections()
+
+
+async def _running(api: Api, statement: str) -> None:
+    """Until `statement` is running in some backend (a generous deadline: a busy machine is slow)."""
+    for _ in range(600):
+        async with api.context.db.read() as session:
+            found = await session.scalar(
+                text("SELECT count(*) FROM pg_stat_activity WHERE query = :q AND state = 'active'"),
+                {"q": statement},
+            )
+        if found:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{statement!r} never started")

@@ -110,13 +110,14 @@ class Worker:
     _config: ConfigCache = field(default_factory=ConfigCache)
     limits: dict[str, QueueLimits] = field(init=False)
     _claims: DriverClaims | None = field(init=False)
+    _bulk_claims: DriverClaims | None = field(init=False)  # bulk queues' (QueueLimits.bulk)
 
     def __post_init__(self) -> None:
         self.limits = limits_for(self.queues, self.context.settings.queue_per_minute)
         engine = self.context.db.engine
-        self._claims = (
-            DriverClaims(engine.url, engine.dialect) if engine.dialect.name == "postgresql" else None
-        )
+        postgresql = engine.dialect.name == "postgresql"
+        self._claims = DriverClaims(engine.url, engine.dialect) if postgresql else None
+        self._bulk_claims = DriverClaims(engine.url, engine.dialect) if postgresql else None
 
     def wake(self, queue: str | None = None) -> None:
         """Wake the loop of `queue`, or every loop."""
@@ -153,10 +154,11 @@ class Worker:
             self._http = None
 
     async def _close_connections(self) -> None:
-        """The HTTP client's and (PostgreSQL) the claims' connection: the worker's own, outside the pool."""
+        """The HTTP client's and (PostgreSQL) the claims' connections: the worker's own, outside the pool."""
         await self._close_http()
-        if self._claims is not None:
-            await self._claims.close()
+        for claims in (self._claims, self._bulk_claims):
+            if claims is not None:
+                await claims.close()
 
     def lease_seconds(self, queue: str | None) -> float:
         """How long a claim on `queue` is leased: the job lease, or the queue's own if that is shorter."""
@@ -167,10 +169,10 @@ class Worker:
     async def _claim(self, queue: str | None, limit: int) -> list[Job]:
         queues = [queue] if queue else None
         lease = timedelta(seconds=self.lease_seconds(queue))
-        if self._claims is not None:
-            return await self._claims.claim(
-                now=self.context.clock.now(), limit=limit, queues=queues, lease=lease
-            )
+        bulk = queue is not None and queue in self.limits and self.limits[queue].bulk
+        claims = self._bulk_claims if bulk else self._claims
+        if claims is not None:
+            return await claims.claim(now=self.context.clock.now(), limit=limit, queues=queues, lease=lease)
         async with self.context.db.write_turn, self.context.db.write() as session:
             jobs = await service.claim(
                 session=session, now=self.context.clock.now(), limit=limit, queues=queues, lease=lease
