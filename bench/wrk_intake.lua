@@ -166,8 +166,9 @@ function response(status, headers, body)
 end
 
 local function totals()
-   local sum = { sent = 0, late = 0, late_max = 0, answered = 0, statuses = {}, first_at = math.huge }
-   sum.last_at = 0
+   local sum = {
+      sent = 0, answered = 0, statuses = {}, first_at = math.huge, last_at = 0, late = 0, late_max = 0,
+   }
    for _, thread in ipairs(threads) do
       sum.sent = sum.sent + thread:get("sent")
       sum.answered = sum.answered + thread:get("answered")
@@ -199,8 +200,8 @@ function done(summary, latency, requests)
          .. '"elapsed_s": %.6f, "duration_us": %d, "requests": %d, "errors": {"connect": %d, "read": %d, '
          .. '"write": %d, "status": %d, "timeout": %d}, "latency_us": {"p50": %.0f, "p90": %.0f, '
          .. '"p99": %.0f, "max": %.0f, "mean": %.1f}}\n',
-      kind, #threads, sum.sent, sum.answered, sum.late, sum.late_max * 1000, table.concat(codes, ", "), elapsed,
-      summary.duration, summary.requests, e.connect, e.read, e.write, e.status, e.timeout, latency:percentile(50),
-      latency:percentile(90), latency:percentile(99), latency.max, latency.mean
+      kind, #threads, sum.sent, sum.answered, sum.late, sum.late_max * 1000, table.concat(codes, ", "),
+      elapsed, summary.duration, summary.requests, e.connect, e.read, e.write, e.status, e.timeout,
+      latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max, latency.mean
    ))
 end

@@ -169,8 +169,8 @@ class Worker:
     async def _claim(self, queue: str | None, limit: int) -> list[Job]:
         queues = [queue] if queue else None
         lease = timedelta(seconds=self.lease_seconds(queue))
-        bulk = queue is not None and queue in self.limits and self.limits[queue].bulk
-        claims = self._bulk_claims if bulk else self._claims
+        limits = self.limits.get(queue) if queue else None
+        claims = self._bulk_claims if limits is not None and limits.bulk else self._claims
         if claims is not None:
             return await claims.claim(now=self.context.clock.now(), limit=limit, queues=queues, lease=lease)
         async with self.context.db.write_turn, self.context.db.write() as session:
