@@ -4,18 +4,50 @@ root's (warroom.wiring.JOB_KINDS), handed to the worker: jobs/ knows no domain."
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.context import AppContext
+from warroom.jobs.models import Job
+from warroom.jobs.service import JobSpec, insert_claimed, insert_jobs
 from warroom.outbound import Outbound
 
-if TYPE_CHECKING:
-    from warroom.jobs.models import Job
+
+@dataclass
+class HandOff:
+    """Jobs a run adds already claimed (jobs.service.insert_claimed) for this worker to run as soon as the
+    run's transaction commits, rather than wait on their queue for a wake, a claim gap and a claim: a page
+    due at once goes out that much sooner (in a storm on two cores, that wait was p99 382-630 ms).
+    `admits(spec)` says whether a job may be handed off: a batched kind, due now, on a queue of this worker
+    whose rate has room (it takes its token from that rate, as a claim would). `lease(queue)` is how long
+    its claim is leased; `jobs` are those handed off so far in this transaction."""
+
+    admits: Callable[[JobSpec], bool]
+    lease: Callable[[str], timedelta]
+    jobs: list[Job] = field(default_factory=list)
+
+    async def insert(self, session: AsyncSession, specs: Sequence[JobSpec], now: datetime) -> None:
+        """Add `specs`: those it admits handed off, the others queued as usual."""
+        handed: list[JobSpec] = []
+        queued: list[JobSpec] = []
+        for spec in specs:
+            (handed if self.admits(spec) else queued).append(spec)
+        self.jobs.extend(await insert_claimed(session=session, specs=handed, now=now, lease=self.lease))
+        await insert_jobs(session=session, specs=queued, now=now)
+
+
+async def insert_jobs_or_hand_off(
+    session: AsyncSession, hand_off: HandOff | None, specs: Sequence[JobSpec], now: datetime
+) -> None:
+    """Add `specs` as queued jobs, or, where the run has a hand-off, those it admits handed off."""
+    if hand_off is None:
+        await insert_jobs(session=session, specs=specs, now=now)
+    else:
+        await hand_off.insert(session, specs, now)
 
 
 @dataclass(frozen=True)
@@ -31,6 +63,7 @@ class JobRun:
     memo: dict[str, Any] = field(default_factory=dict)
     # Deliveries call this before their first write to `session` (SQLite's one writer, taken in turn).
     take_turn: Callable[[], Awaitable[None]] = field(default=lambda: _no_turn())
+    hand_off: HandOff | None = None  # the worker's, where it runs handed-off jobs after the commit
 
 
 async def _no_turn() -> None:

@@ -9,8 +9,10 @@ one poll.
 
 The shapes of kind (jobs.kinds): plain handlers, one job at a time; `Shared` handlers, several jobs to a
 transaction; `Grouped` kinds, whose whole group is one call; `Batched` kinds (deliveries), which get the
-claimed batch and run their own short transactions around the network. Which kinds exist, their queues
-and the periodic checks are the composition root's to say (warroom.wiring): they are required arguments.
+claimed batch and run their own short transactions around the network. A run may also hand off batched
+jobs it queues, due now, already claimed (jobs.kinds.HandOff): the worker runs them once its transaction
+commits, with no wait on their queue (jobs.handoffs). Which kinds exist, their queues and the periodic
+checks are the composition root's to say (warroom.wiring): they are required arguments.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from warroom.jobs import service
 from warroom.jobs.claims import DriverClaims
 from warroom.jobs.config_cache import ConfigCache
 from warroom.jobs.domain import RetryLater
+from warroom.jobs.handoffs import HandOffs
 from warroom.jobs.kinds import (
     UNBOUNDED,
     Batched,
@@ -47,7 +50,6 @@ from warroom.jobs.kinds import (
 from warroom.jobs.models import Job
 from warroom.jobs.queues import QueueLimits, limits_for
 from warroom.outbound import Outbound
-from warroom.ratelimit import Bucket
 
 log = structlog.get_logger("warroom.worker")
 Periodic = Callable[[AppContext], Awaitable[None]]
@@ -111,9 +113,18 @@ class Worker:
     limits: dict[str, QueueLimits] = field(init=False)
     _claims: DriverClaims | None = field(init=False)
     _bulk_claims: DriverClaims | None = field(init=False)  # bulk queues' (QueueLimits.bulk)
+    _hand_offs: HandOffs = field(init=False)
 
     def __post_init__(self) -> None:
         self.limits = limits_for(self.queues, self.context.settings.queue_per_minute)
+        lease = self.lease_seconds
+        self._hand_offs = HandOffs(
+            self.kinds,
+            self.limits,
+            self.context.clock,
+            lambda q: timedelta(seconds=lease(q)),
+            self._run_batch,
+        )
         engine = self.context.db.engine
         postgresql = engine.dialect.name == "postgresql"
         self._claims = DriverClaims(engine.url, engine.dialect) if postgresql else None
@@ -138,6 +149,7 @@ class Worker:
                         for group in groups(jobs, self.limits["default"].group, self.kinds)
                     )
                 )
+                await self._hand_offs.wait()
                 ran += len(jobs)
         finally:
             await self._close_connections()
@@ -193,20 +205,25 @@ class Worker:
         if len(jobs) == 1 or handler is None:
             return await self._run_each(handler, jobs)
         try:
+            hand_off = self._hand_offs.new()
             async with self.context.db.write_turn, self.context.db.write() as session:
                 token, memo = await self._memo(handler, session)
                 now = self.context.clock.now()
-                run = JobRun(session, now, self.context, jobs[0].id, jobs[0].attempts, memo)
+                run = JobRun(
+                    session, now, self.context, jobs[0].id, jobs[0].attempts, memo, hand_off=hand_off
+                )
                 if isinstance(handler, Grouped):
                     await handler.run_all(run, [job.payload for job in jobs])
                 else:
                     for job in jobs:
                         await handler(
-                            JobRun(session, now, self.context, job.id, job.attempts, memo), job.payload
+                            JobRun(session, now, self.context, job.id, job.attempts, memo, hand_off=hand_off),
+                            job.payload,
                         )
                 await service.finish(session=session, job_ids=[job.id for job in jobs], now=now)
                 await session.commit()
             self._config.keep(token, memo)
+            self._hand_offs.start(hand_off)
         except Exception as error:  # noqa: BLE001  (the group is undone; each job then runs alone)
             log.info("job group failed; running its jobs one by one", size=len(jobs), error=repr(error))
             await self._run_each(handler, jobs)
@@ -250,17 +267,19 @@ class Worker:
             # SQLite admits one writer: jobs take turns in-process rather than in its busy-wait. Deliveries
             # and chat calls (NETWORK_QUEUES) must not hold the turn over the network: they take it just
             # before they write.
+            hand_off = self._hand_offs.new()
             async with LazyTurn(self.context.db.write_turn) as turn, self.context.db.write() as session:
                 if not job.queue.startswith(NETWORK_QUEUES):
                     await turn.take()
                 token, memo = await self._memo(handler, session)
                 now = self.context.clock.now()
-                run = JobRun(session, now, self.context, job.id, job.attempts, memo, turn.take)
+                run = JobRun(session, now, self.context, job.id, job.attempts, memo, turn.take, hand_off)
                 await handler(run, job.payload)
                 await turn.take()
                 await service.finish(session=session, job_ids=[job.id], now=now)
                 await session.commit()
             self._config.keep(token, memo)
+            self._hand_offs.start(hand_off)
         except RetryLater as later:
             log.info("job postponed", job_id=job.id, kind=job.kind, delay=later.delay.total_seconds())
             async with self.context.db.write_turn, self.context.db.write() as session:
@@ -274,8 +293,7 @@ class Worker:
 
     async def _queue_loop(self, queue: str, stop: asyncio.Event) -> None:
         limits = self.limits[queue]
-        rate = limits.per_minute / 60
-        bucket = Bucket(rate, max(rate, 1.0), max(rate, 1.0), time.monotonic())
+        bucket = self._hand_offs.rate(queue)
         wake = self._wakes.setdefault(queue, asyncio.Event())
         running: set[asyncio.Task[None]] = set()
         # Whether a freed slot should wake the loop: the last claim took every free place, or had none to
@@ -344,6 +362,7 @@ class Worker:
         forget = service.wake_here(self.wake)
         try:
             await asyncio.gather(*loops)
+            await self._hand_offs.wait()
         finally:
             forget()
             await self._close_connections()

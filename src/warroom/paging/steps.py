@@ -25,7 +25,7 @@ from warroom.auth.models import User
 from warroom.catalog.models import Service
 from warroom.incidents.models import Incident
 from warroom.jobs.config_cache import CACHED
-from warroom.jobs.kinds import JobRun
+from warroom.jobs.kinds import JobRun, insert_jobs_or_hand_off
 from warroom.jobs.service import JobSpec, insert_jobs, record_ran, savepoint
 from warroom.notify.outbox import MESSAGES, queued_message
 from warroom.notify.service import plan_for
@@ -195,10 +195,13 @@ async def run_due_now(run: JobRun, specs: list[JobSpec]) -> None:
     stands. Recorded as done jobs, so the jobs table shows every step that ran and keeps their keys."""
     if not specs:
         return
+    handed = len(run.hand_off.jobs) if run.hand_off else 0
     try:
         async with savepoint(run.session):
             await run_steps(run, [spec.payload for spec in specs])
     except Exception as error:  # noqa: BLE001  (queued instead: the step jobs retry on their own)
+        if run.hand_off is not None:  # rolled back with the savepoint: not to be run
+            del run.hand_off.jobs[handed:]
         log.warning("first steps failed in triage; queued as jobs", steps=len(specs), error=repr(error))
         await insert_jobs(session=run.session, specs=specs, now=run.now)
         return
@@ -371,7 +374,6 @@ async def _write(run: JobRun, walks: dict[int, Walk], writes: Writes) -> None:
         await session.execute(insert(MESSAGES), writes.messages)
     if writes.events:
         await session.execute(insert(_EVENTS), writes.events)
-    await insert_jobs(session=session, specs=writes.jobs, now=run.now)
     changed = [
         {"b_id": w.id, "b_state": w.state, "b_step": w.step, "b_round": w.round}
         for w in walks.values()
@@ -379,3 +381,5 @@ async def _write(run: JobRun, walks: dict[int, Walk], writes: Writes) -> None:
     ]
     if changed:
         await session.execute(_ADVANCE, changed)
+    # Last: a page due now is handed off to go out as soon as this commits (jobs.kinds.HandOff).
+    await insert_jobs_or_hand_off(session, run.hand_off, writes.jobs, run.now)

@@ -1,0 +1,69 @@
+"""A worker's side of hand-offs (jobs.kinds.HandOff): which jobs it admits, and the tasks that run them.
+
+Each queue's jobs-a-minute is one token bucket in this process, drawn on by the queue's claims and by the
+jobs handed off to it alike: a hand-off skips the queue's wait, never its rate. Its slots it does not take
+(the sends are bounded by their kind's places, as the queue's own batches are)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from warroom.clock import Clock
+from warroom.jobs.kinds import Batched, HandOff, Kind
+from warroom.jobs.models import Job
+from warroom.jobs.queues import QueueLimits
+from warroom.jobs.service import JobSpec
+from warroom.ratelimit import Bucket
+
+
+@dataclass
+class HandOffs:
+    kinds: Mapping[str, Kind]
+    limits: Mapping[str, QueueLimits]
+    clock: Clock
+    lease: Callable[[str], timedelta]
+    run_batch: Callable[[Batched, list[Job]], Coroutine[None, None, None]]
+    _rates: dict[str, Bucket] = field(default_factory=dict)
+    _running: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def rate(self, queue: str) -> Bucket:
+        """The queue's jobs-a-minute, as a bucket of this process that its claims and hand-offs draw on."""
+        if queue not in self._rates:
+            rate = self.limits[queue].per_minute / 60
+            self._rates[queue] = Bucket(rate, max(rate, 1.0), max(rate, 1.0), time.monotonic())
+        return self._rates[queue]
+
+    def admits(self, spec: JobSpec) -> bool:
+        """A batched kind, due now, on one of this worker's queues whose rate has room (taking its token)."""
+        if not isinstance(self.kinds.get(spec.kind), Batched) or spec.queue not in self.limits:
+            return False
+        if spec.run_at is not None and spec.run_at > self.clock.now():
+            return False
+        return self.rate(spec.queue).take(time.monotonic()) == 0
+
+    def new(self) -> HandOff:
+        """For one run: what it hands off, to `start` once its transaction has committed."""
+        return HandOff(self.admits, self.lease)
+
+    def start(self, hand_off: HandOff) -> None:
+        """The jobs handed off, in batches of their queue's group size, each as a task of its own: a slow
+        receiver holds up neither the run that handed them off nor its queue's slots."""
+        alike: dict[tuple[str, str], list[Job]] = {}
+        for job in hand_off.jobs:
+            alike.setdefault((job.queue, job.kind), []).append(job)
+        for (queue, kind), jobs in alike.items():
+            handler = self.kinds[kind]
+            assert isinstance(handler, Batched)  # as `admits` checked
+            size = self.limits[queue].group
+            for start in range(0, len(jobs), size):
+                task = asyncio.create_task(self.run_batch(handler, jobs[start : start + size]))
+                self._running.add(task)
+                task.add_done_callback(self._running.discard)
+
+    async def wait(self) -> None:
+        """Until every hand-off started has run (each settles its own jobs, failures included)."""
+        await asyncio.gather(*self._running, return_exceptions=True)
