@@ -48,7 +48,9 @@ async def running_worker(api: Api, webhooks: QueueLimits) -> AsyncIterator[None]
 
 async def until(check: Callable[[], Awaitable[bool]]) -> None:
     async with asyncio.timeout(DEADLINE):
-        while not await check():
+        while True:  # the database is polled: nothing in this process signals the change
+            if await check():
+                return
             await asyncio.sleep(0.02)
 
 
