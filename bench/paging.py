@@ -166,6 +166,7 @@ def fill_latency(
     result.stages = stages(rows)
     in_server = bench.jobs.page_latencies_ms(seen.prefix)
     result.server_p50_ms, result.server_p99_ms = percentile(in_server, 50), percentile(in_server, 99)
+    result.path_ms = bench.jobs.page_path_ms(seen.prefix)
     result.error_samples = [*sent.samples, *(text for text in problems if text), *job_errors(rows)]
 
 

@@ -22,6 +22,8 @@ from typing import Any
 
 import psycopg
 
+from bench.load import percentile
+from bench.paging_report import PAGE_PATH
 from bench.server import REPO, WARROOM, Server, ServerFailed, _process_cpu, startup_seconds, stop, tail_file
 
 SQLITE_FORMAT = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores a DateTime in SQLite (naive UTC text)
@@ -195,6 +197,23 @@ class JobsTable:
             for seen, sent in self._rows(query, (f"{prefix}%",))
         ]
         return sorted(found)
+
+    def page_path_ms(self, prefix: str) -> dict[str, list[float]]:
+        """Where a page's time goes inside the server, per PAGE_PATH segment: [p50, p99] in ms, from the
+        alert, its notify.send job (created by the triage that queued it, stamped when its send began)
+        and its message."""
+        query = (
+            "SELECT a.first_seen_at, s.created_at, s.finished_at, m.sent_at FROM outgoing_messages m "
+            "JOIN alerts a ON a.id = m.alert_id "
+            "JOIN jobs s ON s.idempotency_key = 'send:' || m.idempotency_key "
+            "WHERE a.dedup_key LIKE ? AND m.state = 'sent' AND s.finished_at IS NOT NULL"
+        )
+        rows = [[_moment(value) for value in row] for row in self._rows(query, (f"{prefix}%",))]
+        path: dict[str, list[float]] = {}
+        for number, segment in enumerate(PAGE_PATH):
+            spans = sorted((row[number + 1] - row[number]).total_seconds() * 1000 for row in rows)
+            path[segment] = [percentile(spans, 50), percentile(spans, 99)]
+        return path
 
     def release_steps(self, after: int, at: datetime) -> int:
         """Make this scenario's pending escalation steps due at `at`, in one statement; returns how many."""

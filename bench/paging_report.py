@@ -36,6 +36,18 @@ DRAIN_CAPTION = (
     "from the first POST of the batch to every alert triaged and its step queued (held). CPU over pages s.\n"
     "conns: PostgreSQL connections at their peak, to the bench's database / to the whole server"
 )
+# Segments of a page's path inside the server, each from the one moment to the next (bench/paging_procs):
+# intake taking the request (alert first_seen_at), the transaction that triaged the alert and queued its
+# page beginning (the notify.send job's created_at: a handed-off page's job is written there already
+# claimed), the send beginning (the job's finished_at, stamped when its batch begins), the page recorded
+# sent (sent_at).
+PAGE_PATH = ("to triage", "triage to send", "send to sent")
+PATH_CAPTION = (
+    "inside the server, per probe page: to triage: from intake taking the request (alert first_seen_at)\n"
+    "to the start of the transaction that triaged it and queued its page (the notify.send job's\n"
+    "created_at); triage to send: from there to the send's start (the job's finished_at, stamped when its\n"
+    "batch begins); send to sent: to the page recorded sent (sent_at)"
+)
 STAGE_CAPTION = (
     "queue wait: a job's start (jobs.finished_at, stamped when its handler begins) minus when it fell due\n"
     "(the later of created_at and run_at), per job kind; retried: jobs that needed more than one attempt"
@@ -86,6 +98,7 @@ class LatencyResult:
     storm_late: int = 0
     storm_late_max_ms: float = math.nan
     backlog_seconds: float = math.nan  # from the storm's end until its last triage job had run
+    path_ms: dict[str, list[float]] = field(default_factory=dict)  # PAGE_PATH segment: [p50, p99]
 
 
 @dataclass
@@ -193,6 +206,17 @@ def stage_table(run: PagingRun) -> Table:
     return table
 
 
+def path_table(run: PagingRun) -> Table:
+    table = Table(title=f"{run.database}: a page's path", title_justify="left", caption=PATH_CAPTION)
+    table.add_column("scenario", justify="left")
+    for segment in PAGE_PATH:
+        table.add_column(f"{segment} p50/p99 ms", justify="right")
+    for r in run.latency:
+        spans = [r.path_ms.get(segment, [math.nan, math.nan]) for segment in PAGE_PATH]
+        table.add_row(escape(r.name), *(f"{_ms(p50)} / {_ms(p99)}" for p50, p99 in spans))
+    return table
+
+
 def _print_verdicts(console: Console, run: PagingRun) -> None:
     for target in run.targets:
         mark = "[green]met[/]" if target.met else "[red]NOT MET[/]"
@@ -210,6 +234,8 @@ def print_paging_run(console: Console, run: PagingRun) -> None:
         console.print(latency_table(run))
     if run.drain:
         console.print(drain_table(run))
+    if run.latency:
+        console.print(path_table(run))
     if run.latency or run.drain:
         console.print(stage_table(run))
     _print_verdicts(console, run)
