@@ -53,6 +53,24 @@ async def test_once_the_index_is_held_triage_matches_in_place(api: Api, tmp_path
     assert severities == {"First": "critical", "Second": "critical", "Clean": "warning"}  # the feed's rule
 
 
+async def test_alerts_carrying_no_observable_need_no_index_and_no_match_job(api: Api, tmp_path: Path) -> None:
+    """The index is never read for them (nothing to match), so asking for a held index first would queue a
+    match job for every such triage group, forever. An alert that does carry one is still matched."""
+    key = await setup(api)
+    await text_feed(api, tmp_path, raise_to="critical")
+    body = {"version": "4", "status": "firing", "receiver": "warroom", "groupKey": "disk", "alerts": [
+        {"status": "firing", "labels": {"alertname": "DiskFull", "severity": "warning"},
+         "annotations": {"summary": "the disk is nearly full"}, "startsAt": api.clock.now().isoformat(),
+         "endsAt": "0001-01-01T00:00:00Z", "fingerprint": "fp-disk"}]}  # fmt: skip
+    await ok(await api.anonymous.post(f"/intake/alertmanager/{key}", json=body), 202)
+    await work(api)
+    assert await match_jobs(api) == []
+    await alertmanager(api, key, BAD_IP, "Bad")
+    await work(api)
+    assert await match_jobs(api) == [("done", None)]  # the index read for it
+    assert [title.split()[0] for title in await sighted(api)] == ["Bad"]
+
+
 async def test_a_pattern_indicator_sends_matching_to_its_queue(api: Api, tmp_path: Path) -> None:
     key = await setup(api)
     pattern = indicator(f"[ipv4-addr:value = '{BAD_IP}'] AND [domain-name:value = 'c2.example']")

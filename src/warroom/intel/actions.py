@@ -213,14 +213,16 @@ async def match_in_place(run: JobRun, alert_ids: list[int]) -> bool:
     holds the index, the indicators are unchanged since, and it has no STIX pattern (the matcher's work
     grows with them). Saves a match job a triage group (its claim, transaction and wake). In a savepoint:
     should matching fail, the caller's work stands and False says to queue a match job instead, as it
-    does when the index must be read again (~23 s at a million indicators: never inside triage)."""
+    does when the index must be read again (~23 s at a million indicators: never inside triage). Alerts
+    that carry no observable need no index (the match job would load none for them either, so asking for a
+    held index first queued a match job for every such group, forever)."""
+    observed = await observed_in(run.session, alert_ids)
+    if not observed:
+        return True  # nothing to remember or match: no savepoint, no write
     found, _signature = await held(run.session)
     if found is None or found.patterns:
         return False
     run.memo[INDEX] = found
-    observed = await observed_in(run.session, alert_ids)
-    if not observed:
-        return True  # nothing to remember or match: no savepoint, no write
     try:
         async with savepoint(run.session):
             await match_observed(run, observed)
