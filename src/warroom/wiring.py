@@ -48,6 +48,7 @@ from warroom.jobs.kinds import Batched, Grouped, JobRun, Kind, Shared
 from warroom.jobs.queues import QueueLimits, limits_for
 from warroom.jobs.service import JobSpec, enqueue
 from warroom.jobs.worker import AtMostEvery, Periodic, Worker
+from warroom.notify.outbox import SEND_KIND
 from warroom.observables.service import take_from_alert
 from warroom.paging.clocks import ResponseClocks
 from warroom.paging.declared import PAGE_KIND, DeclarationPager, page_declared
@@ -109,7 +110,7 @@ JOB_KINDS: Mapping[str, Kind] = MappingProxyType(
         "escalation.step": Grouped(run_steps),
         "escalation.unack_check": Shared(unack_check),
         PAGE_KIND: page_declared,
-        "notify.send": Batched(send_messages, places=RECORD_AHEAD),
+        SEND_KIND: Batched(send_messages, places=RECORD_AHEAD),
         "statuspage.notify": send_notices,
         POLL_KIND: poll_feed,
         MATCH_KIND: run_match,

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from tests.fakes.sink import Sink, running_sink
 from tests.integration.conftest import Api
@@ -64,28 +65,73 @@ async def sends(api: Api) -> list[tuple[Job, OutgoingMessage]]:
         return [(job, message) for job, message in rows.all()]
 
 
+@contextmanager
+def statements(api: Api) -> Iterator[list[str]]:
+    """The SQL the app's engine runs meanwhile (observed, not changed)."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    engine = api.context.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
 async def test_a_page_due_at_once_goes_out_claimed_by_the_transaction_that_queued_it(
     api: Api, sink: Sink
 ) -> None:
+    """Written `sending` with its job claimed: no claim, and no transaction of the delivery's own before
+    the send (paging.delivery's phase 1 reads the messages with their escalations' state)."""
     key = await setup(api, sink)
     sink.hang_seconds = 1.0  # long enough to look at the send in flight
+    with statements(api) as seen:
+        async with running_worker(api, NO_CLAIMS):
+            await fire(api, key)
+
+            async def in_flight() -> bool:
+                return any(message.state == "sending" for _, message in await sends(api))
+
+            await until(in_flight)
+            ((job, message),) = await sends(api)
+            # claimed when written (no claim could have taken it: the queue has no slots), first attempt
+            assert (job.state, job.attempts, message.attempts) == ("running", 1, 1)
+            assert job.locked_until == job.created_at + timedelta(seconds=DELIVERY_LEASE)
+
+            async def sent() -> bool:
+                return [(j.state, m.state) for j, m in await sends(api)] == [("done", "sent")]
+
+            await until(sent)
+    assert [r["path"] for r in sink.received] == ["/responder"]
+    assert not [sql for sql in seen if "FROM outgoing_messages LEFT OUTER JOIN escalations" in sql]
+
+
+async def test_a_message_due_later_is_queued_beside_one_handed_off(api: Api, sink: Sink) -> None:
+    """One person, two rules: a webhook at once (handed off) and one after 2 minutes (queued, as ever)."""
+    key = await setup(api, sink)
+    for delay in (0, 120):
+        hook = {"kind": "webhook", "address": f"{sink.url}/responder-{delay}"}
+        method = await api.clients["responder"].post("/api/v1/me/contact-methods", json=hook)
+        rule = {"contact_method": method.json()["id"], "delay_seconds": delay, "urgency": "high"}
+        made = await api.clients["responder"].post("/api/v1/me/notification-rules", json=rule)
+        assert made.status_code == 201, made.text
     async with running_worker(api, NO_CLAIMS):
         await fire(api, key)
 
-        async def in_flight() -> bool:
-            return any(message.state == "sending" for _, message in await sends(api))
+        async def settled() -> bool:
+            return [(j.state, m.state) for j, m in await sends(api)] == [
+                ("done", "sent"),
+                ("pending", "pending"),
+            ]
 
-        await until(in_flight)
-        ((job, message),) = await sends(api)
-        # claimed when it was written (no claim could have taken it: the queue has no slots), first attempt
-        assert (job.state, job.attempts, message.attempts) == ("running", 1, 1)
-        assert job.locked_until == job.created_at + timedelta(seconds=DELIVERY_LEASE)
-
-        async def sent() -> bool:
-            return [(j.state, m.state) for j, m in await sends(api)] == [("done", "sent")]
-
-        await until(sent)
-    assert [r["path"] for r in sink.received] == ["/responder"]
+        await until(settled)
+        (_, now), (later_job, later) = await sends(api)
+        assert later.due_at == now.due_at + timedelta(seconds=120) and later_job.run_at == later.due_at
+        assert (later_job.attempts, later.attempts, later.deadline) == (0, 0, None)
+    assert [r["path"] for r in sink.received] == ["/responder-0"]
 
 
 async def test_a_hand_off_takes_its_place_in_the_queues_rate(api: Api, sink: Sink) -> None:

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from warroom.clock import Clock
 from warroom.jobs.kinds import Batched, HandOff, Kind
@@ -26,7 +27,7 @@ class HandOffs:
     limits: Mapping[str, QueueLimits]
     clock: Clock
     lease: Callable[[str], timedelta]
-    run_batch: Callable[[Batched, list[Job]], Coroutine[None, None, None]]
+    run_batch: Callable[[Batched, list[Job], Mapping[int, Any]], Coroutine[None, None, None]]
     _rates: dict[str, Bucket] = field(default_factory=dict)
     _running: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -60,7 +61,9 @@ class HandOffs:
             assert isinstance(handler, Batched)  # as `admits` checked
             size = self.limits[queue].group
             for start in range(0, len(jobs), size):
-                task = asyncio.create_task(self.run_batch(handler, jobs[start : start + size]))
+                batch = jobs[start : start + size]
+                notes = {job.id: hand_off.notes[job.id] for job in batch if job.id in hand_off.notes}
+                task = asyncio.create_task(self.run_batch(handler, batch, notes))
                 self._running.add(task)
                 task.add_done_callback(self._running.discard)
 

@@ -4,7 +4,7 @@ root's (warroom.wiring.JOB_KINDS), handed to the worker: jobs/ knows no domain."
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.context import AppContext
 from warroom.jobs.models import Job
-from warroom.jobs.service import JobSpec, insert_claimed, insert_jobs
+from warroom.jobs.service import JobSpec, insert_claimed
 from warroom.outbound import Outbound
 
 
@@ -24,30 +24,27 @@ class HandOff:
     due at once goes out that much sooner (in a storm on two cores, that wait was p99 382-630 ms).
     `admits(spec)` says whether a job may be handed off: a batched kind, due now, on a queue of this worker
     whose rate has room (it takes its token from that rate, as a claim would). `lease(queue)` is how long
-    its claim is leased; `jobs` are those handed off so far in this transaction."""
+    its claim is leased; `jobs` are those handed off so far in this transaction, and `notes` what a job's
+    handler is handed with it (BatchRun.notes: a delivery's message, already marked as being sent)."""
 
     admits: Callable[[JobSpec], bool]
     lease: Callable[[str], timedelta]
     jobs: list[Job] = field(default_factory=list)
+    notes: dict[int, Any] = field(default_factory=dict)
 
-    async def insert(self, session: AsyncSession, specs: Sequence[JobSpec], now: datetime) -> None:
-        """Add `specs`: those it admits handed off, the others queued as usual."""
-        handed: list[JobSpec] = []
-        queued: list[JobSpec] = []
-        for spec in specs:
-            (handed if self.admits(spec) else queued).append(spec)
-        self.jobs.extend(await insert_claimed(session=session, specs=handed, now=now, lease=self.lease))
-        await insert_jobs(session=session, specs=queued, now=now)
+    async def claim(
+        self, session: AsyncSession, specs: Sequence[JobSpec], now: datetime, notes: Sequence[Any]
+    ) -> None:
+        """Add `specs` (each admitted) as jobs handed off, each with its note."""
+        claimed = await insert_claimed(session=session, specs=specs, now=now, lease=self.lease)
+        self.jobs.extend(claimed)
+        self.notes.update((job.id, note) for job, note in zip(claimed, notes, strict=True))
 
-
-async def insert_jobs_or_hand_off(
-    session: AsyncSession, hand_off: HandOff | None, specs: Sequence[JobSpec], now: datetime
-) -> None:
-    """Add `specs` as queued jobs, or, where the run has a hand-off, those it admits handed off."""
-    if hand_off is None:
-        await insert_jobs(session=session, specs=specs, now=now)
-    else:
-        await hand_off.insert(session, specs, now)
+    def forget_after(self, count: int) -> None:
+        """Drop the jobs handed off after the first `count` (their savepoint rolled back)."""
+        for job in self.jobs[count:]:
+            self.notes.pop(job.id, None)
+        del self.jobs[count:]
 
 
 @dataclass(frozen=True)
@@ -99,6 +96,7 @@ class BatchRun:
     # Places for outside calls whose outcome is not recorded yet, shared by every batch of this kind on this
     # queue in this worker (Batched.places), so batches running side by side stay under one bound together.
     places: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(UNBOUNDED))
+    notes: Mapping[int, Any] = field(default_factory=dict)  # handed-off jobs' (HandOff.notes), by job id
 
 
 @dataclass(frozen=True)

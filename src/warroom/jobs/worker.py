@@ -232,12 +232,14 @@ class Worker:
         for job in jobs:
             await self._run(handler, job)
 
-    async def _run_batch(self, handler: Batched, jobs: list[Job]) -> None:
+    async def _run_batch(
+        self, handler: Batched, jobs: list[Job], notes: Mapping[int, Any] | None = None
+    ) -> None:
         """The handler settles each job as it records its outcome; should it raise instead, the jobs it
         had not settled yet are failed for a retry (settle skips those no longer running)."""
         try:
             await handler.run_batch(
-                BatchRun(self.context, jobs, self._client(), self._places(handler, jobs[0]))
+                BatchRun(self.context, jobs, self._client(), self._places(handler, jobs[0]), notes or {})
             )
         except Exception as error:  # noqa: BLE001  (recorded on the jobs and retried)
             log.warning("job batch failed", kind=jobs[0].kind, size=len(jobs), error=repr(error))

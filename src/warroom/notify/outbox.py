@@ -17,6 +17,7 @@ from warroom.notify.models import OutgoingMessage
 NOTIFY_ATTEMPTS = 5
 SUBJECT_MAX = 300
 MESSAGES = cast(Table, OutgoingMessage.__table__)
+SEND_KIND = "notify.send"  # the job that delivers a message (paging.delivery)
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ def queued_message(
         "due_at": due, "created_at": now,
     }  # fmt: skip
     job = JobSpec(
-        "notify.send",
+        SEND_KIND,
         {"message_key": key},
         queue=f"notify.{channel}",
         run_at=due,

@@ -3,7 +3,10 @@
 Phases, so no transaction is held open while a chat API thinks:
 1. One transaction for the batch: each message that may go out now becomes `sending` (attempts + 1, a
    deadline), committed before anything is sent; one whose alert was acknowledged or resolved since it
-   was queued becomes `cancelled`; the jobs of messages with nothing left to send are done.
+   was queued becomes `cancelled`; the jobs of messages with nothing left to send are done. A page
+   handed off (jobs.kinds.HandOff: due at once, its job written already claimed) skips this phase: the
+   transaction that wrote it wrote it `sending` (`taken_with_the_job`), and the worker sends it as soon
+   as that commits.
 2. Every delivery of the batch at once, each sent once, through the worker's HTTP client.
 3. The outcomes, recorded as they come in (each wave as soon as one is in, with those that finished
    meanwhile), so a sent page is marked `sent` within a commit of its answer, and at most RECORD_AHEAD
@@ -29,6 +32,7 @@ import structlog
 from sqlalchemy import Table, and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from warroom.config import Settings
 from warroom.jobs import service as jobs
 from warroom.jobs.kinds import BatchRun
 from warroom.jobs.models import Job
@@ -159,9 +163,25 @@ def _delivery(run: BatchRun, message: Message) -> Delivery:
     )
 
 
-def in_doubt_after(run: BatchRun) -> timedelta:
+def in_doubt_after(settings: Settings) -> timedelta:
     """How long a send may be in flight before it is in doubt and may go again: two channel timeouts."""
-    return timedelta(seconds=run.context.settings.notify_timeout_seconds * 2)
+    return timedelta(seconds=settings.notify_timeout_seconds * 2)
+
+
+def taken_with_the_job(row: dict[str, Any], settings: Settings, now: datetime) -> dict[str, Any]:
+    """A message's row as phase 1 would leave it (`sending`, first attempt, its deadline), for a page
+    written with its job handed off (jobs.kinds.HandOff): it goes out once the transaction that wrote it
+    commits, with no phase 1 of its own."""
+    return {**row, "state": "sending", "attempts": 1, "deadline": now + in_doubt_after(settings)}
+
+
+def as_taken(message_id: int, row: dict[str, Any]) -> Message:
+    """The Message a handed-off page's job is handed with (its note), from its row as written."""
+    return Message(
+        message_id, row["idempotency_key"], row["state"], row["alert_id"], row["channel"], row["address"],
+        row["subject"], row["body"], row["payload"], row["escalation_id"], row["user_id"], row["due_at"],
+        row["deadline"], "active",
+    )  # fmt: skip
 
 
 async def _cancel_stopped(session: AsyncSession, live: dict[int, Message]) -> set[int]:
@@ -206,7 +226,7 @@ async def _start(run: BatchRun, session: AsyncSession, now: datetime) -> Plan:
     live = {job_id: m for job_id, m in messages.items() if m.state in LIVE}
     stopped = await _cancel_stopped(session, live)
     wanted = {job_id: m for job_id, m in live.items() if m.id not in stopped}
-    deadline = now + in_doubt_after(run)
+    deadline = now + in_doubt_after(run.context.settings)
     taken = await _take(session, [m.id for m in wanted.values() if not m.in_flight(now)], now, deadline)
     by_id = {job.id: job for job in run.jobs}
     outgoing = [
@@ -303,8 +323,16 @@ async def _send(run: BatchRun, item: Outgoing, ahead: asyncio.Semaphore) -> tupl
         sending.cancel()  # a no-op once it is done; else the batch is being given up
 
 
+def _handed(run: BatchRun) -> tuple[list[Outgoing], datetime]:
+    """A handed-off batch's messages, taken in the transaction that wrote them (their jobs' notes)."""
+    notes = cast(dict[int, Message], run.notes)
+    outgoing = [Outgoing(job, notes[job.id].id, _delivery(run, notes[job.id])) for job in run.jobs]
+    return outgoing, run.context.clock.now()
+
+
 async def send_messages(run: BatchRun) -> None:
-    outgoing, started = await _claim_messages(run)
+    handed = bool(run.notes) and all(job.id in run.notes for job in run.jobs)
+    outgoing, started = _handed(run) if handed else await _claim_messages(run)
     ahead = run.places  # RECORD_AHEAD places, shared by the queue's batches (warroom.wiring)
     pending = {asyncio.create_task(_send(run, item, ahead)): item for item in outgoing}
     try:

@@ -25,13 +25,14 @@ from warroom.auth.models import User
 from warroom.catalog.models import Service
 from warroom.incidents.models import Incident
 from warroom.jobs.config_cache import CACHED
-from warroom.jobs.kinds import JobRun, insert_jobs_or_hand_off
+from warroom.jobs.kinds import JobRun
 from warroom.jobs.service import JobSpec, insert_jobs, record_ran, savepoint
-from warroom.notify.outbox import MESSAGES, queued_message
+from warroom.notify.outbox import queued_message
 from warroom.notify.service import plan_for
 from warroom.oncall.models import EscalationPolicy, EscalationStep
 from warroom.oncall.policy_service import policy_steps, target_people
 from warroom.paging.engine import REPEAT_PAUSE, step_key
+from warroom.paging.handed import write_messages
 from warroom.paging.models import Escalation
 from warroom.timeline.kinds import EventKind
 from warroom.timeline.service import record
@@ -195,13 +196,13 @@ async def run_due_now(run: JobRun, specs: list[JobSpec]) -> None:
     stands. Recorded as done jobs, so the jobs table shows every step that ran and keeps their keys."""
     if not specs:
         return
-    handed = len(run.hand_off.jobs) if run.hand_off else 0
+    handed = len(run.hand_off.jobs) if run.hand_off is not None else 0
     try:
         async with savepoint(run.session):
             await run_steps(run, [spec.payload for spec in specs])
     except Exception as error:  # noqa: BLE001  (queued instead: the step jobs retry on their own)
         if run.hand_off is not None:  # rolled back with the savepoint: not to be run
-            del run.hand_off.jobs[handed:]
+            run.hand_off.forget_after(handed)
         log.warning("first steps failed in triage; queued as jobs", steps=len(specs), error=repr(error))
         await insert_jobs(session=run.session, specs=specs, now=run.now)
         return
@@ -370,8 +371,9 @@ async def _advance(run: JobRun, walk: Walk, steps: list[EscalationStep], writes:
 
 async def _write(run: JobRun, walks: dict[int, Walk], writes: Writes) -> None:
     session = run.session
-    if writes.messages:
-        await session.execute(insert(MESSAGES), writes.messages)
+    queued = await write_messages(
+        run, writes.messages, writes.jobs
+    )  # pages due now handed off (paging.handed)
     if writes.events:
         await session.execute(insert(_EVENTS), writes.events)
     changed = [
@@ -381,5 +383,4 @@ async def _write(run: JobRun, walks: dict[int, Walk], writes: Writes) -> None:
     ]
     if changed:
         await session.execute(_ADVANCE, changed)
-    # Last: a page due now is handed off to go out as soon as this commits (jobs.kinds.HandOff).
-    await insert_jobs_or_hand_off(session, run.hand_off, writes.jobs, run.now)
+    await insert_jobs(session=session, specs=queued, now=run.now)
