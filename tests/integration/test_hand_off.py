@@ -154,3 +154,42 @@ async def test_a_hand_off_takes_its_place_in_the_queues_rate(api: Api, sink: Sin
         (_, _), (job, message) = await sends(api)
         assert (job.state, job.attempts, message.state) == ("pending", 0, "pending")
     assert [r["path"] for r in sink.received] == ["/responder"]
+
+
+async def test_a_queue_has_no_more_pages_handed_off_unfinished_than_its_claims_may_run(
+    api: Api, sink: Sink
+) -> None:
+    """Slots times group (here one): a handed-off page is `sending` from the start, and one left waiting
+    for a place past its deadline would be claimed and sent again. The second page, while the first is
+    still being sent, is queued; once the first is done, the third is handed off."""
+    key = await setup(api, sink)
+    sink.hang_seconds = 5.0  # the first page's send, long enough to page again meanwhile
+    async with running_worker(api, replace(NO_CLAIMS, group=1)):
+        await fire(api, key, dedup="first")
+
+        async def first_in_flight() -> bool:
+            return [m.state for _, m in await sends(api)] == ["sending"]
+
+        await until(first_in_flight)
+        await fire(api, key, dedup="second")
+
+        async def second_written() -> bool:
+            return len(await sends(api)) == 2
+
+        await until(second_written)
+        (_, first), (job, second) = await sends(api)
+        assert (first.state, job.state, job.attempts, second.state) == ("sending", "pending", 0, "pending")
+        sink.hang_seconds = 0.0
+
+        async def first_sent() -> bool:
+            (_, message), *_ = await sends(api)
+            return message.state == "sent"
+
+        await until(first_sent)
+        await fire(api, key, dedup="third")
+
+        async def third_sent() -> bool:
+            return [m.state for _, m in await sends(api)] == ["sent", "pending", "sent"]
+
+        await until(third_sent)
+    assert len(sink.received) == 2

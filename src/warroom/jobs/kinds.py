@@ -4,6 +4,7 @@ root's (warroom.wiring.JOB_KINDS), handed to the worker: jobs/ knows no domain."
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -31,6 +32,9 @@ class HandOff:
     lease: Callable[[str], timedelta]
     jobs: list[Job] = field(default_factory=list)
     notes: dict[int, Any] = field(default_factory=dict)
+    held: Counter[str] = field(
+        default_factory=Counter
+    )  # per queue: admitted, not yet started (jobs.handoffs)
 
     async def claim(
         self, session: AsyncSession, specs: Sequence[JobSpec], now: datetime, notes: Sequence[Any]

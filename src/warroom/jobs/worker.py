@@ -42,6 +42,7 @@ from warroom.jobs.kinds import (
     BatchRun,
     Grouped,
     Handler,
+    HandOff,
     JobRun,
     Kind,
     Shared,
@@ -205,28 +206,30 @@ class Worker:
         if len(jobs) == 1 or handler is None:
             return await self._run_each(handler, jobs)
         try:
-            hand_off = self._hand_offs.new()
-            async with self.context.db.write_turn, self.context.db.write() as session:
-                token, memo = await self._memo(handler, session)
-                now = self.context.clock.now()
-                run = JobRun(
-                    session, now, self.context, jobs[0].id, jobs[0].attempts, memo, hand_off=hand_off
-                )
-                if isinstance(handler, Grouped):
-                    await handler.run_all(run, [job.payload for job in jobs])
-                else:
-                    for job in jobs:
-                        await handler(
-                            JobRun(session, now, self.context, job.id, job.attempts, memo, hand_off=hand_off),
-                            job.payload,
-                        )
-                await service.finish(session=session, job_ids=[job.id for job in jobs], now=now)
-                await session.commit()
-            self._config.keep(token, memo)
-            self._hand_offs.start(hand_off)
+            with self._hand_offs.opened() as hand_off:
+                await self._run_together(handler, jobs, hand_off)
         except Exception as error:  # noqa: BLE001  (the group is undone; each job then runs alone)
             log.info("job group failed; running its jobs one by one", size=len(jobs), error=repr(error))
             await self._run_each(handler, jobs)
+
+    async def _run_together(
+        self, handler: Handler | Shared | Grouped, jobs: list[Job], hand_off: HandOff
+    ) -> None:
+        """The jobs of a group in one transaction; what they hand off starts once it has committed."""
+        async with self.context.db.write_turn, self.context.db.write() as session:
+            token, memo = await self._memo(handler, session)
+            now = self.context.clock.now()
+            run = JobRun(session, now, self.context, jobs[0].id, jobs[0].attempts, memo, hand_off=hand_off)
+            if isinstance(handler, Grouped):
+                await handler.run_all(run, [job.payload for job in jobs])
+            else:
+                for job in jobs:
+                    alone = JobRun(session, now, self.context, job.id, job.attempts, memo, hand_off=hand_off)
+                    await handler(alone, job.payload)
+            await service.finish(session=session, job_ids=[job.id for job in jobs], now=now)
+            await session.commit()
+        self._config.keep(token, memo)
+        self._hand_offs.start(hand_off)
 
     async def _run_each(self, handler: Handler | Shared | Grouped | None, jobs: list[Job]) -> None:
         for job in jobs:
@@ -266,22 +269,8 @@ class Worker:
         try:
             if handler is None:
                 raise LookupError(f"no handler for job kind {job.kind!r}")
-            # SQLite admits one writer: jobs take turns in-process rather than in its busy-wait. Deliveries
-            # and chat calls (NETWORK_QUEUES) must not hold the turn over the network: they take it just
-            # before they write.
-            hand_off = self._hand_offs.new()
-            async with LazyTurn(self.context.db.write_turn) as turn, self.context.db.write() as session:
-                if not job.queue.startswith(NETWORK_QUEUES):
-                    await turn.take()
-                token, memo = await self._memo(handler, session)
-                now = self.context.clock.now()
-                run = JobRun(session, now, self.context, job.id, job.attempts, memo, turn.take, hand_off)
-                await handler(run, job.payload)
-                await turn.take()
-                await service.finish(session=session, job_ids=[job.id], now=now)
-                await session.commit()
-            self._config.keep(token, memo)
-            self._hand_offs.start(hand_off)
+            with self._hand_offs.opened() as hand_off:
+                await self._run_alone(handler, job, hand_off)
         except RetryLater as later:
             log.info("job postponed", job_id=job.id, kind=job.kind, delay=later.delay.total_seconds())
             async with self.context.db.write_turn, self.context.db.write() as session:
@@ -292,6 +281,24 @@ class Worker:
             async with self.context.db.write_turn, self.context.db.write() as session:
                 await service.fail(session=session, job=job, error=error, now=self.context.clock.now())
                 await session.commit()
+
+    async def _run_alone(self, handler: Handler | Shared | Grouped, job: Job, hand_off: HandOff) -> None:
+        """One job in its own transaction; what it hands off starts once it has committed."""
+        # SQLite admits one writer: jobs take turns in-process rather than in its busy-wait. Deliveries
+        # and chat calls (NETWORK_QUEUES) must not hold the turn over the network: they take it just
+        # before they write.
+        async with LazyTurn(self.context.db.write_turn) as turn, self.context.db.write() as session:
+            if not job.queue.startswith(NETWORK_QUEUES):
+                await turn.take()
+            token, memo = await self._memo(handler, session)
+            now = self.context.clock.now()
+            run = JobRun(session, now, self.context, job.id, job.attempts, memo, turn.take, hand_off)
+            await handler(run, job.payload)
+            await turn.take()
+            await service.finish(session=session, job_ids=[job.id], now=now)
+            await session.commit()
+        self._config.keep(token, memo)
+        self._hand_offs.start(hand_off)
 
     async def _queue_loop(self, queue: str, stop: asyncio.Event) -> None:
         limits = self.limits[queue]
