@@ -29,6 +29,9 @@ from warroom.ratelimit import Bucket
 
 @dataclass
 class HandOffs:
+    """One worker's: which jobs a run may hand off, the rates and bounds they count against, and the tasks
+    running them."""
+
     kinds: Mapping[str, Kind]
     limits: Mapping[str, QueueLimits]
     clock: Clock
