@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from tests.fakes.sink import Sink, running_sink
 from tests.integration.conftest import Api
+from tests.integration.test_config_cache import statements
 from tests.integration.test_paging import fire, setup
 from warroom.jobs.models import Job
 from warroom.jobs.queues import QueueLimits
@@ -63,22 +63,6 @@ async def sends(api: Api) -> list[tuple[Job, OutgoingMessage]]:
             .order_by(Job.id)
         )
         return [(job, message) for job, message in rows.all()]
-
-
-@contextmanager
-def statements(api: Api) -> Iterator[list[str]]:
-    """The SQL the app's engine runs meanwhile (observed, not changed)."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    engine = api.context.db.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 async def test_a_page_due_at_once_goes_out_claimed_by_the_transaction_that_queued_it(
