@@ -7,7 +7,7 @@ fails with SQLITE_BUSY when another writer committed in between, while IMMEDIATE
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +17,7 @@ from sqlalchemy import DateTime, MetaData, TypeDecorator, event
 from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql import Executable
 
 from warroom import json_text
 
@@ -161,6 +162,32 @@ class SessionFactories:
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
+
+
+Params = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
+Writes = Sequence[tuple[Executable, Params]]
+
+
+async def send_then_commit(session: AsyncSession, writes: Writes) -> None:
+    """Send `writes` in order, then commit. PostgreSQL: in one pipeline (psycopg's pipeline mode), so they
+    and the commit go out together and the end waits once for them all. Only for statements nobody reads
+    an answer of: in the pipeline SQLAlchemy sees no rows and no row count. An error comes at the end
+    (psycopg's own, not wrapped). The commit in the pipeline is the driver's: SQLAlchemy's would hand the
+    connection back to the pool while the pipeline is still open on it; SQLAlchemy's own commit after it
+    ends the session's transaction and finds nothing left to send. SQLite: each in turn."""
+    await session.flush()  # the ORM's own writes need their answers (new ids): before the pipeline
+    if session.get_bind().dialect.name != "postgresql":
+        for statement, params in writes:
+            await session.execute(statement, params)
+        await session.commit()
+        return
+    driver = (await (await session.connection()).get_raw_connection()).driver_connection
+    assert driver is not None  # a checked-out connection has its driver's
+    async with driver.pipeline():
+        for statement, params in writes:
+            await session.execute(statement, params)
+        await driver.commit()
+    await session.commit()
 
 
 def session_for(factories: SessionFactories, *, write: bool) -> AsyncSession:

@@ -19,10 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
 from warroom.db import UTCDateTime
+from warroom.jobs import held
 from warroom.jobs.domain import LEASE, RetryLater, backoff, error_text
 from warroom.jobs.models import Job
 
 _JOBS = cast(Table, Job.__table__)
+# Inline: no RETURNING of the new ids (nobody reads them), so the INSERT may be held (jobs.held).
+_INSERT_JOBS = insert(_JOBS).inline()
 
 
 @dataclass(frozen=True)
@@ -97,13 +100,15 @@ def _forget_notified(session: Session, transaction: SessionTransaction) -> None:
 @contextlib.asynccontextmanager
 async def savepoint(session: AsyncSession) -> AsyncIterator[None]:
     """A savepoint that, should it roll back, also forgets the queues notified inside it: PostgreSQL drops
-    a rolled-back savepoint's NOTIFYs, so a job queued after it on the same queue must send its own."""
-    before = set(session.info.get(NOTIFIED, ()))
+    a rolled-back savepoint's NOTIFYs, so a job queued after it on the same queue must send its own. The
+    writes held inside it for the commit (jobs.held) are dropped with it."""
+    before, mark = set(session.info.get(NOTIFIED, ())), held.held_count(session)
     try:
         async with session.begin_nested():
             yield
     except BaseException:
         session.info[NOTIFIED] = before
+        held.drop_after(session, mark)
         raise
 
 
@@ -117,7 +122,7 @@ async def notify_workers(session: AsyncSession, queue: str = "default") -> None:
     notified.add(queue)
     if session.get_bind().dialect.name == "postgresql":
         statement = text("SELECT pg_notify(:channel, :payload)")
-        await session.execute(statement, {"channel": NOTIFY_CHANNEL, "payload": notify_payload(queue)})
+        await held.write(session, statement, {"channel": NOTIFY_CHANNEL, "payload": notify_payload(queue)})
 
 
 async def enqueue(*, session: AsyncSession, spec: JobSpec, now: datetime) -> Job:
@@ -139,8 +144,10 @@ async def insert_jobs(*, session: AsyncSession, specs: Sequence[JobSpec], now: d
     """Add many jobs with one multi-row INSERT and no ORM objects (a group of steps queues hundreds)."""
     if not specs:
         return
-    await session.execute(insert(_JOBS), [job_row(spec, now) for spec in specs])
-    for queue in sorted({spec.queue for spec in specs}):
+    await held.write(session, _INSERT_JOBS, [job_row(spec, now) for spec in specs])
+    # Only the queues with a job due now are woken: one due later (the next escalation step) is found by
+    # the workers' polls in time, and a wake for it would be a claim that finds nothing.
+    for queue in sorted({spec.queue for spec in specs if spec.run_at is None or spec.run_at <= now}):
         await notify_workers(session, queue)
 
 
@@ -168,7 +175,7 @@ async def record_ran(*, session: AsyncSession, specs: Sequence[JobSpec], now: da
     idempotency keys are taken as a queued job's would be."""
     if specs:
         rows = [{**job_row(spec, now), "state": "done", "attempts": 1, "finished_at": now} for spec in specs]
-        await session.execute(insert(_JOBS), rows)
+        await held.write(session, _INSERT_JOBS, rows)
 
 
 @functools.cache
@@ -227,7 +234,7 @@ _FINISH = (
 
 
 async def finish(*, session: AsyncSession, job_ids: list[int], now: datetime) -> None:
-    await session.execute(_FINISH, {"b_ids": job_ids, "b_now": now})
+    await held.write(session, _FINISH, {"b_ids": job_ids, "b_now": now})
 
 
 async def fail(*, session: AsyncSession, job: Job, error: BaseException, now: datetime) -> None:
@@ -271,7 +278,7 @@ async def settle(
     if done:
         await finish(session=session, job_ids=[job.id for job in done], now=now)
     if failed:
-        await session.execute(_FAIL, [_failure(job, error, now) for job, error in failed])
+        await held.write(session, _FAIL, [_failure(job, error, now) for job, error in failed])
 
 
 async def postpone(*, session: AsyncSession, job: Job, later: RetryLater, now: datetime) -> None:

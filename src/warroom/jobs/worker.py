@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.context import AppContext
 from warroom.db import LazyTurn, libpq_url
-from warroom.jobs import service
+from warroom.jobs import held, service
 from warroom.jobs.claims import DriverClaims
 from warroom.jobs.config_cache import ConfigCache
 from warroom.jobs.domain import RetryLater
@@ -217,6 +217,7 @@ class Worker:
     ) -> None:
         """The jobs of a group in one transaction; what they hand off starts once it has committed."""
         async with self.context.db.write_turn, self.context.db.write() as session:
+            held.hold(session)
             token, memo = await self._memo(handler, session)
             now = self.context.clock.now()
             run = JobRun(session, now, self.context, jobs[0].id, jobs[0].attempts, memo, hand_off=hand_off)
@@ -227,7 +228,7 @@ class Worker:
                     alone = JobRun(session, now, self.context, job.id, job.attempts, memo, hand_off=hand_off)
                     await handler(alone, job.payload)
             await service.finish(session=session, job_ids=[job.id for job in jobs], now=now)
-            await session.commit()
+            await held.commit(session)
         self._config.keep(token, memo)
         self._hand_offs.start(hand_off)
 
@@ -290,13 +291,15 @@ class Worker:
         async with LazyTurn(self.context.db.write_turn) as turn, self.context.db.write() as session:
             if not job.queue.startswith(NETWORK_QUEUES):
                 await turn.take()
+            if isinstance(handler, Grouped | Shared):  # short, no network: their last writes wait (jobs.held)
+                held.hold(session)
             token, memo = await self._memo(handler, session)
             now = self.context.clock.now()
             run = JobRun(session, now, self.context, job.id, job.attempts, memo, turn.take, hand_off)
             await handler(run, job.payload)
             await turn.take()
             await service.finish(session=session, job_ids=[job.id], now=now)
-            await session.commit()
+            await held.commit(session)
         self._config.keep(token, memo)
         self._hand_offs.start(hand_off)
 

@@ -33,6 +33,7 @@ from sqlalchemy import Table, and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.config import Settings
+from warroom.jobs import held
 from warroom.jobs import service as jobs
 from warroom.jobs.kinds import BatchRun
 from warroom.jobs.models import Job
@@ -278,9 +279,10 @@ async def _record(run: BatchRun, results: list[tuple[Outgoing, Exception | None]
     sent = [item for item, error in results if error is None]
     failed = [(item, error) for item, error in results if error is not None]
     async with run.context.db.write_turn, run.context.db.write() as session:
+        held.hold(session)  # none of these has an answer anyone reads: sent with the commit (jobs.held)
         now = run.context.clock.now()
         if sent:
-            await session.execute(_SENT, {"b_ids": [item.message_id for item in sent], "b_now": now})
+            await held.write(session, _SENT, {"b_ids": [item.message_id for item in sent], "b_now": now})
             await jobs.finish(session=session, job_ids=[item.job.id for item in sent], now=started)
         if failed:
             final = {item.job.id: item.job.attempts >= item.job.max_attempts for item, _ in failed}
@@ -292,9 +294,9 @@ async def _record(run: BatchRun, results: list[tuple[Outgoing, Exception | None]
                 }
                 for item, error in failed
             ]
-            await session.execute(_FAILED, params)
+            await held.write(session, _FAILED, params)
             await jobs.settle(session=session, done=[], failed=[(i.job, e) for i, e in failed], now=now)
-        await session.commit()
+        await held.commit(session)
     for item, error in failed:
         log.warning("delivery failed", job_id=item.job.id, attempt=item.job.attempts, error=str(error))
 

@@ -24,6 +24,7 @@ from warroom.alerts.models import Alert, AlertEvent
 from warroom.auth.models import User
 from warroom.catalog.models import Service
 from warroom.incidents.models import Incident
+from warroom.jobs import held
 from warroom.jobs.config_cache import CACHED
 from warroom.jobs.kinds import JobRun
 from warroom.jobs.service import JobSpec, insert_jobs, record_ran, savepoint
@@ -42,6 +43,7 @@ _ESCALATIONS = cast(Table, Escalation.__table__)
 _ALERTS = cast(Table, Alert.__table__)
 _INCIDENTS = cast(Table, Incident.__table__)
 _EVENTS = cast(Table, AlertEvent.__table__)
+_INSERT_EVENTS = insert(_EVENTS).inline()  # no RETURNING of new ids: nobody reads them (jobs.held)
 _ADVANCE = (
     update(_ESCALATIONS)
     .where(_ESCALATIONS.c.id == bindparam("b_id"))
@@ -374,13 +376,13 @@ async def _write(run: JobRun, walks: dict[int, Walk], writes: Writes) -> None:
     queued = await write_messages(
         run, writes.messages, writes.jobs
     )  # pages due now handed off (paging.handed)
-    if writes.events:
-        await session.execute(insert(_EVENTS), writes.events)
+    if writes.events:  # none of these is read back in this transaction: held for its commit (jobs.held)
+        await held.write(session, _INSERT_EVENTS, writes.events)
     changed = [
         {"b_id": w.id, "b_state": w.state, "b_step": w.step, "b_round": w.round}
         for w in walks.values()
         if w.changed
     ]
     if changed:
-        await session.execute(_ADVANCE, changed)
+        await held.write(session, _ADVANCE, changed)
     await insert_jobs(session=session, specs=queued, now=run.now)

@@ -1,0 +1,157 @@
+"""A job group's last writes are held to its commit (jobs.held): on PostgreSQL they and the commit go out
+in one pipeline, one wait for them all; on SQLite in order. Dropped with a savepoint that rolls back;
+a commit that would lose them refuses; one that fails at the end undoes the whole transaction. Both
+databases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from tests.fakes.sink import Sink, running_sink
+from tests.integration.conftest import Api
+from tests.integration.test_paging import fire, setup
+from warroom.alerts.models import AlertEvent
+from warroom.jobs import held, service
+from warroom.jobs.models import Job
+from warroom.paging.models import Escalation
+from warroom.wiring import new_worker
+
+
+@pytest.fixture
+def sink() -> Iterator[Sink]:
+    with running_sink() as running:
+        yield running
+
+
+def in_pipeline(api: Api, dbapi_connection: Any) -> bool:
+    driver = dbapi_connection.driver_connection
+    return api.context.db.dialect == "postgresql" and bool(driver.pgconn.pipeline_status)
+
+
+@contextmanager
+def sent_in_pipeline(api: Api) -> Iterator[list[tuple[str, bool]]]:
+    """Each statement the engine sends, and whether it went out in pipeline mode (PostgreSQL); and, as
+    ("checked in", mode), each time a connection went back to the pool: never in the middle of a pipeline
+    (another task could take it while its pipeline is still open)."""
+    sent: list[tuple[str, bool]] = []
+
+    def log(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append((" ".join(statement.split())[:60], in_pipeline(api, conn.connection)))
+
+    def checked_in(dbapi_connection: Any, _record: Any) -> None:
+        sent.append(("checked in", in_pipeline(api, dbapi_connection)))
+
+    engine = api.context.db.engine.sync_engine
+    sa.event.listen(engine, "before_cursor_execute", log)
+    sa.event.listen(engine.pool, "checkin", checked_in)
+    try:
+        yield sent
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", log)
+        sa.event.remove(engine.pool, "checkin", checked_in)
+
+
+async def _rows(api: Api, model: Any) -> list[Any]:
+    async with api.context.db.read() as session:
+        return list(await session.scalars(sa.select(model).order_by(model.id)))
+
+
+async def test_a_paged_alerts_last_writes_go_out_with_the_commit(api: Api, sink: Sink) -> None:
+    key = await setup(api, sink)
+    worker = new_worker(api.context, periodic=())
+    await fire(api, key, dedup="one")
+    await worker.run_once()  # the configuration is cached: the second alert's triage reads none of it
+    await fire(api, key, dedup="two")
+    with sent_in_pipeline(api) as sent:
+        await worker.run_once()
+    assert [r["path"] for r in sink.received] == ["/responder", "/responder"]
+    last_writes = ("INSERT INTO alert_events", "UPDATE escalations", "INSERT INTO jobs", "UPDATE jobs")
+    start = next(n for n, (statement, _) in enumerate(sent) if statement.startswith(last_writes[0]))
+    tail = sent[start : start + 5]
+    assert [statement.split(" (")[0].split(" SET")[0] for statement, _ in tail] == [
+        "INSERT INTO alert_events",
+        "UPDATE escalations",
+        "INSERT INTO jobs",  # the next step, due in 5 minutes: no NOTIFY for it
+        "INSERT INTO jobs",  # the first step, run in triage, recorded done
+        "UPDATE jobs",  # the triage job done
+    ]
+    postgresql = api.context.db.dialect == "postgresql"
+    assert all(pipelined == postgresql for _, pipelined in tail)
+    sent_marked = [statement for statement, _ in sent if statement.startswith("UPDATE outgoing_messages")]
+    assert len(sent_marked) == 1  # the delivery's record: held too, sent with its commit
+    assert ("checked in", True) not in sent and ("checked in", False) in sent
+    assert not any(pipelined for statement, pipelined in sent[:start] if statement.startswith("SELECT"))
+    (_, second) = await _rows(api, Escalation)
+    assert (second.step, second.state) == (1, "active")
+    assert [e.action for e in await _rows(api, AlertEvent) if e.alert_id == second.alert_id].count(
+        "paged"
+    ) == 1
+    steps = [j for j in await _rows(api, Job) if j.kind == "escalation.step"]
+    assert sorted((j.payload["step"], j.state) for j in steps) == [
+        (0, "done"),
+        (0, "done"),
+        (1, "pending"),
+        (1, "pending"),
+    ]
+
+
+async def test_a_savepoint_rolled_back_drops_what_it_held(api: Api) -> None:
+    now = api.clock.now()
+    kept, dropped = service.JobSpec("test.kept", {}), service.JobSpec("test.dropped", {})
+    async with api.context.db.write() as session:
+        held.hold(session)
+        await service.insert_jobs(session=session, specs=[kept], now=now)
+        with pytest.raises(LookupError):
+            async with service.savepoint(session):
+                await service.insert_jobs(session=session, specs=[dropped], now=now)
+                raise LookupError("the savepoint's work fails")
+        await held.commit(session)
+    assert [job.kind for job in await _rows(api, Job)] == ["test.kept"]
+
+
+async def test_a_commit_with_writes_still_held_refuses_and_writes_nothing(api: Api) -> None:
+    async with api.context.db.write() as session:
+        held.hold(session)
+        await service.insert_jobs(
+            session=session, specs=[service.JobSpec("test.lost", {})], now=api.clock.now()
+        )
+        with pytest.raises(RuntimeError, match="still held"):
+            await session.commit()
+    assert await _rows(api, Job) == []
+
+
+async def test_a_held_write_that_fails_undoes_the_whole_transaction(api: Api) -> None:
+    now = api.clock.now()
+    spec = service.JobSpec("test.once", {}, idempotency_key="test:once")
+    async with api.context.db.write() as session:
+        await service.insert_jobs(session=session, specs=[spec], now=now)
+        await session.commit()
+    async with api.context.db.write() as session:
+        held.hold(session)
+        await session.execute(sa.update(Job).values(attempts=3))  # at once: undone with the rest
+        await service.insert_jobs(session=session, specs=[spec], now=now)  # the same key: refused at the end
+        with pytest.raises(Exception, match=r"(?i)unique"):
+            await held.commit(session)
+    assert [(job.kind, job.attempts) for job in await _rows(api, Job)] == [("test.once", 0)]
+
+
+async def test_only_queues_with_a_job_due_now_are_woken(api: Api) -> None:
+    woken: list[str] = []
+    forget = service.wake_here(woken.append)
+    now = api.clock.now()
+    later = service.JobSpec("test.later", {}, queue="test.later", run_at=now + timedelta(minutes=5))
+    due = service.JobSpec("test.due", {}, queue="test.due", run_at=now)
+    try:
+        async with api.context.db.write() as session:
+            await service.insert_jobs(session=session, specs=[later, due], now=now)
+            await session.commit()
+    finally:
+        forget()
+    assert woken == ["test.due"]
+    assert sorted(job.queue for job in await _rows(api, Job)) == ["test.due", "test.later"]
