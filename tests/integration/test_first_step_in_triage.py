@@ -11,6 +11,8 @@ from sqlalchemy import select, update
 
 from tests.fakes.sink import Sink, running_sink
 from tests.integration.conftest import Api
+from tests.integration.restricted_helpers import TITLE, declare_security
+from tests.integration.test_config_cache import reads_of, statements
 from tests.integration.test_paging import fire, schedule_paged_service, setup
 from warroom.alerts.models import Alert
 from warroom.jobs.models import Job
@@ -61,3 +63,34 @@ async def test_a_first_step_that_fails_in_triage_is_queued_and_triage_stands(api
     (step,) = await _jobs(api, "escalation.step")
     assert (step.payload["step"], step.state, step.attempts) == (0, "pending", 1)  # queued, tried, to retry
     assert "Nowhere/Atlantis" in (step.last_error or "")
+
+
+async def test_the_first_step_takes_its_walk_and_alert_from_triage(api: Api, sink: Sink) -> None:
+    """The escalation triage has just inserted and the alert it has just read under lock are not read
+    again by the first step, nor the alert's texts by the threat-intel match in the same transaction."""
+    key = await setup(api, sink)
+    worker = new_worker(api.context, periodic=())
+    await fire(api, key, dedup="one")
+    await worker.run_once()  # the configuration is cached: what is left is the alert's own reads
+    await fire(api, key, dedup="two")
+    with statements(api) as sent:
+        await worker.run_once()
+    assert reads_of(sent, "escalations") == 0
+    alert_reads = [sql for sql in sent if "FROM alerts" in sql and not sql.startswith("UPDATE")]
+    assert len(alert_reads) == 1 and "alerts.triaged" in alert_reads[0]  # triage's (locking) read only
+    body = sink.bodies()[1]
+    assert "two alarm" in body["subject"] and "(two)" in body["body"]
+
+
+async def test_an_alert_put_on_a_restricted_incident_before_triage_is_paged_as_restricted(
+    api: Api, sink: Sink
+) -> None:
+    key = await setup(api, sink)
+    await fire(api, key)
+    ref = await declare_security(api)
+    attached = await api.admin.post("/api/v1/alerts/db-down/attach", json={"incident": ref})
+    assert attached.status_code == 200, attached.text
+    await new_worker(api.context, periodic=()).run_once()
+    pages = [b for r, b in zip(sink.received, sink.bodies(), strict=True) if r["path"] == "/responder"]
+    assert pages and all(TITLE not in page["subject"] + page["body"] for page in pages)
+    assert f"restricted incident {ref}" in pages[0]["subject"]

@@ -3,6 +3,7 @@ incident's observables) and `intel.hunt` (new or changed indicators against what
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.alerts.domain import SEVERITIES
 from warroom.alerts.models import Alert, AlertEvent
+from warroom.alerts.rules.triage import ALERT_TEXTS
 from warroom.alerts.service import attach
 from warroom.catalog.models import Service
 from warroom.comms.reminders import tell
@@ -160,15 +162,22 @@ async def mark_on_incident(
         )
 
 
-async def observed_in(session: AsyncSession, alert_ids: list[int]) -> dict[int, list[Term]]:
-    """The observables each alert's payload carries (alerts carrying none left out): one read, no lock."""
-    rows = await session.execute(
-        select(Alert.id, Alert.labels, Alert.details, Alert.title, Alert.description)
-        .where(Alert.id.in_(alert_ids))
-        .order_by(Alert.id)
-    )
+async def observed_in(
+    session: AsyncSession, alert_ids: list[int], read: Mapping[int, tuple[Any, ...]] | None = None
+) -> dict[int, list[Term]]:
+    """The observables each alert's payload carries (alerts carrying none left out): one read, no lock,
+    of those whose texts (labels, details, title, description) are not in `read` (triage's, just now)."""
+    read = read or {}
+    texts = {alert_id: read[alert_id] for alert_id in alert_ids if alert_id in read}
+    if rest := [alert_id for alert_id in alert_ids if alert_id not in texts]:
+        rows = await session.execute(
+            select(Alert.id, Alert.labels, Alert.details, Alert.title, Alert.description).where(
+                Alert.id.in_(rest)
+            )
+        )
+        texts.update((row[0], tuple(row[1:])) for row in rows)
     observed = {}
-    for alert_id, labels, details, title, description in rows:
+    for alert_id, (labels, details, title, description) in sorted(texts.items()):
         if found := [Term(f.type, f.value) for f in extract(payload_of(labels, details, title, description))]:
             observed[alert_id] = found
     return observed
@@ -216,7 +225,7 @@ async def match_in_place(run: JobRun, alert_ids: list[int]) -> bool:
     does when the index must be read again (~23 s at a million indicators: never inside triage). Alerts
     that carry no observable need no index (the match job would load none for them either, so asking for a
     held index first queued a match job for every such group, forever)."""
-    observed = await observed_in(run.session, alert_ids)
+    observed = await observed_in(run.session, alert_ids, run.memo.get(ALERT_TEXTS))
     if not observed:
         return True  # nothing to remember or match: no savepoint, no write
     found, _signature = await held(run.session)

@@ -51,6 +51,19 @@ class NewAlert(NamedTuple):
     service_id: int | None
     severity: str
     reason: str | None = None  # how it came to this service: the start of "why was I paged"
+    # What its page says of it (paging.steps' alert read, in its columns' order), where the caller has
+    # just read it under lock and it is on no incident: its first step, run in this transaction, need not
+    # read it again.
+    page: tuple[Any, ...] | None = None
+
+
+# The escalations this transaction started and the alerts they page for, kept in the group's memo by id:
+# its first steps, run in the same transaction (paging.steps.run_due_now), take them from there rather
+# than read them again. Rows this transaction inserted are its own (no other sees them before it commits),
+# so they need no locking read.
+STARTED_WALKS, PAGED_ALERTS = "started-walks", "paged-alerts"
+WALK_COLUMNS = ("id", "alert_id", "policy_id", "state", "urgency", "step", "round", "generation",
+                "incident_id", "targets", "reason")  # fmt: skip
 
 
 async def _first_delays(
@@ -99,12 +112,17 @@ async def start_escalations(
     started = await session.execute(
         insert(table)
         .on_conflict_do_nothing(index_elements=["alert_id"])
-        .returning(table.c.id, table.c.alert_id),
+        .returning(*(table.c[name] for name in WALK_COLUMNS)),
         rows,
     )
     delays = {a.id: policies[a.service_id][1] for a in alerts if a.service_id in policies}
+    pages = {a.id: a.page for a in alerts if a.page is not None}
     queued: list[JobSpec] = []
-    for escalation_id, alert_id in started.all():
+    for walk in started.all():
+        escalation_id, alert_id = walk[0], walk[1]
+        memo.setdefault(STARTED_WALKS, {})[escalation_id] = tuple(walk)
+        if alert_id in pages:
+            memo.setdefault(PAGED_ALERTS, {})[alert_id] = pages[alert_id]
         spec = JobSpec(
             "escalation.step",
             {"escalation_id": escalation_id, "generation": 0, "round": 0, "step": 0},

@@ -32,7 +32,7 @@ from warroom.notify.outbox import queued_message
 from warroom.notify.service import plan_for
 from warroom.oncall.models import EscalationPolicy, EscalationStep
 from warroom.oncall.policy_service import policy_steps, target_people
-from warroom.paging.engine import REPEAT_PAUSE, step_key
+from warroom.paging.engine import PAGED_ALERTS, REPEAT_PAUSE, STARTED_WALKS, WALK_COLUMNS, step_key
 from warroom.paging.handed import write_messages
 from warroom.paging.models import Escalation
 from warroom.timeline.kinds import EventKind
@@ -92,12 +92,10 @@ class Writes:
     jobs: list[JobSpec] = field(default_factory=list)
 
 
-_WALK_COLUMNS = ("id", "alert_id", "policy_id", "state", "urgency", "step", "round", "generation",
-                 "incident_id", "targets", "reason")  # fmt: skip
 # Built once (with an expanding IN): building a statement per group cost more than running it.
 _e, _a = _ESCALATIONS.c, _ALERTS.c
 _LOCK_WALKS = (
-    select(*(_e[name] for name in _WALK_COLUMNS))
+    select(*(_e[name] for name in WALK_COLUMNS))
     .where(_e.id.in_(bindparam("b_ids", expanding=True)))
     .order_by(_e.id)  # one lock order for every group
     .with_for_update()
@@ -120,15 +118,25 @@ _READ_ALERTS = (
 
 
 async def _walks(run: JobRun, payloads: list[dict[str, Any]]) -> dict[int, Walk]:
+    """The escalations, locked; those this transaction started are its own already (engine.STARTED_WALKS)."""
     ids = sorted({int(payload["escalation_id"]) for payload in payloads})
-    rows = await run.session.execute(_LOCK_WALKS, {"b_ids": ids})
-    return {row[0]: Walk(*row) for row in rows.all()}
+    started: dict[int, tuple[Any, ...]] = run.memo.get(STARTED_WALKS, {})
+    walks = {i: Walk(*started[i]) for i in ids if i in started}
+    if rest := [i for i in ids if i not in started]:
+        rows = await run.session.execute(_LOCK_WALKS, {"b_ids": rest})
+        walks.update((row[0], Walk(*row)) for row in rows.all())
+    return walks
 
 
 async def _alerts(run: JobRun, walks: list[Walk]) -> dict[int, Paged]:
+    """What the pages say of their alerts; those triage has just read are in the memo (PAGED_ALERTS)."""
     ids = sorted({w.alert_id for w in walks if w.alert_id is not None})
-    rows = await run.session.execute(_READ_ALERTS, {"b_ids": ids})
-    return {row[0]: Paged(*row) for row in rows.all()}
+    read: dict[int, tuple[Any, ...]] = run.memo.get(PAGED_ALERTS, {})
+    alerts = {i: Paged(*read[i]) for i in ids if i in read}
+    if rest := [i for i in ids if i not in read]:
+        rows = await run.session.execute(_READ_ALERTS, {"b_ids": rest})
+        alerts.update((row[0], Paged(*row)) for row in rows.all())
+    return alerts
 
 
 async def _paged(run: JobRun, walk: Walk, alerts: dict[int, Paged]) -> Paged | None:

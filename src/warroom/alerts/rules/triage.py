@@ -32,6 +32,10 @@ from warroom.procedure.domain import parse_duration
 
 _ALERTS = cast(Table, Alert.__table__)
 ROUTING = f"{CACHED}routing"
+# In the group's memo, by alert id: the alerts' texts as triage read them (labels, details, title,
+# description), for the threat-intel match in the same transaction (intel.actions.observed_in) to take
+# rather than read again.
+ALERT_TEXTS = "alert-texts"
 _TRIAGED = (
     update(_ALERTS)
     .where(_ALERTS.c.id == bindparam("b_id"))
@@ -55,6 +59,8 @@ class Untriaged(NamedTuple):
     labels: dict[str, str]
     first_seen_at: datetime
     suppressed: str | None
+    incident_id: int | None
+    details: dict[str, Any]
 
 
 def alert_facts(alert: Alert | Untriaged) -> dict[str, Any]:
@@ -171,7 +177,8 @@ async def _rules(run: JobRun, service_id: int | None) -> list[AlertRule]:
 _a = _ALERTS.c
 _LOCK_UNTRIAGED = (  # built once: building it per group cost more than running it
     select(_a.id, _a.service_id, _a.status, _a.severity, _a.source, _a.title, _a.description, _a.dedup_key,
-           _a.group_key, _a.integration_id, _a.labels, _a.first_seen_at, _a.suppressed)
+           _a.group_key, _a.integration_id, _a.labels, _a.first_seen_at, _a.suppressed, _a.incident_id,
+           _a.details)
     .where(_a.id.in_(bindparam("b_ids", expanding=True)), _a.triaged == false())
     .order_by(_a.id)
     .with_for_update()
@@ -193,6 +200,8 @@ async def triage_alerts(
     alerts = await _untriaged(session, [int(payload["alert_id"]) for payload in payloads])
     if not alerts:
         return  # deleted, or a retry after the work committed
+    texts = run.memo.setdefault(ALERT_TEXTS, {})
+    texts.update((a.id, (a.labels, a.details, a.title, a.description)) for a in alerts.values())
     if ROUTING not in run.memo:  # one read per group of triage jobs, or per change (jobs.config_cache)
         run.memo[ROUTING] = await routing_rules(session)
     run.memo.setdefault("since", min(alert.first_seen_at for alert in alerts.values()))
@@ -221,10 +230,19 @@ async def triage_alerts(
         triaged.append({"b_id": alert.id, "b_service": service_id, "b_suppressed": suppressed})
         if window is None and alert.status == "triggered":
             why = f"routing rule {routed.name}"[:300] if routed else "its integration's service"
-            paging.append(NewAlert(alert.id, service_id, alert.severity, f"alert #{alert.id} to {why}"))
+            paging.append(_new_alert(alert, service_id, f"alert #{alert.id} to {why}"))
     if triaged:
         await session.execute(_TRIAGED, triaged)
     await start_escalations(session=session, alerts=paging, now=run.now, memo=run.memo, due_now=due_now)
+
+
+def _new_alert(alert: Untriaged, service_id: int | None, why: str) -> NewAlert:
+    """The alert to page for, with what its page says of it when it is on no incident (read just now)."""
+    page = None
+    if alert.incident_id is None:  # in paging.steps' alert columns: no incident, not restricted, no drill
+        page = (alert.id, alert.severity, alert.title, alert.description, alert.dedup_key, None, None, None,
+                service_id)  # fmt: skip
+    return NewAlert(alert.id, service_id, alert.severity, why, page)
 
 
 async def _recovered(run: JobRun, alert: Untriaged, service_id: int | None) -> Incident | None:
