@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -155,3 +156,28 @@ async def test_only_queues_with_a_job_due_now_are_woken(api: Api) -> None:
         forget()
     assert woken == ["test.due"]
     assert sorted(job.queue for job in await _rows(api, Job)) == ["test.due", "test.later"]
+
+
+async def test_on_postgresql_the_held_writes_and_the_commit_wait_once(api: Api, tmp_path: Path) -> None:
+    """Read off the wire (libpq's trace of the connection): after the transaction's first statement, the
+    held writes and the COMMIT go out, then one Sync, and the server answers ready once."""
+    if api.context.db.dialect != "postgresql":
+        pytest.skip("SQLite has no wire: its statements are calls in this process")
+    trace = tmp_path / "libpq.trace"
+    specs = [service.JobSpec("test.one", {}), service.JobSpec("test.two", {}, queue="test.other")]
+    async with api.context.db.write() as session:
+        held.hold(session)
+        await session.execute(sa.select(Job.id).limit(1))  # the transaction begins
+        driver = (await (await session.connection()).get_raw_connection()).driver_connection
+        assert driver is not None
+        with trace.open("w") as out:
+            driver.pgconn.trace(out.fileno())
+            await service.insert_jobs(session=session, specs=specs, now=api.clock.now())
+            await service.finish(session=session, job_ids=[0], now=api.clock.now())
+            await held.commit(session)
+            driver.pgconn.untrace()
+    messages = [line.split("\t")[1:4] for line in trace.read_text().splitlines()]
+    sent = [text for direction, _, text in messages if direction == "F"]
+    assert sum(1 for text in sent if text.startswith("Parse")) == 5  # INSERT, 2 NOTIFY, UPDATE, COMMIT
+    assert sum(1 for direction, _, text in messages if direction == "B" and text == "ReadyForQuery") == 1
+    assert sorted(job.kind for job in await _rows(api, Job)) == ["test.one", "test.two"]
