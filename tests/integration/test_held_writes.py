@@ -19,8 +19,11 @@ from tests.integration.conftest import Api
 from tests.integration.test_paging import fire, setup
 from warroom.alerts.models import AlertEvent
 from warroom.jobs import held, service
+from warroom.jobs.kinds import JobRun
 from warroom.jobs.models import Job
+from warroom.paging.engine import stop_paging
 from warroom.paging.models import Escalation
+from warroom.paging.steps import run_steps
 from warroom.wiring import new_worker
 
 
@@ -181,3 +184,27 @@ async def test_on_postgresql_the_held_writes_and_the_commit_wait_once(api: Api, 
     assert sum(1 for text in sent if text.startswith("Parse")) == 5  # INSERT, 2 NOTIFY, UPDATE, COMMIT
     assert sum(1 for direction, _, text in messages if direction == "B" and text == "ReadyForQuery") == 1
     assert sorted(job.kind for job in await _rows(api, Job)) == ["test.one", "test.two"]
+
+
+async def test_a_walk_stopped_after_its_step_in_the_same_transaction_stays_stopped(
+    api: Api, sink: Sink
+) -> None:
+    """The step's advance is held for the commit; an acknowledgement later in the same transaction (its
+    UPDATE sent at once) is not written over when the advance goes out."""
+    key = await setup(api, sink)
+    await fire(api, key)
+    await new_worker(api.context, periodic=()).run_once()  # the first step pages; the second waits 5 min
+    api.clock.advance(timedelta(minutes=5))
+    (step,) = [j for j in await _rows(api, Job) if j.kind == "escalation.step" and j.state == "pending"]
+    (escalation,) = await _rows(api, Escalation)
+    async with api.context.db.write() as session:
+        held.hold(session)
+        run = JobRun(session, api.clock.now(), api.context, step.id, 1, {})
+        await run_steps(run, [step.payload])  # the last step: the walk would end "exhausted"
+        stopped = await stop_paging(
+            session=session, alert_ids=[escalation.alert_id], state="acknowledged", actor="t", now=run.now
+        )
+        assert stopped == [escalation.id]
+        await held.commit(session)
+    (after,) = await _rows(api, Escalation)
+    assert (after.state, after.step) == ("acknowledged", 1)

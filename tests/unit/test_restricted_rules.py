@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from warroom.chat.domain import RESTRICTED_CHANNEL_TEMPLATE, channel_name, shared_room
-from warroom.paging.steps import Paged, page_text
+from warroom.paging.steps import page_text
+from warroom.paging.walks import Paged
 from warroom.procedure.loader import load_default_procedure
 from warroom.procedure.render import render_markdown
 

@@ -18,9 +18,9 @@ from datetime import timedelta
 from typing import Any, NamedTuple, cast
 
 import structlog
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, insert, select
 
-from warroom.alerts.models import Alert, AlertEvent
+from warroom.alerts.models import AlertEvent
 from warroom.auth.models import User
 from warroom.catalog.models import Service
 from warroom.incidents.models import Incident
@@ -32,55 +32,15 @@ from warroom.notify.outbox import queued_message
 from warroom.notify.service import plan_for
 from warroom.oncall.models import EscalationPolicy, EscalationStep
 from warroom.oncall.policy_service import policy_steps, target_people
-from warroom.paging.engine import PAGED_ALERTS, REPEAT_PAUSE, STARTED_WALKS, WALK_COLUMNS, step_key
+from warroom.paging.engine import REPEAT_PAUSE, step_key
 from warroom.paging.handed import write_messages
-from warroom.paging.models import Escalation
+from warroom.paging.walks import ADVANCE, Paged, Walk, read_alerts, read_walks
 from warroom.timeline.kinds import EventKind
 from warroom.timeline.service import record
 
 log = structlog.get_logger("warroom.paging")
-_ESCALATIONS = cast(Table, Escalation.__table__)
-_ALERTS = cast(Table, Alert.__table__)
-_INCIDENTS = cast(Table, Incident.__table__)
 _EVENTS = cast(Table, AlertEvent.__table__)
 _INSERT_EVENTS = insert(_EVENTS).inline()  # no RETURNING of new ids: nobody reads them (jobs.held)
-_ADVANCE = (
-    update(_ESCALATIONS)
-    .where(_ESCALATIONS.c.id == bindparam("b_id"))
-    .values(state=bindparam("b_state"), step=bindparam("b_step"), round=bindparam("b_round"))
-)
-
-
-@dataclass
-class Walk:
-    """An escalation's row as this group changes it."""
-
-    id: int
-    alert_id: int | None
-    policy_id: int | None
-    state: str
-    urgency: str
-    step: int
-    round: int
-    generation: int
-    incident_id: int | None  # a declared incident's walk (no alert): paging.declared
-    targets: list[dict[str, Any]] | None
-    reason: str | None
-    changed: bool = False
-
-
-class Paged(NamedTuple):
-    """What a page says of its alert (or, for a declared incident's walk, of the incident: no id)."""
-
-    id: int | None
-    severity: str
-    title: str
-    description: str
-    dedup_key: str
-    incident_id: int | None
-    restricted: bool | None  # its incident is restricted: the page names neither the alert nor the incident
-    drill: bool | None = None  # its incident is a drill: every page says [DRILL] first
-    service_id: int | None = None  # the alert's service (a declared incident's walk names its own reason)
 
 
 @dataclass
@@ -90,53 +50,6 @@ class Writes:
     messages: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     jobs: list[JobSpec] = field(default_factory=list)
-
-
-# Built once (with an expanding IN): building a statement per group cost more than running it.
-_e, _a = _ESCALATIONS.c, _ALERTS.c
-_LOCK_WALKS = (
-    select(*(_e[name] for name in WALK_COLUMNS))
-    .where(_e.id.in_(bindparam("b_ids", expanding=True)))
-    .order_by(_e.id)  # one lock order for every group
-    .with_for_update()
-)
-_READ_ALERTS = (
-    select(
-        _a.id,
-        _a.severity,
-        _a.title,
-        _a.description,
-        _a.dedup_key,
-        _a.incident_id,
-        _INCIDENTS.c.restricted,
-        _INCIDENTS.c.drill,
-        _a.service_id,
-    )
-    .select_from(_ALERTS.outerjoin(_INCIDENTS, _INCIDENTS.c.id == _a.incident_id))
-    .where(_a.id.in_(bindparam("b_ids", expanding=True)))
-)
-
-
-async def _walks(run: JobRun, payloads: list[dict[str, Any]]) -> dict[int, Walk]:
-    """The escalations, locked; those this transaction started are its own already (engine.STARTED_WALKS)."""
-    ids = sorted({int(payload["escalation_id"]) for payload in payloads})
-    started: dict[int, tuple[Any, ...]] = run.memo.get(STARTED_WALKS, {})
-    walks = {i: Walk(*started[i]) for i in ids if i in started}
-    if rest := [i for i in ids if i not in started]:
-        rows = await run.session.execute(_LOCK_WALKS, {"b_ids": rest})
-        walks.update((row[0], Walk(*row)) for row in rows.all())
-    return walks
-
-
-async def _alerts(run: JobRun, walks: list[Walk]) -> dict[int, Paged]:
-    """What the pages say of their alerts; those triage has just read are in the memo (PAGED_ALERTS)."""
-    ids = sorted({w.alert_id for w in walks if w.alert_id is not None})
-    read: dict[int, tuple[Any, ...]] = run.memo.get(PAGED_ALERTS, {})
-    alerts = {i: Paged(*read[i]) for i in ids if i in read}
-    if rest := [i for i in ids if i not in read]:
-        rows = await run.session.execute(_READ_ALERTS, {"b_ids": rest})
-        alerts.update((row[0], Paged(*row)) for row in rows.all())
-    return alerts
 
 
 async def _paged(run: JobRun, walk: Walk, alerts: dict[int, Paged]) -> Paged | None:
@@ -182,8 +95,8 @@ async def _repeat(session: Any, policy_id: int | None) -> int | None:
 
 
 async def run_steps(run: JobRun, payloads: list[dict[str, Any]]) -> None:
-    walks = await _walks(run, payloads)
-    alerts = await _alerts(run, list(walks.values()))
+    walks = await read_walks(run, payloads)
+    alerts = await read_alerts(run, list(walks.values()))
     writes = Writes()
     for payload in payloads:
         walk = walks.get(int(payload["escalation_id"]))
@@ -387,10 +300,18 @@ async def _write(run: JobRun, walks: dict[int, Walk], writes: Writes) -> None:
     if writes.events:  # none of these is read back in this transaction: held for its commit (jobs.held)
         await held.write(session, _INSERT_EVENTS, writes.events)
     changed = [
-        {"b_id": w.id, "b_state": w.state, "b_step": w.step, "b_round": w.round}
+        {
+            "b_id": w.id,
+            "b_state": w.state,
+            "b_step": w.step,
+            "b_round": w.round,
+            "b_generation": w.generation,
+            "b_was_step": w.was[0],
+            "b_was_round": w.was[1],
+        }
         for w in walks.values()
         if w.changed
     ]
     if changed:
-        await held.write(session, _ADVANCE, changed)
+        await held.write(session, ADVANCE, changed)
     await insert_jobs(session=session, specs=queued, now=run.now)
