@@ -13,10 +13,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.alerts.models import AlertEvent
+from warroom.db import UTCDateTime
 from warroom.incidents.domain import incident_ref
 from warroom.incidents.models import Incident, IncidentService
 from warroom.paging.declared import Planned, _start
@@ -27,25 +28,31 @@ from warroom.timeline.service import record
 ACTOR = "warroom: recurrence watch"
 
 
+# Built once (triage reads it once per group and service): building it per call cost more CPU than
+# running it.
+_RECOVERED = (
+    select(Incident)
+    .join(IncidentService, IncidentService.incident_id == Incident.id)
+    .where(
+        IncidentService.service_id == bindparam("b_service"),
+        Incident.status != "active",
+        Incident.drill.is_(False),
+        Incident.resolved_at.is_not(None),
+        Incident.resolved_at <= bindparam("b_at", type_=UTCDateTime()),
+        Incident.resolved_at > bindparam("b_since", type_=UTCDateTime()),
+    )
+    .order_by(Incident.resolved_at.desc(), Incident.id.desc())
+    .limit(1)
+)
+
+
 async def recovered_incident(
     session: AsyncSession, service_id: int, at: datetime, window: timedelta
 ) -> Incident | None:
     """The incident on this service that recovered most recently within `window` before `at`."""
-    query = (
-        select(Incident)
-        .join(IncidentService, IncidentService.incident_id == Incident.id)
-        .where(
-            IncidentService.service_id == service_id,
-            Incident.status != "active",
-            Incident.drill.is_(False),
-            Incident.resolved_at.is_not(None),
-            Incident.resolved_at <= at,
-            Incident.resolved_at > at - window,
-        )
-        .order_by(Incident.resolved_at.desc(), Incident.id.desc())
-        .limit(1)
-    )
-    return await session.scalar(query)
+    params = {"b_service": service_id, "b_at": at, "b_since": at - window}
+    found: Incident | None = await session.scalar(_RECOVERED, params)
+    return found
 
 
 class Seen(Protocol):
