@@ -55,7 +55,11 @@ async def _rows_as_text(api: Api, integration_id: int) -> dict[str, list[tuple[A
         "raw": select(*text_of(RawEvent, "request_id", "integration_id", "result"))
         .where(RawEvent.integration_id == integration_id)
         .order_by(RawEvent.id),
-        "events": select(*text_of(AlertEvent, "alert_id", "request_id")).join(Alert).where(ours),
+        # in the order written: without ORDER BY, PostgreSQL returns them in the heap's order, which varies
+        "events": select(*text_of(AlertEvent, "alert_id", "request_id"))
+        .join(Alert)
+        .where(ours)
+        .order_by(AlertEvent.id),
         "jobs": select(*text_of(Job, "payload", "idempotency_key"))
         .where(
             Job.kind == "alert.triage", Job.payload["alert_id"].as_integer().in_(select(Alert.id).where(ours))
