@@ -4,8 +4,9 @@ engine.PAGED_ALERTS); each walk's advance written back once, at the commit (jobs
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
 from sqlalchemy import Table, bindparam, select, update
 
@@ -15,6 +16,7 @@ from warroom.jobs.kinds import JobRun
 from warroom.paging.engine import PAGED_ALERTS, STARTED_WALKS, WALK_COLUMNS
 from warroom.paging.models import Escalation
 
+Row = TypeVar("Row")
 _ESCALATIONS = cast(Table, Escalation.__table__)
 _ALERTS = cast(Table, Alert.__table__)
 _INCIDENTS = cast(Table, Incident.__table__)
@@ -99,20 +101,22 @@ _READ_ALERTS = (
 async def read_walks(run: JobRun, payloads: list[dict[str, Any]]) -> dict[int, Walk]:
     """The escalations, locked; those this transaction started are its own already (engine.STARTED_WALKS)."""
     ids = sorted({int(payload["escalation_id"]) for payload in payloads})
-    started: dict[int, tuple[Any, ...]] = run.memo.get(STARTED_WALKS, {})
-    walks = {i: Walk(*started[i]) for i in ids if i in started}
-    if rest := [i for i in ids if i not in started]:
-        rows = await run.session.execute(_LOCK_WALKS, {"b_ids": rest})
-        walks.update((row[0], Walk(*row)) for row in rows.all())
-    return walks
+    return await _kept_or_read(run, ids, STARTED_WALKS, _LOCK_WALKS, Walk)
 
 
 async def read_alerts(run: JobRun, walks: list[Walk]) -> dict[int, Paged]:
     """What the pages say of their alerts; those triage has just read are in the memo (PAGED_ALERTS)."""
     ids = sorted({w.alert_id for w in walks if w.alert_id is not None})
-    read: dict[int, tuple[Any, ...]] = run.memo.get(PAGED_ALERTS, {})
-    alerts = {i: Paged(*read[i]) for i in ids if i in read}
-    if rest := [i for i in ids if i not in read]:
-        rows = await run.session.execute(_READ_ALERTS, {"b_ids": rest})
-        alerts.update((row[0], Paged(*row)) for row in rows.all())
-    return alerts
+    return await _kept_or_read(run, ids, PAGED_ALERTS, _READ_ALERTS, Paged)
+
+
+async def _kept_or_read(
+    run: JobRun, ids: list[int], key: str, statement: Any, make: Callable[..., Row]
+) -> dict[int, Row]:
+    """By id: the rows the group's memo keeps under `key`, and `statement`'s for the rest (one read)."""
+    kept: dict[int, tuple[Any, ...]] = run.memo.get(key, {})
+    found = {i: make(*kept[i]) for i in ids if i in kept}
+    if rest := [i for i in ids if i not in kept]:
+        rows = await run.session.execute(statement, {"b_ids": rest})
+        found.update((row[0], make(*row)) for row in rows.all())
+    return found
