@@ -287,6 +287,8 @@ def targets(database: str, run: PagingRun) -> list[Target]:
         if not math.isnan(r.storm_asked):  # the storm was as asked (wrk paced it), every storm request 202
             served = r.storm_served >= 0.95 * r.storm_asked and set(r.storm_statuses) == {"202"}
             late = f"{r.storm_late:,} sent over 10 ms late, the latest {r.storm_late_max_ms:,.0f} ms"
+            if len(r.storm_latency_ms) == 3:
+                late += ", answered p50/p99/max {:,.0f}/{:,.0f}/{:,.0f} ms".format(*r.storm_latency_ms)
             name = f"{r.name}: intake served/s >= 95% of asked, all 202 ({late})"
             found.append(Target(name, r.storm_served, 0.95 * r.storm_asked, served))
     for d in run.drain:

@@ -97,6 +97,9 @@ class LatencyResult:
     # had no CPU), and the latest
     storm_late: int = 0
     storm_late_max_ms: float = math.nan
+    # wrk's answer time for the storm's requests (p50, p99, max; ms): a connection answered later than
+    # its rate allows (256 connections at ~4,500/s: 57 ms) sends its next request late
+    storm_latency_ms: list[float] = field(default_factory=list)
     backlog_seconds: float = math.nan  # from the storm's end until its last triage job had run
     path_ms: dict[str, list[float]] = field(default_factory=dict)  # PAGE_PATH segment: [p50, p99]
 

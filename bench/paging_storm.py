@@ -130,4 +130,6 @@ async def storm_scenario(bench: PagingBench, workers: int, storm: Storm) -> Late
     result.storm_statuses = {str(k): int(v) for k, v in flooded.report.get("statuses", {}).items()}
     result.storm_late = int(flooded.report.get("late") or 0)
     result.storm_late_max_ms = float(flooded.report.get("late_max_ms") or math.nan)
+    answered_us = flooded.report.get("latency_us") or {}
+    result.storm_latency_ms = [float(answered_us.get(k, math.nan)) / 1000 for k in ("p50", "p99", "max")]
     return result
