@@ -7,6 +7,15 @@ PostgreSQL a group that only joins the backlog, from the event loop (queued.py);
 retry, through the async domain code (store.py). A flooding integration's requests
 are stored as they came and derived after their answer (backlog.py), by the backlog's deriver (deriver.py):
 between groups on SQLite, beside them on PostgreSQL.
+
+On PostgreSQL a flood's requests have a lane of their own (a queue and a task, committing beside the other
+lane's groups on a connection of their own): a request of a quiet integration is not held behind a storm's
+group in flight, and a storm's group is not turned into a slower mixed group by the quiet integration's
+request that came with it. Order: an integration's requests in flight are all in one lane, so each lane's
+arrival order is the integration's. While it has requests in the flood lane, its next request takes that
+lane too (joining the backlog, always safe for order); a request past the meter while the integration has
+requests in the other lane waits, with those after it, until they are stored, then they take the flood
+lane. SQLite admits one writer: one lane there.
 """
 
 from __future__ import annotations
@@ -39,6 +48,16 @@ class _Pending:
 
 
 @dataclass
+class _Lane:
+    """One integration's requests in flight: which lane they are in, how many, and those waiting to take the
+    flood lane once the other lane's are stored."""
+
+    flood: bool = False
+    count: int = 0
+    held: list[_Pending] = field(default_factory=list)
+
+
+@dataclass
 class IntakeWriter:
     db: SessionFactories
     on_commit: Callable[[], None] = lambda: None  # wakes this process's worker: triage jobs are waiting
@@ -51,6 +70,9 @@ class IntakeWriter:
     defer: FloodMeter = field(default_factory=defer_meter)  # which requests are derived after (backlog.py)
     deriver: BacklogDeriver = field(init=False)  # derives the backlog (deriver.py)
     _arrivals: int = 0  # requests submitted so far
+    _flood_queue: asyncio.Queue[_Pending] = field(default_factory=asyncio.Queue)  # PostgreSQL: the flood lane
+    _flood_task: asyncio.Task[None] | None = None
+    _lanes: dict[int, _Lane] = field(default_factory=dict)  # integration id -> its requests in flight
 
     def __post_init__(self) -> None:
         self._threaded = ThreadedGroups.for_engine(self.db.engine)
@@ -62,13 +84,16 @@ class IntakeWriter:
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="intake-writer")
+        if self._queued is not None and self._flood_task is None:
+            self._flood_task = asyncio.create_task(self._run_flood(), name="intake-writer-flood")
         self.deriver.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        tasks = [task for task in (self._task, self._flood_task) if task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._task = self._flood_task = None
         await self.deriver.stop()
         if self._threaded is not None:
             await self._threaded.close()
@@ -83,8 +108,42 @@ class IntakeWriter:
         over = self.defer.over(work.integration_id, work.received_at)
         self._arrivals += 1
         pending = _Pending(work, asyncio.get_running_loop().create_future(), over)
-        await self._queue.put(pending)
+        self._route(pending)
         return await pending.done
+
+    def _route(self, pending: _Pending) -> None:
+        """Into its integration's lane (see the module's docstring), or held until it may take the flood
+        lane."""
+        lane = self._lanes.setdefault(pending.work.integration_id, _Lane())
+        if not lane.held and not lane.flood and pending.over and self._queued is not None:
+            lane.flood = not lane.count  # (else the main lane's requests of it are stored first)
+        if lane.held or (pending.over and self._queued is not None and not lane.flood):
+            pending.over = True
+            lane.held.append(pending)
+            return
+        self._enqueue(lane, pending)
+
+    def _enqueue(self, lane: _Lane, pending: _Pending) -> None:
+        pending.over = pending.over or lane.flood
+        lane.count += 1
+        (self._flood_queue if lane.flood else self._queue).put_nowait(pending)
+
+    def _leave(self, batch: list[_Pending]) -> None:
+        """The batch's requests are stored or refused; an integration with none left in its lane lets those
+        held take the flood lane."""
+        for pending in batch:
+            integration_id = pending.work.integration_id
+            lane = self._lanes.get(integration_id)
+            if lane is None:  # (stored by a caller of _store, not submitted)
+                continue
+            lane.count -= 1
+            if lane.count:
+                continue
+            held, lane.held, lane.flood = lane.held, [], bool(lane.held)
+            for waiting in held:
+                self._enqueue(lane, waiting)
+            if not lane.count:
+                del self._lanes[integration_id]
 
     def _may_derive(self) -> bool:
         """A backlog pass between groups now (SQLite's one writer)? Only with no request waiting."""
@@ -98,10 +157,19 @@ class IntakeWriter:
             first = await self._next_request()
             if first is None:
                 continue
-            batch = [first]
-            while len(batch) < self.max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            await self._commit(batch)
+            await self._commit(self._fill([first], self._queue))
+
+    async def _run_flood(self) -> None:
+        """The flood lane: groups that only join the backlog (PostgreSQL), each one statement."""
+        while True:
+            first = await self._flood_queue.get()
+            await self._commit(self._fill([first], self._flood_queue))
+
+    def _fill(self, batch: list[_Pending], queue: asyncio.Queue[_Pending]) -> list[_Pending]:
+        """`batch` with what else waits in `queue`, up to max_batch."""
+        while len(batch) < self.max_batch and not queue.empty():
+            batch.append(queue.get_nowait())
+        return batch
 
     async def _next_request(self) -> _Pending | None:
         """The next request to store; None once a backlog pass is due between groups, or after
@@ -118,6 +186,12 @@ class IntakeWriter:
             return None
 
     async def _commit(self, batch: list[_Pending]) -> None:
+        try:
+            await self._commit_group(batch)
+        finally:
+            self._leave(batch)
+
+    async def _commit_group(self, batch: list[_Pending]) -> None:
         try:
             results = await self._store([p.work for p in batch], [p.over for p in batch])
         except Exception as error:  # noqa: BLE001  (isolate the bad request: retry each alone)
