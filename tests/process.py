@@ -196,9 +196,13 @@ def printed(path: Path, text: str) -> Callable[[], bool]:
 
 
 def healthy(url: str) -> bool:
+    """warroom's own health answer at `url`. Not just any 200: a port from free_port() can be taken by
+    another test's fake (port 0) before the server binds it, and the server then fails to start while the
+    fake answers; seen once, when a sink that records every request answered a server's health check."""
     try:
-        return httpx.get(f"{url}/healthz", timeout=2.0).status_code == 200
-    except httpx.HTTPError:
+        answer = httpx.get(f"{url}/healthz", timeout=2.0)
+        return answer.status_code == 200 and isinstance(answer.json(), dict) and "status" in answer.json()
+    except (httpx.HTTPError, ValueError):
         return False
 
 

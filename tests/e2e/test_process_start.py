@@ -27,6 +27,7 @@ class Health(BaseHTTPRequestHandler):
     def do_GET(self):
         self.send_response(200 if self.path == "/healthz" else 404)
         self.end_headers()
+        self.wfile.write(b'{"status": "ok"}')  # what tests.process.healthy takes for warroom's answer
 
     def log_message(self, *args):
         pass
