@@ -115,10 +115,10 @@ class IntakeWriter:
         """Into its integration's lane (see the module's docstring), or held until it may take the flood
         lane."""
         lane = self._lanes.setdefault(pending.work.integration_id, _Lane())
-        if not lane.held and not lane.flood and pending.over and self._queued is not None:
-            lane.flood = not lane.count  # (else the main lane's requests of it are stored first)
-        if lane.held or (pending.over and self._queued is not None and not lane.flood):
-            pending.over = True
+        flood = pending.over and self._queued is not None
+        if flood and not lane.count:  # none in flight (so none held): straight to the flood lane
+            lane.flood = True
+        if lane.held or (flood and not lane.flood):  # its requests in the main lane are stored first
             lane.held.append(pending)
             return
         self._enqueue(lane, pending)
@@ -133,9 +133,7 @@ class IntakeWriter:
         held take the flood lane."""
         for pending in batch:
             integration_id = pending.work.integration_id
-            lane = self._lanes.get(integration_id)
-            if lane is None:  # (stored by a caller of _store, not submitted)
-                continue
+            lane = self._lanes[integration_id]
             lane.count -= 1
             if lane.count:
                 continue
