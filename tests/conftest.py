@@ -85,7 +85,7 @@ _EMPTYING_ENGINES: dict[str, sa.Engine] = {}
 
 def _emptying_engine(url: str) -> sa.Engine:
     if url not in _EMPTYING_ENGINES:
-        _EMPTYING_ENGINES[url] = sa.create_engine(sync_url(url))
+        _EMPTYING_ENGINES[url] = sa.create_engine(sync_url(url), pool_pre_ping=True)  # a test may drop it
     return _EMPTYING_ENGINES[url]
 
 

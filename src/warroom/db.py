@@ -116,9 +116,15 @@ def create_engine_for(url: str, *, echo: bool = False) -> AsyncEngine:
     # (not failing) for one beyond that: N servers and M workers must fit PostgreSQL's max_connections
     # (100 by default), or a job that already delivered its page fails to record it, and its retry pages
     # again.
-    return create_async_engine(
-        full, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10, pool_timeout=120, **JSON_TEXT
+    # The pool pings only connections idle for a while, and BEGIN goes out with the first statement
+    # (warroom.pg_wire).
+    from warroom import pg_wire  # psycopg: imported only where PostgreSQL is used
+
+    engine = create_async_engine(
+        full, echo=echo, pool_pre_ping=False, pool_size=10, max_overflow=10, pool_timeout=120, **JSON_TEXT
     )
+    pg_wire.install(engine.sync_engine)
+    return engine
 
 
 @dataclass(frozen=True)
@@ -183,12 +189,9 @@ async def send_then_commit(session: AsyncSession, writes: Writes) -> None:
             await session.execute(statement, params)
         await session.commit()
         return
-    driver = (await (await session.connection()).get_raw_connection()).driver_connection
-    assert driver is not None  # a checked-out connection has its driver's
-    async with driver.pipeline():
-        for statement, params in writes:
-            await session.execute(statement, params)
-        await driver.execute("COMMIT")  # as a statement: psycopg's commit() would wait for its own sync
+    from warroom import pg_wire  # psycopg: imported only where PostgreSQL is used
+
+    await pg_wire.pipeline_then_commit(session, writes)
     await session.commit()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
@@ -20,6 +20,7 @@ class Sink:
     status: int = 200
     hang_seconds: float = 0.0
     refused: int = 0  # requests answered with a `status` of 300 or more
+    before_answer: Callable[[], object] | None = None  # run after a request is received, before its answer
 
     def bodies(self) -> list[dict[str, Any]]:
         return [json.loads(r["body"]) for r in self.received]
@@ -45,6 +46,8 @@ def running_sink() -> Iterator[Sink]:
                 sink.received.append({"path": self.path, "headers": dict(self.headers), "body": body})
             else:
                 sink.refused += 1
+            if sink.before_answer is not None:
+                sink.before_answer()
             self.send_response(sink.status)
             self.end_headers()
 

@@ -30,6 +30,7 @@ from typing import Any, NamedTuple, cast
 
 import structlog
 from sqlalchemy import Table, and_, bindparam, or_, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.config import Settings
@@ -275,7 +276,21 @@ _FAILED = (
 
 
 async def _record(run: BatchRun, results: list[tuple[Outgoing, Exception | None]], started: datetime) -> None:
-    """Phase 3, one transaction per wave: each message sent or failed, with its job."""
+    """Phase 3, one transaction per wave: each message sent or failed, with its job. A connection lost
+    under it (the database restarted) is tried once more on a fresh one: a sent page whose record failed
+    would be sent again. Recording twice changes nothing (only `sending` messages, only running jobs)."""
+    try:
+        await _record_once(run, results, started)
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+        log.warning("recording deliveries again on a fresh connection", error=str(error))
+        await _record_once(run, results, started)
+
+
+async def _record_once(
+    run: BatchRun, results: list[tuple[Outgoing, Exception | None]], started: datetime
+) -> None:
     sent = [item for item, error in results if error is None]
     failed = [(item, error) for item, error in results if error is not None]
     async with run.context.db.write_turn, run.context.db.write() as session:

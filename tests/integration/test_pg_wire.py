@@ -1,0 +1,310 @@
+"""PostgreSQL's wire (warroom.pg_wire), read off libpq's trace: a transaction's BEGIN, a SAVEPOINT and a
+RELEASE go out with the statement after them, one wait for both; a recently used connection is not
+pinged; a lost one is found and replaced; a page sent while the database dropped the worker's connections
+is recorded once, not sent again. SQLite has no wire: skipped there."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Collection, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import IO, Any
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+
+from tests.fakes.sink import running_sink
+from tests.integration.conftest import Api
+from tests.integration.test_paging import fire, setup
+from warroom import pg_wire
+from warroom.db import async_url, libpq_url
+from warroom.jobs.models import Job
+from warroom.notify.models import OutgoingMessage
+from warroom.wiring import new_worker
+
+
+def postgresql_only(api: Api) -> None:
+    if api.context.db.dialect != "postgresql":
+        pytest.skip("SQLite has no wire: its statements are calls in this process")
+
+
+class Wire:
+    """libpq's trace of every connection an engine checks out while it is on, one file each."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.files: list[Path] = []
+        self._open: dict[int, IO[str]] = {}
+
+    def checked_out(self, dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        path = self.folder / f"trace-{len(self.files)}.txt"
+        self.files.append(path)
+        self._open[id(dbapi_connection)] = out = path.open("w")
+        dbapi_connection.driver_connection.pgconn.trace(out.fileno())
+
+    def checked_in(self, dbapi_connection: Any, _record: Any) -> None:
+        if (out := self._open.pop(id(dbapi_connection), None)) is not None:
+            dbapi_connection.driver_connection.pgconn.untrace()
+            out.close()
+
+    def lines(self) -> list[list[str]]:
+        """Each message's fields (time, F or B, length, message, its text), every traced connection's in
+        order, one connection after another."""
+        messages: list[list[str]] = []
+        for path in self.files:
+            for line in path.read_text().splitlines():
+                fields = line.split("\t")
+                if len(fields) >= 4:
+                    messages.append(fields)
+                else:  # a statement's text runs on over lines
+                    messages[-1][-1] += f" {line}".rstrip()
+        return messages
+
+    def waits(self) -> int:
+        """Round trips: the server said it was ready for the next query."""
+        return sum(1 for fields in self.lines() if fields[1] == "B" and fields[3] == "ReadyForQuery")
+
+    def sent(self) -> list[str]:
+        """The statements' texts, as parsed (extended protocol) or sent as a simple query."""
+        texts = []
+        for fields in self.lines():
+            if fields[1] == "F" and fields[3] in ("Parse", "Query"):
+                found = (_PARSED if fields[3] == "Parse" else _QUERY).fullmatch(fields[4])
+                assert found is not None, fields
+                texts.append(found.group(1))
+        return texts
+
+
+_PARSED = re.compile(r' "[^"]*" "(.*)" \d+(?: \d+)*')  # name, text, parameters' types
+_QUERY = re.compile(r' "(.*)"')
+
+
+@contextmanager
+def traced(engine: AsyncEngine, folder: Path) -> Iterator[Wire]:
+    wire = Wire(folder)
+    pool = engine.sync_engine.pool
+    sa.event.listen(pool, "checkout", wire.checked_out, insert=True)  # before the ping
+    sa.event.listen(pool, "checkin", wire.checked_in)
+    try:
+        yield wire
+    finally:
+        sa.event.remove(pool, "checkout", wire.checked_out)
+        sa.event.remove(pool, "checkin", wire.checked_in)
+
+
+class Ticks:
+    """An injected monotonic clock for the pool's freshness."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@asynccontextmanager
+async def own_engine(api: Api, ticks: Ticks) -> AsyncIterator[AsyncEngine]:
+    """An engine set up as warroom's, on the test's database, with `ticks` as its clock."""
+    engine = create_async_engine(async_url(str(api.context.db.engine.url.render_as_string(False))))
+    pg_wire.install(engine.sync_engine, clock=ticks)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+def drop_connections(api: Api, pids: Collection[int]) -> int:
+    """Terminate these backends (what a restart of the database does to them); how many there were."""
+    with psycopg.connect(libpq_url(api.context.db.engine.url), autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE pid = ANY(%s)", [list(pids)]
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+@contextmanager
+def pooled_backends(engine: AsyncEngine) -> Iterator[set[int]]:
+    """The backends of the connections `engine`'s pool hands out meanwhile (not the worker's claims
+    connection nor its LISTEN, which are its own)."""
+    pids: set[int] = set()
+
+    def checked_out(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        pids.add(dbapi_connection.driver_connection.info.backend_pid)
+
+    sa.event.listen(engine.sync_engine.pool, "checkout", checked_out)
+    try:
+        yield pids
+    finally:
+        sa.event.remove(engine.sync_engine.pool, "checkout", checked_out)
+
+
+async def test_begin_savepoint_and_release_go_with_the_next_statement(api: Api, tmp_path: Path) -> None:
+    postgresql_only(api)
+    with traced(api.context.db.engine, tmp_path) as wire:
+        async with api.context.db.write() as session:
+            assert await session.scalar(sa.select(sa.func.count()).select_from(Job)) == 0
+            async with session.begin_nested():
+                await session.execute(sa.text("SELECT 1"))
+            await session.execute(sa.text("SELECT 2"))
+            await session.commit()
+    sent = wire.sent()
+    assert sent[0] == ";" or sent[0] == "BEGIN"  # a fresh connection is not pinged; a reused one may be
+    assert sent[sent.index("BEGIN") :] == [
+        "BEGIN",
+        "SELECT count(*) AS count_1  FROM jobs",  # its line break, as the trace shows it
+        "SAVEPOINT sa_savepoint_1",
+        "SELECT 1",
+        "RELEASE SAVEPOINT sa_savepoint_1",
+        "SELECT 2",
+        "COMMIT",
+    ]
+    assert wire.waits() == (5 if sent[0] == ";" else 4)  # BEGIN + count, SAVEPOINT + 1, RELEASE + 2, COMMIT
+
+
+async def test_a_transaction_that_ran_nothing_sends_nothing(api: Api, tmp_path: Path) -> None:
+    postgresql_only(api)
+    async with api.context.db.write() as session:  # the connection is used: the next checkout trusts it
+        await session.execute(sa.text("SELECT 1"))
+    with traced(api.context.db.engine, tmp_path) as wire:
+        async with api.context.db.write() as session:
+            await session.connection()  # begun, as far as SQLAlchemy knows
+            await session.commit()
+    assert wire.sent() == []
+    assert wire.waits() == 0
+
+
+async def test_transactions_stay_atomic(api: Api) -> None:
+    """Autocommit at the driver is the engine's own BEGIN's doing: a rollback still undoes, a savepoint
+    rolled back still undoes only its part, and a row inserted is not seen by others until the commit."""
+    postgresql_only(api)
+    insert = sa.text(
+        "INSERT INTO jobs (kind, queue, payload, state, attempts, max_attempts, run_at, created_at)"
+        " VALUES (:kind, 'default', '{}', 'pending', 0, 5, now(), now())"
+    )
+    async with api.context.db.write() as session:
+        await session.execute(insert, {"kind": "rolled.back"})
+        async with api.context.db.read() as other:
+            assert await other.scalar(sa.select(sa.func.count()).select_from(Job)) == 0
+        await session.rollback()
+    async with api.context.db.write() as session:
+        await session.execute(insert, {"kind": "kept"})
+        try:
+            async with session.begin_nested():
+                await session.execute(insert, {"kind": "undone"})
+                raise LookupError("the savepoint's work fails")
+        except LookupError:
+            pass
+        async with session.begin_nested():
+            pass  # owed, and released, and never a statement of its own
+        await session.commit()
+    async with api.context.db.read() as session:
+        assert list(await session.scalars(sa.select(Job.kind))) == ["kept"]
+
+
+async def test_a_connection_used_within_the_window_is_not_pinged(api: Api, tmp_path: Path) -> None:
+    postgresql_only(api)
+    ticks = Ticks()
+    async with own_engine(api, ticks) as engine:
+        async with engine.connect() as conn:  # opened now: fresh
+            await conn.execute(sa.text("SELECT 1"))
+        (tmp_path / "a").mkdir()
+        with traced(engine, tmp_path / "a") as wire:
+            ticks.now += pg_wire.FRESH_SECONDS / 2
+            async with engine.connect() as conn:
+                await conn.execute(sa.text("SELECT 1"))
+        assert wire.sent() == ["BEGIN", "SELECT 1", "ROLLBACK"]
+        (tmp_path / "b").mkdir()
+        with traced(engine, tmp_path / "b") as wire:
+            ticks.now += pg_wire.FRESH_SECONDS * 2
+            async with engine.connect() as conn:
+                await conn.execute(sa.text("SELECT 1"))
+        assert wire.sent() == [";", "BEGIN", "SELECT 1", "ROLLBACK"]
+
+
+async def test_a_connection_lost_while_idle_is_replaced(api: Api) -> None:
+    postgresql_only(api)
+    ticks = Ticks()
+    async with own_engine(api, ticks) as engine:
+        async with engine.connect() as conn:
+            before = await conn.scalar(sa.text("SELECT pg_backend_pid()"))
+        assert drop_connections(api, [before]) == 1
+        ticks.now += pg_wire.FRESH_SECONDS * 2  # idle long enough to be pinged: replaced, unseen
+        async with engine.connect() as conn:
+            after = await conn.scalar(sa.text("SELECT pg_backend_pid()"))
+        assert after != before
+
+
+async def test_a_connection_lost_within_the_window_fails_once_then_the_pool_is_renewed(api: Api) -> None:
+    postgresql_only(api)
+    ticks = Ticks()
+    async with own_engine(api, ticks) as engine:
+        async with engine.connect() as conn:
+            pid = await conn.scalar(sa.text("SELECT pg_backend_pid()"))
+        assert drop_connections(api, [pid]) == 1
+        with pytest.raises(DBAPIError) as lost:
+            async with engine.connect() as conn:
+                await conn.execute(sa.text("SELECT 1"))
+        assert lost.value.connection_invalidated
+        async with engine.connect() as conn:
+            assert await conn.scalar(sa.text("SELECT 1")) == 1
+
+
+async def test_held_writes_on_a_lost_connection_say_so_and_the_pool_is_distrusted(api: Api) -> None:
+    postgresql_only(api)
+    ticks = Ticks()
+    async with own_engine(api, ticks) as engine:
+        async with AsyncSession(engine) as session:
+            pid = await session.scalar(sa.text("SELECT pg_backend_pid()"))
+            assert drop_connections(api, [pid]) == 1
+            with pytest.raises(DBAPIError) as lost:
+                await pg_wire.pipeline_then_commit(session, [(sa.text("SELECT 2"), None)])
+            assert lost.value.connection_invalidated
+        async with AsyncSession(engine) as session:  # pinged though recent: lost, replaced
+            assert await session.scalar(sa.text("SELECT 3")) == 3
+
+
+async def test_a_paged_alerts_triage_and_record_wait_ten_times(api: Api, tmp_path: Path) -> None:
+    """The second alert of a service (its configuration cached) is triaged and paged in one transaction
+    and the page recorded in another: 9 waits and 1 (13 and 3 before pg_wire)."""
+    postgresql_only(api)
+    with running_sink() as sink:
+        key = await setup(api, sink)
+        worker = new_worker(api.context, periodic=())
+        await fire(api, key, dedup="one")
+        await worker.run_once()
+        await fire(api, key, dedup="two")
+        with traced(api.context.db.engine, tmp_path) as wire:
+            await worker.run_once()
+        assert [r["path"] for r in sink.received] == ["/responder", "/responder"]
+    assert wire.waits() == 10, wire.sent()
+
+
+async def test_a_page_sent_as_the_database_drops_the_connections_is_recorded_once(api: Api) -> None:
+    """The sink answers the page only after every connection of the worker was terminated: the record's
+    first try finds its connection lost (used a moment ago: not pinged) and tries again on a fresh one. The
+    page is recorded sent, and no later run sends it again."""
+    postgresql_only(api)
+    with running_sink() as sink:
+        await api.context.db.engine.dispose()  # from here on, every connection of its pool is in `pids`
+        with pooled_backends(api.context.db.engine) as pids:
+            key = await setup(api, sink)
+            worker = new_worker(api.context, periodic=())
+            await fire(api, key, dedup="one")
+            sink.before_answer = lambda: drop_connections(api, pids)
+            await worker.run_once()
+            sink.before_answer = None
+        assert [r["path"] for r in sink.received] == ["/responder"]
+        api.clock.advance(timedelta(minutes=2))  # past any retry's backoff; the next step is at 5 minutes
+        await worker.run_once()
+        assert [r["path"] for r in sink.received] == ["/responder"]
+    async with api.context.db.read() as session:
+        messages = list(await session.scalars(sa.select(OutgoingMessage)))
+        sends = list(await session.scalars(sa.select(Job).where(Job.kind == "notify.send")))
+    assert [(m.state, m.attempts) for m in messages] == [("sent", 1)]
+    assert [(j.state, j.attempts) for j in sends] == [("done", 1)]
