@@ -37,6 +37,8 @@ from sqlalchemy.engine.interfaces import ExceptionContext
 from sqlalchemy.exc import DBAPIError, InvalidatePoolError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from warroom import pg_direct
+
 if TYPE_CHECKING:
     from warroom.db import Writes
 
@@ -220,10 +222,14 @@ async def pipeline_then_commit(session: AsyncSession, writes: Writes) -> None:
     `connection_invalidated`), and the pool distrusted, as SQLAlchemy would have."""
     driver = (await (await session.connection()).get_raw_connection()).driver_connection
     assert driver is not None  # a checked-out connection has its driver's
+    dialect = session.get_bind().dialect
     try:
         async with driver.pipeline():
             for statement, params in writes:
-                await session.execute(statement, params)
+                if (direct := pg_direct.form(statement, params, dialect)) is not None:
+                    await pg_direct.send(driver, direct, params)  # SQLAlchemy's ~200 us a statement saved
+                else:
+                    await session.execute(statement, params)
             await driver.execute("COMMIT")  # as a statement: psycopg's commit() would wait for its own sync
     except psycopg.OperationalError as error:
         if not (driver.broken or driver.closed):

@@ -5,12 +5,11 @@ is recorded once, not sent again. SQLite has no wire: skipped there."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Collection, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import psycopg
 import pytest
@@ -21,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 from tests.fakes.sink import running_sink
 from tests.integration.conftest import Api
 from tests.integration.test_paging import fire, setup
+from tests.pg_trace import traced
 from warroom import pg_wire
 from warroom.db import async_url, libpq_url
 from warroom.jobs.models import Job
@@ -31,70 +31,6 @@ from warroom.wiring import new_worker
 def postgresql_only(api: Api) -> None:
     if api.context.db.dialect != "postgresql":
         pytest.skip("SQLite has no wire: its statements are calls in this process")
-
-
-class Wire:
-    """libpq's trace of every connection an engine checks out while it is on, one file each."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.files: list[Path] = []
-        self._open: dict[int, IO[str]] = {}
-
-    def checked_out(self, dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-        path = self.folder / f"trace-{len(self.files)}.txt"
-        self.files.append(path)
-        self._open[id(dbapi_connection)] = out = path.open("w")
-        dbapi_connection.driver_connection.pgconn.trace(out.fileno())
-
-    def checked_in(self, dbapi_connection: Any, _record: Any) -> None:
-        if (out := self._open.pop(id(dbapi_connection), None)) is not None:
-            dbapi_connection.driver_connection.pgconn.untrace()
-            out.close()
-
-    def lines(self) -> list[list[str]]:
-        """Each message's fields (time, F or B, length, message, its text), every traced connection's in
-        order, one connection after another."""
-        messages: list[list[str]] = []
-        for path in self.files:
-            for line in path.read_text().splitlines():
-                fields = line.split("\t")
-                if len(fields) >= 4:
-                    messages.append(fields)
-                else:  # a statement's text runs on over lines
-                    messages[-1][-1] += f" {line}".rstrip()
-        return messages
-
-    def waits(self) -> int:
-        """Round trips: the server said it was ready for the next query."""
-        return sum(1 for fields in self.lines() if fields[1] == "B" and fields[3] == "ReadyForQuery")
-
-    def sent(self) -> list[str]:
-        """The statements' texts, as parsed (extended protocol) or sent as a simple query."""
-        texts = []
-        for fields in self.lines():
-            if fields[1] == "F" and fields[3] in ("Parse", "Query"):
-                found = (_PARSED if fields[3] == "Parse" else _QUERY).fullmatch(fields[4])
-                assert found is not None, fields
-                texts.append(found.group(1))
-        return texts
-
-
-_PARSED = re.compile(r' "[^"]*" "(.*)" \d+(?: \d+)*')  # name, text, parameters' types
-_QUERY = re.compile(r' "(.*)"')
-
-
-@contextmanager
-def traced(engine: AsyncEngine, folder: Path) -> Iterator[Wire]:
-    wire = Wire(folder)
-    pool = engine.sync_engine.pool
-    sa.event.listen(pool, "checkout", wire.checked_out, insert=True)  # before the ping
-    sa.event.listen(pool, "checkin", wire.checked_in)
-    try:
-        yield wire
-    finally:
-        sa.event.remove(pool, "checkout", wire.checked_out)
-        sa.event.remove(pool, "checkin", wire.checked_in)
 
 
 class Ticks:
