@@ -50,11 +50,6 @@ _DEFERRED = re.compile(r"(?:RELEASE )?SAVEPOINT \w+")  # as SQLAlchemy words the
 _OWED: weakref.WeakKeyDictionary[psycopg.AsyncConnection[Any], list[str]] = weakref.WeakKeyDictionary()
 
 
-def owed(connection: psycopg.AsyncConnection[Any]) -> list[str]:
-    """What the connection will send ahead of its next statement (for tests and diagnostics)."""
-    return list(_OWED.get(connection, ()))
-
-
 def _owe(connection: psycopg.AsyncConnection[Any], command: str) -> None:
     _OWED.setdefault(connection, []).append(command)
 
