@@ -25,7 +25,8 @@ from __future__ import annotations
 import re
 import time
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -67,13 +68,28 @@ def _deferred(query: Query, params: Any) -> str | None:
 
 
 async def _send_owed(connection: psycopg.AsyncConnection[Any]) -> None:
-    """Send what the connection owes, in pipeline mode: each is queued, not waited for. One taken off the
-    list only once queued, so none is lost if sending fails half way."""
+    """Send what the connection owes (in pipeline mode each is queued, not waited for). One taken off the
+    list only once sent, so none is lost if sending fails half way."""
     commands = _OWED.get(connection)
     while commands:
         await psycopg.AsyncCursor(connection).execute(commands[0], prepare=False)
         commands.pop(0)
     _forgive(connection)
+
+
+@asynccontextmanager
+async def _paying(connection: psycopg.AsyncConnection[Any]) -> AsyncIterator[None]:
+    """Around a statement: what the connection owes goes ahead of it, in one pipeline with it (the open
+    one if there is one: it waits for them all at its end)."""
+    if not _OWED.get(connection):
+        yield
+    elif connection.pgconn.pipeline_status:
+        await _send_owed(connection)
+        yield
+    else:
+        async with connection.pipeline():  # executemany rides it too (psycopg): one wait for all
+            await _send_owed(connection)
+            yield
 
 
 class OwingCursor(psycopg.AsyncCursor[Any]):
@@ -87,35 +103,18 @@ class OwingCursor(psycopg.AsyncCursor[Any]):
         prepare: bool | None = None,
         binary: bool | None = None,
     ) -> OwingCursor:
-        connection = self.connection
         if (command := _deferred(query, params)) is not None:
-            _owe(connection, command)
+            _owe(self.connection, command)
             return self
-        if not _OWED.get(connection):
-            await super().execute(query, params, prepare=prepare, binary=binary)
-            return self
-        if connection.pgconn.pipeline_status:  # a pipeline is open: it waits for them all at its end
-            await _send_owed(connection)
-            await super().execute(query, params, prepare=prepare, binary=binary)
-            return self
-        async with connection.pipeline():
-            await _send_owed(connection)
+        async with _paying(self.connection):
             await super().execute(query, params, prepare=prepare, binary=binary)
         return self
 
     async def executemany(
         self, query: Query, params_seq: Iterable[Params], *, returning: bool = False
     ) -> None:
-        connection = self.connection
-        if not _OWED.get(connection):
-            return await super().executemany(query, params_seq, returning=returning)
-        if connection.pgconn.pipeline_status:
-            await _send_owed(connection)
-            return await super().executemany(query, params_seq, returning=returning)
-        async with connection.pipeline():  # executemany rides it (psycopg), so one wait for all
-            await _send_owed(connection)
+        async with _paying(self.connection):
             await super().executemany(query, params_seq, returning=returning)
-        return None
 
 
 class OwingServerCursor(psycopg.AsyncServerCursor[Any]):
@@ -125,9 +124,7 @@ class OwingServerCursor(psycopg.AsyncServerCursor[Any]):
     async def execute(
         self, query: Query, params: Params | None = None, *, binary: bool | None = None, **kwargs: Any
     ) -> OwingServerCursor:
-        connection = self.connection
-        for command in _OWED.pop(connection, []):
-            await psycopg.AsyncCursor(connection).execute(command, prepare=False)
+        await _send_owed(self.connection)  # outside a pipeline: each waited for in turn
         await super().execute(query, params, binary=binary, **kwargs)
         return self
 

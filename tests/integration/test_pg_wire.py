@@ -64,6 +64,14 @@ def drop_connections(api: Api, pids: Collection[int]) -> int:
     return int(row[0])
 
 
+async def used_then_dropped(api: Api, engine: AsyncEngine) -> int:
+    """A connection of `engine` used, back in its pool, then dropped by the database; its backend's pid."""
+    async with engine.connect() as conn:
+        pid = int(await conn.scalar(sa.text("SELECT pg_backend_pid()")))
+    assert drop_connections(api, [pid]) == 1
+    return pid
+
+
 @contextmanager
 def pooled_backends(engine: AsyncEngine) -> Iterator[set[int]]:
     """The backends of the connections `engine`'s pool hands out meanwhile (not the worker's claims
@@ -167,9 +175,7 @@ async def test_a_connection_lost_while_idle_is_replaced(api: Api) -> None:
     postgresql_only(api)
     ticks = Ticks()
     async with own_engine(api, ticks) as engine:
-        async with engine.connect() as conn:
-            before = await conn.scalar(sa.text("SELECT pg_backend_pid()"))
-        assert drop_connections(api, [before]) == 1
+        before = await used_then_dropped(api, engine)
         ticks.now += pg_wire.FRESH_SECONDS * 2  # idle long enough to be pinged: replaced, unseen
         async with engine.connect() as conn:
             after = await conn.scalar(sa.text("SELECT pg_backend_pid()"))
@@ -180,9 +186,7 @@ async def test_a_connection_lost_within_the_window_fails_once_then_the_pool_is_r
     postgresql_only(api)
     ticks = Ticks()
     async with own_engine(api, ticks) as engine:
-        async with engine.connect() as conn:
-            pid = await conn.scalar(sa.text("SELECT pg_backend_pid()"))
-        assert drop_connections(api, [pid]) == 1
+        await used_then_dropped(api, engine)
         with pytest.raises(DBAPIError) as lost:
             async with engine.connect() as conn:
                 await conn.execute(sa.text("SELECT 1"))
