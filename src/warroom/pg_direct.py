@@ -45,7 +45,7 @@ class DriverForm:
 _FORMS: dict[tuple[int, tuple[str, ...]], tuple[Executable, DriverForm | None]] = {}
 
 
-def _rows(params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None) -> list[Mapping[str, Any]]:
+def rows_of(params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None) -> list[Mapping[str, Any]]:
     if params is None:
         return [{}]
     return [params] if isinstance(params, Mapping) else list(params)
@@ -55,7 +55,7 @@ def form(
     statement: Executable, params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None, dialect: Dialect
 ) -> DriverForm | None:
     """The statement's driver form for parameters shaped like `params` (None: let SQLAlchemy send it)."""
-    rows = _rows(params)
+    rows = rows_of(params)
     if not rows:
         return None
     key = (id(statement), tuple(sorted(rows[0])))
@@ -91,7 +91,7 @@ def _compile(statement: Executable, keys: tuple[str, ...], dialect: Dialect) -> 
 
 async def send(driver: psycopg.AsyncConnection[Any], found: DriverForm, params: Any) -> None:
     """Send the statement on `driver` (in its pipeline, if one is open: nothing is waited for there)."""
-    rows = [found.values(row) for row in _rows(params)]
+    rows = [found.values(row) for row in rows_of(params)]
     cursor = driver.cursor()
     if len(rows) == 1:
         await cursor.execute(found.sql, rows[0])

@@ -13,6 +13,9 @@ of them and the page's record 3 (docs/scaling.md). Here (`install`, for every Po
   statement sends nothing: its commit and rollback find the connection idle (psycopg sends COMMIT or
   ROLLBACK only inside a transaction). What is still owed at the end is dropped: COMMIT releases every
   savepoint, ROLLBACK undoes them.
+- A write whose answer nobody reads, though later statements may read what it wrote (`owe_write`, through
+  jobs.held.write_soon: triage's UPDATE of its alerts), is owed the same way and goes out with the next
+  statement, the commit's included; a commit that would drop one raises instead.
 - A connection back in use within FRESH_SECONDS of its last use is not pinged on checkout (HikariCP's
   "alive bypass window" is the same idea, 500 ms there). One idle longer is pinged, and replaced if the
   ping fails. A connection that broke within the window (the database restarted that instant) fails its
@@ -37,22 +40,28 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.engine.interfaces import ExceptionContext
 from sqlalchemy.exc import DBAPIError, InvalidatePoolError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Executable
 
 from warroom import pg_direct
 
 if TYPE_CHECKING:
+    from warroom.db import Params as RowsOfParams
     from warroom.db import Writes
 
 
 FRESH_SECONDS = 1.0
 _USED_AT = "warroom.pg_wire.used_at"
 _DEFERRED = re.compile(r"(?:RELEASE )?SAVEPOINT \w+")  # as SQLAlchemy words them, with no parameters
-# What each connection owes, in order (BEGIN, SAVEPOINT x, RELEASE SAVEPOINT x), for its next statement.
-_OWED: weakref.WeakKeyDictionary[psycopg.AsyncConnection[Any], list[str]] = weakref.WeakKeyDictionary()
+# What each connection owes, in order, for its next statement: a command (BEGIN, SAVEPOINT x, RELEASE
+# SAVEPOINT x: no rows) or a write (`owe_write`: its statement and rows of parameters).
+_Owed = tuple[str, list[dict[str, Any]] | None]
+_OWED: weakref.WeakKeyDictionary[psycopg.AsyncConnection[Any], list[_Owed]] = weakref.WeakKeyDictionary()
 
 
-def _owe(connection: psycopg.AsyncConnection[Any], command: str) -> None:
-    _OWED.setdefault(connection, []).append(command)
+def _owe(
+    connection: psycopg.AsyncConnection[Any], command: str, rows: list[dict[str, Any]] | None = None
+) -> None:
+    _OWED.setdefault(connection, []).append((command, rows))
 
 
 def _forgive(connection: psycopg.AsyncConnection[Any] | None) -> None:
@@ -70,10 +79,17 @@ def _deferred(query: Query, params: Any) -> str | None:
 async def _send_owed(connection: psycopg.AsyncConnection[Any]) -> None:
     """Send what the connection owes (in pipeline mode each is queued, not waited for). One taken off the
     list only once sent, so none is lost if sending fails half way."""
-    commands = _OWED.get(connection)
-    while commands:
-        await psycopg.AsyncCursor(connection).execute(commands[0], prepare=False)
-        commands.pop(0)
+    owed = _OWED.get(connection)
+    while owed:
+        command, rows = owed[0]
+        cursor = psycopg.AsyncCursor(connection)  # not the engine's OwingCursor: this is the paying
+        if rows is None:
+            await cursor.execute(command, prepare=False)
+        elif len(rows) == 1:
+            await cursor.execute(command, rows[0])
+        else:
+            await cursor.executemany(command, rows)
+        owed.pop(0)
     _forgive(connection)
 
 
@@ -183,9 +199,20 @@ def _began(connection: Connection) -> None:
         _owe(driver, "BEGIN")
 
 
-def _ended(connection: Connection) -> None:
-    """Committing or rolling back: nothing owed is needed any more (COMMIT releases every savepoint)."""
-    if not connection.invalidated:  # else it has no driver's connection left to owe anything
+def _committed(connection: Connection) -> None:
+    """Committing: no command owed is needed any more (COMMIT releases every savepoint), but a write owed
+    would be lost: `owe_write`'s callers commit with a statement (jobs.held.commit), which pays it."""
+    if connection.invalidated:  # then it has no driver's connection left to owe anything
+        return
+    driver = connection.connection.driver_connection
+    if driver is not None and any(rows is not None for _, rows in _OWED.get(driver, ())):
+        raise RuntimeError("a transaction committed with a write still owed: commit with jobs.held.commit")
+    _forgive(driver)
+
+
+def _rolled_back(connection: Connection) -> None:
+    """Rolling back: nothing owed is wanted any more."""
+    if not connection.invalidated:
         _forgive(connection.connection.driver_connection)
 
 
@@ -201,11 +228,25 @@ def install(
         ("checkin", trust.checked_in),
         ("handle_error", _failed),
         ("begin", _began),
-        ("commit", _ended),
-        ("rollback", _ended),
+        ("commit", _committed),
+        ("rollback", _rolled_back),
     ]
     for name, listener in listeners:
         event.listen(engine, name, listener)
+
+
+async def owe_write(session: AsyncSession, statement: Executable, params: RowsOfParams) -> None:
+    """Run a write nobody reads the answer of, though later statements of the transaction may read what it
+    wrote: owed, it goes out ahead of the session's next statement, in one pipeline with it, so it costs
+    no wait of its own (its error, if any, is raised by that statement). The transaction must end with a
+    statement (jobs.held.commit) or a rollback. Sent by SQLAlchemy at once if it has no direct form."""
+    connection = await session.connection()
+    direct = pg_direct.form(statement, params, connection.dialect)
+    driver = (await connection.get_raw_connection()).driver_connection
+    if direct is None or driver is None:
+        await session.execute(statement, params)
+        return
+    _owe(driver, direct.sql, [direct.values(row) for row in pg_direct.rows_of(params)])
 
 
 async def pipeline_then_commit(session: AsyncSession, writes: Writes) -> None:

@@ -6,8 +6,15 @@ A handler memoises such a lookup under a key starting with `CACHED` (its result 
 but rows of `TABLES`: not on the time, not on incidents or alerts); the worker keeps those entries after
 the group commits and seeds the next group's memo with them, as long as the database's configuration
 token (migration 0037: triggers on `TABLES` give it a new random value on every write) is still the one
-the entries were read under. Each group reads the token first, in its own transaction, so whatever it reads
-after is at least as new as the token it will be kept under.
+the entries were read under. A group with nothing cached reads the token first, in its own transaction, so
+whatever it reads after is at least as new as the token it will be kept under. On PostgreSQL, a group of a
+session holding writes (jobs.held) with entries cached reads nothing first: it checks, with its commit (a
+held write, in the commit's pipeline: no wait of its own), that the token is still the cached one
+(migration 0038's function fails the transaction if not). Tokens never repeat, so a commit that passes the
+check saw no configuration change from the moment the entries were read to its end. A group that fails
+(that check, or anything else) empties the cache (`forget`); its jobs then run again at once with a fresh
+read. Every change of the token is also notified (NOTIFY_PAYLOAD on the jobs' channel), and a listening
+worker empties its cache then, so a change seldom costs a group at all.
 
 Cached ORM objects are shared read-only by later groups' sessions, detached: only objects with every
 column loaded are kept (a rolled-back savepoint expires what it loaded), and none has relationships.
@@ -18,10 +25,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.db import Base
+from warroom.jobs import held
 
 CACHED = "config:"
 TABLE = "config_version"
@@ -37,6 +46,9 @@ TABLES = (
     "notification_rules",
 )
 _READ_TOKEN = sa.text(f"SELECT token FROM {TABLE} WHERE id = 1")
+_TOKEN_IS = sa.text("SELECT warroom_config_is(:token)")  # raises serialization_failure if not
+CHANGED = "the configuration changed under this transaction"  # as migration 0038's function says it
+NOTIFY_PAYLOAD = "config"  # on the jobs' channel, with each change of the token (migration 0038)
 
 
 @dataclass
@@ -47,11 +59,19 @@ class ConfigCache:
     entries: dict[str, Any] = field(default_factory=dict)
 
     async def seed(self, session: AsyncSession) -> tuple[str | None, dict[str, Any]]:
-        """The token now, and a memo holding the entries cached under it (none if it changed)."""
+        """The token, and a memo holding the entries cached under it (none if it changed): read now, or
+        (PostgreSQL, writes held, a token cached) checked with the commit."""
+        if self.token is not None and checked_at_commit(session):
+            await held.write(session, _TOKEN_IS, {"token": self.token})
+            return self.token, dict(self.entries)
         token = await session.scalar(_READ_TOKEN)
         if token is None or token != self.token:
             self.token, self.entries = token, {}
         return token, dict(self.entries)
+
+    def forget(self) -> None:
+        """A group failed: perhaps the check of its token, so trust nothing cached (the next group reads)."""
+        self.token, self.entries = None, {}
 
     def keep(self, token: str | None, memo: dict[str, Any]) -> None:
         """After a group committed: its configuration lookups, if the token it read is still current."""
@@ -60,6 +80,22 @@ class ConfigCache:
         for key, value in memo.items():
             if key.startswith(CACHED) and key not in self.entries and fully_loaded(value):
                 self.entries[key] = value
+
+
+def changed_under(error: BaseException) -> bool:
+    """Whether `error` is the check's: the configuration changed while the group ran (psycopg's own, or
+    as SQLAlchemy wraps it)."""
+    found: BaseException | None = error
+    while found is not None:
+        if isinstance(found, psycopg.errors.SerializationFailure) and found.diag.message_primary == CHANGED:
+            return True
+        found = getattr(found, "orig", None) or found.__cause__
+    return False
+
+
+def checked_at_commit(session: AsyncSession) -> bool:
+    """Whether a cached token can be checked with the commit rather than read first."""
+    return held.held_count(session) is not None and session.get_bind().dialect.name == "postgresql"
 
 
 def fully_loaded(value: Any) -> bool:

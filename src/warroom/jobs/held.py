@@ -55,6 +55,18 @@ async def write(session: AsyncSession, statement: Executable, params: Params = N
         held.append((statement, params))
 
 
+async def write_soon(session: AsyncSession, statement: Executable, params: Params = None) -> None:
+    """Run a statement whose answer nobody reads, though the transaction's later statements may read what
+    it wrote: if the session holds writes, on PostgreSQL it goes out with the next statement, in one
+    pipeline (pg_wire.owe_write: no wait of its own); else now."""
+    if HELD in session.info and session.get_bind().dialect.name == "postgresql":
+        from warroom import pg_wire  # psycopg: imported only where PostgreSQL is used
+
+        await pg_wire.owe_write(session, statement, params)
+    else:
+        await session.execute(statement, params)
+
+
 async def commit(session: AsyncSession) -> None:
     """Send the held writes in order, then commit: on PostgreSQL as one pipeline (db.send_then_commit)."""
     await send_then_commit(session, session.info.pop(HELD, None) or [])

@@ -31,9 +31,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.context import AppContext
 from warroom.db import LazyTurn, libpq_url
-from warroom.jobs import held, service
+from warroom.jobs import config_cache, held, service
 from warroom.jobs.claims import DriverClaims
-from warroom.jobs.config_cache import ConfigCache
+from warroom.jobs.config_cache import ConfigCache, changed_under
 from warroom.jobs.domain import RetryLater
 from warroom.jobs.handoffs import HandOffs
 from warroom.jobs.kinds import (
@@ -110,7 +110,7 @@ class Worker:
     _wakes: dict[str, asyncio.Event] = field(default_factory=dict)
     _http: Outbound | None = None
     _shared_places: dict[tuple[str, str], asyncio.Semaphore] = field(default_factory=dict)
-    _config: ConfigCache = field(default_factory=ConfigCache)
+    config: ConfigCache = field(default_factory=ConfigCache)
     limits: dict[str, QueueLimits] = field(init=False)
     _claims: DriverClaims | None = field(init=False)
     _bulk_claims: DriverClaims | None = field(init=False)  # bulk queues' (QueueLimits.bulk)
@@ -210,6 +210,7 @@ class Worker:
                 await self._run_together(handler, jobs, hand_off)
         except Exception as error:  # noqa: BLE001  (the group is undone; each job then runs alone)
             log.info("job group failed; running its jobs one by one", size=len(jobs), error=repr(error))
+            self.config.forget()  # (perhaps the configuration changed under it: jobs.config_cache)
             await self._run_each(handler, jobs)
 
     async def _run_together(
@@ -229,7 +230,7 @@ class Worker:
                     await handler(alone, job.payload)
             await service.finish(session=session, job_ids=[job.id for job in jobs], now=now)
             await held.commit(session)
-        self._config.keep(token, memo)
+        self.config.keep(token, memo)
         self._hand_offs.start(hand_off)
 
     async def _run_each(self, handler: Handler | Shared | Grouped | None, jobs: list[Job]) -> None:
@@ -256,7 +257,7 @@ class Worker:
         """A grouped kind's memo starts with this process's cached configuration (jobs.config_cache); the
         token read first, in the group's transaction, is the one its lookups are kept under."""
         if isinstance(handler, Grouped):
-            return await self._config.seed(session)
+            return await self.config.seed(session)
         return None, {}
 
     def _places(self, handler: Batched, job: Job) -> asyncio.Semaphore:
@@ -270,8 +271,7 @@ class Worker:
         try:
             if handler is None:
                 raise LookupError(f"no handler for job kind {job.kind!r}")
-            with self._hand_offs.opened() as hand_off:
-                await self._run_alone(handler, job, hand_off)
+            await self._run_afresh_if_changed(handler, job)
         except RetryLater as later:
             log.info("job postponed", job_id=job.id, kind=job.kind, delay=later.delay.total_seconds())
             async with self.context.db.write_turn, self.context.db.write() as session:
@@ -279,9 +279,24 @@ class Worker:
                 await session.commit()
         except Exception as error:  # noqa: BLE001  (any failure is recorded on the job and retried)
             log.warning("job failed", job_id=job.id, kind=job.kind, attempt=job.attempts, error=repr(error))
+            self.config.forget()
             async with self.context.db.write_turn, self.context.db.write() as session:
                 await service.fail(session=session, job=job, error=error, now=self.context.clock.now())
                 await session.commit()
+
+    async def _run_afresh_if_changed(self, handler: Handler | Shared | Grouped, job: Job) -> None:
+        """The job alone; if the configuration changed under it (the check with its commit found the
+        cache stale: jobs.config_cache), at once again, reading the configuration afresh."""
+        try:
+            with self._hand_offs.opened() as hand_off:
+                await self._run_alone(handler, job, hand_off)
+        except Exception as error:
+            if not changed_under(error):
+                raise
+            log.info("the configuration changed under a job; running it again", job_id=job.id, kind=job.kind)
+            self.config.forget()
+            with self._hand_offs.opened() as hand_off:
+                await self._run_alone(handler, job, hand_off)
 
     async def _run_alone(self, handler: Handler | Shared | Grouped, job: Job, hand_off: HandOff) -> None:
         """One job in its own transaction; what it hands off starts once it has committed."""
@@ -300,7 +315,7 @@ class Worker:
             await turn.take()
             await service.finish(session=session, job_ids=[job.id], now=now)
             await held.commit(session)
-        self._config.keep(token, memo)
+        self.config.keep(token, memo)
         self._hand_offs.start(hand_off)
 
     async def _queue_loop(self, queue: str, stop: asyncio.Event) -> None:
@@ -352,14 +367,17 @@ class Worker:
                 await asyncio.wait_for(stop.wait(), max(self.poll_seconds, 1.0))
 
     async def _listen(self, stop: asyncio.Event) -> None:
-        """PostgreSQL only: wake the loops when a transaction that queued jobs commits."""
+        """PostgreSQL only: wake the loops when a transaction that queued jobs commits; forget the cached
+        configuration when a change to it commits."""
         url = libpq_url(self.context.settings.resolved_database_url())
         while not stop.is_set():
             try:
                 async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
                     await conn.execute(f"LISTEN {service.NOTIFY_CHANNEL}")
                     async for notice in conn.notifies(stop_after=None):
-                        if queue := service.notified_queue(notice.payload):
+                        if notice.payload == config_cache.NOTIFY_PAYLOAD:
+                            self.config.forget()  # (its next group reads the configuration afresh)
+                        elif queue := service.notified_queue(notice.payload):
                             self.wake(queue)
             except psycopg.Error as error:
                 log.warning("LISTEN connection lost; polling until it is back", error=repr(error))

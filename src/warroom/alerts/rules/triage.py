@@ -23,6 +23,7 @@ from warroom.catalog.models import Service
 from warroom.incidents.models import Incident
 from warroom.incidents.schemas import IncidentCreate
 from warroom.incidents.service import declare_incident
+from warroom.jobs import held
 from warroom.jobs.config_cache import CACHED
 from warroom.jobs.kinds import JobRun
 from warroom.jobs.service import JobSpec
@@ -231,8 +232,8 @@ async def triage_alerts(
         if window is None and alert.status == "triggered":
             why = f"routing rule {routed.name}"[:300] if routed else "its integration's service"
             paging.append(_new_alert(alert, service_id, f"alert #{alert.id} to {why}"))
-    if triaged:
-        await session.execute(_TRIAGED, triaged)
+    if triaged:  # (the group's alerts are read again in this transaction: intel's match may act on one)
+        await held.write_soon(session, _TRIAGED, triaged)
     await start_escalations(session=session, alerts=paging, now=run.now, memo=run.memo, due_now=due_now)
 
 
