@@ -17,12 +17,12 @@ class Wire:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.files: list[Path] = []
+        self.files: list[tuple[Path, int]] = []  # each checkout's trace, and whose (the connection's id)
         self._open: dict[int, IO[str]] = {}
 
     def checked_out(self, dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
         path = self.folder / f"trace-{len(self.files)}.txt"
-        self.files.append(path)
+        self.files.append((path, id(dbapi_connection)))
         self._open[id(dbapi_connection)] = out = path.open("w")
         dbapi_connection.driver_connection.pgconn.trace(out.fileno())
 
@@ -31,36 +31,53 @@ class Wire:
             dbapi_connection.driver_connection.pgconn.untrace()
             out.close()
 
-    def lines(self) -> list[list[str]]:
-        """Each message's fields (time, F or B, length, message, its text), every traced connection's in
-        order, one connection after another."""
-        messages: list[list[str]] = []
-        for path in self.files:
+    def mark(self) -> int:
+        """Where the checkouts from now on start: `since` for waits and batches of what follows only."""
+        return len(self.files)
+
+    def _messages(self, since: int = 0) -> list[tuple[int, list[str]]]:
+        messages: list[tuple[int, list[str]]] = []
+        for path, owner in self.files[since:]:
             for line in path.read_text().splitlines():
                 fields = line.split("\t")
                 if len(fields) >= 4:
-                    messages.append(fields)
+                    messages.append((owner, fields))
                 else:  # a statement's text runs on over lines
-                    messages[-1][-1] += f" {line}".rstrip()
+                    messages[-1][1][-1] += f" {line}".rstrip()
         return messages
 
-    def waits(self) -> int:
-        """Round trips: the server said it was ready for the next query."""
-        return sum(1 for fields in self.lines() if fields[1] == "B" and fields[3] == "ReadyForQuery")
+    def lines(self, since: int = 0) -> list[list[str]]:
+        """Each message's fields (time, F or B, length, message, its text), every traced connection's in
+        order, one connection after another."""
+        return [fields for _owner, fields in self._messages(since)]
 
-    def batches(self) -> list[list[str]]:
-        """The statements sent between one wait and the next: each list went out before one answer."""
+    def waits(self, since: int = 0) -> int:
+        """Round trips: the server said it was ready for the next query."""
+        return sum(1 for fields in self.lines(since) if fields[1] == "B" and fields[3] == "ReadyForQuery")
+
+    def batches(self, since: int = 0) -> list[list[str]]:
+        """The statements sent between one wait and the next: each list went out before one answer. A
+        statement prepared by name (psycopg's executemany, or one run often) is parsed once and run by its
+        name (Bind) after: each run is listed, its text found from its connection's traced Parse."""
+        prepared = {
+            (owner, named.group(1)): _text(fields)
+            for owner, fields in self._messages()
+            if fields[1] == "F" and fields[3] == "Parse" and (named := _PREPARED.match(fields[4]))
+        }
         batches: list[list[str]] = [[]]
-        for fields in self.lines():
-            if fields[1] == "F" and fields[3] in ("Parse", "Query"):
+        for owner, fields in self._messages(since):
+            sent, message = fields[1] == "F", fields[3]
+            if sent and (message == "Query" or (message == "Parse" and not _PREPARED.match(fields[4]))):
                 batches[-1].append(_text(fields))
+            elif sent and message == "Bind" and (named := _BOUND.match(fields[4])):
+                batches[-1].append(prepared.get((owner, named.group(1)), f"(prepared {named.group(1)})"))
             elif fields[1] == "B" and fields[3] == "ReadyForQuery":
                 batches.append([])
         return [batch for batch in batches if batch]
 
-    def sent(self) -> list[str]:
+    def sent(self, since: int = 0) -> list[str]:
         """The statements' texts, as parsed (extended protocol) or sent as a simple query."""
-        return [text for batch in self.batches() for text in batch]
+        return [text for batch in self.batches(since) for text in batch]
 
 
 def _text(fields: list[str]) -> str:
@@ -71,6 +88,8 @@ def _text(fields: list[str]) -> str:
 
 _PARSED = re.compile(r' "[^"]*" "(.*)" \d+(?: \d+)*')  # name, text, parameters' types
 _QUERY = re.compile(r' "(.*)"')
+_PREPARED = re.compile(r' "([^"]+)" ')  # a Parse that names its statement
+_BOUND = re.compile(r' "[^"]*" "([^"]+)" ')  # a Bind (portal, statement) of a statement prepared by name
 
 
 @contextmanager

@@ -172,6 +172,7 @@ class SessionFactories:
 
 Params = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
 Writes = Sequence[tuple[Executable, Params]]
+Inserts = Sequence[tuple[Executable, Sequence[Mapping[str, Any]]]]
 
 
 async def send_then_commit(session: AsyncSession, writes: Writes) -> None:
@@ -193,6 +194,20 @@ async def send_then_commit(session: AsyncSession, writes: Writes) -> None:
 
     await pg_wire.pipeline_then_commit(session, writes)
     await session.commit()
+
+
+async def inserted_ids(session: AsyncSession, inserts: Inserts) -> list[list[int]]:
+    """Run INSERTs that each return their new rows' ids (one integer column) and answer each one's ids in
+    its rows' order; an INSERT of no rows answers none. PostgreSQL: in one pipeline, one wait for all
+    (pg_wire.inserted_ids); SQLite: one after another."""
+    wanted = [(statement, rows) for statement, rows in inserts if rows]
+    if session.get_bind().dialect.name == "postgresql" and wanted:
+        from warroom import pg_wire  # psycopg: imported only where PostgreSQL is used
+
+        answers = iter(await pg_wire.inserted_ids(session, wanted))
+    else:
+        answers = iter([list((await session.execute(s, rows)).scalars().all()) for s, rows in wanted])
+    return [next(answers) if rows else [] for _, rows in inserts]
 
 
 def session_for(factories: SessionFactories, *, write: bool) -> AsyncSession:

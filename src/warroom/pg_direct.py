@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+from sqlalchemy import Integer
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -42,7 +43,7 @@ class DriverForm:
         return values
 
 
-_FORMS: dict[tuple[int, tuple[str, ...]], tuple[Executable, DriverForm | None]] = {}
+_FORMS: dict[tuple[int, tuple[str, ...], bool], tuple[Executable, DriverForm | None]] = {}
 
 
 def rows_of(params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None) -> list[Mapping[str, Any]]:
@@ -52,27 +53,43 @@ def rows_of(params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None) -> l
 
 
 def form(
-    statement: Executable, params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None, dialect: Dialect
+    statement: Executable,
+    params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None,
+    dialect: Dialect,
+    *,
+    returning_id: bool = False,
 ) -> DriverForm | None:
-    """The statement's driver form for parameters shaped like `params` (None: let SQLAlchemy send it)."""
+    """The statement's driver form for parameters shaped like `params` (None: let SQLAlchemy send it).
+    With `returning_id`, one whose only answer is an integer column (an INSERT's new ids): its rows need no
+    result processing, so psycopg's answer is SQLAlchemy's."""
     rows = rows_of(params)
     if not rows:
         return None
-    key = (id(statement), tuple(sorted(rows[0])))
+    key = (id(statement), tuple(sorted(rows[0])), returning_id)
     found = _FORMS.get(key)
     if found is None or found[0] is not statement:  # (an id reused by another object after a collection)
         if len(_FORMS) >= MAX_FORMS:
             return None
-        found = _FORMS[key] = (statement, _compile(statement, key[1], dialect))
+        found = _FORMS[key] = (statement, _compile(statement, key[1], dialect, returning_id))
     return found[1]
 
 
-def _compile(statement: Executable, keys: tuple[str, ...], dialect: Dialect) -> DriverForm | None:
+def _answers_as_wanted(compiled: SQLCompiler, returning_id: bool) -> bool:
+    """No answer, or (`returning_id`) one integer column and nothing else."""
+    columns = compiled.effective_returning or []
+    if not returning_id:
+        return not columns
+    return len(columns) == 1 and isinstance(getattr(columns[0], "type", None), Integer)
+
+
+def _compile(
+    statement: Executable, keys: tuple[str, ...], dialect: Dialect, returning_id: bool
+) -> DriverForm | None:
     compiled = statement.compile(dialect=dialect, column_keys=list(keys) or None)  # type: ignore[attr-defined]
     if not isinstance(compiled, SQLCompiler):
         return None
-    if compiled.insert_prefetch or compiled.update_prefetch or compiled.effective_returning:
-        return None  # a default computed per row, or an answer to read: SQLAlchemy's to do
+    if compiled.insert_prefetch or compiled.update_prefetch or not _answers_as_wanted(compiled, returning_id):
+        return None  # a default computed per row, or an answer psycopg would not give as SQLAlchemy does
     expanding = frozenset(name for name, bind in compiled.binds.items() if bind.expanding)
     sql = compiled.string
     for name in expanding:
@@ -87,6 +104,28 @@ def _compile(statement: Executable, keys: tuple[str, ...], dialect: Dialect) -> 
         if process is not None:
             processors[name] = process
     return DriverForm(sql, compiled, processors, expanding)
+
+
+async def inserted_ids(
+    driver: psycopg.AsyncConnection[Any], inserts: Sequence[tuple[DriverForm, Sequence[Mapping[str, Any]]]]
+) -> list[list[int]]:
+    """Send each INSERT (returning its rows' ids) in one pipeline, then read each one's ids in its rows'
+    order: one wait for them all."""
+    cursors = []
+    async with driver.pipeline():
+        for found, rows in inserts:
+            cursor = driver.cursor()
+            await cursor.executemany(found.sql, [found.values(row) for row in rows], returning=True)
+            cursors.append(cursor)
+    answers = []
+    for cursor in cursors:  # executemany's answers: one result per row, in order
+        ids: list[int] = []
+        while True:
+            ids.extend(int(row[0]) for row in await cursor.fetchall())
+            if not cursor.nextset():
+                break
+        answers.append(ids)
+    return answers
 
 
 async def send(driver: psycopg.AsyncConnection[Any], found: DriverForm, params: Any) -> None:

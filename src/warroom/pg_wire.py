@@ -45,8 +45,8 @@ from sqlalchemy.sql import Executable
 from warroom import pg_direct
 
 if TYPE_CHECKING:
+    from warroom.db import Inserts, Writes
     from warroom.db import Params as RowsOfParams
-    from warroom.db import Writes
 
 
 FRESH_SECONDS = 1.0
@@ -264,11 +264,39 @@ async def pipeline_then_commit(session: AsyncSession, writes: Writes) -> None:
                 else:
                     await session.execute(statement, params)
             await driver.execute("COMMIT")  # as a statement: psycopg's commit() would wait for its own sync
-    except psycopg.OperationalError as error:
-        if not (driver.broken or driver.closed):
+    except psycopg.Error as error:
+        if not await _lost(session, driver, error):
             raise
-        await (await session.connection()).invalidate(error)  # as SQLAlchemy does with one it saw lost
-        distrust(session.get_bind().engine)  # and said as SQLAlchemy says it: the connection was lost
-        raise DBAPIError.instance(
+        raise DBAPIError.instance(  # said as SQLAlchemy says it: the connection was lost
             "COMMIT", None, error, psycopg.Error, connection_invalidated=True
         ) from error
+
+
+async def inserted_ids(session: AsyncSession, inserts: Inserts) -> list[list[int]]:
+    """db.inserted_ids on PostgreSQL: the INSERTs in one pipeline (pg_direct), one wait for all; psycopg's
+    errors raised as SQLAlchemy would raise them (an IntegrityError is SQLAlchemy's)."""
+    connection = await session.connection()
+    dialect = connection.dialect
+    forms = [pg_direct.form(statement, rows, dialect, returning_id=True) for statement, rows in inserts]
+    found = [form for form in forms if form is not None]
+    driver = (await connection.get_raw_connection()).driver_connection
+    if driver is None or len(found) < len(inserts):  # SQLAlchemy's to send, one by one
+        return [list((await session.execute(s, rows)).scalars().all()) for s, rows in inserts]
+    try:
+        return await pg_direct.inserted_ids(driver, [(f, i[1]) for f, i in zip(found, inserts, strict=True)])
+    except psycopg.Error as error:
+        lost = await _lost(session, driver, error)
+        statement = "; ".join(form.sql for form in found)
+        raise DBAPIError.instance(
+            statement, None, error, psycopg.Error, connection_invalidated=lost
+        ) from error
+
+
+async def _lost(session: AsyncSession, driver: psycopg.AsyncConnection[Any], error: psycopg.Error) -> bool:
+    """Whether `error` lost the connection; if so it is invalidated and the pool distrusted, as SQLAlchemy
+    does with a connection it saw lost."""
+    if not isinstance(error, psycopg.OperationalError) or not (driver.broken or driver.closed):
+        return False
+    await (await session.connection()).invalidate(error)
+    distrust(session.get_bind().engine)
+    return True

@@ -150,6 +150,29 @@ async def test_a_change_between_two_groups_is_honoured_by_the_next(api: Api, sin
     assert await triage_jobs(api) == [("done", 1, None)] * 3  # a change between groups delays none
 
 
+async def test_a_named_person_deactivated_between_two_groups_is_not_paged_by_the_next(
+    api: Api, sink: Sink
+) -> None:
+    """Who a policy's step names is cached with the configuration (users are cached tables)."""
+    key = await setup(api, sink)
+    worker = new_worker(api.context, periodic=())
+    await fire(api, key, dedup="one")
+    with statements(api) as first:
+        await worker.run_once()
+    assert reads_of(first, "users") >= 1 and [r["path"] for r in sink.received] == ["/responder"]
+    with statements(api) as cached:
+        await fire(api, key, dedup="two")
+        await worker.run_once()
+    assert reads_of(cached, "users") == 0 and len(sink.received) == 2
+    async with api.context.db.write() as session:
+        await session.execute(sa.text("UPDATE users SET is_active = false WHERE email = :e"),
+                              {"e": api.emails["responder"]})  # fmt: skip
+        await session.commit()
+    await fire(api, key, dedup="three")
+    await worker.run_once()
+    assert len(sink.received) == 2  # nobody active on the first step: nobody paged at once
+
+
 @pytest.mark.parametrize("expired", [False, True])
 async def test_only_fully_loaded_objects_are_kept(api: Api, expired: bool) -> None:
     """A savepoint rolled back expires what it loaded: such an object would need its closed session."""
@@ -211,7 +234,7 @@ _RENAMED = sa.update(Service).where(Service.slug == "web").values(name=sa.bindpa
 
 
 async def test_a_change_while_a_group_runs_sends_its_page_to_the_new_address(api: Api, sink: Sink) -> None:
-    """The contact method moves after the group has planned its page from the cache: the group fails its
+    """The contact method moves while the group pages from its cached plan: the group fails its
     check at the commit (nothing sent), and the worker runs its job again at once, reading afresh: the
     page goes to the new address, once, and the job is done at its first attempt."""
     postgresql_only(api)
@@ -223,7 +246,7 @@ async def test_a_change_while_a_group_runs_sends_its_page_to_the_new_address(api
     moved: list[str] = []
 
     def move_midway(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.startswith("INSERT INTO outgoing_messages") and not moved:
+        if statement.startswith("INSERT INTO escalations") and not moved:
             moved.append(statement)
             with psycopg.connect(libpq_url(api.context.db.engine.url), autocommit=True) as other:
                 other.execute(

@@ -291,22 +291,31 @@ async def test_an_owed_write_that_fails_fails_the_next_statement(api: Api) -> No
             await session.execute(sa.text("SELECT 1"))
 
 
-async def test_a_paged_alerts_triage_and_record_wait_eight_times(api: Api, tmp_path: Path) -> None:
+async def test_a_paged_alerts_triage_and_record_wait_six_times(api: Api, tmp_path: Path) -> None:
     """The second alert of a service (its configuration cached) is triaged and paged in one transaction
-    and the page recorded in another: 7 waits and 1 (13 and 3 before pg_wire; 9 and 1 before the alerts'
-    UPDATE was owed and the configuration's token checked with the commit)."""
+    and the page recorded in another: 5 waits and 1 (13 and 3 before pg_wire; 9 and 1 before the alerts'
+    UPDATE was owed, the configuration's token checked with the commit, the step's named people cached
+    and the page's message and job written together)."""
     postgresql_only(api)
     with running_sink() as sink:
         key = await setup(api, sink)
         worker = new_worker(api.context, periodic=())
-        await fire(api, key, dedup="one")
-        await worker.run_once()
-        await fire(api, key, dedup="two")
-        with traced(api.context.db.engine, tmp_path) as wire:
+        with traced(api.context.db.engine, tmp_path) as wire:  # (the first run prepares statements)
+            await fire(api, key, dedup="one")
+            await worker.run_once()
+            await fire(api, key, dedup="two")
+            second = wire.mark()
             await worker.run_once()
         assert [r["path"] for r in sink.received] == ["/responder", "/responder"]
-    assert wire.waits() == 8, wire.batches()
-    assert "SELECT warroom_config_is($1)" in wire.batches()[-2]  # checked with the commit, not read first
+    batches = wire.batches(second)
+    assert wire.waits(second) == 6, batches
+    assert "SELECT warroom_config_is($1)" in batches[-2]  # checked with the commit, not read first
+    together = next(batch for batch in batches if batch[0].startswith("SAVEPOINT"))
+    assert [text.split(" (")[0] for text in together] == [
+        "SAVEPOINT sa_savepoint_1",
+        "INSERT INTO outgoing_messages",
+        "INSERT INTO jobs",
+    ], batches  # the page's first step: its message and its handed-off job, one wait
 
 
 async def test_a_page_sent_as_the_database_drops_the_connections_is_recorded_once(api: Api) -> None:

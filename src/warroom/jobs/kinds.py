@@ -14,13 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.context import AppContext
 from warroom.jobs.models import Job
-from warroom.jobs.service import JobSpec, insert_claimed
+from warroom.jobs.service import JobSpec, claimed_rows
 from warroom.outbound import Outbound
 
 
 @dataclass
 class HandOff:
-    """Jobs a run adds already claimed (jobs.service.insert_claimed) for this worker to run as soon as the
+    """Jobs a run adds already claimed (jobs.service.INSERT_CLAIMED) for this worker to run as soon as the
     run's transaction commits, rather than wait on their queue for a wake, a claim gap and a claim: a page
     due at once goes out that much sooner (in a storm on two cores, that wait was p99 382-630 ms).
     `admits(spec)` says whether a job may be handed off: a batched kind, due now, on a queue of this worker
@@ -36,11 +36,14 @@ class HandOff:
         default_factory=Counter
     )  # per queue: admitted, not yet started (jobs.handoffs)
 
-    async def claim(
-        self, session: AsyncSession, specs: Sequence[JobSpec], now: datetime, notes: Sequence[Any]
-    ) -> None:
-        """Add `specs` (each admitted) as jobs handed off, each with its note."""
-        claimed = await insert_claimed(session=session, specs=specs, now=now, lease=self.lease)
+    def rows(self, specs: Sequence[JobSpec], now: datetime) -> list[dict[str, Any]]:
+        """The rows of `specs` (each admitted) as jobs handed off, for the caller to write with
+        jobs.service.INSERT_CLAIMED (with its other writes, in one wait: db.inserted_ids), then `took`."""
+        return claimed_rows(specs=specs, now=now, lease=self.lease)
+
+    def took(self, ids: Sequence[int], rows: Sequence[dict[str, Any]], notes: Sequence[Any]) -> None:
+        """The jobs written from `rows` (their new `ids`, in order) are handed off, each with its note."""
+        claimed = [Job(id=job_id, **row) for job_id, row in zip(ids, rows, strict=True)]
         self.jobs.extend(claimed)
         self.notes.update((job.id, note) for job, note in zip(claimed, notes, strict=True))
 

@@ -151,22 +151,21 @@ async def insert_jobs(*, session: AsyncSession, specs: Sequence[JobSpec], now: d
         await notify_workers(session, queue)
 
 
-async def insert_claimed(
-    *, session: AsyncSession, specs: Sequence[JobSpec], now: datetime, lease: Callable[[str], timedelta]
-) -> list[Job]:
-    """Add jobs already claimed by this worker (running, first attempt, leased for their queue's lease),
-    with one multi-row INSERT, for it to run once this transaction commits (jobs.kinds.HandOff): no
-    worker is woken for them. Should this worker die first, their lease lapses and any worker claims
-    them as it would a job whose worker died mid-run."""
-    if not specs:
-        return []
-    rows = [
+# Jobs already claimed by this worker (running, first attempt, leased for their queue's lease), written
+# for it to run once the transaction commits (jobs.kinds.HandOff): no worker is woken for them. Should this
+# worker die first, their lease lapses and any worker claims them as it would a job whose worker died
+# mid-run. Their ids are read back (in the rows' order) to run them by.
+INSERT_CLAIMED = insert(_JOBS).returning(_JOBS.c.id, sort_by_parameter_order=True)
+
+
+def claimed_rows(
+    *, specs: Sequence[JobSpec], now: datetime, lease: Callable[[str], timedelta]
+) -> list[dict[str, Any]]:
+    """The rows INSERT_CLAIMED writes for `specs`."""
+    return [
         {**job_row(spec, now), "state": "running", "attempts": 1, "locked_until": now + lease(spec.queue)}
         for spec in specs
     ]
-    statement = insert(_JOBS).returning(_JOBS.c.id, sort_by_parameter_order=True)
-    ids = (await session.execute(statement, rows)).scalars().all()
-    return [Job(id=job_id, **row) for job_id, row in zip(ids, rows, strict=True)]
 
 
 async def record_ran(*, session: AsyncSession, specs: Sequence[JobSpec], now: datetime) -> None:

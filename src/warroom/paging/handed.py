@@ -11,8 +11,9 @@ from typing import Any
 
 from sqlalchemy import insert
 
+from warroom.db import inserted_ids
 from warroom.jobs.kinds import JobRun
-from warroom.jobs.service import JobSpec
+from warroom.jobs.service import INSERT_CLAIMED, JobSpec
 from warroom.notify.outbox import MESSAGES, SEND_KIND
 from warroom.paging.delivery import as_taken, taken_with_the_job
 
@@ -35,7 +36,8 @@ def _handed_off(run: JobRun, specs: list[JobSpec]) -> dict[str, JobSpec]:
 
 async def write_messages(run: JobRun, rows: list[dict[str, Any]], specs: list[JobSpec]) -> list[JobSpec]:
     """Insert the messages `rows` (one multi-row INSERT); each whose job among `specs` the run may hand off
-    is written taken, and its job handed off with it. Returns the specs left to queue."""
+    is written taken, and its job handed off with it (the messages' and the jobs' INSERTs sent together:
+    one wait on PostgreSQL). Returns the specs left to queue."""
     handed = _handed_off(run, specs)
     if not handed or run.hand_off is None:
         if rows:
@@ -49,12 +51,12 @@ async def write_messages(run: JobRun, rows: list[dict[str, Any]], specs: list[Jo
         else {**row, "deadline": None}
         for row in rows
     ]
-    ids = (await run.session.execute(_INSERT_RETURNING_IDS, rows)).scalars().all()
-    taken = [
-        (handed[row["idempotency_key"]], as_taken(message_id, row))
-        for message_id, row in zip(ids, rows, strict=True)
-        if row["idempotency_key"] in handed
-    ]
-    await run.hand_off.claim(run.session, [spec for spec, _ in taken], run.now, [m for _, m in taken])
-    claimed = {id(spec) for spec, _ in taken}
+    taken = [row for row in rows if row["idempotency_key"] in handed]
+    jobs = run.hand_off.rows([handed[row["idempotency_key"]] for row in taken], run.now)
+    message_ids, job_ids = await inserted_ids(
+        run.session, [(_INSERT_RETURNING_IDS, rows), (INSERT_CLAIMED, jobs)]
+    )
+    new_ids = {row["idempotency_key"]: message_id for message_id, row in zip(message_ids, rows, strict=True)}
+    run.hand_off.took(job_ids, jobs, [as_taken(new_ids[row["idempotency_key"]], row) for row in taken])
+    claimed = {id(handed[row["idempotency_key"]]) for row in taken}
     return [spec for spec in specs if id(spec) not in claimed]

@@ -143,6 +143,8 @@ async def _run_step(run: JobRun, walk: Walk, alert: Paged | None, writes: Writes
     # walk's own counter stays as it is, so message keys never repeat one already used in this round.
     current = steps[min(walk.step, len(steps) - 1)]
     key = f"targets:{current.id}" if walk.policy_id is not None else f"targets:walk:{walk.id}"
+    if walk.policy_id is not None and all(target["type"] == "user" for target in current.targets):
+        key = f"{CACHED}{key}"  # people named in a policy's step: who they are is configuration, kept
     people = await _memo(run, key, target_people, targets=current.targets, at=run.now)
     for user_id, via in people:
         notified = await _page_user(run, walk, alert, user_id, writes)
