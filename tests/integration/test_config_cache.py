@@ -24,7 +24,7 @@ from warroom.alerts.rules.models import AlertRule
 from warroom.catalog.models import Service
 from warroom.db import libpq_url
 from warroom.jobs import held
-from warroom.jobs.config_cache import TABLE, TABLES, ConfigCache
+from warroom.jobs.config_cache import COLUMNS, TABLE, TABLES, ConfigCache
 from warroom.jobs.models import Job
 from warroom.wiring import new_worker
 
@@ -61,8 +61,15 @@ async def every_cached_table_filled(api: Api, sink: Sink) -> str:
     return key
 
 
+async def with_an_incident(api: Api) -> None:
+    """An incident on `checkout` (a row in incidents and in incident_services); its paging is not run."""
+    incident = {"title": "Checkout slow", "severity": "P3", "services": ["checkout"]}
+    await ok(await api.responder.post("/api/v1/incidents", json=incident), 201)
+
+
 async def test_every_write_to_a_cached_table_changes_the_token(api: Api, sink: Sink) -> None:
     await every_cached_table_filled(api, sink)
+    await with_an_incident(api)
     for table in TABLES:
         before = await token(api)
         async with api.context.db.write() as session:
@@ -75,6 +82,30 @@ async def test_every_write_to_a_cached_table_changes_the_token(api: Api, sink: S
     before = await token(api)
     await ok(await api.admin.delete("/api/v1/escalation-policies/checkout-oncall"), 204)  # steps cascade
     assert await token(api) != before
+
+
+async def test_only_an_incidents_recovery_columns_change_the_token(api: Api, sink: Sink) -> None:
+    """The last recovery on a service is cached (migration 0039); the timeline's writes to an incident
+    must leave the cache alone."""
+    await every_cached_table_filled(api, sink)
+    await with_an_incident(api)
+    for table, columns in COLUMNS.items():
+        for column in columns:
+            before = await token(api)
+            await update_first(api, table, f"{column} = {column}")
+            assert await token(api) != before, f"an UPDATE of {table}.{column} left the token as it was"
+    before = await token(api)
+    await update_first(api, "incidents", "title = 'renamed', timeline_seq = timeline_seq + 1")
+    assert await token(api) == before
+
+
+async def update_first(api: Api, table: str, assignments: str) -> None:
+    async with api.context.db.write() as session:
+        changed = await session.execute(
+            sa.text(f"UPDATE {table} SET {assignments} WHERE id = (SELECT min(id) FROM {table})")
+        )
+        assert changed.rowcount == 1, table  # type: ignore[attr-defined]
+        await session.commit()
 
 
 async def test_alerts_paged_and_acknowledged_leave_the_token_alone(api: Api, sink: Sink) -> None:
@@ -231,6 +262,40 @@ async def test_a_change_before_the_commit_fails_the_check(api: Api) -> None:
 
 
 _RENAMED = sa.update(Service).where(Service.slug == "web").values(name=sa.bindparam("b_name"))
+
+
+async def test_a_groups_own_change_passes_its_check_and_anothers_before_it_does_not(api: Api) -> None:
+    """A group that itself changes the configuration (a rule declaring an incident) is not failed by its
+    own change; a change another transaction committed before it still fails it."""
+    postgresql_only(api)
+    await ok(await api.admin.post("/api/v1/services", json={"slug": "web", "name": "Web"}), 201)
+    for others_first in (False, True):
+        cache = await cached_now(api)
+        async with api.context.db.write() as session:
+            held.hold(session)
+            await cache.seed(session)
+            if others_first:
+                await ok(await api.admin.post("/api/v1/services", json={"slug": "api", "name": "API"}), 201)
+            await session.execute(_RENAMED, {"b_name": f"renamed by the group, {others_first}"})
+            await session.execute(_RENAMED, {"b_name": "and again"})  # its second change: still its own
+            if others_first:
+                with pytest.raises(psycopg.errors.SerializationFailure):
+                    await held.commit(session)
+            else:
+                await held.commit(session)
+    async with api.context.db.read() as session:
+        assert await session.scalar(sa.select(Service.name).where(Service.slug == "web")) == "and again"
+
+
+async def cached_now(api: Api) -> ConfigCache:
+    """A cache holding an entry under the token as it is now."""
+    cache = ConfigCache()
+    async with api.context.db.write() as session:
+        seen, _ = await cache.seed(session)
+        await session.commit()
+    cache.keep(seen, {"config:slug": "web"})
+    assert cache.token == seen is not None
+    return cache
 
 
 async def test_a_change_while_a_group_runs_sends_its_page_to_the_new_address(api: Api, sink: Sink) -> None:

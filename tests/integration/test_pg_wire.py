@@ -291,11 +291,11 @@ async def test_an_owed_write_that_fails_fails_the_next_statement(api: Api) -> No
             await session.execute(sa.text("SELECT 1"))
 
 
-async def test_a_paged_alerts_triage_and_record_wait_six_times(api: Api, tmp_path: Path) -> None:
+async def test_a_paged_alerts_triage_and_record_wait_five_times(api: Api, tmp_path: Path) -> None:
     """The second alert of a service (its configuration cached) is triaged and paged in one transaction
-    and the page recorded in another: 5 waits and 1 (13 and 3 before pg_wire; 9 and 1 before the alerts'
-    UPDATE was owed, the configuration's token checked with the commit, the step's named people cached
-    and the page's message and job written together)."""
+    and the page recorded in another: 4 waits and 1 (13 and 3 before pg_wire; 9 and 1 before the alerts'
+    UPDATE was owed, the configuration's token checked with the commit, the step's named people and the
+    service's last recovery cached, and the page's message and job written together)."""
     postgresql_only(api)
     with running_sink() as sink:
         key = await setup(api, sink)
@@ -308,7 +308,7 @@ async def test_a_paged_alerts_triage_and_record_wait_six_times(api: Api, tmp_pat
             await worker.run_once()
         assert [r["path"] for r in sink.received] == ["/responder", "/responder"]
     batches = wire.batches(second)
-    assert wire.waits(second) == 6, batches
+    assert wire.waits(second) == 5, batches
     assert "SELECT warroom_config_is($1)" in batches[-2]  # checked with the commit, not read first
     together = next(batch for batch in batches if batch[0].startswith("SAVEPOINT"))
     assert [text.split(" (")[0] for text in together] == [

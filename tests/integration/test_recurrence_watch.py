@@ -98,3 +98,22 @@ async def test_after_the_watch_the_rule_opens_a_new_incident(api: Api, sink: Sin
     assert len(refs) == 2 and ref in refs
     timeline = await ok(await api.admin.get(f"/api/v1/incidents/{ref}/timeline"))
     assert "recurrence" not in [e["kind"] for e in timeline]
+
+
+async def test_a_recovery_after_the_worker_looked_is_seen_by_the_next_alert(api: Api, sink: Sink) -> None:
+    """The worker keeps the last recovery on a service with its configuration: an incident that recovers
+    after it looked changes the token, and the next alert links to it."""
+    key = await setup(api, sink)
+    worker = new_worker(api.context, periodic=())
+    for dedup in ("first", "second"):  # the second's triage reads (and keeps) "no recovery" after the
+        body = {"id": dedup, "title": "500s"}  # first's declaration changed the token
+        await ok(await api.anonymous.post(f"/intake/webhook/{key}", json=body), 202)
+        await worker.run_once()
+    declared = await incidents(api)
+    ref = await recovered_incident(api)
+    api.clock.advance(timedelta(minutes=30))
+    await ok(await api.anonymous.post(f"/intake/webhook/{key}", json={"id": "third", "title": "500s"}), 202)
+    await worker.run_once()
+    assert await incidents(api) == sorted([*declared, ref])  # linked, not declared anew
+    timeline = await ok(await api.admin.get(f"/api/v1/incidents/{ref}/timeline"))
+    assert [e["data"]["minutes_after_recovery"] for e in timeline if e["kind"] == "recurrence"] == [30]

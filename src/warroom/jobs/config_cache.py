@@ -1,20 +1,20 @@
 """A worker process's cache of the configuration its grouped jobs read, trusted while it is current.
 
 Triage and escalation steps read the same routing and alert rules, maintenance windows, policies, steps,
-slugs, emails and contact plans for every group (13 of a triage group's ~38 statements at 50 alerts/s).
-A handler memoises such a lookup under a key starting with `CACHED` (its result must depend on nothing
-but rows of `TABLES`: not on the time, not on incidents or alerts); the worker keeps those entries after
-the group commits and seeds the next group's memo with them, as long as the database's configuration
-token (migration 0037: triggers on `TABLES` give it a new random value on every write) is still the one
-the entries were read under. A group with nothing cached reads the token first, in its own transaction, so
+slugs, emails and contact plans for every group (13 of a triage group's ~38 statements at 50 alerts/s). A
+handler memoises such a lookup under a key starting with `CACHED` (its result must depend on nothing but
+rows of `TABLES` and the `COLUMNS` named: not on the time, not on alerts); the worker keeps those entries
+after the group commits and seeds the next group's memo with them, as long as the database's configuration
+token (migrations 0037 and 0039: triggers give it a new random value on every write) is still the one the
+entries were read under. A group with nothing cached reads the token first, in its own transaction, so
 whatever it reads after is at least as new as the token it will be kept under. On PostgreSQL, a group of a
 session holding writes (jobs.held) with entries cached reads nothing first: it checks, with its commit (a
-held write, in the commit's pipeline: no wait of its own), that the token is still the cached one
-(migration 0038's function fails the transaction if not). Tokens never repeat, so a commit that passes the
-check saw no configuration change from the moment the entries were read to its end. A group that fails
-(that check, or anything else) empties the cache (`forget`); its jobs then run again at once with a fresh
-read. Every change of the token is also notified (NOTIFY_PAYLOAD on the jobs' channel), and a listening
-worker empties its cache then, so a change seldom costs a group at all.
+held write, in the commit's pipeline: no wait of its own), that the token is still the cached one (migration
+0038's function fails the transaction if not). Tokens never repeat, so a commit that passes the check saw no
+configuration change from the moment the entries were read to its end. A group that fails (that check, or
+anything else) empties the cache (`forget`); its jobs then run again at once with a fresh read. Every change
+of the token is also notified (NOTIFY_PAYLOAD on the jobs' channel), and a listening worker empties its
+cache then, so a change seldom costs a group at all.
 
 Cached ORM objects are shared read-only by later groups' sessions, detached: only objects with every
 column loaded are kept (a rolled-back savepoint expires what it loaded), and none has relationships.
@@ -44,7 +44,11 @@ TABLES = (
     "users",
     "contact_methods",
     "notification_rules",
+    "incident_services",
 )
+# Tables watched for some columns only (migration 0039): an incident's recovery is read with the
+# configuration (the last recovery on a service), but its timeline's writes must not empty the cache.
+COLUMNS = {"incidents": ("status", "resolved_at", "drill")}
 _READ_TOKEN = sa.text(f"SELECT token FROM {TABLE} WHERE id = 1")
 _TOKEN_IS = sa.text("SELECT warroom_config_is(:token)")  # raises serialization_failure if not
 CHANGED = "the configuration changed under this transaction"  # as migration 0038's function says it

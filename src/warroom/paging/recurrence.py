@@ -11,13 +11,12 @@ never watched: a drill's recovery says nothing about production."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warroom.alerts.models import AlertEvent
-from warroom.db import UTCDateTime
 from warroom.incidents.domain import incident_ref
 from warroom.incidents.models import Incident, IncidentService
 from warroom.paging.declared import Planned, _start
@@ -28,31 +27,42 @@ from warroom.timeline.service import record
 ACTOR = "warroom: recurrence watch"
 
 
-# Built once (triage reads it once per group and service): building it per call cost more CPU than
-# running it.
-_RECOVERED = (
-    select(Incident)
+# Built once (triage reads it once per service, while the configuration is unchanged: jobs.config_cache,
+# migration 0039): building it per call cost more CPU than running it.
+_LAST_RECOVERY = (
+    select(Incident.id, Incident.resolved_at)
     .join(IncidentService, IncidentService.incident_id == Incident.id)
     .where(
         IncidentService.service_id == bindparam("b_service"),
         Incident.status != "active",
         Incident.drill.is_(False),
         Incident.resolved_at.is_not(None),
-        Incident.resolved_at <= bindparam("b_at", type_=UTCDateTime()),
-        Incident.resolved_at > bindparam("b_since", type_=UTCDateTime()),
     )
     .order_by(Incident.resolved_at.desc(), Incident.id.desc())
     .limit(1)
 )
 
 
-async def recovered_incident(
-    session: AsyncSession, service_id: int, at: datetime, window: timedelta
-) -> Incident | None:
-    """The incident on this service that recovered most recently within `window` before `at`."""
-    params = {"b_service": service_id, "b_at": at, "b_since": at - window}
-    found: Incident | None = await session.scalar(_RECOVERED, params)
-    return found
+class Recovery(NamedTuple):
+    """The incident that recovered last on a service, and when."""
+
+    incident_id: int
+    resolved_at: datetime
+
+
+async def last_recovery(session: AsyncSession, service_id: int) -> Recovery | None:
+    """The incident on this service that recovered most recently (not a drill), whenever that was: it
+    depends on nothing but incidents' status, resolution and services, so it can be cached with the
+    configuration; whether it is recent enough is the caller's to judge."""
+    found = (await session.execute(_LAST_RECOVERY, {"b_service": service_id})).first()
+    if found is None or found[1] is None:  # (not None: the query asks for a resolution)
+        return None
+    return Recovery(found[0], found[1])
+
+
+def recurs(recovery: Recovery | None, first_seen_at: datetime, watch: timedelta) -> bool:
+    """Whether an alert first seen at `first_seen_at` came within `watch` after the recovery."""
+    return recovery is not None and first_seen_at - watch < recovery.resolved_at <= first_seen_at
 
 
 class Seen(Protocol):
@@ -67,11 +77,12 @@ class Seen(Protocol):
 
 
 async def link_recurrence(
-    session: AsyncSession, alert: Seen, recovered: Incident, service: str, now: datetime
+    session: AsyncSession, alert: Seen, recovered: Recovery, service: str, now: datetime
 ) -> None:
     """Link the alert to the incident it may be a recurrence of, and page that incident's commander."""
-    locked = await session.get(Incident, recovered.id, with_for_update=True)
-    assert locked is not None  # found in this transaction
+    locked = await session.get(Incident, recovered.incident_id, with_for_update=True)
+    if locked is None:  # deleted since the recovery was read (that changed the token: the next group knows)
+        return
     resolved_at = locked.resolved_at or now
     since = int((alert.first_seen_at - resolved_at).total_seconds() // 60)
     commander = await commander_of(session, locked)

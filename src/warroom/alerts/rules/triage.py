@@ -28,7 +28,7 @@ from warroom.jobs.config_cache import CACHED
 from warroom.jobs.kinds import JobRun
 from warroom.jobs.service import JobSpec
 from warroom.paging.engine import NewAlert, start_escalations
-from warroom.paging.recurrence import link_recurrence, recovered_incident
+from warroom.paging.recurrence import Recovery, last_recovery, link_recurrence, recurs
 from warroom.procedure.domain import parse_duration
 
 _ALERTS = cast(Table, Alert.__table__)
@@ -246,20 +246,16 @@ def _new_alert(alert: Untriaged, service_id: int | None, why: str) -> NewAlert:
     return NewAlert(alert.id, service_id, alert.severity, why, page)
 
 
-async def _recovered(run: JobRun, alert: Untriaged, service_id: int | None) -> Incident | None:
+async def _recovered(run: JobRun, alert: Untriaged, service_id: int | None) -> Recovery | None:
     """The incident on the alert's service that recovered within the procedure's recurrence watch."""
     watch = run.context.procedure.procedure.recurrence_watch
     if watch is None or service_id is None or alert.status != "triggered":
         return None
-    window, key = parse_duration(watch), f"recovered:{service_id}"
-    if key not in run.memo:  # once per group: the latest recovery a group's alerts could follow
-        run.memo[key] = await recovered_incident(
-            run.session, service_id, run.now, window + run.now - run.memo["since"]
-        )
-    found: Incident | None = run.memo[key]
-    resolved = found.resolved_at if found is not None else None
-    recent = resolved is not None and alert.first_seen_at - window < resolved <= alert.first_seen_at
-    return found if recent else None
+    key = f"{CACHED}last-recovery:{service_id}"  # kept while no incident changes (migration 0039)
+    if key not in run.memo:
+        run.memo[key] = await last_recovery(run.session, service_id)
+    found: Recovery | None = run.memo[key]
+    return found if recurs(found, alert.first_seen_at, parse_duration(watch)) else None
 
 
 async def _opens_incident(session: AsyncSession, alert: Untriaged, rule: AlertRule) -> bool:
