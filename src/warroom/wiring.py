@@ -45,9 +45,10 @@ from warroom.incidents.checkpoints import WITNESS_KIND, WITNESS_QUEUE, AuditChec
 from warroom.intel.actions import MATCH_KIND, match_in_place, run_hunt, run_match
 from warroom.intel.poll import FEED_QUEUE, HUNT_KIND, MATCH_QUEUE, POLL_KIND, poll_feed, schedule_polls
 from warroom.jobs.kinds import Batched, Grouped, JobRun, Kind, Shared
+from warroom.jobs.periodic import AtMostEvery, Periodic
 from warroom.jobs.queues import QueueLimits, limits_for
 from warroom.jobs.service import JobSpec, enqueue
-from warroom.jobs.worker import AtMostEvery, Periodic, Worker
+from warroom.jobs.worker import Worker
 from warroom.notify.outbox import SEND_KIND
 from warroom.observables.service import take_from_alert
 from warroom.paging.clocks import ResponseClocks

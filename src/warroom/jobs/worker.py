@@ -20,9 +20,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import psycopg
@@ -49,34 +49,14 @@ from warroom.jobs.kinds import (
     runs_in_groups,
 )
 from warroom.jobs.models import Job
+from warroom.jobs.periodic import Periodic
 from warroom.jobs.queues import QueueLimits, limits_for
 from warroom.outbound import Outbound
 
 log = structlog.get_logger("warroom.worker")
-Periodic = Callable[[AppContext], Awaitable[None]]
 
 
 NETWORK_QUEUES = ("notify.", "chat.", "audit.", "actions")  # queues whose jobs call out over the network
-
-
-class AtMostEvery:
-    """A periodic check the worker calls on every pass but that runs at most once per `EVERY` in this
-    process (the first pass runs it). Subclasses set `EVERY` and `__name__`, and implement `run`."""
-
-    EVERY = timedelta(hours=1)
-
-    def __init__(self) -> None:
-        self.next_at: datetime | None = None
-
-    async def __call__(self, context: AppContext) -> None:
-        now = context.clock.now()
-        if self.next_at is not None and now < self.next_at:
-            return
-        self.next_at = now + self.EVERY
-        await self.run(context, now)
-
-    async def run(self, context: AppContext, now: datetime) -> None:
-        raise NotImplementedError
 
 
 def groups(jobs: list[Job], size: int, kinds: Mapping[str, Kind]) -> list[list[Job]]:

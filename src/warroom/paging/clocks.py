@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from warroom.context import AppContext
 from warroom.incidents.clocks import Clock, clocks, earliest_warning
 from warroom.incidents.models import Incident
-from warroom.jobs.worker import AtMostEvery
+from warroom.jobs.periodic import AtMostEvery
 from warroom.paging.declared import Planned, _plan, _start
 from warroom.paging.requested import commander_of
 from warroom.procedure.schemas import Procedure

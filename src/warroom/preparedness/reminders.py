@@ -13,7 +13,7 @@ from warroom.auth.models import Team, TeamMember
 from warroom.catalog.models import Service
 from warroom.context import AppContext
 from warroom.incidents.models import Incident, IncidentService
-from warroom.jobs.worker import AtMostEvery
+from warroom.jobs.periodic import AtMostEvery
 from warroom.notify.models import ContactMethod, OutgoingMessage
 from warroom.notify.service import queue_message
 

@@ -15,7 +15,7 @@ from warroom.context import AppContext
 from warroom.incidents.domain import incident_ref
 from warroom.incidents.models import Incident
 from warroom.incidents.visibility import shown_title
-from warroom.jobs.worker import AtMostEvery
+from warroom.jobs.periodic import AtMostEvery
 from warroom.procedure.domain import parse_duration
 from warroom.procedure.schemas import Procedure
 from warroom.statuspage.drafts import incident_components, linked_status_incidents
