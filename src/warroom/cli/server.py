@@ -153,12 +153,23 @@ def _serve(
         # Forwarded headers are the app's to judge (WARROOM_TRUSTED_PROXIES, warroom.http_security);
         # uvicorn's default would trust them from 127.0.0.1 whatever the setting says.
         "proxy_headers": False,
+        "http": one_write_protocol(),
     }
     if processes > 1:
         # Each process builds its app from the environment; every one of them answers on the same port.
         uvicorn.run(runtime.app_factory, factory=True, workers=processes, **common)
         return
     uvicorn.run(runtime.create_app(settings, procedure=loaded, run_worker=run_worker), **common)
+
+
+def one_write_protocol() -> Any:
+    """uvicorn's httptools protocol writing a response's head and body together (warroom.http_writes), or
+    uvicorn's own choice where httptools is not installed."""
+    try:
+        from warroom.http_writes import OneWriteHttpToolsProtocol
+    except ImportError:  # httptools (uvicorn[standard]) missing: uvicorn picks h11
+        return "auto"
+    return OneWriteHttpToolsProtocol
 
 
 def worker(ctx: typer.Context) -> None:
