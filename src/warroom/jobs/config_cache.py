@@ -25,7 +25,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import psycopg
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -52,6 +51,7 @@ COLUMNS = {"incidents": ("status", "resolved_at", "drill")}
 _READ_TOKEN = sa.text(f"SELECT token FROM {TABLE} WHERE id = 1")
 _TOKEN_IS = sa.text("SELECT warroom_config_is(:token)")  # raises serialization_failure if not
 CHANGED = "the configuration changed under this transaction"  # as migration 0038's function says it
+SERIALIZATION_FAILURE = "40001"  # the SQLSTATE it raises
 NOTIFY_PAYLOAD = "config"  # on the jobs' channel, with each change of the token (migration 0038)
 
 
@@ -90,8 +90,9 @@ def changed_under(error: BaseException) -> bool:
     """Whether `error` is the check's: the configuration changed while the group ran (psycopg's own, or
     as SQLAlchemy wraps it)."""
     found: BaseException | None = error
-    while found is not None:
-        if isinstance(found, psycopg.errors.SerializationFailure) and found.diag.message_primary == CHANGED:
+    while found is not None:  # read off the error's SQLSTATE and text: psycopg is not imported for SQLite
+        said = getattr(getattr(found, "diag", None), "message_primary", None)
+        if getattr(found, "sqlstate", None) == SERIALIZATION_FAILURE and said == CHANGED:
             return True
         found = getattr(found, "orig", None) or found.__cause__
     return False
