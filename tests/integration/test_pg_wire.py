@@ -218,75 +218,76 @@ async def holding(api: Api) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+async def with_web(api: Api) -> None:
+    """PostgreSQL only; a service `web` named "Web"."""
+    postgresql_only(api)
+    await api.admin.post("/api/v1/services", json={"slug": "web", "name": "Web"})
+
+
+async def rename_soon(session: AsyncSession, name: str) -> None:
+    await held.write_soon(session, _SERVICE_NAMED, {"b_slug": "web", "b_name": name})
+
+
+async def web_name(api: Api) -> str | None:
+    async with api.context.db.read() as session:
+        return await session.scalar(sa.select(Service.name).where(Service.slug == "web"))
+
+
 _SERVICE_NAMED = (
     sa.update(Service).where(Service.slug == sa.bindparam("b_slug")).values(name=sa.bindparam("b_name"))
 )
 
 
 async def test_an_owed_write_goes_with_the_next_statement_which_sees_it(api: Api, tmp_path: Path) -> None:
-    postgresql_only(api)
-    await api.admin.post("/api/v1/services", json={"slug": "web", "name": "Web"})
+    await with_web(api)
     with traced(api.context.db.engine, tmp_path) as wire:
         async with holding(api) as session:
             assert await session.scalar(sa.select(Service.name).where(Service.slug == "web")) == "Web"
-            await held.write_soon(session, _SERVICE_NAMED, {"b_slug": "web", "b_name": "Web 2"})
+            await rename_soon(session, "Web 2")
             assert await session.scalar(sa.select(Service.name).where(Service.slug == "web")) == "Web 2"
             await held.commit(session)
     batches = wire.batches()
     assert [len(batch) for batch in batches] == [2, 2, 1], batches  # BEGIN + SELECT, UPDATE + SELECT, COMMIT
     assert batches[1][0].startswith("UPDATE services SET name=") and wire.waits() == 3
-    async with api.context.db.read() as session:
-        assert await session.scalar(sa.select(Service.name).where(Service.slug == "web")) == "Web 2"
+    assert await web_name(api) == "Web 2"
 
 
 async def test_owed_writes_go_with_the_commit_and_in_order(api: Api) -> None:
-    postgresql_only(api)
-    await api.admin.post("/api/v1/services", json={"slug": "web", "name": "Web"})
+    await with_web(api)
     async with holding(api) as session:
-        await session.scalar(sa.select(Service.id).where(Service.slug == "web"))  # begun
         for name in ("one", "two", "three"):
-            await held.write_soon(session, _SERVICE_NAMED, [{"b_slug": "web", "b_name": name}])
+            await held.write_soon(session, _SERVICE_NAMED, [{"b_slug": "web", "b_name": name}])  # (a list)
         await held.commit(session)
-    async with api.context.db.read() as session:
-        assert await session.scalar(sa.select(Service.name).where(Service.slug == "web")) == "three"
+    assert await web_name(api) == "three"
 
 
 async def test_an_owed_write_is_undone_with_its_transaction_or_savepoint(api: Api) -> None:
-    postgresql_only(api)
-    await api.admin.post("/api/v1/services", json={"slug": "web", "name": "Web"})
+    await with_web(api)
     async with holding(api) as session:
-        await session.scalar(sa.select(Service.id).where(Service.slug == "web"))
-        await held.write_soon(session, _SERVICE_NAMED, {"b_slug": "web", "b_name": "rolled back"})
+        await rename_soon(session, "rolled back")
         await session.rollback()
     async with holding(api) as session:
-        await session.scalar(sa.select(Service.id).where(Service.slug == "web"))
-        await held.write_soon(session, _SERVICE_NAMED, {"b_slug": "web", "b_name": "kept"})
+        await rename_soon(session, "kept")
         savepoint = await session.begin_nested()
-        await held.write_soon(session, _SERVICE_NAMED, {"b_slug": "web", "b_name": "in the savepoint"})
+        await rename_soon(session, "in the savepoint")
         await savepoint.rollback()
         await held.commit(session)
-    async with api.context.db.read() as session:
-        assert await session.scalar(sa.select(Service.name).where(Service.slug == "web")) == "kept"
+    assert await web_name(api) == "kept"
 
 
 async def test_an_owed_write_is_never_dropped_by_a_plain_commit(api: Api) -> None:
-    postgresql_only(api)
-    await api.admin.post("/api/v1/services", json={"slug": "web", "name": "Web"})
+    await with_web(api)
     async with holding(api) as session:
-        await session.scalar(sa.select(Service.id).where(Service.slug == "web"))
-        await held.write_soon(session, _SERVICE_NAMED, {"b_slug": "web", "b_name": "lost?"})
+        await rename_soon(session, "lost?")
         with pytest.raises(RuntimeError, match="write still owed"):
             await session.commit()
-    async with api.context.db.read() as session:
-        assert await session.scalar(sa.select(Service.name).where(Service.slug == "web")) == "Web"
+    assert await web_name(api) == "Web"
 
 
 async def test_an_owed_write_that_fails_fails_the_next_statement(api: Api) -> None:
-    postgresql_only(api)
-    await api.admin.post("/api/v1/services", json={"slug": "web", "name": "Web"})
+    await with_web(api)
     async with holding(api) as session:
-        await session.scalar(sa.select(Service.id).where(Service.slug == "web"))
-        await held.write_soon(session, _SERVICE_NAMED, {"b_slug": "web", "b_name": "x" * 10_000})
+        await rename_soon(session, "x" * 10_000)
         with pytest.raises(DBAPIError, match="too long"):
             await session.execute(sa.text("SELECT 1"))
 

@@ -7,23 +7,20 @@ from __future__ import annotations
 
 import asyncio
 import http.client
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, StreamingResponse
 from starlette.routing import Route
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from tests.unit.test_server_errors import serving
 from warroom.http_writes import OneWriteHttpToolsProtocol
 
-STARTUP_DEADLINE = 30.0  # seconds: generous, for a busy machine
 WRITES: list[bytes] = []  # what each served connection wrote to its socket, in order
 
 
@@ -72,23 +69,10 @@ APP = Starlette(routes=[Route("/plain", plain), Route("/close", closing), Route(
 
 
 @contextmanager
-def serving(protocol: type[asyncio.Protocol]) -> Iterator[int]:
-    config = uvicorn.Config(
-        APP, host="127.0.0.1", port=0, log_level="critical", lifespan="off", http=protocol
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + STARTUP_DEADLINE
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    WRITES.clear()
-    try:
-        yield int(server.servers[0].sockets[0].getsockname()[1])
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+def serving_with(protocol: type[asyncio.Protocol]) -> Iterator[int]:
+    with serving(APP, http=protocol) as port:
+        WRITES.clear()  # (whatever starting up wrote)
+        yield port
 
 
 def get(connection: http.client.HTTPConnection, path: str) -> tuple[int, bytes]:
@@ -101,7 +85,7 @@ def get(connection: http.client.HTTPConnection, path: str) -> tuple[int, bytes]:
 def test_a_plain_responses_head_and_body_leave_in_one_write(
     protocol: type[asyncio.Protocol], writes: int
 ) -> None:
-    with serving(protocol) as port:
+    with serving_with(protocol) as port:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         answers = [get(connection, "/plain") for _ in range(5)]  # keep-alive: one connection
         connection.close()
@@ -112,7 +96,7 @@ def test_a_plain_responses_head_and_body_leave_in_one_write(
 
 
 def test_a_streamed_response_leaves_as_it_is_produced() -> None:
-    with serving(RecordedOneWrite) as port:
+    with serving_with(RecordedOneWrite) as port:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         assert get(connection, "/stream") == (200, b"part 0\npart 1\npart 2\n")
         assert get(connection, "/plain") == (200, b"accepted")  # the connection is still good
@@ -121,7 +105,7 @@ def test_a_streamed_response_leaves_as_it_is_produced() -> None:
 
 
 def test_a_closing_response_is_written_whole_before_the_close() -> None:
-    with serving(RecordedOneWrite) as port:
+    with serving_with(RecordedOneWrite) as port:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         assert get(connection, "/close") == (200, b"bye")
         connection.close()

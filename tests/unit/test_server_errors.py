@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -41,9 +42,10 @@ def routes_app(*, guarded: bool) -> Starlette:
 
 
 @contextmanager
-def serving(app: ASGIApp) -> Iterator[int]:
+def serving(app: ASGIApp, **options: Any) -> Iterator[int]:
+    """`app` served by uvicorn in a thread on a free loopback port (`options`: more of uvicorn's Config)."""
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="critical", lifespan="off")
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="critical", lifespan="off", **options)
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
